@@ -1,0 +1,333 @@
+//! The group commit: a background thread that turns journaled operations into one Delta commit
+//! per batch (bounded by rows and by time), and serves the catalog reads that need Delta.
+//!
+//! The thread owns a single-threaded tokio runtime and the Delta table handle, so callers need
+//! no runtime of their own: the blocking API waits on a channel, the async API awaits one.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use crate::delta::DeltaCatalog;
+use crate::error::{CatalogError, Result};
+use crate::journal::{self, JournalWriter};
+use crate::row::{CatalogOp, CatalogRow};
+
+/// How a reply reaches a caller: a blocking caller waits on a std channel, an async caller on a
+/// tokio oneshot.
+pub(crate) enum Reply<T> {
+    Blocking(std::sync::mpsc::Sender<T>),
+    Async(tokio::sync::oneshot::Sender<T>),
+}
+
+impl<T> Reply<T> {
+    fn send(self, value: T) {
+        match self {
+            Reply::Blocking(tx) => {
+                let _ = tx.send(value);
+            }
+            Reply::Async(tx) => {
+                let _ = tx.send(value);
+            }
+        }
+    }
+}
+
+/// Work the committer does on behalf of a caller.
+pub(crate) enum Request {
+    Flush(Reply<Result<()>>),
+    List(Reply<Result<Vec<CatalogRow>>>),
+    Compact(Reply<Result<bool>>),
+}
+
+/// Tuning of the group commit.
+#[derive(Debug, Clone)]
+pub struct CommitPolicy {
+    /// Commit at most this long after the first pending operation.
+    pub interval: Duration,
+    /// Commit as soon as this many operations are pending.
+    pub max_rows: usize,
+    /// fsync each journal record before the put returns.
+    pub fsync: bool,
+}
+
+impl Default for CommitPolicy {
+    fn default() -> Self {
+        CommitPolicy {
+            interval: Duration::from_millis(1000),
+            max_rows: 10_000,
+            fsync: false,
+        }
+    }
+}
+
+pub(crate) struct State {
+    pub(crate) journal: JournalWriter,
+    pending: Vec<CatalogOp>,
+    first_pending_at: Option<Instant>,
+    requests: Vec<Request>,
+    shutdown: bool,
+    stopped: bool,
+}
+
+pub(crate) struct Shared {
+    pub(crate) state: Mutex<State>,
+    wake: Condvar,
+    pub(crate) catalog_dir: PathBuf,
+    journal_dir: PathBuf,
+    policy: CommitPolicy,
+}
+
+impl Shared {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock cannot leave the state half-updated in a way that
+        // matters more than losing the process; keep serving.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn gone(&self) -> CatalogError {
+        CatalogError::CommitterGone {
+            root: self.catalog_dir.clone(),
+        }
+    }
+
+    /// Journal one operation and queue it for the next commit.
+    pub(crate) fn submit(&self, op: CatalogOp) -> Result<()> {
+        let record = journal::encode_record(&op).map_err(|message| CatalogError::Journal {
+            path: self.journal_dir.clone(),
+            message,
+        })?;
+        let mut st = self.lock();
+        if st.stopped {
+            return Err(self.gone());
+        }
+        st.journal.append(&record)?;
+        st.pending.push(op);
+        let first = st.first_pending_at.is_none();
+        if first {
+            st.first_pending_at = Some(Instant::now());
+        }
+        let full = st.pending.len() >= self.policy.max_rows;
+        drop(st);
+        if first || full {
+            self.wake.notify_one();
+        }
+        Ok(())
+    }
+
+    pub(crate) fn request(&self, req: Request) -> Result<()> {
+        let mut st = self.lock();
+        if st.stopped {
+            return Err(self.gone());
+        }
+        st.requests.push(req);
+        drop(st);
+        self.wake.notify_one();
+        Ok(())
+    }
+
+    pub(crate) fn shutdown(&self) {
+        self.lock().shutdown = true;
+        self.wake.notify_one();
+    }
+}
+
+/// Start the committer thread for the catalog in `catalog_dir`; returns once the Delta table is
+/// open and journals of dead writers have been replayed.
+pub(crate) fn start(
+    catalog_dir: &Path,
+    policy: CommitPolicy,
+) -> Result<(Arc<Shared>, std::thread::JoinHandle<()>)> {
+    let journal_dir = catalog_dir.join("journal");
+    let table_dir = catalog_dir.join("cache_entries");
+    let journal = JournalWriter::create(&journal_dir, policy.fsync)?;
+    let shared = Arc::new(Shared {
+        state: Mutex::new(State {
+            journal,
+            pending: Vec::new(),
+            first_pending_at: None,
+            requests: Vec::new(),
+            shutdown: false,
+            stopped: false,
+        }),
+        wake: Condvar::new(),
+        catalog_dir: catalog_dir.to_path_buf(),
+        journal_dir: journal_dir.clone(),
+        policy,
+    });
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<()>>();
+    let thread_shared = shared.clone();
+    let handle = std::thread::Builder::new()
+        .name("cacheness-commit".into())
+        .spawn(move || {
+            let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                Ok(rt) => rt,
+                Err(e) => {
+                    let _ = ready_tx.send(Err(CatalogError::io(&table_dir, e)));
+                    thread_shared.lock().stopped = true;
+                    return;
+                }
+            };
+            let opened = rt.block_on(async {
+                let mut delta = DeltaCatalog::open(&table_dir).await?;
+                replay_dead_writers(&mut delta, &journal_dir).await?;
+                Ok::<_, CatalogError>(delta)
+            });
+            match opened {
+                Ok(delta) => {
+                    let _ = ready_tx.send(Ok(()));
+                    run(&rt, delta, &thread_shared);
+                }
+                Err(e) => {
+                    thread_shared.lock().stopped = true;
+                    let _ = ready_tx.send(Err(e));
+                }
+            }
+        })
+        .map_err(|e| CatalogError::io(catalog_dir, e))?;
+    match ready_rx.recv() {
+        Ok(Ok(())) => Ok((shared, handle)),
+        Ok(Err(e)) => {
+            let _ = handle.join();
+            Err(e)
+        }
+        Err(_) => {
+            let _ = handle.join();
+            Err(shared.gone())
+        }
+    }
+}
+
+/// Commit the segments of writers whose process is gone, then remove them.
+async fn replay_dead_writers(delta: &mut DeltaCatalog, journal_dir: &Path) -> Result<()> {
+    let segments = journal::list_segments(journal_dir)?;
+    let mut by_writer: HashMap<String, Vec<journal::SegmentRef>> = HashMap::new();
+    for seg in segments {
+        by_writer.entry(seg.writer.clone()).or_default().push(seg);
+    }
+    for (writer, segs) in by_writer {
+        let Some(lock) = journal::try_adopt(journal_dir, &writer)? else {
+            continue; // alive: its own process commits it
+        };
+        for seg in &segs {
+            let ops = journal::read_segment(&seg.path)?;
+            if !ops.is_empty() {
+                delta.commit(&ops, &writer, seg.seq).await?;
+                tracing::info!(writer, seq = seg.seq, ops = ops.len(), "replayed journal segment");
+            }
+            journal::remove_segment(&seg.path)?;
+        }
+        journal::release_writer(journal_dir, &writer, lock);
+    }
+    Ok(())
+}
+
+/// A closed segment waiting to be committed.
+struct Batch {
+    seq: i64,
+    path: PathBuf,
+    ops: Vec<CatalogOp>,
+}
+
+fn run(rt: &tokio::runtime::Runtime, mut delta: DeltaCatalog, shared: &Shared) {
+    let mut unsent: Vec<Batch> = Vec::new();
+    let mut commits_since_compact = 0usize;
+    loop {
+        let (batch, requests, shutdown, writer) = {
+            let mut st = shared.lock();
+            loop {
+                let due = st
+                    .first_pending_at
+                    .map(|t| t.elapsed() >= shared.policy.interval)
+                    .unwrap_or(false);
+                if st.shutdown
+                    || !st.requests.is_empty()
+                    || due
+                    || st.pending.len() >= shared.policy.max_rows
+                {
+                    break;
+                }
+                let wait = match (st.first_pending_at, unsent.is_empty()) {
+                    (Some(t), _) => shared.policy.interval.saturating_sub(t.elapsed()),
+                    (None, false) => Duration::from_secs(1), // retry failed commits
+                    (None, true) => Duration::from_secs(3600),
+                };
+                let (guard, timeout) = shared
+                    .wake
+                    .wait_timeout(st, wait)
+                    .unwrap_or_else(|p| p.into_inner());
+                st = guard;
+                if timeout.timed_out() && st.first_pending_at.is_none() && !unsent.is_empty() {
+                    break;
+                }
+            }
+            let requests = std::mem::take(&mut st.requests);
+            let mut batch = None;
+            if !st.pending.is_empty() {
+                match st.journal.rotate() {
+                    Ok((seq, path)) => {
+                        batch = Some(Batch {
+                            seq,
+                            path,
+                            ops: std::mem::take(&mut st.pending),
+                        });
+                        st.first_pending_at = None;
+                    }
+                    Err(e) => tracing::error!("cannot rotate the catalog journal: {e}"),
+                }
+            }
+            (batch, requests, st.shutdown, st.journal.writer_id().to_string())
+        };
+        unsent.extend(batch);
+        let commit_result = rt.block_on(commit_in_order(&mut delta, &mut unsent, &writer));
+        if commit_result.is_ok() {
+            commits_since_compact += 1;
+        }
+        if commits_since_compact >= 8 {
+            commits_since_compact = 0;
+            if let Err(e) = rt.block_on(delta.maybe_compact()) {
+                tracing::warn!("catalog compaction failed: {e}");
+            }
+        }
+        for req in requests {
+            match req {
+                Request::Flush(reply) => reply.send(match &commit_result {
+                    Ok(()) => Ok(()),
+                    Err(e) => Err(CatalogError::CommitFailed {
+                        table: delta.label().to_string(),
+                        message: e.to_string(),
+                    }),
+                }),
+                Request::List(reply) => {
+                    reply.send(rt.block_on(crate::listing::list(&mut delta, &shared.journal_dir)))
+                }
+                Request::Compact(reply) => reply.send(rt.block_on(delta.maybe_compact())),
+            }
+        }
+        if shutdown {
+            let mut st = shared.lock();
+            if unsent.is_empty() && st.pending.is_empty() {
+                st.journal.finish();
+            }
+            st.stopped = true;
+            for req in std::mem::take(&mut st.requests) {
+                if let Request::Flush(r) = req {
+                    r.send(Err(shared.gone()));
+                }
+            }
+            return;
+        }
+    }
+}
+
+/// Commit closed segments oldest first, stopping at the first failure so that operations on a
+/// key are never applied out of order.
+async fn commit_in_order(delta: &mut DeltaCatalog, unsent: &mut Vec<Batch>, writer: &str) -> Result<()> {
+    while let Some(batch) = unsent.first() {
+        delta.commit(&batch.ops, writer, batch.seq).await?;
+        journal::remove_segment(&batch.path)?;
+        unsent.remove(0);
+    }
+    Ok(())
+}

@@ -1,0 +1,333 @@
+//! The Delta table `cache_entries`: creation, group commits, snapshot reads and compaction.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use deltalake::DeltaTable;
+use deltalake::arrow::datatypes::Schema;
+use deltalake::datafusion::prelude::{Expr, col, lit};
+use deltalake::kernel::transaction::CommitProperties;
+use deltalake::kernel::Transaction;
+use deltalake::protocol::SaveMode;
+use deltalake::operations::write::SchemaMode;
+use futures::StreamExt;
+
+use crate::error::{CatalogError, Result};
+use crate::row::{CatalogOp, CatalogRow};
+use crate::schema::{base_schema, batch_to_rows, rows_to_batch, schema_for_rows};
+
+/// How many times a commit that lost a race with another writer is tried again.
+const COMMIT_ATTEMPTS: usize = 20;
+/// Compact when the table has more live data files than this.
+const COMPACT_FILES: usize = 16;
+
+/// Table properties set at creation: frequent checkpoints keep loading the table cheap.
+const TABLE_CONFIG: [(&str, &str); 2] = [
+    ("delta.checkpointInterval", "20"),
+    ("delta.logRetentionDuration", "interval 7 days"),
+];
+
+/// Handle on the `cache_entries` Delta table of one cache.
+pub struct DeltaCatalog {
+    dir: PathBuf,
+    label: String,
+    table: Option<DeltaTable>,
+}
+
+fn delta_err(label: &str) -> impl Fn(deltalake::DeltaTableError) -> CatalogError + '_ {
+    move |source| CatalogError::Delta {
+        table: label.to_string(),
+        source: Box::new(source),
+    }
+}
+
+impl DeltaCatalog {
+    /// Open (creating if needed) the table in `dir`.
+    pub async fn open(dir: &Path) -> Result<Self> {
+        std::fs::create_dir_all(dir).map_err(|e| CatalogError::io(dir, e))?;
+        let mut me = DeltaCatalog {
+            dir: dir.to_path_buf(),
+            label: dir.display().to_string(),
+            table: None,
+        };
+        me.load().await?;
+        if me.table.is_none() {
+            me.create().await?;
+        }
+        Ok(me)
+    }
+
+    fn url(&self) -> Result<deltalake::Url> {
+        deltalake::Url::from_directory_path(&self.dir).map_err(|()| CatalogError::Journal {
+            path: self.dir.clone(),
+            message: "catalog path is not absolute".into(),
+        })
+    }
+
+    /// (Re)load the latest table state; `table` stays `None` if no table exists yet.
+    async fn load(&mut self) -> Result<()> {
+        let url = self.url()?;
+        let table = DeltaTable::try_from_url(url).await.map_err(delta_err(&self.label))?;
+        self.table = table.version().is_some().then_some(table);
+        Ok(())
+    }
+
+    async fn create(&mut self) -> Result<()> {
+        let url = self.url()?;
+        let empty = rows_to_batch(&base_schema(), &[], &self.label)?;
+        let table = DeltaTable::try_from_url(url).await.map_err(delta_err(&self.label))?;
+        let result = table
+            .write(vec![empty])
+            .with_save_mode(SaveMode::Ignore)
+            .with_table_name("cache_entries")
+            .with_configuration(TABLE_CONFIG.iter().map(|(k, v)| (*k, Some(*v))))
+            .await;
+        match result {
+            Ok(t) => self.table = Some(t),
+            // Another process created it at the same moment: load theirs.
+            Err(_) => self.load().await?,
+        }
+        if self.table.is_none() {
+            return Err(CatalogError::CommitFailed {
+                table: self.label.clone(),
+                message: "could not create the catalog table".into(),
+            });
+        }
+        Ok(())
+    }
+
+    fn table(&self) -> Result<&DeltaTable> {
+        self.table.as_ref().ok_or_else(|| CatalogError::CommitFailed {
+            table: self.label.clone(),
+            message: "catalog table is not loaded".into(),
+        })
+    }
+
+    /// The table's location label (for messages).
+    pub fn label(&self) -> &str {
+        &self.label
+    }
+
+    /// The latest committed version of the table.
+    pub fn version(&self) -> Option<i64> {
+        self.table.as_ref().and_then(|t| t.version())
+    }
+
+    /// The last committed journal segment of a writer, from the table's application transactions.
+    pub async fn committed_seq(&self, writer: &str) -> Result<Option<i64>> {
+        let table = self.table()?;
+        let snapshot = table.snapshot().map_err(delta_err(&self.label))?;
+        snapshot
+            .transaction_version(table.log_store().as_ref(), writer)
+            .await
+            .map_err(delta_err(&self.label))
+    }
+
+    /// Commit one journal segment's operations as one Delta commit, tagged with the application
+    /// transaction `(writer, seq)` so that a repeat is a no-op. Retries conflicts with other
+    /// writers, reloading the table each time.
+    pub async fn commit(&mut self, ops: &[CatalogOp], writer: &str, seq: i64) -> Result<()> {
+        let mut last_error = String::new();
+        for attempt in 0..COMMIT_ATTEMPTS {
+            if attempt > 0 {
+                let backoff = std::time::Duration::from_millis(5 * (1 << attempt.min(6)));
+                tokio::time::sleep(backoff).await;
+                self.load().await?;
+            }
+            if self.committed_seq(writer).await?.is_some_and(|v| v >= seq) {
+                return Ok(());
+            }
+            match self.try_commit(ops, writer, seq).await {
+                Ok(()) => return Ok(()),
+                Err(e) => {
+                    tracing::debug!(table = %self.label, attempt, "catalog commit retry: {e}");
+                    last_error = e.to_string();
+                }
+            }
+        }
+        Err(CatalogError::CommitFailed {
+            table: self.label.clone(),
+            message: last_error,
+        })
+    }
+
+    async fn try_commit(&mut self, ops: &[CatalogOp], writer: &str, seq: i64) -> Result<()> {
+        let plan = plan_batch(ops);
+        let table = self.table()?.clone();
+        let table_schema: Schema = table
+            .snapshot()
+            .map_err(delta_err(&self.label))?
+            .snapshot()
+            .arrow_schema()
+            .as_ref()
+            .clone();
+        let schema = schema_for_rows(&table_schema, &plan.rows);
+        let batch = rows_to_batch(&schema, &plan.rows, &self.label)?;
+        let props = CommitProperties::default()
+            .with_application_transaction(Transaction::new(writer, seq))
+            .with_max_retries(COMMIT_ATTEMPTS);
+        let mut builder = table
+            .write(vec![batch])
+            .with_schema_mode(SchemaMode::Merge)
+            .with_commit_properties(props);
+        if plan.clear {
+            builder = builder.with_save_mode(SaveMode::Overwrite);
+        } else if plan.replace_keys.is_empty() {
+            builder = builder.with_save_mode(SaveMode::Append);
+        } else {
+            // Every written row must match the predicate, so it names the new rows' keys too.
+            let mut keys: Vec<&str> = plan.replace_keys.iter().map(String::as_str).collect();
+            keys.extend(plan.rows.iter().map(|r| r.cache_key.as_str()));
+            keys.sort_unstable();
+            keys.dedup();
+            let keys: Vec<Expr> = keys.into_iter().map(lit).collect();
+            builder = builder
+                .with_save_mode(SaveMode::Overwrite)
+                .with_replace_where(col("cache_key").in_list(keys, false));
+        }
+        let table = builder.await.map_err(delta_err(&self.label))?;
+        self.table = Some(table);
+        Ok(())
+    }
+
+    /// Every row of the current snapshot (reloaded first).
+    pub async fn rows(&mut self) -> Result<Vec<CatalogRow>> {
+        self.load().await?;
+        let table = self.table()?.clone();
+        let (_, mut stream) = table
+            .scan_table()
+            .with_columns(crate::schema::FIXED_COLUMNS)
+            .await
+            .map_err(delta_err(&self.label))?;
+        let mut rows = Vec::new();
+        while let Some(batch) = stream.next().await {
+            let batch = batch.map_err(|e| CatalogError::Delta {
+                table: self.label.clone(),
+                source: Box::new(e.into()),
+            })?;
+            rows.extend(batch_to_rows(&batch, &self.label)?);
+        }
+        Ok(rows)
+    }
+
+    /// Number of live data files (what compaction keeps bounded).
+    pub fn file_count(&self) -> usize {
+        self.table
+            .as_ref()
+            .and_then(|t| t.snapshot().ok())
+            .map(|s| s.log_data().num_files())
+            .unwrap_or(0)
+    }
+
+    /// Rewrite small data files into larger ones when there are many.
+    pub async fn maybe_compact(&mut self) -> Result<bool> {
+        if self.file_count() <= COMPACT_FILES {
+            return Ok(false);
+        }
+        let table = self.table()?.clone();
+        let (table, _metrics) = table.optimize().await.map_err(delta_err(&self.label))?;
+        self.table = Some(table);
+        Ok(true)
+    }
+}
+
+/// What one commit writes: the surviving rows, and the keys whose old rows must go.
+struct BatchPlan<'a> {
+    rows: Vec<&'a CatalogRow>,
+    replace_keys: Vec<String>,
+    /// The segment cleared the catalog: everything committed before goes.
+    clear: bool,
+}
+
+/// Collapse a segment's operations to the last one per key. A key needs its old rows removed
+/// when any operation on it in the segment was a delete or a replacing put. A clear drops what
+/// came before it in the segment and turns the commit into an overwrite of the whole table.
+fn plan_batch(ops: &[CatalogOp]) -> BatchPlan<'_> {
+    let mut last: HashMap<&str, &CatalogOp> = HashMap::new();
+    let mut order: Vec<&str> = Vec::new();
+    let mut replace: HashSet<&str> = HashSet::new();
+    let mut clear = false;
+    for op in ops {
+        let Some(key) = op.cache_key() else {
+            last.clear();
+            order.clear();
+            replace.clear();
+            clear = true;
+            continue;
+        };
+        if last.insert(key, op).is_none() {
+            order.push(key);
+        }
+        match op {
+            CatalogOp::Put { replaces: true, .. } | CatalogOp::Delete { .. } => {
+                replace.insert(key);
+            }
+            CatalogOp::Put { .. } | CatalogOp::Clear => {}
+        }
+    }
+    let rows = order
+        .iter()
+        .filter_map(|k| match last.get(k) {
+            Some(CatalogOp::Put { row, .. }) => Some(row),
+            _ => None,
+        })
+        .collect();
+    let replace_keys = order
+        .iter()
+        .filter(|k| replace.contains(*k))
+        .map(|k| k.to_string())
+        .collect();
+    BatchPlan {
+        rows,
+        replace_keys,
+        clear,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(k: &str) -> CatalogRow {
+        CatalogRow {
+            cache_key: k.into(),
+            data_type: "object".into(),
+            format: "cnobj".into(),
+            path: format!("blobs/{k}.cnobj"),
+            raw_bytes: 1,
+            stored_bytes: 1,
+            content_hash: "0".repeat(32),
+            created_at: 0,
+            expires_at: None,
+            description: None,
+            params_json: "{}".into(),
+            params: vec![],
+        }
+    }
+
+    #[test]
+    fn plan_keeps_last_op_and_marks_replacements() {
+        let ops = vec![
+            CatalogOp::Put { row: row("a"), replaces: false },
+            CatalogOp::Put { row: row("b"), replaces: false },
+            CatalogOp::Delete { cache_key: "a".into() },
+            CatalogOp::Put { row: row("c"), replaces: true },
+            CatalogOp::Delete { cache_key: "d".into() },
+            CatalogOp::Put { row: row("d"), replaces: false },
+        ];
+        let plan = plan_batch(&ops);
+        let keys: Vec<&str> = plan.rows.iter().map(|r| r.cache_key.as_str()).collect();
+        assert_eq!(keys, vec!["b", "c", "d"]);
+        assert_eq!(plan.replace_keys, vec!["a", "c", "d"]);
+        assert!(!plan.clear);
+        let ops = vec![
+            CatalogOp::Put { row: row("a"), replaces: false },
+            CatalogOp::Clear,
+            CatalogOp::Put { row: row("b"), replaces: false },
+        ];
+        let plan = plan_batch(&ops);
+        assert!(plan.clear);
+        assert_eq!(plan.rows.len(), 1);
+        assert!(plan.replace_keys.is_empty());
+    }
+}

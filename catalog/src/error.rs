@@ -1,0 +1,76 @@
+//! The catalog's error type.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong in the catalog. Each variant names the file or table at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    /// A file system operation on a catalog file failed.
+    #[error("catalog I/O error on {path}: {source}")]
+    Io {
+        /// The file or directory involved.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// The Delta table rejected an operation.
+    #[error("Delta table {table}: {source}")]
+    Delta {
+        /// Location of the Delta table.
+        table: String,
+        /// The underlying error.
+        source: Box<deltalake::DeltaTableError>,
+    },
+    /// Arrow could not build or read a catalog batch.
+    #[error("catalog batch for {table}: {source}")]
+    Arrow {
+        /// Location of the Delta table.
+        table: String,
+        /// The underlying error.
+        source: deltalake::arrow::error::ArrowError,
+    },
+    /// A catalog row could not be read back (missing or mistyped column).
+    #[error("catalog table {table}: column {column}: {message}")]
+    Column {
+        /// Location of the Delta table.
+        table: String,
+        /// The column at fault.
+        column: String,
+        /// What was wrong with it.
+        message: String,
+    },
+    /// A journal record could not be encoded.
+    #[error("journal {path}: {message}")]
+    Journal {
+        /// The journal segment involved.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
+    /// The background committer has stopped (the catalog was closed or its thread died).
+    #[error("the catalog committer for {root} is not running")]
+    CommitterGone {
+        /// The catalog directory.
+        root: PathBuf,
+    },
+    /// A commit to the catalog failed; the operations stay in the journal and are retried.
+    #[error("commit to {table} failed (the rows stay journaled and will be retried): {message}")]
+    CommitFailed {
+        /// Location of the Delta table.
+        table: String,
+        /// Why the commit failed.
+        message: String,
+    },
+}
+
+impl CatalogError {
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        CatalogError::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}
+
+/// Result alias for catalog operations.
+pub type Result<T, E = CatalogError> = std::result::Result<T, E>;

@@ -1,0 +1,139 @@
+//! The Delta Lake catalog of a Cacheness cache.
+//!
+//! Every cache entry has one row in the Delta table `<root>/catalog/cache_entries`, so any Delta
+//! reader (Spark, DuckDB, Polars, pandas) can ask what the cache holds. Writing a Delta commit
+//! per put would cost milliseconds and conflict between writers, so the catalog is fed through
+//! a **journal and a group commit**:
+//!
+//! - [`Catalog::submit`] appends the operation to this process's journal segment
+//!   (`<root>/catalog/journal/`) and queues it: microseconds, no Delta involved. Once it returns,
+//!   the operation survives a `kill -9` of the process.
+//! - A background thread ([`committer`]) turns the queue into one Delta commit per batch,
+//!   bounded by rows and by time, and on [`Catalog::flush`] and close. Each commit carries the
+//!   Delta application transaction `(writer, segment)`, so replaying a segment is idempotent.
+//! - Opening a catalog replays the journals of writers whose process died.
+//! - [`Catalog::list`] returns the snapshot plus all journaled operations not yet committed.
+//!
+//! Modules: [`row`] (the row and operation types), [`schema`] (Arrow schema, row ↔ batch),
+//! [`journal`] (segment files and record framing), [`delta`] (the Delta table),
+//! [`committer`] (the background group commit), `listing` (snapshot ⊕ journals).
+
+pub mod committer;
+pub mod delta;
+pub mod error;
+pub mod journal;
+mod listing;
+pub mod row;
+pub mod schema;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+pub use committer::CommitPolicy;
+use committer::{Reply, Request, Shared};
+pub use error::{CatalogError, Result};
+pub use row::{CatalogOp, CatalogRow, ColumnValue};
+
+/// The catalog of one cache, as seen by one process.
+pub struct Catalog {
+    shared: Arc<Shared>,
+    thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+    dir: PathBuf,
+}
+
+impl std::fmt::Debug for Catalog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Catalog").field("dir", &self.dir).finish()
+    }
+}
+
+impl Catalog {
+    /// Open the catalog under `catalog_dir` (usually `<root>/catalog`), creating the Delta table
+    /// if needed and replaying journals left by dead processes.
+    pub fn open(catalog_dir: &Path, policy: CommitPolicy) -> Result<Self> {
+        let (shared, handle) = committer::start(catalog_dir, policy)?;
+        Ok(Catalog {
+            shared,
+            thread: Mutex::new(Some(handle)),
+            dir: catalog_dir.to_path_buf(),
+        })
+    }
+
+    /// The catalog directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The Delta table directory.
+    pub fn table_dir(&self) -> PathBuf {
+        self.dir.join("cache_entries")
+    }
+
+    /// Journal an operation; it reaches Delta with the next group commit.
+    pub fn submit(&self, op: CatalogOp) -> Result<()> {
+        self.shared.submit(op)
+    }
+
+    fn call_blocking<T>(&self, make: impl FnOnce(Reply<Result<T>>) -> Request) -> Result<T> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        self.shared.request(make(Reply::Blocking(tx)))?;
+        rx.recv().map_err(|_| CatalogError::CommitterGone {
+            root: self.dir.clone(),
+        })?
+    }
+
+    async fn call_async<T>(&self, make: impl FnOnce(Reply<Result<T>>) -> Request) -> Result<T> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.shared.request(make(Reply::Async(tx)))?;
+        rx.await.map_err(|_| CatalogError::CommitterGone {
+            root: self.dir.clone(),
+        })?
+    }
+
+    /// Commit everything submitted so far; returns when it is in Delta.
+    pub fn flush_blocking(&self) -> Result<()> {
+        self.call_blocking(Request::Flush)
+    }
+
+    /// Commit everything submitted so far; resolves when it is in Delta.
+    pub async fn flush(&self) -> Result<()> {
+        self.call_async(Request::Flush).await
+    }
+
+    /// Every live row: the Delta snapshot plus journaled operations of all writers.
+    pub fn list_blocking(&self) -> Result<Vec<CatalogRow>> {
+        self.call_blocking(Request::List)
+    }
+
+    /// Every live row: the Delta snapshot plus journaled operations of all writers.
+    pub async fn list(&self) -> Result<Vec<CatalogRow>> {
+        self.call_async(Request::List).await
+    }
+
+    /// Compact the Delta table's data files if there are many; true if it did.
+    pub fn compact_blocking(&self) -> Result<bool> {
+        self.call_blocking(Request::Compact)
+    }
+
+    /// Commit what is pending and stop the committer. Further submits fail.
+    pub fn close(&self) -> Result<()> {
+        let flushed = self.flush_blocking();
+        self.shared.shutdown();
+        let handle = self.thread.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(h) = handle {
+            let _ = h.join();
+        }
+        match flushed {
+            Err(CatalogError::CommitterGone { .. }) => Ok(()),
+            other => other,
+        }
+    }
+}
+
+impl Drop for Catalog {
+    fn drop(&mut self) {
+        if let Err(e) = self.close() {
+            tracing::warn!(catalog = %self.dir.display(), "closing the catalog: {e}");
+        }
+    }
+}

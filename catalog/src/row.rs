@@ -1,0 +1,84 @@
+//! One catalog row per cache entry, and the operations that change the catalog.
+
+use serde::{Deserialize, Serialize};
+
+/// A key parameter's value as it is stored in its own catalog column.
+///
+/// Lists and maps are stored as JSON text; the engine decides that mapping.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum ColumnValue {
+    /// A boolean column (`boolean` in Delta).
+    Bool(bool),
+    /// A 64-bit integer column (`long`).
+    Int(i64),
+    /// A 64-bit float column (`double`).
+    Float(f64),
+    /// A string column (`string`), also used for JSON text of lists and maps.
+    Str(String),
+    /// A binary column (`binary`).
+    Bytes(#[serde(with = "serde_bytes")] Vec<u8>),
+    /// A date column (`date`): days since 1970-01-01.
+    Date(i32),
+    /// A timestamp column (`timestamp`, UTC): microseconds since the Unix epoch.
+    Timestamp(i64),
+}
+
+/// The catalog row of one cache entry: what the entry is, where its payload lives, and its
+/// key parameters (as JSON and as one typed column each).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CatalogRow {
+    /// The entry's key: 16 lower-case hex digits.
+    pub cache_key: String,
+    /// What kind of value the entry holds (`arrow_table`, `ndarray`, `object`, `bytes`, `json`).
+    pub data_type: String,
+    /// The payload format (`parquet`, `b2nd`, `cnobj`).
+    pub format: String,
+    /// The payload's path relative to the cache root.
+    pub path: String,
+    /// Size of the value in memory (uncompressed), in bytes.
+    pub raw_bytes: i64,
+    /// Size of the payload file, in bytes.
+    pub stored_bytes: i64,
+    /// XXH3-128 content hash of the payload (32 hex digits).
+    pub content_hash: String,
+    /// When the entry was written: microseconds since the Unix epoch (UTC).
+    pub created_at: i64,
+    /// When the entry expires, if it has a TTL: microseconds since the Unix epoch (UTC).
+    pub expires_at: Option<i64>,
+    /// The user's description of the entry.
+    pub description: Option<String>,
+    /// The canonical key parameters as a JSON object.
+    pub params_json: String,
+    /// The key parameters that have a column of their own, by name.
+    pub params: Vec<(String, Option<ColumnValue>)>,
+}
+
+/// One change to the catalog, as journaled and committed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum CatalogOp {
+    /// Add (or, with `replaces`, replace) the row of an entry.
+    Put {
+        /// The row to write.
+        row: CatalogRow,
+        /// True when an earlier row for the same key may exist in the catalog and must go.
+        replaces: bool,
+    },
+    /// Remove the row of an entry.
+    Delete {
+        /// The key whose row goes.
+        cache_key: String,
+    },
+    /// Remove every row (the cache was cleared).
+    Clear,
+}
+
+impl CatalogOp {
+    /// The key this operation is about.
+    pub fn cache_key(&self) -> Option<&str> {
+        match self {
+            CatalogOp::Put { row, .. } => Some(&row.cache_key),
+            CatalogOp::Delete { cache_key } => Some(cache_key),
+            CatalogOp::Clear => None,
+        }
+    }
+}

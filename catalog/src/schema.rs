@@ -1,0 +1,235 @@
+//! The Arrow schema of `cache_entries` and the conversion between catalog rows and batches.
+//!
+//! The fixed columns come first, then one nullable column per key parameter. A parameter column
+//! takes its type from the first non-null value the catalog sees for that name; a later value of
+//! another type is stored as NULL in that column (its true value stays in `params_json`).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use deltalake::arrow::array::{
+    Array, ArrayRef, BinaryArray, BooleanArray, Date32Array, Float64Array, Int64Array,
+    RecordBatch, StringArray, TimestampMicrosecondArray,
+};
+use deltalake::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+
+use crate::error::{CatalogError, Result};
+use crate::row::{CatalogRow, ColumnValue};
+
+/// The names of the fixed catalog columns, in order. Key parameters may not use these names.
+pub const FIXED_COLUMNS: [&str; 11] = [
+    "cache_key",
+    "data_type",
+    "format",
+    "path",
+    "raw_bytes",
+    "stored_bytes",
+    "content_hash",
+    "created_at",
+    "expires_at",
+    "description",
+    "params_json",
+];
+
+fn timestamp_type() -> DataType {
+    DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
+}
+
+/// The schema of an empty catalog: the fixed columns only.
+pub fn base_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("cache_key", DataType::Utf8, false),
+        Field::new("data_type", DataType::Utf8, false),
+        Field::new("format", DataType::Utf8, false),
+        Field::new("path", DataType::Utf8, false),
+        Field::new("raw_bytes", DataType::Int64, false),
+        Field::new("stored_bytes", DataType::Int64, false),
+        Field::new("content_hash", DataType::Utf8, false),
+        Field::new("created_at", timestamp_type(), false),
+        Field::new("expires_at", timestamp_type(), true),
+        Field::new("description", DataType::Utf8, true),
+        Field::new("params_json", DataType::Utf8, false),
+    ]))
+}
+
+/// The Arrow type a parameter column gets for a value.
+pub fn column_type(value: &ColumnValue) -> DataType {
+    match value {
+        ColumnValue::Bool(_) => DataType::Boolean,
+        ColumnValue::Int(_) => DataType::Int64,
+        ColumnValue::Float(_) => DataType::Float64,
+        ColumnValue::Str(_) => DataType::Utf8,
+        ColumnValue::Bytes(_) => DataType::Binary,
+        ColumnValue::Date(_) => DataType::Date32,
+        ColumnValue::Timestamp(_) => timestamp_type(),
+    }
+}
+
+/// Delta stores timestamps without the zone name; compare parameter types modulo that.
+fn same_type(a: &DataType, b: &DataType) -> bool {
+    match (a, b) {
+        (DataType::Timestamp(ua, _), DataType::Timestamp(ub, _)) => ua == ub,
+        _ => a == b,
+    }
+}
+
+/// The schema a batch of rows is written with: the table's current schema plus a column for
+/// every parameter name it does not have yet (typed from the first non-null value).
+pub fn schema_for_rows(table_schema: &Schema, rows: &[&CatalogRow]) -> SchemaRef {
+    let mut fields: Vec<Field> = table_schema
+        .fields()
+        .iter()
+        .map(|f| f.as_ref().clone())
+        .collect();
+    let mut known: HashMap<String, usize> = fields
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (f.name().clone(), i))
+        .collect();
+    for row in rows {
+        for (name, value) in &row.params {
+            if known.contains_key(name) {
+                continue;
+            }
+            if let Some(v) = value {
+                known.insert(name.clone(), fields.len());
+                fields.push(Field::new(name, column_type(v), true));
+            }
+        }
+    }
+    Arc::new(Schema::new(fields))
+}
+
+/// Build one Arrow batch of catalog rows in the given schema.
+pub fn rows_to_batch(schema: &SchemaRef, rows: &[&CatalogRow], table: &str) -> Result<RecordBatch> {
+    let mut columns: Vec<ArrayRef> = Vec::with_capacity(schema.fields().len());
+    for field in schema.fields() {
+        let name = field.name().as_str();
+        let col: ArrayRef = match name {
+            "cache_key" => Arc::new(StringArray::from_iter_values(rows.iter().map(|r| &r.cache_key))),
+            "data_type" => Arc::new(StringArray::from_iter_values(rows.iter().map(|r| &r.data_type))),
+            "format" => Arc::new(StringArray::from_iter_values(rows.iter().map(|r| &r.format))),
+            "path" => Arc::new(StringArray::from_iter_values(rows.iter().map(|r| &r.path))),
+            "raw_bytes" => Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.raw_bytes))),
+            "stored_bytes" => Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.stored_bytes))),
+            "content_hash" => Arc::new(StringArray::from_iter_values(rows.iter().map(|r| &r.content_hash))),
+            "created_at" => Arc::new(
+                TimestampMicrosecondArray::from_iter_values(rows.iter().map(|r| r.created_at))
+                    .with_timezone("UTC"),
+            ),
+            "expires_at" => Arc::new(
+                TimestampMicrosecondArray::from(rows.iter().map(|r| r.expires_at).collect::<Vec<_>>())
+                    .with_timezone("UTC"),
+            ),
+            "description" => Arc::new(StringArray::from(
+                rows.iter().map(|r| r.description.as_deref()).collect::<Vec<_>>(),
+            )),
+            "params_json" => Arc::new(StringArray::from_iter_values(rows.iter().map(|r| &r.params_json))),
+            _ => param_column(field.data_type(), name, rows, table)?,
+        };
+        columns.push(col);
+    }
+    RecordBatch::try_new(schema.clone(), columns).map_err(|source| CatalogError::Arrow {
+        table: table.to_string(),
+        source,
+    })
+}
+
+fn param_value<'a>(row: &'a CatalogRow, name: &str) -> Option<&'a ColumnValue> {
+    row.params
+        .iter()
+        .find(|(n, _)| n == name)
+        .and_then(|(_, v)| v.as_ref())
+}
+
+fn param_column(dt: &DataType, name: &str, rows: &[&CatalogRow], table: &str) -> Result<ArrayRef> {
+    let values = rows.iter().map(|r| param_value(r, name));
+    Ok(match dt {
+        DataType::Boolean => Arc::new(BooleanArray::from(
+            values.map(|v| match v { Some(ColumnValue::Bool(b)) => Some(*b), _ => None }).collect::<Vec<_>>(),
+        )),
+        DataType::Int64 => Arc::new(Int64Array::from(
+            values.map(|v| match v { Some(ColumnValue::Int(i)) => Some(*i), _ => None }).collect::<Vec<_>>(),
+        )),
+        DataType::Float64 => Arc::new(Float64Array::from(
+            values.map(|v| match v { Some(ColumnValue::Float(f)) => Some(*f), _ => None }).collect::<Vec<_>>(),
+        )),
+        DataType::Utf8 => Arc::new(StringArray::from(
+            values.map(|v| match v { Some(ColumnValue::Str(s)) => Some(s.as_str()), _ => None }).collect::<Vec<_>>(),
+        )),
+        DataType::Binary => Arc::new(BinaryArray::from(
+            values.map(|v| match v { Some(ColumnValue::Bytes(b)) => Some(b.as_slice()), _ => None }).collect::<Vec<_>>(),
+        )),
+        DataType::Date32 => Arc::new(Date32Array::from(
+            values.map(|v| match v { Some(ColumnValue::Date(d)) => Some(*d), _ => None }).collect::<Vec<_>>(),
+        )),
+        DataType::Timestamp(TimeUnit::Microsecond, tz) => {
+            let a = TimestampMicrosecondArray::from(
+                values.map(|v| match v { Some(ColumnValue::Timestamp(t)) => Some(*t), _ => None }).collect::<Vec<_>>(),
+            );
+            Arc::new(match tz { Some(tz) => a.with_timezone(tz.clone()), None => a })
+        }
+        other => {
+            // A column of a type we never create (added by another tool): write NULLs.
+            if !same_type(other, &DataType::Null) {
+                tracing::debug!(column = name, table, "unknown parameter column type {other}; writing NULL");
+            }
+            deltalake::arrow::array::new_null_array(other, rows.len())
+        }
+    })
+}
+
+fn column<'a, T: 'static>(batch: &'a RecordBatch, name: &str, table: &str) -> Result<&'a T> {
+    batch
+        .column_by_name(name)
+        .ok_or_else(|| CatalogError::Column {
+            table: table.to_string(),
+            column: name.to_string(),
+            message: "missing from the catalog".into(),
+        })?
+        .as_any()
+        .downcast_ref::<T>()
+        .ok_or_else(|| CatalogError::Column {
+            table: table.to_string(),
+            column: name.to_string(),
+            message: "has an unexpected type".into(),
+        })
+}
+
+/// Read catalog rows back from a batch of `cache_entries` (parameter columns are not read back:
+/// `params_json` carries the parameters).
+pub fn batch_to_rows(batch: &RecordBatch, table: &str) -> Result<Vec<CatalogRow>> {
+    let key = column::<StringArray>(batch, "cache_key", table)?;
+    let data_type = column::<StringArray>(batch, "data_type", table)?;
+    let format = column::<StringArray>(batch, "format", table)?;
+    let path = column::<StringArray>(batch, "path", table)?;
+    let raw = column::<Int64Array>(batch, "raw_bytes", table)?;
+    let stored = column::<Int64Array>(batch, "stored_bytes", table)?;
+    let hash = column::<StringArray>(batch, "content_hash", table)?;
+    let created = column::<TimestampMicrosecondArray>(batch, "created_at", table)?;
+    let expires = column::<TimestampMicrosecondArray>(batch, "expires_at", table)?;
+    let description = column::<StringArray>(batch, "description", table)?;
+    let params = column::<StringArray>(batch, "params_json", table)?;
+    let opt_str = |a: &StringArray, i: usize| (!a.is_null(i)).then(|| a.value(i).to_string());
+    Ok((0..batch.num_rows())
+        .map(|i| CatalogRow {
+            cache_key: key.value(i).to_string(),
+            data_type: data_type.value(i).to_string(),
+            format: format.value(i).to_string(),
+            path: path.value(i).to_string(),
+            raw_bytes: raw.value(i),
+            stored_bytes: stored.value(i),
+            content_hash: hash.value(i).to_string(),
+            created_at: created.value(i),
+            expires_at: (!expires.is_null(i)).then(|| expires.value(i)),
+            description: opt_str(description, i),
+            params_json: params.value(i).to_string(),
+            params: Vec::new(),
+        })
+        .collect())
+}
+
+/// Whether a table column can hold a value (used to report type conflicts).
+pub fn accepts(dt: &DataType, value: &ColumnValue) -> bool {
+    same_type(dt, &column_type(value))
+}

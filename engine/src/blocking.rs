@@ -1,0 +1,130 @@
+//! The blocking Cache API: the same methods as [`crate::Cache`], without async. Needs no tokio
+//! runtime of its own (catalog work runs on the cache's committer thread).
+
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::codec::Cacheable;
+use crate::config::CacheConfig;
+use crate::core::{CacheCore, EntryInfo, Lookup, PutOptions};
+use crate::error::Result;
+use crate::keys::Params;
+use crate::stats::CacheStats;
+
+/// A disk cache (blocking API). Cheap to clone; clones share one open cache.
+///
+/// ```no_run
+/// use cacheness_engine::{blocking::Cache, Serde, params};
+/// let cache = Cache::open("/tmp/my-cache")?;
+/// let p = params!(model = "xgboost", dataset = "train");
+/// cache.put(&Serde(vec![1, 2, 3]), &p)?;
+/// let back: Option<Serde<Vec<i32>>> = cache.get(&p)?;
+/// # Ok::<(), cacheness_engine::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Cache {
+    core: Arc<CacheCore>,
+}
+
+impl Cache {
+    /// Open (creating if needed) a cache in `dir`.
+    pub fn open(dir: impl AsRef<Path>) -> Result<Self> {
+        Self::open_with(CacheConfig::new(dir.as_ref()))
+    }
+
+    /// Open a cache with a configuration.
+    pub fn open_with(config: CacheConfig) -> Result<Self> {
+        Ok(Cache {
+            core: Arc::new(CacheCore::open(config)?),
+        })
+    }
+
+    pub(crate) fn from_core(core: Arc<CacheCore>) -> Self {
+        Cache { core }
+    }
+
+    /// The synchronous core.
+    pub fn core(&self) -> &Arc<CacheCore> {
+        &self.core
+    }
+
+    /// Store a value under parameters; returns its key.
+    pub fn put<T: Cacheable>(&self, value: &T, params: &Params) -> Result<String> {
+        self.core.put(value, params, &PutOptions::default())
+    }
+
+    /// Store a value with a description and/or TTL.
+    pub fn put_with<T: Cacheable>(&self, value: &T, params: &Params, opts: &PutOptions) -> Result<String> {
+        self.core.put(value, params, opts)
+    }
+
+    /// Get the value stored under parameters, if any.
+    pub fn get<T: Cacheable>(&self, params: &Params) -> Result<Option<T>> {
+        self.core.get(&Lookup::params(params)?)
+    }
+
+    /// Get the value stored under a cache key.
+    pub fn get_by_key<T: Cacheable>(&self, key: &str) -> Result<Option<T>> {
+        self.core.get(&Lookup::key(key)?)
+    }
+
+    /// Get a value and its entry information.
+    pub fn get_with_metadata<T: Cacheable>(&self, params: &Params) -> Result<Option<(T, EntryInfo)>> {
+        self.core.get_with_metadata(&Lookup::params(params)?)
+    }
+
+    /// Entry information by cache key, without decoding the value.
+    pub fn info_by_key(&self, key: &str) -> Result<Option<EntryInfo>> {
+        self.core.info(&Lookup::key(key)?)
+    }
+
+    /// Whether a live entry exists for parameters.
+    pub fn exists(&self, params: &Params) -> Result<bool> {
+        self.core.exists(&Lookup::params(params)?)
+    }
+
+    /// Whether a live entry exists for a cache key.
+    pub fn exists_key(&self, key: &str) -> Result<bool> {
+        self.core.exists(&Lookup::key(key)?)
+    }
+
+    /// Remove the entry for parameters; true if there was one.
+    pub fn invalidate(&self, params: &Params) -> Result<bool> {
+        self.core.invalidate(&Lookup::params(params)?)
+    }
+
+    /// Remove the entry for a cache key; true if there was one.
+    pub fn invalidate_key(&self, key: &str) -> Result<bool> {
+        self.core.invalidate(&Lookup::key(key)?)
+    }
+
+    /// Restart an entry's TTL from now; true if it exists.
+    pub fn touch(&self, params: &Params) -> Result<bool> {
+        self.core.touch(&Lookup::params(params)?)
+    }
+
+    /// Remove every entry; returns how many payloads were removed.
+    pub fn clear(&self) -> Result<usize> {
+        self.core.clear()
+    }
+
+    /// Every live entry (Delta snapshot plus rows not yet committed).
+    pub fn list_entries(&self) -> Result<Vec<EntryInfo>> {
+        self.core.list_entries()
+    }
+
+    /// Entry and byte counts and this process's hits, misses and removals.
+    pub fn stats(&self) -> Result<CacheStats> {
+        self.core.stats()
+    }
+
+    /// Commit pending catalog rows to Delta.
+    pub fn flush(&self) -> Result<()> {
+        self.core.flush()
+    }
+
+    /// Flush and close the cache (also done when the last handle drops).
+    pub fn close(&self) -> Result<()> {
+        self.core.close()
+    }
+}

@@ -1,0 +1,151 @@
+//! The async Cache API.
+//!
+//! Puts and gets run on the calling task: they are short file operations (microseconds for small
+//! values). For multi-megabyte payloads on a latency-sensitive runtime, call them inside
+//! `tokio::task::spawn_blocking` or use [`crate::blocking::Cache`]. Catalog work (flush, listing)
+//! is awaited without blocking the runtime.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::codec::Cacheable;
+use crate::config::CacheConfig;
+use crate::core::{CacheCore, EntryInfo, Lookup, PutOptions, live};
+use crate::error::Result;
+use crate::keys::Params;
+use crate::stats::CacheStats;
+
+/// A disk cache (async API). Cheap to clone; clones share one open cache.
+///
+/// ```no_run
+/// # async fn demo() -> cacheness_engine::Result<()> {
+/// use cacheness_engine::{Cache, Serde, params};
+/// let cache = Cache::open("/tmp/my-cache").await?;
+/// let p = params!(model = "xgboost", dataset = "train");
+/// cache.put(&Serde(vec![1, 2, 3]), &p).await?;
+/// let back: Option<Serde<Vec<i32>>> = cache.get(&p).await?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Cache {
+    core: Arc<CacheCore>,
+}
+
+impl Cache {
+    /// Open (creating if needed) a cache in `dir` with default settings, overridden by
+    /// `dir/cacheness.toml` and `CACHENESS_*` variables.
+    pub async fn open(dir: impl AsRef<Path>) -> Result<Self> {
+        Self::open_with(CacheConfig::new(dir.as_ref())).await
+    }
+
+    /// Open a cache with a configuration.
+    pub async fn open_with(config: CacheConfig) -> Result<Self> {
+        let core = tokio::task::spawn_blocking(move || CacheCore::open(config))
+            .await
+            .map_err(|e| crate::Error::Closed {
+                root: std::path::PathBuf::from(e.to_string()),
+            })??;
+        Ok(Cache { core: Arc::new(core) })
+    }
+
+    /// The synchronous core (shared with [`crate::blocking::Cache`]).
+    pub fn core(&self) -> &Arc<CacheCore> {
+        &self.core
+    }
+
+    /// A blocking handle on the same open cache.
+    pub fn blocking(&self) -> crate::blocking::Cache {
+        crate::blocking::Cache::from_core(self.core.clone())
+    }
+
+    /// Store a value under parameters; returns its key.
+    pub async fn put<T: Cacheable>(&self, value: &T, params: &Params) -> Result<String> {
+        self.core.put(value, params, &PutOptions::default())
+    }
+
+    /// Store a value with a description and/or TTL.
+    pub async fn put_with<T: Cacheable>(&self, value: &T, params: &Params, opts: &PutOptions) -> Result<String> {
+        self.core.put(value, params, opts)
+    }
+
+    /// Get the value stored under parameters, if any (expired or invalid entries are misses).
+    pub async fn get<T: Cacheable>(&self, params: &Params) -> Result<Option<T>> {
+        self.core.get(&Lookup::params(params)?)
+    }
+
+    /// Get the value stored under a cache key.
+    pub async fn get_by_key<T: Cacheable>(&self, key: &str) -> Result<Option<T>> {
+        self.core.get(&Lookup::key(key)?)
+    }
+
+    /// Get a value and its entry information.
+    pub async fn get_with_metadata<T: Cacheable>(&self, params: &Params) -> Result<Option<(T, EntryInfo)>> {
+        self.core.get_with_metadata(&Lookup::params(params)?)
+    }
+
+    /// Entry information by cache key, without decoding the value.
+    pub async fn info_by_key(&self, key: &str) -> Result<Option<EntryInfo>> {
+        self.core.info(&Lookup::key(key)?)
+    }
+
+    /// Whether a live entry exists for parameters.
+    pub async fn exists(&self, params: &Params) -> Result<bool> {
+        self.core.exists(&Lookup::params(params)?)
+    }
+
+    /// Whether a live entry exists for a cache key.
+    pub async fn exists_key(&self, key: &str) -> Result<bool> {
+        self.core.exists(&Lookup::key(key)?)
+    }
+
+    /// Remove the entry for parameters; true if there was one.
+    pub async fn invalidate(&self, params: &Params) -> Result<bool> {
+        self.core.invalidate(&Lookup::params(params)?)
+    }
+
+    /// Remove the entry for a cache key; true if there was one.
+    pub async fn invalidate_key(&self, key: &str) -> Result<bool> {
+        self.core.invalidate(&Lookup::key(key)?)
+    }
+
+    /// Restart an entry's TTL from now; true if it exists.
+    pub async fn touch(&self, params: &Params) -> Result<bool> {
+        self.core.touch(&Lookup::params(params)?)
+    }
+
+    /// Remove every entry; returns how many payloads were removed.
+    pub async fn clear(&self) -> Result<usize> {
+        let core = self.core.clone();
+        tokio::task::spawn_blocking(move || core.clear())
+            .await
+            .map_err(|e| crate::Error::Closed {
+                root: std::path::PathBuf::from(e.to_string()),
+            })?
+    }
+
+    /// Every live entry: the Delta snapshot plus rows not yet committed, so every returned put
+    /// is listed.
+    pub async fn list_entries(&self) -> Result<Vec<EntryInfo>> {
+        Ok(live(self.core.catalog().list().await?))
+    }
+
+    /// Entry and byte counts (catalog) and this process's hits, misses and removals.
+    pub async fn stats(&self) -> Result<CacheStats> {
+        Ok(self.core.stats_from(self.list_entries().await?))
+    }
+
+    /// Commit pending catalog rows to Delta.
+    pub async fn flush(&self) -> Result<()> {
+        Ok(self.core.catalog().flush().await?)
+    }
+
+    /// Flush and close the cache (also done when the last handle drops).
+    pub async fn close(&self) -> Result<()> {
+        let core = self.core.clone();
+        tokio::task::spawn_blocking(move || core.close())
+            .await
+            .map_err(|e| crate::Error::Closed {
+                root: std::path::PathBuf::from(e.to_string()),
+            })?
+    }
+}

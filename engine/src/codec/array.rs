@@ -1,0 +1,267 @@
+//! n-dimensional arrays as Blosc2 NDArrays (`.b2nd`), readable by python-blosc2.
+//!
+//! The array is a contiguous Blosc2 frame with the standard `b2nd` metalayer (shape, chunk and
+//! block shapes, NumPy dtype string). Variable-length metalayers: `cacheness` (the
+//! [`EntryMeta`] as JSON, MessagePack-wrapped as python-blosc2 expects) and `cacheness_hash` (the
+//! hash slot, stored uncompressed). Defaults: LZ4 level 5 with byte shuffle, on all cores.
+
+use ndarray::{Array, ArrayD, Dimension, IxDyn};
+
+use super::blosc2_ffi::{self as ffi, CompressParams};
+use super::{Blosc2Codec, Cacheable, DataType, EncodeCtx, Encoded, EntryMeta, encode_error};
+use crate::error::{Error, Result};
+use crate::seal::{self, SlotAt};
+
+/// Name of the vlmeta entry holding the entry metadata.
+pub const META_KEY: &str = "cacheness";
+/// Name of the vlmeta entry holding the hash slot.
+pub const HASH_KEY: &str = "cacheness_hash";
+/// Target size of a Blosc2 chunk.
+const CHUNK_BYTES: usize = 8 << 20;
+/// Target size of a Blosc2 block (the unit each thread compresses).
+const BLOCK_BYTES: usize = 256 << 10;
+
+/// Element types an array may hold.
+pub trait Element: Copy + Send + Sync + 'static {
+    /// Our dtype name (`float64`, `int32`, `bool`, ...).
+    const NAME: &'static str;
+    /// The NumPy dtype string, little-endian (`<f8`, `|b1`, ...).
+    const NUMPY: &'static str;
+}
+
+macro_rules! element {
+    ($($t:ty => $name:literal, $numpy:literal;)*) => {$(
+        impl Element for $t {
+            const NAME: &'static str = $name;
+            const NUMPY: &'static str = $numpy;
+        }
+    )*};
+}
+element! {
+    bool => "bool", "|b1";
+    i8 => "int8", "|i1";
+    i16 => "int16", "<i2";
+    i32 => "int32", "<i4";
+    i64 => "int64", "<i8";
+    u8 => "uint8", "|u1";
+    u16 => "uint16", "<u2";
+    u32 => "uint32", "<u4";
+    u64 => "uint64", "<u8";
+    f32 => "float32", "<f4";
+    f64 => "float64", "<f8";
+}
+
+fn default_threads() -> i16 {
+    std::thread::available_parallelism().map_or(2, |n| n.get()).min(8) as i16
+}
+
+/// Split `bounds` so that one partition holds at most `target` bytes, cutting outer
+/// dimensions first (C order keeps partitions contiguous). Every length is at least 1.
+fn partition(bounds: &[i64], itemsize: usize, target: usize) -> Vec<i32> {
+    let mut out: Vec<i64> = bounds.iter().map(|&d| d.max(1)).collect();
+    for i in 0..out.len() {
+        let inner: i64 = out[i + 1..].iter().product::<i64>().max(1) * itemsize as i64;
+        let fit = (target as i64 / inner).max(1);
+        if out[i] > fit {
+            out[i] = fit;
+        }
+        if fit > 1 || out[i + 1..].iter().product::<i64>() * itemsize as i64 <= target as i64 {
+            break;
+        }
+    }
+    out.into_iter().map(|d| d.min(i64::from(i32::MAX)) as i32).collect()
+}
+
+fn as_bytes<T: Element>(data: &[T]) -> &[u8] {
+    // SAFETY: Element types are plain scalars without padding; any T is valid as bytes.
+    #[allow(unsafe_code)]
+    unsafe {
+        std::slice::from_raw_parts(data.as_ptr().cast::<u8>(), std::mem::size_of_val(data))
+    }
+}
+
+fn what(key: &str) -> String {
+    format!("payload of {key}")
+}
+
+/// The metadata and claimed content hash of a `.b2nd` payload.
+pub fn read_meta(bytes: &[u8], what: &str) -> Result<(EntryMeta, String)> {
+    let arr = ffi::Array::from_frame(bytes, 1).map_err(|e| Error::corrupt(what, e))?;
+    let get = |name: &str| -> Result<String> {
+        let raw = arr
+            .vlmeta(name)
+            .map_err(|e| Error::corrupt(what, e))?
+            .ok_or_else(|| Error::corrupt(what, format!("Blosc2 vlmeta lacks {name}")))?;
+        rmp_serde::from_slice::<String>(&raw).map_err(|e| Error::corrupt(what, format!("vlmeta {name}: {e}")))
+    };
+    let meta: EntryMeta =
+        serde_json::from_str(&get(META_KEY)?).map_err(|e| Error::corrupt(what, format!("vlmeta {META_KEY}: {e}")))?;
+    let slot = get(HASH_KEY)?;
+    let hash = seal::parse_slot(&slot)
+        .ok_or_else(|| Error::corrupt(what, "malformed content hash"))?
+        .to_string();
+    Ok((meta, hash))
+}
+
+impl<T: Element, D: Dimension> Cacheable for Array<T, D> {
+    const DATA_TYPE: DataType = DataType::Ndarray;
+
+    fn type_name() -> String {
+        match D::NDIM {
+            Some(n) => format!("ndarray<{}, {n} dims>", T::NAME),
+            None => format!("ndarray<{}, any dims>", T::NAME),
+        }
+    }
+
+    fn encode(&self, ctx: &EncodeCtx<'_>) -> Result<Encoded> {
+        let shape: Vec<i64> = self.shape().iter().map(|&d| d as i64).collect();
+        if shape.len() > ffi::MAX_DIM {
+            return Err(encode_error(
+                ctx.meta,
+                "array",
+                format!("Blosc2 arrays have at most {} dimensions, this one has {}", ffi::MAX_DIM, shape.len()),
+            ));
+        }
+        let standard = self.as_standard_layout();
+        let data = standard
+            .as_slice()
+            .ok_or_else(|| encode_error(ctx.meta, "array", "array is not contiguous"))?;
+        let bytes = as_bytes(data);
+        let itemsize = std::mem::size_of::<T>();
+        let chunkshape = partition(&shape, itemsize, CHUNK_BYTES);
+        let chunk_bounds: Vec<i64> = chunkshape.iter().map(|&c| i64::from(c)).collect();
+        let blockshape = partition(&chunk_bounds, itemsize, BLOCK_BYTES);
+        let info = serde_json::json!({"dtype": T::NAME, "shape": shape, "numpy_dtype": T::NUMPY});
+        let mut meta = ctx.meta.clone();
+        meta.raw_bytes = bytes.len() as u64;
+        meta.info = info.clone();
+        let params = CompressParams {
+            codec: match ctx.options.blosc2_codec {
+                Blosc2Codec::Lz4 => blosc2_src::BLOSC_LZ4 as u8,
+                Blosc2Codec::Zstd => blosc2_src::BLOSC_ZSTD as u8,
+            },
+            level: ctx.options.blosc2_level.min(9),
+            typesize: itemsize as i32,
+            threads: ctx.options.threads.clamp(1, 64) as i16,
+            shuffle: itemsize > 1,
+        };
+        let err = |e: String| encode_error(&meta, "Blosc2 array", e);
+        let mut arr = ffi::Array::from_buffer(bytes, &shape, &chunkshape, &blockshape, T::NUMPY, &params).map_err(err)?;
+        let meta_json = serde_json::to_string(&meta).map_err(|e| err(e.to_string()))?;
+        let packed = rmp_serde::to_vec(&meta_json).map_err(|e| err(e.to_string()))?;
+        arr.add_vlmeta(META_KEY, &packed).map_err(err)?;
+        let slot = rmp_serde::to_vec(&String::from_utf8_lossy(seal::PLACEHOLDER).into_owned()).map_err(|e| err(e.to_string()))?;
+        arr.add_vlmeta(HASH_KEY, &slot).map_err(err)?;
+        let mut frame = arr.to_frame().map_err(err)?;
+        let content_hash = seal::seal(&mut frame, SlotAt::Back)
+            .ok_or_else(|| err("hash slot not found verbatim in the Blosc2 frame".into()))?;
+        Ok(Encoded {
+            bytes: frame,
+            content_hash,
+            raw_bytes: meta.raw_bytes,
+            info,
+        })
+    }
+
+    fn decode(bytes: bytes::Bytes, meta: &EntryMeta) -> Result<Self> {
+        let stored = meta.info.get("dtype").and_then(|d| d.as_str()).unwrap_or("?");
+        if stored != T::NAME {
+            return Err(Error::WrongType {
+                key: meta.key.clone(),
+                stored: format!("ndarray<{stored}>"),
+                requested: Self::type_name(),
+            });
+        }
+        let arr = ffi::Array::from_frame(&bytes, default_threads()).map_err(|e| Error::corrupt(what(&meta.key), e))?;
+        let shape = arr.shape();
+        if let Some(n) = D::NDIM
+            && n != shape.len()
+        {
+            return Err(Error::WrongType {
+                key: meta.key.clone(),
+                stored: format!("ndarray<{stored}, {} dims>", shape.len()),
+                requested: Self::type_name(),
+            });
+        }
+        let dims: Vec<usize> = shape
+            .iter()
+            .map(|&d| usize::try_from(d).map_err(|_| Error::corrupt(what(&meta.key), "negative dimension")))
+            .collect::<Result<_>>()?;
+        let n: usize = dims.iter().product();
+        let nbytes = n
+            .checked_mul(std::mem::size_of::<T>())
+            .ok_or_else(|| Error::corrupt(what(&meta.key), "array size overflows"))?;
+        if nbytes as u64 != meta.raw_bytes {
+            return Err(Error::corrupt(what(&meta.key), "array size disagrees with its metadata"));
+        }
+        let data: Vec<T> = if std::any::TypeId::of::<T>() == std::any::TypeId::of::<bool>() {
+            // Only 0 and 1 are valid bools: decode as bytes and check.
+            let mut raw = vec![0u8; n];
+            arr.to_buffer(&mut raw).map_err(|e| Error::corrupt(what(&meta.key), e))?;
+            if raw.iter().any(|&b| b > 1) {
+                return Err(Error::corrupt(what(&meta.key), "bool array holds bytes other than 0 and 1"));
+            }
+            // SAFETY: T is bool and every byte is 0 or 1.
+            #[allow(unsafe_code)]
+            unsafe {
+                let mut raw = std::mem::ManuallyDrop::new(raw);
+                Vec::from_raw_parts(raw.as_mut_ptr().cast::<T>(), raw.len(), raw.capacity())
+            }
+        } else {
+            let mut v: Vec<T> = Vec::with_capacity(n);
+            // SAFETY: the buffer has capacity for n elements; b2nd fills all nbytes, and any
+            // bit pattern is a valid T for the numeric Element types.
+            #[allow(unsafe_code)]
+            unsafe {
+                let out = std::slice::from_raw_parts_mut(v.as_mut_ptr().cast::<u8>(), nbytes);
+                arr.to_buffer(out).map_err(|e| Error::corrupt(what(&meta.key), e))?;
+                v.set_len(n);
+            }
+            v
+        };
+        let dyn_arr = ArrayD::from_shape_vec(IxDyn(&dims), data)
+            .map_err(|e| Error::corrupt(what(&meta.key), format!("shape: {e}")))?;
+        dyn_arr.into_dimensionality::<D>().map_err(|_| Error::WrongType {
+            key: meta.key.clone(),
+            stored: format!("ndarray<{stored}, {} dims>", dims.len()),
+            requested: Self::type_name(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::partition;
+
+    #[test]
+    fn partitions_stay_under_target_and_cut_outer_dims_first() {
+        assert_eq!(partition(&[10_000_000], 8, 8 << 20), vec![1_048_576]);
+        assert_eq!(partition(&[100], 8, 8 << 20), vec![100]);
+        assert_eq!(partition(&[0, 5], 8, 1024), vec![1, 5]);
+        assert_eq!(partition(&[1000, 1000], 8, 8000), vec![1, 1000]);
+        assert_eq!(partition(&[10, 10_000], 8, 8000), vec![1, 1000]);
+        assert_eq!(partition(&[], 8, 1024), Vec::<i32>::new());
+    }
+}
+
+/// Decode an array of whatever element type it stores and put it again with new options
+/// (used by `touch`).
+pub(crate) fn retouch(
+    core: &crate::core::CacheCore,
+    bytes: bytes::Bytes,
+    meta: &EntryMeta,
+    params: &crate::keys::Params,
+    opts: &crate::core::PutOptions,
+) -> Result<()> {
+    let dtype = meta.info.get("dtype").and_then(|d| d.as_str()).unwrap_or("");
+    macro_rules! by_dtype {
+        ($($t:ty),*) => {
+            $(if dtype == <$t as Element>::NAME {
+                let a = <ArrayD<$t> as Cacheable>::decode(bytes, meta)?;
+                return core.put(&a, params, opts).map(drop);
+            })*
+        };
+    }
+    by_dtype!(bool, i8, i16, i32, i64, u8, u16, u32, u64, f32, f64);
+    Err(Error::corrupt(what(&meta.key), format!("unknown dtype {dtype:?}")))
+}

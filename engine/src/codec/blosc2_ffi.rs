@@ -1,0 +1,296 @@
+//! Minimal safe wrappers over C-Blosc2's b2nd API, built by `blosc2-src` with `cc` alone.
+//!
+//! `blosc2-src` binds the super-chunk API; the few `b2nd_*` functions it does not bind are
+//! declared here. Only the first fields of `b2nd_array_t` are declared (`sc`, `shape`, ..., up to
+//! `ndim`); the struct is only ever reached through pointers C allocated.
+
+#![allow(unsafe_code)]
+
+use std::ffi::{CString, c_char, c_int, c_void};
+use std::sync::Once;
+
+use blosc2_src as sys;
+
+/// Blosc2's maximum number of dimensions.
+pub const MAX_DIM: usize = 8;
+
+#[repr(C)]
+pub struct B2ndContext {
+    _private: [u8; 0],
+}
+
+/// The leading fields of C's `b2nd_array_t` (layout checked against b2nd.h of C-Blosc2 2.15).
+#[repr(C)]
+pub struct B2ndArrayHead {
+    pub sc: *mut sys::blosc2_schunk,
+    pub shape: [i64; MAX_DIM],
+    pub chunkshape: [i32; MAX_DIM],
+    pub extshape: [i64; MAX_DIM],
+    pub blockshape: [i32; MAX_DIM],
+    pub extchunkshape: [i64; MAX_DIM],
+    pub nitems: i64,
+    pub chunknitems: i32,
+    pub extnitems: i64,
+    pub blocknitems: i32,
+    pub extchunknitems: i64,
+    pub ndim: i8,
+}
+
+unsafe extern "C" {
+    fn b2nd_create_ctx(
+        storage: *const sys::blosc2_storage,
+        ndim: i8,
+        shape: *const i64,
+        chunkshape: *const i32,
+        blockshape: *const i32,
+        dtype: *const c_char,
+        dtype_format: i8,
+        metalayers: *const c_void,
+        nmetalayers: i32,
+    ) -> *mut B2ndContext;
+    fn b2nd_free_ctx(ctx: *mut B2ndContext) -> c_int;
+    fn b2nd_from_cbuffer(
+        ctx: *mut B2ndContext,
+        array: *mut *mut B2ndArrayHead,
+        buffer: *const c_void,
+        buffersize: i64,
+    ) -> c_int;
+    fn b2nd_to_cbuffer(array: *const B2ndArrayHead, buffer: *mut c_void, buffersize: i64) -> c_int;
+    fn b2nd_to_cframe(
+        array: *const B2ndArrayHead,
+        cframe: *mut *mut u8,
+        cframe_len: *mut i64,
+        needs_free: *mut bool,
+    ) -> c_int;
+    fn b2nd_from_cframe(cframe: *mut u8, cframe_len: i64, copy: bool, array: *mut *mut B2ndArrayHead) -> c_int;
+    fn b2nd_free(array: *mut B2ndArrayHead) -> c_int;
+}
+
+static INIT: Once = Once::new();
+
+fn init() {
+    // SAFETY: blosc2_init is idempotent setup of global state, called once.
+    INIT.call_once(|| unsafe { sys::blosc2_init() });
+}
+
+/// Compression settings for one array.
+pub struct CompressParams {
+    pub codec: u8,
+    pub level: u8,
+    pub typesize: i32,
+    pub threads: i16,
+    pub shuffle: bool,
+}
+
+fn cparams(p: &CompressParams) -> sys::blosc2_cparams {
+    let mut filters = [0u8; 6];
+    filters[5] = if p.shuffle { sys::BLOSC_SHUFFLE as u8 } else { sys::BLOSC_NOSHUFFLE as u8 };
+    sys::blosc2_cparams {
+        compcode: p.codec,
+        compcode_meta: 0,
+        clevel: p.level,
+        use_dict: 0,
+        typesize: p.typesize,
+        nthreads: p.threads,
+        blocksize: 0,
+        splitmode: 4, // BLOSC_FORWARD_COMPAT_SPLIT, the library default
+        schunk: std::ptr::null_mut(),
+        filters,
+        filters_meta: [0; 6],
+        prefilter: None,
+        preparams: std::ptr::null_mut(),
+        tuner_params: std::ptr::null_mut(),
+        tuner_id: 0,
+        instr_codec: false,
+        codec_params: std::ptr::null_mut(),
+        filter_params: [std::ptr::null_mut(); 6],
+    }
+}
+
+fn dparams(threads: i16) -> sys::blosc2_dparams {
+    sys::blosc2_dparams {
+        nthreads: threads,
+        schunk: std::ptr::null_mut(),
+        postfilter: None,
+        postparams: std::ptr::null_mut(),
+    }
+}
+
+/// An array handle owned by Rust (freed on drop). When opened over a frame without copying,
+/// it borrows the frame's bytes for `'a`.
+pub struct Array<'a> {
+    ptr: *mut B2ndArrayHead,
+    _frame: std::marker::PhantomData<&'a [u8]>,
+}
+
+impl Drop for Array<'_> {
+    fn drop(&mut self) {
+        // SAFETY: ptr came from b2nd and is freed exactly once.
+        unsafe {
+            b2nd_free(self.ptr);
+        }
+    }
+}
+
+fn check(rc: c_int, what: &str) -> Result<(), String> {
+    if rc < 0 {
+        Err(format!("{what} failed (Blosc2 error {rc})"))
+    } else {
+        Ok(())
+    }
+}
+
+impl<'a> Array<'a> {
+    /// Compress a C-ordered buffer into a new in-memory array.
+    pub fn from_buffer(
+        data: &[u8],
+        shape: &[i64],
+        chunkshape: &[i32],
+        blockshape: &[i32],
+        dtype: &str,
+        params: &CompressParams,
+    ) -> Result<Array<'static>, String> {
+        init();
+        if shape.len() > MAX_DIM {
+            return Err(format!("Blosc2 arrays have at most {MAX_DIM} dimensions, not {}", shape.len()));
+        }
+        let mut cp = cparams(params);
+        let mut dp = dparams(params.threads);
+        let storage = sys::blosc2_storage {
+            contiguous: true,
+            urlpath: std::ptr::null_mut(),
+            cparams: &mut cp,
+            dparams: &mut dp,
+            io: std::ptr::null_mut(),
+        };
+        let dtype = CString::new(dtype).map_err(|e| e.to_string())?;
+        // SAFETY: all pointers are valid for the call; b2nd copies what it keeps.
+        unsafe {
+            let ctx = b2nd_create_ctx(
+                &storage,
+                shape.len() as i8,
+                shape.as_ptr(),
+                chunkshape.as_ptr(),
+                blockshape.as_ptr(),
+                dtype.as_ptr(),
+                0,
+                std::ptr::null(),
+                0,
+            );
+            if ctx.is_null() {
+                return Err("b2nd_create_ctx failed".into());
+            }
+            let mut arr: *mut B2ndArrayHead = std::ptr::null_mut();
+            let rc = b2nd_from_cbuffer(ctx, &mut arr, data.as_ptr().cast(), data.len() as i64);
+            b2nd_free_ctx(ctx);
+            check(rc, "b2nd_from_cbuffer")?;
+            Ok(Array {
+                ptr: arr,
+                _frame: std::marker::PhantomData,
+            })
+        }
+    }
+
+    /// Open an array over a contiguous frame without copying it.
+    pub fn from_frame(frame: &'a [u8], threads: i16) -> Result<Array<'a>, String> {
+        init();
+        let mut arr: *mut B2ndArrayHead = std::ptr::null_mut();
+        // SAFETY: with copy=false the frame must outlive the array; the lifetime 'a ensures it. C does
+        // not write through the pointer when opening read-only data.
+        let rc = unsafe { b2nd_from_cframe(frame.as_ptr().cast_mut(), frame.len() as i64, false, &mut arr) };
+        check(rc, "b2nd_from_cframe")?;
+        let a = Array {
+            ptr: arr,
+            _frame: std::marker::PhantomData,
+        };
+        // SAFETY: sc is valid for a successfully opened array.
+        unsafe {
+            let sc = (*a.ptr).sc;
+            if !sc.is_null() && !(*sc).dctx.is_null() {
+                // Frames open with a single-threaded decompression context; use ours.
+                let dctx = sys::blosc2_create_dctx(dparams(threads));
+                if !dctx.is_null() {
+                    sys::blosc2_free_ctx((*sc).dctx);
+                    (*sc).dctx = dctx;
+                }
+            }
+        }
+        Ok(a)
+    }
+
+    /// The array's shape.
+    pub fn shape(&self) -> Vec<i64> {
+        // SAFETY: the head is valid while self lives.
+        unsafe {
+            let head = &*self.ptr;
+            head.shape[..head.ndim.max(0) as usize].to_vec()
+        }
+    }
+
+    /// Decompress the whole array into `out` (C order).
+    pub fn to_buffer(&self, out: &mut [u8]) -> Result<(), String> {
+        // SAFETY: out is a valid writable buffer of the given size.
+        let rc = unsafe { b2nd_to_cbuffer(self.ptr, out.as_mut_ptr().cast(), out.len() as i64) };
+        check(rc, "b2nd_to_cbuffer")
+    }
+
+    /// Add a variable-length metalayer, stored uncompressed (so its bytes appear verbatim).
+    pub fn add_vlmeta(&mut self, name: &str, content: &[u8]) -> Result<(), String> {
+        let name = CString::new(name).map_err(|e| e.to_string())?;
+        let mut cp = cparams(&CompressParams {
+            codec: sys::BLOSC_LZ4 as u8,
+            level: 0,
+            typesize: 1,
+            threads: 1,
+            shuffle: false,
+        });
+        let mut buf = content.to_vec();
+        // SAFETY: sc is valid; content is copied by blosc2.
+        let rc = unsafe {
+            sys::blosc2_vlmeta_add((*self.ptr).sc, name.as_ptr(), buf.as_mut_ptr(), buf.len() as i32, &mut cp)
+        };
+        check(rc, "blosc2_vlmeta_add")
+    }
+
+    /// Read a variable-length metalayer.
+    pub fn vlmeta(&self, name: &str) -> Result<Option<Vec<u8>>, String> {
+        let name = CString::new(name).map_err(|e| e.to_string())?;
+        // SAFETY: sc is valid; blosc2 mallocs the content, which we copy and free.
+        unsafe {
+            let sc = (*self.ptr).sc;
+            if sys::blosc2_vlmeta_exists(sc, name.as_ptr()) < 0 {
+                return Ok(None);
+            }
+            let mut content: *mut u8 = std::ptr::null_mut();
+            let mut len: i32 = 0;
+            let rc = sys::blosc2_vlmeta_get(sc, name.as_ptr(), &mut content, &mut len);
+            check(rc, "blosc2_vlmeta_get")?;
+            if content.is_null() || len < 0 {
+                return Err("blosc2_vlmeta_get returned no content".into());
+            }
+            let v = std::slice::from_raw_parts(content, len as usize).to_vec();
+            libc::free(content.cast());
+            Ok(Some(v))
+        }
+    }
+
+    /// Serialize to a contiguous frame (the `.b2nd` file's bytes).
+    pub fn to_frame(&self) -> Result<Vec<u8>, String> {
+        let mut ptr: *mut u8 = std::ptr::null_mut();
+        let mut len: i64 = 0;
+        let mut needs_free = false;
+        // SAFETY: b2nd hands back a buffer we copy, then free if it says so.
+        unsafe {
+            let rc = b2nd_to_cframe(self.ptr, &mut ptr, &mut len, &mut needs_free);
+            check(rc, "b2nd_to_cframe")?;
+            if ptr.is_null() || len < 0 {
+                return Err("b2nd_to_cframe returned no frame".into());
+            }
+            let v = std::slice::from_raw_parts(ptr, len as usize).to_vec();
+            if needs_free {
+                libc::free(ptr.cast());
+            }
+            Ok(v)
+        }
+    }
+}

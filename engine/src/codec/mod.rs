@@ -1,0 +1,233 @@
+//! Payload formats and the [`Cacheable`] trait that carries values in and out of them.
+//!
+//! | data type     | Rust values                              | format   | file        |
+//! |---------------|------------------------------------------|----------|-------------|
+//! | `arrow_table` | `RecordBatch`, `Vec<RecordBatch>`        | Parquet  | `.parquet`  |
+//! | `ndarray`     | `ndarray::Array<T, D>` (bool, ints, f32, f64) | Blosc2 NDArray | `.b2nd` |
+//! | `object`      | [`Serde<T>`] for any serde value          | container | `.cnobj`   |
+//! | `bytes`       | `Vec<u8>`                                 | container | `.cnobj`   |
+//! | `json`        | `serde_json::Value`                       | container | `.cnobj`   |
+//!
+//! Every payload carries its [`EntryMeta`] and a whole-file content hash ([`crate::seal`]), so a
+//! payload describes itself. Specs: `docs/FORMATS.md`.
+
+pub mod array;
+mod blosc2_ffi;
+pub mod object;
+pub mod table;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::seal::SlotAt;
+
+/// What kind of value an entry holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DataType {
+    /// An Arrow table (one or more record batches).
+    ArrowTable,
+    /// An n-dimensional array.
+    Ndarray,
+    /// A serde value stored as MessagePack.
+    Object,
+    /// Raw bytes.
+    Bytes,
+    /// A JSON document.
+    Json,
+}
+
+impl DataType {
+    /// The name used in the catalog and in messages.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DataType::ArrowTable => "arrow_table",
+            DataType::Ndarray => "ndarray",
+            DataType::Object => "object",
+            DataType::Bytes => "bytes",
+            DataType::Json => "json",
+        }
+    }
+
+    /// The format values of this type are stored in.
+    pub fn format(self) -> Format {
+        match self {
+            DataType::ArrowTable => Format::Parquet,
+            DataType::Ndarray => Format::B2nd,
+            DataType::Object | DataType::Bytes | DataType::Json => Format::Container,
+        }
+    }
+}
+
+/// A payload file format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Format {
+    /// Apache Parquet.
+    Parquet,
+    /// A Blosc2 NDArray frame.
+    B2nd,
+    /// The Cacheness object container (magic, header, payload).
+    Container,
+}
+
+impl Format {
+    /// Every format, in the order a lookup by key probes them.
+    pub const ALL: [Format; 3] = [Format::Container, Format::Parquet, Format::B2nd];
+
+    /// The file extension (without the dot).
+    pub fn ext(self) -> &'static str {
+        match self {
+            Format::Parquet => "parquet",
+            Format::B2nd => "b2nd",
+            Format::Container => "cnobj",
+        }
+    }
+
+    /// The name used in the catalog.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Parquet => "parquet",
+            Format::B2nd => "b2nd",
+            Format::Container => "cnobj",
+        }
+    }
+
+    /// Where the format keeps its hash slot.
+    pub fn slot_at(self) -> SlotAt {
+        match self {
+            Format::Container => SlotAt::Front,
+            Format::Parquet | Format::B2nd => SlotAt::Back,
+        }
+    }
+
+    /// Read the entry metadata and claimed content hash of a payload of this format.
+    pub fn read_meta(self, bytes: &[u8], what: &str) -> Result<(EntryMeta, String)> {
+        match self {
+            Format::Container => object::read_meta(bytes, what).map(|(m, h, _)| (m, h)),
+            Format::Parquet => table::read_meta(bytes, what),
+            Format::B2nd => array::read_meta(bytes, what),
+        }
+    }
+}
+
+/// The metadata every payload carries about its entry (version 1).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EntryMeta {
+    /// Metadata version (1).
+    pub v: u32,
+    /// The entry's key.
+    pub key: String,
+    /// Hex of the canonical parameter encoding (`docs/KEYS.md`).
+    pub params: String,
+    /// What the entry holds.
+    pub data_type: DataType,
+    /// When it was written: µs since the Unix epoch, UTC.
+    pub created_at: i64,
+    /// When it expires: µs since the Unix epoch, UTC.
+    pub expires_at: Option<i64>,
+    /// The user's description.
+    pub description: Option<String>,
+    /// Size of the value in memory, in bytes.
+    pub raw_bytes: u64,
+    /// Type details: for arrays `dtype` and `shape`, for tables `rows` and `columns`.
+    #[serde(default)]
+    pub info: serde_json::Value,
+}
+
+/// A value encoded into its payload format, sealed with its content hash.
+#[derive(Debug)]
+pub struct Encoded {
+    /// The complete payload file.
+    pub bytes: Vec<u8>,
+    /// The content hash (32 hex digits).
+    pub content_hash: String,
+    /// Size of the value in memory.
+    pub raw_bytes: u64,
+    /// Type details for [`EntryMeta::info`].
+    pub info: serde_json::Value,
+}
+
+/// Settings that affect how values are encoded.
+#[derive(Debug, Clone)]
+pub struct CodecOptions {
+    /// zstd level for objects, bytes and JSON.
+    pub zstd_level: i32,
+    /// Parquet compression codec.
+    pub parquet_compression: ParquetCompression,
+    /// Blosc2 codec for arrays.
+    pub blosc2_codec: Blosc2Codec,
+    /// Blosc2 compression level (0-9).
+    pub blosc2_level: u8,
+    /// Threads Blosc2 uses to compress and decompress.
+    pub threads: usize,
+}
+
+impl Default for CodecOptions {
+    fn default() -> Self {
+        CodecOptions {
+            zstd_level: 3,
+            parquet_compression: ParquetCompression::Zstd(1),
+            blosc2_codec: Blosc2Codec::Lz4,
+            blosc2_level: 5,
+            threads: std::thread::available_parallelism().map_or(2, |n| n.get()).min(8),
+        }
+    }
+}
+
+/// Parquet compression codecs offered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ParquetCompression {
+    /// No compression.
+    None,
+    /// Snappy.
+    Snappy,
+    /// LZ4 (raw).
+    Lz4,
+    /// zstd at a level.
+    Zstd(i32),
+}
+
+/// Blosc2 codecs offered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Blosc2Codec {
+    /// LZ4: fastest.
+    Lz4,
+    /// zstd: smaller.
+    Zstd,
+}
+
+/// The context a value is encoded in.
+pub struct EncodeCtx<'a> {
+    /// The entry metadata to embed (its `raw_bytes` and `info` are filled by the codec).
+    pub meta: &'a EntryMeta,
+    /// Codec settings.
+    pub options: &'a CodecOptions,
+}
+
+/// A value that can be cached: it knows its data type, how to encode itself into its payload
+/// format and how to come back out of one.
+pub trait Cacheable: Sized {
+    /// The data type of values of this Rust type.
+    const DATA_TYPE: DataType;
+    /// A name for messages (e.g. `ndarray<f64, 2 dims>`).
+    fn type_name() -> String;
+    /// Encode into a sealed payload file.
+    fn encode(&self, ctx: &EncodeCtx<'_>) -> Result<Encoded>;
+    /// Decode from a payload file whose hash and metadata were already checked.
+    fn decode(bytes: bytes::Bytes, meta: &EntryMeta) -> Result<Self>;
+}
+
+/// A serde value stored as zstd-compressed MessagePack: `cache.put(&Serde(my_struct), ...)`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Serde<T>(pub T);
+
+pub(crate) fn encode_error(meta: &EntryMeta, what: &str, reason: impl std::fmt::Display) -> Error {
+    Error::Encode {
+        key: meta.key.clone(),
+        what: what.to_string(),
+        reason: reason.to_string(),
+    }
+}

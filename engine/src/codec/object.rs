@@ -1,0 +1,201 @@
+//! The object container (`.cnobj`) for serde values, raw bytes and JSON.
+//!
+//! ```text
+//! offset 0   6 bytes  magic "CNOBJ\0"
+//!        6   u16 LE   container version (1)
+//!        8   u32 LE   header length H
+//!        12  H bytes  header: MessagePack map {hash: "xxh3-128:<hex>", meta: EntryMeta,
+//!                     codec: "none" | "zstd", payload_len: u64}
+//!        12+H         payload (payload_len bytes), compressed per `codec`
+//! ```
+//! The payload is MessagePack with field names (objects), the bytes themselves (bytes) or JSON
+//! text (JSON). Small payloads (< 64 bytes) and payloads zstd does not shrink are stored as is.
+
+use serde::{Deserialize, Serialize};
+
+use super::{Cacheable, DataType, EncodeCtx, Encoded, EntryMeta, Serde, encode_error};
+use crate::error::{Error, Result};
+use crate::seal::{self, SlotAt};
+
+/// The container's magic bytes.
+pub const MAGIC: &[u8; 6] = b"CNOBJ\0";
+/// The container version written.
+pub const VERSION: u16 = 1;
+const FIXED: usize = 12;
+/// Payloads shorter than this are not compressed.
+const COMPRESS_MIN: usize = 64;
+
+/// `hash` comes first so the slot is the first occurrence of the placeholder (a description
+/// could contain the same text).
+#[derive(Serialize, Deserialize)]
+struct Header {
+    hash: String,
+    meta: EntryMeta,
+    codec: String,
+    payload_len: u64,
+}
+
+/// Build a sealed container around an uncompressed payload.
+pub fn encode_container(meta: &EntryMeta, raw: &[u8], level: i32, info: serde_json::Value) -> Result<Encoded> {
+    let compressed = if raw.len() >= COMPRESS_MIN {
+        zstd::bulk::compress(raw, level)
+            .ok()
+            .filter(|c| c.len() < raw.len())
+    } else {
+        None
+    };
+    let (codec, payload) = match &compressed {
+        Some(c) => ("zstd", c.as_slice()),
+        None => ("none", raw),
+    };
+    let mut meta = meta.clone();
+    meta.raw_bytes = raw.len() as u64;
+    meta.info = info.clone();
+    let header = Header {
+        meta,
+        hash: String::from_utf8_lossy(seal::PLACEHOLDER).into_owned(),
+        codec: codec.to_string(),
+        payload_len: payload.len() as u64,
+    };
+    let header = rmp_serde::to_vec_named(&header).map_err(|e| encode_error(&header.meta, "container header", e))?;
+    let mut out = Vec::with_capacity(FIXED + header.len() + payload.len());
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&VERSION.to_le_bytes());
+    out.extend_from_slice(&(header.len() as u32).to_le_bytes());
+    out.extend_from_slice(&header);
+    out.extend_from_slice(payload);
+    let content_hash = seal::seal(&mut out, SlotAt::Front)
+        .ok_or_else(|| Error::corrupt("container", "hash slot missing after encoding"))?;
+    Ok(Encoded {
+        bytes: out,
+        content_hash,
+        raw_bytes: raw.len() as u64,
+        info,
+    })
+}
+
+fn parse(bytes: &[u8], what: &str) -> Result<(Header, usize)> {
+    if bytes.len() < FIXED || &bytes[..6] != MAGIC {
+        return Err(Error::corrupt(what, "not a Cacheness object container (bad magic)"));
+    }
+    let version = u16::from_le_bytes([bytes[6], bytes[7]]);
+    if version != VERSION {
+        return Err(Error::corrupt(what, format!("container version {version} is not supported")));
+    }
+    let hlen = u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize;
+    let header_bytes = bytes
+        .get(FIXED..FIXED.saturating_add(hlen))
+        .ok_or_else(|| Error::corrupt(what, "header is cut short"))?;
+    let header: Header = rmp_serde::from_slice(header_bytes).map_err(|e| Error::corrupt(what, format!("header: {e}")))?;
+    let start = FIXED + hlen;
+    if (bytes.len() - start) as u64 != header.payload_len {
+        return Err(Error::corrupt(
+            what,
+            format!("payload is {} bytes, header says {}", bytes.len() - start, header.payload_len),
+        ));
+    }
+    Ok((header, start))
+}
+
+/// The metadata, claimed content hash and payload offset of a container.
+pub fn read_meta(bytes: &[u8], what: &str) -> Result<(EntryMeta, String, usize)> {
+    let (header, start) = parse(bytes, what)?;
+    let hash = seal::parse_slot(&header.hash)
+        .ok_or_else(|| Error::corrupt(what, "malformed content hash"))?
+        .to_string();
+    Ok((header.meta, hash, start))
+}
+
+/// The uncompressed payload of a (checked) container.
+pub fn payload(bytes: &[u8], what: &str) -> Result<Vec<u8>> {
+    let (header, start) = parse(bytes, what)?;
+    let body = &bytes[start..];
+    match header.codec.as_str() {
+        "none" => Ok(body.to_vec()),
+        "zstd" => {
+            let cap = usize::try_from(header.meta.raw_bytes).map_err(|_| Error::corrupt(what, "size overflows"))?;
+            zstd::bulk::decompress(body, cap).map_err(|e| Error::corrupt(what, format!("zstd: {e}")))
+        }
+        other => Err(Error::corrupt(what, format!("unknown codec {other:?}"))),
+    }
+}
+
+fn what(meta: &EntryMeta) -> String {
+    format!("payload of {}", meta.key)
+}
+
+impl<T: Serialize + serde::de::DeserializeOwned> Cacheable for Serde<T> {
+    const DATA_TYPE: DataType = DataType::Object;
+
+    fn type_name() -> String {
+        format!("object ({})", std::any::type_name::<T>())
+    }
+
+    fn encode(&self, ctx: &EncodeCtx<'_>) -> Result<Encoded> {
+        let raw = rmp_serde::to_vec_named(&self.0).map_err(|e| encode_error(ctx.meta, "object", e))?;
+        encode_container(ctx.meta, &raw, ctx.options.zstd_level, serde_json::Value::Null)
+    }
+
+    fn decode(bytes: bytes::Bytes, meta: &EntryMeta) -> Result<Self> {
+        let raw = payload(&bytes, &what(meta))?;
+        rmp_serde::from_slice(&raw).map(Serde).map_err(|e| Error::WrongType {
+            key: meta.key.clone(),
+            stored: format!("an object that does not decode as {}: {e}", std::any::type_name::<T>()),
+            requested: Self::type_name(),
+        })
+    }
+}
+
+impl Cacheable for Vec<u8> {
+    const DATA_TYPE: DataType = DataType::Bytes;
+
+    fn type_name() -> String {
+        "bytes".into()
+    }
+
+    fn encode(&self, ctx: &EncodeCtx<'_>) -> Result<Encoded> {
+        encode_container(ctx.meta, self, ctx.options.zstd_level, serde_json::Value::Null)
+    }
+
+    fn decode(bytes: bytes::Bytes, meta: &EntryMeta) -> Result<Self> {
+        payload(&bytes, &what(meta))
+    }
+}
+
+impl Cacheable for serde_json::Value {
+    const DATA_TYPE: DataType = DataType::Json;
+
+    fn type_name() -> String {
+        "json".into()
+    }
+
+    fn encode(&self, ctx: &EncodeCtx<'_>) -> Result<Encoded> {
+        let raw = serde_json::to_vec(self).map_err(|e| encode_error(ctx.meta, "JSON", e))?;
+        encode_container(ctx.meta, &raw, ctx.options.zstd_level, serde_json::Value::Null)
+    }
+
+    fn decode(bytes: bytes::Bytes, meta: &EntryMeta) -> Result<Self> {
+        let raw = payload(&bytes, &what(meta))?;
+        serde_json::from_slice(&raw).map_err(|e| Error::corrupt(what(meta), format!("JSON: {e}")))
+    }
+}
+
+/// An object payload's MessagePack bytes, without a Rust type (for tools and `touch`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RawObject(pub Vec<u8>);
+
+impl Cacheable for RawObject {
+    const DATA_TYPE: DataType = DataType::Object;
+
+    fn type_name() -> String {
+        "object (raw MessagePack)".into()
+    }
+
+    fn encode(&self, ctx: &EncodeCtx<'_>) -> Result<Encoded> {
+        encode_container(ctx.meta, &self.0, ctx.options.zstd_level, serde_json::Value::Null)
+    }
+
+    fn decode(bytes: bytes::Bytes, meta: &EntryMeta) -> Result<Self> {
+        payload(&bytes, &what(meta)).map(RawObject)
+    }
+}

@@ -1,0 +1,262 @@
+//! Cache configuration: the [`CacheConfig`] builder, then `cacheness.toml` in the cache root,
+//! then `CACHENESS_*` environment variables, each overriding the one before (see
+//! `docs/CONFIGURATION.md`).
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::codec::{Blosc2Codec, CodecOptions, ParquetCompression};
+use crate::error::{Error, Result};
+
+/// Whether writes are fsync'd before a put returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// Leave flushing to the OS: survives a crash of the process, not of the machine.
+    #[default]
+    Buffered,
+    /// fsync payloads, their directory and each journal record: survives power loss.
+    Fsync,
+}
+
+/// How a cache is opened. Build with [`CacheConfig::new`] and the `with_*` methods.
+#[derive(Debug, Clone)]
+pub struct CacheConfig {
+    /// The cache root directory.
+    pub root: PathBuf,
+    /// Write durability.
+    pub durability: Durability,
+    /// TTL for entries put without one; `None` means entries never expire.
+    pub default_ttl: Option<Duration>,
+    /// The group commit's time bound.
+    pub commit_interval: Duration,
+    /// The group commit's row bound.
+    pub commit_max_rows: usize,
+    /// Codec settings.
+    pub codec: CodecOptions,
+}
+
+impl CacheConfig {
+    /// Defaults for a cache at `root`.
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        CacheConfig {
+            root: root.into(),
+            durability: Durability::Buffered,
+            default_ttl: None,
+            commit_interval: Duration::from_millis(1000),
+            commit_max_rows: 10_000,
+            codec: CodecOptions::default(),
+        }
+    }
+
+    /// Set the durability.
+    pub fn with_durability(mut self, d: Durability) -> Self {
+        self.durability = d;
+        self
+    }
+
+    /// Set the default TTL.
+    pub fn with_default_ttl(mut self, ttl: Option<Duration>) -> Self {
+        self.default_ttl = ttl;
+        self
+    }
+
+    /// Set the group commit's time bound.
+    pub fn with_commit_interval(mut self, d: Duration) -> Self {
+        self.commit_interval = d;
+        self
+    }
+
+    /// Set the group commit's row bound.
+    pub fn with_commit_max_rows(mut self, n: usize) -> Self {
+        self.commit_max_rows = n.max(1);
+        self
+    }
+
+    /// Set the codec options.
+    pub fn with_codec(mut self, codec: CodecOptions) -> Self {
+        self.codec = codec;
+        self
+    }
+
+    /// Apply `cacheness.toml` from the root (if present), then the environment.
+    pub fn resolve(mut self) -> Result<Self> {
+        let file = self.root.join("cacheness.toml");
+        if let Some(settings) = Settings::from_file(&file)? {
+            settings.apply(&mut self, &file.display().to_string())?;
+        }
+        Settings::from_env(|k| std::env::var(k).ok())?.apply(&mut self, "environment")?;
+        Ok(self)
+    }
+}
+
+/// Settings as written in `cacheness.toml` (and, upper-cased with a `CACHENESS_` prefix, in the
+/// environment). Every field is optional: only what is set overrides.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// `buffered` or `fsync`.
+    pub durability: Option<String>,
+    /// Default TTL in seconds; 0 means none.
+    pub default_ttl_seconds: Option<u64>,
+    /// Group commit time bound in milliseconds.
+    pub commit_interval_ms: Option<u64>,
+    /// Group commit row bound.
+    pub commit_max_rows: Option<usize>,
+    /// zstd level for objects, bytes and JSON.
+    pub zstd_level: Option<i32>,
+    /// `none`, `snappy`, `lz4`, `zstd` or `zstd:<level>`.
+    pub parquet_compression: Option<String>,
+    /// `lz4` or `zstd`.
+    pub blosc2_codec: Option<String>,
+    /// Blosc2 level 0-9.
+    pub blosc2_level: Option<u8>,
+    /// Compression threads.
+    pub threads: Option<usize>,
+}
+
+/// The environment variables read, with the setting each one sets.
+pub const ENV_VARS: [&str; 9] = [
+    "CACHENESS_DURABILITY",
+    "CACHENESS_DEFAULT_TTL_SECONDS",
+    "CACHENESS_COMMIT_INTERVAL_MS",
+    "CACHENESS_COMMIT_MAX_ROWS",
+    "CACHENESS_ZSTD_LEVEL",
+    "CACHENESS_PARQUET_COMPRESSION",
+    "CACHENESS_BLOSC2_CODEC",
+    "CACHENESS_BLOSC2_LEVEL",
+    "CACHENESS_THREADS",
+];
+
+fn parse_num<T: std::str::FromStr>(var: &str, v: Option<String>) -> Result<Option<T>> {
+    v.map(|s| {
+        s.trim().parse::<T>().map_err(|_| Error::Config {
+            source_name: var.to_string(),
+            reason: format!("{s:?} is not a valid number"),
+        })
+    })
+    .transpose()
+}
+
+impl Settings {
+    fn from_file(path: &Path) -> Result<Option<Settings>> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(Error::io(path, e)),
+        };
+        toml::from_str(&text).map(Some).map_err(|e| Error::Config {
+            source_name: path.display().to_string(),
+            reason: e.to_string(),
+        })
+    }
+
+    /// Settings from `CACHENESS_*` variables, read through `get`.
+    pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Result<Settings> {
+        Ok(Settings {
+            durability: get("CACHENESS_DURABILITY"),
+            default_ttl_seconds: parse_num("CACHENESS_DEFAULT_TTL_SECONDS", get("CACHENESS_DEFAULT_TTL_SECONDS"))?,
+            commit_interval_ms: parse_num("CACHENESS_COMMIT_INTERVAL_MS", get("CACHENESS_COMMIT_INTERVAL_MS"))?,
+            commit_max_rows: parse_num("CACHENESS_COMMIT_MAX_ROWS", get("CACHENESS_COMMIT_MAX_ROWS"))?,
+            zstd_level: parse_num("CACHENESS_ZSTD_LEVEL", get("CACHENESS_ZSTD_LEVEL"))?,
+            parquet_compression: get("CACHENESS_PARQUET_COMPRESSION"),
+            blosc2_codec: get("CACHENESS_BLOSC2_CODEC"),
+            blosc2_level: parse_num("CACHENESS_BLOSC2_LEVEL", get("CACHENESS_BLOSC2_LEVEL"))?,
+            threads: parse_num("CACHENESS_THREADS", get("CACHENESS_THREADS"))?,
+        })
+    }
+
+    /// Override `config` with every setting present here; `source` names where they came from.
+    pub fn apply(self, config: &mut CacheConfig, source: &str) -> Result<()> {
+        let bad = |reason: String| Error::Config {
+            source_name: source.to_string(),
+            reason,
+        };
+        if let Some(d) = self.durability {
+            config.durability = match d.trim() {
+                "buffered" => Durability::Buffered,
+                "fsync" => Durability::Fsync,
+                other => return Err(bad(format!("durability {other:?} is not buffered or fsync"))),
+            };
+        }
+        if let Some(s) = self.default_ttl_seconds {
+            config.default_ttl = (s > 0).then(|| Duration::from_secs(s));
+        }
+        if let Some(ms) = self.commit_interval_ms {
+            config.commit_interval = Duration::from_millis(ms.max(1));
+        }
+        if let Some(n) = self.commit_max_rows {
+            config.commit_max_rows = n.max(1);
+        }
+        if let Some(l) = self.zstd_level {
+            if !(1..=22).contains(&l) {
+                return Err(bad(format!("zstd_level {l} is not in 1..=22")));
+            }
+            config.codec.zstd_level = l;
+        }
+        if let Some(c) = self.parquet_compression {
+            config.codec.parquet_compression = match c.trim() {
+                "none" => ParquetCompression::None,
+                "snappy" => ParquetCompression::Snappy,
+                "lz4" => ParquetCompression::Lz4,
+                "zstd" => ParquetCompression::Zstd(1),
+                other => match other.strip_prefix("zstd:").and_then(|l| l.parse::<i32>().ok()) {
+                    Some(l) if (1..=22).contains(&l) => ParquetCompression::Zstd(l),
+                    _ => return Err(bad(format!("parquet_compression {other:?} is not none, snappy, lz4, zstd or zstd:<1-22>"))),
+                },
+            };
+        }
+        if let Some(c) = self.blosc2_codec {
+            config.codec.blosc2_codec = match c.trim() {
+                "lz4" => Blosc2Codec::Lz4,
+                "zstd" => Blosc2Codec::Zstd,
+                other => return Err(bad(format!("blosc2_codec {other:?} is not lz4 or zstd"))),
+            };
+        }
+        if let Some(l) = self.blosc2_level {
+            if l > 9 {
+                return Err(bad(format!("blosc2_level {l} is not in 0..=9")));
+            }
+            config.codec.blosc2_level = l;
+        }
+        if let Some(t) = self.threads {
+            config.codec.threads = t.clamp(1, 64);
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_then_env_override_the_builder() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("cacheness.toml"), "durability = \"fsync\"\nblosc2_level = 7\n").unwrap();
+        let mut c = CacheConfig::new(dir.path()).with_default_ttl(Some(Duration::from_secs(5)));
+        let file = Settings::from_file(&dir.path().join("cacheness.toml")).unwrap().unwrap();
+        file.apply(&mut c, "file").unwrap();
+        assert_eq!(c.durability, Durability::Fsync);
+        assert_eq!(c.codec.blosc2_level, 7);
+        assert_eq!(c.default_ttl, Some(Duration::from_secs(5)));
+        let env = Settings::from_env(|k| (k == "CACHENESS_BLOSC2_LEVEL").then(|| "2".to_string())).unwrap();
+        env.apply(&mut c, "env").unwrap();
+        assert_eq!(c.codec.blosc2_level, 2);
+        assert_eq!(c.durability, Durability::Fsync);
+    }
+
+    #[test]
+    fn bad_settings_name_their_source() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("cacheness.toml"), "durabilty = 1").unwrap();
+        let err = CacheConfig::new(dir.path()).resolve().unwrap_err().to_string();
+        assert!(err.contains("cacheness.toml") && err.contains("durabilty"), "{err}");
+        let err = Settings::from_env(|k| (k == "CACHENESS_THREADS").then(|| "many".into())).unwrap_err();
+        assert!(err.to_string().contains("CACHENESS_THREADS"));
+        let mut c = CacheConfig::new("x");
+        let err = Settings { durability: Some("sometimes".into()), ..Default::default() }.apply(&mut c, "env");
+        assert!(err.unwrap_err().to_string().contains("sometimes"));
+    }
+}

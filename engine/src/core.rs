@@ -1,0 +1,507 @@
+//! The synchronous core shared by the async [`crate::Cache`] and [`crate::blocking::Cache`].
+//!
+//! Write path: derive the key, encode and seal the payload, write it atomically, journal the
+//! catalog row (the group commit takes it to Delta later). Read path: derive the key, read the
+//! payload at the path the key names, check it from its own metadata (key, parameters, content
+//! hash, expiry, type) and decode. No read touches the Delta table.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use cacheness_catalog::{Catalog, CatalogOp, CatalogRow, CommitPolicy};
+use chrono::{DateTime, Utc};
+
+use crate::codec::{Cacheable, DataType, EncodeCtx, EntryMeta, Format};
+use crate::config::CacheConfig;
+use crate::error::{Error, Result};
+use crate::keys::{Params, hex};
+use crate::seal;
+use crate::stats::{CacheStats, Counters, RemovalReason};
+use crate::store::{BlobStore, is_valid_key};
+
+/// Options of one put.
+#[derive(Debug, Clone, Default)]
+pub struct PutOptions {
+    /// A description stored with the entry.
+    pub description: Option<String>,
+    /// Time to live; `None` uses the cache's default TTL.
+    pub ttl: Option<Duration>,
+}
+
+impl PutOptions {
+    /// Set the description.
+    pub fn description(mut self, d: impl Into<String>) -> Self {
+        self.description = Some(d.into());
+        self
+    }
+
+    /// Set the TTL.
+    pub fn ttl(mut self, ttl: Duration) -> Self {
+        self.ttl = Some(ttl);
+        self
+    }
+}
+
+/// What the cache knows about one entry.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct EntryInfo {
+    /// The entry's key.
+    pub cache_key: String,
+    /// What it holds (`arrow_table`, `ndarray`, `object`, `bytes`, `json`).
+    pub data_type: String,
+    /// Its payload format.
+    pub format: String,
+    /// Payload path relative to the cache root.
+    pub path: String,
+    /// Size of the value in memory.
+    pub raw_bytes: u64,
+    /// Size of the payload file.
+    pub stored_bytes: u64,
+    /// XXH3-128 of the payload (32 hex digits).
+    pub content_hash: String,
+    /// When it was written.
+    pub created_at: DateTime<Utc>,
+    /// When it expires.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// The user's description.
+    pub description: Option<String>,
+    /// Its key parameters as JSON (see `Params::to_json`).
+    pub params: serde_json::Value,
+}
+
+fn micros_to_time(us: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(us).unwrap_or_default()
+}
+
+pub(crate) fn now_micros() -> i64 {
+    Utc::now().timestamp_micros()
+}
+
+impl EntryInfo {
+    fn from_row(row: CatalogRow) -> Self {
+        EntryInfo {
+            params: serde_json::from_str(&row.params_json).unwrap_or(serde_json::Value::Null),
+            cache_key: row.cache_key,
+            data_type: row.data_type,
+            format: row.format,
+            path: row.path,
+            raw_bytes: row.raw_bytes.max(0) as u64,
+            stored_bytes: row.stored_bytes.max(0) as u64,
+            content_hash: row.content_hash,
+            created_at: micros_to_time(row.created_at),
+            expires_at: row.expires_at.map(micros_to_time),
+            description: row.description,
+        }
+    }
+
+    fn from_meta(meta: &EntryMeta, params: &Params, format: Format, stored: u64, hash: &str) -> Self {
+        EntryInfo {
+            cache_key: meta.key.clone(),
+            data_type: meta.data_type.as_str().to_string(),
+            format: format.as_str().to_string(),
+            path: BlobStore::rel_path(&meta.key, format),
+            raw_bytes: meta.raw_bytes,
+            stored_bytes: stored,
+            content_hash: hash.to_string(),
+            created_at: micros_to_time(meta.created_at),
+            expires_at: meta.expires_at.map(micros_to_time),
+            description: meta.description.clone(),
+            params: params.to_json(),
+        }
+    }
+}
+
+/// How a lookup names its entry.
+pub(crate) struct Lookup {
+    pub key: String,
+    /// The canonical parameters, when looked up by parameters (checked against the payload).
+    pub canonical: Option<Vec<u8>>,
+}
+
+impl Lookup {
+    pub(crate) fn params(p: &Params) -> Result<Self> {
+        let canonical = p.canonical()?;
+        Ok(Lookup {
+            key: crate::keys::canonical::key_of(&canonical),
+            canonical: Some(canonical),
+        })
+    }
+
+    pub(crate) fn key(k: &str) -> Result<Self> {
+        if !is_valid_key(k) {
+            return Err(Error::InvalidKey { key: k.to_string() });
+        }
+        Ok(Lookup {
+            key: k.to_string(),
+            canonical: None,
+        })
+    }
+}
+
+/// A payload that passed every check.
+pub(crate) struct Loaded {
+    pub bytes: Bytes,
+    pub meta: EntryMeta,
+    pub params: Params,
+    pub format: Format,
+    pub hash: String,
+}
+
+/// The state of one open cache.
+pub struct CacheCore {
+    config: CacheConfig,
+    store: BlobStore,
+    catalog: Catalog,
+    counters: Counters,
+    closed: AtomicBool,
+}
+
+impl std::fmt::Debug for CacheCore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CacheCore").field("root", &self.config.root).finish()
+    }
+}
+
+impl CacheCore {
+    /// Open (creating if needed) the cache described by `config` (after resolving the config
+    /// file and environment).
+    pub fn open(config: CacheConfig) -> Result<Self> {
+        let root = &config.root;
+        std::fs::create_dir_all(root).map_err(|e| Error::io(root, e))?;
+        let root = std::path::absolute(root).map_err(|e| Error::io(root, e))?;
+        let mut config = CacheConfig { root, ..config }.resolve()?;
+        config.root = config.root.clone();
+        let store = BlobStore::open(&config.root, config.durability)?;
+        let catalog = Catalog::open(
+            &config.root.join("catalog"),
+            CommitPolicy {
+                interval: config.commit_interval,
+                max_rows: config.commit_max_rows,
+                fsync: config.durability == crate::config::Durability::Fsync,
+            },
+        )?;
+        Ok(CacheCore {
+            config,
+            store,
+            catalog,
+            counters: Counters::default(),
+            closed: AtomicBool::new(false),
+        })
+    }
+
+    /// The cache root.
+    pub fn root(&self) -> &Path {
+        &self.config.root
+    }
+
+    /// The resolved configuration.
+    pub fn config(&self) -> &CacheConfig {
+        &self.config
+    }
+
+    /// The catalog.
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    fn check_open(&self) -> Result<()> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(Error::Closed {
+                root: self.config.root.clone(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Store a value; returns its key.
+    pub fn put<T: Cacheable>(&self, value: &T, params: &Params, opts: &PutOptions) -> Result<String> {
+        self.check_open()?;
+        let canonical = params.canonical()?;
+        let key = crate::keys::canonical::key_of(&canonical);
+        let created_at = now_micros();
+        let ttl = opts.ttl.or(self.config.default_ttl);
+        let expires_at = ttl.map(|t| created_at.saturating_add(i64::try_from(t.as_micros()).unwrap_or(i64::MAX)));
+        let meta = EntryMeta {
+            v: 1,
+            key: key.clone(),
+            params: hex(&canonical),
+            data_type: T::DATA_TYPE,
+            created_at,
+            expires_at,
+            description: opts.description.clone(),
+            raw_bytes: 0,
+            info: serde_json::Value::Null,
+        };
+        let encoded = value.encode(&EncodeCtx {
+            meta: &meta,
+            options: &self.config.codec,
+        })?;
+        let format = T::DATA_TYPE.format();
+        let mut replaces = self.store.exists(&key, format);
+        for other in Format::ALL.into_iter().filter(|f| *f != format) {
+            replaces |= self.store.remove(&key, other)?;
+        }
+        self.store.write(&key, format, &encoded.bytes)?;
+        let row = CatalogRow {
+            cache_key: key.clone(),
+            data_type: T::DATA_TYPE.as_str().to_string(),
+            format: format.as_str().to_string(),
+            path: BlobStore::rel_path(&key, format),
+            raw_bytes: encoded.raw_bytes as i64,
+            stored_bytes: encoded.bytes.len() as i64,
+            content_hash: encoded.content_hash,
+            created_at,
+            expires_at,
+            description: opts.description.clone(),
+            params_json: params.to_json().to_string(),
+            params: params.columns(),
+        };
+        self.catalog.submit(CatalogOp::Put { row, replaces })?;
+        Ok(key)
+    }
+
+    /// Remove an entry's payload and catalog row; counts the reason.
+    fn remove(&self, key: &str, format: Format, reason: RemovalReason) -> Result<bool> {
+        let removed = self.store.remove(key, format)?;
+        if removed {
+            self.counters.removed(reason);
+            self.catalog.submit(CatalogOp::Delete {
+                cache_key: key.to_string(),
+            })?;
+        }
+        Ok(removed)
+    }
+
+    /// Find and check the payload of a lookup. `want` is the data type the caller asks for:
+    /// its format is read; if only another format exists, that is a type error.
+    pub(crate) fn load(&self, lookup: &Lookup, want: Option<DataType>) -> Result<Option<Loaded>> {
+        self.check_open()?;
+        let formats: Vec<Format> = match want {
+            Some(dt) => std::iter::once(dt.format())
+                .chain(Format::ALL.into_iter().filter(|f| *f != dt.format()))
+                .collect(),
+            None => Format::ALL.to_vec(),
+        };
+        for (i, format) in formats.into_iter().enumerate() {
+            let Some(bytes) = self.store.read(&lookup.key, format)? else { continue };
+            let Some(loaded) = self.check(lookup, format, bytes)? else {
+                self.counters.miss();
+                return Ok(None);
+            };
+            if let Some(dt) = want
+                && (i > 0 || loaded.meta.data_type != dt)
+            {
+                return Err(Error::WrongType {
+                    key: lookup.key.clone(),
+                    stored: loaded.meta.data_type.as_str().to_string(),
+                    requested: dt.as_str().to_string(),
+                });
+            }
+            return Ok(Some(loaded));
+        }
+        self.counters.miss();
+        Ok(None)
+    }
+
+    /// Check a payload against its lookup. Failures remove it (corrupt, expired) or leave it
+    /// (collision: it is another entry's valid payload) and give `None`.
+    fn check(&self, lookup: &Lookup, format: Format, bytes: Bytes) -> Result<Option<Loaded>> {
+        let path = self.store.path(&lookup.key, format);
+        let what = path.display().to_string();
+        let corrupt = |reason: &str| -> Result<Option<Loaded>> {
+            tracing::warn!(path = %what, "removing corrupt payload: {reason}");
+            self.remove(&lookup.key, format, RemovalReason::Corrupt)?;
+            Ok(None)
+        };
+        let (meta, hash) = match format.read_meta(&bytes, &what) {
+            Ok(x) => x,
+            Err(e) => return corrupt(&e.to_string()),
+        };
+        if meta.key != lookup.key {
+            return corrupt(&format!("it belongs to key {}", meta.key));
+        }
+        let stored_canonical = match crate::keys::unhex(&meta.params) {
+            Some(c) => c,
+            None => return corrupt("stored parameters are not hex"),
+        };
+        let params = match Params::from_canonical(&stored_canonical) {
+            Ok(p) => p,
+            Err(e) => return corrupt(&e.to_string()),
+        };
+        if crate::keys::canonical::key_of(&stored_canonical) != lookup.key {
+            return corrupt("stored parameters do not give this key");
+        }
+        if !seal::verify(&bytes, &hash, format.slot_at()) {
+            return corrupt("content hash mismatch");
+        }
+        if let Some(c) = &lookup.canonical
+            && *c != stored_canonical
+        {
+            self.counters.collisions.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(key = %lookup.key, "64-bit key collision: the entry was made from other parameters");
+            return Ok(None);
+        }
+        if meta.expires_at.is_some_and(|e| e <= now_micros()) {
+            self.remove(&lookup.key, format, RemovalReason::Expired)?;
+            return Ok(None);
+        }
+        Ok(Some(Loaded {
+            bytes,
+            meta,
+            params,
+            format,
+            hash,
+        }))
+    }
+
+    /// Get a value.
+    pub fn get<T: Cacheable>(&self, lookup: &Lookup) -> Result<Option<T>> {
+        Ok(self.get_with_metadata::<T>(lookup)?.map(|(v, _)| v))
+    }
+
+    /// Get a value and what the cache knows about it.
+    pub fn get_with_metadata<T: Cacheable>(&self, lookup: &Lookup) -> Result<Option<(T, EntryInfo)>> {
+        let Some(loaded) = self.load(lookup, Some(T::DATA_TYPE))? else {
+            return Ok(None);
+        };
+        let info = EntryInfo::from_meta(
+            &loaded.meta,
+            &loaded.params,
+            loaded.format,
+            loaded.bytes.len() as u64,
+            &loaded.hash,
+        );
+        let value = T::decode(loaded.bytes, &loaded.meta)?;
+        self.counters.hit();
+        Ok(Some((value, info)))
+    }
+
+    /// What the cache knows about an entry, without decoding its value.
+    pub fn info(&self, lookup: &Lookup) -> Result<Option<EntryInfo>> {
+        Ok(self.load(lookup, None)?.map(|l| {
+            EntryInfo::from_meta(&l.meta, &l.params, l.format, l.bytes.len() as u64, &l.hash)
+        }))
+    }
+
+    /// Whether a live, valid entry exists.
+    pub fn exists(&self, lookup: &Lookup) -> Result<bool> {
+        Ok(self.load(lookup, None)?.is_some())
+    }
+
+    /// Remove an entry; true if there was one.
+    pub fn invalidate(&self, lookup: &Lookup) -> Result<bool> {
+        self.check_open()?;
+        let mut any = false;
+        for format in Format::ALL {
+            any |= self.remove(&lookup.key, format, RemovalReason::Invalidated)?;
+        }
+        Ok(any)
+    }
+
+    /// Restart an entry's TTL from now (its payload is rewritten with the new times); true if
+    /// the entry exists.
+    pub fn touch(&self, lookup: &Lookup) -> Result<bool> {
+        let Some(loaded) = self.load(lookup, None)? else {
+            return Ok(false);
+        };
+        let ttl = loaded
+            .meta
+            .expires_at
+            .map(|e| Duration::from_micros(e.saturating_sub(loaded.meta.created_at).max(0) as u64));
+        let opts = PutOptions {
+            description: loaded.meta.description.clone(),
+            ttl,
+        };
+        let params = loaded.params.clone();
+        let meta = loaded.meta.clone();
+        match meta.data_type {
+            DataType::Object | DataType::Bytes => {
+                let raw = crate::codec::object::payload(&loaded.bytes, &meta.key)?;
+                self.put_raw_container(&raw, &params, &opts, meta.data_type)?;
+            }
+            DataType::Json => {
+                let v = <serde_json::Value as Cacheable>::decode(loaded.bytes, &meta)?;
+                self.put(&v, &params, &opts)?;
+            }
+            DataType::ArrowTable => {
+                let v = <Vec<deltalake::arrow::array::RecordBatch> as Cacheable>::decode(loaded.bytes, &meta)?;
+                self.put(&v, &params, &opts)?;
+            }
+            DataType::Ndarray => crate::codec::array::retouch(self, loaded.bytes, &meta, &params, &opts)?,
+        }
+        Ok(true)
+    }
+
+    /// Re-put a container payload as is (keeps objects' MessagePack bytes without a type).
+    fn put_raw_container(&self, raw: &[u8], params: &Params, opts: &PutOptions, dt: DataType) -> Result<()> {
+        match dt {
+            DataType::Bytes => self.put(&raw.to_vec(), params, opts).map(drop),
+            _ => self
+                .put(&crate::codec::object::RawObject(raw.to_vec()), params, opts)
+                .map(drop),
+        }
+    }
+
+    /// Remove every entry; returns how many there were.
+    pub fn clear(&self) -> Result<usize> {
+        self.check_open()?;
+        let rows = self.catalog.list_blocking()?;
+        let mut n = 0;
+        for row in &rows {
+            for format in Format::ALL {
+                if is_valid_key(&row.cache_key) && self.store.remove(&row.cache_key, format)? {
+                    n += 1;
+                }
+            }
+        }
+        self.catalog.submit(CatalogOp::Clear)?;
+        Ok(n)
+    }
+
+    /// Every live entry (the catalog snapshot plus journaled rows), expired ones left out.
+    pub fn list_entries(&self) -> Result<Vec<EntryInfo>> {
+        self.check_open()?;
+        Ok(live(self.catalog.list_blocking()?))
+    }
+
+    /// The stats report.
+    pub fn stats(&self) -> Result<CacheStats> {
+        Ok(self.stats_from(self.list_entries()?))
+    }
+
+    pub(crate) fn stats_from(&self, entries: Vec<EntryInfo>) -> CacheStats {
+        let stored = entries.iter().map(|e| e.stored_bytes).sum();
+        let raw = entries.iter().map(|e| e.raw_bytes).sum();
+        self.counters.report(entries.len() as u64, stored, raw)
+    }
+
+    /// Commit pending catalog rows to Delta.
+    pub fn flush(&self) -> Result<()> {
+        self.check_open()?;
+        Ok(self.catalog.flush_blocking()?)
+    }
+
+    /// Flush and stop the committer; later calls fail with [`Error::Closed`].
+    pub fn close(&self) -> Result<()> {
+        if self.closed.swap(true, Ordering::AcqRel) {
+            return Ok(());
+        }
+        Ok(self.catalog.close()?)
+    }
+
+    /// Path of the Delta table (for tools that read the catalog directly).
+    pub fn catalog_table_path(&self) -> PathBuf {
+        self.catalog.table_dir()
+    }
+}
+
+/// Catalog rows as entries, expired ones left out (one TTL rule everywhere).
+pub(crate) fn live(rows: Vec<CatalogRow>) -> Vec<EntryInfo> {
+    let now = now_micros();
+    rows.into_iter()
+        .filter(|r| r.expires_at.is_none_or(|e| e > now))
+        .map(EntryInfo::from_row)
+        .collect()
+}

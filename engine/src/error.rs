@@ -1,0 +1,94 @@
+//! The engine's error type: every variant names the key, file or value at fault.
+
+use std::path::PathBuf;
+
+/// Errors of the cache engine.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A key parameter name is not acceptable.
+    #[error("invalid key parameter name {name:?}: {reason}")]
+    InvalidParamName {
+        /// The name given.
+        name: String,
+        /// Why it was refused.
+        reason: String,
+    },
+    /// A cache key given by the caller is not 16 lower-case hex digits.
+    #[error("invalid cache key {key:?}: keys are 16 lower-case hex digits")]
+    InvalidKey {
+        /// The key given.
+        key: String,
+    },
+    /// A file operation failed.
+    #[error("I/O error on {path}: {source}")]
+    Io {
+        /// The file or directory involved.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// A value could not be encoded into its payload format.
+    #[error("cannot encode {what} for key {key}: {reason}")]
+    Encode {
+        /// The key being written.
+        key: String,
+        /// What was being encoded.
+        what: String,
+        /// Why it failed.
+        reason: String,
+    },
+    /// Stored bytes are not what they should be.
+    #[error("corrupt {what}: {reason}")]
+    Corrupt {
+        /// What was being read (a file, a header, a field).
+        what: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A `get` asked for a different type than the entry holds.
+    #[error("entry {key} holds {stored}, not {requested}")]
+    WrongType {
+        /// The entry's key.
+        key: String,
+        /// The data type stored.
+        stored: String,
+        /// The data type asked for.
+        requested: String,
+    },
+    /// The configuration is invalid.
+    #[error("configuration {source_name}: {reason}")]
+    Config {
+        /// Where the bad setting came from (`cacheness.toml`, an environment variable...).
+        source_name: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The catalog failed.
+    #[error(transparent)]
+    Catalog(#[from] cacheness_catalog::CatalogError),
+    /// The cache was closed.
+    #[error("the cache at {root} is closed")]
+    Closed {
+        /// The cache root.
+        root: PathBuf,
+    },
+}
+
+impl Error {
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+
+    pub(crate) fn corrupt(what: impl Into<String>, reason: impl std::fmt::Display) -> Self {
+        Error::Corrupt {
+            what: what.into(),
+            reason: reason.to_string(),
+        }
+    }
+}
+
+/// Result alias of the engine.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,270 @@
+//! Cache keys: named, typed parameters and the key derived from them.
+//!
+//! A key is XXH3-64 over the canonical encoding of the parameters sorted by name
+//! ([`canonical`]); the spec, with golden vectors, is `docs/KEYS.md`. The canonical encoding is
+//! stored with each entry, so a 64-bit collision is detected and treated as a miss.
+
+pub mod canonical;
+mod value;
+
+use std::collections::BTreeMap;
+
+pub use value::{NotU8, Value};
+
+use crate::error::{Error, Result};
+use cacheness_catalog::ColumnValue;
+
+/// Parameter names the catalog uses for its own columns; key parameters may not use them.
+pub const RESERVED_NAMES: &[&str] = &cacheness_catalog::schema::FIXED_COLUMNS;
+/// Longest parameter name accepted.
+pub const MAX_NAME_LEN: usize = 64;
+
+/// Check a user-supplied parameter name: `[a-z][a-z0-9_]*`, at most 64 bytes, not a catalog
+/// column name. Names are catalog columns, so they must be portable identifiers in every SQL
+/// engine (lower case: Spark and DuckDB fold case).
+pub fn validate_name(name: &str) -> Result<()> {
+    let bad = |why: &str| Error::InvalidParamName {
+        name: name.to_string(),
+        reason: why.to_string(),
+    };
+    let mut chars = name.chars();
+    match chars.next() {
+        None => return Err(bad("names may not be empty")),
+        Some(c) if !c.is_ascii_lowercase() => {
+            return Err(bad("names start with a lower-case ASCII letter"));
+        }
+        _ => {}
+    }
+    if !chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') {
+        return Err(bad("names contain only a-z, 0-9 and _"));
+    }
+    if name.len() > MAX_NAME_LEN {
+        return Err(bad("names are at most 64 bytes"));
+    }
+    if RESERVED_NAMES.contains(&name) {
+        return Err(bad("this name is a catalog column"));
+    }
+    Ok(())
+}
+
+/// Named, typed key parameters. Build with [`params!`](crate::params) or [`Params::with`].
+///
+/// ```
+/// use cacheness_engine::{params, Params};
+/// let a = params!(model = "xgboost", epochs = 10, lr = 0.1);
+/// let b = Params::new().with("lr", 0.1).with("epochs", 10).with("model", "xgboost");
+/// assert_eq!(a.key().unwrap(), b.key().unwrap());
+/// ```
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Params {
+    values: BTreeMap<String, Value>,
+    /// The first invalid name given to the builder, reported when the key is derived.
+    invalid: Option<(String, String)>,
+}
+
+impl Params {
+    /// No parameters (a valid key of its own).
+    pub fn new() -> Self {
+        Params::default()
+    }
+
+    /// Add a parameter (builder style). An invalid name is reported by [`Params::key`] and by
+    /// every cache call that uses these params; a repeated name keeps the last value.
+    pub fn with(mut self, name: &str, value: impl Into<Value>) -> Self {
+        if let Err(Error::InvalidParamName { name, reason }) = validate_name(name) {
+            self.invalid.get_or_insert((name, reason));
+        } else {
+            self.values.insert(name.to_string(), value.into());
+        }
+        self
+    }
+
+    /// Add a parameter, failing at once on an invalid name.
+    pub fn try_with(self, name: &str, value: impl Into<Value>) -> Result<Self> {
+        validate_name(name)?;
+        Ok(self.with(name, value))
+    }
+
+    /// Parameters from a JSON object (integers stay integers, other numbers become floats).
+    pub fn from_json(json: &serde_json::Value) -> Result<Self> {
+        let obj = json.as_object().ok_or_else(|| Error::InvalidParamName {
+            name: json.to_string(),
+            reason: "parameters from JSON must be an object".into(),
+        })?;
+        obj.iter()
+            .try_fold(Params::new(), |p, (k, v)| p.try_with(k, Value::from(v.clone())))
+    }
+
+    /// Add a parameter with a name reserved for Cacheness itself (`_` + identifier).
+    pub fn with_system(mut self, name: &str, value: impl Into<Value>) -> Self {
+        self.values.insert(format!("_{name}"), value.into());
+        self
+    }
+
+    /// The parameters, sorted by name.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Value)> {
+        self.values.iter().map(|(k, v)| (k.as_str(), v))
+    }
+
+    /// Number of parameters.
+    pub fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    /// True when there are no parameters.
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
+    /// One parameter's value.
+    pub fn get(&self, name: &str) -> Option<&Value> {
+        self.values.get(name)
+    }
+
+    fn check(&self) -> Result<()> {
+        match &self.invalid {
+            Some((name, reason)) => Err(Error::InvalidParamName {
+                name: name.clone(),
+                reason: reason.clone(),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// The canonical encoding (see `docs/KEYS.md`).
+    pub fn canonical(&self) -> Result<Vec<u8>> {
+        self.check()?;
+        Ok(canonical::encode_params(&self.values))
+    }
+
+    /// The cache key: 16 lower-case hex digits.
+    pub fn key(&self) -> Result<String> {
+        Ok(canonical::key_of(&self.canonical()?))
+    }
+
+    /// Rebuild parameters from their canonical encoding (as stored in a payload).
+    pub fn from_canonical(bytes: &[u8]) -> Result<Self> {
+        let values = canonical::decode_params(bytes).map_err(|e| Error::Corrupt {
+            what: "stored key parameters".into(),
+            reason: e.to_string(),
+        })?;
+        Ok(Params {
+            values,
+            invalid: None,
+        })
+    }
+
+    /// The parameters as one JSON object, sorted by name (the catalog's `params_json`).
+    ///
+    /// Types JSON lacks are tagged objects: `{"$bytes": hex}`, `{"$date": "YYYY-MM-DD"}`,
+    /// `{"$timestamp": RFC 3339}`, `{"$float": "NaN"|"inf"|"-inf"}`, `{"$uint": "…"}` never occurs
+    /// (JSON numbers hold u64).
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::Value::Object(
+            self.values
+                .iter()
+                .map(|(k, v)| (k.clone(), value_to_json(v)))
+                .collect(),
+        )
+    }
+
+    /// The typed catalog columns of these parameters (lists and maps as JSON text; nulls have no
+    /// column value).
+    pub fn columns(&self) -> Vec<(String, Option<ColumnValue>)> {
+        self.values
+            .iter()
+            .map(|(k, v)| (k.clone(), column_value(v)))
+            .collect()
+    }
+}
+
+fn tagged(tag: &str, v: serde_json::Value) -> serde_json::Value {
+    let mut m = serde_json::Map::new();
+    m.insert(tag.to_string(), v);
+    serde_json::Value::Object(m)
+}
+
+fn value_to_json(v: &Value) -> serde_json::Value {
+    use serde_json::Value as J;
+    match v {
+        Value::Null => J::Null,
+        Value::Bool(b) => J::Bool(*b),
+        Value::Int(i) => J::from(*i),
+        Value::UInt(u) => J::from(*u),
+        Value::Float(f) => match serde_json::Number::from_f64(if *f == 0.0 { 0.0 } else { *f }) {
+            Some(n) => J::Number(n),
+            None => tagged(
+                "$float",
+                J::from(if f.is_nan() { "NaN" } else if *f > 0.0 { "inf" } else { "-inf" }),
+            ),
+        },
+        Value::Str(s) => J::from(s.as_str()),
+        Value::Bytes(b) => tagged("$bytes", J::from(hex(b))),
+        Value::Date(d) => tagged("$date", J::from(date_string(*d))),
+        Value::Timestamp(t) => tagged("$timestamp", J::from(timestamp_string(*t))),
+        Value::List(items) => J::Array(items.iter().map(value_to_json).collect()),
+        Value::Map(m) => J::Object(m.iter().map(|(k, v)| (k.clone(), value_to_json(v))).collect()),
+    }
+}
+
+fn column_value(v: &Value) -> Option<ColumnValue> {
+    Some(match v {
+        Value::Null => return None,
+        Value::Bool(b) => ColumnValue::Bool(*b),
+        Value::Int(i) => ColumnValue::Int(*i),
+        Value::UInt(u) => match i64::try_from(*u) {
+            Ok(i) => ColumnValue::Int(i),
+            Err(_) => ColumnValue::Str(u.to_string()),
+        },
+        Value::Float(f) => ColumnValue::Float(*f),
+        Value::Str(s) => ColumnValue::Str(s.clone()),
+        Value::Bytes(b) => ColumnValue::Bytes(b.clone()),
+        Value::Date(d) => ColumnValue::Date(*d),
+        Value::Timestamp(t) => ColumnValue::Timestamp(*t),
+        Value::List(_) | Value::Map(_) => ColumnValue::Str(value_to_json(v).to_string()),
+    })
+}
+
+/// Lower-case hex of bytes.
+pub fn hex(b: &[u8]) -> String {
+    use std::fmt::Write;
+    let mut s = String::with_capacity(b.len() * 2);
+    for x in b {
+        let _ = write!(s, "{x:02x}");
+    }
+    s
+}
+
+/// Bytes from lower-case or upper-case hex.
+pub fn unhex(s: &str) -> Option<Vec<u8>> {
+    if !s.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+fn date_string(days: i32) -> String {
+    chrono::NaiveDate::from_ymd_opt(1970, 1, 1)
+        .and_then(|e| e.checked_add_signed(chrono::Duration::days(i64::from(days))))
+        .map(|d| d.to_string())
+        .unwrap_or_else(|| format!("{days} days"))
+}
+
+/// RFC 3339 text of a microsecond timestamp.
+pub fn timestamp_string(micros: i64) -> String {
+    chrono::DateTime::from_timestamp_micros(micros)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
+        .unwrap_or_else(|| format!("{micros} µs"))
+}
+
+/// Build [`Params`] from `name = value` pairs: `params!(model = "xgboost", epochs = 10)`.
+#[macro_export]
+macro_rules! params {
+    () => { $crate::Params::new() };
+    ($($name:ident = $value:expr),+ $(,)?) => {
+        $crate::Params::new()$(.with(stringify!($name), $value))+
+    };
+}

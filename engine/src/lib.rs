@@ -1,0 +1,41 @@
+//! The engine of Cacheness: keys, payload codecs, the blob store and the Cache API.
+//!
+//! A cache entry is one payload file plus one catalog row. This crate owns the payload side and
+//! the API; the catalog side lives in `cacheness-catalog`.
+//!
+//! - [`keys`]: named, typed [`Params`] and the published key spec (XXH3-64 over a canonical
+//!   encoding; `docs/KEYS.md`).
+//! - [`codec`]: the [`Cacheable`] trait and the payload formats: Parquet for Arrow tables,
+//!   Blosc2 `.b2nd` for arrays, a documented container for serde values, bytes and JSON
+//!   (`docs/FORMATS.md`).
+//! - [`seal`]: whole-file XXH3-128 content hashes stored inside each payload.
+//! - [`store`]: payload paths and atomic writes.
+//! - [`core`]: the synchronous put/get logic; [`Cache`] (async) and [`blocking::Cache`] wrap it.
+//! - [`config`]: [`CacheConfig`], `cacheness.toml`, `CACHENESS_*`.
+//! - [`stats`]: counters and [`CacheStats`].
+//!
+//! Guarantees: a get returns exactly what was put under the same parameters, or nothing. Every
+//! payload is checked before it is decoded (its key, its stored parameters, its content hash,
+//! its expiry); a payload that fails is removed and counted, and a 64-bit key collision is a
+//! miss. Gets never read the Delta catalog.
+
+pub mod blocking;
+mod cache;
+pub mod codec;
+pub mod config;
+pub mod core;
+pub mod error;
+pub mod keys;
+pub mod seal;
+pub mod stats;
+pub mod store;
+
+pub use cache::Cache;
+pub use codec::array::Element;
+pub use codec::object::RawObject;
+pub use codec::{Cacheable, CodecOptions, DataType, EntryMeta, Format, Serde};
+pub use config::{CacheConfig, Durability};
+pub use core::{EntryInfo, PutOptions};
+pub use error::{Error, Result};
+pub use keys::{Params, Value};
+pub use stats::CacheStats;

@@ -1,0 +1,85 @@
+//! Counters kept by a cache in this process, and the [`CacheStats`] report.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Why an entry was removed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RemovalReason {
+    /// Its TTL had passed.
+    Expired,
+    /// Its payload failed a check (content hash, metadata, format, key).
+    Corrupt,
+    /// The user invalidated it.
+    Invalidated,
+}
+
+/// Process-local counters (atomic, lock-free).
+#[derive(Debug, Default)]
+pub struct Counters {
+    pub(crate) hits: AtomicU64,
+    pub(crate) misses: AtomicU64,
+    pub(crate) collisions: AtomicU64,
+    pub(crate) removed_expired: AtomicU64,
+    pub(crate) removed_corrupt: AtomicU64,
+    pub(crate) removed_invalidated: AtomicU64,
+}
+
+impl Counters {
+    pub(crate) fn hit(&self) {
+        self.hits.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn miss(&self) {
+        self.misses.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn removed(&self, reason: RemovalReason) {
+        let c = match reason {
+            RemovalReason::Expired => &self.removed_expired,
+            RemovalReason::Corrupt => &self.removed_corrupt,
+            RemovalReason::Invalidated => &self.removed_invalidated,
+        };
+        c.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// What [`crate::Cache::stats`] reports. Entry and byte counts come from the catalog (all
+/// processes); hits, misses and removals are counted by this process since it opened the cache.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct CacheStats {
+    /// Live entries.
+    pub entries: u64,
+    /// Bytes of payload files.
+    pub stored_bytes: u64,
+    /// Bytes of the values in memory.
+    pub raw_bytes: u64,
+    /// Gets that returned a value.
+    pub hits: u64,
+    /// Gets that returned nothing.
+    pub misses: u64,
+    /// Gets whose key matched an entry made from other parameters (a 64-bit collision).
+    pub collisions: u64,
+    /// Entries removed because they had expired.
+    pub removed_expired: u64,
+    /// Entries removed because their payload failed a check.
+    pub removed_corrupt: u64,
+    /// Entries removed by `invalidate`.
+    pub removed_invalidated: u64,
+}
+
+impl Counters {
+    pub(crate) fn report(&self, entries: u64, stored_bytes: u64, raw_bytes: u64) -> CacheStats {
+        let g = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        CacheStats {
+            entries,
+            stored_bytes,
+            raw_bytes,
+            hits: g(&self.hits),
+            misses: g(&self.misses),
+            collisions: g(&self.collisions),
+            removed_expired: g(&self.removed_expired),
+            removed_corrupt: g(&self.removed_corrupt),
+            removed_invalidated: g(&self.removed_invalidated),
+        }
+    }
+}

@@ -1,0 +1,32 @@
+//! Cacheness: a disk cache for data and ML work, built as a small data lake.
+//!
+//! Payloads are Parquet (Arrow tables), Blosc2 (n-d arrays) and a documented container (serde
+//! values, bytes, JSON), addressed by keys hashed from typed parameters; every entry is a row in
+//! a Delta Lake catalog that Spark, DuckDB or Polars can read.
+//!
+//! This facade only re-exports: [`Cache`] (async) and [`blocking::Cache`], [`params!`],
+//! [`Params`], [`Serde`], [`CacheConfig`] and friends from `cacheness-engine`; the catalog types
+//! from `cacheness-catalog` under [`catalog`].
+//!
+//! ```no_run
+//! use cacheness::{blocking::Cache, params, Serde};
+//! let cache = Cache::open("./cache")?;
+//! cache.put(&Serde(vec![1, 2, 3]), &params!(model = "xgboost", dataset = "train"))?;
+//! let v: Option<Serde<Vec<i32>>> = cache.get(&params!(model = "xgboost", dataset = "train"))?;
+//! # Ok::<(), cacheness::Error>(())
+//! ```
+
+pub use cacheness_engine::{
+    Cache, CacheConfig, CacheStats, Cacheable, CodecOptions, DataType, Durability, Element, EntryInfo, EntryMeta,
+    Error, Format, Params, PutOptions, RawObject, Result, Serde, Value, blocking, codec, config, keys, params, seal,
+    stats, store,
+};
+
+/// The Delta Lake catalog (entry rows, journal, group commit).
+pub use cacheness_catalog as catalog;
+
+/// Re-exported dependencies whose types appear in the API (use these to avoid version clashes).
+pub mod deps {
+    pub use deltalake::arrow;
+    pub use ndarray;
+}

@@ -1,0 +1,35 @@
+//! Helpers shared by the end-to-end tests.
+#![allow(dead_code)]
+
+use std::path::Path;
+use std::time::Duration;
+
+use cacheness::{CacheConfig, blocking::Cache};
+
+/// Open a cache whose group commit never fires on its own during a test (only flush/close).
+pub fn open_quiet(dir: &Path) -> Cache {
+    Cache::open_with(CacheConfig::new(dir).with_commit_interval(Duration::from_secs(3600))).unwrap()
+}
+
+/// Rows in the Delta table itself (not the journal): proves what reached Delta.
+pub fn delta_rows(root: &Path) -> Vec<cacheness::catalog::CatalogRow> {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let mut d = cacheness::catalog::delta::DeltaCatalog::open(&root.join("catalog/cache_entries"))
+            .await
+            .unwrap();
+        d.rows().await.unwrap()
+    })
+}
+
+/// The payload files under `root/blobs`.
+pub fn payload_files(root: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for d in std::fs::read_dir(root.join("blobs")).unwrap() {
+        for f in std::fs::read_dir(d.unwrap().path()).unwrap() {
+            out.push(f.unwrap().path());
+        }
+    }
+    out.sort();
+    out
+}

@@ -1,0 +1,191 @@
+//! Integrity on every read: damaged, truncated and moved payloads are misses, removed and
+//! counted; expiry is one rule everywhere; gets never touch the Delta catalog.
+
+mod common;
+
+use std::time::Duration;
+
+use cacheness::deps::ndarray::Array1;
+use cacheness::{PutOptions, Serde, blocking::Cache, params};
+
+fn payload_path(root: &std::path::Path, key: &str) -> std::path::PathBuf {
+    common::payload_files(root)
+        .into_iter()
+        .find(|p| p.file_name().unwrap().to_str().unwrap().starts_with(key))
+        .unwrap()
+}
+
+/// Put one value of each format; return (params, key) pairs.
+fn fill(cache: &Cache) -> Vec<(cacheness::Params, String)> {
+    let mut out = Vec::new();
+    let p = params!(f = "object");
+    out.push((p.clone(), cache.put(&Serde(vec!["a".to_string(); 50]), &p).unwrap()));
+    let p = params!(f = "array");
+    out.push((p.clone(), cache.put(&Array1::from_iter((0..5000).map(|i| i as f64)), &p).unwrap()));
+    let p = params!(f = "table");
+    let t = cacheness_test_table();
+    out.push((p.clone(), cache.put(&t, &p).unwrap()));
+    out
+}
+
+fn cacheness_test_table() -> cacheness::deps::arrow::array::RecordBatch {
+    use cacheness::deps::arrow::array::{Int64Array, RecordBatch};
+    RecordBatch::try_from_iter([(
+        "v",
+        std::sync::Arc::new(Int64Array::from_iter_values(0..2000)) as _,
+    )])
+    .unwrap()
+}
+
+fn present(cache: &Cache, p: &cacheness::Params, f: &str) -> bool {
+    match f {
+        "object" => cache.get::<Serde<Vec<String>>>(p).unwrap().is_some(),
+        "array" => cache.get::<Array1<f64>>(p).unwrap().is_some(),
+        _ => cache.get::<cacheness::deps::arrow::array::RecordBatch>(p).unwrap().is_some(),
+    }
+}
+
+#[test]
+fn a_flipped_byte_anywhere_is_a_miss_removed_and_counted() {
+    for position in [0.0, 0.3, 0.5, 0.9, 1.0] {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = common::open_quiet(dir.path());
+        let entries = fill(&cache);
+        for (i, (p, key)) in entries.iter().enumerate() {
+            let path = payload_path(dir.path(), key);
+            let mut bytes = std::fs::read(&path).unwrap();
+            let at = ((bytes.len() - 1) as f64 * position) as usize;
+            bytes[at] ^= 0x40;
+            std::fs::write(&path, &bytes).unwrap();
+            let f = p.get("f").map(|v| format!("{v:?}")).unwrap();
+            let f = if f.contains("object") { "object" } else if f.contains("array") { "array" } else { "table" };
+            assert!(!present(&cache, p, f), "{f} with byte {at} flipped was served");
+            assert!(!path.exists(), "{f}: corrupt payload left on disk");
+            assert_eq!(cache.stats().unwrap().removed_corrupt, i as u64 + 1);
+        }
+        cache.flush().unwrap();
+        assert!(cache.list_entries().unwrap().is_empty());
+        assert!(common::delta_rows(dir.path()).is_empty());
+    }
+}
+
+#[test]
+fn truncated_and_moved_payloads_are_misses_removed_and_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = common::open_quiet(dir.path());
+    let entries = fill(&cache);
+    // Truncate the array payload.
+    let (ap, akey) = &entries[1];
+    let path = payload_path(dir.path(), akey);
+    let len = std::fs::metadata(&path).unwrap().len();
+    std::fs::OpenOptions::new().write(true).open(&path).unwrap().set_len(len / 2).unwrap();
+    assert!(!present(&cache, ap, "array"));
+    assert!(!path.exists());
+    // Move another key's object payload to this key's path.
+    let other = params!(f = "object", copy = 2);
+    let okey = cache.put(&Serde(vec!["b".to_string()]), &other).unwrap();
+    let (op, key) = &entries[0];
+    std::fs::copy(payload_path(dir.path(), &okey), payload_path(dir.path(), key)).unwrap();
+    assert!(!present(&cache, op, "object"), "a payload moved to another key's path was served");
+    assert!(!payload_path_exists(dir.path(), key));
+    assert!(cache.get::<Serde<Vec<String>>>(&other).unwrap().is_some(), "the source entry stays valid");
+    let stats = cache.stats().unwrap();
+    assert_eq!(stats.removed_corrupt, 2);
+    assert_eq!(stats.misses, 2);
+}
+
+fn payload_path_exists(root: &std::path::Path, key: &str) -> bool {
+    common::payload_files(root)
+        .iter()
+        .any(|p| p.file_name().unwrap().to_str().unwrap().starts_with(key))
+}
+
+#[test]
+fn gets_work_with_the_catalog_moved_away() {
+    let dir = tempfile::tempdir().unwrap();
+    let entries = {
+        let cache = common::open_quiet(dir.path());
+        let e = fill(&cache);
+        cache.close().unwrap();
+        e
+    };
+    // Open the cache, then take the catalog away under it.
+    let cache = common::open_quiet(dir.path());
+    let moved = dir.path().join("catalog-moved");
+    std::fs::rename(dir.path().join("catalog"), &moved).unwrap();
+    for (p, _) in &entries {
+        let f = if p.get("f").map(|v| format!("{v:?}")).unwrap().contains("object") {
+            "object"
+        } else if p.get("f").map(|v| format!("{v:?}")).unwrap().contains("array") {
+            "array"
+        } else {
+            "table"
+        };
+        assert!(present(&cache, p, f), "{f} not served without the catalog");
+    }
+    assert!(!dir.path().join("catalog").exists(), "a get recreated the catalog");
+    assert_eq!(cache.stats().map(|s| s.hits).unwrap_or(3), 3);
+}
+
+#[test]
+fn expired_entries_are_misses_for_every_method() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = common::open_quiet(dir.path());
+    let p = params!(ttl = "short");
+    cache
+        .put_with(&Serde(1), &p, &PutOptions::default().ttl(Duration::from_millis(200)))
+        .unwrap();
+    let keep = params!(ttl = "none");
+    cache.put(&Serde(2), &keep).unwrap();
+    assert!(cache.exists(&p).unwrap());
+    assert_eq!(cache.list_entries().unwrap().len(), 2);
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(cache.list_entries().unwrap().len(), 1);
+    assert!(!cache.exists(&p).unwrap());
+    assert_eq!(cache.get::<Serde<i32>>(&p).unwrap(), None);
+    assert!(!cache.touch(&p).unwrap());
+    assert_eq!(cache.get::<Serde<i32>>(&keep).unwrap(), Some(Serde(2)));
+    assert_eq!(cache.stats().unwrap().removed_expired, 1);
+}
+
+#[test]
+fn touch_restarts_the_ttl_and_keeps_the_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = common::open_quiet(dir.path());
+    let p = params!(t = 1);
+    let arr = Array1::from_iter((0..100).map(|i| i as i32));
+    cache
+        .put_with(&arr, &p, &PutOptions::default().ttl(Duration::from_millis(600)).description("d"))
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(400));
+    assert!(cache.touch(&p).unwrap());
+    std::thread::sleep(Duration::from_millis(400));
+    let (back, info) = cache.get_with_metadata::<Array1<i32>>(&p).unwrap().expect("touch extended the TTL");
+    assert_eq!(back, arr);
+    assert_eq!(info.description.as_deref(), Some("d"));
+}
+
+#[test]
+fn invalidate_clear_and_lookup_by_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = common::open_quiet(dir.path());
+    let a = cache.put(&Serde("a"), &params!(n = 1)).unwrap();
+    cache.put(&Serde("b"), &params!(n = 2)).unwrap();
+    assert_eq!(cache.get_by_key::<Serde<String>>(&a).unwrap(), Some(Serde("a".into())));
+    assert!(cache.exists_key(&a).unwrap());
+    assert!(cache.get_by_key::<Serde<String>>("../../etc/passwd").is_err());
+    assert!(cache.invalidate(&params!(n = 1)).unwrap());
+    assert!(!cache.invalidate(&params!(n = 1)).unwrap());
+    assert!(!cache.exists_key(&a).unwrap());
+    cache.flush().unwrap();
+    assert_eq!(common::delta_rows(dir.path()).len(), 1);
+    cache.put(&Serde("c"), &params!(n = 3)).unwrap();
+    assert_eq!(cache.clear().unwrap(), 2);
+    assert!(cache.list_entries().unwrap().is_empty());
+    cache.put(&Serde("d"), &params!(n = 4)).unwrap();
+    cache.flush().unwrap();
+    let rows = common::delta_rows(dir.path());
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].params_json, r#"{"n":4}"#);
+    assert_eq!(common::payload_files(dir.path()).len(), 1);
+}
