@@ -124,7 +124,6 @@ fn gets_work_with_the_catalog_moved_away() {
         assert!(present(&cache, p, f), "{f} not served without the catalog");
     }
     assert!(!dir.path().join("catalog").exists(), "a get recreated the catalog");
-    assert_eq!(cache.stats().map(|s| s.hits).unwrap_or(3), 3);
 }
 
 #[test]
@@ -169,8 +168,8 @@ fn touch_restarts_the_ttl_and_keeps_the_value() {
 fn invalidate_clear_and_lookup_by_key() {
     let dir = tempfile::tempdir().unwrap();
     let cache = common::open_quiet(dir.path());
-    let a = cache.put(&Serde("a"), &params!(n = 1)).unwrap();
-    cache.put(&Serde("b"), &params!(n = 2)).unwrap();
+    let a = cache.put(&Serde("a".to_string()), &params!(n = 1)).unwrap();
+    cache.put(&Serde("b".to_string()), &params!(n = 2)).unwrap();
     assert_eq!(cache.get_by_key::<Serde<String>>(&a).unwrap(), Some(Serde("a".into())));
     assert!(cache.exists_key(&a).unwrap());
     assert!(cache.get_by_key::<Serde<String>>("../../etc/passwd").is_err());
@@ -179,10 +178,10 @@ fn invalidate_clear_and_lookup_by_key() {
     assert!(!cache.exists_key(&a).unwrap());
     cache.flush().unwrap();
     assert_eq!(common::delta_rows(dir.path()).len(), 1);
-    cache.put(&Serde("c"), &params!(n = 3)).unwrap();
+    cache.put(&Serde("c".to_string()), &params!(n = 3)).unwrap();
     assert_eq!(cache.clear().unwrap(), 2);
     assert!(cache.list_entries().unwrap().is_empty());
-    cache.put(&Serde("d"), &params!(n = 4)).unwrap();
+    cache.put(&Serde("d".to_string()), &params!(n = 4)).unwrap();
     cache.flush().unwrap();
     let rows = common::delta_rows(dir.path());
     assert_eq!(rows.len(), 1);

@@ -1,1 +1,126 @@
-fn main(){}
+//! Criterion benches of the hot paths. `cargo bench -p cacheness-bench`.
+
+use std::time::Duration;
+
+use cacheness::catalog::{Catalog, CatalogOp, CatalogRow, CommitPolicy};
+use cacheness::deps::arrow::array::RecordBatch;
+use cacheness::deps::ndarray::Array1;
+use cacheness::{CacheConfig, Serde, blocking::Cache, params};
+use cacheness_bench::{SmallValue, normal_f64, runs_i32, small_params, small_value, w3_table};
+use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+
+fn quiet(dir: &std::path::Path) -> Cache {
+    Cache::open_with(CacheConfig::new(dir).with_commit_interval(Duration::from_secs(3600))).unwrap()
+}
+
+fn keys(c: &mut Criterion) {
+    let small = small_params(4242);
+    c.bench_function("key/small_params", |b| b.iter(|| small.key().unwrap()));
+    let big = (0..100).fold(cacheness::Params::new(), |p, i| p.with(&format!("p{i}"), i as f64 * 0.5));
+    c.bench_function("key/100_params", |b| b.iter(|| big.key().unwrap()));
+}
+
+fn small_objects(c: &mut Criterion) {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = quiet(dir.path());
+    for i in 0..10_000 {
+        cache.put(&Serde(small_value(i)), &small_params(i)).unwrap();
+    }
+    cache.flush().unwrap();
+    let mut i = 10_000i64;
+    c.bench_function("small/put (10k entries)", |b| {
+        b.iter(|| {
+            i += 1;
+            cache.put(&Serde(small_value(i)), &small_params(i)).unwrap()
+        })
+    });
+    let hit = small_params(4242);
+    c.bench_function("small/get_hit (10k entries)", |b| {
+        b.iter(|| cache.get::<Serde<SmallValue>>(&hit).unwrap().unwrap())
+    });
+    let miss = params!(model = "resnet50", dataset = "imagenet", i = -1);
+    c.bench_function("small/get_miss", |b| b.iter(|| cache.get::<Serde<SmallValue>>(&miss).unwrap()));
+}
+
+fn big_values(c: &mut Criterion) {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = quiet(dir.path());
+    let mut g = c.benchmark_group("big");
+    g.sample_size(10).measurement_time(Duration::from_secs(8));
+
+    let table = w3_table(1_000_000, 1);
+    let tbytes: usize = table.get_array_memory_size();
+    g.throughput(Throughput::Bytes(tbytes as u64));
+    let tp = params!(w = "table");
+    g.bench_function("table_1M/put", |b| b.iter(|| cache.put(&table, &tp).unwrap()));
+    g.bench_function("table_1M/get", |b| b.iter(|| cache.get::<RecordBatch>(&tp).unwrap().unwrap()));
+
+    let f = normal_f64(10_000_000, 2);
+    g.throughput(Throughput::Bytes(80_000_000));
+    let fp = params!(w = "f64");
+    g.bench_function("f64_80MB/put", |b| b.iter(|| cache.put(&f, &fp).unwrap()));
+    g.bench_function("f64_80MB/get", |b| b.iter(|| cache.get::<Array1<f64>>(&fp).unwrap().unwrap()));
+
+    let r = runs_i32(20_000_000, 3);
+    g.throughput(Throughput::Bytes(80_000_000));
+    let rp = params!(w = "i32");
+    g.bench_function("i32_runs_80MB/put", |b| b.iter(|| cache.put(&r, &rp).unwrap()));
+    g.bench_function("i32_runs_80MB/get", |b| b.iter(|| cache.get::<Array1<i32>>(&rp).unwrap().unwrap()));
+    g.finish();
+}
+
+fn row(i: i64) -> CatalogRow {
+    let p = small_params(i);
+    CatalogRow {
+        cache_key: p.key().unwrap(),
+        data_type: "object".into(),
+        format: "cnobj".into(),
+        path: "blobs/x".into(),
+        raw_bytes: 20,
+        stored_bytes: 120,
+        content_hash: "0".repeat(32),
+        created_at: i,
+        expires_at: None,
+        description: None,
+        params_json: p.to_json().to_string(),
+        params: p.columns(),
+    }
+}
+
+fn catalog_commit(c: &mut Criterion) {
+    let mut g = c.benchmark_group("catalog");
+    g.sample_size(10);
+    for existing in [1_000i64, 100_000] {
+        let dir = tempfile::tempdir().unwrap();
+        let policy = CommitPolicy {
+            interval: Duration::from_secs(3600),
+            max_rows: 1_000_000,
+            fsync: false,
+        };
+        let catalog = Catalog::open(dir.path(), policy).unwrap();
+        for batch in 0..existing / 1000 {
+            for i in 0..1000 {
+                catalog.submit(CatalogOp::Put { row: row(batch * 1000 + i), replaces: false }).unwrap();
+            }
+            catalog.flush_blocking().unwrap();
+        }
+        catalog.compact_blocking().unwrap();
+        let mut next = existing;
+        g.bench_function(format!("commit_1000_rows_at_{existing}"), |b| {
+            b.iter_batched(
+                || {
+                    for _ in 0..1000 {
+                        next += 1;
+                        catalog.submit(CatalogOp::Put { row: row(next), replaces: false }).unwrap();
+                    }
+                },
+                |()| catalog.flush_blocking().unwrap(),
+                BatchSize::PerIteration,
+            )
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, keys, small_objects, big_values, catalog_commit);
+criterion_main!(benches);

@@ -57,11 +57,12 @@ impl DeltaCatalog {
         Ok(me)
     }
 
-    fn url(&self) -> Result<deltalake::Url> {
-        deltalake::Url::from_directory_path(&self.dir).map_err(|()| CatalogError::Journal {
+    fn url(&self) -> Result<url::Url> {
+        let path = self.dir.to_str().ok_or_else(|| CatalogError::Journal {
             path: self.dir.clone(),
-            message: "catalog path is not absolute".into(),
-        })
+            message: "catalog path is not valid UTF-8".into(),
+        })?;
+        deltalake::ensure_table_uri(path).map_err(delta_err(&self.label))
     }
 
     /// (Re)load the latest table state; `table` stays `None` if no table exists yet.
@@ -109,7 +110,7 @@ impl DeltaCatalog {
     }
 
     /// The latest committed version of the table.
-    pub fn version(&self) -> Option<i64> {
+    pub fn version(&self) -> Option<u64> {
         self.table.as_ref().and_then(|t| t.version())
     }
 

@@ -179,37 +179,53 @@ fn param_column(dt: &DataType, name: &str, rows: &[&CatalogRow], table: &str) ->
     })
 }
 
-fn column<'a, T: 'static>(batch: &'a RecordBatch, name: &str, table: &str) -> Result<&'a T> {
-    batch
+/// A column of the batch as the expected Arrow type (scans may return views or dictionaries:
+/// those are cast).
+fn column(batch: &RecordBatch, name: &str, expected: &DataType, table: &str) -> Result<ArrayRef> {
+    let err = |message: String| CatalogError::Column {
+        table: table.to_string(),
+        column: name.to_string(),
+        message,
+    };
+    let array = batch
         .column_by_name(name)
-        .ok_or_else(|| CatalogError::Column {
-            table: table.to_string(),
-            column: name.to_string(),
-            message: "missing from the catalog".into(),
-        })?
-        .as_any()
-        .downcast_ref::<T>()
-        .ok_or_else(|| CatalogError::Column {
-            table: table.to_string(),
-            column: name.to_string(),
-            message: "has an unexpected type".into(),
-        })
+        .ok_or_else(|| err("missing from the catalog".into()))?;
+    if array.data_type() == expected {
+        return Ok(array.clone());
+    }
+    deltalake::arrow::compute::cast(array, expected).map_err(|e| err(format!("has type {}: {e}", array.data_type())))
+}
+
+fn downcast<'a, T: 'static>(array: &'a ArrayRef, name: &str, table: &str) -> Result<&'a T> {
+    array.as_any().downcast_ref::<T>().ok_or_else(|| CatalogError::Column {
+        table: table.to_string(),
+        column: name.to_string(),
+        message: "has an unexpected type".into(),
+    })
 }
 
 /// Read catalog rows back from a batch of `cache_entries` (parameter columns are not read back:
 /// `params_json` carries the parameters).
 pub fn batch_to_rows(batch: &RecordBatch, table: &str) -> Result<Vec<CatalogRow>> {
-    let key = column::<StringArray>(batch, "cache_key", table)?;
-    let data_type = column::<StringArray>(batch, "data_type", table)?;
-    let format = column::<StringArray>(batch, "format", table)?;
-    let path = column::<StringArray>(batch, "path", table)?;
-    let raw = column::<Int64Array>(batch, "raw_bytes", table)?;
-    let stored = column::<Int64Array>(batch, "stored_bytes", table)?;
-    let hash = column::<StringArray>(batch, "content_hash", table)?;
-    let created = column::<TimestampMicrosecondArray>(batch, "created_at", table)?;
-    let expires = column::<TimestampMicrosecondArray>(batch, "expires_at", table)?;
-    let description = column::<StringArray>(batch, "description", table)?;
-    let params = column::<StringArray>(batch, "params_json", table)?;
+    let base = base_schema();
+    let cols: Vec<ArrayRef> = FIXED_COLUMNS
+        .iter()
+        .map(|name| {
+            let expected = base.field_with_name(name).map(|f| f.data_type().clone()).unwrap_or(DataType::Utf8);
+            column(batch, name, &expected, table)
+        })
+        .collect::<Result<_>>()?;
+    let key = downcast::<StringArray>(&cols[0], "cache_key", table)?;
+    let data_type = downcast::<StringArray>(&cols[1], "data_type", table)?;
+    let format = downcast::<StringArray>(&cols[2], "format", table)?;
+    let path = downcast::<StringArray>(&cols[3], "path", table)?;
+    let raw = downcast::<Int64Array>(&cols[4], "raw_bytes", table)?;
+    let stored = downcast::<Int64Array>(&cols[5], "stored_bytes", table)?;
+    let hash = downcast::<StringArray>(&cols[6], "content_hash", table)?;
+    let created = downcast::<TimestampMicrosecondArray>(&cols[7], "created_at", table)?;
+    let expires = downcast::<TimestampMicrosecondArray>(&cols[8], "expires_at", table)?;
+    let description = downcast::<StringArray>(&cols[9], "description", table)?;
+    let params = downcast::<StringArray>(&cols[10], "params_json", table)?;
     let opt_str = |a: &StringArray, i: usize| (!a.is_null(i)).then(|| a.value(i).to_string());
     Ok((0..batch.num_rows())
         .map(|i| CatalogRow {

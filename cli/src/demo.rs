@@ -88,7 +88,7 @@ pub fn run(dir: Option<PathBuf>) -> DemoResult<()> {
 
     let mut rng = StdRng::seed_from_u64(7);
     let normal = Normal::new(0.0, 1.0)?;
-    let array = Array1::from_iter((0..10_000_000).map(|_| normal.sample(&mut rng)));
+    let array: Array1<f64> = Array1::from_iter((0..10_000_000).map(|_| normal.sample(&mut rng)));
     let ap = params!(kind = "array", dataset = "demo", n = 10_000_000);
     step("put 10M float64 array (Blosc2)", || Ok(cache.put(&array, &ap)?))?;
     let back: Option<Array1<f64>> = step("get 10M float64 array", || Ok(cache.get(&ap)?))?;

@@ -113,15 +113,17 @@ impl EntryInfo {
     }
 }
 
-/// How a lookup names its entry.
-pub(crate) struct Lookup {
-    pub key: String,
+/// How a lookup names its entry: by parameters (checked against the stored ones) or by key.
+#[derive(Debug, Clone)]
+pub struct Lookup {
+    key: String,
     /// The canonical parameters, when looked up by parameters (checked against the payload).
-    pub canonical: Option<Vec<u8>>,
+    canonical: Option<Vec<u8>>,
 }
 
 impl Lookup {
-    pub(crate) fn params(p: &Params) -> Result<Self> {
+    /// Look up by parameters.
+    pub fn params(p: &Params) -> Result<Self> {
         let canonical = p.canonical()?;
         Ok(Lookup {
             key: crate::keys::canonical::key_of(&canonical),
@@ -129,7 +131,8 @@ impl Lookup {
         })
     }
 
-    pub(crate) fn key(k: &str) -> Result<Self> {
+    /// Look up by an explicit cache key (16 lower-case hex digits).
+    pub fn key(k: &str) -> Result<Self> {
         if !is_valid_key(k) {
             return Err(Error::InvalidKey { key: k.to_string() });
         }
@@ -171,8 +174,7 @@ impl CacheCore {
         let root = &config.root;
         std::fs::create_dir_all(root).map_err(|e| Error::io(root, e))?;
         let root = std::path::absolute(root).map_err(|e| Error::io(root, e))?;
-        let mut config = CacheConfig { root, ..config }.resolve()?;
-        config.root = config.root.clone();
+        let config = CacheConfig { root, ..config }.resolve()?;
         let store = BlobStore::open(&config.root, config.durability)?;
         let catalog = Catalog::open(
             &config.root.join("catalog"),

@@ -110,9 +110,14 @@ fn read_all(bytes: Bytes, meta: &EntryMeta) -> Result<(SchemaRef, Vec<RecordBatc
     let builder = ParquetRecordBatchReaderBuilder::try_new(bytes)
         .map_err(|e| Error::corrupt(&what, format!("Parquet: {e}")))?
         .with_batch_size(rows.max(1));
-    let schema = builder.schema().clone();
+    // The reader merges the file's key-value metadata into the schema's; drop ours so the
+    // schema comes back as it was put.
+    let mut metadata = builder.schema().metadata().clone();
+    metadata.retain(|k, _| k != META_KEY && k != HASH_KEY);
+    let schema = Arc::new(builder.schema().as_ref().clone().with_metadata(metadata));
     let reader = builder.build().map_err(|e| Error::corrupt(&what, format!("Parquet: {e}")))?;
     let batches = reader
+        .map(|b| b.and_then(|b| b.with_schema(schema.clone())))
         .collect::<std::result::Result<Vec<_>, _>>()
         .map_err(|e| Error::corrupt(&what, format!("Parquet: {e}")))?;
     Ok((schema, batches))
