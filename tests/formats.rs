@@ -5,10 +5,11 @@ mod common;
 use std::sync::Arc;
 
 use cacheness::deps::arrow::array::{
-    ArrayRef, BooleanArray, Float64Array, Int32Array, RecordBatch, StringArray, TimestampMicrosecondArray,
+    ArrayRef, BooleanArray, Float64Array, Int32Array, RecordBatch, StringArray,
+    TimestampMicrosecondArray,
 };
 use cacheness::deps::arrow::datatypes::{DataType, Field, Schema, TimeUnit};
-use cacheness::deps::ndarray::{Array, ArrayD, Array0, Array1, Array2, Array3, IxDyn};
+use cacheness::deps::ndarray::{Array, Array0, Array1, Array2, Array3, ArrayD, IxDyn};
 use cacheness::{Error, Serde, blocking::Cache, params};
 use proptest::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -18,15 +19,30 @@ fn table(n: usize, offset: i32) -> RecordBatch {
         Field::new("id", DataType::Int32, false),
         Field::new("x", DataType::Float64, true),
         Field::new("name", DataType::Utf8, true),
-        Field::new("ts", DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())), false),
+        Field::new(
+            "ts",
+            DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+            false,
+        ),
         Field::new("flag", DataType::Boolean, true),
     ]));
     let cols: Vec<ArrayRef> = vec![
-        Arc::new(Int32Array::from_iter_values((0..n as i32).map(|i| i + offset))),
-        Arc::new(Float64Array::from_iter((0..n).map(|i| (i % 7 != 0).then_some(i as f64 * 0.5)))),
-        Arc::new(StringArray::from_iter((0..n).map(|i| (i % 5 != 0).then(|| format!("row-{i}"))))),
-        Arc::new(TimestampMicrosecondArray::from_iter_values((0..n as i64).map(|i| i * 1_000)).with_timezone("UTC")),
-        Arc::new(BooleanArray::from_iter((0..n).map(|i| (i % 3 != 0).then_some(i % 2 == 0)))),
+        Arc::new(Int32Array::from_iter_values(
+            (0..n as i32).map(|i| i + offset),
+        )),
+        Arc::new(Float64Array::from_iter(
+            (0..n).map(|i| (i % 7 != 0).then_some(i as f64 * 0.5)),
+        )),
+        Arc::new(StringArray::from_iter(
+            (0..n).map(|i| (i % 5 != 0).then(|| format!("row-{i}"))),
+        )),
+        Arc::new(
+            TimestampMicrosecondArray::from_iter_values((0..n as i64).map(|i| i * 1_000))
+                .with_timezone("UTC"),
+        ),
+        Arc::new(BooleanArray::from_iter(
+            (0..n).map(|i| (i % 3 != 0).then_some(i % 2 == 0)),
+        )),
     ];
     RecordBatch::try_new(schema, cols).unwrap()
 }
@@ -37,7 +53,10 @@ fn tables_round_trip_batch_for_batch() {
     let cache = common::open_quiet(dir.path());
     let one = table(1000, 0);
     cache.put(&one, &params!(t = "one")).unwrap();
-    assert_eq!(cache.get::<RecordBatch>(&params!(t = "one")).unwrap(), Some(one.clone()));
+    assert_eq!(
+        cache.get::<RecordBatch>(&params!(t = "one")).unwrap(),
+        Some(one.clone())
+    );
 
     let many = vec![table(10, 0), table(0, 10), table(2500, 10)];
     cache.put(&many, &params!(t = "many")).unwrap();
@@ -49,9 +68,14 @@ fn tables_round_trip_batch_for_batch() {
 
     let empty = table(0, 0);
     cache.put(&empty, &params!(t = "empty")).unwrap();
-    assert_eq!(cache.get::<RecordBatch>(&params!(t = "empty")).unwrap(), Some(empty));
+    assert_eq!(
+        cache.get::<RecordBatch>(&params!(t = "empty")).unwrap(),
+        Some(empty)
+    );
 
-    let err = cache.put(&Vec::<RecordBatch>::new(), &params!(t = "none")).unwrap_err();
+    let err = cache
+        .put(&Vec::<RecordBatch>::new(), &params!(t = "none"))
+        .unwrap_err();
     assert!(err.to_string().contains("at least one batch"), "{err}");
 }
 
@@ -61,7 +85,9 @@ fn parquet_payload_is_plain_parquet_with_our_metadata() {
     let dir = tempfile::tempdir().unwrap();
     let cache = common::open_quiet(dir.path());
     let key = cache.put(&table(100, 0), &params!(t = "pq")).unwrap();
-    let path = dir.path().join(format!("blobs/{}/{key}.parquet", &key[..2]));
+    let path = dir
+        .path()
+        .join(format!("blobs/{}/{key}.parquet", &key[..2]));
     let bytes = std::fs::read(&path).unwrap();
     assert_eq!(&bytes[..4], b"PAR1");
     assert_eq!(&bytes[bytes.len() - 4..], b"PAR1");
@@ -76,7 +102,10 @@ where
 {
     let p = params!(array = name);
     cache.put(&a, &p).unwrap();
-    let back: Array<T, D> = cache.get(&p).unwrap().unwrap_or_else(|| panic!("{name} missing"));
+    let back: Array<T, D> = cache
+        .get(&p)
+        .unwrap()
+        .unwrap_or_else(|| panic!("{name} missing"));
     assert_eq!(back.shape(), a.shape(), "{name}");
     assert_eq!(back, a, "{name}");
 }
@@ -85,24 +114,61 @@ where
 fn arrays_of_every_dtype_and_shape_round_trip() {
     let dir = tempfile::tempdir().unwrap();
     let cache = common::open_quiet(dir.path());
-    check_array(&cache, Array1::from_iter((0..100_000).map(|i| (i as f64).sin())), "f64");
-    check_array(&cache, Array1::from_iter((0..1000).map(|i| i as f32 * 0.25)), "f32");
-    check_array(&cache, Array2::from_shape_fn((30, 70), |(i, j)| (i * 70 + j) as i32), "i32_2d");
-    check_array(&cache, Array3::from_shape_fn((4, 5, 6), |(i, j, k)| (i + j + k) % 2 == 0), "bool_3d");
+    check_array(
+        &cache,
+        Array1::from_iter((0..100_000).map(|i| (i as f64).sin())),
+        "f64",
+    );
+    check_array(
+        &cache,
+        Array1::from_iter((0..1000).map(|i| i as f32 * 0.25)),
+        "f32",
+    );
+    check_array(
+        &cache,
+        Array2::from_shape_fn((30, 70), |(i, j)| (i * 70 + j) as i32),
+        "i32_2d",
+    );
+    check_array(
+        &cache,
+        Array3::from_shape_fn((4, 5, 6), |(i, j, k)| (i + j + k) % 2 == 0),
+        "bool_3d",
+    );
     check_array(&cache, Array1::from_iter((0..300).map(|i| i as u8)), "u8");
     check_array(&cache, Array1::from_iter((0..300).map(|i| -i as i8)), "i8");
     check_array(&cache, Array1::from_iter((0..300).map(|i| i as u16)), "u16");
     check_array(&cache, Array1::from_iter((0..300).map(|i| i as i16)), "i16");
-    check_array(&cache, Array1::from_iter((0..300).map(|i| u64::MAX - i)), "u64");
-    check_array(&cache, Array1::from_iter((0..300).map(|i| i64::MIN + i)), "i64");
+    check_array(
+        &cache,
+        Array1::from_iter((0..300).map(|i| u64::MAX - i)),
+        "u64",
+    );
+    check_array(
+        &cache,
+        Array1::from_iter((0..300).map(|i| i64::MIN + i)),
+        "i64",
+    );
     check_array(&cache, Array1::from_iter((0..300).map(|i| i as u32)), "u32");
     check_array(&cache, Array0::from_elem((), 3.5f64), "zero_d");
     check_array(&cache, Array2::<f64>::zeros((0, 5)), "empty");
     check_array(&cache, Array1::<i32>::zeros(0), "empty_1d");
-    check_array(&cache, ArrayD::<u8>::from_elem(IxDyn(&[2; 8]), 7), "eight_d");
+    check_array(
+        &cache,
+        ArrayD::<u8>::from_elem(IxDyn(&[2; 8]), 7),
+        "eight_d",
+    );
     // A transposed (non-standard layout) array comes back with the same logical values.
-    check_array(&cache, Array2::from_shape_fn((3, 4), |(i, j)| (i * 4 + j) as i64).reversed_axes(), "transposed");
-    let err = cache.put(&ArrayD::<u8>::zeros(IxDyn(&[1; 9])), &params!(array = "nine")).unwrap_err();
+    check_array(
+        &cache,
+        Array2::from_shape_fn((3, 4), |(i, j)| (i * 4 + j) as i64).reversed_axes(),
+        "transposed",
+    );
+    let err = cache
+        .put(
+            &ArrayD::<u8>::zeros(IxDyn(&[1; 9])),
+            &params!(array = "nine"),
+        )
+        .unwrap_err();
     assert!(err.to_string().contains("at most 8 dimensions"), "{err}");
 }
 
@@ -123,30 +189,57 @@ fn wrong_type_gets_are_errors_naming_the_key() {
     let err = cache.get::<Vec<u8>>(&p).unwrap_err();
     assert!(matches!(err, Error::WrongType { .. }), "{err}");
     assert!(err.to_string().contains(&key));
-    assert!(matches!(cache.get::<RecordBatch>(&p).unwrap_err(), Error::WrongType { .. }));
-    assert!(matches!(cache.get::<Array1<f64>>(&p).unwrap_err(), Error::WrongType { .. }));
-    assert!(matches!(cache.get::<Serde<Record>>(&p).unwrap_err(), Error::WrongType { .. }));
+    assert!(matches!(
+        cache.get::<RecordBatch>(&p).unwrap_err(),
+        Error::WrongType { .. }
+    ));
+    assert!(matches!(
+        cache.get::<Array1<f64>>(&p).unwrap_err(),
+        Error::WrongType { .. }
+    ));
+    assert!(matches!(
+        cache.get::<Serde<Record>>(&p).unwrap_err(),
+        Error::WrongType { .. }
+    ));
 
     let a = params!(k = 2);
     cache.put(&Array1::from_vec(vec![1.0f64, 2.0]), &a).unwrap();
-    assert!(matches!(cache.get::<Array1<i32>>(&a).unwrap_err(), Error::WrongType { .. }));
-    assert!(matches!(cache.get::<Array2<f64>>(&a).unwrap_err(), Error::WrongType { .. }));
+    assert!(matches!(
+        cache.get::<Array1<i32>>(&a).unwrap_err(),
+        Error::WrongType { .. }
+    ));
+    assert!(matches!(
+        cache.get::<Array2<f64>>(&a).unwrap_err(),
+        Error::WrongType { .. }
+    ));
     assert!(cache.get::<ArrayD<f64>>(&a).unwrap().is_some());
     // Overwriting with another type replaces the entry.
     cache.put(&b"raw".to_vec(), &a).unwrap();
     assert_eq!(cache.get::<Vec<u8>>(&a).unwrap(), Some(b"raw".to_vec()));
-    assert!(matches!(cache.get::<Array1<f64>>(&a).unwrap_err(), Error::WrongType { .. }));
+    assert!(matches!(
+        cache.get::<Array1<f64>>(&a).unwrap_err(),
+        Error::WrongType { .. }
+    ));
 }
 
 fn record() -> impl Strategy<Value = Record> {
-    (".{0,20}", proptest::collection::vec(any::<f64>(), 0..50), any::<u8>(), any::<i64>()).prop_map(
-        |(name, values, a, b)| Record {
+    (
+        ".{0,20}",
+        proptest::collection::vec(any::<f64>(), 0..50),
+        any::<u8>(),
+        any::<i64>(),
+    )
+        .prop_map(|(name, values, a, b)| Record {
             name: name.clone(),
             values: values.clone(),
-            nested: Some(Box::new(Record { name, values, nested: None, tag: (a, b) })),
+            nested: Some(Box::new(Record {
+                name,
+                values,
+                nested: None,
+                tag: (a, b),
+            })),
             tag: (a, b),
-        },
-    )
+        })
 }
 
 proptest! {

@@ -19,9 +19,17 @@ fn payload_path(root: &std::path::Path, key: &str) -> std::path::PathBuf {
 fn fill(cache: &Cache) -> Vec<(cacheness::Params, String)> {
     let mut out = Vec::new();
     let p = params!(f = "object");
-    out.push((p.clone(), cache.put(&Serde(vec!["a".to_string(); 50]), &p).unwrap()));
+    out.push((
+        p.clone(),
+        cache.put(&Serde(vec!["a".to_string(); 50]), &p).unwrap(),
+    ));
     let p = params!(f = "array");
-    out.push((p.clone(), cache.put(&Array1::from_iter((0..5000).map(|i| i as f64)), &p).unwrap()));
+    out.push((
+        p.clone(),
+        cache
+            .put(&Array1::from_iter((0..5000).map(|i| i as f64)), &p)
+            .unwrap(),
+    ));
     let p = params!(f = "table");
     let t = cacheness_test_table();
     out.push((p.clone(), cache.put(&t, &p).unwrap()));
@@ -41,7 +49,10 @@ fn present(cache: &Cache, p: &cacheness::Params, f: &str) -> bool {
     match f {
         "object" => cache.get::<Serde<Vec<String>>>(p).unwrap().is_some(),
         "array" => cache.get::<Array1<f64>>(p).unwrap().is_some(),
-        _ => cache.get::<cacheness::deps::arrow::array::RecordBatch>(p).unwrap().is_some(),
+        _ => cache
+            .get::<cacheness::deps::arrow::array::RecordBatch>(p)
+            .unwrap()
+            .is_some(),
     }
 }
 
@@ -58,8 +69,17 @@ fn a_flipped_byte_anywhere_is_a_miss_removed_and_counted() {
             bytes[at] ^= 0x40;
             std::fs::write(&path, &bytes).unwrap();
             let f = p.get("f").map(|v| format!("{v:?}")).unwrap();
-            let f = if f.contains("object") { "object" } else if f.contains("array") { "array" } else { "table" };
-            assert!(!present(&cache, p, f), "{f} with byte {at} flipped was served");
+            let f = if f.contains("object") {
+                "object"
+            } else if f.contains("array") {
+                "array"
+            } else {
+                "table"
+            };
+            assert!(
+                !present(&cache, p, f),
+                "{f} with byte {at} flipped was served"
+            );
             assert!(!path.exists(), "{f}: corrupt payload left on disk");
             assert_eq!(cache.stats().unwrap().removed_corrupt, i as u64 + 1);
         }
@@ -78,17 +98,32 @@ fn truncated_and_moved_payloads_are_misses_removed_and_counted() {
     let (ap, akey) = &entries[1];
     let path = payload_path(dir.path(), akey);
     let len = std::fs::metadata(&path).unwrap().len();
-    std::fs::OpenOptions::new().write(true).open(&path).unwrap().set_len(len / 2).unwrap();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_len(len / 2)
+        .unwrap();
     assert!(!present(&cache, ap, "array"));
     assert!(!path.exists());
     // Move another key's object payload to this key's path.
     let other = params!(f = "object", copy = 2);
     let okey = cache.put(&Serde(vec!["b".to_string()]), &other).unwrap();
     let (op, key) = &entries[0];
-    std::fs::copy(payload_path(dir.path(), &okey), payload_path(dir.path(), key)).unwrap();
-    assert!(!present(&cache, op, "object"), "a payload moved to another key's path was served");
+    std::fs::copy(
+        payload_path(dir.path(), &okey),
+        payload_path(dir.path(), key),
+    )
+    .unwrap();
+    assert!(
+        !present(&cache, op, "object"),
+        "a payload moved to another key's path was served"
+    );
     assert!(!payload_path_exists(dir.path(), key));
-    assert!(cache.get::<Serde<Vec<String>>>(&other).unwrap().is_some(), "the source entry stays valid");
+    assert!(
+        cache.get::<Serde<Vec<String>>>(&other).unwrap().is_some(),
+        "the source entry stays valid"
+    );
     let stats = cache.stats().unwrap();
     assert_eq!(stats.removed_corrupt, 2);
     assert_eq!(stats.misses, 2);
@@ -114,16 +149,29 @@ fn gets_work_with_the_catalog_moved_away() {
     let moved = dir.path().join("catalog-moved");
     std::fs::rename(dir.path().join("catalog"), &moved).unwrap();
     for (p, _) in &entries {
-        let f = if p.get("f").map(|v| format!("{v:?}")).unwrap().contains("object") {
+        let f = if p
+            .get("f")
+            .map(|v| format!("{v:?}"))
+            .unwrap()
+            .contains("object")
+        {
             "object"
-        } else if p.get("f").map(|v| format!("{v:?}")).unwrap().contains("array") {
+        } else if p
+            .get("f")
+            .map(|v| format!("{v:?}"))
+            .unwrap()
+            .contains("array")
+        {
             "array"
         } else {
             "table"
         };
         assert!(present(&cache, p, f), "{f} not served without the catalog");
     }
-    assert!(!dir.path().join("catalog").exists(), "a get recreated the catalog");
+    assert!(
+        !dir.path().join("catalog").exists(),
+        "a get recreated the catalog"
+    );
 }
 
 #[test]
@@ -132,7 +180,11 @@ fn expired_entries_are_misses_for_every_method() {
     let cache = common::open_quiet(dir.path());
     let p = params!(ttl = "short");
     cache
-        .put_with(&Serde(1), &p, &PutOptions::default().ttl(Duration::from_millis(200)))
+        .put_with(
+            &Serde(1),
+            &p,
+            &PutOptions::default().ttl(Duration::from_millis(200)),
+        )
         .unwrap();
     let keep = params!(ttl = "none");
     cache.put(&Serde(2), &keep).unwrap();
@@ -152,14 +204,23 @@ fn touch_restarts_the_ttl_and_keeps_the_value() {
     let dir = tempfile::tempdir().unwrap();
     let cache = common::open_quiet(dir.path());
     let p = params!(t = 1);
-    let arr = Array1::from_iter((0..100).map(|i| i as i32));
+    let arr = Array1::from_iter(0..100i32);
     cache
-        .put_with(&arr, &p, &PutOptions::default().ttl(Duration::from_millis(600)).description("d"))
+        .put_with(
+            &arr,
+            &p,
+            &PutOptions::default()
+                .ttl(Duration::from_millis(600))
+                .description("d"),
+        )
         .unwrap();
     std::thread::sleep(Duration::from_millis(400));
     assert!(cache.touch(&p).unwrap());
     std::thread::sleep(Duration::from_millis(400));
-    let (back, info) = cache.get_with_metadata::<Array1<i32>>(&p).unwrap().expect("touch extended the TTL");
+    let (back, info) = cache
+        .get_with_metadata::<Array1<i32>>(&p)
+        .unwrap()
+        .expect("touch extended the TTL");
     assert_eq!(back, arr);
     assert_eq!(info.description.as_deref(), Some("d"));
 }
@@ -170,9 +231,16 @@ fn invalidate_clear_and_lookup_by_key() {
     let cache = common::open_quiet(dir.path());
     let a = cache.put(&Serde("a".to_string()), &params!(n = 1)).unwrap();
     cache.put(&Serde("b".to_string()), &params!(n = 2)).unwrap();
-    assert_eq!(cache.get_by_key::<Serde<String>>(&a).unwrap(), Some(Serde("a".into())));
+    assert_eq!(
+        cache.get_by_key::<Serde<String>>(&a).unwrap(),
+        Some(Serde("a".into()))
+    );
     assert!(cache.exists_key(&a).unwrap());
-    assert!(cache.get_by_key::<Serde<String>>("../../etc/passwd").is_err());
+    assert!(
+        cache
+            .get_by_key::<Serde<String>>("../../etc/passwd")
+            .is_err()
+    );
     assert!(cache.invalidate(&params!(n = 1)).unwrap());
     assert!(!cache.invalidate(&params!(n = 1)).unwrap());
     assert!(!cache.exists_key(&a).unwrap());

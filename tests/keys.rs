@@ -10,7 +10,10 @@ use proptest::prelude::*;
 fn vectors() -> Vec<(&'static str, Params)> {
     let mut nested = BTreeMap::new();
     nested.insert("b".to_string(), Value::from(2));
-    nested.insert("a".to_string(), Value::List(vec![Value::from(1.5), Value::Null]));
+    nested.insert(
+        "a".to_string(),
+        Value::List(vec![Value::from(1.5), Value::Null]),
+    );
     vec![
         ("empty", Params::new()),
         ("string", params!(model = "xgboost")),
@@ -25,13 +28,22 @@ fn vectors() -> Vec<(&'static str, Params)> {
         ("i64_min", params!(x = i64::MIN)),
         ("bytes", params!(x = vec![0u8, 1, 255])),
         ("date", params!(d = Value::Date(19_723))),
-        ("timestamp", params!(t = Value::Timestamp(1_704_067_200_000_000))),
+        (
+            "timestamp",
+            params!(t = Value::Timestamp(1_704_067_200_000_000)),
+        ),
         ("unicode_nfc", params!(s = "caf\u{e9}")),
         ("unicode_nfd", params!(s = "cafe\u{301}")),
         ("list", params!(l = vec![1i64, 2, 3])),
         ("nested_map", params!(m = Value::Map(nested))),
-        ("three_params", params!(model = "xgboost", epochs = 10, lr = 0.1)),
-        ("w1_style", params!(model = "resnet50", dataset = "imagenet", i = 42)),
+        (
+            "three_params",
+            params!(model = "xgboost", epochs = 10, lr = 0.1),
+        ),
+        (
+            "w1_style",
+            params!(model = "resnet50", dataset = "imagenet", i = 42),
+        ),
     ]
 }
 
@@ -62,31 +74,59 @@ fn golden_key_vectors_are_stable() {
     if std::env::var_os("CACHENESS_REGENERATE_GOLDEN").is_some() {
         std::fs::write(path, serde_json::to_string_pretty(&now).unwrap() + "\n").unwrap();
     }
-    let golden: Vec<Vector> = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let golden: Vec<Vector> =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     assert_eq!(golden.len(), now.len(), "vector count changed");
     for (g, n) in golden.iter().zip(&now) {
-        assert_eq!(g, n, "key vector {} changed: the key spec is published, keys must not change", g.name);
+        assert_eq!(
+            g, n,
+            "key vector {} changed: the key spec is published, keys must not change",
+            g.name
+        );
     }
 }
 
 #[test]
 fn types_distinguish_keys_and_widths_do_not() {
-    let keys: Vec<String> = [params!(x = 1), params!(x = 1.0), params!(x = "1"), params!(x = true)]
-        .iter()
-        .map(|p| p.key().unwrap())
-        .collect();
+    let keys: Vec<String> = [
+        params!(x = 1),
+        params!(x = 1.0),
+        params!(x = "1"),
+        params!(x = true),
+    ]
+    .iter()
+    .map(|p| p.key().unwrap())
+    .collect();
     for i in 0..keys.len() {
         for j in i + 1..keys.len() {
             assert_ne!(keys[i], keys[j]);
         }
     }
-    assert_eq!(params!(x = 1u8).key().unwrap(), params!(x = 1i64).key().unwrap());
-    assert_eq!(params!(x = 7u64).key().unwrap(), params!(x = 7i32).key().unwrap());
-    assert_eq!(params!(x = 0.5f32).key().unwrap(), params!(x = 0.5f64).key().unwrap());
-    assert_eq!(params!(x = -0.0).key().unwrap(), params!(x = 0.0).key().unwrap());
-    assert_eq!(params!(x = f64::NAN).key().unwrap(), params!(x = -f64::NAN).key().unwrap());
+    assert_eq!(
+        params!(x = 1u8).key().unwrap(),
+        params!(x = 1i64).key().unwrap()
+    );
+    assert_eq!(
+        params!(x = 7u64).key().unwrap(),
+        params!(x = 7i32).key().unwrap()
+    );
+    assert_eq!(
+        params!(x = 0.5f32).key().unwrap(),
+        params!(x = 0.5f64).key().unwrap()
+    );
+    assert_eq!(
+        params!(x = -0.0).key().unwrap(),
+        params!(x = 0.0).key().unwrap()
+    );
+    assert_eq!(
+        params!(x = f64::NAN).key().unwrap(),
+        params!(x = -f64::NAN).key().unwrap()
+    );
     // No Unicode normalisation: NFC and NFD spellings are different keys.
-    assert_ne!(params!(s = "caf\u{e9}").key().unwrap(), params!(s = "cafe\u{301}").key().unwrap());
+    assert_ne!(
+        params!(s = "caf\u{e9}").key().unwrap(),
+        params!(s = "cafe\u{301}").key().unwrap()
+    );
 }
 
 #[test]
@@ -128,7 +168,9 @@ fn params_strategy() -> impl Strategy<Value = Vec<(String, Value)>> {
 }
 
 fn build(pairs: &[(String, Value)]) -> Params {
-    pairs.iter().fold(Params::new(), |p, (k, v)| p.with(k, v.clone()))
+    pairs
+        .iter()
+        .fold(Params::new(), |p, (k, v)| p.with(k, v.clone()))
 }
 
 proptest! {

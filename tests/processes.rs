@@ -15,10 +15,16 @@ const CHILD_ENV: &str = "CACHENESS_TEST_CHILD";
 
 fn child(test: &str, envs: &[(&str, String)]) -> Command {
     let mut cmd = Command::new(std::env::current_exe().unwrap());
-    cmd.args(["--exact", test, "--ignored", "--nocapture", "--test-threads=1"])
-        .env(CHILD_ENV, "1")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit());
+    cmd.args([
+        "--exact",
+        test,
+        "--ignored",
+        "--nocapture",
+        "--test-threads=1",
+    ])
+    .env(CHILD_ENV, "1")
+    .stdout(Stdio::piped())
+    .stderr(Stdio::inherit());
     for (k, v) in envs {
         cmd.env(k, v);
     }
@@ -33,7 +39,9 @@ fn child_put_until_killed() {
         return;
     }
     let dir = std::env::var("CACHE_DIR").unwrap();
-    let cache = Cache::open_with(CacheConfig::new(dir).with_commit_interval(Duration::from_secs(3600))).unwrap();
+    let cache =
+        Cache::open_with(CacheConfig::new(dir).with_commit_interval(Duration::from_secs(3600)))
+            .unwrap();
     for i in 0.. {
         let key = cache.put(&Serde(vec![i; 10]), &params!(i = i)).unwrap();
         println!("ACK {i} {key}");
@@ -43,9 +51,12 @@ fn child_put_until_killed() {
 #[test]
 fn acknowledged_puts_survive_kill_9() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = child("child_put_until_killed", &[("CACHE_DIR", dir.path().display().to_string())])
-        .spawn()
-        .unwrap();
+    let mut child = child(
+        "child_put_until_killed",
+        &[("CACHE_DIR", dir.path().display().to_string())],
+    )
+    .spawn()
+    .unwrap();
     let mut acked = Vec::new();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     while acked.len() < 300 {
@@ -58,20 +69,34 @@ fn acknowledged_puts_survive_kill_9() {
     // SIGKILL: no destructor, no flush.
     child.kill().unwrap();
     child.wait().unwrap();
-    assert!(common::delta_rows(dir.path()).is_empty(), "the child committed although it never should");
+    assert!(
+        common::delta_rows(dir.path()).is_empty(),
+        "the child committed although it never should"
+    );
     let cache = common::open_quiet(dir.path());
     // Reopening replayed the dead writer's journal into Delta.
-    let in_delta: std::collections::HashSet<String> =
-        common::delta_rows(dir.path()).into_iter().map(|r| r.cache_key).collect();
+    let in_delta: std::collections::HashSet<String> = common::delta_rows(dir.path())
+        .into_iter()
+        .map(|r| r.cache_key)
+        .collect();
     for (i, key) in &acked {
         assert!(in_delta.contains(key), "acknowledged put {i} ({key}) lost");
-        assert_eq!(cache.get::<Serde<Vec<i64>>>(&params!(i = *i)).unwrap(), Some(Serde(vec![*i; 10])));
+        assert_eq!(
+            cache.get::<Serde<Vec<i64>>>(&params!(i = *i)).unwrap(),
+            Some(Serde(vec![*i; 10]))
+        );
     }
     assert!(cache.list_entries().unwrap().len() >= acked.len());
     // The journal of the dead writer is gone once replayed.
     let leftovers = std::fs::read_dir(dir.path().join("catalog/journal"))
         .unwrap()
-        .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "jnl"))
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "jnl")
+        })
         .count();
     assert_eq!(leftovers, 1, "only this process's own segment remains");
 }
@@ -85,9 +110,13 @@ fn child_put_500() {
     }
     let dir = std::env::var("CACHE_DIR").unwrap();
     let proc_id: i64 = std::env::var("PROC_ID").unwrap().parse().unwrap();
-    let cache = Cache::open_with(CacheConfig::new(dir).with_commit_interval(Duration::from_millis(50))).unwrap();
+    let cache =
+        Cache::open_with(CacheConfig::new(dir).with_commit_interval(Duration::from_millis(50)))
+            .unwrap();
     for i in 0..500 {
-        cache.put(&Serde((proc_id, i)), &params!(proc = proc_id, i = i)).unwrap();
+        cache
+            .put(&Serde((proc_id, i)), &params!(proc = proc_id, i = i))
+            .unwrap();
     }
     cache.close().unwrap();
     println!("DONE");
@@ -101,7 +130,10 @@ fn two_processes_put_500_each() {
         .map(|p| {
             child(
                 "child_put_500",
-                &[("CACHE_DIR", dir.path().display().to_string()), ("PROC_ID", p.to_string())],
+                &[
+                    ("CACHE_DIR", dir.path().display().to_string()),
+                    ("PROC_ID", p.to_string()),
+                ],
             )
             .spawn()
             .unwrap()
@@ -120,7 +152,12 @@ fn two_processes_put_500_each() {
     assert_eq!(cache.list_entries().unwrap().len(), 1000);
     for p in 0..2i64 {
         for i in [0i64, 250, 499] {
-            assert_eq!(cache.get::<Serde<(i64, i64)>>(&params!(proc = p, i = i)).unwrap(), Some(Serde((p, i))));
+            assert_eq!(
+                cache
+                    .get::<Serde<(i64, i64)>>(&params!(proc = p, i = i))
+                    .unwrap(),
+                Some(Serde((p, i)))
+            );
         }
     }
 }

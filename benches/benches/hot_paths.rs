@@ -16,7 +16,9 @@ fn quiet(dir: &std::path::Path) -> Cache {
 fn keys(c: &mut Criterion) {
     let small = small_params(4242);
     c.bench_function("key/small_params", |b| b.iter(|| small.key().unwrap()));
-    let big = (0..100).fold(cacheness::Params::new(), |p, i| p.with(&format!("p{i}"), i as f64 * 0.5));
+    let big = (0..100).fold(cacheness::Params::new(), |p, i| {
+        p.with(&format!("p{i}"), i as f64 * 0.5)
+    });
     c.bench_function("key/100_params", |b| b.iter(|| big.key().unwrap()));
 }
 
@@ -39,7 +41,9 @@ fn small_objects(c: &mut Criterion) {
         b.iter(|| cache.get::<Serde<SmallValue>>(&hit).unwrap().unwrap())
     });
     let miss = params!(model = "resnet50", dataset = "imagenet", i = -1);
-    c.bench_function("small/get_miss", |b| b.iter(|| cache.get::<Serde<SmallValue>>(&miss).unwrap()));
+    c.bench_function("small/get_miss", |b| {
+        b.iter(|| cache.get::<Serde<SmallValue>>(&miss).unwrap())
+    });
 }
 
 fn big_values(c: &mut Criterion) {
@@ -52,26 +56,36 @@ fn big_values(c: &mut Criterion) {
     let tbytes: usize = table.get_array_memory_size();
     g.throughput(Throughput::Bytes(tbytes as u64));
     let tp = params!(w = "table");
-    g.bench_function("table_1M/put", |b| b.iter(|| cache.put(&table, &tp).unwrap()));
-    g.bench_function("table_1M/get", |b| b.iter(|| cache.get::<RecordBatch>(&tp).unwrap().unwrap()));
+    g.bench_function("table_1M/put", |b| {
+        b.iter(|| cache.put(&table, &tp).unwrap())
+    });
+    g.bench_function("table_1M/get", |b| {
+        b.iter(|| cache.get::<RecordBatch>(&tp).unwrap().unwrap())
+    });
 
     let f = normal_f64(10_000_000, 2);
     g.throughput(Throughput::Bytes(80_000_000));
     let fp = params!(w = "f64");
     g.bench_function("f64_80MB/put", |b| b.iter(|| cache.put(&f, &fp).unwrap()));
-    g.bench_function("f64_80MB/get", |b| b.iter(|| cache.get::<Array1<f64>>(&fp).unwrap().unwrap()));
+    g.bench_function("f64_80MB/get", |b| {
+        b.iter(|| cache.get::<Array1<f64>>(&fp).unwrap().unwrap())
+    });
 
     let r = runs_i32(20_000_000, 3);
     g.throughput(Throughput::Bytes(80_000_000));
     let rp = params!(w = "i32");
-    g.bench_function("i32_runs_80MB/put", |b| b.iter(|| cache.put(&r, &rp).unwrap()));
-    g.bench_function("i32_runs_80MB/get", |b| b.iter(|| cache.get::<Array1<i32>>(&rp).unwrap().unwrap()));
+    g.bench_function("i32_runs_80MB/put", |b| {
+        b.iter(|| cache.put(&r, &rp).unwrap())
+    });
+    g.bench_function("i32_runs_80MB/get", |b| {
+        b.iter(|| cache.get::<Array1<i32>>(&rp).unwrap().unwrap())
+    });
     g.finish();
 }
 
-fn row(i: i64) -> CatalogRow {
+fn row(i: i64) -> Box<CatalogRow> {
     let p = small_params(i);
-    CatalogRow {
+    Box::new(CatalogRow {
         cache_key: p.key().unwrap(),
         data_type: "object".into(),
         format: "cnobj".into(),
@@ -84,7 +98,7 @@ fn row(i: i64) -> CatalogRow {
         description: None,
         params_json: p.to_json().to_string(),
         params: p.columns(),
-    }
+    })
 }
 
 fn catalog_commit(c: &mut Criterion) {
@@ -100,7 +114,12 @@ fn catalog_commit(c: &mut Criterion) {
         let catalog = Catalog::open(dir.path(), policy).unwrap();
         for batch in 0..existing / 1000 {
             for i in 0..1000 {
-                catalog.submit(CatalogOp::Put { row: row(batch * 1000 + i), replaces: false }).unwrap();
+                catalog
+                    .submit(CatalogOp::Put {
+                        row: row(batch * 1000 + i),
+                        replaces: false,
+                    })
+                    .unwrap();
             }
             catalog.flush_blocking().unwrap();
         }
@@ -111,7 +130,12 @@ fn catalog_commit(c: &mut Criterion) {
                 || {
                     for _ in 0..1000 {
                         next += 1;
-                        catalog.submit(CatalogOp::Put { row: row(next), replaces: false }).unwrap();
+                        catalog
+                            .submit(CatalogOp::Put {
+                                row: row(next),
+                                replaces: false,
+                            })
+                            .unwrap();
                     }
                 },
                 |()| catalog.flush_blocking().unwrap(),

@@ -4,7 +4,8 @@
 use std::sync::Arc;
 
 use cacheness::deps::arrow::array::{
-    ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray,
+    ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray,
+    TimestampMicrosecondArray,
 };
 use cacheness::deps::arrow::datatypes::{DataType, Field, Schema, TimeUnit};
 use cacheness::deps::ndarray::Array1;
@@ -60,7 +61,11 @@ pub fn w3_table(rows: usize, seed: u64) -> RecordBatch {
         Field::new("x1", DataType::Float64, false),
         Field::new("x2", DataType::Float64, false),
         Field::new("category", DataType::Utf8, false),
-        Field::new("timestamp", DataType::Timestamp(TimeUnit::Microsecond, None), false),
+        Field::new(
+            "timestamp",
+            DataType::Timestamp(TimeUnit::Microsecond, None),
+            false,
+        ),
         Field::new("flag", DataType::Boolean, false),
     ]));
     let cols: Vec<ArrayRef> = vec![
@@ -68,12 +73,18 @@ pub fn w3_table(rows: usize, seed: u64) -> RecordBatch {
         Arc::new(Float64Array::from_iter_values(
             (0..rows).map(|_| StandardNormal.sample(&mut rng)),
         )),
-        Arc::new(Float64Array::from_iter_values((0..rows).map(|_| rng.random::<f64>()))),
-        Arc::new(StringArray::from_iter_values((0..rows).map(|_| &cats[rng.random_range(0..20)]))),
+        Arc::new(Float64Array::from_iter_values(
+            (0..rows).map(|_| rng.random::<f64>()),
+        )),
+        Arc::new(StringArray::from_iter_values(
+            (0..rows).map(|_| &cats[rng.random_range(0..20)]),
+        )),
         Arc::new(TimestampMicrosecondArray::from_iter_values(
             (0..rows as i64).map(|i| 1_700_000_000_000_000 + i * 1_000_000),
         )),
-        Arc::new(BooleanArray::from_iter((0..rows).map(|_| Some(rng.random::<bool>())))),
+        Arc::new(BooleanArray::from_iter(
+            (0..rows).map(|_| Some(rng.random::<bool>())),
+        )),
     ];
     RecordBatch::try_new(schema, cols).unwrap_or_else(|e| unreachable!("fixed schema: {e}"))
 }

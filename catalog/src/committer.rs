@@ -161,7 +161,10 @@ pub(crate) fn start(
     let handle = std::thread::Builder::new()
         .name("cacheness-commit".into())
         .spawn(move || {
-            let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+            let rt = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
                 Ok(rt) => rt,
                 Err(e) => {
                     let _ = ready_tx.send(Err(CatalogError::io(&table_dir, e)));
@@ -214,7 +217,12 @@ async fn replay_dead_writers(delta: &mut DeltaCatalog, journal_dir: &Path) -> Re
             let ops = journal::read_segment(&seg.path)?;
             if !ops.is_empty() {
                 delta.commit(&ops, &writer, seg.seq).await?;
-                tracing::info!(writer, seq = seg.seq, ops = ops.len(), "replayed journal segment");
+                tracing::info!(
+                    writer,
+                    seq = seg.seq,
+                    ops = ops.len(),
+                    "replayed journal segment"
+                );
             }
             journal::remove_segment(&seg.path)?;
         }
@@ -277,7 +285,12 @@ fn run(rt: &tokio::runtime::Runtime, mut delta: DeltaCatalog, shared: &Shared) {
                     Err(e) => tracing::error!("cannot rotate the catalog journal: {e}"),
                 }
             }
-            (batch, requests, st.shutdown, st.journal.writer_id().to_string())
+            (
+                batch,
+                requests,
+                st.shutdown,
+                st.journal.writer_id().to_string(),
+            )
         };
         unsent.extend(batch);
         let commit_result = rt.block_on(commit_in_order(&mut delta, &mut unsent, &writer));
@@ -323,7 +336,11 @@ fn run(rt: &tokio::runtime::Runtime, mut delta: DeltaCatalog, shared: &Shared) {
 
 /// Commit closed segments oldest first, stopping at the first failure so that operations on a
 /// key are never applied out of order.
-async fn commit_in_order(delta: &mut DeltaCatalog, unsent: &mut Vec<Batch>, writer: &str) -> Result<()> {
+async fn commit_in_order(
+    delta: &mut DeltaCatalog,
+    unsent: &mut Vec<Batch>,
+    writer: &str,
+) -> Result<()> {
     while let Some(batch) = unsent.first() {
         delta.commit(&batch.ops, writer, batch.seq).await?;
         journal::remove_segment(&batch.path)?;

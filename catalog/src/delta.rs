@@ -6,10 +6,10 @@ use std::path::{Path, PathBuf};
 use deltalake::DeltaTable;
 use deltalake::arrow::datatypes::Schema;
 use deltalake::datafusion::prelude::{Expr, col, lit};
-use deltalake::kernel::transaction::CommitProperties;
 use deltalake::kernel::Transaction;
-use deltalake::protocol::SaveMode;
+use deltalake::kernel::transaction::CommitProperties;
 use deltalake::operations::write::SchemaMode;
+use deltalake::protocol::SaveMode;
 use futures::StreamExt;
 
 use crate::error::{CatalogError, Result};
@@ -68,7 +68,9 @@ impl DeltaCatalog {
     /// (Re)load the latest table state; `table` stays `None` if no table exists yet.
     async fn load(&mut self) -> Result<()> {
         let url = self.url()?;
-        let table = DeltaTable::try_from_url(url).await.map_err(delta_err(&self.label))?;
+        let table = DeltaTable::try_from_url(url)
+            .await
+            .map_err(delta_err(&self.label))?;
         self.table = table.version().is_some().then_some(table);
         Ok(())
     }
@@ -76,7 +78,9 @@ impl DeltaCatalog {
     async fn create(&mut self) -> Result<()> {
         let url = self.url()?;
         let empty = rows_to_batch(&base_schema(), &[], &self.label)?;
-        let table = DeltaTable::try_from_url(url).await.map_err(delta_err(&self.label))?;
+        let table = DeltaTable::try_from_url(url)
+            .await
+            .map_err(delta_err(&self.label))?;
         let result = table
             .write(vec![empty])
             .with_save_mode(SaveMode::Ignore)
@@ -98,10 +102,12 @@ impl DeltaCatalog {
     }
 
     fn table(&self) -> Result<&DeltaTable> {
-        self.table.as_ref().ok_or_else(|| CatalogError::CommitFailed {
-            table: self.label.clone(),
-            message: "catalog table is not loaded".into(),
-        })
+        self.table
+            .as_ref()
+            .ok_or_else(|| CatalogError::CommitFailed {
+                table: self.label.clone(),
+                message: "catalog table is not loaded".into(),
+            })
     }
 
     /// The table's location label (for messages).
@@ -269,7 +275,7 @@ fn plan_batch(ops: &[CatalogOp]) -> BatchPlan<'_> {
     let rows = order
         .iter()
         .filter_map(|k| match last.get(k) {
-            Some(CatalogOp::Put { row, .. }) => Some(row),
+            Some(CatalogOp::Put { row, .. }) => Some(row.as_ref()),
             _ => None,
         })
         .collect();
@@ -289,8 +295,8 @@ fn plan_batch(ops: &[CatalogOp]) -> BatchPlan<'_> {
 mod tests {
     use super::*;
 
-    fn row(k: &str) -> CatalogRow {
-        CatalogRow {
+    fn row(k: &str) -> Box<CatalogRow> {
+        Box::new(CatalogRow {
             cache_key: k.into(),
             data_type: "object".into(),
             format: "cnobj".into(),
@@ -303,18 +309,34 @@ mod tests {
             description: None,
             params_json: "{}".into(),
             params: vec![],
-        }
+        })
     }
 
     #[test]
     fn plan_keeps_last_op_and_marks_replacements() {
         let ops = vec![
-            CatalogOp::Put { row: row("a"), replaces: false },
-            CatalogOp::Put { row: row("b"), replaces: false },
-            CatalogOp::Delete { cache_key: "a".into() },
-            CatalogOp::Put { row: row("c"), replaces: true },
-            CatalogOp::Delete { cache_key: "d".into() },
-            CatalogOp::Put { row: row("d"), replaces: false },
+            CatalogOp::Put {
+                row: row("a"),
+                replaces: false,
+            },
+            CatalogOp::Put {
+                row: row("b"),
+                replaces: false,
+            },
+            CatalogOp::Delete {
+                cache_key: "a".into(),
+            },
+            CatalogOp::Put {
+                row: row("c"),
+                replaces: true,
+            },
+            CatalogOp::Delete {
+                cache_key: "d".into(),
+            },
+            CatalogOp::Put {
+                row: row("d"),
+                replaces: false,
+            },
         ];
         let plan = plan_batch(&ops);
         let keys: Vec<&str> = plan.rows.iter().map(|r| r.cache_key.as_str()).collect();
@@ -322,9 +344,15 @@ mod tests {
         assert_eq!(plan.replace_keys, vec!["a", "c", "d"]);
         assert!(!plan.clear);
         let ops = vec![
-            CatalogOp::Put { row: row("a"), replaces: false },
+            CatalogOp::Put {
+                row: row("a"),
+                replaces: false,
+            },
             CatalogOp::Clear,
-            CatalogOp::Put { row: row("b"), replaces: false },
+            CatalogOp::Put {
+                row: row("b"),
+                replaces: false,
+            },
         ];
         let plan = plan_batch(&ops);
         assert!(plan.clear);

@@ -47,17 +47,28 @@ pub fn decode_records(bytes: &[u8]) -> (Vec<CatalogOp>, Option<String>) {
         sum.copy_from_slice(&header[4..12]);
         let sum = u64::from_le_bytes(sum);
         if len > MAX_RECORD {
-            return (ops, Some(format!("record at byte {pos} claims {len} bytes")));
+            return (
+                ops,
+                Some(format!("record at byte {pos} claims {len} bytes")),
+            );
         }
         let Some(body) = bytes.get(pos + HEADER_LEN..pos + HEADER_LEN + len) else {
             return (ops, Some(format!("record at byte {pos} is cut short")));
         };
         if xxh3_64(body) != sum {
-            return (ops, Some(format!("record at byte {pos} fails its checksum")));
+            return (
+                ops,
+                Some(format!("record at byte {pos} fails its checksum")),
+            );
         }
         match rmp_serde::from_slice::<CatalogOp>(body) {
             Ok(op) => ops.push(op),
-            Err(e) => return (ops, Some(format!("record at byte {pos} does not decode: {e}"))),
+            Err(e) => {
+                return (
+                    ops,
+                    Some(format!("record at byte {pos} does not decode: {e}")),
+                );
+            }
         }
         pos += HEADER_LEN + len;
     }
@@ -101,9 +112,15 @@ pub fn list_segments(dir: &Path) -> Result<Vec<SegmentRef>> {
         let entry = entry.map_err(|e| CatalogError::io(dir, e))?;
         let name = entry.file_name();
         let Some(name) = name.to_str() else { continue };
-        let Some(stem) = name.strip_suffix(".jnl") else { continue };
-        let Some((writer, seq)) = stem.rsplit_once('.') else { continue };
-        let Ok(seq) = seq.parse::<i64>() else { continue };
+        let Some(stem) = name.strip_suffix(".jnl") else {
+            continue;
+        };
+        let Some((writer, seq)) = stem.rsplit_once('.') else {
+            continue;
+        };
+        let Ok(seq) = seq.parse::<i64>() else {
+            continue;
+        };
         out.push(SegmentRef {
             writer: writer.to_string(),
             seq,
@@ -251,7 +268,9 @@ mod tests {
     use crate::row::CatalogOp;
 
     fn del(k: &str) -> CatalogOp {
-        CatalogOp::Delete { cache_key: k.into() }
+        CatalogOp::Delete {
+            cache_key: k.into(),
+        }
     }
 
     #[test]

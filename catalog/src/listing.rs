@@ -40,7 +40,7 @@ pub(crate) async fn list(delta: &mut DeltaCatalog, journal_dir: &Path) -> Result
         for op in ops {
             match op {
                 CatalogOp::Put { row, .. } => {
-                    by_key.insert(row.cache_key.clone(), row);
+                    by_key.insert(row.cache_key.clone(), *row);
                 }
                 CatalogOp::Delete { cache_key } => {
                     by_key.remove(&cache_key);

@@ -58,8 +58,8 @@ pub struct CatalogRow {
 pub enum CatalogOp {
     /// Add (or, with `replaces`, replace) the row of an entry.
     Put {
-        /// The row to write.
-        row: CatalogRow,
+        /// The row to write (boxed: rows are large, deletes small).
+        row: Box<CatalogRow>,
         /// True when an earlier row for the same key may exist in the catalog and must go.
         replaces: bool,
     },

@@ -8,8 +8,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use deltalake::arrow::array::{
-    Array, ArrayRef, BinaryArray, BooleanArray, Date32Array, Float64Array, Int64Array,
-    RecordBatch, StringArray, TimestampMicrosecondArray,
+    Array, ArrayRef, BinaryArray, BooleanArray, Date32Array, Float64Array, Int64Array, RecordBatch,
+    StringArray, TimestampMicrosecondArray,
 };
 use deltalake::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 
@@ -106,25 +106,43 @@ pub fn rows_to_batch(schema: &SchemaRef, rows: &[&CatalogRow], table: &str) -> R
     for field in schema.fields() {
         let name = field.name().as_str();
         let col: ArrayRef = match name {
-            "cache_key" => Arc::new(StringArray::from_iter_values(rows.iter().map(|r| &r.cache_key))),
-            "data_type" => Arc::new(StringArray::from_iter_values(rows.iter().map(|r| &r.data_type))),
-            "format" => Arc::new(StringArray::from_iter_values(rows.iter().map(|r| &r.format))),
+            "cache_key" => Arc::new(StringArray::from_iter_values(
+                rows.iter().map(|r| &r.cache_key),
+            )),
+            "data_type" => Arc::new(StringArray::from_iter_values(
+                rows.iter().map(|r| &r.data_type),
+            )),
+            "format" => Arc::new(StringArray::from_iter_values(
+                rows.iter().map(|r| &r.format),
+            )),
             "path" => Arc::new(StringArray::from_iter_values(rows.iter().map(|r| &r.path))),
-            "raw_bytes" => Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.raw_bytes))),
-            "stored_bytes" => Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.stored_bytes))),
-            "content_hash" => Arc::new(StringArray::from_iter_values(rows.iter().map(|r| &r.content_hash))),
+            "raw_bytes" => Arc::new(Int64Array::from_iter_values(
+                rows.iter().map(|r| r.raw_bytes),
+            )),
+            "stored_bytes" => Arc::new(Int64Array::from_iter_values(
+                rows.iter().map(|r| r.stored_bytes),
+            )),
+            "content_hash" => Arc::new(StringArray::from_iter_values(
+                rows.iter().map(|r| &r.content_hash),
+            )),
             "created_at" => Arc::new(
                 TimestampMicrosecondArray::from_iter_values(rows.iter().map(|r| r.created_at))
                     .with_timezone("UTC"),
             ),
             "expires_at" => Arc::new(
-                TimestampMicrosecondArray::from(rows.iter().map(|r| r.expires_at).collect::<Vec<_>>())
-                    .with_timezone("UTC"),
+                TimestampMicrosecondArray::from(
+                    rows.iter().map(|r| r.expires_at).collect::<Vec<_>>(),
+                )
+                .with_timezone("UTC"),
             ),
             "description" => Arc::new(StringArray::from(
-                rows.iter().map(|r| r.description.as_deref()).collect::<Vec<_>>(),
+                rows.iter()
+                    .map(|r| r.description.as_deref())
+                    .collect::<Vec<_>>(),
             )),
-            "params_json" => Arc::new(StringArray::from_iter_values(rows.iter().map(|r| &r.params_json))),
+            "params_json" => Arc::new(StringArray::from_iter_values(
+                rows.iter().map(|r| &r.params_json),
+            )),
             _ => param_column(field.data_type(), name, rows, table)?,
         };
         columns.push(col);
@@ -146,33 +164,75 @@ fn param_column(dt: &DataType, name: &str, rows: &[&CatalogRow], table: &str) ->
     let values = rows.iter().map(|r| param_value(r, name));
     Ok(match dt {
         DataType::Boolean => Arc::new(BooleanArray::from(
-            values.map(|v| match v { Some(ColumnValue::Bool(b)) => Some(*b), _ => None }).collect::<Vec<_>>(),
+            values
+                .map(|v| match v {
+                    Some(ColumnValue::Bool(b)) => Some(*b),
+                    _ => None,
+                })
+                .collect::<Vec<_>>(),
         )),
         DataType::Int64 => Arc::new(Int64Array::from(
-            values.map(|v| match v { Some(ColumnValue::Int(i)) => Some(*i), _ => None }).collect::<Vec<_>>(),
+            values
+                .map(|v| match v {
+                    Some(ColumnValue::Int(i)) => Some(*i),
+                    _ => None,
+                })
+                .collect::<Vec<_>>(),
         )),
         DataType::Float64 => Arc::new(Float64Array::from(
-            values.map(|v| match v { Some(ColumnValue::Float(f)) => Some(*f), _ => None }).collect::<Vec<_>>(),
+            values
+                .map(|v| match v {
+                    Some(ColumnValue::Float(f)) => Some(*f),
+                    _ => None,
+                })
+                .collect::<Vec<_>>(),
         )),
         DataType::Utf8 => Arc::new(StringArray::from(
-            values.map(|v| match v { Some(ColumnValue::Str(s)) => Some(s.as_str()), _ => None }).collect::<Vec<_>>(),
+            values
+                .map(|v| match v {
+                    Some(ColumnValue::Str(s)) => Some(s.as_str()),
+                    _ => None,
+                })
+                .collect::<Vec<_>>(),
         )),
         DataType::Binary => Arc::new(BinaryArray::from(
-            values.map(|v| match v { Some(ColumnValue::Bytes(b)) => Some(b.as_slice()), _ => None }).collect::<Vec<_>>(),
+            values
+                .map(|v| match v {
+                    Some(ColumnValue::Bytes(b)) => Some(b.as_slice()),
+                    _ => None,
+                })
+                .collect::<Vec<_>>(),
         )),
         DataType::Date32 => Arc::new(Date32Array::from(
-            values.map(|v| match v { Some(ColumnValue::Date(d)) => Some(*d), _ => None }).collect::<Vec<_>>(),
+            values
+                .map(|v| match v {
+                    Some(ColumnValue::Date(d)) => Some(*d),
+                    _ => None,
+                })
+                .collect::<Vec<_>>(),
         )),
         DataType::Timestamp(TimeUnit::Microsecond, tz) => {
             let a = TimestampMicrosecondArray::from(
-                values.map(|v| match v { Some(ColumnValue::Timestamp(t)) => Some(*t), _ => None }).collect::<Vec<_>>(),
+                values
+                    .map(|v| match v {
+                        Some(ColumnValue::Timestamp(t)) => Some(*t),
+                        _ => None,
+                    })
+                    .collect::<Vec<_>>(),
             );
-            Arc::new(match tz { Some(tz) => a.with_timezone(tz.clone()), None => a })
+            Arc::new(match tz {
+                Some(tz) => a.with_timezone(tz.clone()),
+                None => a,
+            })
         }
         other => {
             // A column of a type we never create (added by another tool): write NULLs.
             if !same_type(other, &DataType::Null) {
-                tracing::debug!(column = name, table, "unknown parameter column type {other}; writing NULL");
+                tracing::debug!(
+                    column = name,
+                    table,
+                    "unknown parameter column type {other}; writing NULL"
+                );
             }
             deltalake::arrow::array::new_null_array(other, rows.len())
         }
@@ -193,15 +253,19 @@ fn column(batch: &RecordBatch, name: &str, expected: &DataType, table: &str) -> 
     if array.data_type() == expected {
         return Ok(array.clone());
     }
-    deltalake::arrow::compute::cast(array, expected).map_err(|e| err(format!("has type {}: {e}", array.data_type())))
+    deltalake::arrow::compute::cast(array, expected)
+        .map_err(|e| err(format!("has type {}: {e}", array.data_type())))
 }
 
 fn downcast<'a, T: 'static>(array: &'a ArrayRef, name: &str, table: &str) -> Result<&'a T> {
-    array.as_any().downcast_ref::<T>().ok_or_else(|| CatalogError::Column {
-        table: table.to_string(),
-        column: name.to_string(),
-        message: "has an unexpected type".into(),
-    })
+    array
+        .as_any()
+        .downcast_ref::<T>()
+        .ok_or_else(|| CatalogError::Column {
+            table: table.to_string(),
+            column: name.to_string(),
+            message: "has an unexpected type".into(),
+        })
 }
 
 /// Read catalog rows back from a batch of `cache_entries` (parameter columns are not read back:
@@ -211,7 +275,10 @@ pub fn batch_to_rows(batch: &RecordBatch, table: &str) -> Result<Vec<CatalogRow>
     let cols: Vec<ArrayRef> = FIXED_COLUMNS
         .iter()
         .map(|name| {
-            let expected = base.field_with_name(name).map(|f| f.data_type().clone()).unwrap_or(DataType::Utf8);
+            let expected = base
+                .field_with_name(name)
+                .map(|f| f.data_type().clone())
+                .unwrap_or(DataType::Utf8);
             column(batch, name, &expected, table)
         })
         .collect::<Result<_>>()?;

@@ -5,7 +5,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use cacheness::deps::arrow::array::{
-    ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray,
+    ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray,
+    TimestampMicrosecondArray,
 };
 use cacheness::deps::arrow::datatypes::{DataType, Field, Schema, TimeUnit};
 use cacheness::deps::ndarray::Array1;
@@ -35,18 +36,30 @@ pub fn demo_table(rows: usize, seed: u64) -> RecordBatch {
         Field::new("x1", DataType::Float64, false),
         Field::new("x2", DataType::Float64, false),
         Field::new("category", DataType::Utf8, false),
-        Field::new("timestamp", DataType::Timestamp(TimeUnit::Microsecond, None), false),
+        Field::new(
+            "timestamp",
+            DataType::Timestamp(TimeUnit::Microsecond, None),
+            false,
+        ),
         Field::new("flag", DataType::Boolean, false),
     ]));
     let cols: Vec<ArrayRef> = vec![
         Arc::new(Int64Array::from_iter_values(0..rows as i64)),
-        Arc::new(Float64Array::from_iter_values((0..rows).map(|_| normal.sample(&mut rng)))),
-        Arc::new(Float64Array::from_iter_values((0..rows).map(|_| rng.random::<f64>()))),
-        Arc::new(StringArray::from_iter_values((0..rows).map(|_| &cats[rng.random_range(0..20)]))),
+        Arc::new(Float64Array::from_iter_values(
+            (0..rows).map(|_| normal.sample(&mut rng)),
+        )),
+        Arc::new(Float64Array::from_iter_values(
+            (0..rows).map(|_| rng.random::<f64>()),
+        )),
+        Arc::new(StringArray::from_iter_values(
+            (0..rows).map(|_| &cats[rng.random_range(0..20)]),
+        )),
         Arc::new(TimestampMicrosecondArray::from_iter_values(
             (0..rows as i64).map(|i| 1_700_000_000_000_000 + i * 1_000_000),
         )),
-        Arc::new(BooleanArray::from_iter((0..rows).map(|_| Some(rng.random::<bool>())))),
+        Arc::new(BooleanArray::from_iter(
+            (0..rows).map(|_| Some(rng.random::<bool>())),
+        )),
     ];
     RecordBatch::try_new(schema, cols).unwrap_or_else(|e| unreachable!("demo schema: {e}"))
 }
@@ -81,7 +94,11 @@ pub fn run(dir: Option<PathBuf>) -> DemoResult<()> {
     let table = demo_table(1_000_000, 42);
     let tp = params!(kind = "table", dataset = "demo", rows = 1_000_000);
     step("put 1M-row Arrow table (Parquet)", || {
-        Ok(cache.put_with(&table, &tp, &PutOptions::default().description("1M-row demo table"))?)
+        Ok(cache.put_with(
+            &table,
+            &tp,
+            &PutOptions::default().description("1M-row demo table"),
+        )?)
     })?;
     let back: Option<RecordBatch> = step("get 1M-row Arrow table", || Ok(cache.get(&tp)?))?;
     check(back.as_ref() == Some(&table), "table")?;
@@ -90,11 +107,16 @@ pub fn run(dir: Option<PathBuf>) -> DemoResult<()> {
     let normal = Normal::new(0.0, 1.0)?;
     let array: Array1<f64> = Array1::from_iter((0..10_000_000).map(|_| normal.sample(&mut rng)));
     let ap = params!(kind = "array", dataset = "demo", n = 10_000_000);
-    step("put 10M float64 array (Blosc2)", || Ok(cache.put(&array, &ap)?))?;
+    step("put 10M float64 array (Blosc2)", || {
+        Ok(cache.put(&array, &ap)?)
+    })?;
     let back: Option<Array1<f64>> = step("get 10M float64 array", || Ok(cache.get(&ap)?))?;
     check(
         back.as_ref().is_some_and(|b| {
-            b.len() == array.len() && b.iter().zip(array.iter()).all(|(x, y)| x.to_bits() == y.to_bits())
+            b.len() == array.len()
+                && b.iter()
+                    .zip(array.iter())
+                    .all(|(x, y)| x.to_bits() == y.to_bits())
         }),
         "array",
     )?;
@@ -107,7 +129,9 @@ pub fn run(dir: Option<PathBuf>) -> DemoResult<()> {
         tags: vec!["baseline".into(), "demo".into()],
     };
     let sp = params!(kind = "struct", model = "xgboost", epochs = 10, lr = 0.1);
-    step("put serde struct (MessagePack + zstd)", || Ok(cache.put(&Serde(exp.clone()), &sp)?))?;
+    step("put serde struct (MessagePack + zstd)", || {
+        Ok(cache.put(&Serde(exp.clone()), &sp)?)
+    })?;
     let back: Option<Serde<Experiment>> = step("get serde struct", || Ok(cache.get(&sp)?))?;
     check(back.map(|s| s.0) == Some(exp), "struct")?;
 
@@ -124,7 +148,10 @@ pub fn run(dir: Option<PathBuf>) -> DemoResult<()> {
     step("flush catalog (one Delta commit)", || Ok(cache.flush()?))?;
     let entries = step("list catalog entries", || Ok(cache.list_entries()?))?;
     println!("\ncatalog {}:", cache.core().catalog_table_path().display());
-    println!("  {:<16} {:<12} {:<8} {:>12} {:>12}  params", "cache_key", "data_type", "format", "raw_bytes", "stored");
+    println!(
+        "  {:<16} {:<12} {:<8} {:>12} {:>12}  params",
+        "cache_key", "data_type", "format", "raw_bytes", "stored"
+    );
     for e in &entries {
         println!(
             "  {:<16} {:<12} {:<8} {:>12} {:>12}  {}",

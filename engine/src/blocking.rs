@@ -54,7 +54,12 @@ impl Cache {
     }
 
     /// Store a value with a description and/or TTL.
-    pub fn put_with<T: Cacheable>(&self, value: &T, params: &Params, opts: &PutOptions) -> Result<String> {
+    pub fn put_with<T: Cacheable>(
+        &self,
+        value: &T,
+        params: &Params,
+        opts: &PutOptions,
+    ) -> Result<String> {
         self.core.put(value, params, opts)
     }
 
@@ -69,7 +74,10 @@ impl Cache {
     }
 
     /// Get a value and its entry information.
-    pub fn get_with_metadata<T: Cacheable>(&self, params: &Params) -> Result<Option<(T, EntryInfo)>> {
+    pub fn get_with_metadata<T: Cacheable>(
+        &self,
+        params: &Params,
+    ) -> Result<Option<(T, EntryInfo)>> {
         self.core.get_with_metadata(&Lookup::params(params)?)
     }
 

@@ -45,7 +45,9 @@ impl Cache {
             .map_err(|e| crate::Error::Closed {
                 root: std::path::PathBuf::from(e.to_string()),
             })??;
-        Ok(Cache { core: Arc::new(core) })
+        Ok(Cache {
+            core: Arc::new(core),
+        })
     }
 
     /// The synchronous core (shared with [`crate::blocking::Cache`]).
@@ -64,7 +66,12 @@ impl Cache {
     }
 
     /// Store a value with a description and/or TTL.
-    pub async fn put_with<T: Cacheable>(&self, value: &T, params: &Params, opts: &PutOptions) -> Result<String> {
+    pub async fn put_with<T: Cacheable>(
+        &self,
+        value: &T,
+        params: &Params,
+        opts: &PutOptions,
+    ) -> Result<String> {
         self.core.put(value, params, opts)
     }
 
@@ -79,7 +86,10 @@ impl Cache {
     }
 
     /// Get a value and its entry information.
-    pub async fn get_with_metadata<T: Cacheable>(&self, params: &Params) -> Result<Option<(T, EntryInfo)>> {
+    pub async fn get_with_metadata<T: Cacheable>(
+        &self,
+        params: &Params,
+    ) -> Result<Option<(T, EntryInfo)>> {
         self.core.get_with_metadata(&Lookup::params(params)?)
     }
 

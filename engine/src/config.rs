@@ -156,9 +156,18 @@ impl Settings {
     pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Result<Settings> {
         Ok(Settings {
             durability: get("CACHENESS_DURABILITY"),
-            default_ttl_seconds: parse_num("CACHENESS_DEFAULT_TTL_SECONDS", get("CACHENESS_DEFAULT_TTL_SECONDS"))?,
-            commit_interval_ms: parse_num("CACHENESS_COMMIT_INTERVAL_MS", get("CACHENESS_COMMIT_INTERVAL_MS"))?,
-            commit_max_rows: parse_num("CACHENESS_COMMIT_MAX_ROWS", get("CACHENESS_COMMIT_MAX_ROWS"))?,
+            default_ttl_seconds: parse_num(
+                "CACHENESS_DEFAULT_TTL_SECONDS",
+                get("CACHENESS_DEFAULT_TTL_SECONDS"),
+            )?,
+            commit_interval_ms: parse_num(
+                "CACHENESS_COMMIT_INTERVAL_MS",
+                get("CACHENESS_COMMIT_INTERVAL_MS"),
+            )?,
+            commit_max_rows: parse_num(
+                "CACHENESS_COMMIT_MAX_ROWS",
+                get("CACHENESS_COMMIT_MAX_ROWS"),
+            )?,
             zstd_level: parse_num("CACHENESS_ZSTD_LEVEL", get("CACHENESS_ZSTD_LEVEL"))?,
             parquet_compression: get("CACHENESS_PARQUET_COMPRESSION"),
             blosc2_codec: get("CACHENESS_BLOSC2_CODEC"),
@@ -177,7 +186,11 @@ impl Settings {
             config.durability = match d.trim() {
                 "buffered" => Durability::Buffered,
                 "fsync" => Durability::Fsync,
-                other => return Err(bad(format!("durability {other:?} is not buffered or fsync"))),
+                other => {
+                    return Err(bad(format!(
+                        "durability {other:?} is not buffered or fsync"
+                    )));
+                }
             };
         }
         if let Some(s) = self.default_ttl_seconds {
@@ -201,9 +214,16 @@ impl Settings {
                 "snappy" => ParquetCompression::Snappy,
                 "lz4" => ParquetCompression::Lz4,
                 "zstd" => ParquetCompression::Zstd(1),
-                other => match other.strip_prefix("zstd:").and_then(|l| l.parse::<i32>().ok()) {
+                other => match other
+                    .strip_prefix("zstd:")
+                    .and_then(|l| l.parse::<i32>().ok())
+                {
                     Some(l) if (1..=22).contains(&l) => ParquetCompression::Zstd(l),
-                    _ => return Err(bad(format!("parquet_compression {other:?} is not none, snappy, lz4, zstd or zstd:<1-22>"))),
+                    _ => {
+                        return Err(bad(format!(
+                            "parquet_compression {other:?} is not none, snappy, lz4, zstd or zstd:<1-22>"
+                        )));
+                    }
                 },
             };
         }
@@ -234,14 +254,21 @@ mod tests {
     #[test]
     fn file_then_env_override_the_builder() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("cacheness.toml"), "durability = \"fsync\"\nblosc2_level = 7\n").unwrap();
+        std::fs::write(
+            dir.path().join("cacheness.toml"),
+            "durability = \"fsync\"\nblosc2_level = 7\n",
+        )
+        .unwrap();
         let mut c = CacheConfig::new(dir.path()).with_default_ttl(Some(Duration::from_secs(5)));
-        let file = Settings::from_file(&dir.path().join("cacheness.toml")).unwrap().unwrap();
+        let file = Settings::from_file(&dir.path().join("cacheness.toml"))
+            .unwrap()
+            .unwrap();
         file.apply(&mut c, "file").unwrap();
         assert_eq!(c.durability, Durability::Fsync);
         assert_eq!(c.codec.blosc2_level, 7);
         assert_eq!(c.default_ttl, Some(Duration::from_secs(5)));
-        let env = Settings::from_env(|k| (k == "CACHENESS_BLOSC2_LEVEL").then(|| "2".to_string())).unwrap();
+        let env = Settings::from_env(|k| (k == "CACHENESS_BLOSC2_LEVEL").then(|| "2".to_string()))
+            .unwrap();
         env.apply(&mut c, "env").unwrap();
         assert_eq!(c.codec.blosc2_level, 2);
         assert_eq!(c.durability, Durability::Fsync);
@@ -251,12 +278,23 @@ mod tests {
     fn bad_settings_name_their_source() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("cacheness.toml"), "durabilty = 1").unwrap();
-        let err = CacheConfig::new(dir.path()).resolve().unwrap_err().to_string();
-        assert!(err.contains("cacheness.toml") && err.contains("durabilty"), "{err}");
-        let err = Settings::from_env(|k| (k == "CACHENESS_THREADS").then(|| "many".into())).unwrap_err();
+        let err = CacheConfig::new(dir.path())
+            .resolve()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("cacheness.toml") && err.contains("durabilty"),
+            "{err}"
+        );
+        let err =
+            Settings::from_env(|k| (k == "CACHENESS_THREADS").then(|| "many".into())).unwrap_err();
         assert!(err.to_string().contains("CACHENESS_THREADS"));
         let mut c = CacheConfig::new("x");
-        let err = Settings { durability: Some("sometimes".into()), ..Default::default() }.apply(&mut c, "env");
+        let err = Settings {
+            durability: Some("sometimes".into()),
+            ..Default::default()
+        }
+        .apply(&mut c, "env");
         assert!(err.unwrap_err().to_string().contains("sometimes"));
     }
 }

@@ -96,7 +96,13 @@ impl EntryInfo {
         }
     }
 
-    fn from_meta(meta: &EntryMeta, params: &Params, format: Format, stored: u64, hash: &str) -> Self {
+    fn from_meta(
+        meta: &EntryMeta,
+        params: &Params,
+        format: Format,
+        stored: u64,
+        hash: &str,
+    ) -> Self {
         EntryInfo {
             cache_key: meta.key.clone(),
             data_type: meta.data_type.as_str().to_string(),
@@ -163,7 +169,9 @@ pub struct CacheCore {
 
 impl std::fmt::Debug for CacheCore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CacheCore").field("root", &self.config.root).finish()
+        f.debug_struct("CacheCore")
+            .field("root", &self.config.root)
+            .finish()
     }
 }
 
@@ -218,13 +226,19 @@ impl CacheCore {
     }
 
     /// Store a value; returns its key.
-    pub fn put<T: Cacheable>(&self, value: &T, params: &Params, opts: &PutOptions) -> Result<String> {
+    pub fn put<T: Cacheable>(
+        &self,
+        value: &T,
+        params: &Params,
+        opts: &PutOptions,
+    ) -> Result<String> {
         self.check_open()?;
         let canonical = params.canonical()?;
         let key = crate::keys::canonical::key_of(&canonical);
         let created_at = now_micros();
         let ttl = opts.ttl.or(self.config.default_ttl);
-        let expires_at = ttl.map(|t| created_at.saturating_add(i64::try_from(t.as_micros()).unwrap_or(i64::MAX)));
+        let expires_at = ttl
+            .map(|t| created_at.saturating_add(i64::try_from(t.as_micros()).unwrap_or(i64::MAX)));
         let meta = EntryMeta {
             v: 1,
             key: key.clone(),
@@ -260,7 +274,10 @@ impl CacheCore {
             params_json: params.to_json().to_string(),
             params: params.columns(),
         };
-        self.catalog.submit(CatalogOp::Put { row, replaces })?;
+        self.catalog.submit(CatalogOp::Put {
+            row: Box::new(row),
+            replaces,
+        })?;
         Ok(key)
     }
 
@@ -287,7 +304,9 @@ impl CacheCore {
             None => Format::ALL.to_vec(),
         };
         for (i, format) in formats.into_iter().enumerate() {
-            let Some(bytes) = self.store.read(&lookup.key, format)? else { continue };
+            let Some(bytes) = self.store.read(&lookup.key, format)? else {
+                continue;
+            };
             let Some(loaded) = self.check(lookup, format, bytes)? else {
                 self.counters.miss();
                 return Ok(None);
@@ -364,7 +383,10 @@ impl CacheCore {
     }
 
     /// Get a value and what the cache knows about it.
-    pub fn get_with_metadata<T: Cacheable>(&self, lookup: &Lookup) -> Result<Option<(T, EntryInfo)>> {
+    pub fn get_with_metadata<T: Cacheable>(
+        &self,
+        lookup: &Lookup,
+    ) -> Result<Option<(T, EntryInfo)>> {
         let Some(loaded) = self.load(lookup, Some(T::DATA_TYPE))? else {
             return Ok(None);
         };
@@ -428,16 +450,27 @@ impl CacheCore {
                 self.put(&v, &params, &opts)?;
             }
             DataType::ArrowTable => {
-                let v = <Vec<deltalake::arrow::array::RecordBatch> as Cacheable>::decode(loaded.bytes, &meta)?;
+                let v = <Vec<deltalake::arrow::array::RecordBatch> as Cacheable>::decode(
+                    loaded.bytes,
+                    &meta,
+                )?;
                 self.put(&v, &params, &opts)?;
             }
-            DataType::Ndarray => crate::codec::array::retouch(self, loaded.bytes, &meta, &params, &opts)?,
+            DataType::Ndarray => {
+                crate::codec::array::retouch(self, loaded.bytes, &meta, &params, &opts)?
+            }
         }
         Ok(true)
     }
 
     /// Re-put a container payload as is (keeps objects' MessagePack bytes without a type).
-    fn put_raw_container(&self, raw: &[u8], params: &Params, opts: &PutOptions, dt: DataType) -> Result<()> {
+    fn put_raw_container(
+        &self,
+        raw: &[u8],
+        params: &Params,
+        opts: &PutOptions,
+        dt: DataType,
+    ) -> Result<()> {
         match dt {
             DataType::Bytes => self.put(&raw.to_vec(), params, opts).map(drop),
             _ => self

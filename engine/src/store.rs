@@ -24,7 +24,10 @@ pub struct BlobStore {
 /// Whether `key` is a well-formed cache key (16 lower-case hex digits). Only such keys ever
 /// reach a file path.
 pub fn is_valid_key(key: &str) -> bool {
-    key.len() == 16 && key.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    key.len() == 16
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 impl BlobStore {
@@ -65,7 +68,9 @@ impl BlobStore {
             .map_err(|e| Error::io(dir, e))?;
         tmp.write_all(bytes).map_err(|e| Error::io(tmp.path(), e))?;
         if self.durability == Durability::Fsync {
-            tmp.as_file().sync_all().map_err(|e| Error::io(tmp.path(), e))?;
+            tmp.as_file()
+                .sync_all()
+                .map_err(|e| Error::io(tmp.path(), e))?;
         }
         tmp.persist(&path).map_err(|e| Error::io(&path, e.error))?;
         if self.durability == Durability::Fsync {

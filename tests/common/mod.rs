@@ -13,11 +13,15 @@ pub fn open_quiet(dir: &Path) -> Cache {
 
 /// Rows in the Delta table itself (not the journal): proves what reached Delta.
 pub fn delta_rows(root: &Path) -> Vec<cacheness::catalog::CatalogRow> {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async {
-        let mut d = cacheness::catalog::delta::DeltaCatalog::open(&root.join("catalog/cache_entries"))
-            .await
-            .unwrap();
+        let mut d =
+            cacheness::catalog::delta::DeltaCatalog::open(&root.join("catalog/cache_entries"))
+                .await
+                .unwrap();
         d.rows().await.unwrap()
     })
 }

@@ -52,7 +52,9 @@ element! {
 }
 
 fn default_threads() -> i16 {
-    std::thread::available_parallelism().map_or(2, |n| n.get()).min(8) as i16
+    std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .min(8) as i16
 }
 
 /// Split `bounds` so that one partition holds at most `target` bytes, cutting outer
@@ -69,7 +71,9 @@ fn partition(bounds: &[i64], itemsize: usize, target: usize) -> Vec<i32> {
             break;
         }
     }
-    out.into_iter().map(|d| d.min(i64::from(i32::MAX)) as i32).collect()
+    out.into_iter()
+        .map(|d| d.min(i64::from(i32::MAX)) as i32)
+        .collect()
 }
 
 fn as_bytes<T: Element>(data: &[T]) -> &[u8] {
@@ -92,10 +96,11 @@ pub fn read_meta(bytes: &[u8], what: &str) -> Result<(EntryMeta, String)> {
             .vlmeta(name)
             .map_err(|e| Error::corrupt(what, e))?
             .ok_or_else(|| Error::corrupt(what, format!("Blosc2 vlmeta lacks {name}")))?;
-        rmp_serde::from_slice::<String>(&raw).map_err(|e| Error::corrupt(what, format!("vlmeta {name}: {e}")))
+        rmp_serde::from_slice::<String>(&raw)
+            .map_err(|e| Error::corrupt(what, format!("vlmeta {name}: {e}")))
     };
-    let meta: EntryMeta =
-        serde_json::from_str(&get(META_KEY)?).map_err(|e| Error::corrupt(what, format!("vlmeta {META_KEY}: {e}")))?;
+    let meta: EntryMeta = serde_json::from_str(&get(META_KEY)?)
+        .map_err(|e| Error::corrupt(what, format!("vlmeta {META_KEY}: {e}")))?;
     let slot = get(HASH_KEY)?;
     let hash = seal::parse_slot(&slot)
         .ok_or_else(|| Error::corrupt(what, "malformed content hash"))?
@@ -119,7 +124,11 @@ impl<T: Element, D: Dimension> Cacheable for Array<T, D> {
             return Err(encode_error(
                 ctx.meta,
                 "array",
-                format!("Blosc2 arrays have at most {} dimensions, this one has {}", ffi::MAX_DIM, shape.len()),
+                format!(
+                    "Blosc2 arrays have at most {} dimensions, this one has {}",
+                    ffi::MAX_DIM,
+                    shape.len()
+                ),
             ));
         }
         let standard = self.as_standard_layout();
@@ -146,11 +155,14 @@ impl<T: Element, D: Dimension> Cacheable for Array<T, D> {
             shuffle: itemsize > 1,
         };
         let err = |e: String| encode_error(&meta, "Blosc2 array", e);
-        let mut arr = ffi::Array::from_buffer(bytes, &shape, &chunkshape, &blockshape, T::NUMPY, &params).map_err(err)?;
+        let mut arr =
+            ffi::Array::from_buffer(bytes, &shape, &chunkshape, &blockshape, T::NUMPY, &params)
+                .map_err(err)?;
         let meta_json = serde_json::to_string(&meta).map_err(|e| err(e.to_string()))?;
         let packed = rmp_serde::to_vec(&meta_json).map_err(|e| err(e.to_string()))?;
         arr.add_vlmeta(META_KEY, &packed).map_err(err)?;
-        let slot = rmp_serde::to_vec(&String::from_utf8_lossy(seal::PLACEHOLDER).into_owned()).map_err(|e| err(e.to_string()))?;
+        let slot = rmp_serde::to_vec(&String::from_utf8_lossy(seal::PLACEHOLDER).into_owned())
+            .map_err(|e| err(e.to_string()))?;
         arr.add_vlmeta(HASH_KEY, &slot).map_err(err)?;
         let mut frame = arr.to_frame().map_err(err)?;
         let content_hash = seal::seal(&mut frame, SlotAt::Back)
@@ -164,7 +176,11 @@ impl<T: Element, D: Dimension> Cacheable for Array<T, D> {
     }
 
     fn decode(bytes: bytes::Bytes, meta: &EntryMeta) -> Result<Self> {
-        let stored = meta.info.get("dtype").and_then(|d| d.as_str()).unwrap_or("?");
+        let stored = meta
+            .info
+            .get("dtype")
+            .and_then(|d| d.as_str())
+            .unwrap_or("?");
         if stored != T::NAME {
             return Err(Error::WrongType {
                 key: meta.key.clone(),
@@ -172,7 +188,8 @@ impl<T: Element, D: Dimension> Cacheable for Array<T, D> {
                 requested: Self::type_name(),
             });
         }
-        let arr = ffi::Array::from_frame(&bytes, default_threads()).map_err(|e| Error::corrupt(what(&meta.key), e))?;
+        let arr = ffi::Array::from_frame(&bytes, default_threads())
+            .map_err(|e| Error::corrupt(what(&meta.key), e))?;
         let shape = arr.shape();
         if let Some(n) = D::NDIM
             && n != shape.len()
@@ -185,21 +202,31 @@ impl<T: Element, D: Dimension> Cacheable for Array<T, D> {
         }
         let dims: Vec<usize> = shape
             .iter()
-            .map(|&d| usize::try_from(d).map_err(|_| Error::corrupt(what(&meta.key), "negative dimension")))
+            .map(|&d| {
+                usize::try_from(d)
+                    .map_err(|_| Error::corrupt(what(&meta.key), "negative dimension"))
+            })
             .collect::<Result<_>>()?;
         let n: usize = dims.iter().product();
         let nbytes = n
             .checked_mul(std::mem::size_of::<T>())
             .ok_or_else(|| Error::corrupt(what(&meta.key), "array size overflows"))?;
         if nbytes as u64 != meta.raw_bytes {
-            return Err(Error::corrupt(what(&meta.key), "array size disagrees with its metadata"));
+            return Err(Error::corrupt(
+                what(&meta.key),
+                "array size disagrees with its metadata",
+            ));
         }
         let data: Vec<T> = if std::any::TypeId::of::<T>() == std::any::TypeId::of::<bool>() {
             // Only 0 and 1 are valid bools: decode as bytes and check.
             let mut raw = vec![0u8; n];
-            arr.to_buffer(&mut raw).map_err(|e| Error::corrupt(what(&meta.key), e))?;
+            arr.to_buffer(&mut raw)
+                .map_err(|e| Error::corrupt(what(&meta.key), e))?;
             if raw.iter().any(|&b| b > 1) {
-                return Err(Error::corrupt(what(&meta.key), "bool array holds bytes other than 0 and 1"));
+                return Err(Error::corrupt(
+                    what(&meta.key),
+                    "bool array holds bytes other than 0 and 1",
+                ));
             }
             // SAFETY: T is bool and every byte is 0 or 1.
             #[allow(unsafe_code)]
@@ -214,19 +241,51 @@ impl<T: Element, D: Dimension> Cacheable for Array<T, D> {
             #[allow(unsafe_code)]
             unsafe {
                 let out = std::slice::from_raw_parts_mut(v.as_mut_ptr().cast::<u8>(), nbytes);
-                arr.to_buffer(out).map_err(|e| Error::corrupt(what(&meta.key), e))?;
+                arr.to_buffer(out)
+                    .map_err(|e| Error::corrupt(what(&meta.key), e))?;
                 v.set_len(n);
             }
             v
         };
         let dyn_arr = ArrayD::from_shape_vec(IxDyn(&dims), data)
             .map_err(|e| Error::corrupt(what(&meta.key), format!("shape: {e}")))?;
-        dyn_arr.into_dimensionality::<D>().map_err(|_| Error::WrongType {
-            key: meta.key.clone(),
-            stored: format!("ndarray<{stored}, {} dims>", dims.len()),
-            requested: Self::type_name(),
-        })
+        dyn_arr
+            .into_dimensionality::<D>()
+            .map_err(|_| Error::WrongType {
+                key: meta.key.clone(),
+                stored: format!("ndarray<{stored}, {} dims>", dims.len()),
+                requested: Self::type_name(),
+            })
     }
+}
+
+/// Decode an array of whatever element type it stores and put it again with new options
+/// (used by `touch`).
+pub(crate) fn retouch(
+    core: &crate::core::CacheCore,
+    bytes: bytes::Bytes,
+    meta: &EntryMeta,
+    params: &crate::keys::Params,
+    opts: &crate::core::PutOptions,
+) -> Result<()> {
+    let dtype = meta
+        .info
+        .get("dtype")
+        .and_then(|d| d.as_str())
+        .unwrap_or("");
+    macro_rules! by_dtype {
+        ($($t:ty),*) => {
+            $(if dtype == <$t as Element>::NAME {
+                let a = <ArrayD<$t> as Cacheable>::decode(bytes, meta)?;
+                return core.put(&a, params, opts).map(drop);
+            })*
+        };
+    }
+    by_dtype!(bool, i8, i16, i32, i64, u8, u16, u32, u64, f32, f64);
+    Err(Error::corrupt(
+        what(&meta.key),
+        format!("unknown dtype {dtype:?}"),
+    ))
 }
 
 #[cfg(test)]
@@ -242,26 +301,4 @@ mod tests {
         assert_eq!(partition(&[10, 10_000], 8, 8000), vec![1, 1000]);
         assert_eq!(partition(&[], 8, 1024), Vec::<i32>::new());
     }
-}
-
-/// Decode an array of whatever element type it stores and put it again with new options
-/// (used by `touch`).
-pub(crate) fn retouch(
-    core: &crate::core::CacheCore,
-    bytes: bytes::Bytes,
-    meta: &EntryMeta,
-    params: &crate::keys::Params,
-    opts: &crate::core::PutOptions,
-) -> Result<()> {
-    let dtype = meta.info.get("dtype").and_then(|d| d.as_str()).unwrap_or("");
-    macro_rules! by_dtype {
-        ($($t:ty),*) => {
-            $(if dtype == <$t as Element>::NAME {
-                let a = <ArrayD<$t> as Cacheable>::decode(bytes, meta)?;
-                return core.put(&a, params, opts).map(drop);
-            })*
-        };
-    }
-    by_dtype!(bool, i8, i16, i32, i64, u8, u16, u32, u64, f32, f64);
-    Err(Error::corrupt(what(&meta.key), format!("unknown dtype {dtype:?}")))
 }

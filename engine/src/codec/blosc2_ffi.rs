@@ -62,7 +62,12 @@ unsafe extern "C" {
         cframe_len: *mut i64,
         needs_free: *mut bool,
     ) -> c_int;
-    fn b2nd_from_cframe(cframe: *mut u8, cframe_len: i64, copy: bool, array: *mut *mut B2ndArrayHead) -> c_int;
+    fn b2nd_from_cframe(
+        cframe: *mut u8,
+        cframe_len: i64,
+        copy: bool,
+        array: *mut *mut B2ndArrayHead,
+    ) -> c_int;
     fn b2nd_free(array: *mut B2ndArrayHead) -> c_int;
 }
 
@@ -84,7 +89,11 @@ pub struct CompressParams {
 
 fn cparams(p: &CompressParams) -> sys::blosc2_cparams {
     let mut filters = [0u8; 6];
-    filters[5] = if p.shuffle { sys::BLOSC_SHUFFLE as u8 } else { sys::BLOSC_NOSHUFFLE as u8 };
+    filters[5] = if p.shuffle {
+        sys::BLOSC_SHUFFLE as u8
+    } else {
+        sys::BLOSC_NOSHUFFLE as u8
+    };
     sys::blosc2_cparams {
         compcode: p.codec,
         compcode_meta: 0,
@@ -152,7 +161,10 @@ impl<'a> Array<'a> {
     ) -> Result<Array<'static>, String> {
         init();
         if shape.len() > MAX_DIM {
-            return Err(format!("Blosc2 arrays have at most {MAX_DIM} dimensions, not {}", shape.len()));
+            return Err(format!(
+                "Blosc2 arrays have at most {MAX_DIM} dimensions, not {}",
+                shape.len()
+            ));
         }
         let mut cp = cparams(params);
         let mut dp = dparams(params.threads);
@@ -197,7 +209,14 @@ impl<'a> Array<'a> {
         let mut arr: *mut B2ndArrayHead = std::ptr::null_mut();
         // SAFETY: with copy=false the frame must outlive the array; the lifetime 'a ensures it. C does
         // not write through the pointer when opening read-only data.
-        let rc = unsafe { b2nd_from_cframe(frame.as_ptr().cast_mut(), frame.len() as i64, false, &mut arr) };
+        let rc = unsafe {
+            b2nd_from_cframe(
+                frame.as_ptr().cast_mut(),
+                frame.len() as i64,
+                false,
+                &mut arr,
+            )
+        };
         check(rc, "b2nd_from_cframe")?;
         let a = Array {
             ptr: arr,
@@ -247,7 +266,13 @@ impl<'a> Array<'a> {
         let mut buf = content.to_vec();
         // SAFETY: sc is valid; content is copied by blosc2.
         let rc = unsafe {
-            sys::blosc2_vlmeta_add((*self.ptr).sc, name.as_ptr(), buf.as_mut_ptr(), buf.len() as i32, &mut cp)
+            sys::blosc2_vlmeta_add(
+                (*self.ptr).sc,
+                name.as_ptr(),
+                buf.as_mut_ptr(),
+                buf.len() as i32,
+                &mut cp,
+            )
         };
         check(rc, "blosc2_vlmeta_add")
     }

@@ -170,7 +170,9 @@ impl Default for CodecOptions {
             parquet_compression: ParquetCompression::Zstd(1),
             blosc2_codec: Blosc2Codec::Lz4,
             blosc2_level: 5,
-            threads: std::thread::available_parallelism().map_or(2, |n| n.get()).min(8),
+            threads: std::thread::available_parallelism()
+                .map_or(2, |n| n.get())
+                .min(8),
         }
     }
 }

@@ -36,7 +36,12 @@ struct Header {
 }
 
 /// Build a sealed container around an uncompressed payload.
-pub fn encode_container(meta: &EntryMeta, raw: &[u8], level: i32, info: serde_json::Value) -> Result<Encoded> {
+pub fn encode_container(
+    meta: &EntryMeta,
+    raw: &[u8],
+    level: i32,
+    info: serde_json::Value,
+) -> Result<Encoded> {
     let compressed = if raw.len() >= COMPRESS_MIN {
         zstd::bulk::compress(raw, level)
             .ok()
@@ -57,7 +62,8 @@ pub fn encode_container(meta: &EntryMeta, raw: &[u8], level: i32, info: serde_js
         codec: codec.to_string(),
         payload_len: payload.len() as u64,
     };
-    let header = rmp_serde::to_vec_named(&header).map_err(|e| encode_error(&header.meta, "container header", e))?;
+    let header = rmp_serde::to_vec_named(&header)
+        .map_err(|e| encode_error(&header.meta, "container header", e))?;
     let mut out = Vec::with_capacity(FIXED + header.len() + payload.len());
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&VERSION.to_le_bytes());
@@ -76,22 +82,33 @@ pub fn encode_container(meta: &EntryMeta, raw: &[u8], level: i32, info: serde_js
 
 fn parse(bytes: &[u8], what: &str) -> Result<(Header, usize)> {
     if bytes.len() < FIXED || &bytes[..6] != MAGIC {
-        return Err(Error::corrupt(what, "not a Cacheness object container (bad magic)"));
+        return Err(Error::corrupt(
+            what,
+            "not a Cacheness object container (bad magic)",
+        ));
     }
     let version = u16::from_le_bytes([bytes[6], bytes[7]]);
     if version != VERSION {
-        return Err(Error::corrupt(what, format!("container version {version} is not supported")));
+        return Err(Error::corrupt(
+            what,
+            format!("container version {version} is not supported"),
+        ));
     }
     let hlen = u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize;
     let header_bytes = bytes
         .get(FIXED..FIXED.saturating_add(hlen))
         .ok_or_else(|| Error::corrupt(what, "header is cut short"))?;
-    let header: Header = rmp_serde::from_slice(header_bytes).map_err(|e| Error::corrupt(what, format!("header: {e}")))?;
+    let header: Header = rmp_serde::from_slice(header_bytes)
+        .map_err(|e| Error::corrupt(what, format!("header: {e}")))?;
     let start = FIXED + hlen;
     if (bytes.len() - start) as u64 != header.payload_len {
         return Err(Error::corrupt(
             what,
-            format!("payload is {} bytes, header says {}", bytes.len() - start, header.payload_len),
+            format!(
+                "payload is {} bytes, header says {}",
+                bytes.len() - start,
+                header.payload_len
+            ),
         ));
     }
     Ok((header, start))
@@ -113,8 +130,10 @@ pub fn payload(bytes: &[u8], what: &str) -> Result<Vec<u8>> {
     match header.codec.as_str() {
         "none" => Ok(body.to_vec()),
         "zstd" => {
-            let cap = usize::try_from(header.meta.raw_bytes).map_err(|_| Error::corrupt(what, "size overflows"))?;
-            zstd::bulk::decompress(body, cap).map_err(|e| Error::corrupt(what, format!("zstd: {e}")))
+            let cap = usize::try_from(header.meta.raw_bytes)
+                .map_err(|_| Error::corrupt(what, "size overflows"))?;
+            zstd::bulk::decompress(body, cap)
+                .map_err(|e| Error::corrupt(what, format!("zstd: {e}")))
         }
         other => Err(Error::corrupt(what, format!("unknown codec {other:?}"))),
     }
@@ -132,17 +151,28 @@ impl<T: Serialize + serde::de::DeserializeOwned> Cacheable for Serde<T> {
     }
 
     fn encode(&self, ctx: &EncodeCtx<'_>) -> Result<Encoded> {
-        let raw = rmp_serde::to_vec_named(&self.0).map_err(|e| encode_error(ctx.meta, "object", e))?;
-        encode_container(ctx.meta, &raw, ctx.options.zstd_level, serde_json::Value::Null)
+        let raw =
+            rmp_serde::to_vec_named(&self.0).map_err(|e| encode_error(ctx.meta, "object", e))?;
+        encode_container(
+            ctx.meta,
+            &raw,
+            ctx.options.zstd_level,
+            serde_json::Value::Null,
+        )
     }
 
     fn decode(bytes: bytes::Bytes, meta: &EntryMeta) -> Result<Self> {
         let raw = payload(&bytes, &what(meta))?;
-        rmp_serde::from_slice(&raw).map(Serde).map_err(|e| Error::WrongType {
-            key: meta.key.clone(),
-            stored: format!("an object that does not decode as {}: {e}", std::any::type_name::<T>()),
-            requested: Self::type_name(),
-        })
+        rmp_serde::from_slice(&raw)
+            .map(Serde)
+            .map_err(|e| Error::WrongType {
+                key: meta.key.clone(),
+                stored: format!(
+                    "an object that does not decode as {}: {e}",
+                    std::any::type_name::<T>()
+                ),
+                requested: Self::type_name(),
+            })
     }
 }
 
@@ -154,7 +184,12 @@ impl Cacheable for Vec<u8> {
     }
 
     fn encode(&self, ctx: &EncodeCtx<'_>) -> Result<Encoded> {
-        encode_container(ctx.meta, self, ctx.options.zstd_level, serde_json::Value::Null)
+        encode_container(
+            ctx.meta,
+            self,
+            ctx.options.zstd_level,
+            serde_json::Value::Null,
+        )
     }
 
     fn decode(bytes: bytes::Bytes, meta: &EntryMeta) -> Result<Self> {
@@ -171,7 +206,12 @@ impl Cacheable for serde_json::Value {
 
     fn encode(&self, ctx: &EncodeCtx<'_>) -> Result<Encoded> {
         let raw = serde_json::to_vec(self).map_err(|e| encode_error(ctx.meta, "JSON", e))?;
-        encode_container(ctx.meta, &raw, ctx.options.zstd_level, serde_json::Value::Null)
+        encode_container(
+            ctx.meta,
+            &raw,
+            ctx.options.zstd_level,
+            serde_json::Value::Null,
+        )
     }
 
     fn decode(bytes: bytes::Bytes, meta: &EntryMeta) -> Result<Self> {
@@ -192,7 +232,12 @@ impl Cacheable for RawObject {
     }
 
     fn encode(&self, ctx: &EncodeCtx<'_>) -> Result<Encoded> {
-        encode_container(ctx.meta, &self.0, ctx.options.zstd_level, serde_json::Value::Null)
+        encode_container(
+            ctx.meta,
+            &self.0,
+            ctx.options.zstd_level,
+            serde_json::Value::Null,
+        )
     }
 
     fn decode(bytes: bytes::Bytes, meta: &EntryMeta) -> Result<Self> {

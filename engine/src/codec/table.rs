@@ -37,9 +37,16 @@ fn compression(c: ParquetCompression) -> Compression {
 }
 
 /// Encode batches (all of one schema) into a sealed Parquet file.
-pub fn encode_batches(schema: SchemaRef, batches: &[RecordBatch], ctx: &EncodeCtx<'_>) -> Result<Encoded> {
+pub fn encode_batches(
+    schema: SchemaRef,
+    batches: &[RecordBatch],
+    ctx: &EncodeCtx<'_>,
+) -> Result<Encoded> {
     let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
-    let raw_bytes: u64 = batches.iter().map(|b| b.get_array_memory_size() as u64).sum();
+    let raw_bytes: u64 = batches
+        .iter()
+        .map(|b| b.get_array_memory_size() as u64)
+        .sum();
     let info = serde_json::json!({
         "rows": rows,
         "columns": schema.fields().len(),
@@ -53,16 +60,23 @@ pub fn encode_batches(schema: SchemaRef, batches: &[RecordBatch], ctx: &EncodeCt
         .set_compression(compression(ctx.options.parquet_compression))
         .set_key_value_metadata(Some(vec![
             KeyValue::new(META_KEY.to_string(), meta_json),
-            KeyValue::new(HASH_KEY.to_string(), String::from_utf8_lossy(seal::PLACEHOLDER).into_owned()),
+            KeyValue::new(
+                HASH_KEY.to_string(),
+                String::from_utf8_lossy(seal::PLACEHOLDER).into_owned(),
+            ),
         ]))
         .build();
     let mut out = Vec::with_capacity(raw_bytes as usize / 2 + 4096);
     let mut writer = ArrowWriter::try_new(&mut out, schema, Some(props))
         .map_err(|e| encode_error(&meta, "Parquet", e))?;
     for batch in batches {
-        writer.write(batch).map_err(|e| encode_error(&meta, "Parquet", e))?;
+        writer
+            .write(batch)
+            .map_err(|e| encode_error(&meta, "Parquet", e))?;
     }
-    writer.close().map_err(|e| encode_error(&meta, "Parquet", e))?;
+    writer
+        .close()
+        .map_err(|e| encode_error(&meta, "Parquet", e))?;
     let content_hash = seal::seal(&mut out, SlotAt::Back)
         .ok_or_else(|| Error::corrupt("Parquet payload", "hash slot missing after encoding"))?;
     Ok(Encoded {
@@ -85,8 +99,8 @@ pub fn read_meta(bytes: &[u8], what: &str) -> Result<(EntryMeta, String)> {
             .and_then(|e| e.value.clone())
             .ok_or_else(|| Error::corrupt(what, format!("Parquet metadata lacks {k}")))
     };
-    let meta: EntryMeta =
-        serde_json::from_str(&get(META_KEY)?).map_err(|e| Error::corrupt(what, format!("{META_KEY}: {e}")))?;
+    let meta: EntryMeta = serde_json::from_str(&get(META_KEY)?)
+        .map_err(|e| Error::corrupt(what, format!("{META_KEY}: {e}")))?;
     let slot = get(HASH_KEY)?;
     let hash = seal::parse_slot(&slot)
         .ok_or_else(|| Error::corrupt(what, "malformed content hash"))?
@@ -100,7 +114,8 @@ fn tail(bytes: &[u8]) -> &[u8] {
         return bytes;
     }
     let n = bytes.len();
-    let footer_len = u32::from_le_bytes([bytes[n - 8], bytes[n - 7], bytes[n - 6], bytes[n - 5]]) as usize;
+    let footer_len =
+        u32::from_le_bytes([bytes[n - 8], bytes[n - 7], bytes[n - 6], bytes[n - 5]]) as usize;
     &bytes[n.saturating_sub(footer_len.saturating_add(8))..]
 }
 
@@ -115,7 +130,9 @@ fn read_all(bytes: Bytes, meta: &EntryMeta) -> Result<(SchemaRef, Vec<RecordBatc
     let mut metadata = builder.schema().metadata().clone();
     metadata.retain(|k, _| k != META_KEY && k != HASH_KEY);
     let schema = Arc::new(builder.schema().as_ref().clone().with_metadata(metadata));
-    let reader = builder.build().map_err(|e| Error::corrupt(&what, format!("Parquet: {e}")))?;
+    let reader = builder
+        .build()
+        .map_err(|e| Error::corrupt(&what, format!("Parquet: {e}")))?;
     let batches = reader
         .map(|b| b.and_then(|b| b.with_schema(schema.clone())))
         .collect::<std::result::Result<Vec<_>, _>>()
@@ -157,12 +174,19 @@ impl Cacheable for Vec<RecordBatch> {
 
     /// An empty vector has no schema to write and is refused.
     fn encode(&self, ctx: &EncodeCtx<'_>) -> Result<Encoded> {
-        let schema = self
-            .first()
-            .map(RecordBatch::schema)
-            .ok_or_else(|| encode_error(ctx.meta, "table", "a table needs at least one batch (for its schema)"))?;
+        let schema = self.first().map(RecordBatch::schema).ok_or_else(|| {
+            encode_error(
+                ctx.meta,
+                "table",
+                "a table needs at least one batch (for its schema)",
+            )
+        })?;
         if let Some(i) = self.iter().position(|b| b.schema() != schema) {
-            return Err(encode_error(ctx.meta, "table", format!("batch {i} has another schema than batch 0")));
+            return Err(encode_error(
+                ctx.meta,
+                "table",
+                format!("batch {i} has another schema than batch 0"),
+            ));
         }
         encode_batches(schema, self, ctx)
     }

@@ -146,14 +146,18 @@ impl<'a> Reader<'a> {
         let n = u64::from_le_bytes(self.array()?);
         let n = usize::try_from(n).map_err(|_| DecodeError("length overflows".into()))?;
         if n > self.bytes.len() - self.pos {
-            return Err(DecodeError(format!("length {n} at byte {} exceeds input", self.pos)));
+            return Err(DecodeError(format!(
+                "length {n} at byte {} exceeds input",
+                self.pos
+            )));
         }
         Ok(n)
     }
 
     fn string(&mut self, n: usize) -> Result<String, DecodeError> {
         let b = self.take(n)?;
-        String::from_utf8(b.to_vec()).map_err(|_| DecodeError(format!("invalid UTF-8 before byte {}", self.pos)))
+        String::from_utf8(b.to_vec())
+            .map_err(|_| DecodeError(format!("invalid UTF-8 before byte {}", self.pos)))
     }
 
     fn value(&mut self, depth: usize) -> Result<Value, DecodeError> {
@@ -200,7 +204,12 @@ impl<'a> Reader<'a> {
                 }
                 Value::Map(map)
             }
-            t => return Err(DecodeError(format!("unknown tag 0x{t:02x} at byte {}", self.pos - 1))),
+            t => {
+                return Err(DecodeError(format!(
+                    "unknown tag 0x{t:02x} at byte {}",
+                    self.pos - 1
+                )));
+            }
         })
     }
 }
@@ -222,7 +231,10 @@ pub fn decode_params(bytes: &[u8]) -> Result<BTreeMap<String, Value>, DecodeErro
         params.insert(name, value);
     }
     if r.pos != bytes.len() {
-        return Err(DecodeError(format!("{} trailing bytes", bytes.len() - r.pos)));
+        return Err(DecodeError(format!(
+            "{} trailing bytes",
+            bytes.len() - r.pos
+        )));
     }
     if encode_params(&params) != bytes {
         return Err(DecodeError("encoding is not canonical".into()));

@@ -91,8 +91,9 @@ impl Params {
             name: json.to_string(),
             reason: "parameters from JSON must be an object".into(),
         })?;
-        obj.iter()
-            .try_fold(Params::new(), |p, (k, v)| p.try_with(k, Value::from(v.clone())))
+        obj.iter().try_fold(Params::new(), |p, (k, v)| {
+            p.try_with(k, Value::from(v.clone()))
+        })
     }
 
     /// Add a parameter with a name reserved for Cacheness itself (`_` + identifier).
@@ -195,7 +196,13 @@ fn value_to_json(v: &Value) -> serde_json::Value {
             Some(n) => J::Number(n),
             None => tagged(
                 "$float",
-                J::from(if f.is_nan() { "NaN" } else if *f > 0.0 { "inf" } else { "-inf" }),
+                J::from(if f.is_nan() {
+                    "NaN"
+                } else if *f > 0.0 {
+                    "inf"
+                } else {
+                    "-inf"
+                }),
             ),
         },
         Value::Str(s) => J::from(s.as_str()),
@@ -203,7 +210,11 @@ fn value_to_json(v: &Value) -> serde_json::Value {
         Value::Date(d) => tagged("$date", J::from(date_string(*d))),
         Value::Timestamp(t) => tagged("$timestamp", J::from(timestamp_string(*t))),
         Value::List(items) => J::Array(items.iter().map(value_to_json).collect()),
-        Value::Map(m) => J::Object(m.iter().map(|(k, v)| (k.clone(), value_to_json(v))).collect()),
+        Value::Map(m) => J::Object(
+            m.iter()
+                .map(|(k, v)| (k.clone(), value_to_json(v)))
+                .collect(),
+        ),
     }
 }
 

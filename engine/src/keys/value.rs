@@ -141,7 +141,9 @@ pub trait NotU8 {}
 macro_rules! not_u8 {
     ($($t:ty),*) => {$( impl NotU8 for $t {} )*};
 }
-not_u8!(i8, i16, i32, i64, u16, u32, u64, usize, isize, f32, f64, bool, String, &str, Value);
+not_u8!(
+    i8, i16, i32, i64, u16, u32, u64, usize, isize, f32, f64, bool, String, &str, Value
+);
 
 impl<K: Into<String>, V: Into<Value>> From<BTreeMap<K, V>> for Value {
     fn from(v: BTreeMap<K, V>) -> Self {
