@@ -1,0 +1,226 @@
+//! The Delta catalog: typed parameter columns, type conflicts, listing before commit, and
+//! bounded file counts under many commits.
+
+mod common;
+
+use std::time::Duration;
+
+use cacheness::deps::arrow::datatypes::DataType;
+use cacheness::{CacheConfig, Serde, blocking::Cache, params};
+
+fn delta_schema(root: &std::path::Path) -> cacheness::deps::arrow::datatypes::SchemaRef {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let url = deltalake::ensure_table_uri(root.join("catalog/cache_entries").to_str().unwrap())
+            .unwrap();
+        let t = deltalake::open_table(url).await.unwrap();
+        t.snapshot().unwrap().snapshot().arrow_schema()
+    })
+}
+
+#[test]
+fn parameters_get_typed_columns_and_conflicts_become_null() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = common::open_quiet(dir.path());
+    cache
+        .put(
+            &Serde(1),
+            &params!(model = "xgboost", epochs = 10, lr = 0.1, tuned = true),
+        )
+        .unwrap();
+    cache.flush().unwrap();
+    cache
+        .put(&Serde(2), &params!(model = "lgbm", epochs = "ten"))
+        .unwrap();
+    cache.flush().unwrap();
+    let schema = delta_schema(dir.path());
+    let ty = |n: &str| schema.field_with_name(n).unwrap().data_type().clone();
+    assert_eq!(ty("model"), DataType::Utf8);
+    assert_eq!(ty("epochs"), DataType::Int64);
+    assert_eq!(ty("lr"), DataType::Float64);
+    assert_eq!(ty("tuned"), DataType::Boolean);
+    // The conflicting value is NULL in the column but kept in params_json.
+    let rows = common::delta_rows(dir.path());
+    let lgbm = rows
+        .iter()
+        .find(|r| r.params_json.contains("lgbm"))
+        .unwrap();
+    assert_eq!(lgbm.params_json, r#"{"epochs":"ten","model":"lgbm"}"#);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let nulls = rt.block_on(async {
+        use cacheness::deps::arrow::array::Array;
+        let url =
+            deltalake::ensure_table_uri(dir.path().join("catalog/cache_entries").to_str().unwrap())
+                .unwrap();
+        let t = deltalake::open_table(url).await.unwrap();
+        let (_, mut stream) = t
+            .scan_table()
+            .with_columns(["epochs", "model"])
+            .await
+            .unwrap();
+        let mut nulls = Vec::new();
+        use futures::StreamExt;
+        while let Some(b) = stream.next().await {
+            let b = b.unwrap();
+            let epochs = b.column_by_name("epochs").unwrap();
+            let model = cacheness::deps::arrow::compute::cast(
+                b.column_by_name("model").unwrap(),
+                &DataType::Utf8,
+            )
+            .unwrap();
+            let model = model
+                .as_any()
+                .downcast_ref::<cacheness::deps::arrow::array::StringArray>()
+                .unwrap();
+            for i in 0..b.num_rows() {
+                nulls.push((model.value(i).to_string(), epochs.is_null(i)));
+            }
+        }
+        nulls.sort();
+        nulls
+    });
+    assert_eq!(
+        nulls,
+        vec![("lgbm".to_string(), true), ("xgboost".to_string(), false)]
+    );
+}
+
+#[test]
+fn listing_sees_puts_before_they_are_committed() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = common::open_quiet(dir.path());
+    for i in 0..25 {
+        cache.put(&Serde(i), &params!(i = i)).unwrap();
+    }
+    assert!(common::delta_rows(dir.path()).is_empty());
+    assert_eq!(cache.list_entries().unwrap().len(), 25);
+    // A second process (another open of the same cache) sees them too, from the journal.
+    let other = common::open_quiet(dir.path());
+    assert_eq!(other.list_entries().unwrap().len(), 25);
+    cache.invalidate(&params!(i = 3)).unwrap();
+    assert_eq!(other.list_entries().unwrap().len(), 24);
+    let stats = cache.stats().unwrap();
+    assert_eq!(stats.entries, 24);
+    assert_eq!(stats.removed_invalidated, 1);
+}
+
+#[test]
+fn the_group_commit_fires_on_its_own_within_the_interval() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = Cache::open_with(
+        CacheConfig::new(dir.path()).with_commit_interval(Duration::from_millis(100)),
+    )
+    .unwrap();
+    cache.put(&Serde(1), &params!(i = 1)).unwrap();
+    let start = std::time::Instant::now();
+    while common::delta_rows(dir.path()).is_empty() {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "no group commit happened"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // A batch bounded by rows: 50 puts with max_rows 10 commit without waiting for the interval.
+    let dir2 = tempfile::tempdir().unwrap();
+    let rows_bound = Cache::open_with(
+        CacheConfig::new(dir2.path())
+            .with_commit_interval(Duration::from_secs(3600))
+            .with_commit_max_rows(10),
+    )
+    .unwrap();
+    for i in 0..50 {
+        rows_bound.put(&Serde(i), &params!(i = i)).unwrap();
+    }
+    let start = std::time::Instant::now();
+    while common::delta_rows(dir2.path()).len() < 40 {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "row-bounded commits did not happen"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn many_commits_keep_data_files_and_log_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = common::open_quiet(dir.path());
+    for batch in 0..60 {
+        for i in 0..5 {
+            cache.put(&Serde(i), &params!(b = batch, i = i)).unwrap();
+        }
+        if batch % 7 == 0 {
+            cache.invalidate(&params!(b = batch, i = 0)).unwrap();
+        }
+        cache.flush().unwrap();
+    }
+    assert_eq!(cache.list_entries().unwrap().len(), 300 - 9);
+    let log = dir.path().join("catalog/cache_entries/_delta_log");
+    let checkpoints = std::fs::read_dir(&log)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .contains("checkpoint")
+        })
+        .count();
+    assert!(checkpoints >= 1, "no checkpoint after 60 commits");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let live_files = rt.block_on(async {
+        let d = cacheness::catalog::delta::DeltaCatalog::open(
+            &dir.path().join("catalog/cache_entries"),
+        )
+        .await
+        .unwrap();
+        d.file_count()
+    });
+    assert!(
+        live_files <= 24,
+        "{live_files} live data files after 60 commits: compaction is not running"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_async_api_matches_the_blocking_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = cacheness::Cache::open(dir.path()).await.unwrap();
+    let p = params!(model = "xgboost");
+    let key = cache.put(&Serde(vec![1u8, 2]), &p).await.unwrap();
+    assert_eq!(
+        cache.get::<Serde<Vec<u8>>>(&p).await.unwrap(),
+        Some(Serde(vec![1, 2]))
+    );
+    assert_eq!(
+        cache.get_by_key::<Serde<Vec<u8>>>(&key).await.unwrap(),
+        Some(Serde(vec![1, 2]))
+    );
+    assert!(cache.exists(&p).await.unwrap());
+    let (_, info) = cache
+        .get_with_metadata::<Serde<Vec<u8>>>(&p)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(info.cache_key, key);
+    assert_eq!(info.params, serde_json::json!({"model": "xgboost"}));
+    assert_eq!(cache.list_entries().await.unwrap().len(), 1);
+    cache.flush().await.unwrap();
+    assert_eq!(cache.stats().await.unwrap().entries, 1);
+    assert!(cache.invalidate(&p).await.unwrap());
+    assert_eq!(cache.clear().await.unwrap(), 0);
+    cache.close().await.unwrap();
+    assert!(matches!(
+        cache.get::<Serde<Vec<u8>>>(&p).await,
+        Err(cacheness::Error::Closed { .. })
+    ));
+}
