@@ -1,0 +1,34 @@
+//! The README's quick start, compiled and run (keep the two in step).
+
+use cacheness::{PutOptions, Serde, blocking::Cache, params};
+use std::time::Duration;
+
+#[test]
+fn readme_quick_start() -> Result<(), cacheness::Error> {
+    let dir = tempfile::tempdir().map_err(|e| cacheness::Error::Io { path: "tmp".into(), source: e })?;
+    let cache = Cache::open(dir.path().join(".cacheness"))?;
+
+    // Any serde value, keyed by named, typed parameters.
+    let p = params!(model = "xgboost", dataset = "train", epochs = 10);
+    cache.put(&Serde(vec![0.91, 0.93]), &p)?;
+    let scores: Option<Serde<Vec<f64>>> = cache.get(&p)?;
+    assert_eq!(scores, Some(Serde(vec![0.91, 0.93])));
+
+    // Arrow tables (Parquet), ndarray arrays (Blosc2), bytes, JSON; with a TTL and a description.
+    let arr = ndarray::Array1::<f64>::linspace(0.0, 1.0, 1_000_000);
+    cache.put_with(
+        &arr,
+        &params!(kind = "grid"),
+        &PutOptions::default().ttl(Duration::from_secs(3600)).description("grid"),
+    )?;
+
+    // What is in the cache: the Delta snapshot plus rows not yet committed.
+    let mut n = 0;
+    for e in cache.list_entries()? {
+        println!("{} {} {} bytes {}", e.cache_key, e.data_type, e.stored_bytes, e.params);
+        n += 1;
+    }
+    assert_eq!(n, 2);
+    cache.flush()?; // commit pending catalog rows to Delta now (otherwise within 1 s)
+    Ok(())
+}
