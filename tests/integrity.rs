@@ -144,8 +144,9 @@ fn gets_work_with_the_catalog_moved_away() {
         cache.close().unwrap();
         e
     };
-    // Open the cache, then take the catalog away under it.
+    // Open the cache (and let its committer open the table), then take the catalog away.
     let cache = common::open_quiet(dir.path());
+    cache.flush().unwrap();
     let moved = dir.path().join("catalog-moved");
     std::fs::rename(dir.path().join("catalog"), &moved).unwrap();
     for (p, _) in &entries {

@@ -74,7 +74,9 @@ fn acknowledged_puts_survive_kill_9() {
         "the child committed although it never should"
     );
     let cache = common::open_quiet(dir.path());
-    // Reopening replayed the dead writer's journal into Delta.
+    // Reopening replays the dead writer's journal into Delta (in the background; a flush waits
+    // for it).
+    cache.flush().unwrap();
     let in_delta: std::collections::HashSet<String> = common::delta_rows(dir.path())
         .into_iter()
         .map(|r| r.cache_key)

@@ -5,7 +5,10 @@ use std::time::Duration;
 
 #[test]
 fn readme_quick_start() -> Result<(), cacheness::Error> {
-    let dir = tempfile::tempdir().map_err(|e| cacheness::Error::Io { path: "tmp".into(), source: e })?;
+    let dir = tempfile::tempdir().map_err(|e| cacheness::Error::Io {
+        path: "tmp".into(),
+        source: e,
+    })?;
     let cache = Cache::open(dir.path().join(".cacheness"))?;
 
     // Any serde value, keyed by named, typed parameters.
@@ -19,13 +22,18 @@ fn readme_quick_start() -> Result<(), cacheness::Error> {
     cache.put_with(
         &arr,
         &params!(kind = "grid"),
-        &PutOptions::default().ttl(Duration::from_secs(3600)).description("grid"),
+        &PutOptions::default()
+            .ttl(Duration::from_secs(3600))
+            .description("grid"),
     )?;
 
     // What is in the cache: the Delta snapshot plus rows not yet committed.
     let mut n = 0;
     for e in cache.list_entries()? {
-        println!("{} {} {} bytes {}", e.cache_key, e.data_type, e.stored_bytes, e.params);
+        println!(
+            "{} {} {} bytes {}",
+            e.cache_key, e.data_type, e.stored_bytes, e.params
+        );
         n += 1;
     }
     assert_eq!(n, 2);

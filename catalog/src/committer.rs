@@ -133,8 +133,10 @@ impl Shared {
     }
 }
 
-/// Start the committer thread for the catalog in `catalog_dir`; returns once the Delta table is
-/// open and journals of dead writers have been replayed.
+/// Start the committer thread for the catalog in `catalog_dir`. Returns at once: the thread
+/// opens the Delta table and replays the journals of dead writers in the background (opening a
+/// cache never waits on Delta); requests that need the table wait for it, and get its error if
+/// it cannot be opened (the thread retries every second).
 pub(crate) fn start(
     catalog_dir: &Path,
     policy: CommitPolicy,
@@ -156,50 +158,30 @@ pub(crate) fn start(
         journal_dir: journal_dir.clone(),
         policy,
     });
-    let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<()>>();
     let thread_shared = shared.clone();
     let handle = std::thread::Builder::new()
         .name("cacheness-commit".into())
         .spawn(move || {
-            let rt = match tokio::runtime::Builder::new_current_thread()
+            match tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
             {
-                Ok(rt) => rt,
+                Ok(rt) => run(&rt, &thread_shared, &table_dir),
                 Err(e) => {
-                    let _ = ready_tx.send(Err(CatalogError::io(&table_dir, e)));
+                    tracing::error!("cannot start the catalog committer: {e}");
                     thread_shared.lock().stopped = true;
-                    return;
-                }
-            };
-            let opened = rt.block_on(async {
-                let mut delta = DeltaCatalog::open(&table_dir).await?;
-                replay_dead_writers(&mut delta, &journal_dir).await?;
-                Ok::<_, CatalogError>(delta)
-            });
-            match opened {
-                Ok(delta) => {
-                    let _ = ready_tx.send(Ok(()));
-                    run(&rt, delta, &thread_shared);
-                }
-                Err(e) => {
-                    thread_shared.lock().stopped = true;
-                    let _ = ready_tx.send(Err(e));
                 }
             }
         })
         .map_err(|e| CatalogError::io(catalog_dir, e))?;
-    match ready_rx.recv() {
-        Ok(Ok(())) => Ok((shared, handle)),
-        Ok(Err(e)) => {
-            let _ = handle.join();
-            Err(e)
-        }
-        Err(_) => {
-            let _ = handle.join();
-            Err(shared.gone())
-        }
-    }
+    Ok((shared, handle))
+}
+
+/// Open the Delta table and replay the journals of dead writers.
+async fn open_table(table_dir: &Path, journal_dir: &Path) -> Result<DeltaCatalog> {
+    let mut delta = DeltaCatalog::open(table_dir).await?;
+    replay_dead_writers(&mut delta, journal_dir).await?;
+    Ok(delta)
 }
 
 /// Commit the segments of writers whose process is gone, then remove them.
@@ -238,10 +220,21 @@ struct Batch {
     ops: Vec<CatalogOp>,
 }
 
-fn run(rt: &tokio::runtime::Runtime, mut delta: DeltaCatalog, shared: &Shared) {
+fn run(rt: &tokio::runtime::Runtime, shared: &Shared, table_dir: &Path) {
     let mut unsent: Vec<Batch> = Vec::new();
     let mut commits_since_compact = 0usize;
+    let mut delta: Option<DeltaCatalog> = None;
+    let mut open_error = String::new();
     loop {
+        if delta.is_none() {
+            match rt.block_on(open_table(table_dir, &shared.journal_dir)) {
+                Ok(d) => delta = Some(d),
+                Err(e) => {
+                    tracing::warn!(table = %table_dir.display(), "cannot open the catalog (retrying): {e}");
+                    open_error = e.to_string();
+                }
+            }
+        }
         let (batch, requests, shutdown, writer) = {
             let mut st = shared.lock();
             loop {
@@ -256,17 +249,18 @@ fn run(rt: &tokio::runtime::Runtime, mut delta: DeltaCatalog, shared: &Shared) {
                 {
                     break;
                 }
-                let wait = match (st.first_pending_at, unsent.is_empty()) {
+                let retry = !unsent.is_empty() || delta.is_none();
+                let wait = match (st.first_pending_at, retry) {
                     (Some(t), _) => shared.policy.interval.saturating_sub(t.elapsed()),
-                    (None, false) => Duration::from_secs(1), // retry failed commits
-                    (None, true) => Duration::from_secs(3600),
+                    (None, true) => Duration::from_secs(1), // retry a failed commit or open
+                    (None, false) => Duration::from_secs(3600),
                 };
                 let (guard, timeout) = shared
                     .wake
                     .wait_timeout(st, wait)
                     .unwrap_or_else(|p| p.into_inner());
                 st = guard;
-                if timeout.timed_out() && st.first_pending_at.is_none() && !unsent.is_empty() {
+                if timeout.timed_out() && st.first_pending_at.is_none() && retry {
                     break;
                 }
             }
@@ -293,29 +287,32 @@ fn run(rt: &tokio::runtime::Runtime, mut delta: DeltaCatalog, shared: &Shared) {
             )
         };
         unsent.extend(batch);
-        let commit_result = rt.block_on(commit_in_order(&mut delta, &mut unsent, &writer));
-        if commit_result.is_ok() {
-            commits_since_compact += 1;
-        }
-        if commits_since_compact >= 8 {
-            commits_since_compact = 0;
-            if let Err(e) = rt.block_on(delta.maybe_compact()) {
-                tracing::warn!("catalog compaction failed: {e}");
-            }
-        }
-        for req in requests {
-            match req {
-                Request::Flush(reply) => reply.send(match &commit_result {
-                    Ok(()) => Ok(()),
-                    Err(e) => Err(CatalogError::CommitFailed {
-                        table: delta.label().to_string(),
-                        message: e.to_string(),
-                    }),
-                }),
-                Request::List(reply) => {
-                    reply.send(rt.block_on(crate::listing::list(&mut delta, &shared.journal_dir)))
+        match delta.as_mut() {
+            Some(delta) => {
+                let commit_result = rt.block_on(commit_in_order(delta, &mut unsent, &writer));
+                if commit_result.is_ok() {
+                    commits_since_compact += 1;
                 }
-                Request::Compact(reply) => reply.send(rt.block_on(delta.maybe_compact())),
+                if commits_since_compact >= 8 {
+                    commits_since_compact = 0;
+                    if let Err(e) = rt.block_on(delta.maybe_compact()) {
+                        tracing::warn!("catalog compaction failed: {e}");
+                    }
+                }
+                serve(rt, delta, shared, requests, &commit_result);
+            }
+            None => {
+                for req in requests {
+                    let err = || CatalogError::CommitFailed {
+                        table: table_dir.display().to_string(),
+                        message: format!("the catalog cannot be opened: {open_error}"),
+                    };
+                    match req {
+                        Request::Flush(reply) => reply.send(Err(err())),
+                        Request::List(reply) => reply.send(Err(err())),
+                        Request::Compact(reply) => reply.send(Err(err())),
+                    }
+                }
             }
         }
         if shutdown {
@@ -330,6 +327,31 @@ fn run(rt: &tokio::runtime::Runtime, mut delta: DeltaCatalog, shared: &Shared) {
                 }
             }
             return;
+        }
+    }
+}
+
+/// Answer the requests taken with this round's batch.
+fn serve(
+    rt: &tokio::runtime::Runtime,
+    delta: &mut DeltaCatalog,
+    shared: &Shared,
+    requests: Vec<Request>,
+    commit_result: &Result<()>,
+) {
+    for req in requests {
+        match req {
+            Request::Flush(reply) => reply.send(match commit_result {
+                Ok(()) => Ok(()),
+                Err(e) => Err(CatalogError::CommitFailed {
+                    table: delta.label().to_string(),
+                    message: e.to_string(),
+                }),
+            }),
+            Request::List(reply) => {
+                reply.send(rt.block_on(crate::listing::list(delta, &shared.journal_dir)))
+            }
+            Request::Compact(reply) => reply.send(rt.block_on(delta.maybe_compact())),
         }
     }
 }
