@@ -1,17 +1,13 @@
 //! `cacheness demo`: the main job end to end, timed.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Instant;
 
-use cacheness::deps::arrow::array::{
-    ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray,
-    TimestampMicrosecondArray,
-};
-use cacheness::deps::arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+use cacheness::deps::arrow::array::RecordBatch;
 use cacheness::deps::ndarray::Array1;
 use cacheness::{PutOptions, Serde, blocking::Cache, params};
-use rand::{Rng, SeedableRng, rngs::StdRng};
+use cacheness_bench::w3_table;
+use rand::{SeedableRng, rngs::StdRng};
 use rand_distr::{Distribution, Normal};
 use serde::{Deserialize, Serialize};
 
@@ -24,44 +20,6 @@ struct Experiment {
     epochs: u32,
     losses: Vec<f32>,
     tags: Vec<String>,
-}
-
-/// The W3 table: id, x1 (normal), x2 (uniform), category (20 values), timestamp, flag.
-pub fn demo_table(rows: usize, seed: u64) -> RecordBatch {
-    let mut rng = StdRng::seed_from_u64(seed);
-    let normal = Normal::new(0.0, 1.0).unwrap_or_else(|_| unreachable!());
-    let cats: Vec<String> = (0..20).map(|i| format!("category_{i:02}")).collect();
-    let schema = Arc::new(Schema::new(vec![
-        Field::new("id", DataType::Int64, false),
-        Field::new("x1", DataType::Float64, false),
-        Field::new("x2", DataType::Float64, false),
-        Field::new("category", DataType::Utf8, false),
-        Field::new(
-            "timestamp",
-            DataType::Timestamp(TimeUnit::Microsecond, None),
-            false,
-        ),
-        Field::new("flag", DataType::Boolean, false),
-    ]));
-    let cols: Vec<ArrayRef> = vec![
-        Arc::new(Int64Array::from_iter_values(0..rows as i64)),
-        Arc::new(Float64Array::from_iter_values(
-            (0..rows).map(|_| normal.sample(&mut rng)),
-        )),
-        Arc::new(Float64Array::from_iter_values(
-            (0..rows).map(|_| rng.random::<f64>()),
-        )),
-        Arc::new(StringArray::from_iter_values(
-            (0..rows).map(|_| &cats[rng.random_range(0..20)]),
-        )),
-        Arc::new(TimestampMicrosecondArray::from_iter_values(
-            (0..rows as i64).map(|i| 1_700_000_000_000_000 + i * 1_000_000),
-        )),
-        Arc::new(BooleanArray::from_iter(
-            (0..rows).map(|_| Some(rng.random::<bool>())),
-        )),
-    ];
-    RecordBatch::try_new(schema, cols).unwrap_or_else(|e| unreachable!("demo schema: {e}"))
 }
 
 fn step<T>(name: &str, f: impl FnOnce() -> DemoResult<T>) -> DemoResult<T> {
@@ -91,7 +49,7 @@ pub fn run(dir: Option<PathBuf>) -> DemoResult<()> {
     println!("cacheness demo in {}", dir.display());
     let cache = step("open cache", || Ok(Cache::open(&dir)?))?;
 
-    let table = demo_table(1_000_000, 42);
+    let table = w3_table(1_000_000, 42);
     let tp = params!(kind = "table", dataset = "demo", rows = 1_000_000);
     step("put 1M-row Arrow table (Parquet)", || {
         Ok(cache.put_with(
