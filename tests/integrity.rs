@@ -257,3 +257,42 @@ fn invalidate_clear_and_lookup_by_key() {
     assert_eq!(rows[0].params_json, r#"{"n":4}"#);
     assert_eq!(common::payload_files(dir.path()).len(), 1);
 }
+
+#[test]
+fn garbage_payloads_are_misses_never_crashes() {
+    use rand::{Rng, SeedableRng};
+    let dir = tempfile::tempdir().unwrap();
+    let cache = common::open_quiet(dir.path());
+    let entries = fill(&cache);
+    let mut rng = rand::rngs::StdRng::seed_from_u64(9);
+    for round in 0..20 {
+        for (p, key) in &entries {
+            let path = match payload_path_exists(dir.path(), key) {
+                true => payload_path(dir.path(), key),
+                false => continue,
+            };
+            let mut junk: Vec<u8> = (0..rng.random_range(0..4096))
+                .map(|_| rng.random())
+                .collect();
+            if round % 2 == 0 {
+                // Keep the real magic and tail so decoders get past their first checks.
+                let real = std::fs::read(&path).unwrap();
+                junk.splice(0..0, real[..real.len().min(16)].iter().copied());
+                junk.extend_from_slice(&real[real.len().saturating_sub(64)..]);
+            }
+            std::fs::write(&path, &junk).unwrap();
+            let f = format!("{:?}", p.get("f").unwrap());
+            let f = if f.contains("object") {
+                "object"
+            } else if f.contains("array") {
+                "array"
+            } else {
+                "table"
+            };
+            assert!(!present(&cache, p, f));
+        }
+        let entries2 = fill(&cache);
+        assert_eq!(entries2.len(), entries.len());
+    }
+    assert_eq!(cache.stats().unwrap().removed_corrupt, 60);
+}
