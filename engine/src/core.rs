@@ -153,9 +153,27 @@ impl Lookup {
 pub(crate) struct Loaded {
     pub bytes: Bytes,
     pub meta: EntryMeta,
-    pub params: Params,
+    /// The canonical parameter encoding stored in the payload.
+    pub canonical: Vec<u8>,
     pub format: Format,
     pub hash: String,
+}
+
+impl Loaded {
+    /// The stored parameters (decoded on demand: a get by parameters never needs them).
+    pub(crate) fn params(&self) -> Result<Params> {
+        Params::from_canonical(&self.canonical)
+    }
+
+    pub(crate) fn info(&self) -> Result<EntryInfo> {
+        Ok(EntryInfo::from_meta(
+            &self.meta,
+            &self.params()?,
+            self.format,
+            self.bytes.len() as u64,
+            &self.hash,
+        ))
+    }
 }
 
 /// The state of one open cache.
@@ -257,7 +275,10 @@ impl CacheCore {
         let format = T::DATA_TYPE.format();
         let mut replaces = self.store.exists(&key, format);
         for other in Format::ALL.into_iter().filter(|f| *f != format) {
-            replaces |= self.store.remove(&key, other)?;
+            // A stat is cheaper than unlinking a file that is not there (the common case).
+            if self.store.exists(&key, other) {
+                replaces |= self.store.remove(&key, other)?;
+            }
         }
         self.store.write(&key, format, &encoded.bytes)?;
         let row = CatalogRow {
@@ -348,23 +369,25 @@ impl CacheCore {
         if meta.key != lookup.key {
             return corrupt(&format!("it belongs to key {}", meta.key));
         }
-        let stored_canonical = match crate::keys::unhex(&meta.params) {
-            Some(c) => c,
-            None => return corrupt("stored parameters are not hex"),
+        let Some(stored_canonical) = crate::keys::unhex(&meta.params) else {
+            return corrupt("stored parameters are not hex");
         };
-        let params = match Params::from_canonical(&stored_canonical) {
-            Ok(p) => p,
-            Err(e) => return corrupt(&e.to_string()),
-        };
-        if crate::keys::canonical::key_of(&stored_canonical) != lookup.key {
-            return corrupt("stored parameters do not give this key");
-        }
-        if let Some(c) = &lookup.canonical
-            && *c != stored_canonical
-        {
-            self.counters.collisions.fetch_add(1, Ordering::Relaxed);
-            tracing::warn!(key = %lookup.key, "64-bit key collision: the entry was made from other parameters");
-            return Ok(None);
+        match &lookup.canonical {
+            // By parameters: equal encodings are the same parameters, whose key this is.
+            Some(c) if *c == stored_canonical => {}
+            Some(_) | None => {
+                if let Err(e) = Params::from_canonical(&stored_canonical) {
+                    return corrupt(&e.to_string());
+                }
+                if crate::keys::canonical::key_of(&stored_canonical) != lookup.key {
+                    return corrupt("stored parameters do not give this key");
+                }
+                if lookup.canonical.is_some() {
+                    self.counters.collisions.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(key = %lookup.key, "64-bit key collision: the entry was made from other parameters");
+                    return Ok(None);
+                }
+            }
         }
         if meta.expires_at.is_some_and(|e| e <= now_micros()) {
             self.remove(&lookup.key, format, RemovalReason::Expired)?;
@@ -373,7 +396,7 @@ impl CacheCore {
         Ok(Some(Loaded {
             bytes,
             meta,
-            params,
+            canonical: stored_canonical,
             format,
             hash,
         }))
@@ -381,7 +404,12 @@ impl CacheCore {
 
     /// Get a value.
     pub fn get<T: Cacheable>(&self, lookup: &Lookup) -> Result<Option<T>> {
-        Ok(self.get_with_metadata::<T>(lookup)?.map(|(v, _)| v))
+        let Some(loaded) = self.load(lookup, Some(T::DATA_TYPE))? else {
+            return Ok(None);
+        };
+        let value = T::decode(loaded.bytes, &loaded.meta)?;
+        self.counters.hit();
+        Ok(Some(value))
     }
 
     /// Get a value and what the cache knows about it.
@@ -392,13 +420,7 @@ impl CacheCore {
         let Some(loaded) = self.load(lookup, Some(T::DATA_TYPE))? else {
             return Ok(None);
         };
-        let info = EntryInfo::from_meta(
-            &loaded.meta,
-            &loaded.params,
-            loaded.format,
-            loaded.bytes.len() as u64,
-            &loaded.hash,
-        );
+        let info = loaded.info()?;
         let value = T::decode(loaded.bytes, &loaded.meta)?;
         self.counters.hit();
         Ok(Some((value, info)))
@@ -406,9 +428,7 @@ impl CacheCore {
 
     /// What the cache knows about an entry, without decoding its value.
     pub fn info(&self, lookup: &Lookup) -> Result<Option<EntryInfo>> {
-        Ok(self.load(lookup, None)?.map(|l| {
-            EntryInfo::from_meta(&l.meta, &l.params, l.format, l.bytes.len() as u64, &l.hash)
-        }))
+        self.load(lookup, None)?.map(|l| l.info()).transpose()
     }
 
     /// Whether a live, valid entry exists.
@@ -440,7 +460,7 @@ impl CacheCore {
             description: loaded.meta.description.clone(),
             ttl,
         };
-        let params = loaded.params.clone();
+        let params = loaded.params()?;
         let meta = loaded.meta.clone();
         match meta.data_type {
             DataType::Object | DataType::Bytes => {

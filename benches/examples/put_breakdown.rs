@@ -1,0 +1,87 @@
+//! Where a small put's time goes: the file system steps beside the whole put.
+//! `cargo run --release -p cacheness-bench --example put_breakdown`
+
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+use cacheness::{CacheConfig, Serde, blocking::Cache};
+use cacheness_bench::{small_params, small_value};
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
+
+fn time(n: usize, mut f: impl FnMut(usize)) -> f64 {
+    let mut samples = Vec::with_capacity(n);
+    for i in 0..n {
+        let t = Instant::now();
+        f(i);
+        samples.push(t.elapsed().as_secs_f64() * 1e6);
+    }
+    median(samples)
+}
+
+fn main() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = Cache::open_with(
+        CacheConfig::new(dir.path()).with_commit_interval(Duration::from_secs(3600)),
+    )
+    .unwrap();
+    let n = 5000;
+    let put = time(n, |i| {
+        cache
+            .put(&Serde(small_value(i as i64)), &small_params(i as i64))
+            .unwrap();
+    });
+    let put2 = time(n, |i| {
+        cache
+            .put(
+                &Serde(small_value((n + i) as i64)),
+                &small_params((n + i) as i64),
+            )
+            .unwrap();
+    });
+    println!("second round of puts: {put2:.2}");
+    let get = time(n, |i| {
+        cache
+            .get::<Serde<cacheness_bench::SmallValue>>(&small_params(i as i64))
+            .unwrap()
+            .unwrap();
+    });
+    let raw = dir.path().join("raw");
+    std::fs::create_dir_all(&raw).unwrap();
+    let payload = vec![7u8; 300];
+    let stat = time(n, |i| {
+        let _ = raw.join(format!("{i}.x")).exists();
+    });
+    let create_write = time(n, |i| {
+        let mut f = std::fs::File::create(raw.join(format!("a{i}.x"))).unwrap();
+        f.write_all(&payload).unwrap();
+    });
+    let tmp_rename = time(n, |i| {
+        let mut t = tempfile::Builder::new().tempfile_in(&raw).unwrap();
+        t.write_all(&payload).unwrap();
+        t.persist(raw.join(format!("b{i}.x"))).unwrap();
+    });
+    let plain_rename = time(n, |i| {
+        let p = raw.join(format!(".c{i}.tmp"));
+        let mut f = std::fs::File::create(&p).unwrap();
+        f.write_all(&payload).unwrap();
+        drop(f);
+        std::fs::rename(&p, raw.join(format!("c{i}.x"))).unwrap();
+    });
+    let unlink_missing = time(n, |i| {
+        let _ = std::fs::remove_file(raw.join(format!("missing{i}.x")));
+    });
+    let read = time(n, |i| {
+        std::fs::read(raw.join(format!("c{i}.x"))).unwrap();
+    });
+    println!("median µs: put {put:.2}  get {get:.2}");
+    println!(
+        "  stat {stat:.2}  unlink(missing) {unlink_missing:.2}  create+write {create_write:.2}"
+    );
+    println!(
+        "  tempfile+write+persist {tmp_rename:.2}  create+write+rename {plain_rename:.2}  read {read:.2}"
+    );
+}
