@@ -82,13 +82,25 @@ impl BlobStore {
     }
 
     /// Read a payload; `None` if there is none.
+    ///
+    /// Reads exactly the size `fstat` reports (open, fstat, read, close: one syscall fewer than
+    /// `std::fs::read`, which reads again to see the end). A file that shrinks meanwhile reads
+    /// short and then fails its content hash.
     pub fn read(&self, key: &str, format: Format) -> Result<Option<Bytes>> {
+        use std::io::Read;
         let path = self.path(key, format);
-        match fs::read(&path) {
-            Ok(b) => Ok(Some(Bytes::from(b))),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(Error::io(&path, e)),
-        }
+        let mut file = match fs::File::open(&path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(Error::io(&path, e)),
+        };
+        let len = file.metadata().map_err(|e| Error::io(&path, e))?.len();
+        let mut buf = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+        (&mut file)
+            .take(len)
+            .read_to_end(&mut buf)
+            .map_err(|e| Error::io(&path, e))?;
+        Ok(Some(Bytes::from(buf)))
     }
 
     /// Whether a payload file exists.
