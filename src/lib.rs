@@ -16,6 +16,8 @@
 //! # Ok::<(), cacheness::Error>(())
 //! ```
 
+#![warn(missing_docs)]
+
 pub use cacheness_engine::{
     Cache, CacheConfig, CacheStats, Cacheable, CodecOptions, DataType, Durability, Element,
     EntryInfo, EntryMeta, Error, Format, Params, PutOptions, RawObject, Result, Serde, Value,

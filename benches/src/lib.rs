@@ -1,6 +1,8 @@
 //! Benchmarks of Cacheness: criterion micro-benches of the hot paths (`benches/hot_paths.rs`)
 //! and the data generators they share with the standard workloads (`../shared/WORKLOADS.md`).
 
+#![warn(missing_docs)]
+
 use std::sync::Arc;
 
 use cacheness::deps::arrow::array::{

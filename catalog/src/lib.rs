@@ -18,6 +18,8 @@
 //! [`journal`] (segment files and record framing), [`delta`] (the Delta table),
 //! [`committer`] (the background group commit), `listing` (snapshot ⊕ journals).
 
+#![warn(missing_docs)]
+
 pub mod committer;
 pub mod delta;
 pub mod error;

@@ -19,6 +19,8 @@
 //! its expiry); a payload that fails is removed and counted, and a 64-bit key collision is a
 //! miss. Gets never read the Delta catalog.
 
+#![warn(missing_docs)]
+
 pub mod blocking;
 mod cache;
 pub mod codec;
