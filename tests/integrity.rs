@@ -45,6 +45,15 @@ fn cacheness_test_table() -> cacheness::deps::arrow::array::RecordBatch {
     .unwrap()
 }
 
+/// Which value `fill` stored under these params (`f = "object" | "array" | "table"`).
+fn kind(p: &cacheness::Params) -> &'static str {
+    match p.get("f") {
+        Some(cacheness::Value::Str(s)) if s == "object" => "object",
+        Some(cacheness::Value::Str(s)) if s == "array" => "array",
+        _ => "table",
+    }
+}
+
 fn present(cache: &Cache, p: &cacheness::Params, f: &str) -> bool {
     match f {
         "object" => cache.get::<Serde<Vec<String>>>(p).unwrap().is_some(),
@@ -68,14 +77,7 @@ fn a_flipped_byte_anywhere_is_a_miss_removed_and_counted() {
             let at = ((bytes.len() - 1) as f64 * position) as usize;
             bytes[at] ^= 0x40;
             std::fs::write(&path, &bytes).unwrap();
-            let f = p.get("f").map(|v| format!("{v:?}")).unwrap();
-            let f = if f.contains("object") {
-                "object"
-            } else if f.contains("array") {
-                "array"
-            } else {
-                "table"
-            };
+            let f = kind(p);
             assert!(
                 !present(&cache, p, f),
                 "{f} with byte {at} flipped was served"
@@ -150,23 +152,7 @@ fn gets_work_with_the_catalog_moved_away() {
     let moved = dir.path().join("catalog-moved");
     std::fs::rename(dir.path().join("catalog"), &moved).unwrap();
     for (p, _) in &entries {
-        let f = if p
-            .get("f")
-            .map(|v| format!("{v:?}"))
-            .unwrap()
-            .contains("object")
-        {
-            "object"
-        } else if p
-            .get("f")
-            .map(|v| format!("{v:?}"))
-            .unwrap()
-            .contains("array")
-        {
-            "array"
-        } else {
-            "table"
-        };
+        let f = kind(p);
         assert!(present(&cache, p, f), "{f} not served without the catalog");
     }
     assert!(
@@ -281,14 +267,7 @@ fn garbage_payloads_are_misses_never_crashes() {
                 junk.extend_from_slice(&real[real.len().saturating_sub(64)..]);
             }
             std::fs::write(&path, &junk).unwrap();
-            let f = format!("{:?}", p.get("f").unwrap());
-            let f = if f.contains("object") {
-                "object"
-            } else if f.contains("array") {
-                "array"
-            } else {
-                "table"
-            };
+            let f = kind(p);
             assert!(!present(&cache, p, f));
         }
         let entries2 = fill(&cache);

@@ -36,12 +36,8 @@ struct Header {
 }
 
 /// Build a sealed container around an uncompressed payload.
-pub fn encode_container(
-    meta: &EntryMeta,
-    raw: &[u8],
-    level: i32,
-    info: serde_json::Value,
-) -> Result<Encoded> {
+pub fn encode_container(ctx: &EncodeCtx<'_>, raw: &[u8]) -> Result<Encoded> {
+    let (meta, level, info) = (ctx.meta, ctx.options.zstd_level, serde_json::Value::Null);
     let compressed = if raw.len() >= COMPRESS_MIN {
         zstd::bulk::compress(raw, level)
             .ok()
@@ -153,12 +149,7 @@ impl<T: Serialize + serde::de::DeserializeOwned> Cacheable for Serde<T> {
     fn encode(&self, ctx: &EncodeCtx<'_>) -> Result<Encoded> {
         let raw =
             rmp_serde::to_vec_named(&self.0).map_err(|e| encode_error(ctx.meta, "object", e))?;
-        encode_container(
-            ctx.meta,
-            &raw,
-            ctx.options.zstd_level,
-            serde_json::Value::Null,
-        )
+        encode_container(ctx, &raw)
     }
 
     fn decode(bytes: bytes::Bytes, meta: &EntryMeta) -> Result<Self> {
@@ -184,12 +175,7 @@ impl Cacheable for Vec<u8> {
     }
 
     fn encode(&self, ctx: &EncodeCtx<'_>) -> Result<Encoded> {
-        encode_container(
-            ctx.meta,
-            self,
-            ctx.options.zstd_level,
-            serde_json::Value::Null,
-        )
+        encode_container(ctx, self)
     }
 
     fn decode(bytes: bytes::Bytes, meta: &EntryMeta) -> Result<Self> {
@@ -206,12 +192,7 @@ impl Cacheable for serde_json::Value {
 
     fn encode(&self, ctx: &EncodeCtx<'_>) -> Result<Encoded> {
         let raw = serde_json::to_vec(self).map_err(|e| encode_error(ctx.meta, "JSON", e))?;
-        encode_container(
-            ctx.meta,
-            &raw,
-            ctx.options.zstd_level,
-            serde_json::Value::Null,
-        )
+        encode_container(ctx, &raw)
     }
 
     fn decode(bytes: bytes::Bytes, meta: &EntryMeta) -> Result<Self> {
@@ -232,12 +213,7 @@ impl Cacheable for RawObject {
     }
 
     fn encode(&self, ctx: &EncodeCtx<'_>) -> Result<Encoded> {
-        encode_container(
-            ctx.meta,
-            &self.0,
-            ctx.options.zstd_level,
-            serde_json::Value::Null,
-        )
+        encode_container(ctx, &self.0)
     }
 
     fn decode(bytes: bytes::Bytes, meta: &EntryMeta) -> Result<Self> {
