@@ -275,3 +275,40 @@ proptest! {
         prop_assert_eq!(cache.get::<Array2<i32>>(&params!(t = "i")).unwrap(), Some(ia));
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(16))]
+
+    #[test]
+    fn tables_round_trip(
+        ints in proptest::collection::vec(proptest::option::of(any::<i64>()), 0..400),
+        strings in proptest::collection::vec(proptest::option::of(".{0,8}"), 0..400),
+        cuts in proptest::collection::vec(0usize..400, 0..4),
+    ) {
+        let n = ints.len().min(strings.len());
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("i", DataType::Int64, true),
+            Field::new("f", DataType::Float64, false),
+            Field::new("s", DataType::Utf8, true),
+        ]));
+        let batch = RecordBatch::try_new(schema, vec![
+            Arc::new(cacheness::deps::arrow::array::Int64Array::from(ints[..n].to_vec())) as ArrayRef,
+            Arc::new(Float64Array::from_iter_values(ints[..n].iter().map(|v| v.unwrap_or(0) as f64 / 3.0))),
+            Arc::new(StringArray::from(strings[..n].to_vec())),
+        ]).unwrap();
+        // Split into batches at the given cuts (possibly empty batches).
+        let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c.min(n)).collect();
+        cuts.sort_unstable();
+        let mut batches = Vec::new();
+        let mut start = 0;
+        for c in cuts.into_iter().chain([n]) {
+            batches.push(batch.slice(start, c - start));
+            start = c;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let cache = common::open_quiet(dir.path());
+        cache.put(&batches, &params!(t = "prop")).unwrap();
+        prop_assert_eq!(cache.get::<Vec<RecordBatch>>(&params!(t = "prop")).unwrap().unwrap(), batches);
+        prop_assert_eq!(cache.get::<RecordBatch>(&params!(t = "prop")).unwrap().unwrap(), batch);
+    }
+}
