@@ -289,10 +289,9 @@ fn run(rt: &tokio::runtime::Runtime, shared: &Shared, table_dir: &Path) {
         unsent.extend(batch);
         match delta.as_mut() {
             Some(delta) => {
+                let before = unsent.len();
                 let commit_result = rt.block_on(commit_in_order(delta, &mut unsent, &writer));
-                if commit_result.is_ok() {
-                    commits_since_compact += 1;
-                }
+                commits_since_compact += before - unsent.len();
                 if commits_since_compact >= 8 {
                     commits_since_compact = 0;
                     if let Err(e) = rt.block_on(delta.maybe_compact()) {
