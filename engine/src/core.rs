@@ -329,7 +329,6 @@ impl CacheCore {
                 continue;
             };
             let Some(loaded) = self.check(lookup, format, bytes)? else {
-                self.counters.miss();
                 return Ok(None);
             };
             if let Some(dt) = want
@@ -343,7 +342,6 @@ impl CacheCore {
             }
             return Ok(Some(loaded));
         }
-        self.counters.miss();
         Ok(None)
     }
 
@@ -405,6 +403,7 @@ impl CacheCore {
     /// Get a value.
     pub fn get<T: Cacheable>(&self, lookup: &Lookup) -> Result<Option<T>> {
         let Some(loaded) = self.load(lookup, Some(T::DATA_TYPE))? else {
+            self.counters.miss();
             return Ok(None);
         };
         let value = T::decode(loaded.bytes, &loaded.meta)?;
@@ -418,6 +417,7 @@ impl CacheCore {
         lookup: &Lookup,
     ) -> Result<Option<(T, EntryInfo)>> {
         let Some(loaded) = self.load(lookup, Some(T::DATA_TYPE))? else {
+            self.counters.miss();
             return Ok(None);
         };
         let info = loaded.info()?;
