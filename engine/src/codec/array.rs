@@ -8,7 +8,9 @@
 use ndarray::{Array, ArrayD, Dimension, IxDyn};
 
 use super::blosc2_ffi::{self as ffi, CompressParams};
-use super::{Blosc2Codec, Cacheable, DataType, EncodeCtx, Encoded, EntryMeta, encode_error};
+use super::{
+    Blosc2Codec, Cacheable, CodecOptions, DataType, EncodeCtx, Encoded, EntryMeta, encode_error,
+};
 use crate::error::{Error, Result};
 use crate::seal::{self, SlotAt};
 
@@ -108,6 +110,60 @@ pub fn read_meta(bytes: &[u8], what: &str) -> Result<(EntryMeta, String)> {
     Ok((meta, hash))
 }
 
+/// Compress a C-ordered buffer of `T`s into an in-memory Blosc2 array with the settings a put
+/// uses: chunks ≤ 8 MiB and blocks ≤ 256 KiB cut from the outer dimensions, the configured
+/// codec and level, shuffle for items wider than a byte.
+fn compress<T: Element>(
+    bytes: &[u8],
+    shape: &[i64],
+    options: &CodecOptions,
+) -> Result<ffi::Array<'static>, String> {
+    let itemsize = std::mem::size_of::<T>();
+    let chunkshape = partition(shape, itemsize, CHUNK_BYTES);
+    let chunk_bounds: Vec<i64> = chunkshape.iter().map(|&c| i64::from(c)).collect();
+    let blockshape = partition(&chunk_bounds, itemsize, BLOCK_BYTES);
+    let params = CompressParams {
+        codec: match options.blosc2_codec {
+            Blosc2Codec::Lz4 => blosc2_src::BLOSC_LZ4 as u8,
+            Blosc2Codec::Zstd => blosc2_src::BLOSC_ZSTD as u8,
+        },
+        level: options.blosc2_level.min(9),
+        typesize: itemsize as i32,
+        threads: options.threads.clamp(1, 64) as i16,
+        shuffle: itemsize > 1,
+    };
+    ffi::Array::from_buffer(bytes, shape, &chunkshape, &blockshape, T::NUMPY, &params)
+}
+
+/// Blosc2 alone, with no cache around it (the raw baseline of the benchmarks): a 1-d buffer of
+/// `T`s compressed into a contiguous frame exactly as a put would, without metadata or hash.
+pub fn raw_frame<T: Element>(data: &[T], options: &CodecOptions) -> Result<Vec<u8>> {
+    let what = || "raw Blosc2 frame".to_string();
+    compress::<T>(as_bytes(data), &[data.len() as i64], options)
+        .and_then(|a| a.to_frame())
+        .map_err(|e| Error::corrupt(what(), e))
+}
+
+/// Decompress a frame made by [`raw_frame`] into `out` (which must have the array's size).
+pub fn raw_unframe<T: NotBool>(frame: &[u8], out: &mut [T]) -> Result<()> {
+    let arr = ffi::Array::from_frame(frame, default_threads())
+        .map_err(|e| Error::corrupt("raw Blosc2 frame", e))?;
+    // SAFETY: any bit pattern is a valid T for the numeric element types (NotBool).
+    #[allow(unsafe_code)]
+    let bytes = unsafe {
+        std::slice::from_raw_parts_mut(out.as_mut_ptr().cast::<u8>(), std::mem::size_of_val(out))
+    };
+    arr.to_buffer(bytes)
+        .map_err(|e| Error::corrupt("raw Blosc2 frame", e))
+}
+
+/// Numeric element types: every bit pattern is a valid value.
+pub trait NotBool: Element {}
+macro_rules! not_bool {
+    ($($t:ty),*) => {$( impl NotBool for $t {} )*};
+}
+not_bool!(i8, i16, i32, i64, u8, u16, u32, u64, f32, f64);
+
 impl<T: Element, D: Dimension> Cacheable for Array<T, D> {
     const DATA_TYPE: DataType = DataType::Ndarray;
 
@@ -136,28 +192,12 @@ impl<T: Element, D: Dimension> Cacheable for Array<T, D> {
             .as_slice()
             .ok_or_else(|| encode_error(ctx.meta, "array", "array is not contiguous"))?;
         let bytes = as_bytes(data);
-        let itemsize = std::mem::size_of::<T>();
-        let chunkshape = partition(&shape, itemsize, CHUNK_BYTES);
-        let chunk_bounds: Vec<i64> = chunkshape.iter().map(|&c| i64::from(c)).collect();
-        let blockshape = partition(&chunk_bounds, itemsize, BLOCK_BYTES);
         let info = serde_json::json!({"dtype": T::NAME, "shape": shape, "numpy_dtype": T::NUMPY});
         let mut meta = ctx.meta.clone();
         meta.raw_bytes = bytes.len() as u64;
         meta.info = info.clone();
-        let params = CompressParams {
-            codec: match ctx.options.blosc2_codec {
-                Blosc2Codec::Lz4 => blosc2_src::BLOSC_LZ4 as u8,
-                Blosc2Codec::Zstd => blosc2_src::BLOSC_ZSTD as u8,
-            },
-            level: ctx.options.blosc2_level.min(9),
-            typesize: itemsize as i32,
-            threads: ctx.options.threads.clamp(1, 64) as i16,
-            shuffle: itemsize > 1,
-        };
         let err = |e: String| encode_error(&meta, "Blosc2 array", e);
-        let mut arr =
-            ffi::Array::from_buffer(bytes, &shape, &chunkshape, &blockshape, T::NUMPY, &params)
-                .map_err(err)?;
+        let mut arr = compress::<T>(bytes, &shape, ctx.options).map_err(err)?;
         let meta_json = serde_json::to_string(&meta).map_err(|e| err(e.to_string()))?;
         let packed = rmp_serde::to_vec(&meta_json).map_err(|e| err(e.to_string()))?;
         arr.add_vlmeta(META_KEY, &packed).map_err(err)?;
@@ -290,7 +330,18 @@ pub(crate) fn retouch(
 
 #[cfg(test)]
 mod tests {
-    use super::partition;
+    use super::{partition, raw_frame, raw_unframe};
+
+    #[test]
+    fn raw_frames_round_trip() {
+        let data: Vec<f64> = (0..100_000).map(|i| f64::from(i) * 0.25).collect();
+        let frame = raw_frame(&data, &crate::CodecOptions::default()).unwrap();
+        assert!(frame.len() < data.len() * 8);
+        let mut out = vec![0.0f64; data.len()];
+        raw_unframe(&frame, &mut out).unwrap();
+        assert_eq!(out, data);
+        assert!(raw_unframe(&frame[..frame.len() / 2], &mut out).is_err());
+    }
 
     #[test]
     fn partitions_stay_under_target_and_cut_outer_dims_first() {
