@@ -1,7 +1,17 @@
-//! Benchmarks of Cacheness: criterion micro-benches of the hot paths (`benches/hot_paths.rs`)
-//! and the data generators they share with the standard workloads (`../shared/WORKLOADS.md`).
+//! Benchmarks of Cacheness.
+//!
+//! - `cacheness-bench` (`src/main.rs`): the standard workload runner, W1–W7 of
+//!   `shared/WORKLOADS.md`, each beside its raw baseline ([`workloads`]), timed by the rules
+//!   there ([`timing`]), printed as JSON lines and a [`table`].
+//! - `benches/hot_paths.rs`: criterion micro-benches of the hot paths.
+//! - `examples/put_breakdown.rs`: where a small put's time goes.
+//! - This file: the data generators shared by all of them and by `cacheness demo`.
 
 #![warn(missing_docs)]
+
+pub mod table;
+pub mod timing;
+pub mod workloads;
 
 use std::sync::Arc;
 

@@ -1,0 +1,56 @@
+//! The standard workloads W1–W7 of `shared/WORKLOADS.md`, each beside its raw baseline.
+
+pub mod w1;
+pub mod w2;
+pub mod w3;
+pub mod w4;
+pub mod w7;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use cacheness::{CacheConfig, blocking::Cache};
+
+/// How a run is set up.
+#[derive(Debug, Clone)]
+pub struct RunConfig {
+    /// Smaller sizes, for a smoke test well under 2 minutes.
+    pub quick: bool,
+    /// Where each workload makes its scratch directory.
+    pub scratch: PathBuf,
+}
+
+/// A fresh scratch directory for one workload (removed when dropped).
+pub fn scratch(cfg: &RunConfig, name: &str) -> tempfile::TempDir {
+    std::fs::create_dir_all(&cfg.scratch).ok();
+    tempfile::Builder::new()
+        .prefix(&format!("cacheness-{name}-"))
+        .tempdir_in(&cfg.scratch)
+        .unwrap_or_else(|e| {
+            panic!(
+                "cannot create a scratch directory in {}: {e}",
+                cfg.scratch.display()
+            )
+        })
+}
+
+/// Open a cache the way the workloads use it: default settings, group commit left to flush.
+pub fn open_cache(dir: &Path) -> Cache {
+    Cache::open_with(CacheConfig::new(dir).with_commit_interval(Duration::from_secs(3600)))
+        .unwrap_or_else(|e| panic!("cannot open a cache in {}: {e}", dir.display()))
+}
+
+/// Total size of the files under a directory.
+pub fn dir_bytes(dir: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .filter_map(Result::ok)
+        .map(|e| match e.metadata() {
+            Ok(m) if m.is_dir() => dir_bytes(&e.path()),
+            Ok(m) => m.len(),
+            Err(_) => 0,
+        })
+        .sum()
+}
