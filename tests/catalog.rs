@@ -224,3 +224,36 @@ async fn the_async_api_matches_the_blocking_one() {
         Err(cacheness::Error::Closed { .. })
     ));
 }
+
+#[test]
+fn a_batch_of_thousands_of_replacements_and_deletes_commits() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = common::open_quiet(dir.path());
+    for i in 0..2500 {
+        cache.put(&Serde(i), &params!(i = i)).unwrap();
+    }
+    cache.flush().unwrap();
+    // One segment: 1,500 deletes, 1,000 overwrites, 2,500 new keys, and a put+delete pair.
+    for i in 0..1500 {
+        cache.invalidate(&params!(i = i)).unwrap();
+    }
+    for i in 1500..2500 {
+        cache.put(&Serde(-i), &params!(i = i)).unwrap();
+    }
+    for i in 2500..5000 {
+        cache.put(&Serde(i), &params!(i = i)).unwrap();
+    }
+    cache.put(&Serde(0), &params!(tmp = 1)).unwrap();
+    cache.invalidate(&params!(tmp = 1)).unwrap();
+    cache.flush().unwrap();
+    let rows = common::delta_rows(dir.path());
+    assert_eq!(rows.len(), 3500);
+    let keys: std::collections::HashSet<_> = rows.iter().map(|r| r.cache_key.clone()).collect();
+    assert_eq!(keys.len(), 3500, "duplicate rows after replacements");
+    assert!(!keys.contains(&params!(i = 0).key().unwrap()));
+    assert!(keys.contains(&params!(i = 1500).key().unwrap()));
+    assert_eq!(
+        cache.get::<Serde<i32>>(&params!(i = 1500)).unwrap(),
+        Some(Serde(-1500))
+    );
+}

@@ -14,6 +14,9 @@ use crate::error::{CatalogError, Result};
 use crate::journal::{self, JournalWriter};
 use crate::row::{CatalogOp, CatalogRow};
 
+/// Stack size of the committer thread (reserved address space; only touched pages cost memory).
+const COMMITTER_STACK: usize = 64 << 20;
+
 /// How a reply reaches a caller: a blocking caller waits on a std channel, an async caller on a
 /// tokio oneshot.
 pub(crate) enum Reply<T> {
@@ -161,6 +164,8 @@ pub(crate) fn start(
     let thread_shared = shared.clone();
     let handle = std::thread::Builder::new()
         .name("cacheness-commit".into())
+        // DataFusion plans recurse deeply; the default 2 MiB thread stack is not enough.
+        .stack_size(COMMITTER_STACK)
         .spawn(move || {
             match tokio::runtime::Builder::new_current_thread()
                 .enable_all()

@@ -18,6 +18,8 @@ use crate::schema::{base_schema, batch_to_rows, rows_to_batch, schema_for_rows};
 
 /// How many times a commit that lost a race with another writer is tried again.
 const COMMIT_ATTEMPTS: usize = 20;
+/// Most keys named in one `replace_where` predicate (large IN lists make deep plans).
+const REPLACE_CHUNK: usize = 1000;
 /// Compact when the table has more live data files than this.
 const COMPACT_FILES: usize = 16;
 
@@ -158,9 +160,14 @@ impl DeltaCatalog {
         })
     }
 
+    /// One segment's commits: first the replacements (each a `replace_where` over at most
+    /// [`REPLACE_CHUNK`] keys: deletes and rewritten rows), then one append of the new rows
+    /// carrying the application transaction. Replacements are idempotent and the append is the
+    /// only step that adds rows without a predicate, so a crash between steps and a replay never
+    /// duplicates a row. A segment that cleared the catalog is one overwrite.
     async fn try_commit(&mut self, ops: &[CatalogOp], writer: &str, seq: i64) -> Result<()> {
         let plan = plan_batch(ops);
-        let table = self.table()?.clone();
+        let mut table = self.table()?.clone();
         let table_schema: Schema = table
             .snapshot()
             .map_err(delta_err(&self.label))?
@@ -169,31 +176,65 @@ impl DeltaCatalog {
             .as_ref()
             .clone();
         let schema = schema_for_rows(&table_schema, &plan.rows);
-        let batch = rows_to_batch(&schema, &plan.rows, &self.label)?;
-        let props = CommitProperties::default()
-            .with_application_transaction(Transaction::new(writer, seq))
-            .with_max_retries(COMMIT_ATTEMPTS);
-        let mut builder = table
-            .write(vec![batch])
-            .with_schema_mode(SchemaMode::Merge)
-            .with_commit_properties(props);
+        let txn = || {
+            CommitProperties::default()
+                .with_application_transaction(Transaction::new(writer, seq))
+                .with_max_retries(COMMIT_ATTEMPTS)
+        };
         if plan.clear {
-            builder = builder.with_save_mode(SaveMode::Overwrite);
-        } else if plan.replace_keys.is_empty() {
-            builder = builder.with_save_mode(SaveMode::Append);
-        } else {
-            // Every written row must match the predicate, so it names the new rows' keys too.
-            let mut keys: Vec<&str> = plan.replace_keys.iter().map(String::as_str).collect();
-            keys.extend(plan.rows.iter().map(|r| r.cache_key.as_str()));
-            keys.sort_unstable();
-            keys.dedup();
-            let keys: Vec<Expr> = keys.into_iter().map(lit).collect();
-            builder = builder
+            let batch = rows_to_batch(&schema, &plan.rows, &self.label)?;
+            let t = table
+                .write(vec![batch])
+                .with_schema_mode(SchemaMode::Merge)
                 .with_save_mode(SaveMode::Overwrite)
-                .with_replace_where(col("cache_key").in_list(keys, false));
+                .with_commit_properties(txn())
+                .await
+                .map_err(delta_err(&self.label))?;
+            self.table = Some(t);
+            return Ok(());
         }
-        let table = builder.await.map_err(delta_err(&self.label))?;
-        self.table = Some(table);
+        let replace: HashSet<&str> = plan.replace_keys.iter().map(String::as_str).collect();
+        let (replacing, appending): (Vec<&CatalogRow>, Vec<&CatalogRow>) = plan
+            .rows
+            .iter()
+            .partition(|r| replace.contains(r.cache_key.as_str()));
+        let chunks: Vec<&[String]> = plan.replace_keys.chunks(REPLACE_CHUNK).collect();
+        for (i, keys) in chunks.iter().enumerate() {
+            let in_chunk: HashSet<&str> = keys.iter().map(String::as_str).collect();
+            let rows: Vec<&CatalogRow> = replacing
+                .iter()
+                .copied()
+                .filter(|r| in_chunk.contains(r.cache_key.as_str()))
+                .collect();
+            let batch = rows_to_batch(&schema, &rows, &self.label)?;
+            let last = i + 1 == chunks.len() && appending.is_empty();
+            let props = if last {
+                txn()
+            } else {
+                CommitProperties::default().with_max_retries(COMMIT_ATTEMPTS)
+            };
+            let keys: Vec<Expr> = keys.iter().map(|k| lit(k.as_str())).collect();
+            table = table
+                .write(vec![batch])
+                .with_schema_mode(SchemaMode::Merge)
+                .with_save_mode(SaveMode::Overwrite)
+                .with_replace_where(col("cache_key").in_list(keys, false))
+                .with_commit_properties(props)
+                .await
+                .map_err(delta_err(&self.label))?;
+            self.table = Some(table.clone());
+        }
+        if !appending.is_empty() || chunks.is_empty() {
+            let batch = rows_to_batch(&schema, &appending, &self.label)?;
+            table = table
+                .write(vec![batch])
+                .with_schema_mode(SchemaMode::Merge)
+                .with_save_mode(SaveMode::Append)
+                .with_commit_properties(txn())
+                .await
+                .map_err(delta_err(&self.label))?;
+            self.table = Some(table);
+        }
         Ok(())
     }
 
