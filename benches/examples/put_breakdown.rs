@@ -2,24 +2,14 @@
 //! `cargo run --release -p cacheness-bench --example put_breakdown`
 
 use std::io::Write;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use cacheness::{CacheConfig, Serde, blocking::Cache};
+use cacheness_bench::timing::Samples;
 use cacheness_bench::{small_params, small_value};
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(|a, b| a.total_cmp(b));
-    v[v.len() / 2]
-}
-
-fn time(n: usize, mut f: impl FnMut(usize)) -> f64 {
-    let mut samples = Vec::with_capacity(n);
-    for i in 0..n {
-        let t = Instant::now();
-        f(i);
-        samples.push(t.elapsed().as_secs_f64() * 1e6);
-    }
-    median(samples)
+fn time(n: usize, f: impl FnMut(usize)) -> f64 {
+    Samples::collect(n, f).p50()
 }
 
 fn main() {

@@ -182,14 +182,9 @@ impl DeltaCatalog {
                 .with_max_retries(COMMIT_ATTEMPTS)
         };
         if plan.clear {
-            let batch = rows_to_batch(&schema, &plan.rows, &self.label)?;
-            let t = table
-                .write(vec![batch])
-                .with_schema_mode(SchemaMode::Merge)
-                .with_save_mode(SaveMode::Overwrite)
-                .with_commit_properties(txn())
-                .await
-                .map_err(delta_err(&self.label))?;
+            let t = self
+                .write(table, &schema, &plan.rows, SaveMode::Overwrite, None, txn())
+                .await?;
             self.table = Some(t);
             return Ok(());
         }
@@ -206,7 +201,6 @@ impl DeltaCatalog {
                 .copied()
                 .filter(|r| in_chunk.contains(r.cache_key.as_str()))
                 .collect();
-            let batch = rows_to_batch(&schema, &rows, &self.label)?;
             let last = i + 1 == chunks.len() && appending.is_empty();
             let props = if last {
                 txn()
@@ -214,28 +208,49 @@ impl DeltaCatalog {
                 CommitProperties::default().with_max_retries(COMMIT_ATTEMPTS)
             };
             let keys: Vec<Expr> = keys.iter().map(|k| lit(k.as_str())).collect();
-            table = table
-                .write(vec![batch])
-                .with_schema_mode(SchemaMode::Merge)
-                .with_save_mode(SaveMode::Overwrite)
-                .with_replace_where(col("cache_key").in_list(keys, false))
-                .with_commit_properties(props)
-                .await
-                .map_err(delta_err(&self.label))?;
+            let predicate = col("cache_key").in_list(keys, false);
+            table = self
+                .write(
+                    table,
+                    &schema,
+                    &rows,
+                    SaveMode::Overwrite,
+                    Some(predicate),
+                    props,
+                )
+                .await?;
             self.table = Some(table.clone());
         }
         if !appending.is_empty() || chunks.is_empty() {
-            let batch = rows_to_batch(&schema, &appending, &self.label)?;
-            table = table
-                .write(vec![batch])
-                .with_schema_mode(SchemaMode::Merge)
-                .with_save_mode(SaveMode::Append)
-                .with_commit_properties(txn())
-                .await
-                .map_err(delta_err(&self.label))?;
+            table = self
+                .write(table, &schema, &appending, SaveMode::Append, None, txn())
+                .await?;
             self.table = Some(table);
         }
         Ok(())
+    }
+
+    /// One Delta write of catalog rows (schema merged), optionally replacing what a predicate
+    /// matches.
+    async fn write(
+        &self,
+        table: DeltaTable,
+        schema: &deltalake::arrow::datatypes::SchemaRef,
+        rows: &[&CatalogRow],
+        mode: SaveMode,
+        replace_where: Option<Expr>,
+        props: CommitProperties,
+    ) -> Result<DeltaTable> {
+        let batch = rows_to_batch(schema, rows, &self.label)?;
+        let mut builder = table
+            .write(vec![batch])
+            .with_schema_mode(SchemaMode::Merge)
+            .with_save_mode(mode)
+            .with_commit_properties(props);
+        if let Some(p) = replace_where {
+            builder = builder.with_replace_where(p);
+        }
+        builder.await.map_err(delta_err(&self.label))
     }
 
     /// Every row of the current snapshot (reloaded first).
