@@ -67,8 +67,17 @@ impl DeltaCatalog {
         deltalake::ensure_table_uri(path).map_err(delta_err(&self.label))
     }
 
-    /// (Re)load the latest table state; `table` stays `None` if no table exists yet.
+    /// (Re)load the latest table state; `table` stays `None` if no table exists yet. A loaded
+    /// table is brought up to date incrementally (only new log entries are read).
     async fn load(&mut self) -> Result<()> {
+        if let Some(table) = self.table.as_mut() {
+            match table.update_incremental(None).await {
+                Ok(()) => return Ok(()),
+                Err(e) => {
+                    tracing::debug!(table = %self.label, "incremental update failed, reloading: {e}")
+                }
+            }
+        }
         let url = self.url()?;
         let table = DeltaTable::try_from_url(url)
             .await

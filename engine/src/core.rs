@@ -525,13 +525,20 @@ impl CacheCore {
 
     /// The stats report.
     pub fn stats(&self) -> Result<CacheStats> {
-        Ok(self.stats_from(self.list_entries()?))
+        self.check_open()?;
+        Ok(self.stats_from(&self.catalog.list_blocking()?))
     }
 
-    pub(crate) fn stats_from(&self, entries: Vec<EntryInfo>) -> CacheStats {
-        let stored = entries.iter().map(|e| e.stored_bytes).sum();
-        let raw = entries.iter().map(|e| e.raw_bytes).sum();
-        self.counters.report(entries.len() as u64, stored, raw)
+    /// Stats from catalog rows: live rows counted and summed directly (no entry conversion).
+    pub(crate) fn stats_from(&self, rows: &[CatalogRow]) -> CacheStats {
+        let now = now_micros();
+        let (mut n, mut stored, mut raw) = (0u64, 0u64, 0u64);
+        for r in rows.iter().filter(|r| is_live(r, now)) {
+            n += 1;
+            stored += r.stored_bytes.max(0) as u64;
+            raw += r.raw_bytes.max(0) as u64;
+        }
+        self.counters.report(n, stored, raw)
     }
 
     /// Commit pending catalog rows to Delta.
@@ -558,7 +565,12 @@ impl CacheCore {
 pub(crate) fn live(rows: Vec<CatalogRow>) -> Vec<EntryInfo> {
     let now = now_micros();
     rows.into_iter()
-        .filter(|r| r.expires_at.is_none_or(|e| e > now))
+        .filter(|r| is_live(r, now))
         .map(EntryInfo::from_row)
         .collect()
+}
+
+/// The one TTL rule: an entry whose expiry has passed is gone.
+fn is_live(row: &CatalogRow, now: i64) -> bool {
+    row.expires_at.is_none_or(|e| e > now)
 }
