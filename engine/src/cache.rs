@@ -15,6 +15,13 @@ use crate::error::Result;
 use crate::keys::Params;
 use crate::stats::CacheStats;
 
+/// A blocking task of the async API did not finish (it panicked or the runtime shut down).
+fn task_failed(e: tokio::task::JoinError) -> crate::Error {
+    crate::Error::Background {
+        reason: e.to_string(),
+    }
+}
+
 /// A disk cache (async API). Cheap to clone; clones share one open cache.
 ///
 /// ```no_run
@@ -42,9 +49,7 @@ impl Cache {
     pub async fn open_with(config: CacheConfig) -> Result<Self> {
         let core = tokio::task::spawn_blocking(move || CacheCore::open(config))
             .await
-            .map_err(|e| crate::Error::Closed {
-                root: std::path::PathBuf::from(e.to_string()),
-            })??;
+            .map_err(task_failed)??;
         Ok(Cache {
             core: Arc::new(core),
         })
@@ -128,9 +133,7 @@ impl Cache {
         let core = self.core.clone();
         tokio::task::spawn_blocking(move || core.clear())
             .await
-            .map_err(|e| crate::Error::Closed {
-                root: std::path::PathBuf::from(e.to_string()),
-            })?
+            .map_err(task_failed)?
     }
 
     /// Every live entry: the Delta snapshot plus rows not yet committed, so every returned put
@@ -154,8 +157,6 @@ impl Cache {
         let core = self.core.clone();
         tokio::task::spawn_blocking(move || core.close())
             .await
-            .map_err(|e| crate::Error::Closed {
-                root: std::path::PathBuf::from(e.to_string()),
-            })?
+            .map_err(task_failed)?
     }
 }

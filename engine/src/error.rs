@@ -66,6 +66,12 @@ pub enum Error {
     /// The catalog failed.
     #[error(transparent)]
     Catalog(#[from] cacheness_catalog::CatalogError),
+    /// A blocking task run for the async API did not finish.
+    #[error("a background task of the cache failed: {reason}")]
+    Background {
+        /// What happened to it.
+        reason: String,
+    },
     /// The cache was closed.
     #[error("the cache at {root} is closed")]
     Closed {
