@@ -257,3 +257,36 @@ fn a_batch_of_thousands_of_replacements_and_deletes_commits() {
         Some(Serde(-1500))
     );
 }
+
+#[test]
+fn fsync_durability_writes_and_reads_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = Cache::open_with(
+        CacheConfig::new(dir.path())
+            .with_durability(cacheness::Durability::Fsync)
+            .with_commit_interval(Duration::from_secs(3600)),
+    )
+    .unwrap();
+    assert_eq!(
+        cache.core().config().durability,
+        cacheness::Durability::Fsync
+    );
+    for i in 0..20 {
+        cache.put(&Serde(i), &params!(i = i)).unwrap();
+    }
+    assert_eq!(
+        cache.get::<Serde<i32>>(&params!(i = 7)).unwrap(),
+        Some(Serde(7))
+    );
+    cache.flush().unwrap();
+    assert_eq!(common::delta_rows(dir.path()).len(), 20);
+    // The setting also comes from cacheness.toml.
+    let dir2 = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir2.path().join("cacheness.toml"),
+        "durability = \"fsync\"\n",
+    )
+    .unwrap();
+    let c2 = Cache::open(dir2.path()).unwrap();
+    assert_eq!(c2.core().config().durability, cacheness::Durability::Fsync);
+}

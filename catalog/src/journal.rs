@@ -197,7 +197,7 @@ impl JournalWriter {
         })?;
         let seq = 1;
         let path = segment_path(dir, &writer, seq);
-        let file = open_segment(&path)?;
+        let file = open_segment(&path, fsync)?;
         Ok(JournalWriter {
             dir: dir.to_path_buf(),
             writer,
@@ -234,7 +234,7 @@ impl JournalWriter {
     pub fn rotate(&mut self) -> Result<(i64, PathBuf)> {
         let next = self.seq + 1;
         let path = segment_path(&self.dir, &self.writer, next);
-        let file = open_segment(&path)?;
+        let file = open_segment(&path, self.fsync)?;
         let old = (self.seq, std::mem::replace(&mut self.path, path));
         self.file = file;
         self.seq = next;
@@ -254,12 +254,20 @@ impl JournalWriter {
     }
 }
 
-fn open_segment(path: &Path) -> Result<File> {
-    OpenOptions::new()
+/// Create a segment; with `fsync`, also make its directory entry durable (a record fsync'd
+/// into a file whose name was lost would be lost with it).
+fn open_segment(path: &Path, fsync: bool) -> Result<File> {
+    let file = OpenOptions::new()
         .create(true)
         .append(true)
         .open(path)
-        .map_err(|e| CatalogError::io(path, e))
+        .map_err(|e| CatalogError::io(path, e))?;
+    if fsync && let Some(dir) = path.parent() {
+        File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| CatalogError::io(dir, e))?;
+    }
+    Ok(file)
 }
 
 #[cfg(test)]
