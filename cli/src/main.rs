@@ -30,31 +30,83 @@ enum Command {
     Stats,
     /// Commit pending catalog rows to Delta.
     Flush,
+    /// Write an entry's value in its natural format: tables as Parquet, arrays as .b2nd (the
+    /// checked payload files themselves), objects and JSON as JSON text, bytes as they are.
+    /// Exits 3 when there is no such entry.
+    Get {
+        /// The entry's cache key (16 hex digits).
+        #[arg(long)]
+        key: String,
+        /// Write to this file instead of standard output.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+}
+
+/// Exit code of `get` when the entry does not exist (0 ok, 1 error, 2 usage).
+const EXIT_NOT_FOUND: u8 = 3;
+
+/// What a command asks `main` to exit with.
+enum Outcome {
+    Done,
+    NotFound,
 }
 
 fn cache_dir(dir: Option<PathBuf>) -> PathBuf {
     dir.unwrap_or_else(|| PathBuf::from(".cacheness"))
 }
 
-fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
+fn run(cli: Cli) -> Result<Outcome, Box<dyn std::error::Error>> {
     match cli.command {
-        Command::Demo => demo::run(cli.dir),
+        Command::Get { key, output } => {
+            let cache = cacheness::blocking::Cache::open(cache_dir(cli.dir))?;
+            let Some((info, bytes)) = cache.payload_by_key(&key)? else {
+                return Ok(Outcome::NotFound);
+            };
+            let what = format!("payload of {key}");
+            let out: Vec<u8> = match info.data_type.as_str() {
+                "object" => {
+                    let raw = cacheness::codec::object::payload(&bytes, &what)?;
+                    let value: serde_json::Value = rmp_serde::from_slice(&raw).map_err(|e| {
+                        format!("{what}: MessagePack does not convert to JSON: {e}")
+                    })?;
+                    let mut v = serde_json::to_vec_pretty(&value)?;
+                    v.push(b'\n');
+                    v
+                }
+                "json" => {
+                    let mut v = cacheness::codec::object::payload(&bytes, &what)?;
+                    v.push(b'\n');
+                    v
+                }
+                "bytes" => cacheness::codec::object::payload(&bytes, &what)?,
+                _ => bytes.to_vec(),
+            };
+            match output {
+                Some(path) => {
+                    std::fs::write(&path, out).map_err(|e| format!("{}: {e}", path.display()))?
+                }
+                None => std::io::Write::write_all(&mut std::io::stdout().lock(), &out)?,
+            }
+            Ok(Outcome::Done)
+        }
+        Command::Demo => demo::run(cli.dir).map(|()| Outcome::Done),
         Command::Ls => {
             let cache = cacheness::blocking::Cache::open(cache_dir(cli.dir))?;
             for e in cache.list_entries()? {
                 println!("{}", serde_json::to_string(&e)?);
             }
-            Ok(())
+            Ok(Outcome::Done)
         }
         Command::Stats => {
             let cache = cacheness::blocking::Cache::open(cache_dir(cli.dir))?;
             println!("{}", serde_json::to_string_pretty(&cache.stats()?)?);
-            Ok(())
+            Ok(Outcome::Done)
         }
         Command::Flush => {
             let cache = cacheness::blocking::Cache::open(cache_dir(cli.dir))?;
             cache.flush()?;
-            Ok(())
+            Ok(Outcome::Done)
         }
     }
 }
@@ -62,7 +114,11 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(Outcome::Done) => ExitCode::SUCCESS,
+        Ok(Outcome::NotFound) => {
+            eprintln!("not found");
+            ExitCode::from(EXIT_NOT_FOUND)
+        }
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::from(1)

@@ -91,3 +91,76 @@ fn cache_dir_comes_from_the_environment_and_errors_exit_1() {
     let usage = cacheness().arg("no-such-command").output().unwrap();
     assert_eq!(usage.status.code(), Some(2));
 }
+
+#[test]
+fn get_writes_each_value_in_its_natural_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = cacheness()
+        .args(["demo", "--dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(demo.status.success());
+    let ls = cacheness()
+        .args(["ls", "--dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let entries: Vec<serde_json::Value> = String::from_utf8_lossy(&ls.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let key_of = |t: &str| {
+        entries.iter().find(|e| e["data_type"] == t).unwrap()["cache_key"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let get = |key: &str| {
+        cacheness()
+            .args(["get", "--key", key, "--dir"])
+            .arg(dir.path())
+            .output()
+            .unwrap()
+    };
+
+    let object = get(&key_of("object"));
+    assert!(object.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&object.stdout).unwrap();
+    assert_eq!(v["model"], "xgboost");
+    assert_eq!(v["epochs"], 10);
+
+    let json = get(&key_of("json"));
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(v["results"][0]["symbol"], "AAPL");
+
+    let table_key = key_of("arrow_table");
+    let table = get(&table_key);
+    let file = std::fs::read(
+        dir.path()
+            .join(format!("blobs/{}/{table_key}.parquet", &table_key[..2])),
+    )
+    .unwrap();
+    assert_eq!(
+        table.stdout, file,
+        "a table comes out as its Parquet payload"
+    );
+    assert_eq!(&table.stdout[..4], b"PAR1");
+
+    let out = dir.path().join("array.b2nd");
+    let array = cacheness()
+        .args(["get", "--key", &key_of("ndarray"), "--output"])
+        .arg(&out)
+        .arg("--dir")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(array.status.success());
+    assert!(std::fs::metadata(&out).unwrap().len() > 1_000_000);
+
+    let missing = get("0123456789abcdef");
+    assert_eq!(missing.status.code(), Some(3));
+    let bad = get("../../etc/passwd");
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("invalid cache key"));
+}

@@ -86,6 +86,11 @@ impl Cache {
         self.core.info(&Lookup::key(key)?)
     }
 
+    /// The checked payload file of the entry with this key, and its information.
+    pub fn payload_by_key(&self, key: &str) -> Result<Option<(EntryInfo, bytes::Bytes)>> {
+        self.core.payload(&Lookup::key(key)?)
+    }
+
     /// Whether a live entry exists for parameters.
     pub fn exists(&self, params: &Params) -> Result<bool> {
         self.core.exists(&Lookup::params(params)?)

@@ -103,6 +103,11 @@ impl Cache {
         self.core.info(&Lookup::key(key)?)
     }
 
+    /// The checked payload file of the entry with this key, and its information.
+    pub async fn payload_by_key(&self, key: &str) -> Result<Option<(EntryInfo, bytes::Bytes)>> {
+        self.core.payload(&Lookup::key(key)?)
+    }
+
     /// Whether a live entry exists for parameters.
     pub async fn exists(&self, params: &Params) -> Result<bool> {
         self.core.exists(&Lookup::params(params)?)

@@ -431,6 +431,17 @@ impl CacheCore {
         self.load(lookup, None)?.map(|l| l.info()).transpose()
     }
 
+    /// The checked payload file of an entry and what the cache knows about it (for tools that
+    /// hand the payload on in its own format, like `cacheness get`).
+    pub fn payload(&self, lookup: &Lookup) -> Result<Option<(EntryInfo, Bytes)>> {
+        let Some(loaded) = self.load(lookup, None)? else {
+            self.counters.miss();
+            return Ok(None);
+        };
+        self.counters.hit();
+        Ok(Some((loaded.info()?, loaded.bytes)))
+    }
+
     /// Whether a live, valid entry exists.
     pub fn exists(&self, lookup: &Lookup) -> Result<bool> {
         Ok(self.load(lookup, None)?.is_some())
