@@ -67,10 +67,7 @@ fn main() {
             "W5",
             |_| serde_json::json!({"workload": "W5", "skipped": "function caching lands with issue 6"}),
         ),
-        (
-            "W6",
-            |_| serde_json::json!({"workload": "W6", "skipped": "`cacheness get` lands with the CLI issue (4)"}),
-        ),
+        ("W6", workloads::w6::run),
         ("W7", workloads::w7::run),
     ];
     for (name, run) in all {
