@@ -6,14 +6,30 @@ fn cacheness() -> Command {
     Command::new(env!("CARGO_BIN_EXE_cacheness"))
 }
 
+/// Run `cacheness <args> --dir <dir>`.
+fn run_in(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    cacheness()
+        .args(args)
+        .arg("--dir")
+        .arg(dir)
+        .output()
+        .unwrap()
+}
+
+/// The entries `cacheness ls` prints, parsed.
+fn ls(dir: &std::path::Path) -> Vec<serde_json::Value> {
+    let out = run_in(dir, &["ls"]);
+    assert!(out.status.success());
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
 #[test]
 fn demo_caches_verifies_and_lists_four_entries() {
     let dir = tempfile::tempdir().unwrap();
-    let out = cacheness()
-        .args(["demo", "--dir"])
-        .arg(dir.path())
-        .output()
-        .unwrap();
+    let out = run_in(dir.path(), &["demo"]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
@@ -33,16 +49,7 @@ fn demo_caches_verifies_and_lists_four_entries() {
         assert!(stdout.contains(step), "missing step {step}: {stdout}");
     }
     // The catalog the demo left behind is readable by a second process.
-    let ls = cacheness()
-        .args(["ls", "--dir"])
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    assert!(ls.status.success());
-    let entries: Vec<serde_json::Value> = String::from_utf8_lossy(&ls.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let entries = ls(dir.path());
     assert_eq!(entries.len(), 4);
     let mut types: Vec<&str> = entries
         .iter()
@@ -95,21 +102,9 @@ fn cache_dir_comes_from_the_environment_and_errors_exit_1() {
 #[test]
 fn get_writes_each_value_in_its_natural_format() {
     let dir = tempfile::tempdir().unwrap();
-    let demo = cacheness()
-        .args(["demo", "--dir"])
-        .arg(dir.path())
-        .output()
-        .unwrap();
+    let demo = run_in(dir.path(), &["demo"]);
     assert!(demo.status.success());
-    let ls = cacheness()
-        .args(["ls", "--dir"])
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    let entries: Vec<serde_json::Value> = String::from_utf8_lossy(&ls.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let entries = ls(dir.path());
     let key_of = |t: &str| {
         entries.iter().find(|e| e["data_type"] == t).unwrap()["cache_key"]
             .as_str()
