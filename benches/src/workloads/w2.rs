@@ -53,7 +53,7 @@ fn one<T: Element + NotBool + PartialEq + Default>(
     let blosc_ok = out == data;
     // The plain-file baseline writes the raw little-endian buffer.
     let plain_path = dir.path().join("raw.bin");
-    let buf = unsafe_bytes(data).to_vec();
+    let buf = cacheness::codec::array::as_bytes(data).to_vec();
     let file_put = Samples::collect(REPS, |_| {
         std::fs::write(&plain_path, &buf).ok();
     });
@@ -75,12 +75,6 @@ fn one<T: Element + NotBool + PartialEq + Default>(
         },
         "ratios": {"put_vs_blosc2": round(blosc_put.p50() / put.p50()), "get_vs_blosc2": round(blosc_get.p50() / get.p50())},
     })
-}
-
-#[allow(unsafe_code)]
-fn unsafe_bytes<T: NotBool>(d: &[T]) -> &[u8] {
-    // SAFETY: numeric element types are plain scalars without padding.
-    unsafe { std::slice::from_raw_parts(d.as_ptr().cast::<u8>(), std::mem::size_of_val(d)) }
 }
 
 /// Run W2.

@@ -78,7 +78,8 @@ fn partition(bounds: &[i64], itemsize: usize, target: usize) -> Vec<i32> {
         .collect()
 }
 
-fn as_bytes<T: Element>(data: &[T]) -> &[u8] {
+/// The bytes of a slice of elements, in memory order (what a payload stores, uncompressed).
+pub fn as_bytes<T: Element>(data: &[T]) -> &[u8] {
     // SAFETY: Element types are plain scalars without padding; any T is valid as bytes.
     #[allow(unsafe_code)]
     unsafe {
