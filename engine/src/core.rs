@@ -400,10 +400,19 @@ impl CacheCore {
         }))
     }
 
+    /// [`Self::load`] for the methods that count as gets: nothing found is a counted miss
+    /// (`exists` and `info` do not count).
+    fn load_for_get(&self, lookup: &Lookup, want: Option<DataType>) -> Result<Option<Loaded>> {
+        let loaded = self.load(lookup, want)?;
+        if loaded.is_none() {
+            self.counters.miss();
+        }
+        Ok(loaded)
+    }
+
     /// Get a value.
     pub fn get<T: Cacheable>(&self, lookup: &Lookup) -> Result<Option<T>> {
-        let Some(loaded) = self.load(lookup, Some(T::DATA_TYPE))? else {
-            self.counters.miss();
+        let Some(loaded) = self.load_for_get(lookup, Some(T::DATA_TYPE))? else {
             return Ok(None);
         };
         let value = T::decode(loaded.bytes, &loaded.meta)?;
@@ -416,8 +425,7 @@ impl CacheCore {
         &self,
         lookup: &Lookup,
     ) -> Result<Option<(T, EntryInfo)>> {
-        let Some(loaded) = self.load(lookup, Some(T::DATA_TYPE))? else {
-            self.counters.miss();
+        let Some(loaded) = self.load_for_get(lookup, Some(T::DATA_TYPE))? else {
             return Ok(None);
         };
         let info = loaded.info()?;
@@ -434,8 +442,7 @@ impl CacheCore {
     /// The checked payload file of an entry and what the cache knows about it (for tools that
     /// hand the payload on in its own format, like `cacheness get`).
     pub fn payload(&self, lookup: &Lookup) -> Result<Option<(EntryInfo, Bytes)>> {
-        let Some(loaded) = self.load(lookup, None)? else {
-            self.counters.miss();
+        let Some(loaded) = self.load_for_get(lookup, None)? else {
             return Ok(None);
         };
         self.counters.hit();
