@@ -108,6 +108,53 @@ fn listing_sees_puts_before_they_are_committed() {
     let stats = cache.stats().unwrap();
     assert_eq!(stats.entries, 24);
     assert_eq!(stats.removed_invalidated, 1);
+    // Stats read only the size columns; their totals must be the listing's, before and after
+    // the commit, with a replaced entry among them.
+    let before = stats;
+    cache.put(&Serde(vec![7u64; 500]), &params!(i = 5)).unwrap();
+    let totals = |c: &Cache| {
+        let entries = c.list_entries().unwrap();
+        let stored: u64 = entries.iter().map(|e| e.stored_bytes).sum();
+        let raw: u64 = entries.iter().map(|e| e.raw_bytes).sum();
+        (entries.len() as u64, stored, raw)
+    };
+    for _ in 0..2 {
+        let stats = other.stats().unwrap();
+        assert_eq!(
+            (stats.entries, stats.stored_bytes, stats.raw_bytes),
+            totals(&other)
+        );
+        assert_eq!(stats.entries, 24);
+        assert!(
+            stats.raw_bytes > before.raw_bytes + 400,
+            "the replaced entry's size counts"
+        );
+        cache.flush().unwrap();
+    }
+}
+
+#[test]
+fn a_process_that_only_reads_never_opens_the_catalog_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("catalog/cache_entries/_delta_log");
+    let cache = common::open_quiet(dir.path());
+    assert!(cache.get::<Serde<i32>>(&params!(i = 1)).unwrap().is_none());
+    cache.close().unwrap();
+    assert!(
+        !log.exists(),
+        "closing a reader opened (created) the Delta table"
+    );
+    // Left open and idle, the committer opens the table in the background (when it replays
+    // the journals of dead writers).
+    let _cache = common::open_quiet(dir.path());
+    let start = std::time::Instant::now();
+    while !log.exists() {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "the idle committer never opened the table"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 #[test]

@@ -3,9 +3,12 @@
 use std::time::Duration;
 
 use cacheness::catalog::{Catalog, CatalogOp, CatalogRow, CommitPolicy};
+use cacheness::codec::EncodeCtx;
 use cacheness::deps::arrow::array::RecordBatch;
 use cacheness::deps::ndarray::Array1;
-use cacheness::{CacheConfig, Serde, blocking::Cache, params};
+use cacheness::{
+    CacheConfig, Cacheable, CodecOptions, EntryMeta, RawObject, Serde, blocking::Cache, params,
+};
 use cacheness_bench::{SmallValue, normal_f64, runs_i32, small_params, small_value, w3_table};
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 
@@ -44,6 +47,61 @@ fn small_objects(c: &mut Criterion) {
     c.bench_function("small/get_miss", |b| {
         b.iter(|| cache.get::<Serde<SmallValue>>(&miss).unwrap())
     });
+}
+
+/// Encode one value into its payload bytes and decode it back, in memory (no files): the
+/// format's own cost inside a put and a get.
+fn codec_pair<T: Cacheable>(
+    g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    name: &str,
+    value: &T,
+    raw_bytes: u64,
+) {
+    let meta = EntryMeta {
+        v: 1,
+        key: "00112233445566ff".into(),
+        params: String::new(),
+        data_type: T::DATA_TYPE,
+        created_at: 0,
+        expires_at: None,
+        description: None,
+        raw_bytes: 0,
+        info: serde_json::Value::Null,
+    };
+    let options = CodecOptions::default();
+    let ctx = EncodeCtx {
+        meta: &meta,
+        options: &options,
+    };
+    g.throughput(Throughput::Bytes(raw_bytes));
+    g.bench_function(format!("{name}/encode"), |b| {
+        b.iter(|| value.encode(&ctx).unwrap())
+    });
+    let encoded = bytes::Bytes::from(value.encode(&ctx).unwrap().bytes);
+    let format = T::DATA_TYPE.format();
+    let (stored_meta, _) = format.read_meta(&encoded, "bench").unwrap();
+    g.bench_function(format!("{name}/decode"), |b| {
+        b.iter(|| T::decode(encoded.clone(), &stored_meta).unwrap())
+    });
+}
+
+fn codecs(c: &mut Criterion) {
+    let mut g = c.benchmark_group("codec");
+    g.sample_size(20).measurement_time(Duration::from_secs(4));
+    let small = Serde(small_value(4242));
+    codec_pair(&mut g, "cnobj_small_struct", &small, 32);
+    let blob = RawObject(
+        (0..1_000_000u32)
+            .flat_map(|i| (i % 251).to_le_bytes())
+            .collect(),
+    );
+    codec_pair(&mut g, "cnobj_4MB_bytes", &blob, 4_000_000);
+    let table = w3_table(100_000, 1);
+    let tbytes = table.get_array_memory_size() as u64;
+    codec_pair(&mut g, "parquet_100k_rows", &table, tbytes);
+    let array = normal_f64(1_000_000, 2);
+    codec_pair(&mut g, "b2nd_f64_8MB", &array, 8_000_000);
+    g.finish();
 }
 
 fn big_values(c: &mut Criterion) {
@@ -146,5 +204,12 @@ fn catalog_commit(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, keys, small_objects, big_values, catalog_commit);
+criterion_group!(
+    benches,
+    keys,
+    codecs,
+    small_objects,
+    big_values,
+    catalog_commit
+);
 criterion_main!(benches);

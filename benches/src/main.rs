@@ -50,9 +50,23 @@ fn main() {
         workloads::w7::child(&scratch, p, args.n);
         return;
     }
+    // One directory for the whole run, removed at its end (the workloads leave theirs).
+    let run_dir = match tempfile::Builder::new()
+        .prefix("cacheness-bench-")
+        .tempdir_in(&scratch)
+    {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!(
+                "error: cannot create a scratch directory in {}: {e}",
+                scratch.display()
+            );
+            std::process::exit(1);
+        }
+    };
     let cfg = RunConfig {
         quick: args.quick,
-        scratch,
+        scratch: run_dir.path().to_path_buf(),
     };
     let wanted =
         |w: &str| args.only.is_empty() || args.only.iter().any(|o| o.eq_ignore_ascii_case(w));
@@ -83,6 +97,7 @@ fn main() {
         println!("{r}");
         results.push(r);
     }
+    drop(run_dir);
     println!("\n{}", cacheness_bench::table::render(&results));
     if let Some(path) = args.json_out {
         let text = serde_json::to_string_pretty(&results).unwrap_or_default();

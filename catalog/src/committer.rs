@@ -16,6 +16,11 @@ use crate::row::{CatalogOp, CatalogRow};
 
 /// Stack size of the committer thread (reserved address space; only touched pages cost memory).
 const COMMITTER_STACK: usize = 64 << 20;
+/// How long a process runs before its committer opens the Delta table when it has nothing to
+/// commit (to replay the journals of dead writers in the background).
+const IDLE_OPEN_AFTER: Duration = Duration::from_millis(500);
+/// Pause before retrying a failed commit or table open.
+const RETRY_AFTER: Duration = Duration::from_secs(1);
 
 /// How a reply reaches a caller: a blocking caller waits on a std channel, an async caller on a
 /// tokio oneshot.
@@ -40,7 +45,7 @@ impl<T> Reply<T> {
 /// Work the committer does on behalf of a caller.
 pub(crate) enum Request {
     Flush(Reply<Result<()>>),
-    List(Reply<Result<Vec<CatalogRow>>>),
+    List(crate::schema::Projection, Reply<Result<Vec<CatalogRow>>>),
     Compact(Reply<Result<bool>>),
 }
 
@@ -72,6 +77,8 @@ pub(crate) struct State {
     requests: Vec<Request>,
     shutdown: bool,
     stopped: bool,
+    /// Operations were submitted that are not in Delta yet (pending or in unsent batches).
+    pub(crate) dirty: bool,
 }
 
 pub(crate) struct Shared {
@@ -107,6 +114,7 @@ impl Shared {
         }
         st.journal.append(&record)?;
         st.pending.push(op);
+        st.dirty = true;
         let first = st.first_pending_at.is_none();
         if first {
             st.first_pending_at = Some(Instant::now());
@@ -155,6 +163,7 @@ pub(crate) fn start(
             requests: Vec::new(),
             shutdown: false,
             stopped: false,
+            dirty: false,
         }),
         wake: Condvar::new(),
         catalog_dir: catalog_dir.to_path_buf(),
@@ -230,16 +239,10 @@ fn run(rt: &tokio::runtime::Runtime, shared: &Shared, table_dir: &Path) {
     let mut commits_since_compact = 0usize;
     let mut delta: Option<DeltaCatalog> = None;
     let mut open_error = String::new();
+    // When to open the table with nothing to commit (to replay dead writers' journals); a
+    // failed open moves it on by RETRY_AFTER.
+    let mut idle_open_at = Instant::now() + IDLE_OPEN_AFTER;
     loop {
-        if delta.is_none() {
-            match rt.block_on(open_table(table_dir, &shared.journal_dir)) {
-                Ok(d) => delta = Some(d),
-                Err(e) => {
-                    tracing::warn!(table = %table_dir.display(), "cannot open the catalog (retrying): {e}");
-                    open_error = e.to_string();
-                }
-            }
-        }
         let (batch, requests, shutdown, writer) = {
             let mut st = shared.lock();
             loop {
@@ -247,25 +250,29 @@ fn run(rt: &tokio::runtime::Runtime, shared: &Shared, table_dir: &Path) {
                     .first_pending_at
                     .map(|t| t.elapsed() >= shared.policy.interval)
                     .unwrap_or(false);
+                let idle_open = delta.is_none() && Instant::now() >= idle_open_at;
                 if st.shutdown
                     || !st.requests.is_empty()
                     || due
+                    || idle_open
                     || st.pending.len() >= shared.policy.max_rows
                 {
                     break;
                 }
-                let retry = !unsent.is_empty() || delta.is_none();
-                let wait = match (st.first_pending_at, retry) {
-                    (Some(t), _) => shared.policy.interval.saturating_sub(t.elapsed()),
-                    (None, true) => Duration::from_secs(1), // retry a failed commit or open
-                    (None, false) => Duration::from_secs(3600),
+                let wait = match st.first_pending_at {
+                    Some(t) => shared.policy.interval.saturating_sub(t.elapsed()),
+                    None if !unsent.is_empty() => RETRY_AFTER, // retry a failed commit
+                    None if delta.is_none() => {
+                        idle_open_at.saturating_duration_since(Instant::now())
+                    }
+                    None => Duration::from_secs(3600),
                 };
                 let (guard, timeout) = shared
                     .wake
                     .wait_timeout(st, wait)
                     .unwrap_or_else(|p| p.into_inner());
                 st = guard;
-                if timeout.timed_out() && st.first_pending_at.is_none() && retry {
+                if timeout.timed_out() && st.first_pending_at.is_none() && !unsent.is_empty() {
                     break;
                 }
             }
@@ -291,11 +298,32 @@ fn run(rt: &tokio::runtime::Runtime, shared: &Shared, table_dir: &Path) {
                 st.journal.writer_id().to_string(),
             )
         };
+        // The table is opened only for work that needs it: something to commit, a listing or
+        // compaction, or the idle replay. A process that only reads and exits quickly never
+        // opens it, and its close does not wait for it.
+        let needs_table = batch.is_some()
+            || !unsent.is_empty()
+            || !requests.is_empty()
+            || (!shutdown && Instant::now() >= idle_open_at);
+        if delta.is_none() && needs_table {
+            match rt.block_on(open_table(table_dir, &shared.journal_dir)) {
+                Ok(d) => delta = Some(d),
+                Err(e) => {
+                    tracing::warn!(table = %table_dir.display(), "cannot open the catalog (retrying): {e}");
+                    open_error = e.to_string();
+                    idle_open_at = Instant::now() + RETRY_AFTER;
+                }
+            }
+        }
         unsent.extend(batch);
         match delta.as_mut() {
             Some(delta) => {
                 let before = unsent.len();
                 let commit_result = rt.block_on(commit_in_order(delta, &mut unsent, &writer));
+                if unsent.is_empty() {
+                    let mut st = shared.lock();
+                    st.dirty = !st.pending.is_empty();
+                }
                 commits_since_compact += before - unsent.len();
                 if commits_since_compact >= 8 {
                     commits_since_compact = 0;
@@ -313,7 +341,7 @@ fn run(rt: &tokio::runtime::Runtime, shared: &Shared, table_dir: &Path) {
                     };
                     match req {
                         Request::Flush(reply) => reply.send(Err(err())),
-                        Request::List(reply) => reply.send(Err(err())),
+                        Request::List(_, reply) => reply.send(Err(err())),
                         Request::Compact(reply) => reply.send(Err(err())),
                     }
                 }
@@ -352,9 +380,11 @@ fn serve(
                     message: e.to_string(),
                 }),
             }),
-            Request::List(reply) => {
-                reply.send(rt.block_on(crate::listing::list(delta, &shared.journal_dir)))
-            }
+            Request::List(projection, reply) => reply.send(rt.block_on(crate::listing::list(
+                delta,
+                &shared.journal_dir,
+                projection,
+            ))),
             Request::Compact(reply) => reply.send(rt.block_on(delta.maybe_compact())),
         }
     }

@@ -39,6 +39,14 @@ pub enum CatalogError {
         /// What was wrong with it.
         message: String,
     },
+    /// A data file of the catalog table could not be read.
+    #[error("catalog data file {file}: {message}")]
+    DataFile {
+        /// The Parquet file at fault.
+        file: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
     /// A journal record could not be encoded.
     #[error("journal {path}: {message}")]
     Journal {

@@ -11,7 +11,9 @@
 //! - A background thread ([`committer`]) turns the queue into one Delta commit per batch,
 //!   bounded by rows and by time, and on [`Catalog::flush`] and close. Each commit carries the
 //!   Delta application transaction `(writer, segment)`, so replaying a segment is idempotent.
-//! - Opening a catalog replays the journals of writers whose process died.
+//! - The committer opens the Delta table only when there is work for it: a commit, a listing,
+//!   a flush, or, half a second after the catalog was opened, the replay of the journals of
+//!   writers whose process died. A process that only reads and exits sooner never opens it.
 //! - [`Catalog::list`] returns the snapshot plus all journaled operations not yet committed.
 //!
 //! Modules: [`row`] (the row and operation types), [`schema`] (Arrow schema, row ↔ batch),
@@ -35,6 +37,7 @@ pub use committer::CommitPolicy;
 use committer::{Reply, Request, Shared};
 pub use error::{CatalogError, Result};
 pub use row::{CatalogOp, CatalogRow, ColumnValue};
+pub use schema::Projection;
 
 /// The catalog of one cache, as seen by one process.
 pub struct Catalog {
@@ -51,7 +54,8 @@ impl std::fmt::Debug for Catalog {
 
 impl Catalog {
     /// Open the catalog under `catalog_dir` (usually `<root>/catalog`), creating the Delta table
-    /// if needed and replaying journals left by dead processes.
+    /// if needed and replaying journals left by dead processes (both in the background, see the
+    /// crate docs).
     pub fn open(catalog_dir: &Path, policy: CommitPolicy) -> Result<Self> {
         let (shared, handle) = committer::start(catalog_dir, policy)?;
         Ok(Catalog {
@@ -104,12 +108,25 @@ impl Catalog {
 
     /// Every live row: the Delta snapshot plus journaled operations of all writers.
     pub fn list_blocking(&self) -> Result<Vec<CatalogRow>> {
-        self.call_blocking(Request::List)
+        self.call_blocking(|r| Request::List(Projection::Full, r))
     }
 
     /// Every live row: the Delta snapshot plus journaled operations of all writers.
     pub async fn list(&self) -> Result<Vec<CatalogRow>> {
-        self.call_async(Request::List).await
+        self.call_async(|r| Request::List(Projection::Full, r))
+            .await
+    }
+
+    /// Every live row with only its key, sizes and times filled in ([`Projection::Sizes`]):
+    /// what totals need, at a fraction of a full listing's cost.
+    pub fn sizes_blocking(&self) -> Result<Vec<CatalogRow>> {
+        self.call_blocking(|r| Request::List(Projection::Sizes, r))
+    }
+
+    /// Async [`Self::sizes_blocking`].
+    pub async fn sizes(&self) -> Result<Vec<CatalogRow>> {
+        self.call_async(|r| Request::List(Projection::Sizes, r))
+            .await
     }
 
     /// Compact the Delta table's data files if there are many; true if it did.
@@ -119,7 +136,10 @@ impl Catalog {
 
     /// Commit what is pending and stop the committer. Further submits fail.
     pub fn close(&self) -> Result<()> {
-        let flushed = self.flush_blocking();
+        // A process that wrote nothing (or whose writes are committed) does not wait for the
+        // Delta table: its committer may not even have opened it.
+        let dirty = self.shared.lock().dirty;
+        let flushed = if dirty { self.flush_blocking() } else { Ok(()) };
         self.shared.shutdown();
         let handle = self.thread.lock().unwrap_or_else(|p| p.into_inner()).take();
         if let Some(h) = handle {

@@ -2,34 +2,56 @@
 //! it yet, from every writer, so a listing sees every put that has returned.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::path::Path;
 
 use crate::delta::DeltaCatalog;
 use crate::error::Result;
 use crate::journal;
 use crate::row::{CatalogOp, CatalogRow};
+use crate::schema::Projection;
 
 /// Read the journals first, then the snapshot: a segment committed in between is then in the
 /// snapshot and is skipped by its application-transaction version, never lost.
-pub(crate) async fn list(delta: &mut DeltaCatalog, journal_dir: &Path) -> Result<Vec<CatalogRow>> {
+pub(crate) async fn list(
+    delta: &mut DeltaCatalog,
+    journal_dir: &Path,
+    projection: Projection,
+) -> Result<Vec<CatalogRow>> {
     let mut segments = Vec::new();
     for seg in journal::list_segments(journal_dir)? {
         let ops = journal::read_segment(&seg.path)?;
         segments.push((seg, ops));
     }
-    let rows = delta.rows().await?;
-    let mut by_key: HashMap<String, CatalogRow> = HashMap::with_capacity(rows.len());
-    for row in rows {
-        match by_key.get(&row.cache_key) {
-            // Two rows for one key (racing writers): the newer wins.
-            Some(old) if old.created_at > row.created_at => {}
-            _ => {
-                by_key.insert(row.cache_key.clone(), row);
+    let rows = delta.rows(projection).await?;
+    // The snapshot's rows stay where they are; an index of borrowed keys finds duplicates
+    // (racing writers: the newer row wins) and the rows the journals override.
+    let mut keep = vec![true; rows.len()];
+    let mut latest: HashMap<&str, usize> = HashMap::with_capacity(rows.len());
+    for (i, row) in rows.iter().enumerate() {
+        match latest.entry(row.cache_key.as_str()) {
+            Entry::Vacant(v) => {
+                v.insert(i);
+            }
+            Entry::Occupied(mut o) => {
+                let j = *o.get();
+                if rows[j].created_at > row.created_at {
+                    keep[i] = false;
+                } else {
+                    keep[j] = false;
+                    o.insert(i);
+                }
             }
         }
     }
+    // Journaled operations not in the snapshot, in order: the last one per key wins.
+    let mut overlay: HashMap<String, Option<CatalogRow>> = HashMap::new();
+    let mut cleared = false;
     let mut committed: HashMap<String, Option<i64>> = HashMap::new();
     for (seg, ops) in segments {
+        if ops.is_empty() {
+            continue; // nothing to apply; spares a look-up of the writer's transaction
+        }
         if !committed.contains_key(&seg.writer) {
             let v = delta.committed_seq(&seg.writer).await?;
             committed.insert(seg.writer.clone(), v);
@@ -40,16 +62,40 @@ pub(crate) async fn list(delta: &mut DeltaCatalog, journal_dir: &Path) -> Result
         for op in ops {
             match op {
                 CatalogOp::Put { row, .. } => {
-                    by_key.insert(row.cache_key.clone(), *row);
+                    overlay.insert(row.cache_key.clone(), Some(*row));
                 }
                 CatalogOp::Delete { cache_key } => {
-                    by_key.remove(&cache_key);
+                    overlay.insert(cache_key, None);
                 }
-                CatalogOp::Clear => by_key.clear(),
+                CatalogOp::Clear => {
+                    overlay.clear();
+                    cleared = true;
+                }
             }
         }
     }
-    let mut rows: Vec<CatalogRow> = by_key.into_values().collect();
-    rows.sort_by(|a, b| (a.created_at, &a.cache_key).cmp(&(b.created_at, &b.cache_key)));
+    if cleared {
+        keep.fill(false);
+    } else {
+        for key in overlay.keys() {
+            if let Some(&i) = latest.get(key.as_str()) {
+                keep[i] = false;
+            }
+        }
+    }
+    drop(latest);
+    let mut rows: Vec<CatalogRow> = rows
+        .into_iter()
+        .zip(keep)
+        .filter_map(|(row, keep)| keep.then_some(row))
+        .chain(overlay.into_values().flatten())
+        .collect();
+    let order = |a: &CatalogRow, b: &CatalogRow| {
+        (a.created_at, &a.cache_key).cmp(&(b.created_at, &b.cache_key))
+    };
+    // Snapshot rows usually arrive in commit order already.
+    if !rows.is_sorted_by(|a, b| order(a, b).is_le()) {
+        rows.sort_by(order);
+    }
     Ok(rows)
 }

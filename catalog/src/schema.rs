@@ -268,45 +268,105 @@ fn downcast<'a, T: 'static>(array: &'a ArrayRef, name: &str, table: &str) -> Res
         })
 }
 
-/// Read catalog rows back from a batch of `cache_entries` (parameter columns are not read back:
-/// `params_json` carries the parameters).
-pub fn batch_to_rows(batch: &RecordBatch, table: &str) -> Result<Vec<CatalogRow>> {
+/// Which catalog columns a listing reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Projection {
+    /// Every fixed column: whole rows.
+    Full,
+    /// Only what totals need (`cache_key`, `raw_bytes`, `stored_bytes`, `created_at`,
+    /// `expires_at`); the other string fields of the rows are left empty. Skipping the long
+    /// strings (`params_json`, `path`, `content_hash`) makes a stats report a third of a listing.
+    Sizes,
+}
+
+/// The columns of [`Projection::Sizes`].
+const SIZE_COLUMNS: [&str; 5] = [
+    "cache_key",
+    "raw_bytes",
+    "stored_bytes",
+    "created_at",
+    "expires_at",
+];
+
+impl Projection {
+    /// The columns this projection reads.
+    pub fn columns(self) -> &'static [&'static str] {
+        match self {
+            Projection::Full => &FIXED_COLUMNS,
+            Projection::Sizes => &SIZE_COLUMNS,
+        }
+    }
+}
+
+/// Convert a batch of the catalog table into rows (fixed columns only; parameter columns are
+/// not read back, `params_json` holds them). Columns outside `projection` are left empty.
+pub fn batch_to_rows(
+    batch: &RecordBatch,
+    projection: Projection,
+    table: &str,
+) -> Result<Vec<CatalogRow>> {
     let base = base_schema();
-    let cols: Vec<ArrayRef> = FIXED_COLUMNS
+    let read = |name: &str| -> Result<Option<ArrayRef>> {
+        if !projection.columns().contains(&name) {
+            return Ok(None);
+        }
+        let expected = base
+            .field_with_name(name)
+            .map(|f| f.data_type().clone())
+            .unwrap_or(DataType::Utf8);
+        column(batch, name, &expected, table).map(Some)
+    };
+    let cols: Vec<Option<ArrayRef>> = FIXED_COLUMNS
         .iter()
-        .map(|name| {
-            let expected = base
-                .field_with_name(name)
-                .map(|f| f.data_type().clone())
-                .unwrap_or(DataType::Utf8);
-            column(batch, name, &expected, table)
-        })
+        .map(|n| read(n))
         .collect::<Result<_>>()?;
-    let key = downcast::<StringArray>(&cols[0], "cache_key", table)?;
-    let data_type = downcast::<StringArray>(&cols[1], "data_type", table)?;
-    let format = downcast::<StringArray>(&cols[2], "format", table)?;
-    let path = downcast::<StringArray>(&cols[3], "path", table)?;
-    let raw = downcast::<Int64Array>(&cols[4], "raw_bytes", table)?;
-    let stored = downcast::<Int64Array>(&cols[5], "stored_bytes", table)?;
-    let hash = downcast::<StringArray>(&cols[6], "content_hash", table)?;
-    let created = downcast::<TimestampMicrosecondArray>(&cols[7], "created_at", table)?;
-    let expires = downcast::<TimestampMicrosecondArray>(&cols[8], "expires_at", table)?;
-    let description = downcast::<StringArray>(&cols[9], "description", table)?;
-    let params = downcast::<StringArray>(&cols[10], "params_json", table)?;
-    let opt_str = |a: &StringArray, i: usize| (!a.is_null(i)).then(|| a.value(i).to_string());
+    let strings = |i: usize| -> Result<Option<&StringArray>> {
+        cols[i]
+            .as_ref()
+            .map(|a| downcast::<StringArray>(a, FIXED_COLUMNS[i], table))
+            .transpose()
+    };
+    let ints = |i: usize| -> Result<Option<&Int64Array>> {
+        cols[i]
+            .as_ref()
+            .map(|a| downcast::<Int64Array>(a, FIXED_COLUMNS[i], table))
+            .transpose()
+    };
+    let times = |i: usize| -> Result<Option<&TimestampMicrosecondArray>> {
+        cols[i]
+            .as_ref()
+            .map(|a| downcast::<TimestampMicrosecondArray>(a, FIXED_COLUMNS[i], table))
+            .transpose()
+    };
+    let (key, data_type, format, path) = (strings(0)?, strings(1)?, strings(2)?, strings(3)?);
+    let (raw, stored, hash) = (ints(4)?, ints(5)?, strings(6)?);
+    let (created, expires) = (times(7)?, times(8)?);
+    let (description, params) = (strings(9)?, strings(10)?);
+    let text = |a: Option<&StringArray>, i: usize| {
+        a.filter(|a| !a.is_null(i))
+            .map(|a| a.value(i).to_string())
+            .unwrap_or_default()
+    };
+    let opt_text = |a: Option<&StringArray>, i: usize| {
+        a.filter(|a| !a.is_null(i)).map(|a| a.value(i).to_string())
+    };
+    let int = |a: Option<&Int64Array>, i: usize| a.filter(|a| !a.is_null(i)).map(|a| a.value(i));
+    let time = |a: Option<&TimestampMicrosecondArray>, i: usize| {
+        a.filter(|a| !a.is_null(i)).map(|a| a.value(i))
+    };
     Ok((0..batch.num_rows())
         .map(|i| CatalogRow {
-            cache_key: key.value(i).to_string(),
-            data_type: data_type.value(i).to_string(),
-            format: format.value(i).to_string(),
-            path: path.value(i).to_string(),
-            raw_bytes: raw.value(i),
-            stored_bytes: stored.value(i),
-            content_hash: hash.value(i).to_string(),
-            created_at: created.value(i),
-            expires_at: (!expires.is_null(i)).then(|| expires.value(i)),
-            description: opt_str(description, i),
-            params_json: params.value(i).to_string(),
+            cache_key: text(key, i),
+            data_type: text(data_type, i),
+            format: text(format, i),
+            path: text(path, i),
+            raw_bytes: int(raw, i).unwrap_or(0),
+            stored_bytes: int(stored, i).unwrap_or(0),
+            content_hash: text(hash, i),
+            created_at: time(created, i).unwrap_or(0),
+            expires_at: time(expires, i),
+            description: opt_text(description, i),
+            params_json: text(params, i),
             params: Vec::new(),
         })
         .collect())

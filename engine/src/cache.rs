@@ -149,7 +149,7 @@ impl Cache {
 
     /// Entry and byte counts (catalog) and this process's hits, misses and removals.
     pub async fn stats(&self) -> Result<CacheStats> {
-        Ok(self.core.stats_from(&self.core.catalog().list().await?))
+        Ok(self.core.stats_from(&self.core.catalog().sizes().await?))
     }
 
     /// Commit pending catalog rows to Delta.

@@ -273,14 +273,14 @@ impl CacheCore {
             options: &self.config.codec,
         })?;
         let format = T::DATA_TYPE.format();
-        let mut replaces = self.store.exists(&key, format);
+        let mut replaces = false;
         for other in Format::ALL.into_iter().filter(|f| *f != format) {
             // A stat is cheaper than unlinking a file that is not there (the common case).
             if self.store.exists(&key, other) {
                 replaces |= self.store.remove(&key, other)?;
             }
         }
-        self.store.write(&key, format, &encoded.bytes)?;
+        replaces |= self.store.write(&key, format, &encoded.bytes)?;
         let row = CatalogRow {
             cache_key: key.clone(),
             data_type: T::DATA_TYPE.as_str().to_string(),
@@ -522,7 +522,7 @@ impl CacheCore {
     /// Remove every entry; returns how many there were.
     pub fn clear(&self) -> Result<usize> {
         self.check_open()?;
-        let rows = self.catalog.list_blocking()?;
+        let rows = self.catalog.sizes_blocking()?;
         let mut n = 0;
         for row in &rows {
             for format in Format::ALL {
@@ -544,7 +544,7 @@ impl CacheCore {
     /// The stats report.
     pub fn stats(&self) -> Result<CacheStats> {
         self.check_open()?;
-        Ok(self.stats_from(&self.catalog.list_blocking()?))
+        Ok(self.stats_from(&self.catalog.sizes_blocking()?))
     }
 
     /// Stats from catalog rows: live rows counted and summed directly (no entry conversion).

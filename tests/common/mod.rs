@@ -18,11 +18,12 @@ pub fn delta_rows(root: &Path) -> Vec<cacheness::catalog::CatalogRow> {
         .build()
         .unwrap();
     rt.block_on(async {
-        let mut d =
-            cacheness::catalog::delta::DeltaCatalog::open(&root.join("catalog/cache_entries"))
-                .await
-                .unwrap();
-        d.rows().await.unwrap()
+        let d = cacheness::catalog::delta::DeltaCatalog::open(&root.join("catalog/cache_entries"))
+            .await
+            .unwrap();
+        d.scan_rows(cacheness::catalog::Projection::Full)
+            .await
+            .unwrap()
     })
 }
 

@@ -17,14 +17,19 @@ use cacheness::{CacheConfig, blocking::Cache};
 pub struct RunConfig {
     /// Smaller sizes, for a smoke test well under 2 minutes.
     pub quick: bool,
-    /// Where each workload makes its scratch directory.
+    /// Where each workload makes its scratch directory: the run's own directory, removed only
+    /// when the whole run ends (see [`scratch`]).
     pub scratch: PathBuf,
 }
 
-/// A fresh scratch directory for one workload (removed when dropped).
+/// A fresh scratch directory for one workload. It is *not* removed when dropped: the run's
+/// directory ([`RunConfig::scratch`]) is removed once, after the last workload. Deleting a
+/// workload's files right away would slow the next workload's file creation on file systems
+/// that avoid reusing recently freed inodes (ext4 without a journal, as on the project's
+/// machine: see docs/PERFORMANCE.md), and measure the file system's clean-up instead of us.
 pub fn scratch(cfg: &RunConfig, name: &str) -> tempfile::TempDir {
     std::fs::create_dir_all(&cfg.scratch).ok();
-    tempfile::Builder::new()
+    let mut dir = tempfile::Builder::new()
         .prefix(&format!("cacheness-{name}-"))
         .tempdir_in(&cfg.scratch)
         .unwrap_or_else(|e| {
@@ -32,7 +37,9 @@ pub fn scratch(cfg: &RunConfig, name: &str) -> tempfile::TempDir {
                 "cannot create a scratch directory in {}: {e}",
                 cfg.scratch.display()
             )
-        })
+        });
+    dir.disable_cleanup(true);
+    dir
 }
 
 /// Open a cache the way the workloads use it: default settings, group commit left to flush.

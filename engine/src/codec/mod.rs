@@ -103,7 +103,7 @@ impl Format {
 
     /// Read the entry metadata and claimed content hash of a payload of this format. The bytes
     /// must have passed [`crate::seal::check`]: the Blosc2 reader is C and trusts its input.
-    pub(crate) fn read_meta(self, bytes: &[u8], what: &str) -> Result<(EntryMeta, String)> {
+    pub fn read_meta(self, bytes: &[u8], what: &str) -> Result<(EntryMeta, String)> {
         match self {
             Format::Container => object::read_meta(bytes, what).map(|(m, h, _)| (m, h)),
             Format::Parquet => table::read_meta(bytes, what),
