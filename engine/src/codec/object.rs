@@ -76,34 +76,47 @@ pub fn encode_container(ctx: &EncodeCtx<'_>, raw: &[u8]) -> Result<Encoded> {
     })
 }
 
-fn parse(bytes: &[u8], what: &str) -> Result<(Header, usize)> {
+/// The header fields a decoder needs: MessagePack skips the others without building them.
+#[derive(Deserialize)]
+struct PayloadHeader {
+    codec: String,
+    payload_len: u64,
+}
+
+/// Parse the fixed part and the header (as `H`, any subset of [`Header`]) and check that the
+/// payload has the length the header gives; returns the header and the payload offset.
+fn parse<H: serde::de::DeserializeOwned>(
+    bytes: &[u8],
+    what: impl Fn() -> String,
+    payload_len: impl Fn(&H) -> u64,
+) -> Result<(H, usize)> {
     if bytes.len() < FIXED || &bytes[..6] != MAGIC {
         return Err(Error::corrupt(
-            what,
+            what(),
             "not a Cacheness object container (bad magic)",
         ));
     }
     let version = u16::from_le_bytes([bytes[6], bytes[7]]);
     if version != VERSION {
         return Err(Error::corrupt(
-            what,
+            what(),
             format!("container version {version} is not supported"),
         ));
     }
     let hlen = u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize;
     let header_bytes = bytes
         .get(FIXED..FIXED.saturating_add(hlen))
-        .ok_or_else(|| Error::corrupt(what, "header is cut short"))?;
-    let header: Header = rmp_serde::from_slice(header_bytes)
-        .map_err(|e| Error::corrupt(what, format!("header: {e}")))?;
+        .ok_or_else(|| Error::corrupt(what(), "header is cut short"))?;
+    let header: H = rmp_serde::from_slice(header_bytes)
+        .map_err(|e| Error::corrupt(what(), format!("header: {e}")))?;
     let start = FIXED + hlen;
-    if (bytes.len() - start) as u64 != header.payload_len {
+    let expected = payload_len(&header);
+    if (bytes.len() - start) as u64 != expected {
         return Err(Error::corrupt(
-            what,
+            what(),
             format!(
-                "payload is {} bytes, header says {}",
+                "payload is {} bytes, header says {expected}",
                 bytes.len() - start,
-                header.payload_len
             ),
         ));
     }
@@ -112,31 +125,28 @@ fn parse(bytes: &[u8], what: &str) -> Result<(Header, usize)> {
 
 /// The metadata, claimed content hash and payload offset of a container.
 pub fn read_meta(bytes: &[u8], what: &str) -> Result<(EntryMeta, String, usize)> {
-    let (header, start) = parse(bytes, what)?;
+    let (header, start) = parse(bytes, || what.to_string(), |h: &Header| h.payload_len)?;
     let hash = seal::parse_slot(&header.hash)
         .ok_or_else(|| Error::corrupt(what, "malformed content hash"))?
         .to_string();
     Ok((header.meta, hash, start))
 }
 
-/// The uncompressed payload of a (checked) container.
-pub fn payload(bytes: &[u8], what: &str) -> Result<Vec<u8>> {
-    let (header, start) = parse(bytes, what)?;
+/// The uncompressed payload of a (checked) container whose metadata is `meta`.
+pub fn payload(bytes: &[u8], meta: &EntryMeta) -> Result<Vec<u8>> {
+    let what = || format!("payload of {}", meta.key);
+    let (header, start) = parse(bytes, what, |h: &PayloadHeader| h.payload_len)?;
     let body = &bytes[start..];
     match header.codec.as_str() {
         "none" => Ok(body.to_vec()),
         "zstd" => {
-            let cap = usize::try_from(header.meta.raw_bytes)
-                .map_err(|_| Error::corrupt(what, "size overflows"))?;
+            let cap = usize::try_from(meta.raw_bytes)
+                .map_err(|_| Error::corrupt(what(), "size overflows"))?;
             zstd::bulk::decompress(body, cap)
-                .map_err(|e| Error::corrupt(what, format!("zstd: {e}")))
+                .map_err(|e| Error::corrupt(what(), format!("zstd: {e}")))
         }
-        other => Err(Error::corrupt(what, format!("unknown codec {other:?}"))),
+        other => Err(Error::corrupt(what(), format!("unknown codec {other:?}"))),
     }
-}
-
-fn what(meta: &EntryMeta) -> String {
-    format!("payload of {}", meta.key)
 }
 
 impl<T: Serialize + serde::de::DeserializeOwned> Cacheable for Serde<T> {
@@ -153,7 +163,7 @@ impl<T: Serialize + serde::de::DeserializeOwned> Cacheable for Serde<T> {
     }
 
     fn decode(bytes: bytes::Bytes, meta: &EntryMeta) -> Result<Self> {
-        let raw = payload(&bytes, &what(meta))?;
+        let raw = payload(&bytes, meta)?;
         rmp_serde::from_slice(&raw)
             .map(Serde)
             .map_err(|e| Error::WrongType {
@@ -179,7 +189,7 @@ impl Cacheable for Vec<u8> {
     }
 
     fn decode(bytes: bytes::Bytes, meta: &EntryMeta) -> Result<Self> {
-        payload(&bytes, &what(meta))
+        payload(&bytes, meta)
     }
 }
 
@@ -196,8 +206,9 @@ impl Cacheable for serde_json::Value {
     }
 
     fn decode(bytes: bytes::Bytes, meta: &EntryMeta) -> Result<Self> {
-        let raw = payload(&bytes, &what(meta))?;
-        serde_json::from_slice(&raw).map_err(|e| Error::corrupt(what(meta), format!("JSON: {e}")))
+        let raw = payload(&bytes, meta)?;
+        serde_json::from_slice(&raw)
+            .map_err(|e| Error::corrupt(format!("payload of {}", meta.key), format!("JSON: {e}")))
     }
 }
 
@@ -217,6 +228,6 @@ impl Cacheable for RawObject {
     }
 
     fn decode(bytes: bytes::Bytes, meta: &EntryMeta) -> Result<Self> {
-        payload(&bytes, &what(meta)).map(RawObject)
+        payload(&bytes, meta).map(RawObject)
     }
 }
