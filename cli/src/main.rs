@@ -66,7 +66,7 @@ fn run(cli: Cli) -> Result<Outcome, Box<dyn std::error::Error>> {
             let what = format!("payload of {key}");
             let out: Vec<u8> = match info.data_type.as_str() {
                 "object" => {
-                    let raw = cacheness::codec::object::payload(&bytes, &what)?;
+                    let raw = cacheness::codec::object::payload(&bytes, &key, info.raw_bytes)?;
                     let value: serde_json::Value = rmp_serde::from_slice(&raw).map_err(|e| {
                         format!("{what}: MessagePack does not convert to JSON: {e}")
                     })?;
@@ -75,11 +75,11 @@ fn run(cli: Cli) -> Result<Outcome, Box<dyn std::error::Error>> {
                     v
                 }
                 "json" => {
-                    let mut v = cacheness::codec::object::payload(&bytes, &what)?;
+                    let mut v = cacheness::codec::object::payload(&bytes, &key, info.raw_bytes)?;
                     v.push(b'\n');
                     v
                 }
-                "bytes" => cacheness::codec::object::payload(&bytes, &what)?,
+                "bytes" => cacheness::codec::object::payload(&bytes, &key, info.raw_bytes)?,
                 _ => bytes.to_vec(),
             };
             match output {

@@ -482,7 +482,7 @@ impl CacheCore {
         let meta = loaded.meta.clone();
         match meta.data_type {
             DataType::Object | DataType::Bytes => {
-                let raw = crate::codec::object::payload(&loaded.bytes, &meta)?;
+                let raw = crate::codec::object::payload(&loaded.bytes, &meta.key, meta.raw_bytes)?;
                 self.put_raw_container(&raw, &params, &opts, meta.data_type)?;
             }
             DataType::Json => {

@@ -132,16 +132,17 @@ pub fn read_meta(bytes: &[u8], what: &str) -> Result<(EntryMeta, String, usize)>
     Ok((header.meta, hash, start))
 }
 
-/// The uncompressed payload of a (checked) container whose metadata is `meta`.
-pub fn payload(bytes: &[u8], meta: &EntryMeta) -> Result<Vec<u8>> {
-    let what = || format!("payload of {}", meta.key);
+/// The uncompressed payload of a (checked) container of entry `key`, whose metadata gives its
+/// uncompressed size `raw_bytes`.
+pub fn payload(bytes: &[u8], key: &str, raw_bytes: u64) -> Result<Vec<u8>> {
+    let what = || format!("payload of {key}");
     let (header, start) = parse(bytes, what, |h: &PayloadHeader| h.payload_len)?;
     let body = &bytes[start..];
     match header.codec.as_str() {
         "none" => Ok(body.to_vec()),
         "zstd" => {
-            let cap = usize::try_from(meta.raw_bytes)
-                .map_err(|_| Error::corrupt(what(), "size overflows"))?;
+            let cap =
+                usize::try_from(raw_bytes).map_err(|_| Error::corrupt(what(), "size overflows"))?;
             zstd::bulk::decompress(body, cap)
                 .map_err(|e| Error::corrupt(what(), format!("zstd: {e}")))
         }
@@ -163,7 +164,7 @@ impl<T: Serialize + serde::de::DeserializeOwned> Cacheable for Serde<T> {
     }
 
     fn decode(bytes: bytes::Bytes, meta: &EntryMeta) -> Result<Self> {
-        let raw = payload(&bytes, meta)?;
+        let raw = payload(&bytes, &meta.key, meta.raw_bytes)?;
         rmp_serde::from_slice(&raw)
             .map(Serde)
             .map_err(|e| Error::WrongType {
@@ -189,7 +190,7 @@ impl Cacheable for Vec<u8> {
     }
 
     fn decode(bytes: bytes::Bytes, meta: &EntryMeta) -> Result<Self> {
-        payload(&bytes, meta)
+        payload(&bytes, &meta.key, meta.raw_bytes)
     }
 }
 
@@ -206,7 +207,7 @@ impl Cacheable for serde_json::Value {
     }
 
     fn decode(bytes: bytes::Bytes, meta: &EntryMeta) -> Result<Self> {
-        let raw = payload(&bytes, meta)?;
+        let raw = payload(&bytes, &meta.key, meta.raw_bytes)?;
         serde_json::from_slice(&raw)
             .map_err(|e| Error::corrupt(format!("payload of {}", meta.key), format!("JSON: {e}")))
     }
@@ -228,6 +229,6 @@ impl Cacheable for RawObject {
     }
 
     fn decode(bytes: bytes::Bytes, meta: &EntryMeta) -> Result<Self> {
-        payload(&bytes, meta).map(RawObject)
+        payload(&bytes, &meta.key, meta.raw_bytes).map(RawObject)
     }
 }
