@@ -64,6 +64,12 @@ fn main() {
     let unlink_missing = time(n, |i| {
         let _ = std::fs::remove_file(raw.join(format!("missing{i}.x")));
     });
+    let lookup_new = time(n, |i| {
+        let _ = std::fs::File::open(raw.join(format!("never{i}.x")));
+    });
+    let lookup_again = time(n, |i| {
+        let _ = std::fs::File::open(raw.join(format!("never{i}.x")));
+    });
     let read = time(n, |i| {
         std::fs::read(raw.join(format!("c{i}.x"))).unwrap();
     });
@@ -84,5 +90,8 @@ fn main() {
     );
     println!(
         "  tempfile+write+persist {tmp_rename:.2}  create+write+rename {plain_rename:.2}  read {read:.2}"
+    );
+    println!(
+        "  failed open of a name never looked up {lookup_new:.2}  of the same names again {lookup_again:.2}"
     );
 }

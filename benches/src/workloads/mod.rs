@@ -23,10 +23,9 @@ pub struct RunConfig {
 }
 
 /// A fresh scratch directory for one workload. It is *not* removed when dropped: the run's
-/// directory ([`RunConfig::scratch`]) is removed once, after the last workload. Deleting a
-/// workload's files right away would slow the next workload's file creation on file systems
-/// that avoid reusing recently freed inodes (ext4 without a journal, as on the project's
-/// machine: see docs/PERFORMANCE.md), and measure the file system's clean-up instead of us.
+/// directory ([`RunConfig::scratch`]) is removed once, after the last workload, so that
+/// removing one workload's files (a million of them after W4, with online discard on the
+/// project's machine) does not overlap the next workload's timings.
 pub fn scratch(cfg: &RunConfig, name: &str) -> tempfile::TempDir {
     std::fs::create_dir_all(&cfg.scratch).ok();
     let mut dir = tempfile::Builder::new()
