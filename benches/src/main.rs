@@ -51,6 +51,7 @@ fn main() {
         return;
     }
     // One directory for the whole run, removed at its end (the workloads leave theirs).
+    std::fs::create_dir_all(&scratch).ok(); // an error shows in the next step, with the path
     let run_dir = match tempfile::Builder::new()
         .prefix("cacheness-bench-")
         .tempdir_in(&scratch)
