@@ -38,5 +38,10 @@ fn readme_quick_start() -> Result<(), cacheness::Error> {
     }
     assert_eq!(n, 2);
     cache.flush()?; // commit pending catalog rows to Delta now (otherwise within 1 s)
+
+    // SQL over the catalog (DataFusion): one column per key parameter.
+    let batches =
+        cache.sql("SELECT cache_key, stored_bytes FROM cache_entries WHERE model = 'xgboost'")?;
+    assert_eq!(batches.iter().map(|b| b.num_rows()).sum::<usize>(), 1);
     Ok(())
 }

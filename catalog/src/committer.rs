@@ -47,6 +47,7 @@ pub(crate) enum Request {
     Flush(Reply<Result<()>>),
     List(crate::schema::Projection, Reply<Result<Vec<CatalogRow>>>),
     Compact(Reply<Result<bool>>),
+    Snapshot(Reply<Result<(deltalake::DeltaTable, crate::listing::Overlay)>>),
 }
 
 /// Tuning of the group commit.
@@ -343,6 +344,7 @@ fn run(rt: &tokio::runtime::Runtime, shared: &Shared, table_dir: &Path) {
                         Request::Flush(reply) => reply.send(Err(err())),
                         Request::List(_, reply) => reply.send(Err(err())),
                         Request::Compact(reply) => reply.send(Err(err())),
+                        Request::Snapshot(reply) => reply.send(Err(err())),
                     }
                 }
             }
@@ -386,6 +388,10 @@ fn serve(
                 projection,
             ))),
             Request::Compact(reply) => reply.send(rt.block_on(delta.maybe_compact())),
+            Request::Snapshot(reply) => reply.send(rt.block_on(crate::listing::table_and_overlay(
+                delta,
+                &shared.journal_dir,
+            ))),
         }
     }
 }

@@ -262,6 +262,12 @@ impl DeltaCatalog {
         builder.await.map_err(delta_err(&self.label))
     }
 
+    /// The table, reloaded first (a cheap clone: snapshots are shared).
+    pub async fn current_table(&mut self) -> Result<DeltaTable> {
+        self.load().await?;
+        Ok(self.table()?.clone())
+    }
+
     /// Every row of the current snapshot (reloaded first).
     ///
     /// When the table's data files are plain Parquet to a reader (no deletion vectors, no

@@ -36,6 +36,7 @@ use std::sync::{Arc, Mutex};
 pub use committer::CommitPolicy;
 use committer::{Reply, Request, Shared};
 pub use error::{CatalogError, Result};
+pub use listing::Overlay;
 pub use row::{CatalogOp, CatalogRow, ColumnValue};
 pub use schema::Projection;
 
@@ -127,6 +128,16 @@ impl Catalog {
     pub async fn sizes(&self) -> Result<Vec<CatalogRow>> {
         self.call_async(|r| Request::List(Projection::Sizes, r))
             .await
+    }
+
+    /// The current Delta table and the journaled operations not in it yet (for SQL).
+    pub async fn table_and_overlay(&self) -> Result<(deltalake::DeltaTable, Overlay)> {
+        self.call_async(Request::Snapshot).await
+    }
+
+    /// Blocking [`Self::table_and_overlay`].
+    pub fn table_and_overlay_blocking(&self) -> Result<(deltalake::DeltaTable, Overlay)> {
+        self.call_blocking(Request::Snapshot)
     }
 
     /// Compact the Delta table's data files if there are many; true if it did.

@@ -11,6 +11,18 @@ use crate::journal;
 use crate::row::{CatalogOp, CatalogRow};
 use crate::schema::Projection;
 
+/// The loaded Delta table with the overlay of journaled operations not in it yet: what SQL
+/// over `cache_entries` reads (the same order rule as [`list`]).
+pub(crate) async fn table_and_overlay(
+    delta: &mut DeltaCatalog,
+    journal_dir: &Path,
+) -> Result<(deltalake::DeltaTable, Overlay)> {
+    let segments = read_journals(journal_dir)?;
+    let table = delta.current_table().await?;
+    let pending = overlay(delta, segments).await?;
+    Ok((table, pending))
+}
+
 /// Read the journals first, then the snapshot: a segment committed in between is then in the
 /// snapshot and is skipped by its application-transaction version, never lost.
 pub(crate) async fn list(
@@ -18,11 +30,7 @@ pub(crate) async fn list(
     journal_dir: &Path,
     projection: Projection,
 ) -> Result<Vec<CatalogRow>> {
-    let mut segments = Vec::new();
-    for seg in journal::list_segments(journal_dir)? {
-        let ops = journal::read_segment(&seg.path)?;
-        segments.push((seg, ops));
-    }
+    let segments = read_journals(journal_dir)?;
     let rows = delta.rows(projection).await?;
     // The snapshot's rows stay where they are; an index of borrowed keys finds duplicates
     // (racing writers: the newer row wins) and the rows the journals override.
@@ -44,9 +52,62 @@ pub(crate) async fn list(
             }
         }
     }
-    // Journaled operations not in the snapshot, in order: the last one per key wins.
-    let mut overlay: HashMap<String, Option<CatalogRow>> = HashMap::new();
-    let mut cleared = false;
+    let pending = overlay(delta, segments).await?;
+    if pending.cleared {
+        keep.fill(false);
+    } else {
+        for key in pending.ops.keys() {
+            if let Some(&i) = latest.get(key.as_str()) {
+                keep[i] = false;
+            }
+        }
+    }
+    drop(latest);
+    let mut rows: Vec<CatalogRow> = rows
+        .into_iter()
+        .zip(keep)
+        .filter_map(|(row, keep)| keep.then_some(row))
+        .chain(pending.ops.into_values().flatten())
+        .collect();
+    let order = |a: &CatalogRow, b: &CatalogRow| {
+        (a.created_at, &a.cache_key).cmp(&(b.created_at, &b.cache_key))
+    };
+    // Snapshot rows usually arrive in commit order already.
+    if !rows.is_sorted_by(|a, b| order(a, b).is_le()) {
+        rows.sort_by(order);
+    }
+    Ok(rows)
+}
+
+/// Every journal segment on disk with its operations.
+pub(crate) fn read_journals(
+    journal_dir: &Path,
+) -> Result<Vec<(journal::SegmentRef, Vec<CatalogOp>)>> {
+    let mut segments = Vec::new();
+    for seg in journal::list_segments(journal_dir)? {
+        let ops = journal::read_segment(&seg.path)?;
+        segments.push((seg, ops));
+    }
+    Ok(segments)
+}
+
+/// The journaled operations that are not in the loaded snapshot, folded per key.
+#[derive(Debug, Default)]
+pub struct Overlay {
+    /// The last operation on each key: its row, or `None` if it was deleted.
+    pub ops: HashMap<String, Option<CatalogRow>>,
+    /// A clear came among them: no snapshot row survives.
+    pub cleared: bool,
+}
+
+/// Fold the segments not yet committed to `delta`'s loaded snapshot (read the segments
+/// *before* loading the snapshot: a segment committed in between is then skipped by its
+/// application-transaction version, never lost).
+pub(crate) async fn overlay(
+    delta: &DeltaCatalog,
+    segments: Vec<(journal::SegmentRef, Vec<CatalogOp>)>,
+) -> Result<Overlay> {
+    let mut out = Overlay::default();
     let mut committed: HashMap<String, Option<i64>> = HashMap::new();
     for (seg, ops) in segments {
         if ops.is_empty() {
@@ -62,40 +123,17 @@ pub(crate) async fn list(
         for op in ops {
             match op {
                 CatalogOp::Put { row, .. } => {
-                    overlay.insert(row.cache_key.clone(), Some(*row));
+                    out.ops.insert(row.cache_key.clone(), Some(*row));
                 }
                 CatalogOp::Delete { cache_key } => {
-                    overlay.insert(cache_key, None);
+                    out.ops.insert(cache_key, None);
                 }
                 CatalogOp::Clear => {
-                    overlay.clear();
-                    cleared = true;
+                    out.ops.clear();
+                    out.cleared = true;
                 }
             }
         }
     }
-    if cleared {
-        keep.fill(false);
-    } else {
-        for key in overlay.keys() {
-            if let Some(&i) = latest.get(key.as_str()) {
-                keep[i] = false;
-            }
-        }
-    }
-    drop(latest);
-    let mut rows: Vec<CatalogRow> = rows
-        .into_iter()
-        .zip(keep)
-        .filter_map(|(row, keep)| keep.then_some(row))
-        .chain(overlay.into_values().flatten())
-        .collect();
-    let order = |a: &CatalogRow, b: &CatalogRow| {
-        (a.created_at, &a.cache_key).cmp(&(b.created_at, &b.cache_key))
-    };
-    // Snapshot rows usually arrive in commit order already.
-    if !rows.is_sorted_by(|a, b| order(a, b).is_le()) {
-        rows.sort_by(order);
-    }
-    Ok(rows)
+    Ok(out)
 }

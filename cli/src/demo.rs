@@ -1,5 +1,6 @@
 //! `cacheness demo`: the main job end to end, timed.
 
+use cacheness::deps::arrow::util::pretty::pretty_format_batches;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -118,6 +119,18 @@ pub fn run(dir: Option<PathBuf>) -> DemoResult<()> {
     }
     if entries.len() != 4 {
         return Err(format!("expected 4 catalog entries, found {}", entries.len()).into());
+    }
+    let query = "SELECT cache_key, data_type, stored_bytes FROM cache_entries \
+                 WHERE dataset = 'demo' ORDER BY stored_bytes";
+    let batches = step("SQL over the catalog", || Ok(cache.sql(query)?))?;
+    println!(
+        "
+{query}"
+    );
+    println!("{}", pretty_format_batches(&batches)?);
+    let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
+    if rows != 2 {
+        return Err(format!("expected 2 entries with dataset = 'demo', found {rows}").into());
     }
     cache.close()?;
     println!("\nall 4 values read back bit-exactly");

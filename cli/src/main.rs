@@ -1,6 +1,7 @@
 //! The `cacheness` command-line tool.
 
 mod demo;
+mod output;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -30,6 +31,18 @@ enum Command {
     Stats,
     /// Commit pending catalog rows to Delta.
     Flush,
+    /// Run a SQL statement over the cache (tables and syntax: docs/SQL.md), e.g.
+    /// `cacheness sql "SELECT cache_key, stored_bytes FROM cache_entries WHERE model = 'xgboost'"`.
+    Sql {
+        /// The statement.
+        query: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "table")]
+        format: output::Format,
+        /// Write to this file instead of standard output (required for parquet).
+        #[arg(long, short, required_if_eq("format", "parquet"))]
+        output: Option<PathBuf>,
+    },
     /// Write an entry's value in its natural format: tables as Parquet, arrays as .b2nd (the
     /// checked payload files themselves), objects and JSON as JSON text, bytes as they are.
     /// Exits 3 when there is no such entry.
@@ -101,6 +114,23 @@ fn run(cli: Cli) -> Result<Outcome, Box<dyn std::error::Error>> {
         Command::Stats => {
             let cache = cacheness::blocking::Cache::open(cache_dir(cli.dir))?;
             println!("{}", serde_json::to_string_pretty(&cache.stats()?)?);
+            Ok(Outcome::Done)
+        }
+        Command::Sql {
+            query,
+            format,
+            output,
+        } => {
+            let cache = cacheness::blocking::Cache::open(cache_dir(cli.dir))?;
+            let batches = cache.sql(&query)?;
+            match output {
+                Some(path) => {
+                    let mut file = std::fs::File::create(&path)
+                        .map_err(|e| format!("{}: {e}", path.display()))?;
+                    output::write(&batches, format, &mut file)?;
+                }
+                None => output::write(&batches, format, &mut std::io::stdout().lock())?,
+            }
             Ok(Outcome::Done)
         }
         Command::Flush => {

@@ -65,6 +65,53 @@ fn demo_caches_verifies_and_lists_four_entries() {
     let stats: serde_json::Value = serde_json::from_slice(&stats.stdout).unwrap();
     assert_eq!(stats["entries"], 4);
     assert!(stats["stored_bytes"].as_u64().unwrap() > 1_000_000);
+    assert!(stdout.contains("WHERE dataset = 'demo'"), "{stdout}");
+}
+
+#[test]
+fn sql_answers_in_every_output_format() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(run_in(dir.path(), &["demo"]).status.success());
+    let q = "SELECT data_type, stored_bytes FROM cache_entries WHERE kind IN ('json', 'struct') ORDER BY data_type";
+    let table = run_in(dir.path(), &["sql", q]);
+    assert!(table.status.success());
+    let text = String::from_utf8_lossy(&table.stdout);
+    assert!(
+        text.contains("| json") && text.contains("| object"),
+        "{text}"
+    );
+    let csv = run_in(dir.path(), &["sql", "--format", "csv", q]);
+    let csv = String::from_utf8_lossy(&csv.stdout);
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines[0], "data_type,stored_bytes");
+    assert_eq!(lines.len(), 3);
+    assert!(lines[1].starts_with("json,") && lines[2].starts_with("object,"));
+    let json = run_in(dir.path(), &["sql", "--format", "json", q]);
+    let rows: Vec<serde_json::Value> = String::from_utf8_lossy(&json.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0]["data_type"], "json");
+    assert!(rows[1]["stored_bytes"].as_i64().unwrap() > 0);
+    let pq = dir.path().join("out.parquet");
+    let out = run_in(
+        dir.path(),
+        &["sql", "--format", "parquet", "-o", pq.to_str().unwrap(), q],
+    );
+    assert!(out.status.success());
+    let bytes = std::fs::read(&pq).unwrap();
+    assert_eq!(&bytes[..4], b"PAR1");
+    // Usage errors exit 2; a bad statement exits 1 and names what is wrong.
+    assert_eq!(
+        run_in(dir.path(), &["sql", "--format", "parquet", q])
+            .status
+            .code(),
+        Some(2)
+    );
+    let bad = run_in(dir.path(), &["sql", "SELECT nope FROM cache_entries"]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("nope"));
 }
 
 #[test]

@@ -7,9 +7,10 @@ use std::sync::Arc;
 use crate::codec::Cacheable;
 use crate::config::CacheConfig;
 use crate::core::{CacheCore, EntryInfo, Lookup, PutOptions};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::keys::Params;
 use crate::stats::CacheStats;
+use deltalake::arrow::array::RecordBatch;
 
 /// A disk cache (blocking API). Cheap to clone; clones share one open cache.
 ///
@@ -124,6 +125,20 @@ impl Cache {
     /// Every live entry (Delta snapshot plus rows not yet committed).
     pub fn list_entries(&self) -> Result<Vec<EntryInfo>> {
         self.core.list_entries()
+    }
+
+    /// Run a SQL statement over the cache (DataFusion; tables in `docs/SQL.md`), e.g.
+    /// `SELECT cache_key, stored_bytes FROM cache_entries WHERE model = 'xgboost'`.
+    /// Runs on a runtime of its own for the call.
+    pub fn sql(&self, sql: &str) -> Result<Vec<RecordBatch>> {
+        self.core.check_open()?;
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| Error::Background {
+                reason: format!("cannot start a runtime for SQL: {e}"),
+            })?;
+        Ok(rt.block_on(cacheness_sql::query(self.core.catalog(), sql))?)
     }
 
     /// Entry and byte counts and this process's hits, misses and removals.

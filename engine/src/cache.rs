@@ -14,6 +14,7 @@ use crate::core::{CacheCore, EntryInfo, Lookup, PutOptions, live};
 use crate::error::Result;
 use crate::keys::Params;
 use crate::stats::CacheStats;
+use deltalake::arrow::array::RecordBatch;
 
 /// A blocking task of the async API did not finish (it panicked or the runtime shut down).
 fn task_failed(e: tokio::task::JoinError) -> crate::Error {
@@ -145,6 +146,13 @@ impl Cache {
     /// is listed.
     pub async fn list_entries(&self) -> Result<Vec<EntryInfo>> {
         Ok(live(self.core.catalog().list().await?))
+    }
+
+    /// Run a SQL statement over the cache (DataFusion; tables in `docs/SQL.md`), e.g.
+    /// `SELECT cache_key, stored_bytes FROM cache_entries WHERE model = 'xgboost'`.
+    pub async fn sql(&self, sql: &str) -> Result<Vec<RecordBatch>> {
+        self.core.check_open()?;
+        Ok(cacheness_sql::query(self.core.catalog(), sql).await?)
     }
 
     /// Entry and byte counts (catalog) and this process's hits, misses and removals.

@@ -234,7 +234,7 @@ impl CacheCore {
         &self.catalog
     }
 
-    fn check_open(&self) -> Result<()> {
+    pub(crate) fn check_open(&self) -> Result<()> {
         if self.closed.load(Ordering::Acquire) {
             return Err(Error::Closed {
                 root: self.config.root.clone(),

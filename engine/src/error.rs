@@ -66,6 +66,10 @@ pub enum Error {
     /// The catalog failed.
     #[error(transparent)]
     Catalog(#[from] cacheness_catalog::CatalogError),
+    /// A SQL statement failed (syntax, unknown table or column, types), or its tables could
+    /// not be built.
+    #[error(transparent)]
+    Sql(#[from] cacheness_sql::SqlError),
     /// A blocking task run for the async API did not finish.
     #[error("a background task of the cache failed: {reason}")]
     Background {

@@ -1,0 +1,116 @@
+//! The `cache_entries` table: the Delta snapshot ⊕ the journals, live entries only.
+//!
+//! Built per session as a view over three parts: the Delta table (a DataFusion table provider
+//! that receives the pushed-down filters and projections), an anti-join that drops snapshot
+//! rows the journals have deleted or replaced since, and the journaled rows themselves (a small
+//! in-memory table). Parameter columns that only journaled rows have are added as NULL to the
+//! snapshot side; the view keeps entries whose `expires_at` is unset or in the future, the same
+//! TTL rule as `list_entries`.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use cacheness_catalog::schema::{rows_to_batch, schema_for_rows};
+use cacheness_catalog::{Catalog, CatalogRow};
+use deltalake::arrow::array::{RecordBatch, StringArray};
+use deltalake::arrow::datatypes::{DataType, Field, Schema};
+use deltalake::datafusion::common::{Column, JoinType, ScalarValue};
+use deltalake::datafusion::functions::expr_fn::now;
+use deltalake::datafusion::prelude::{Expr, SessionContext, cast, col, lit};
+
+use crate::error::{Result, SqlError};
+
+/// The table's name in SQL.
+pub const TABLE: &str = "cache_entries";
+
+fn column(name: &str) -> Expr {
+    col(Column::from_name(name))
+}
+
+/// The schema with string and binary views as plain strings and binaries: the Delta scan
+/// reads Parquet strings as views, but the table keeps the catalog's declared types, so its
+/// answers have the same types before and after a commit.
+fn plain_types(schema: &Schema) -> Arc<Schema> {
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|f| {
+            let t = match f.data_type() {
+                DataType::Utf8View | DataType::LargeUtf8 => DataType::Utf8,
+                DataType::BinaryView | DataType::LargeBinary => DataType::Binary,
+                t => t.clone(),
+            };
+            f.as_ref().clone().with_data_type(t)
+        })
+        .collect();
+    Arc::new(Schema::new(fields))
+}
+
+/// Register `cache_entries` in `ctx`, as of now.
+pub async fn register(ctx: &SessionContext, catalog: &Catalog) -> Result<()> {
+    let err = |e: &dyn std::fmt::Display| SqlError::table(TABLE, e);
+    let (table, overlay) = catalog.table_and_overlay().await?;
+    table
+        .update_datafusion_session(&ctx.state())
+        .map_err(|e| err(&e))?;
+    let provider = table.table_provider().await.map_err(|e| err(&e))?;
+    let snapshot_schema = provider.schema();
+    let pending: Vec<&CatalogRow> = overlay.ops.values().flatten().collect();
+    let schema = plain_types(&schema_for_rows(&snapshot_schema, &pending));
+
+    let mut snapshot = ctx.read_table(provider).map_err(|e| err(&e))?;
+    if overlay.cleared {
+        snapshot = snapshot.limit(0, Some(0)).map_err(|e| err(&e))?;
+    } else if !overlay.ops.is_empty() {
+        // Drop the snapshot rows of keys the journals changed since.
+        let keys: HashSet<&str> = overlay.ops.keys().map(String::as_str).collect();
+        let key_schema = Arc::new(Schema::new(vec![Field::new(
+            "_changed_key",
+            DataType::Utf8,
+            false,
+        )]));
+        let batch = RecordBatch::try_new(
+            key_schema,
+            vec![Arc::new(StringArray::from_iter_values(keys))],
+        )
+        .map_err(|e| err(&e))?;
+        let changed = ctx.read_batch(batch).map_err(|e| err(&e))?;
+        snapshot = snapshot
+            .join(
+                changed,
+                JoinType::LeftAnti,
+                &["cache_key"],
+                &["_changed_key"],
+                None,
+            )
+            .map_err(|e| err(&e))?;
+    }
+    // The snapshot side gets every column of the merged schema, in its order.
+    let exprs: Vec<Expr> = schema
+        .fields()
+        .iter()
+        .map(|f| match snapshot_schema.field_with_name(f.name()) {
+            // Cast to the declared type: the scan may produce other encodings (string views).
+            Ok(_) => cast(column(f.name()), f.data_type().clone()).alias(f.name()),
+            // A NULL of the column's type.
+            Err(_) => lit(ScalarValue::try_from(f.data_type()).unwrap_or(ScalarValue::Null))
+                .alias(f.name()),
+        })
+        .collect();
+    let mut all = snapshot.select(exprs).map_err(|e| err(&e))?;
+    if !pending.is_empty() {
+        let batch = rows_to_batch(&schema, &pending, TABLE).map_err(|e| err(&e))?;
+        let journaled = ctx.read_batch(batch).map_err(|e| err(&e))?;
+        all = all.union(journaled).map_err(|e| err(&e))?;
+    }
+    let live = all
+        .filter(
+            column("expires_at")
+                .is_null()
+                .or(column("expires_at").gt(now())),
+        )
+        .map_err(|e| err(&e))?;
+    ctx.register_table(TABLE, live.into_view())
+        .map_err(|e| err(&e))?;
+    Ok(())
+}
