@@ -2,6 +2,7 @@
 
 mod demo;
 mod output;
+mod params;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -31,6 +32,17 @@ enum Command {
     Stats,
     /// Commit pending catalog rows to Delta.
     Flush,
+    /// Remove one entry (payload and catalog row). Exits 3 when there is no such entry.
+    Invalidate {
+        #[command(flatten)]
+        entry: EntryArg,
+    },
+    /// Remove every entry of the cache.
+    Clear {
+        /// Confirm: without it, nothing is removed.
+        #[arg(long)]
+        yes: bool,
+    },
     /// Run a SQL statement over the cache (tables and syntax: docs/SQL.md), e.g.
     /// `cacheness sql "SELECT cache_key, stored_bytes FROM cache_entries WHERE model = 'xgboost'"`.
     Sql {
@@ -47,13 +59,38 @@ enum Command {
     /// checked payload files themselves), objects and JSON as JSON text, bytes as they are.
     /// Exits 3 when there is no such entry.
     Get {
-        /// The entry's cache key (16 hex digits).
-        #[arg(long)]
-        key: String,
+        #[command(flatten)]
+        entry: EntryArg,
         /// Write to this file instead of standard output.
         #[arg(long, short)]
         output: Option<PathBuf>,
     },
+}
+
+/// Which entry a command means: `--key K`, or its key parameters as `-p name=value` (typed as
+/// in docs/CLI.md, so the CLI and the Rust API give the same key).
+#[derive(clap::Args, Debug)]
+#[group(required = true, multiple = false)]
+struct EntryArg {
+    /// The entry's cache key (16 hex digits).
+    #[arg(long)]
+    key: Option<String>,
+    /// A key parameter, `name=value` or `name:type=value` (type: str, int, float, bool);
+    /// repeat for each parameter.
+    #[arg(short = 'p', long = "param", value_name = "NAME=VALUE")]
+    params: Vec<String>,
+}
+
+impl EntryArg {
+    /// The cache key these arguments name; a malformed parameter is a usage error.
+    fn key(&self) -> Result<String, Outcome> {
+        match &self.key {
+            Some(k) => Ok(k.clone()),
+            None => params::params(&self.params)
+                .and_then(|p| p.key().map_err(|e| e.to_string()))
+                .map_err(Outcome::Usage),
+        }
+    }
 }
 
 /// Exit code of `get` when the entry does not exist (0 ok, 1 error, 2 usage).
@@ -63,6 +100,8 @@ const EXIT_NOT_FOUND: u8 = 3;
 enum Outcome {
     Done,
     NotFound,
+    /// A usage error clap cannot see (exit 2).
+    Usage(String),
 }
 
 fn cache_dir(dir: Option<PathBuf>) -> PathBuf {
@@ -71,7 +110,11 @@ fn cache_dir(dir: Option<PathBuf>) -> PathBuf {
 
 fn run(cli: Cli) -> Result<Outcome, Box<dyn std::error::Error>> {
     match cli.command {
-        Command::Get { key, output } => {
+        Command::Get { entry, output } => {
+            let key = match entry.key() {
+                Ok(k) => k,
+                Err(usage) => return Ok(usage),
+            };
             let cache = cacheness::blocking::Cache::open(cache_dir(cli.dir))?;
             let Some((info, bytes)) = cache.payload_by_key(&key)? else {
                 return Ok(Outcome::NotFound);
@@ -133,6 +176,32 @@ fn run(cli: Cli) -> Result<Outcome, Box<dyn std::error::Error>> {
             }
             Ok(Outcome::Done)
         }
+        Command::Invalidate { entry } => {
+            let key = match entry.key() {
+                Ok(k) => k,
+                Err(usage) => return Ok(usage),
+            };
+            let cache = cacheness::blocking::Cache::open(cache_dir(cli.dir))?;
+            let removed = cache.invalidate_key(&key)?;
+            cache.close()?;
+            Ok(if removed {
+                Outcome::Done
+            } else {
+                Outcome::NotFound
+            })
+        }
+        Command::Clear { yes } => {
+            if !yes {
+                return Ok(Outcome::Usage(
+                    "clear removes every entry: add --yes to confirm".into(),
+                ));
+            }
+            let cache = cacheness::blocking::Cache::open(cache_dir(cli.dir))?;
+            let n = cache.clear()?;
+            cache.close()?;
+            println!("removed {n} entries");
+            Ok(Outcome::Done)
+        }
         Command::Flush => {
             let cache = cacheness::blocking::Cache::open(cache_dir(cli.dir))?;
             cache.flush()?;
@@ -148,6 +217,10 @@ fn main() -> ExitCode {
         Ok(Outcome::NotFound) => {
             eprintln!("not found");
             ExitCode::from(EXIT_NOT_FOUND)
+        }
+        Ok(Outcome::Usage(message)) => {
+            eprintln!("error: {message}");
+            ExitCode::from(2)
         }
         Err(e) => {
             eprintln!("error: {e}");

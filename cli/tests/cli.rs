@@ -206,3 +206,97 @@ fn get_writes_each_value_in_its_natural_format() {
     assert_eq!(bad.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("invalid cache key"));
 }
+
+#[test]
+fn params_on_the_command_line_give_the_rust_api_key() {
+    use cacheness::{Serde, params};
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let cache = cacheness::blocking::Cache::open(dir.path()).unwrap();
+        cache
+            .put(
+                &Serde(vec![1, 2, 3]),
+                &params!(model = "xgboost", epochs = 10, lr = 0.1, full = true),
+            )
+            .unwrap();
+        cache.put(&Serde(7), &params!(id = "007")).unwrap();
+        cache.close().unwrap();
+    }
+    let get = |args: &[&str]| {
+        let mut all = vec!["get"];
+        all.extend_from_slice(args);
+        run_in(dir.path(), &all)
+    };
+    let out = get(&[
+        "-p",
+        "model=xgboost",
+        "-p",
+        "epochs=10",
+        "-p",
+        "lr=0.1",
+        "-p",
+        "full=true",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v, serde_json::json!([1, 2, 3]));
+    // Order does not matter; a different type is a different key.
+    assert!(
+        get(&[
+            "-p",
+            "lr=0.1",
+            "-p",
+            "full=true",
+            "-p",
+            "epochs=10",
+            "-p",
+            "model=xgboost"
+        ])
+        .status
+        .success()
+    );
+    let as_string = get(&[
+        "-p",
+        "model=xgboost",
+        "-p",
+        "epochs:str=10",
+        "-p",
+        "lr=0.1",
+        "-p",
+        "full=true",
+    ]);
+    assert_eq!(as_string.status.code(), Some(3));
+    // A string that looks like a number needs its type forced.
+    assert_eq!(get(&["-p", "id=007"]).status.code(), Some(3));
+    assert!(get(&["-p", "id:str=007"]).status.success());
+    // Usage errors exit 2: no entry named, both forms, a bad parameter type.
+    assert_eq!(get(&[]).status.code(), Some(2));
+    assert_eq!(
+        get(&["--key", "0011223344556677", "-p", "a=1"])
+            .status
+            .code(),
+        Some(2)
+    );
+    assert_eq!(get(&["-p", "a:int=x"]).status.code(), Some(2));
+    assert_eq!(get(&["-p", "Bad=1"]).status.code(), Some(2));
+    // invalidate by parameters, then the entry is gone (exit 3 both ways).
+    let inv = run_in(dir.path(), &["invalidate", "-p", "id:str=007"]);
+    assert!(inv.status.success());
+    assert_eq!(
+        run_in(dir.path(), &["invalidate", "-p", "id:str=007"])
+            .status
+            .code(),
+        Some(3)
+    );
+    assert_eq!(get(&["-p", "id:str=007"]).status.code(), Some(3));
+    // clear needs --yes.
+    assert_eq!(run_in(dir.path(), &["clear"]).status.code(), Some(2));
+    assert_eq!(ls(dir.path()).len(), 1);
+    let cleared = run_in(dir.path(), &["clear", "--yes"]);
+    assert!(String::from_utf8_lossy(&cleared.stdout).contains("removed 1 entries"));
+    assert!(ls(dir.path()).is_empty());
+}
