@@ -147,14 +147,7 @@ fn a_process_that_only_reads_never_opens_the_catalog_table() {
     // Left open and idle, the committer opens the table in the background (when it replays
     // the journals of dead writers).
     let _cache = common::open_quiet(dir.path());
-    let start = std::time::Instant::now();
-    while !log.exists() {
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "the idle committer never opened the table"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    common::wait_until("the idle committer never opened the table", || log.exists());
 }
 
 #[test]
@@ -165,14 +158,9 @@ fn the_group_commit_fires_on_its_own_within_the_interval() {
     )
     .unwrap();
     cache.put(&Serde(1), &params!(i = 1)).unwrap();
-    let start = std::time::Instant::now();
-    while common::delta_rows(dir.path()).is_empty() {
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "no group commit happened"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    common::wait_until("no group commit happened", || {
+        !common::delta_rows(dir.path()).is_empty()
+    });
     // A batch bounded by rows: 50 puts with max_rows 10 commit without waiting for the interval.
     let dir2 = tempfile::tempdir().unwrap();
     let rows_bound = Cache::open_with(
@@ -184,14 +172,9 @@ fn the_group_commit_fires_on_its_own_within_the_interval() {
     for i in 0..50 {
         rows_bound.put(&Serde(i), &params!(i = i)).unwrap();
     }
-    let start = std::time::Instant::now();
-    while common::delta_rows(dir2.path()).len() < 40 {
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "row-bounded commits did not happen"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    common::wait_until("row-bounded commits did not happen", || {
+        common::delta_rows(dir2.path()).len() >= 40
+    });
 }
 
 #[test]

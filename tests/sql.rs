@@ -25,6 +25,17 @@ fn count(batches: &[RecordBatch]) -> i64 {
     batches[0].column(0).as_primitive::<Int64Type>().value(0)
 }
 
+/// `SELECT count(*) FROM cache_entries WHERE <condition>`.
+fn count_where(cache: &cacheness::blocking::Cache, condition: &str) -> i64 {
+    count(
+        &cache
+            .sql(&format!(
+                "SELECT count(*) FROM cache_entries WHERE {condition}"
+            ))
+            .unwrap(),
+    )
+}
+
 #[test]
 fn where_on_parameters_sees_journaled_and_committed_rows() {
     let dir = tempfile::tempdir().unwrap();
@@ -70,22 +81,18 @@ fn deletes_replacements_and_new_columns_show_before_the_commit() {
         .unwrap();
     let rows: usize = all.iter().map(|b| b.num_rows()).sum();
     assert_eq!(rows, 10, "9 committed + 1 new, minus the deleted one");
-    let n = cache
-        .sql("SELECT count(*) FROM cache_entries WHERE i = 4")
-        .unwrap();
-    assert_eq!(count(&n), 1, "a replaced entry appears once");
-    let big = cache
-        .sql("SELECT count(*) FROM cache_entries WHERE i = 4 AND raw_bytes > 250")
-        .unwrap();
-    assert_eq!(count(&big), 1, "with its new size");
-    let lr = cache
-        .sql("SELECT count(*) FROM cache_entries WHERE lr = 0.5")
-        .unwrap();
-    assert_eq!(count(&lr), 1);
-    let gone = cache
-        .sql("SELECT count(*) FROM cache_entries WHERE i = 3")
-        .unwrap();
-    assert_eq!(count(&gone), 0);
+    assert_eq!(
+        count_where(&cache, "i = 4"),
+        1,
+        "a replaced entry appears once"
+    );
+    assert_eq!(
+        count_where(&cache, "i = 4 AND raw_bytes > 250"),
+        1,
+        "with its new size"
+    );
+    assert_eq!(count_where(&cache, "lr = 0.5"), 1);
+    assert_eq!(count_where(&cache, "i = 3"), 0);
 }
 
 #[test]

@@ -83,7 +83,7 @@ fn main() {
     println!("  list_entries                       {list:.2}");
     println!("  stats                              {stats:.2}");
     println!("  catalog rows (snapshot + journals) {rows:.2}");
-    println!("  Delta open + first scan            {open:.2}");
+    println!("  Delta open + first read            {open:.2}");
     println!("  DeltaCatalog::rows (table loaded) {scan:.2}");
     println!("  bare Parquet read of the data files {parquet:.2}");
 }

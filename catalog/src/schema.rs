@@ -257,6 +257,18 @@ fn column(batch: &RecordBatch, name: &str, expected: &DataType, table: &str) -> 
         .map_err(|e| err(format!("has type {}: {e}", array.data_type())))
 }
 
+/// Fixed column `i` as a `T` array, or `None` if the projection left it out.
+fn projected<'a, T: 'static>(
+    cols: &'a [Option<ArrayRef>],
+    i: usize,
+    table: &str,
+) -> Result<Option<&'a T>> {
+    cols[i]
+        .as_ref()
+        .map(|a| downcast::<T>(a, FIXED_COLUMNS[i], table))
+        .transpose()
+}
+
 fn downcast<'a, T: 'static>(array: &'a ArrayRef, name: &str, table: &str) -> Result<&'a T> {
     array
         .as_any()
@@ -320,24 +332,9 @@ pub fn batch_to_rows(
         .iter()
         .map(|n| read(n))
         .collect::<Result<_>>()?;
-    let strings = |i: usize| -> Result<Option<&StringArray>> {
-        cols[i]
-            .as_ref()
-            .map(|a| downcast::<StringArray>(a, FIXED_COLUMNS[i], table))
-            .transpose()
-    };
-    let ints = |i: usize| -> Result<Option<&Int64Array>> {
-        cols[i]
-            .as_ref()
-            .map(|a| downcast::<Int64Array>(a, FIXED_COLUMNS[i], table))
-            .transpose()
-    };
-    let times = |i: usize| -> Result<Option<&TimestampMicrosecondArray>> {
-        cols[i]
-            .as_ref()
-            .map(|a| downcast::<TimestampMicrosecondArray>(a, FIXED_COLUMNS[i], table))
-            .transpose()
-    };
+    let strings = |i| projected::<StringArray>(&cols, i, table);
+    let ints = |i| projected::<Int64Array>(&cols, i, table);
+    let times = |i| projected::<TimestampMicrosecondArray>(&cols, i, table);
     let (key, data_type, format, path) = (strings(0)?, strings(1)?, strings(2)?, strings(3)?);
     let (raw, stored, hash) = (ints(4)?, ints(5)?, strings(6)?);
     let (created, expires) = (times(7)?, times(8)?);

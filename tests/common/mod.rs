@@ -38,3 +38,12 @@ pub fn payload_files(root: &Path) -> Vec<std::path::PathBuf> {
     out.sort();
     out
 }
+
+/// Poll `done` every 50 ms until it holds; fail the test with `what` after 20 s.
+pub fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let start = std::time::Instant::now();
+    while !done() {
+        assert!(start.elapsed() < Duration::from_secs(20), "{what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

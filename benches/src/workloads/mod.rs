@@ -27,7 +27,6 @@ pub struct RunConfig {
 /// removing one workload's files (a million of them after W4, with online discard on the
 /// project's machine) does not overlap the next workload's timings.
 pub fn scratch(cfg: &RunConfig, name: &str) -> tempfile::TempDir {
-    std::fs::create_dir_all(&cfg.scratch).ok();
     let mut dir = tempfile::Builder::new()
         .prefix(&format!("cacheness-{name}-"))
         .tempdir_in(&cfg.scratch)
