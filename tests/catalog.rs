@@ -145,9 +145,16 @@ fn a_process_that_only_reads_never_opens_the_catalog_table() {
         "closing a reader opened (created) the Delta table"
     );
     // Left open and idle, the committer opens the table in the background (when it replays
-    // the journals of dead writers).
-    let _cache = common::open_quiet(dir.path());
+    // the journals of dead writers), and that does not commit a pending row before its time.
+    let idle = common::open_quiet(dir.path());
+    idle.put(&Serde(1), &params!(i = 1)).unwrap();
     common::wait_until("the idle committer never opened the table", || log.exists());
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        common::delta_rows(dir.path()).is_empty(),
+        "the idle open committed a pending row"
+    );
+    assert_eq!(idle.list_entries().unwrap().len(), 1);
 }
 
 #[test]

@@ -260,14 +260,14 @@ fn run(rt: &tokio::runtime::Runtime, shared: &Shared, table_dir: &Path) {
                 {
                     break;
                 }
-                let wait = match st.first_pending_at {
+                let mut wait = match st.first_pending_at {
                     Some(t) => shared.policy.interval.saturating_sub(t.elapsed()),
                     None if !unsent.is_empty() => RETRY_AFTER, // retry a failed commit
-                    None if delta.is_none() => {
-                        idle_open_at.saturating_duration_since(Instant::now())
-                    }
                     None => Duration::from_secs(3600),
                 };
+                if delta.is_none() {
+                    wait = wait.min(idle_open_at.saturating_duration_since(Instant::now()));
+                }
                 let (guard, timeout) = shared
                     .wake
                     .wait_timeout(st, wait)
@@ -278,8 +278,19 @@ fn run(rt: &tokio::runtime::Runtime, shared: &Shared, table_dir: &Path) {
                 }
             }
             let requests = std::mem::take(&mut st.requests);
+            // Pending rows are committed when their interval is up, the batch is full, someone
+            // asks, a failed commit is retried, or on shutdown; not because the idle table open
+            // woke the loop.
+            let due = st
+                .first_pending_at
+                .is_some_and(|t| t.elapsed() >= shared.policy.interval);
+            let commit_now = st.shutdown
+                || due
+                || !requests.is_empty()
+                || !unsent.is_empty()
+                || st.pending.len() >= shared.policy.max_rows;
             let mut batch = None;
-            if !st.pending.is_empty() {
+            if commit_now && !st.pending.is_empty() {
                 match st.journal.rotate() {
                     Ok((seq, path)) => {
                         batch = Some(Batch {
