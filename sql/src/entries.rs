@@ -13,9 +13,13 @@ use std::sync::Arc;
 use cacheness_catalog::schema::{rows_to_batch, schema_for_rows};
 use cacheness_catalog::{Catalog, CatalogRow};
 use deltalake::arrow::array::{RecordBatch, StringArray};
-use deltalake::arrow::datatypes::{DataType, Field, Schema};
+use deltalake::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use deltalake::datafusion::catalog::{ScanArgs, ScanResult, Session, TableProvider};
 use deltalake::datafusion::common::{Column, JoinType, ScalarValue};
+use deltalake::datafusion::error::Result as DfResult;
 use deltalake::datafusion::functions::expr_fn::now;
+use deltalake::datafusion::logical_expr::{TableProviderFilterPushDown, TableType};
+use deltalake::datafusion::physical_plan::ExecutionPlan;
 use deltalake::datafusion::prelude::{Expr, SessionContext, cast, col, lit};
 
 use crate::error::{Result, SqlError};
@@ -25,6 +29,59 @@ pub const TABLE: &str = "cache_entries";
 
 fn column(name: &str) -> Expr {
     col(Column::from_name(name))
+}
+
+/// A table provider whose pushed-down filters DataFusion applies again above the scan.
+///
+/// delta-rs' scan claims to apply exactly a filter that names no column, but uses it only to
+/// skip files: a filter on a parameter column the snapshot lacks (projected as a typed NULL on
+/// the snapshot side) reaches it as `NULL` and let every row through. The scan still gets every
+/// filter for file skipping; the answer never depends on how it used them.
+#[derive(Debug)]
+struct InexactFilters(Arc<dyn TableProvider>);
+
+#[async_trait::async_trait]
+impl TableProvider for InexactFilters {
+    fn schema(&self) -> SchemaRef {
+        self.0.schema()
+    }
+
+    fn table_type(&self) -> TableType {
+        self.0.table_type()
+    }
+
+    async fn scan(
+        &self,
+        state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        limit: Option<usize>,
+    ) -> DfResult<Arc<dyn ExecutionPlan>> {
+        self.0.scan(state, projection, filters, limit).await
+    }
+
+    async fn scan_with_args<'a>(
+        &self,
+        state: &dyn Session,
+        args: ScanArgs<'a>,
+    ) -> DfResult<ScanResult> {
+        self.0.scan_with_args(state, args).await
+    }
+
+    fn supports_filters_pushdown(
+        &self,
+        filters: &[&Expr],
+    ) -> DfResult<Vec<TableProviderFilterPushDown>> {
+        Ok(self
+            .0
+            .supports_filters_pushdown(filters)?
+            .into_iter()
+            .map(|p| match p {
+                TableProviderFilterPushDown::Exact => TableProviderFilterPushDown::Inexact,
+                other => other,
+            })
+            .collect())
+    }
 }
 
 /// The schema with string and binary views as plain strings and binaries: the Delta scan
@@ -53,7 +110,9 @@ pub async fn register(ctx: &SessionContext, catalog: &Catalog) -> Result<()> {
     table
         .update_datafusion_session(&ctx.state())
         .map_err(|e| err(&e))?;
-    let provider = table.table_provider().await.map_err(|e| err(&e))?;
+    let provider: Arc<dyn TableProvider> = Arc::new(InexactFilters(
+        table.table_provider().await.map_err(|e| err(&e))?,
+    ));
     let snapshot_schema = provider.schema();
     let pending: Vec<&CatalogRow> = overlay.ops.values().flatten().collect();
     let schema = plain_types(&schema_for_rows(&snapshot_schema, &pending));
