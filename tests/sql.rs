@@ -1,12 +1,17 @@
-//! SQL over `cache_entries`: journaled and committed rows, parameter columns, deletes and
-//! replacements, TTL, and errors.
+//! SQL over the cache: `cache_entries` (journaled and committed rows, parameter columns, deletes
+//! and replacements, TTL, errors), cached tables (`cached_table`), and the catalog's history
+//! (`cache_history`, `cache_entries_at`).
 
 mod common;
 
 use std::time::Duration;
 
-use cacheness::deps::arrow::array::{Array, AsArray, RecordBatch};
-use cacheness::deps::arrow::datatypes::Int64Type;
+use std::sync::Arc;
+
+use cacheness::deps::arrow::array::{
+    Array, AsArray, Float64Array, Int64Array, RecordBatch, StringArray,
+};
+use cacheness::deps::arrow::datatypes::{DataType, Field, Int64Type, Schema};
 use cacheness::{Error, PutOptions, Serde, params};
 
 fn strings(batches: &[RecordBatch], column: &str) -> Vec<String> {
@@ -155,4 +160,232 @@ async fn the_async_api_answers_the_same() {
         .await
         .unwrap();
     assert_eq!(count(&n), 3);
+}
+
+fn sql_error(cache: &cacheness::blocking::Cache, sql: &str) -> String {
+    match cache.sql(sql) {
+        Err(Error::Sql(e)) => e.to_string(),
+        other => panic!("{sql}: expected an SQL error, got {other:?}"),
+    }
+}
+
+fn ints(batches: &[RecordBatch], column: &str) -> Vec<i64> {
+    batches
+        .iter()
+        .flat_map(|b| {
+            let a = b
+                .column_by_name(column)
+                .unwrap()
+                .as_primitive::<Int64Type>()
+                .clone();
+            (0..a.len()).map(move |i| a.value(i))
+        })
+        .collect()
+}
+
+fn prices(n: i64) -> RecordBatch {
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("day", DataType::Int64, false),
+        Field::new("symbol", DataType::Utf8, false),
+        Field::new("price", DataType::Float64, false),
+    ]));
+    RecordBatch::try_new(
+        schema,
+        vec![
+            Arc::new(Int64Array::from_iter_values(0..n)),
+            Arc::new(StringArray::from_iter_values(
+                (0..n).map(|i| if i % 2 == 0 { "AAPL" } else { "MSFT" }),
+            )),
+            Arc::new(Float64Array::from_iter_values(
+                (0..n).map(|i| i as f64 * 0.5),
+            )),
+        ],
+    )
+    .unwrap()
+}
+
+#[test]
+fn cached_tables_are_queried_by_key_and_by_parameters() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = common::open_quiet(dir.path());
+    let table = prices(1000);
+    let key = cache
+        .put(
+            &table,
+            &params!(source = "prices", version = 2, scale = 0.5),
+        )
+        .unwrap();
+    cache
+        .put(
+            &prices(10),
+            &params!(source = "prices", version = 3, scale = 0.5),
+        )
+        .unwrap();
+    let by_params = cache
+        .sql("SELECT count(*), sum(day) AS s FROM cached_table('source', 'prices', 'version', 2, 'scale', 0.5) WHERE symbol = 'MSFT'")
+        .unwrap();
+    assert_eq!(count(&by_params), 500);
+    assert_eq!(
+        ints(&by_params, "s"),
+        vec![(0..1000).filter(|i| i % 2 == 1).sum::<i64>()]
+    );
+    // By key, with a projection, a join against the catalog, and the same values as a get.
+    let by_key = cache
+        .sql(&format!(
+            "SELECT t.day, t.price, e.version FROM cached_table('{key}') t \
+             JOIN cache_entries e ON e.cache_key = '{key}' ORDER BY t.day"
+        ))
+        .unwrap();
+    let days = ints(&by_key, "day");
+    assert_eq!(days, (0..1000).collect::<Vec<_>>());
+    assert_eq!(ints(&by_key, "version"), vec![2; 1000]);
+    let price: Vec<f64> = by_key
+        .iter()
+        .flat_map(|b| {
+            b.column_by_name("price")
+                .unwrap()
+                .as_primitive::<cacheness::deps::arrow::datatypes::Float64Type>()
+                .values()
+                .to_vec()
+        })
+        .collect();
+    assert_eq!(price, (0..1000).map(|i| i as f64 * 0.5).collect::<Vec<_>>());
+    // Parameters in another order give the same entry; a missing one names what was asked.
+    let reordered = cache
+        .sql("SELECT count(*) FROM cached_table('scale', 0.5, 'version', 3, 'source', 'prices')")
+        .unwrap();
+    assert_eq!(count(&reordered), 10);
+    let msg = sql_error(
+        &cache,
+        "SELECT * FROM cached_table('source', 'prices', 'version', 4, 'scale', 0.5)",
+    );
+    assert!(
+        msg.contains("no cached entry") && msg.contains("version=4"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn cached_table_refuses_what_is_not_a_valid_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = common::open_quiet(dir.path());
+    let obj = cache
+        .put(&Serde(vec![1, 2, 3]), &params!(kind = "object"))
+        .unwrap();
+    let msg = sql_error(&cache, &format!("SELECT * FROM cached_table('{obj}')"));
+    assert!(
+        msg.contains(&obj) && msg.contains("object") && msg.contains("not an Arrow table"),
+        "{msg}"
+    );
+    for (call, needle) in [
+        ("cached_table('not-a-key')", "not-a-key"),
+        ("cached_table(42)", "cache key"),
+        ("cached_table('a', 1, 'b')", "pairs"),
+        ("cached_table(1, 2)", "parameter name"),
+    ] {
+        let msg = sql_error(&cache, &format!("SELECT * FROM {call}"));
+        assert!(msg.contains(needle), "{call}: {msg}");
+    }
+    // A damaged payload is never served: the query fails, and the payload is gone, as after a get.
+    let key = cache.put(&prices(100), &params!(kind = "table")).unwrap();
+    let path = dir
+        .path()
+        .join(format!("blobs/{}/{key}.parquet", &key[..2]));
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes[10] ^= 0xff;
+    std::fs::write(&path, bytes).unwrap();
+    let msg = sql_error(
+        &cache,
+        &format!("SELECT count(*) FROM cached_table('{key}')"),
+    );
+    assert!(msg.contains("no cached entry"), "{msg}");
+    assert!(!path.exists(), "the corrupt payload is removed");
+}
+
+#[test]
+fn history_lists_versions_and_entries_can_be_read_as_of_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = common::open_quiet(dir.path());
+    let before = chrono::Utc::now();
+    for i in 0..5 {
+        cache.put(&Serde(i), &params!(i = i)).unwrap();
+    }
+    cache.flush().unwrap();
+    let first = cache
+        .sql("SELECT max(version) AS v FROM cache_history")
+        .unwrap();
+    let first = ints(&first, "v")[0];
+    std::thread::sleep(Duration::from_millis(20));
+    let between = chrono::Utc::now();
+    std::thread::sleep(Duration::from_millis(20));
+    cache.invalidate(&params!(i = 3)).unwrap();
+    let new_key = cache.put(&Serde(10), &params!(i = 10, lr = 0.1)).unwrap();
+    cache.flush().unwrap();
+
+    let history = cache
+        .sql("SELECT version, operation, files_added, rows_added, rows_removed, rows FROM cache_history ORDER BY version")
+        .unwrap();
+    let versions = ints(&history, "version");
+    assert_eq!(versions, (0..versions.len() as i64).collect::<Vec<_>>());
+    assert!(strings(&history, "operation").iter().all(|o| !o.is_empty()));
+    let rows = ints(&history, "rows");
+    assert_eq!(rows[first as usize], 5, "5 rows after the first commit");
+    assert_eq!(*rows.last().unwrap(), 5, "one deleted, one added");
+    let added: i64 = ints(&history, "rows_added").iter().sum();
+    let removed: i64 = ints(&history, "rows_removed").iter().sum();
+    assert_eq!(added - removed, 5);
+
+    let at = |arg: &str| {
+        cache
+            .sql(&format!("SELECT i FROM cache_entries_at({arg}) ORDER BY i"))
+            .unwrap()
+    };
+    assert_eq!(ints(&at(&first.to_string()), "i"), vec![0, 1, 2, 3, 4]);
+    assert_eq!(
+        ints(&at(&format!("'{}'", between.to_rfc3339())), "i"),
+        vec![0, 1, 2, 3, 4]
+    );
+    assert_eq!(
+        ints(&at(&format!("TIMESTAMP '{}'", between.naive_utc())), "i"),
+        vec![0, 1, 2, 3, 4]
+    );
+    assert_eq!(ints(&at("now()"), "i"), vec![0, 1, 2, 4, 10]);
+    assert!(
+        at(&format!(
+            "'{}'",
+            (before - chrono::Duration::days(1)).to_rfc3339()
+        ))
+        .iter()
+        .all(|b| b.num_rows() == 0)
+    );
+    // Filters and projections apply to the old version too.
+    let filtered = cache
+        .sql(&format!(
+            "SELECT cache_key FROM cache_entries_at({first}) WHERE i >= 3"
+        ))
+        .unwrap();
+    assert_eq!(strings(&filtered, "cache_key").len(), 2);
+
+    // Set operations with today's table (whose columns differ in nullability and number).
+    let added = cache
+        .sql(&format!(
+            "SELECT cache_key FROM cache_entries EXCEPT SELECT cache_key FROM cache_entries_at({first})"
+        ))
+        .unwrap();
+    assert_eq!(strings(&added, "cache_key"), vec![new_key]);
+    let lr = cache
+        .sql(&format!(
+            "SELECT count(*) FROM cache_entries_at({first}) WHERE lr IS NULL"
+        ))
+        .unwrap();
+    assert_eq!(
+        count(&lr),
+        5,
+        "a column added later is NULL in older versions"
+    );
+
+    let msg = sql_error(&cache, "SELECT * FROM cache_entries_at(999)");
+    assert!(msg.contains("no version 999"), "{msg}");
+    let msg = sql_error(&cache, "SELECT * FROM cache_entries_at('yesterday-ish')");
+    assert!(msg.contains("yesterday-ish"), "{msg}");
 }

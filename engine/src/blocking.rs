@@ -131,14 +131,13 @@ impl Cache {
     /// `SELECT cache_key, stored_bytes FROM cache_entries WHERE model = 'xgboost'`.
     /// Runs on a runtime of its own for the call.
     pub fn sql(&self, sql: &str) -> Result<Vec<RecordBatch>> {
-        self.core.check_open()?;
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .map_err(|e| Error::Background {
                 reason: format!("cannot start a runtime for SQL: {e}"),
             })?;
-        Ok(rt.block_on(cacheness_sql::query(self.core.catalog(), sql))?)
+        rt.block_on(crate::query::run(&self.core, sql))
     }
 
     /// Entry and byte counts and this process's hits, misses and removals.

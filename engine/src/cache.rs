@@ -151,8 +151,7 @@ impl Cache {
     /// Run a SQL statement over the cache (DataFusion; tables in `docs/SQL.md`), e.g.
     /// `SELECT cache_key, stored_bytes FROM cache_entries WHERE model = 'xgboost'`.
     pub async fn sql(&self, sql: &str) -> Result<Vec<RecordBatch>> {
-        self.core.check_open()?;
-        Ok(cacheness_sql::query(self.core.catalog(), sql).await?)
+        crate::query::run(&self.core, sql).await
     }
 
     /// Entry and byte counts (catalog) and this process's hits, misses and removals.

@@ -11,7 +11,8 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use cacheness_catalog::schema::{rows_to_batch, schema_for_rows};
-use cacheness_catalog::{Catalog, CatalogRow};
+use cacheness_catalog::{CatalogRow, Overlay};
+use deltalake::DeltaTable;
 use deltalake::arrow::array::{RecordBatch, StringArray};
 use deltalake::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use deltalake::datafusion::catalog::{ScanArgs, ScanResult, Session, TableProvider};
@@ -20,7 +21,7 @@ use deltalake::datafusion::error::Result as DfResult;
 use deltalake::datafusion::functions::expr_fn::now;
 use deltalake::datafusion::logical_expr::{TableProviderFilterPushDown, TableType};
 use deltalake::datafusion::physical_plan::ExecutionPlan;
-use deltalake::datafusion::prelude::{Expr, SessionContext, cast, col, lit};
+use deltalake::datafusion::prelude::{DataFrame, Expr, SessionContext, cast, col, lit};
 
 use crate::error::{Result, SqlError};
 
@@ -38,7 +39,14 @@ fn column(name: &str) -> Expr {
 /// the snapshot side) reaches it as `NULL` and let every row through. The scan still gets every
 /// filter for file skipping; the answer never depends on how it used them.
 #[derive(Debug)]
-struct InexactFilters(Arc<dyn TableProvider>);
+pub struct InexactFilters(Arc<dyn TableProvider>);
+
+impl InexactFilters {
+    /// Wrap a provider.
+    pub fn new(inner: Arc<dyn TableProvider>) -> Self {
+        InexactFilters(inner)
+    }
+}
 
 #[async_trait::async_trait]
 impl TableProvider for InexactFilters {
@@ -103,10 +111,49 @@ fn plain_types(schema: &Schema) -> Arc<Schema> {
     Arc::new(Schema::new(fields))
 }
 
-/// Register `cache_entries` in `ctx`, as of now.
-pub async fn register(ctx: &SessionContext, catalog: &Catalog) -> Result<()> {
+/// A NULL of each column's type, named as the column (the columns of an empty table).
+pub fn typed_nulls(schema: &Schema) -> Vec<Expr> {
+    schema
+        .fields()
+        .iter()
+        .map(|f| typed_null(f.as_ref()))
+        .collect()
+}
+
+fn typed_null(f: &Field) -> Expr {
+    lit(ScalarValue::try_from(f.data_type()).unwrap_or(ScalarValue::Null)).alias(f.name())
+}
+
+/// `df` (whose schema is `from`) with exactly the columns of `to`, in its order and types:
+/// columns `from` lacks are typed NULLs; the others are cast (the scan may produce other
+/// encodings, such as string views).
+pub fn conform(df: DataFrame, from: &Schema, to: &Schema) -> DfResult<DataFrame> {
+    let exprs: Vec<Expr> = to
+        .fields()
+        .iter()
+        .map(|f| match from.field_with_name(f.name()) {
+            Ok(_) => cast(column(f.name()), f.data_type().clone()).alias(f.name()),
+            Err(_) => typed_null(f.as_ref()),
+        })
+        .collect();
+    df.select(exprs)
+}
+
+/// The TTL rule as a filter: entries with no expiry, or one after `at`.
+pub fn live_at(at: Expr) -> Expr {
+    column("expires_at")
+        .is_null()
+        .or(column("expires_at").gt(at))
+}
+
+/// Register `cache_entries` in `ctx` over `table` (the current snapshot) and `overlay` (the
+/// journals' changes since); returns the table's schema.
+pub async fn register(
+    ctx: &SessionContext,
+    table: &DeltaTable,
+    overlay: &Overlay,
+) -> Result<SchemaRef> {
     let err = |e: &dyn std::fmt::Display| SqlError::table(TABLE, e);
-    let (table, overlay) = catalog.table_and_overlay().await?;
     table
         .update_datafusion_session(&ctx.state())
         .map_err(|e| err(&e))?;
@@ -144,32 +191,14 @@ pub async fn register(ctx: &SessionContext, catalog: &Catalog) -> Result<()> {
             )
             .map_err(|e| err(&e))?;
     }
-    // The snapshot side gets every column of the merged schema, in its order.
-    let exprs: Vec<Expr> = schema
-        .fields()
-        .iter()
-        .map(|f| match snapshot_schema.field_with_name(f.name()) {
-            // Cast to the declared type: the scan may produce other encodings (string views).
-            Ok(_) => cast(column(f.name()), f.data_type().clone()).alias(f.name()),
-            // A NULL of the column's type.
-            Err(_) => lit(ScalarValue::try_from(f.data_type()).unwrap_or(ScalarValue::Null))
-                .alias(f.name()),
-        })
-        .collect();
-    let mut all = snapshot.select(exprs).map_err(|e| err(&e))?;
+    let mut all = conform(snapshot, &snapshot_schema, &schema).map_err(|e| err(&e))?;
     if !pending.is_empty() {
         let batch = rows_to_batch(&schema, &pending, TABLE).map_err(|e| err(&e))?;
         let journaled = ctx.read_batch(batch).map_err(|e| err(&e))?;
         all = all.union(journaled).map_err(|e| err(&e))?;
     }
-    let live = all
-        .filter(
-            column("expires_at")
-                .is_null()
-                .or(column("expires_at").gt(now())),
-        )
-        .map_err(|e| err(&e))?;
+    let live = all.filter(live_at(now())).map_err(|e| err(&e))?;
     ctx.register_table(TABLE, live.into_view())
         .map_err(|e| err(&e))?;
-    Ok(())
+    Ok(schema)
 }

@@ -13,26 +13,57 @@
 
 #![warn(missing_docs)]
 
+mod args;
 pub mod entries;
 pub mod error;
+pub mod history;
+pub mod payload;
+
+use std::sync::Arc;
 
 use cacheness_catalog::Catalog;
 use deltalake::arrow::array::RecordBatch;
 use deltalake::datafusion::prelude::SessionContext;
 
 pub use error::{Result, SqlError};
+pub use payload::{Payloads, TableLookup, TablePayload};
 
-/// A DataFusion session over the cache whose catalog is `catalog`, with `cache_entries`
-/// registered as of now.
-pub async fn session(catalog: &Catalog) -> Result<SessionContext> {
+/// A DataFusion session over the cache whose catalog is `catalog` and whose payloads
+/// `payloads` reads, with its tables and table functions registered as of now.
+pub async fn session(catalog: &Catalog, payloads: Arc<dyn Payloads>) -> Result<SessionContext> {
     let ctx = SessionContext::new();
-    entries::register(&ctx, catalog).await?;
+    let (table, overlay) = catalog.table_and_overlay().await?;
+    let schema = entries::register(&ctx, &table, &overlay).await?;
+    ctx.register_table(
+        history::HISTORY,
+        Arc::new(history::HistoryTable::new(table.clone())),
+    )
+    .map_err(|e| SqlError::table(history::HISTORY, e))?;
+    ctx.register_udtf(
+        history::AT_FUNCTION,
+        Arc::new(history::EntriesAtFunction::new(table, schema)),
+    );
+    ctx.register_udtf(
+        payload::FUNCTION,
+        Arc::new(payload::CachedTableFunction::new(payloads)),
+    );
     Ok(ctx)
 }
 
-/// Run one SQL statement against the cache and collect its result.
-pub async fn query(catalog: &Catalog, sql: &str) -> Result<Vec<RecordBatch>> {
-    let ctx = session(catalog).await?;
+/// Run one SQL statement against the cache and collect its result. An empty result is one
+/// empty batch, so the answer always carries its schema.
+pub async fn query(
+    catalog: &Catalog,
+    payloads: Arc<dyn Payloads>,
+    sql: &str,
+) -> Result<Vec<RecordBatch>> {
+    let ctx = session(catalog, payloads).await?;
     let df = ctx.sql(sql).await.map_err(|e| SqlError::query(sql, e))?;
-    df.collect().await.map_err(|e| SqlError::query(sql, e))
+    let schema = Arc::new(df.schema().as_arrow().clone());
+    let mut batches = df.collect().await.map_err(|e| SqlError::query(sql, e))?;
+    batches.retain(|b| b.num_rows() > 0);
+    if batches.is_empty() {
+        batches.push(RecordBatch::new_empty(schema));
+    }
+    Ok(batches)
 }

@@ -1,0 +1,185 @@
+//! Cached Arrow tables as SQL tables: `cached_table(...)` and the provider over a payload.
+//!
+//! The engine finds and checks payloads (content hash, key, expiry: the same checks as a get)
+//! through [`Payloads`]; this module turns a checked Parquet payload into a table. The checked
+//! bytes are held in memory for the statement, so the table is exactly the file that passed
+//! the checks even if the entry is replaced meanwhile; each scan decodes only the projected
+//! columns.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use deltalake::arrow::array::RecordBatch;
+use deltalake::arrow::datatypes::SchemaRef;
+use deltalake::datafusion::catalog::TableFunctionArgs;
+use deltalake::datafusion::catalog::{Session, TableFunctionImpl, TableProvider};
+use deltalake::datafusion::common::{ScalarValue, plan_err};
+use deltalake::datafusion::datasource::memory::MemorySourceConfig;
+use deltalake::datafusion::error::{DataFusionError, Result as DfResult};
+use deltalake::datafusion::logical_expr::TableType;
+use deltalake::datafusion::physical_plan::ExecutionPlan;
+use deltalake::datafusion::prelude::Expr;
+use deltalake::parquet::arrow::ProjectionMask;
+use deltalake::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+use crate::args;
+
+/// The table function's name in SQL.
+pub const FUNCTION: &str = "cached_table";
+
+/// How a statement names a cached table.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TableLookup {
+    /// By cache key (16 hex digits).
+    Key(String),
+    /// By key parameters, as SQL values (`'xgboost'`, `10`, `0.5`, `true`, dates, timestamps).
+    Params(Vec<(String, ScalarValue)>),
+}
+
+impl std::fmt::Display for TableLookup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TableLookup::Key(k) => write!(f, "key {k}"),
+            TableLookup::Params(p) => {
+                let parts: Vec<String> = p.iter().map(|(n, v)| format!("{n}={v}")).collect();
+                write!(f, "parameters {}", parts.join(", "))
+            }
+        }
+    }
+}
+
+/// A checked Parquet payload of an `arrow_table` entry.
+#[derive(Debug, Clone)]
+pub struct TablePayload {
+    /// The entry's key.
+    pub key: String,
+    /// The whole payload file, checked.
+    pub bytes: Bytes,
+}
+
+/// The engine's side: finds an entry and checks its payload the way a get does.
+pub trait Payloads: Send + Sync + std::fmt::Debug {
+    /// The checked payload of the entry `lookup` names: `Ok(None)` if there is no live entry,
+    /// an error naming the entry if it is not an Arrow table or cannot be read.
+    fn table(&self, lookup: &TableLookup) -> Result<Option<TablePayload>, String>;
+}
+
+/// A cached table as a DataFusion table: the checked payload, decoded per scan.
+#[derive(Debug)]
+pub struct PayloadTable {
+    payload: TablePayload,
+    schema: SchemaRef,
+}
+
+impl PayloadTable {
+    /// Read the payload's schema (from the Parquet footer and its embedded Arrow schema).
+    pub fn new(payload: TablePayload) -> DfResult<Self> {
+        let builder = ParquetRecordBatchReaderBuilder::try_new(payload.bytes.clone())
+            .map_err(|e| decode_error(&payload.key, e))?;
+        let schema = builder.schema().clone();
+        Ok(PayloadTable { payload, schema })
+    }
+}
+
+fn decode_error(key: &str, e: impl std::fmt::Display) -> DataFusionError {
+    DataFusionError::Execution(format!("cached table {key}: cannot read its payload: {e}"))
+}
+
+#[async_trait::async_trait]
+impl TableProvider for PayloadTable {
+    fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::Base
+    }
+
+    async fn scan(
+        &self,
+        _state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        _filters: &[Expr],
+        limit: Option<usize>,
+    ) -> DfResult<Arc<dyn ExecutionPlan>> {
+        let key = &self.payload.key;
+        let mut builder = ParquetRecordBatchReaderBuilder::try_new(self.payload.bytes.clone())
+            .map_err(|e| decode_error(key, e))?;
+        let schema = match projection {
+            Some(p) => {
+                let mask = ProjectionMask::roots(builder.parquet_schema(), p.iter().copied());
+                builder = builder.with_projection(mask);
+                Arc::new(self.schema.project(p)?)
+            }
+            None => self.schema.clone(),
+        };
+        if let Some(n) = limit {
+            builder = builder.with_limit(n);
+        }
+        let batches: Vec<RecordBatch> = builder
+            .build()
+            .map_err(|e| decode_error(key, e))?
+            .collect::<Result<_, _>>()
+            .map_err(|e| decode_error(key, e))?;
+        Ok(MemorySourceConfig::try_new_exec(&[batches], schema, None)?)
+    }
+}
+
+/// `cached_table(key)` or `cached_table('name', value, 'name', value, ...)`.
+#[derive(Debug)]
+pub struct CachedTableFunction {
+    payloads: Arc<dyn Payloads>,
+}
+
+impl CachedTableFunction {
+    /// The function over a cache's payloads.
+    pub fn new(payloads: Arc<dyn Payloads>) -> Self {
+        CachedTableFunction { payloads }
+    }
+
+    fn lookup(args: &TableFunctionArgs) -> DfResult<TableLookup> {
+        let values: Vec<ScalarValue> = args
+            .exprs()
+            .iter()
+            .enumerate()
+            .map(|(i, e)| args::constant(FUNCTION, i + 1, e, args.session()))
+            .collect::<DfResult<_>>()?;
+        match values.as_slice() {
+            [key] => match args::text(key) {
+                Some(k) => Ok(TableLookup::Key(k.to_string())),
+                None => plan_err!(
+                    "{FUNCTION}: a single argument is a cache key (a string of 16 hex digits), not {key}"
+                ),
+            },
+            pairs if !pairs.is_empty() && pairs.len() % 2 == 0 => {
+                let mut params = Vec::with_capacity(pairs.len() / 2);
+                for (i, pair) in pairs.chunks(2).enumerate() {
+                    let Some(name) = args::text(&pair[0]) else {
+                        return plan_err!(
+                            "{FUNCTION}: argument {} must be a parameter name (a string), not {}",
+                            2 * i + 1,
+                            pair[0]
+                        );
+                    };
+                    params.push((name.to_string(), pair[1].clone()));
+                }
+                Ok(TableLookup::Params(params))
+            }
+            _ => plan_err!(
+                "{FUNCTION} takes a cache key, or parameter names and values in pairs: \
+                 cached_table('3f2a9c0d1e2b4a5f') or cached_table('model', 'xgboost', 'epochs', 10)"
+            ),
+        }
+    }
+}
+
+impl TableFunctionImpl for CachedTableFunction {
+    fn call_with_args(&self, args: TableFunctionArgs) -> DfResult<Arc<dyn TableProvider>> {
+        let lookup = Self::lookup(&args)?;
+        match self.payloads.table(&lookup) {
+            Ok(Some(payload)) => Ok(Arc::new(PayloadTable::new(payload)?)),
+            Ok(None) => plan_err!("{FUNCTION}: no cached entry with {lookup}"),
+            Err(message) => plan_err!("{FUNCTION}: {message}"),
+        }
+    }
+}
