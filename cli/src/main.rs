@@ -1,13 +1,26 @@
 //! The `cacheness` command-line tool.
+//!
+//! `main.rs` holds the arguments and dispatch; [`input`] reads what `put` caches, [`npy`]
+//! converts arrays to and from `.npy`, [`list`] filters and sorts `ls`, [`output`] writes query
+//! results, [`params`] types `-p name=value`, [`progress`] draws progress on a terminal, and
+//! [`demo`] is `cacheness demo`.
 
 mod demo;
+mod input;
+mod list;
+mod npy;
 mod output;
 mod params;
+mod progress;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand};
+
+/// What commands return: errors are printed and exit 1.
+pub type CliResult<T> = Result<T, Box<dyn std::error::Error>>;
 
 /// A disk cache for data and ML work, built as a small data lake.
 #[derive(Parser, Debug)]
@@ -26,8 +39,62 @@ enum Command {
     /// verify it bit for bit, and show the catalog. Uses a fresh temporary directory unless
     /// --dir is given.
     Demo,
-    /// List the entries (one JSON object per line).
-    Ls,
+    /// List the live entries, one JSON object per line; filter by key parameters and data
+    /// type, sort, limit. (For any other condition, use `cacheness sql`.)
+    Ls {
+        /// Only entries with this key parameter (`name=value`, typed as for `get`); repeat to
+        /// require several.
+        #[arg(short = 'p', long = "param", value_name = "NAME=VALUE")]
+        params: Vec<String>,
+        /// Only entries of this data type (arrow_table, ndarray, object, bytes, json).
+        #[arg(long = "type", value_name = "DATA_TYPE")]
+        data_type: Option<String>,
+        /// Sort by this field.
+        #[arg(long, value_enum, default_value = "created-at")]
+        sort: list::SortBy,
+        /// Sort largest or latest first.
+        #[arg(long)]
+        desc: bool,
+        /// Show at most this many entries.
+        #[arg(long)]
+        limit: Option<usize>,
+    },
+    /// Cache a file: tables from .parquet, .csv or .jsonl, arrays from .npy, a JSON document
+    /// from .json, anything else (or `-`, standard input) as bytes. Prints the entry's key.
+    Put {
+        /// The file to cache (`-` for standard input).
+        file: PathBuf,
+        /// A key parameter, `name=value` or `name:type=value`; repeat for each parameter.
+        #[arg(
+            short = 'p',
+            long = "param",
+            value_name = "NAME=VALUE",
+            required = true
+        )]
+        params: Vec<String>,
+        /// How to read the input (default: by extension).
+        #[arg(long = "as", value_enum, default_value = "auto")]
+        input: input::InputFormat,
+        /// A description stored with the entry.
+        #[arg(long, short)]
+        description: Option<String>,
+        /// Time to live, e.g. `90s`, `30m`, `12h`, `7d`, `1h 30m` (default: the cache's).
+        #[arg(long, value_parser = humantime::parse_duration)]
+        ttl: Option<Duration>,
+    },
+    /// Show the catalog's history: one row per Delta version (time, operation, files and rows
+    /// added and removed), newest first.
+    History {
+        /// Show at most this many versions.
+        #[arg(long)]
+        limit: Option<usize>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "table")]
+        format: output::Format,
+        /// Write to this file instead of standard output (required for parquet).
+        #[arg(long, short, required_if_eq("format", "parquet"))]
+        output: Option<PathBuf>,
+    },
     /// Show entry counts, sizes, and this process's counters as JSON.
     Stats,
     /// Commit pending catalog rows to Delta.
@@ -56,14 +123,18 @@ enum Command {
         output: Option<PathBuf>,
     },
     /// Write an entry's value in its natural format: tables as Parquet, arrays as .b2nd (the
-    /// checked payload files themselves), objects and JSON as JSON text, bytes as they are.
-    /// Exits 3 when there is no such entry.
+    /// checked payload files themselves) or .npy, objects and JSON as JSON text, bytes as they
+    /// are. Exits 3 when there is no such entry.
     Get {
         #[command(flatten)]
         entry: EntryArg,
         /// Write to this file instead of standard output.
         #[arg(long, short)]
         output: Option<PathBuf>,
+        /// Arrays as `b2nd` (the payload) or `npy` (NumPy). Default: `npy` when --output ends
+        /// in .npy, else `b2nd`.
+        #[arg(long, value_enum)]
+        array_format: Option<ArrayFormat>,
     },
 }
 
@@ -93,6 +164,15 @@ impl EntryArg {
     }
 }
 
+/// How `get` writes an array.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum ArrayFormat {
+    /// The Blosc2 payload file itself (python-blosc2 opens it).
+    B2nd,
+    /// A NumPy .npy file.
+    Npy,
+}
+
 /// Exit code of `get` when the entry does not exist (0 ok, 1 error, 2 usage).
 const EXIT_NOT_FOUND: u8 = 3;
 
@@ -108,49 +188,153 @@ fn cache_dir(dir: Option<PathBuf>) -> PathBuf {
     dir.unwrap_or_else(|| PathBuf::from(".cacheness"))
 }
 
-fn run(cli: Cli) -> Result<Outcome, Box<dyn std::error::Error>> {
+/// Run `query` and write its answer in `format` to `output` or standard output.
+fn sql_to(
+    dir: Option<PathBuf>,
+    query: &str,
+    format: output::Format,
+    output: Option<&Path>,
+) -> CliResult<Outcome> {
+    let cache = cacheness::blocking::Cache::open(cache_dir(dir))?;
+    let spinner = progress::spinner("running the query");
+    let batches = cache.sql(query)?;
+    spinner.finish_and_clear();
+    match output {
+        Some(path) => {
+            let mut file =
+                std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            output::write(&batches, format, &mut file)?;
+        }
+        None => output::write(&batches, format, &mut std::io::stdout().lock())?,
+    }
+    Ok(Outcome::Done)
+}
+
+/// Write an entry's checked payload as its natural format.
+fn write_value(
+    key: &str,
+    info: &cacheness::EntryInfo,
+    bytes: bytes::Bytes,
+    npy: bool,
+    out: &mut dyn std::io::Write,
+) -> CliResult<()> {
+    let what = format!("payload of {key}");
+    match info.data_type.as_str() {
+        "object" => {
+            let raw = cacheness::codec::object::payload(&bytes, key, info.raw_bytes)?;
+            let value: serde_json::Value = rmp_serde::from_slice(&raw)
+                .map_err(|e| format!("{what}: MessagePack does not convert to JSON: {e}"))?;
+            serde_json::to_writer_pretty(&mut *out, &value)?;
+            out.write_all(b"\n")?;
+        }
+        "json" => {
+            out.write_all(&cacheness::codec::object::payload(
+                &bytes,
+                key,
+                info.raw_bytes,
+            )?)?;
+            out.write_all(b"\n")?;
+        }
+        "bytes" => out.write_all(&cacheness::codec::object::payload(
+            &bytes,
+            key,
+            info.raw_bytes,
+        )?)?,
+        "ndarray" if npy => {
+            let (meta, _) = cacheness::Format::B2nd.read_meta(&bytes, &what)?;
+            npy::write(bytes, &meta, out)?;
+        }
+        _ => out.write_all(&bytes)?,
+    }
+    Ok(())
+}
+
+fn run(cli: Cli) -> CliResult<Outcome> {
     match cli.command {
-        Command::Get { entry, output } => {
+        Command::Get {
+            entry,
+            output,
+            array_format,
+        } => {
             let key = match entry.key() {
                 Ok(k) => k,
                 Err(usage) => return Ok(usage),
             };
             let cache = cacheness::blocking::Cache::open(cache_dir(cli.dir))?;
+            let npy = array_format.unwrap_or_else(|| {
+                let ext = output.as_deref().and_then(Path::extension);
+                match ext.and_then(|e| e.to_str()) {
+                    Some(e) if e.eq_ignore_ascii_case("npy") => ArrayFormat::Npy,
+                    _ => ArrayFormat::B2nd,
+                }
+            }) == ArrayFormat::Npy;
+            let spinner = progress::spinner(&format!("reading entry {key}"));
             let Some((info, bytes)) = cache.payload_by_key(&key)? else {
+                spinner.finish_and_clear();
                 return Ok(Outcome::NotFound);
             };
-            let what = format!("payload of {key}");
-            let out: Vec<u8> = match info.data_type.as_str() {
-                "object" => {
-                    let raw = cacheness::codec::object::payload(&bytes, &key, info.raw_bytes)?;
-                    let value: serde_json::Value = rmp_serde::from_slice(&raw).map_err(|e| {
-                        format!("{what}: MessagePack does not convert to JSON: {e}")
-                    })?;
-                    let mut v = serde_json::to_vec_pretty(&value)?;
-                    v.push(b'\n');
-                    v
-                }
-                "json" => {
-                    let mut v = cacheness::codec::object::payload(&bytes, &key, info.raw_bytes)?;
-                    v.push(b'\n');
-                    v
-                }
-                "bytes" => cacheness::codec::object::payload(&bytes, &key, info.raw_bytes)?,
-                _ => bytes.to_vec(),
+            let mut out: Box<dyn std::io::Write> = match &output {
+                Some(path) => Box::new(std::io::BufWriter::new(
+                    std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?,
+                )),
+                None => Box::new(std::io::stdout().lock()),
             };
-            match output {
-                Some(path) => {
-                    std::fs::write(&path, out).map_err(|e| format!("{}: {e}", path.display()))?
-                }
-                None => std::io::Write::write_all(&mut std::io::stdout().lock(), &out)?,
-            }
+            write_value(&key, &info, bytes, npy, &mut out)?;
+            out.flush()?;
+            spinner.finish_and_clear();
             Ok(Outcome::Done)
         }
-        Command::Demo => demo::run(cli.dir).map(|()| Outcome::Done),
-        Command::Ls => {
+        Command::Put {
+            file,
+            params,
+            input,
+            description,
+            ttl,
+        } => {
+            let params = match params::params(&params) {
+                Ok(p) => p,
+                Err(usage) => return Ok(Outcome::Usage(usage)),
+            };
+            let opts = cacheness::PutOptions { description, ttl };
             let cache = cacheness::blocking::Cache::open(cache_dir(cli.dir))?;
-            for e in cache.list_entries()? {
-                println!("{}", serde_json::to_string(&e)?);
+            let key = input::put(&cache, &file, input, &params, &opts)?;
+            cache.close()?;
+            println!("{key}");
+            Ok(Outcome::Done)
+        }
+        Command::History {
+            limit,
+            format,
+            output,
+        } => {
+            let limit = limit.map(|n| format!(" LIMIT {n}")).unwrap_or_default();
+            let query = format!("SELECT * FROM cache_history ORDER BY version DESC{limit}");
+            sql_to(cli.dir, &query, format, output.as_deref())
+        }
+        Command::Demo => demo::run(cli.dir).map(|()| Outcome::Done),
+        Command::Ls {
+            params,
+            data_type,
+            sort,
+            desc,
+            limit,
+        } => {
+            let params = match params::params(&params) {
+                Ok(p) => p,
+                Err(usage) => return Ok(Outcome::Usage(usage)),
+            };
+            let query = list::Query {
+                params,
+                data_type,
+                sort,
+                descending: desc,
+                limit,
+            };
+            let cache = cacheness::blocking::Cache::open(cache_dir(cli.dir))?;
+            let mut out = std::io::stdout().lock();
+            for e in list::select(cache.list_entries()?, &query) {
+                serde_json::to_writer(&mut out, &e)?;
+                std::io::Write::write_all(&mut out, b"\n")?;
             }
             Ok(Outcome::Done)
         }
@@ -163,19 +347,7 @@ fn run(cli: Cli) -> Result<Outcome, Box<dyn std::error::Error>> {
             query,
             format,
             output,
-        } => {
-            let cache = cacheness::blocking::Cache::open(cache_dir(cli.dir))?;
-            let batches = cache.sql(&query)?;
-            match output {
-                Some(path) => {
-                    let mut file = std::fs::File::create(&path)
-                        .map_err(|e| format!("{}: {e}", path.display()))?;
-                    output::write(&batches, format, &mut file)?;
-                }
-                None => output::write(&batches, format, &mut std::io::stdout().lock())?,
-            }
-            Ok(Outcome::Done)
-        }
+        } => sql_to(cli.dir, &query, format, output.as_deref()),
         Command::Invalidate { entry } => {
             let key = match entry.key() {
                 Ok(k) => k,

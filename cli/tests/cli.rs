@@ -300,3 +300,372 @@ fn params_on_the_command_line_give_the_rust_api_key() {
     assert!(String::from_utf8_lossy(&cleared.stdout).contains("removed 1 entries"));
     assert!(ls(dir.path()).is_empty());
 }
+
+/// Run with `stdin` fed to the process.
+fn run_with_stdin(dir: &std::path::Path, args: &[&str], stdin: &[u8]) -> std::process::Output {
+    use std::io::Write;
+    let mut child = cacheness()
+        .args(args)
+        .arg("--dir")
+        .arg(dir)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// The key a successful `put` printed; asserts it succeeded quietly (no progress when piped).
+fn put_key(out: &std::process::Output) -> String {
+    assert!(
+        out.status.success(),
+        "put failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.stderr.is_empty(),
+        "progress drawn when piped: {:?}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let key = String::from_utf8(out.stdout.clone())
+        .unwrap()
+        .trim()
+        .to_string();
+    assert_eq!(key.len(), 16, "{key}");
+    key
+}
+
+fn sql_csv(dir: &std::path::Path, query: &str) -> String {
+    let out = run_in(dir, &["sql", "--format", "csv", query]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn put_reads_each_input_format_and_get_gives_it_back() {
+    use cacheness::params;
+    use ndarray_npy::{ReadNpyExt, WriteNpyExt};
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("cache");
+    let files = dir.path();
+
+    // CSV and JSON lines become tables that SQL reads with inferred types.
+    std::fs::write(
+        files.join("t.csv"),
+        "day,symbol,price\n1,AAPL,1.5\n2,MSFT,2.5\n3,AAPL,3.5\n",
+    )
+    .unwrap();
+    let csv_key = put_key(&run_in(
+        &root,
+        &[
+            "put",
+            files.join("t.csv").to_str().unwrap(),
+            "-p",
+            "src=csv",
+            "-p",
+            "v=1",
+        ],
+    ));
+    assert_eq!(
+        csv_key,
+        params!(src = "csv", v = 1).key().unwrap(),
+        "the Rust API's key"
+    );
+    assert_eq!(
+        sql_csv(
+            &root,
+            "SELECT sum(day) AS d, sum(price) AS p FROM cached_table('src', 'csv', 'v', 1) WHERE symbol = 'AAPL'"
+        ),
+        "d,p\n4,5.0\n"
+    );
+    std::fs::write(
+        files.join("t.jsonl"),
+        "{\"a\": 1, \"b\": \"x\"}\n{\"a\": 2, \"b\": \"y\"}\n",
+    )
+    .unwrap();
+    put_key(&run_in(
+        &root,
+        &[
+            "put",
+            files.join("t.jsonl").to_str().unwrap(),
+            "-p",
+            "src=jsonl",
+        ],
+    ));
+    assert_eq!(
+        sql_csv(
+            &root,
+            "SELECT b FROM cached_table('src', 'jsonl') WHERE a = 2"
+        ),
+        "b\ny\n"
+    );
+
+    // A Parquet file comes back as a Parquet payload with the same rows.
+    let parquet_out = files.join("back.parquet");
+    let got = run_in(
+        &root,
+        &[
+            "get",
+            "-p",
+            "src=csv",
+            "-p",
+            "v=1",
+            "-o",
+            parquet_out.to_str().unwrap(),
+        ],
+    );
+    assert!(got.status.success());
+    put_key(&run_in(
+        &root,
+        &["put", parquet_out.to_str().unwrap(), "-p", "src=parquet"],
+    ));
+    assert_eq!(
+        sql_csv(
+            &root,
+            "SELECT count(*) AS n FROM cached_table('src', 'parquet')"
+        ),
+        "n\n3\n"
+    );
+
+    // .npy arrays: cached as .b2nd, given back as .npy (by extension or flag) with equal values.
+    let array = ndarray::Array::from_shape_fn((3, 4), |(i, j)| (i * 10 + j) as i32).into_dyn();
+    let mut npy = Vec::new();
+    array.write_npy(&mut npy).unwrap();
+    std::fs::write(files.join("a.npy"), &npy).unwrap();
+    let akey = put_key(&run_in(
+        &root,
+        &[
+            "put",
+            files.join("a.npy").to_str().unwrap(),
+            "-p",
+            "src=npy",
+        ],
+    ));
+    let entry = ls(&root)
+        .into_iter()
+        .find(|e| e["cache_key"] == akey.as_str())
+        .unwrap();
+    assert_eq!(entry["data_type"], "ndarray");
+    let npy_out = files.join("back.npy");
+    assert!(
+        run_in(
+            &root,
+            &["get", "--key", &akey, "-o", npy_out.to_str().unwrap()]
+        )
+        .status
+        .success()
+    );
+    let back = ndarray::ArrayD::<i32>::read_npy(std::fs::File::open(&npy_out).unwrap()).unwrap();
+    assert_eq!(back, array);
+    let stdout_npy = run_in(&root, &["get", "--key", &akey, "--array-format", "npy"]);
+    assert_eq!(
+        ndarray::ArrayD::<i32>::read_npy(&stdout_npy.stdout[..]).unwrap(),
+        array
+    );
+    let b2nd = run_in(&root, &["get", "--key", &akey]);
+    assert_ne!(
+        b2nd.stdout, stdout_npy.stdout,
+        "the default for arrays is the .b2nd payload"
+    );
+
+    // A JSON document, and bytes from standard input, with a description and a TTL.
+    std::fs::write(files.join("d.json"), r#"{"k": [1, 2]}"#).unwrap();
+    put_key(&run_in(
+        &root,
+        &[
+            "put",
+            files.join("d.json").to_str().unwrap(),
+            "-p",
+            "src=json",
+        ],
+    ));
+    let doc = run_in(&root, &["get", "-p", "src=json"]);
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&doc.stdout).unwrap(),
+        serde_json::json!({"k": [1, 2]})
+    );
+    let raw: Vec<u8> = (0..=255u8).cycle().take(5000).collect();
+    let bkey = put_key(&run_with_stdin(
+        &root,
+        &[
+            "put",
+            "-",
+            "-p",
+            "src=stdin",
+            "--description",
+            "raw",
+            "--ttl",
+            "2h",
+        ],
+        &raw,
+    ));
+    assert_eq!(run_in(&root, &["get", "--key", &bkey]).stdout, raw);
+    let entry = ls(&root)
+        .into_iter()
+        .find(|e| e["cache_key"] == bkey.as_str())
+        .unwrap();
+    assert_eq!(
+        (entry["data_type"].as_str(), entry["description"].as_str()),
+        (Some("bytes"), Some("raw"))
+    );
+    let created =
+        chrono::DateTime::parse_from_rfc3339(entry["created_at"].as_str().unwrap()).unwrap();
+    let expires =
+        chrono::DateTime::parse_from_rfc3339(entry["expires_at"].as_str().unwrap()).unwrap();
+    assert_eq!((expires - created).num_seconds(), 7200);
+    // --as overrides the extension.
+    let as_bytes = put_key(&run_in(
+        &root,
+        &[
+            "put",
+            files.join("t.csv").to_str().unwrap(),
+            "-p",
+            "src=csvbytes",
+            "--as",
+            "bytes",
+        ],
+    ));
+    assert_eq!(
+        run_in(&root, &["get", "--key", &as_bytes]).stdout,
+        std::fs::read(files.join("t.csv")).unwrap()
+    );
+}
+
+#[test]
+fn put_refuses_bad_input_and_caches_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("cache");
+    let bad = dir.path().join("bad.parquet");
+    std::fs::write(&bad, b"not parquet at all").unwrap();
+    let notjson = dir.path().join("x.json");
+    std::fs::write(&notjson, b"{oops").unwrap();
+    let complex = dir.path().join("c.npy");
+    // A complex128 .npy header: a dtype the cache does not store.
+    let header = "{'descr': '<c16', 'fortran_order': False, 'shape': (1,), }";
+    let mut npy = b"\x93NUMPY\x01\x00".to_vec();
+    let pad = 64 - (10 + header.len() + 1) % 64;
+    let text = format!("{header}{}\n", " ".repeat(pad));
+    npy.extend_from_slice(&(text.len() as u16).to_le_bytes());
+    npy.extend_from_slice(text.as_bytes());
+    npy.extend_from_slice(&[0u8; 16]);
+    std::fs::write(&complex, &npy).unwrap();
+    for (file, needle) in [
+        (dir.path().join("missing.csv"), "missing.csv"),
+        (bad.clone(), "bad.parquet"),
+        (notjson.clone(), "x.json"),
+        (complex.clone(), "<c16"),
+    ] {
+        let out = run_in(&root, &["put", file.to_str().unwrap(), "-p", "a=1"]);
+        assert_eq!(out.status.code(), Some(1), "{}", file.display());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(needle), "{err}");
+    }
+    let usage = run_in(&root, &["put", bad.to_str().unwrap()]);
+    assert_eq!(usage.status.code(), Some(2), "params are required");
+    let usage = run_in(
+        &root,
+        &["put", bad.to_str().unwrap(), "-p", "a=1", "--ttl", "soon"],
+    );
+    assert_eq!(usage.status.code(), Some(2));
+    assert!(ls(&root).is_empty());
+}
+
+#[test]
+fn ls_filters_sorts_and_limits_and_history_lists_versions() {
+    use cacheness::{Serde, params};
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let cache = cacheness::blocking::Cache::open(dir.path()).unwrap();
+        for (i, model) in ["xgboost", "lgbm", "xgboost", "xgboost"].iter().enumerate() {
+            cache
+                .put(
+                    &Serde(vec![0u8; 100 * (i + 1)]),
+                    &params!(model = *model, run = i as i64),
+                )
+                .unwrap();
+            cache.flush().unwrap();
+        }
+        cache
+            .put(
+                &serde_json::json!({"a": 1}),
+                &params!(model = "xgboost", run = "json"),
+            )
+            .unwrap();
+        cache.close().unwrap();
+    }
+    let keys = |args: &[&str]| -> Vec<serde_json::Value> {
+        let mut all = vec!["ls"];
+        all.extend_from_slice(args);
+        let out = run_in(dir.path(), &all);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["params"]["run"].clone())
+            .collect()
+    };
+    use serde_json::json;
+    assert_eq!(
+        keys(&["-p", "model=xgboost", "--type", "object"]),
+        [json!(0), json!(2), json!(3)]
+    );
+    assert_eq!(
+        keys(&[
+            "-p",
+            "model=xgboost",
+            "--sort",
+            "stored-bytes",
+            "--desc",
+            "--limit",
+            "2",
+            "--type",
+            "object"
+        ]),
+        [json!(3), json!(2)]
+    );
+    assert_eq!(keys(&["-p", "run=1"]), [json!(1)]);
+    assert!(
+        keys(&["-p", "run:str=1"]).is_empty(),
+        "the string \"1\" is another value"
+    );
+    assert_eq!(keys(&["--type", "json"]), [json!("json")]);
+    assert_eq!(keys(&["--limit", "0"]).len(), 0);
+    assert_eq!(
+        run_in(dir.path(), &["ls", "-p", "bad:type=1"])
+            .status
+            .code(),
+        Some(2)
+    );
+
+    let out = run_in(dir.path(), &["history", "--format", "csv", "--limit", "2"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(
+        lines[0].starts_with("version,timestamp,operation,parameters,files_added"),
+        "{text}"
+    );
+    assert_eq!(lines.len(), 3, "a header and two versions: {text}");
+    let versions: Vec<i64> = lines[1..]
+        .iter()
+        .map(|l| l.split(',').next().unwrap().parse().unwrap())
+        .collect();
+    assert!(versions[0] > versions[1], "newest first: {versions:?}");
+    assert!(
+        versions[0] >= 5,
+        "one version per flush and the close: {versions:?}"
+    );
+}

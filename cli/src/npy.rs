@@ -1,0 +1,142 @@
+//! NumPy `.npy` files in and out of the cache, for every element type the cache stores
+//! (bool, int8–int64, uint8–uint64, float32, float64; either byte order on input).
+
+use std::io::Write;
+
+use cacheness::blocking::Cache;
+use cacheness::{Cacheable, EntryMeta, Params, PutOptions};
+use ndarray::ArrayD;
+use ndarray_npy::npy::header::Header;
+use ndarray_npy::{ReadNpyExt, WriteNpyExt};
+
+use crate::CliResult;
+
+/// Run `$body` with `$t` bound to the Rust element type of the dtype named `$name` (our names:
+/// `float64`, `int32`, `bool`, ...); `$other` otherwise.
+macro_rules! for_element {
+    ($name:expr, $t:ident => $body:expr, $other:ident => $fallback:expr) => {
+        match $name {
+            "bool" => {
+                type $t = bool;
+                $body
+            }
+            "int8" => {
+                type $t = i8;
+                $body
+            }
+            "int16" => {
+                type $t = i16;
+                $body
+            }
+            "int32" => {
+                type $t = i32;
+                $body
+            }
+            "int64" => {
+                type $t = i64;
+                $body
+            }
+            "uint8" => {
+                type $t = u8;
+                $body
+            }
+            "uint16" => {
+                type $t = u16;
+                $body
+            }
+            "uint32" => {
+                type $t = u32;
+                $body
+            }
+            "uint64" => {
+                type $t = u64;
+                $body
+            }
+            "float32" => {
+                type $t = f32;
+                $body
+            }
+            "float64" => {
+                type $t = f64;
+                $body
+            }
+            $other => $fallback,
+        }
+    };
+}
+
+/// Our dtype name for a NumPy type descriptor (`<f8`, `>i4`, `|b1`, ...).
+fn dtype_of_descriptor(descr: &str) -> Option<&'static str> {
+    let code = descr.trim_start_matches(['<', '>', '|', '=']);
+    Some(match code {
+        "b1" | "?" => "bool",
+        "i1" => "int8",
+        "i2" => "int16",
+        "i4" => "int32",
+        "i8" => "int64",
+        "u1" => "uint8",
+        "u2" => "uint16",
+        "u4" => "uint32",
+        "u8" => "uint64",
+        "f4" => "float32",
+        "f8" => "float64",
+        _ => return None,
+    })
+}
+
+/// Put the array in a `.npy` file's bytes; returns the key.
+pub fn put(
+    cache: &Cache,
+    bytes: &[u8],
+    what: &str,
+    params: &Params,
+    opts: &PutOptions,
+) -> CliResult<String> {
+    let bad = |e: &dyn std::fmt::Display| format!("{what}: not a readable .npy file: {e}");
+    let header = Header::from_reader(&mut &bytes[..]).map_err(|e| bad(&e))?;
+    let descr = header.type_descriptor.to_string();
+    let descr = descr.trim_matches(['\'', '"']);
+    let Some(dtype) = dtype_of_descriptor(descr) else {
+        return Err(format!(
+            "{what}: NumPy dtype {descr} cannot be cached (bool, int8–int64, uint8–uint64, float32, float64)"
+        )
+        .into());
+    };
+    for_element!(dtype, T => {
+        let array = ArrayD::<T>::read_npy(bytes).map_err(|e| bad(&e))?;
+        Ok(cache.put_with(&array, params, opts)?)
+    }, other => Err(format!("{what}: unsupported dtype {other}").into()))
+}
+
+/// Write a cached array (its checked payload and metadata) as a `.npy` file.
+pub fn write(payload: bytes::Bytes, meta: &EntryMeta, out: &mut dyn Write) -> CliResult<()> {
+    let dtype = meta
+        .info
+        .get("dtype")
+        .and_then(|d| d.as_str())
+        .unwrap_or_default()
+        .to_string();
+    let key = &meta.key;
+    for_element!(dtype.as_str(), T => {
+        let array = <ArrayD<T> as Cacheable>::decode(payload, meta)?;
+        array
+            .write_npy(out)
+            .map_err(|e| format!("writing entry {key} as .npy: {e}").into())
+    }, other => Err(format!("entry {key}: array dtype {other:?} has no .npy form").into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::dtype_of_descriptor;
+
+    #[test]
+    fn descriptors_map_to_dtypes_by_kind_and_size() {
+        assert_eq!(dtype_of_descriptor("<f8"), Some("float64"));
+        assert_eq!(dtype_of_descriptor(">f4"), Some("float32"));
+        assert_eq!(dtype_of_descriptor("<i8"), Some("int64"));
+        assert_eq!(dtype_of_descriptor("|u1"), Some("uint8"));
+        assert_eq!(dtype_of_descriptor("|b1"), Some("bool"));
+        assert_eq!(dtype_of_descriptor("<c16"), None);
+        assert_eq!(dtype_of_descriptor("<U10"), None);
+    }
+}
