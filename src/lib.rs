@@ -30,6 +30,7 @@ pub use cacheness_catalog as catalog;
 /// Re-exported dependencies whose types appear in the API (use these to avoid version clashes).
 pub mod deps {
     pub use deltalake::arrow;
+    pub use deltalake::datafusion;
     pub use deltalake::parquet;
     pub use ndarray;
 }

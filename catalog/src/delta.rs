@@ -12,6 +12,7 @@ use deltalake::operations::write::SchemaMode;
 use deltalake::protocol::SaveMode;
 use futures::StreamExt;
 
+use crate::custom::MetadataTables;
 use crate::error::{CatalogError, Result};
 use crate::row::{CatalogOp, CatalogRow};
 use crate::schema::{Projection, base_schema, batch_to_rows, rows_to_batch, schema_for_rows};
@@ -236,7 +237,20 @@ impl DeltaCatalog {
                 .await?;
             self.table = Some(table);
         }
+        self.delete_metadata(&plan.deleted).await;
         Ok(())
+    }
+
+    /// Delete the custom metadata rows of entries whose deletion was just committed. Best
+    /// effort: SQL shows only rows of live entries anyway, so a failure is logged, not raised
+    /// (which would replay the committed segment).
+    async fn delete_metadata(&self, keys: &[String]) {
+        let Some(catalog_dir) = self.dir.parent() else {
+            return;
+        };
+        if let Err(e) = MetadataTables::new(catalog_dir).delete_keys(keys).await {
+            tracing::warn!(catalog = %self.label, "deleting metadata rows of invalidated entries: {e}");
+        }
     }
 
     /// One Delta write of catalog rows (schema merged), optionally replacing what a predicate
@@ -359,6 +373,8 @@ impl DeltaCatalog {
 struct BatchPlan<'a> {
     rows: Vec<&'a CatalogRow>,
     replace_keys: Vec<String>,
+    /// Keys whose last operation in the segment deletes the entry.
+    deleted: Vec<String>,
     /// The segment cleared the catalog: everything committed before goes.
     clear: bool,
 }
@@ -401,9 +417,15 @@ fn plan_batch(ops: &[CatalogOp]) -> BatchPlan<'_> {
         .filter(|k| replace.contains(*k))
         .map(|k| k.to_string())
         .collect();
+    let deleted = order
+        .iter()
+        .filter(|k| matches!(last.get(*k), Some(CatalogOp::Delete { .. })))
+        .map(|k| k.to_string())
+        .collect();
     BatchPlan {
         rows,
         replace_keys,
+        deleted,
         clear,
     }
 }

@@ -47,6 +47,22 @@ pub enum CatalogError {
         /// What went wrong.
         message: String,
     },
+    /// A name (of a metadata table) is not allowed.
+    #[error("invalid table name {name:?}: {reason}")]
+    InvalidName {
+        /// The name given.
+        name: String,
+        /// Why it is refused.
+        reason: String,
+    },
+    /// A custom metadata table operation was refused (undeclared table, wrong columns).
+    #[error("metadata table {table}: {message}")]
+    Metadata {
+        /// The metadata table.
+        table: String,
+        /// What was wrong.
+        message: String,
+    },
     /// A journal record could not be encoded.
     #[error("journal {path}: {message}")]
     Journal {

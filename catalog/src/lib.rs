@@ -18,11 +18,13 @@
 //!
 //! Modules: [`row`] (the row and operation types), [`schema`] (Arrow schema, row ↔ batch),
 //! [`journal`] (segment files and record framing), [`delta`] (the Delta table),
-//! [`committer`] (the background group commit), `listing` (snapshot ⊕ journals).
+//! [`committer`] (the background group commit), `listing` (snapshot ⊕ journals), [`custom`]
+//! (user-declared metadata tables, one Delta table each, rows tied to entries by key).
 
 #![warn(missing_docs)]
 
 pub mod committer;
+pub mod custom;
 pub mod delta;
 pub mod error;
 pub mod journal;
@@ -35,6 +37,7 @@ use std::sync::{Arc, Mutex};
 
 pub use committer::CommitPolicy;
 use committer::{Reply, Request, Shared};
+pub use custom::MetadataTables;
 pub use error::{CatalogError, Result};
 pub use listing::Overlay;
 pub use row::{CatalogOp, CatalogRow, ColumnValue};
@@ -69,6 +72,11 @@ impl Catalog {
     /// The catalog directory.
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// The custom metadata tables of this catalog.
+    pub fn metadata_tables(&self) -> MetadataTables {
+        MetadataTables::new(&self.dir)
     }
 
     /// The Delta table directory.

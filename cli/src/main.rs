@@ -295,7 +295,11 @@ fn run(cli: Cli) -> CliResult<Outcome> {
                 Ok(p) => p,
                 Err(usage) => return Ok(Outcome::Usage(usage)),
             };
-            let opts = cacheness::PutOptions { description, ttl };
+            let opts = cacheness::PutOptions {
+                description,
+                ttl,
+                ..Default::default()
+            };
             let cache = cacheness::blocking::Cache::open(cache_dir(cli.dir))?;
             let key = input::put(&cache, &file, input, &params, &opts)?;
             cache.close()?;

@@ -1,5 +1,6 @@
 //! The blocking Cache API: the same methods as [`crate::Cache`], without async. Needs no tokio
-//! runtime of its own (catalog work runs on the cache's committer thread).
+//! runtime of its own: catalog work runs on the cache's committer thread, and SQL and metadata
+//! table calls on a current-thread runtime built for the call.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -11,6 +12,17 @@ use crate::error::{Error, Result};
 use crate::keys::Params;
 use crate::stats::CacheStats;
 use deltalake::arrow::array::RecordBatch;
+use deltalake::arrow::datatypes::Schema;
+
+/// A runtime for one call's catalog work (SQL, metadata tables): the blocking API has none.
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Background {
+            reason: format!("cannot start a runtime: {e}"),
+        })
+}
 
 /// A disk cache (blocking API). Cheap to clone; clones share one open cache.
 ///
@@ -61,7 +73,14 @@ impl Cache {
         params: &Params,
         opts: &PutOptions,
     ) -> Result<String> {
-        self.core.put(value, params, opts)
+        if opts.metadata.is_empty() {
+            return self.core.put(value, params, opts);
+        }
+        let rt = runtime()?;
+        rt.block_on(crate::metadata::check_put(&self.core, params, opts))?;
+        let key = self.core.put(value, params, opts)?;
+        rt.block_on(crate::metadata::attach_put(&self.core, &key, opts))?;
+        Ok(key)
     }
 
     /// Get the value stored under parameters, if any.
@@ -119,7 +138,9 @@ impl Cache {
 
     /// Remove every entry; returns how many payloads were removed.
     pub fn clear(&self) -> Result<usize> {
-        self.core.clear()
+        let n = self.core.clear()?;
+        runtime()?.block_on(crate::metadata::clear(&self.core))?;
+        Ok(n)
     }
 
     /// Every live entry (Delta snapshot plus rows not yet committed).
@@ -131,13 +152,27 @@ impl Cache {
     /// `SELECT cache_key, stored_bytes FROM cache_entries WHERE model = 'xgboost'`.
     /// Runs on a runtime of its own for the call.
     pub fn sql(&self, sql: &str) -> Result<Vec<RecordBatch>> {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| Error::Background {
-                reason: format!("cannot start a runtime for SQL: {e}"),
-            })?;
-        rt.block_on(crate::query::run(&self.core, sql))
+        runtime()?.block_on(crate::query::run(&self.core, sql))
+    }
+
+    /// Declare the custom metadata table `name` with `columns` (a `cache_key` column is added),
+    /// or check that an existing table has exactly these columns (`docs/SQL.md`).
+    pub fn declare_metadata_table(&self, name: &str, columns: &Schema) -> Result<()> {
+        runtime()?.block_on(crate::metadata::declare(&self.core, name, columns))
+    }
+
+    /// Attach `rows` (the declared columns, any order) to the entry stored under `params`,
+    /// replacing its earlier rows in `table`. Fails with [`crate::Error::NotFound`] if there
+    /// is no such live entry.
+    pub fn attach_metadata(&self, params: &Params, table: &str, rows: &RecordBatch) -> Result<()> {
+        let lookup = Lookup::params(params)?;
+        runtime()?.block_on(crate::metadata::attach(&self.core, &lookup, table, rows))
+    }
+
+    /// [`Self::attach_metadata`] by cache key.
+    pub fn attach_metadata_by_key(&self, key: &str, table: &str, rows: &RecordBatch) -> Result<()> {
+        let lookup = Lookup::key(key)?;
+        runtime()?.block_on(crate::metadata::attach(&self.core, &lookup, table, rows))
     }
 
     /// Entry and byte counts and this process's hits, misses and removals.

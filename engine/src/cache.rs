@@ -15,6 +15,7 @@ use crate::error::Result;
 use crate::keys::Params;
 use crate::stats::CacheStats;
 use deltalake::arrow::array::RecordBatch;
+use deltalake::arrow::datatypes::Schema;
 
 /// A blocking task of the async API did not finish (it panicked or the runtime shut down).
 fn task_failed(e: tokio::task::JoinError) -> crate::Error {
@@ -78,7 +79,10 @@ impl Cache {
         params: &Params,
         opts: &PutOptions,
     ) -> Result<String> {
-        self.core.put(value, params, opts)
+        crate::metadata::check_put(&self.core, params, opts).await?;
+        let key = self.core.put(value, params, opts)?;
+        crate::metadata::attach_put(&self.core, &key, opts).await?;
+        Ok(key)
     }
 
     /// Get the value stored under parameters, if any (expired or invalid entries are misses).
@@ -137,9 +141,40 @@ impl Cache {
     /// Remove every entry; returns how many payloads were removed.
     pub async fn clear(&self) -> Result<usize> {
         let core = self.core.clone();
-        tokio::task::spawn_blocking(move || core.clear())
+        let n = tokio::task::spawn_blocking(move || core.clear())
             .await
-            .map_err(task_failed)?
+            .map_err(task_failed)??;
+        crate::metadata::clear(&self.core).await?;
+        Ok(n)
+    }
+
+    /// Declare the custom metadata table `name` with `columns` (a `cache_key` column is added),
+    /// or check that an existing table has exactly these columns. Names: `[a-z_][a-z0-9_]*`,
+    /// not starting with `cache_` (`docs/SQL.md`).
+    pub async fn declare_metadata_table(&self, name: &str, columns: &Schema) -> Result<()> {
+        crate::metadata::declare(&self.core, name, columns).await
+    }
+
+    /// Attach `rows` (the declared columns, any order) to the entry stored under `params`,
+    /// replacing its earlier rows in `table`. Fails with [`crate::Error::NotFound`] if there
+    /// is no such live entry.
+    pub async fn attach_metadata(
+        &self,
+        params: &Params,
+        table: &str,
+        rows: &RecordBatch,
+    ) -> Result<()> {
+        crate::metadata::attach(&self.core, &Lookup::params(params)?, table, rows).await
+    }
+
+    /// [`Self::attach_metadata`] by cache key.
+    pub async fn attach_metadata_by_key(
+        &self,
+        key: &str,
+        table: &str,
+        rows: &RecordBatch,
+    ) -> Result<()> {
+        crate::metadata::attach(&self.core, &Lookup::key(key)?, table, rows).await
     }
 
     /// Every live entry: the Delta snapshot plus rows not yet committed, so every returned put

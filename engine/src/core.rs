@@ -28,6 +28,9 @@ pub struct PutOptions {
     pub description: Option<String>,
     /// Time to live; `None` uses the cache's default TTL.
     pub ttl: Option<Duration>,
+    /// Rows to attach to the entry in custom metadata tables (table name, rows), replacing
+    /// the rows the key had there. The put returns once they are committed.
+    pub metadata: Vec<(String, deltalake::arrow::array::RecordBatch)>,
 }
 
 impl PutOptions {
@@ -40,6 +43,16 @@ impl PutOptions {
     /// Set the TTL.
     pub fn ttl(mut self, ttl: Duration) -> Self {
         self.ttl = Some(ttl);
+        self
+    }
+
+    /// Attach `rows` (the declared columns of custom metadata table `table`) to the entry.
+    pub fn metadata(
+        mut self,
+        table: impl Into<String>,
+        rows: deltalake::arrow::array::RecordBatch,
+    ) -> Self {
+        self.metadata.push((table.into(), rows));
         self
     }
 }
@@ -135,6 +148,11 @@ impl Lookup {
             key: crate::keys::canonical::key_of(&canonical),
             canonical: Some(canonical),
         })
+    }
+
+    /// The key this lookup names.
+    pub fn cache_key(&self) -> &str {
+        &self.key
     }
 
     /// Look up by an explicit cache key (16 lower-case hex digits).
@@ -477,6 +495,7 @@ impl CacheCore {
         let opts = PutOptions {
             description: loaded.meta.description.clone(),
             ttl,
+            metadata: Vec::new(),
         };
         let params = loaded.params()?;
         let meta = loaded.meta.clone();

@@ -70,7 +70,13 @@ pub enum Error {
     /// not be built.
     #[error(transparent)]
     Sql(#[from] cacheness_sql::SqlError),
-    /// A blocking task run for the async API did not finish.
+    /// An operation needs an entry that does not exist (or has expired).
+    #[error("no live entry with key {key}")]
+    NotFound {
+        /// The key looked up.
+        key: String,
+    },
+    /// A blocking task run for the async API did not finish, or a runtime could not start.
     #[error("a background task of the cache failed: {reason}")]
     Background {
         /// What happened to it.

@@ -11,6 +11,7 @@
 //! - [`seal`]: whole-file XXH3-128 content hashes stored inside each payload.
 //! - [`store`]: payload paths and atomic writes.
 //! - [`core`]: the synchronous put/get logic; [`Cache`] (async) and [`blocking::Cache`] wrap it.
+//! - `metadata`: custom metadata tables (declare, attach rows to entries, clear).
 //! - `query`: SQL statements (`cacheness-sql`) and the payload lookups of `cached_table`.
 //! - [`config`]: [`CacheConfig`], `cacheness.toml`, `CACHENESS_*`.
 //! - [`stats`]: counters and [`CacheStats`].
@@ -29,6 +30,7 @@ pub mod config;
 pub mod core;
 pub mod error;
 pub mod keys;
+mod metadata;
 mod query;
 pub mod seal;
 pub mod stats;

@@ -95,7 +95,7 @@ impl TableProvider for InexactFilters {
 /// The schema with string and binary views as plain strings and binaries: the Delta scan
 /// reads Parquet strings as views, but the table keeps the catalog's declared types, so its
 /// answers have the same types before and after a commit.
-fn plain_types(schema: &Schema) -> Arc<Schema> {
+pub fn plain_types(schema: &Schema) -> Arc<Schema> {
     let fields: Vec<Field> = schema
         .fields()
         .iter()

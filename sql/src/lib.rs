@@ -8,8 +8,15 @@
 //! `WHERE model = 'xgboost' AND epochs > 10` works; filters and projections reach the Delta
 //! scan, which skips data files by their column statistics.
 //!
-//! Modules: [`entries`] (the `cache_entries` table), [`error`] (the error type). The
-//! statements and their semantics are documented in `docs/SQL.md`.
+//! The session also has the **custom metadata tables** (each under its name, rows of live
+//! entries only), **`cached_table(...)`** (a cached Arrow table by key or parameters),
+//! **`cache_history`** (the catalog's Delta versions) and **`cache_entries_at(...)`** (the
+//! catalog as of a version or time).
+//!
+//! Modules: [`entries`] (`cache_entries`), [`metadata`] (custom metadata tables), [`payload`]
+//! (`cached_table` and the engine's [`Payloads`] lookups), [`history`] (`cache_history`,
+//! `cache_entries_at`), `args` (constant arguments of table functions), [`error`] (the error
+//! type). The statements and their semantics are documented in `docs/SQL.md`.
 
 #![warn(missing_docs)]
 
@@ -17,6 +24,7 @@ mod args;
 pub mod entries;
 pub mod error;
 pub mod history;
+pub mod metadata;
 pub mod payload;
 
 use std::sync::Arc;
@@ -34,6 +42,7 @@ pub async fn session(catalog: &Catalog, payloads: Arc<dyn Payloads>) -> Result<S
     let ctx = SessionContext::new();
     let (table, overlay) = catalog.table_and_overlay().await?;
     let schema = entries::register(&ctx, &table, &overlay).await?;
+    metadata::register(&ctx, &catalog.metadata_tables()).await?;
     ctx.register_table(
         history::HISTORY,
         Arc::new(history::HistoryTable::new(table.clone())),
@@ -59,11 +68,32 @@ pub async fn query(
 ) -> Result<Vec<RecordBatch>> {
     let ctx = session(catalog, payloads).await?;
     let df = ctx.sql(sql).await.map_err(|e| SqlError::query(sql, e))?;
-    let schema = Arc::new(df.schema().as_arrow().clone());
+    let schema = entries::plain_types(df.schema().as_arrow());
     let mut batches = df.collect().await.map_err(|e| SqlError::query(sql, e))?;
     batches.retain(|b| b.num_rows() > 0);
     if batches.is_empty() {
-        batches.push(RecordBatch::new_empty(schema));
+        return Ok(vec![RecordBatch::new_empty(schema)]);
     }
-    Ok(batches)
+    batches
+        .iter()
+        .map(|b| plain_batch(b).map_err(|e| SqlError::query(sql, e.into())))
+        .collect()
+}
+
+/// A batch with string and binary views as plain strings and binaries: scans may produce
+/// views whatever the plan declares, and answers should have one type per column.
+fn plain_batch(
+    batch: &RecordBatch,
+) -> std::result::Result<RecordBatch, deltalake::arrow::error::ArrowError> {
+    let schema = entries::plain_types(&batch.schema());
+    if schema.as_ref() == batch.schema().as_ref() {
+        return Ok(batch.clone());
+    }
+    let columns = batch
+        .columns()
+        .iter()
+        .zip(schema.fields())
+        .map(|(c, f)| deltalake::arrow::compute::cast(c, f.data_type()))
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    RecordBatch::try_new(schema, columns)
 }
