@@ -5,9 +5,7 @@ mod common;
 
 use std::sync::Arc;
 
-use cacheness::deps::arrow::array::{
-    Array, AsArray, Float64Array, Int64Array, RecordBatch, StringArray,
-};
+use cacheness::deps::arrow::array::{AsArray, Float64Array, Int64Array, RecordBatch, StringArray};
 use cacheness::deps::arrow::datatypes::{DataType, Field, Float64Type, Schema};
 use cacheness::{Error, PutOptions, Serde, params};
 
@@ -29,26 +27,6 @@ fn experiment(id: &str, model: &str, accuracy: f64) -> RecordBatch {
         ],
     )
     .unwrap()
-}
-
-fn column_strings(batches: &[RecordBatch], name: &str) -> Vec<String> {
-    let mut out: Vec<String> = batches
-        .iter()
-        .flat_map(|b| {
-            let col = b.column_by_name(name).unwrap();
-            assert_eq!(
-                col.data_type(),
-                &DataType::Utf8,
-                "{name} is a plain string column"
-            );
-            let a = col.as_string::<i32>().clone();
-            (0..a.len())
-                .map(move |i| a.value(i).to_string())
-                .collect::<Vec<_>>()
-        })
-        .collect();
-    out.sort();
-    out
 }
 
 /// Rows physically in the metadata table's Delta table (live or not).
@@ -119,8 +97,8 @@ fn rows_attach_at_put_or_later_and_join_to_entries() {
         .unwrap();
     let mut want = vec![a.clone(), c.clone()];
     want.sort();
-    assert_eq!(column_strings(&good, "cache_key"), want);
-    assert_eq!(column_strings(&good, "experiment_id"), ["exp-1", "exp-3"]);
+    assert_eq!(common::strings(&good, "cache_key"), want);
+    assert_eq!(common::strings(&good, "experiment_id"), ["exp-1", "exp-3"]);
 
     // Attaching again replaces the entry's rows (a retry never duplicates them).
     let two = RecordBatch::try_new(
@@ -150,7 +128,10 @@ fn rows_attach_at_put_or_later_and_join_to_entries() {
             "SELECT experiment_id, accuracy FROM ml_experiments WHERE cache_key = '{a}'"
         ))
         .unwrap();
-    assert_eq!(column_strings(&rows, "experiment_id"), ["exp-1b", "exp-1c"]);
+    assert_eq!(
+        common::strings(&rows, "experiment_id"),
+        ["exp-1b", "exp-1c"]
+    );
     let acc: f64 = rows
         .iter()
         .flat_map(|b| b.column(1).as_primitive::<Float64Type>().values().to_vec())
@@ -195,7 +176,7 @@ fn rows_of_invalidated_entries_go_with_them() {
         .sql("SELECT experiment_id FROM ml_experiments")
         .unwrap();
     assert_eq!(
-        column_strings(&ids, "experiment_id"),
+        common::strings(&ids, "experiment_id"),
         ["exp-0", "exp-2", "exp-3"]
     );
     // ... and deleted from the table when the invalidation is committed.
@@ -213,7 +194,7 @@ fn rows_of_invalidated_entries_go_with_them() {
         .sql("SELECT experiment_id FROM ml_experiments")
         .unwrap();
     assert_eq!(
-        column_strings(&ids, "experiment_id"),
+        common::strings(&ids, "experiment_id"),
         ["exp-0", "exp-2", "exp-3"]
     );
     // A clear empties every metadata table.

@@ -8,23 +8,9 @@ use std::time::Duration;
 
 use std::sync::Arc;
 
-use cacheness::deps::arrow::array::{
-    Array, AsArray, Float64Array, Int64Array, RecordBatch, StringArray,
-};
+use cacheness::deps::arrow::array::{AsArray, Float64Array, Int64Array, RecordBatch, StringArray};
 use cacheness::deps::arrow::datatypes::{DataType, Field, Int64Type, Schema};
 use cacheness::{Error, PutOptions, Serde, params};
-
-fn strings(batches: &[RecordBatch], column: &str) -> Vec<String> {
-    let mut out: Vec<String> = batches
-        .iter()
-        .flat_map(|b| {
-            let a = b.column_by_name(column).unwrap().as_string::<i32>().clone();
-            (0..a.len()).map(move |i| a.value(i).to_string())
-        })
-        .collect();
-    out.sort();
-    out
-}
 
 fn count(batches: &[RecordBatch]) -> i64 {
     batches[0].column(0).as_primitive::<Int64Type>().value(0)
@@ -63,11 +49,11 @@ fn where_on_parameters_sees_journaled_and_committed_rows() {
     let q = "SELECT cache_key FROM cache_entries WHERE model = 'xgboost' AND epochs > 10";
     // Nothing is in Delta yet: the rows come from the journal.
     assert!(common::delta_rows(dir.path()).is_empty());
-    assert_eq!(strings(&cache.sql(q).unwrap(), "cache_key"), want);
+    assert_eq!(common::strings(&cache.sql(q).unwrap(), "cache_key"), want);
     assert!(common::delta_rows(dir.path()).is_empty());
     writer.flush().unwrap();
     assert_eq!(common::delta_rows(dir.path()).len(), 8);
-    assert_eq!(strings(&cache.sql(q).unwrap(), "cache_key"), want);
+    assert_eq!(common::strings(&cache.sql(q).unwrap(), "cache_key"), want);
     let n = cache.sql("SELECT count(*) FROM cache_entries").unwrap();
     assert_eq!(count(&n), 8);
 }
@@ -327,7 +313,11 @@ fn history_lists_versions_and_entries_can_be_read_as_of_one() {
         .unwrap();
     let versions = ints(&history, "version");
     assert_eq!(versions, (0..versions.len() as i64).collect::<Vec<_>>());
-    assert!(strings(&history, "operation").iter().all(|o| !o.is_empty()));
+    assert!(
+        common::strings(&history, "operation")
+            .iter()
+            .all(|o| !o.is_empty())
+    );
     let rows = ints(&history, "rows");
     assert_eq!(rows[first as usize], 5, "5 rows after the first commit");
     assert_eq!(*rows.last().unwrap(), 5, "one deleted, one added");
@@ -364,7 +354,7 @@ fn history_lists_versions_and_entries_can_be_read_as_of_one() {
             "SELECT cache_key FROM cache_entries_at({first}) WHERE i >= 3"
         ))
         .unwrap();
-    assert_eq!(strings(&filtered, "cache_key").len(), 2);
+    assert_eq!(common::strings(&filtered, "cache_key").len(), 2);
 
     // Set operations with today's table (whose columns differ in nullability and number).
     let added = cache
@@ -372,7 +362,7 @@ fn history_lists_versions_and_entries_can_be_read_as_of_one() {
             "SELECT cache_key FROM cache_entries EXCEPT SELECT cache_key FROM cache_entries_at({first})"
         ))
         .unwrap();
-    assert_eq!(strings(&added, "cache_key"), vec![new_key]);
+    assert_eq!(common::strings(&added, "cache_key"), vec![new_key]);
     let lr = cache
         .sql(&format!(
             "SELECT count(*) FROM cache_entries_at({first}) WHERE lr IS NULL"

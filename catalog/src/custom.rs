@@ -17,6 +17,7 @@ use deltalake::datafusion::prelude::{col, lit};
 use deltalake::kernel::transaction::CommitProperties;
 use deltalake::protocol::SaveMode;
 
+use crate::delta::{delta_err, table_url};
 use crate::error::{CatalogError, Result};
 
 /// The column that ties a row to its entry.
@@ -78,11 +79,9 @@ pub struct MetadataTables {
     dir: PathBuf,
 }
 
-fn delta_err(table: &Path) -> impl Fn(deltalake::DeltaTableError) -> CatalogError + '_ {
-    move |source| CatalogError::Delta {
-        table: table.display().to_string(),
-        source: Box::new(source),
-    }
+/// How errors name the table in `path`.
+fn label(path: &Path) -> String {
+    path.display().to_string()
 }
 
 fn meta_err(name: &str, message: impl Into<String>) -> CatalogError {
@@ -131,10 +130,10 @@ impl MetadataTables {
         if !path.join("_delta_log").is_dir() {
             return Ok(None);
         }
-        let url = url(&path)?;
+        let url = table_url(&path)?;
         let table = DeltaTable::try_from_url(url)
             .await
-            .map_err(delta_err(&path))?;
+            .map_err(delta_err(&label(&path)))?;
         Ok(table.version().is_some().then_some(table))
     }
 
@@ -153,7 +152,7 @@ impl MetadataTables {
         let path = PathBuf::from(table.table_url().path());
         let schema = table
             .snapshot()
-            .map_err(delta_err(&path))?
+            .map_err(delta_err(&label(&path)))?
             .snapshot()
             .arrow_schema();
         let fields: Vec<Field> = schema
@@ -193,9 +192,9 @@ impl MetadataTables {
             f.as_ref().clone().with_data_type(t)
         }));
         let empty = RecordBatch::new_empty(Arc::new(Schema::new(fields)));
-        let table = DeltaTable::try_from_url(url(&path)?)
+        let table = DeltaTable::try_from_url(table_url(&path)?)
             .await
-            .map_err(delta_err(&path))?;
+            .map_err(delta_err(&label(&path)))?;
         let created = table
             .write(vec![empty])
             .with_save_mode(SaveMode::Ignore)
@@ -209,7 +208,7 @@ impl MetadataTables {
                     let existing = Self::columns(&t, name)?;
                     check_same(name, &existing, columns)
                 }
-                None => Err(delta_err(&path)(e)),
+                None => Err(delta_err(&label(&path))(e)),
             },
         }
     }
@@ -235,7 +234,7 @@ impl MetadataTables {
             .with_replace_where(col(KEY_COLUMN).eq(lit(key)))
             .with_commit_properties(CommitProperties::default().with_max_retries(ATTEMPTS))
             .await
-            .map_err(delta_err(&path))?;
+            .map_err(delta_err(&label(&path)))?;
         Ok(())
     }
 
@@ -254,7 +253,7 @@ impl MetadataTables {
                     .with_predicate(col(KEY_COLUMN).in_list(list, false))
                     .with_commit_properties(CommitProperties::default().with_max_retries(ATTEMPTS))
                     .await
-                    .map_err(delta_err(&path))?;
+                    .map_err(delta_err(&label(&path)))?;
                 table = t;
             }
         }
@@ -270,18 +269,10 @@ impl MetadataTables {
                 .delete()
                 .with_commit_properties(CommitProperties::default().with_max_retries(ATTEMPTS))
                 .await
-                .map_err(delta_err(&path))?;
+                .map_err(delta_err(&label(&path)))?;
         }
         Ok(())
     }
-}
-
-fn url(path: &Path) -> Result<url::Url> {
-    let text = path.to_str().ok_or_else(|| CatalogError::Journal {
-        path: path.to_path_buf(),
-        message: "path is not valid UTF-8".into(),
-    })?;
-    deltalake::ensure_table_uri(text).map_err(delta_err(path))
 }
 
 fn describe(schema: &Schema) -> String {

@@ -37,11 +37,21 @@ pub struct DeltaCatalog {
     table: Option<DeltaTable>,
 }
 
-fn delta_err(label: &str) -> impl Fn(deltalake::DeltaTableError) -> CatalogError + '_ {
+/// A Delta error on the table labelled `label` (its path), as a catalog error.
+pub(crate) fn delta_err(label: &str) -> impl Fn(deltalake::DeltaTableError) -> CatalogError + '_ {
     move |source| CatalogError::Delta {
         table: label.to_string(),
         source: Box::new(source),
     }
+}
+
+/// The URL delta-rs opens the table in directory `dir` by.
+pub(crate) fn table_url(dir: &Path) -> Result<url::Url> {
+    let path = dir.to_str().ok_or_else(|| CatalogError::Journal {
+        path: dir.to_path_buf(),
+        message: "catalog path is not valid UTF-8".into(),
+    })?;
+    deltalake::ensure_table_uri(path).map_err(delta_err(&dir.display().to_string()))
 }
 
 impl DeltaCatalog {
@@ -61,11 +71,7 @@ impl DeltaCatalog {
     }
 
     fn url(&self) -> Result<url::Url> {
-        let path = self.dir.to_str().ok_or_else(|| CatalogError::Journal {
-            path: self.dir.clone(),
-            message: "catalog path is not valid UTF-8".into(),
-        })?;
-        deltalake::ensure_table_uri(path).map_err(delta_err(&self.label))
+        table_url(&self.dir)
     }
 
     /// (Re)load the latest table state; `table` stays `None` if no table exists yet. A loaded

@@ -20,7 +20,9 @@ use deltalake::datafusion::logical_expr::TableType;
 use deltalake::datafusion::physical_plan::ExecutionPlan;
 use deltalake::datafusion::prelude::Expr;
 use deltalake::parquet::arrow::ProjectionMask;
-use deltalake::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use deltalake::parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ParquetRecordBatchReaderBuilder,
+};
 
 use crate::args;
 
@@ -68,16 +70,16 @@ pub trait Payloads: Send + Sync + std::fmt::Debug {
 #[derive(Debug)]
 pub struct PayloadTable {
     payload: TablePayload,
-    schema: SchemaRef,
+    /// The parsed footer and Arrow schema, read once and reused by every scan.
+    metadata: ArrowReaderMetadata,
 }
 
 impl PayloadTable {
-    /// Read the payload's schema (from the Parquet footer and its embedded Arrow schema).
+    /// Read the payload's footer and schema (its embedded Arrow schema).
     pub fn new(payload: TablePayload) -> DfResult<Self> {
-        let builder = ParquetRecordBatchReaderBuilder::try_new(payload.bytes.clone())
+        let metadata = ArrowReaderMetadata::load(&payload.bytes, Default::default())
             .map_err(|e| decode_error(&payload.key, e))?;
-        let schema = builder.schema().clone();
-        Ok(PayloadTable { payload, schema })
+        Ok(PayloadTable { payload, metadata })
     }
 }
 
@@ -88,7 +90,7 @@ fn decode_error(key: &str, e: impl std::fmt::Display) -> DataFusionError {
 #[async_trait::async_trait]
 impl TableProvider for PayloadTable {
     fn schema(&self) -> SchemaRef {
-        self.schema.clone()
+        self.metadata.schema().clone()
     }
 
     fn table_type(&self) -> TableType {
@@ -103,15 +105,17 @@ impl TableProvider for PayloadTable {
         limit: Option<usize>,
     ) -> DfResult<Arc<dyn ExecutionPlan>> {
         let key = &self.payload.key;
-        let mut builder = ParquetRecordBatchReaderBuilder::try_new(self.payload.bytes.clone())
-            .map_err(|e| decode_error(key, e))?;
+        let mut builder = ParquetRecordBatchReaderBuilder::new_with_metadata(
+            self.payload.bytes.clone(),
+            self.metadata.clone(),
+        );
         let schema = match projection {
             Some(p) => {
                 let mask = ProjectionMask::roots(builder.parquet_schema(), p.iter().copied());
                 builder = builder.with_projection(mask);
-                Arc::new(self.schema.project(p)?)
+                Arc::new(self.schema().project(p)?)
             }
-            None => self.schema.clone(),
+            None => self.schema(),
         };
         if let Some(n) = limit {
             builder = builder.with_limit(n);

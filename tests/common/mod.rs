@@ -4,6 +4,8 @@
 use std::path::Path;
 use std::time::Duration;
 
+use cacheness::deps::arrow::array::{Array, AsArray, RecordBatch};
+use cacheness::deps::arrow::datatypes::DataType;
 use cacheness::{CacheConfig, blocking::Cache};
 
 /// Open a cache whose group commit never fires on its own during a test (only flush/close).
@@ -46,4 +48,24 @@ pub fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
         assert!(start.elapsed() < Duration::from_secs(20), "{what}");
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// The values of a string column of SQL answers, sorted; asserts the column is plain `Utf8`
+/// (answers never carry string views).
+pub fn strings(batches: &[RecordBatch], column: &str) -> Vec<String> {
+    let mut out: Vec<String> = batches
+        .iter()
+        .flat_map(|b| {
+            let col = b.column_by_name(column).unwrap();
+            assert_eq!(
+                col.data_type(),
+                &DataType::Utf8,
+                "{column} is a plain string column"
+            );
+            let a = col.as_string::<i32>().clone();
+            (0..a.len()).map(move |i| a.value(i).to_string())
+        })
+        .collect();
+    out.sort();
+    out
 }
