@@ -1,6 +1,6 @@
 //! SQL over the cache: `cache_entries` (journaled and committed rows, parameter columns, deletes
-//! and replacements, TTL, errors), cached tables (`cached_table`), and the catalog's history
-//! (`cache_history`, `cache_entries_at`).
+//! and replacements, TTL, errors), cached tables (`cached_table`, entry names), and the
+//! catalog's history (`cache_history`, `cache_entries_at`).
 
 mod common;
 
@@ -286,6 +286,142 @@ fn cached_table_refuses_what_is_not_a_valid_table() {
     );
     assert!(msg.contains("no cached entry"), "{msg}");
     assert!(!path.exists(), "the corrupt payload is removed");
+}
+
+#[test]
+fn cached_tables_are_queried_by_entry_name_newest_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = common::open_quiet(dir.path());
+    let named = |n: &str| PutOptions::default().name(n);
+    let old = cache
+        .put_with(
+            &prices(100),
+            &params!(split = "train", day = 1),
+            &named("train"),
+        )
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(5));
+    let new = cache
+        .put_with(
+            &prices(10),
+            &params!(split = "train", day = 2),
+            &named("train"),
+        )
+        .unwrap();
+    cache
+        .put(&prices(7), &params!(split = "test", day = 2))
+        .unwrap();
+    // The newest entry of the name answers, still only in the journal.
+    assert!(common::delta_rows(dir.path()).is_empty());
+    let q = "SELECT count(*), sum(day) AS s FROM train WHERE symbol = 'MSFT'";
+    let n = cache.sql(q).unwrap();
+    assert_eq!((count(&n), ints(&n, "s")), (5, vec![1 + 3 + 5 + 7 + 9]));
+    // The name is a catalog column, and a named table joins like any other.
+    let names = cache
+        .sql("SELECT cache_key FROM cache_entries WHERE entry_name = 'train' ORDER BY created_at")
+        .unwrap();
+    assert_eq!(
+        common::strings(&names, "cache_key"),
+        vec![old.clone(), new.clone()]
+    );
+    let joined = cache
+        .sql(&format!(
+            "SELECT DISTINCT e.day FROM train t JOIN cache_entries e ON e.cache_key = '{new}'"
+        ))
+        .unwrap();
+    assert_eq!(ints(&joined, "day"), vec![2]);
+    // It is stored with the entry: listings and the payload's own metadata carry it.
+    let listed = cache.list_entries().unwrap();
+    let listed_name = |k: &str| {
+        listed
+            .iter()
+            .find(|e| e.cache_key == k)
+            .unwrap()
+            .name
+            .clone()
+    };
+    assert_eq!(listed_name(&new).as_deref(), Some("train"));
+    assert_eq!(
+        cache.info_by_key(&old).unwrap().unwrap().name.as_deref(),
+        Some("train")
+    );
+    // Committed to Delta, and after a touch (which rewrites the payload), the same.
+    assert!(cache.touch(&params!(split = "train", day = 2)).unwrap());
+    cache.flush().unwrap();
+    assert_eq!(
+        cache.info_by_key(&new).unwrap().unwrap().name.as_deref(),
+        Some("train")
+    );
+    assert_eq!(count(&cache.sql("SELECT count(*) FROM train").unwrap()), 10);
+    // Once the newest goes, the name falls back to the one before it.
+    cache.invalidate_key(&new).unwrap();
+    assert_eq!(
+        count(&cache.sql("SELECT count(*) FROM train").unwrap()),
+        100
+    );
+    cache.invalidate_key(&old).unwrap();
+    let msg = sql_error(&cache, "SELECT * FROM train");
+    assert!(msg.contains("train") && msg.contains("not found"), "{msg}");
+}
+
+#[test]
+fn entry_names_are_checked_and_never_shadow_other_tables() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = common::open_quiet(dir.path());
+    // A name the SQL could not use, or that a built-in table has, is refused before any write.
+    for bad in ["Train", "cache_entries", "cache_mine", "a;drop", "../x", ""] {
+        let err = cache
+            .put_with(
+                &prices(3),
+                &params!(i = 1),
+                &PutOptions::default().name(bad),
+            )
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("invalid table name"),
+            "{bad}: {err}"
+        );
+    }
+    assert_eq!(count_where(&cache, "true"), 0);
+    assert!(common::payload_files(dir.path()).is_empty());
+    // A custom metadata table's name cannot be an entry's, nor the reverse.
+    let columns = Schema::new(vec![Field::new("score", DataType::Float64, true)]);
+    cache.declare_metadata_table("runs", &columns).unwrap();
+    let err = cache
+        .put_with(
+            &prices(3),
+            &params!(i = 1),
+            &PutOptions::default().name("runs"),
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("metadata table"), "{err}");
+    let key = cache
+        .put_with(
+            &prices(3),
+            &params!(i = 2),
+            &PutOptions::default().name("scores"),
+        )
+        .unwrap();
+    let err = cache
+        .declare_metadata_table("scores", &columns)
+        .unwrap_err();
+    assert!(err.to_string().contains(&key), "{err}");
+    // A named entry that is not a table is named in the error.
+    let weights = cache
+        .put_with(
+            &Serde(vec![0.5, 0.25]),
+            &params!(w = 1),
+            &PutOptions::default().name("weights"),
+        )
+        .unwrap();
+    let msg = sql_error(&cache, "SELECT * FROM weights");
+    assert!(
+        msg.contains(&weights) && msg.contains("not an Arrow table"),
+        "{msg}"
+    );
+    // Entries without a name are not tables by any name.
+    let msg = sql_error(&cache, "SELECT * FROM nobody");
+    assert!(msg.contains("nobody") && msg.contains("not found"), "{msg}");
 }
 
 #[test]

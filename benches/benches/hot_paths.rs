@@ -67,6 +67,7 @@ fn codec_pair<T: Cacheable>(
         description: None,
         raw_bytes: 0,
         info: serde_json::Value::Null,
+        name: None,
     };
     let options = CodecOptions::default();
     let ctx = EncodeCtx {
@@ -156,6 +157,7 @@ fn row(i: i64) -> Box<CatalogRow> {
         description: None,
         params_json: p.to_json().to_string(),
         params: p.columns(),
+        name: None,
     })
 }
 

@@ -19,45 +19,14 @@ use deltalake::protocol::SaveMode;
 
 use crate::delta::{delta_err, table_url};
 use crate::error::{CatalogError, Result};
+use crate::names::validate_name;
 
 /// The column that ties a row to its entry.
 pub const KEY_COLUMN: &str = "cache_key";
-/// Directory names under the catalog that are not metadata tables.
-const RESERVED: [&str; 3] = ["cache_entries", "cache_history", "journal"];
 /// How many times a write that lost a race with another writer is tried again.
 const ATTEMPTS: usize = 20;
 /// Most keys named in one delete predicate.
 const DELETE_CHUNK: usize = 1000;
-
-/// Check a metadata table name: 1 to 63 characters `[a-z0-9_]`, starting with a letter or `_`,
-/// not `cache_entries`, `cache_history`, `journal` nor any other name starting with `cache_`.
-/// Such a name is safe as a directory name and as an unquoted SQL identifier.
-pub fn validate_name(name: &str) -> Result<()> {
-    let bad = |reason: &str| {
-        Err(CatalogError::InvalidName {
-            name: name.to_string(),
-            reason: reason.to_string(),
-        })
-    };
-    let first_ok = name
-        .bytes()
-        .next()
-        .is_some_and(|b| b.is_ascii_lowercase() || b == b'_');
-    if name.is_empty() || name.len() > 63 {
-        return bad("must be 1 to 63 characters");
-    }
-    if !first_ok
-        || !name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
-    {
-        return bad("use lower-case letters, digits and _, starting with a letter or _");
-    }
-    if RESERVED.contains(&name) || name.starts_with("cache_") {
-        return bad("names starting with cache_ and `journal` are reserved");
-    }
-    Ok(())
-}
 
 /// The type a column has once stored in Delta (Delta has one string, one binary and one
 /// timestamp type per time zone flag): declared and attached types are compared modulo this.
@@ -351,31 +320,4 @@ fn with_key(name: &str, key: &str, columns: &Schema, rows: &RecordBatch) -> Resu
     }
     RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays)
         .map_err(|e| meta_err(name, format!("rows for entry {key}: {e}")))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::validate_name;
-
-    #[test]
-    fn names_are_safe_identifiers_and_reserved_ones_are_refused() {
-        for ok in ["ml_experiments", "_x", "a1", "runs_2026"] {
-            assert!(validate_name(ok).is_ok(), "{ok}");
-        }
-        for bad in [
-            "",
-            "Ml",
-            "1abc",
-            "../x",
-            "a b",
-            "a;drop",
-            "cache_entries",
-            "cache_mine",
-            "journal",
-            "é",
-            &"a".repeat(64),
-        ] {
-            assert!(validate_name(bad).is_err(), "{bad:?}");
-        }
-    }
 }

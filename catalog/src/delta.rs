@@ -312,9 +312,21 @@ impl DeltaCatalog {
     /// the table's features. [`Self::rows`] uses it when the files are not plain Parquet.
     pub async fn scan_rows(&self, projection: Projection) -> Result<Vec<CatalogRow>> {
         let table = self.table()?.clone();
+        // A catalog created before a nullable fixed column existed lacks it until its next
+        // commit; `batch_to_rows` reads such a column as empty.
+        let present = table
+            .snapshot()
+            .map_err(delta_err(&self.label))?
+            .snapshot()
+            .arrow_schema();
+        let columns = projection
+            .columns()
+            .iter()
+            .copied()
+            .filter(|c| present.field_with_name(c).is_ok());
         let (_, mut stream) = table
             .scan_table()
-            .with_columns(projection.columns().iter().copied())
+            .with_columns(columns)
             .await
             .map_err(delta_err(&self.label))?;
         let mut rows = Vec::new();
@@ -487,6 +499,7 @@ mod tests {
             description: None,
             params_json: "{}".into(),
             params: vec![],
+            name: None,
         })
     }
 

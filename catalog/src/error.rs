@@ -47,7 +47,8 @@ pub enum CatalogError {
         /// What went wrong.
         message: String,
     },
-    /// A name (of a metadata table) is not allowed.
+    /// A name that would become a SQL table (a metadata table, a named cached table) is not
+    /// allowed.
     #[error("invalid table name {name:?}: {reason}")]
     InvalidName {
         /// The name given.

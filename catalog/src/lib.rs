@@ -19,7 +19,8 @@
 //! Modules: [`row`] (the row and operation types), [`schema`] (Arrow schema, row ↔ batch),
 //! [`journal`] (segment files and record framing), [`delta`] (the Delta table),
 //! [`committer`] (the background group commit), `listing` (snapshot ⊕ journals), [`custom`]
-//! (user-declared metadata tables, one Delta table each, rows tied to entries by key).
+//! (user-declared metadata tables, one Delta table each, rows tied to entries by key), [`names`]
+//! (the rule for names that become SQL tables).
 
 #![warn(missing_docs)]
 
@@ -29,6 +30,7 @@ pub mod delta;
 pub mod error;
 pub mod journal;
 mod listing;
+pub mod names;
 pub mod row;
 pub mod schema;
 

@@ -51,6 +51,10 @@ pub struct CatalogRow {
     pub params_json: String,
     /// The key parameters that have a column of their own, by name.
     pub params: Vec<(String, Option<ColumnValue>)>,
+    /// The name the user gave the entry (column `entry_name`): a cached table is queryable in
+    /// SQL under it. Last, and defaulted, so journal records written before it existed decode.
+    #[serde(default)]
+    pub name: Option<String>,
 }
 
 /// One change to the catalog, as journaled and committed.
@@ -80,5 +84,74 @@ impl CatalogOp {
             CatalogOp::Delete { cache_key } => Some(cache_key),
             CatalogOp::Clear => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The row as journals recorded it before `name` existed.
+    #[derive(Serialize)]
+    struct RowBeforeNames {
+        cache_key: String,
+        data_type: String,
+        format: String,
+        path: String,
+        raw_bytes: i64,
+        stored_bytes: i64,
+        content_hash: String,
+        created_at: i64,
+        expires_at: Option<i64>,
+        description: Option<String>,
+        params_json: String,
+        params: Vec<(String, Option<ColumnValue>)>,
+    }
+
+    #[derive(Serialize)]
+    enum OpBeforeNames {
+        Put {
+            row: Box<RowBeforeNames>,
+            replaces: bool,
+        },
+    }
+
+    #[test]
+    fn journal_records_written_before_entry_names_still_decode() {
+        let old = OpBeforeNames::Put {
+            row: Box::new(RowBeforeNames {
+                cache_key: "00112233445566ff".into(),
+                data_type: "bytes".into(),
+                format: "cnobj".into(),
+                path: "blobs/00/00112233445566ff.cnobj".into(),
+                raw_bytes: 3,
+                stored_bytes: 40,
+                content_hash: "ab".repeat(16),
+                created_at: 7,
+                expires_at: Some(9),
+                description: Some("d".into()),
+                params_json: r#"{"x":1}"#.into(),
+                params: vec![("x".into(), Some(ColumnValue::Int(1)))],
+            }),
+            replaces: true,
+        };
+        let bytes = rmp_serde::to_vec(&old).unwrap();
+        let CatalogOp::Put { row, replaces } = rmp_serde::from_slice(&bytes).unwrap() else {
+            panic!("not a put");
+        };
+        assert!(replaces);
+        assert_eq!(row.name, None);
+        assert_eq!(row.params, vec![("x".into(), Some(ColumnValue::Int(1)))]);
+        assert_eq!(row.expires_at, Some(9));
+
+        let named = CatalogOp::Put {
+            row: Box::new(CatalogRow {
+                name: Some("train".into()),
+                ..*row
+            }),
+            replaces: false,
+        };
+        let back: CatalogOp = rmp_serde::from_slice(&rmp_serde::to_vec(&named).unwrap()).unwrap();
+        assert_eq!(back, named);
     }
 }

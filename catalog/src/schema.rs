@@ -17,7 +17,7 @@ use crate::error::{CatalogError, Result};
 use crate::row::{CatalogRow, ColumnValue};
 
 /// The names of the fixed catalog columns, in order. Key parameters may not use these names.
-pub const FIXED_COLUMNS: [&str; 11] = [
+pub const FIXED_COLUMNS: [&str; 12] = [
     "cache_key",
     "data_type",
     "format",
@@ -28,6 +28,7 @@ pub const FIXED_COLUMNS: [&str; 11] = [
     "created_at",
     "expires_at",
     "description",
+    "entry_name",
     "params_json",
 ];
 
@@ -48,6 +49,7 @@ pub fn base_schema() -> SchemaRef {
         Field::new("created_at", timestamp_type(), false),
         Field::new("expires_at", timestamp_type(), true),
         Field::new("description", DataType::Utf8, true),
+        Field::new("entry_name", DataType::Utf8, true),
         Field::new("params_json", DataType::Utf8, false),
     ]))
 }
@@ -73,8 +75,9 @@ fn same_type(a: &DataType, b: &DataType) -> bool {
     }
 }
 
-/// The schema a batch of rows is written with: the table's current schema plus a column for
-/// every parameter name it does not have yet (typed from the first non-null value).
+/// The schema a batch of rows is written with: the table's current schema plus any nullable
+/// fixed column it lacks (a catalog created before that column existed gains it) and a column
+/// for every parameter name it does not have yet (typed from the first non-null value).
 pub fn schema_for_rows(table_schema: &Schema, rows: &[&CatalogRow]) -> SchemaRef {
     let mut fields: Vec<Field> = table_schema
         .fields()
@@ -86,6 +89,12 @@ pub fn schema_for_rows(table_schema: &Schema, rows: &[&CatalogRow]) -> SchemaRef
         .enumerate()
         .map(|(i, f)| (f.name().clone(), i))
         .collect();
+    for field in base_schema().fields() {
+        if field.is_nullable() && !known.contains_key(field.name()) {
+            known.insert(field.name().clone(), fields.len());
+            fields.push(field.as_ref().clone());
+        }
+    }
     for row in rows {
         for (name, value) in &row.params {
             if known.contains_key(name) {
@@ -139,6 +148,9 @@ pub fn rows_to_batch(schema: &SchemaRef, rows: &[&CatalogRow], table: &str) -> R
                 rows.iter()
                     .map(|r| r.description.as_deref())
                     .collect::<Vec<_>>(),
+            )),
+            "entry_name" => Arc::new(StringArray::from(
+                rows.iter().map(|r| r.name.as_deref()).collect::<Vec<_>>(),
             )),
             "params_json" => Arc::new(StringArray::from_iter_values(
                 rows.iter().map(|r| &r.params_json),
@@ -311,7 +323,8 @@ impl Projection {
 }
 
 /// Convert a batch of the catalog table into rows (fixed columns only; parameter columns are
-/// not read back, `params_json` holds them). Columns outside `projection` are left empty.
+/// not read back, `params_json` holds them). Columns outside `projection` are left empty, and
+/// so are nullable fixed columns the batch lacks (data files written before they existed).
 pub fn batch_to_rows(
     batch: &RecordBatch,
     projection: Projection,
@@ -322,10 +335,11 @@ pub fn batch_to_rows(
         if !projection.columns().contains(&name) {
             return Ok(None);
         }
-        let expected = base
-            .field_with_name(name)
-            .map(|f| f.data_type().clone())
-            .unwrap_or(DataType::Utf8);
+        let field = base.field_with_name(name).ok();
+        if field.is_some_and(|f| f.is_nullable()) && batch.column_by_name(name).is_none() {
+            return Ok(None);
+        }
+        let expected = field.map_or(DataType::Utf8, |f| f.data_type().clone());
         column(batch, name, &expected, table).map(Some)
     };
     let cols: Vec<Option<ArrayRef>> = FIXED_COLUMNS
@@ -338,7 +352,7 @@ pub fn batch_to_rows(
     let (key, data_type, format, path) = (strings(0)?, strings(1)?, strings(2)?, strings(3)?);
     let (raw, stored, hash) = (ints(4)?, ints(5)?, strings(6)?);
     let (created, expires) = (times(7)?, times(8)?);
-    let (description, params) = (strings(9)?, strings(10)?);
+    let (description, name, params) = (strings(9)?, strings(10)?, strings(11)?);
     let text = |a: Option<&StringArray>, i: usize| {
         a.filter(|a| !a.is_null(i))
             .map(|a| a.value(i).to_string())
@@ -365,6 +379,7 @@ pub fn batch_to_rows(
             description: opt_text(description, i),
             params_json: text(params, i),
             params: Vec::new(),
+            name: opt_text(name, i),
         })
         .collect())
 }
@@ -372,4 +387,68 @@ pub fn batch_to_rows(
 /// Whether a table column can hold a value (used to report type conflicts).
 pub fn accepts(dt: &DataType, value: &ColumnValue) -> bool {
     same_type(dt, &column_type(value))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(key: &str, name: Option<&str>) -> CatalogRow {
+        CatalogRow {
+            cache_key: key.into(),
+            data_type: "arrow_table".into(),
+            format: "parquet".into(),
+            path: format!("blobs/{key}.parquet"),
+            raw_bytes: 10,
+            stored_bytes: 20,
+            content_hash: "0".repeat(32),
+            created_at: 5,
+            expires_at: None,
+            description: None,
+            params_json: "{}".into(),
+            params: vec![("model".into(), Some(ColumnValue::Str("x".into())))],
+            name: name.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn entry_names_round_trip_through_a_batch() {
+        let rows = [row("a", Some("train")), row("b", None)];
+        let refs: Vec<&CatalogRow> = rows.iter().collect();
+        let schema = schema_for_rows(&base_schema(), &refs);
+        let batch = rows_to_batch(&schema, &refs, "t").unwrap();
+        let back = batch_to_rows(&batch, Projection::Full, "t").unwrap();
+        assert_eq!(back[0].name.as_deref(), Some("train"));
+        assert_eq!(back[1].name, None);
+        assert_eq!(back[0].cache_key, "a");
+        assert_eq!(back[0].params_json, "{}");
+    }
+
+    #[test]
+    fn a_catalog_without_a_newer_fixed_column_gains_it_and_reads_as_empty() {
+        let legacy = Schema::new(
+            base_schema()
+                .fields()
+                .iter()
+                .filter(|f| f.name() != "entry_name")
+                .cloned()
+                .collect::<Vec<_>>(),
+        );
+        let rows = [row("a", Some("train"))];
+        let refs: Vec<&CatalogRow> = rows.iter().collect();
+        let schema = schema_for_rows(&legacy, &refs);
+        assert!(schema.field_with_name("entry_name").unwrap().is_nullable());
+        assert!(schema.field_with_name("model").is_ok());
+
+        // A data file written before the column existed: the rows read with no name.
+        let old_batch = rows_to_batch(&Arc::new(legacy), &refs, "t").unwrap();
+        let back = batch_to_rows(&old_batch, Projection::Full, "t").unwrap();
+        assert_eq!(back[0].name, None);
+        assert_eq!(back[0].cache_key, "a");
+
+        // A missing required column is still an error naming it.
+        let no_key = old_batch.project(&[1, 2, 3, 4, 5, 6, 7, 8, 9, 10]).unwrap();
+        let err = batch_to_rows(&no_key, Projection::Full, "t").unwrap_err();
+        assert!(err.to_string().contains("cache_key"), "{err}");
+    }
 }

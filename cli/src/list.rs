@@ -1,4 +1,5 @@
-//! `cacheness ls`: the live entries, filtered by key parameters and data type, sorted, limited.
+//! `cacheness ls`: the live entries, filtered by key parameters, data type and name, sorted,
+//! limited.
 
 use cacheness::{EntryInfo, Params};
 
@@ -26,6 +27,8 @@ pub struct Query {
     pub params: Params,
     /// Entries must have this data type.
     pub data_type: Option<String>,
+    /// Entries must have this name.
+    pub name: Option<String>,
     /// Sort field.
     pub sort: SortBy,
     /// Largest first.
@@ -47,7 +50,12 @@ pub fn select(mut entries: Vec<EntryInfo>, query: &Query) -> Vec<EntryInfo> {
         _ => serde_json::Map::new(),
     };
     entries.retain(|e| {
-        matches(e, &wanted) && query.data_type.as_ref().is_none_or(|t| *t == e.data_type)
+        matches(e, &wanted)
+            && query.data_type.as_ref().is_none_or(|t| *t == e.data_type)
+            && query
+                .name
+                .as_ref()
+                .is_none_or(|n| e.name.as_ref() == Some(n))
     });
     entries.sort_by(|a, b| {
         let order = match query.sort {

@@ -49,6 +49,9 @@ enum Command {
         /// Only entries of this data type (arrow_table, ndarray, object, bytes, json).
         #[arg(long = "type", value_name = "DATA_TYPE")]
         data_type: Option<String>,
+        /// Only entries put with this name (`put --name`).
+        #[arg(long)]
+        name: Option<String>,
         /// Sort by this field.
         #[arg(long, value_enum, default_value = "created-at")]
         sort: list::SortBy,
@@ -81,6 +84,10 @@ enum Command {
         /// Time to live, e.g. `90s`, `30m`, `12h`, `7d`, `1h 30m` (default: the cache's).
         #[arg(long, value_parser = humantime::parse_duration)]
         ttl: Option<Duration>,
+        /// Name the entry: a table is then queryable as `cacheness sql "SELECT * FROM NAME"`
+        /// (lower-case letters, digits and _; the newest entry of a name answers).
+        #[arg(long)]
+        name: Option<String>,
     },
     /// Show the catalog's history: one row per Delta version (time, operation, files and rows
     /// added and removed), newest first.
@@ -290,6 +297,7 @@ fn run(cli: Cli) -> CliResult<Outcome> {
             input,
             description,
             ttl,
+            name,
         } => {
             let params = match params::params(&params) {
                 Ok(p) => p,
@@ -298,6 +306,7 @@ fn run(cli: Cli) -> CliResult<Outcome> {
             let opts = cacheness::PutOptions {
                 description,
                 ttl,
+                name,
                 ..Default::default()
             };
             let cache = cacheness::blocking::Cache::open(cache_dir(cli.dir))?;
@@ -319,6 +328,7 @@ fn run(cli: Cli) -> CliResult<Outcome> {
         Command::Ls {
             params,
             data_type,
+            name,
             sort,
             desc,
             limit,
@@ -330,6 +340,7 @@ fn run(cli: Cli) -> CliResult<Outcome> {
             let query = list::Query {
                 params,
                 data_type,
+                name,
                 sort,
                 descending: desc,
                 limit,

@@ -669,3 +669,67 @@ fn ls_filters_sorts_and_limits_and_history_lists_versions() {
         "one version per flush and the close: {versions:?}"
     );
 }
+
+#[test]
+fn named_puts_are_sql_tables_and_ls_filters_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("cache");
+    let csv = |rows: usize| -> Vec<u8> {
+        let mut text = String::from("day,price\n");
+        for i in 0..rows {
+            text.push_str(&format!("{i},{}.5\n", i * 2));
+        }
+        text.into_bytes()
+    };
+    let put = |rows: usize, date: &str| {
+        put_key(&run_with_stdin(
+            &root,
+            &[
+                "put",
+                "-",
+                "--as",
+                "csv",
+                "-p",
+                &format!("date={date}"),
+                "--name",
+                "prices",
+            ],
+            &csv(rows),
+        ))
+    };
+    let older = put(4, "2026-11-23");
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    let newer = put(3, "2026-11-24");
+    assert_eq!(
+        sql_csv(&root, "SELECT count(*) AS n, sum(day) AS s FROM prices"),
+        "n,s\n3,3\n"
+    );
+    let named = |name: &str| -> Vec<String> {
+        let out = run_in(&root, &["ls", "--name", name]);
+        assert!(out.status.success());
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                assert_eq!(v["name"], name);
+                v["cache_key"].as_str().unwrap().to_string()
+            })
+            .collect()
+    };
+    assert_eq!(named("prices"), [older.clone(), newer]);
+    assert!(named("other").is_empty());
+    // A name SQL could not use is refused with exit 1, and nothing is cached.
+    let out = run_with_stdin(
+        &root,
+        &["put", "-", "-p", "x=1", "--name", "Bad Name"],
+        b"abc",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("invalid table name"), "{stderr}");
+    assert_eq!(ls(&root).len(), 2);
+    // Unknown names are SQL errors naming the table.
+    let out = run_in(&root, &["sql", "SELECT * FROM nothing_here"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nothing_here"));
+}

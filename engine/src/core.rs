@@ -31,6 +31,10 @@ pub struct PutOptions {
     /// Rows to attach to the entry in custom metadata tables (table name, rows), replacing
     /// the rows the key had there. The put returns once they are committed.
     pub metadata: Vec<(String, deltalake::arrow::array::RecordBatch)>,
+    /// A name for the entry (`[a-z_][a-z0-9_]*`, at most 63 characters, not `cache_*`): a
+    /// cached table is queryable in SQL as `SELECT * FROM <name>`, the newest live entry of
+    /// that name answering. Several entries may share a name.
+    pub name: Option<String>,
 }
 
 impl PutOptions {
@@ -43,6 +47,12 @@ impl PutOptions {
     /// Set the TTL.
     pub fn ttl(mut self, ttl: Duration) -> Self {
         self.ttl = Some(ttl);
+        self
+    }
+
+    /// Name the entry (see [`PutOptions::name`]).
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
         self
     }
 
@@ -82,6 +92,8 @@ pub struct EntryInfo {
     pub description: Option<String>,
     /// Its key parameters as JSON (see `Params::to_json`).
     pub params: serde_json::Value,
+    /// The name the user gave it, if any.
+    pub name: Option<String>,
 }
 
 fn micros_to_time(us: i64) -> DateTime<Utc> {
@@ -106,6 +118,7 @@ impl EntryInfo {
             created_at: micros_to_time(row.created_at),
             expires_at: row.expires_at.map(micros_to_time),
             description: row.description,
+            name: row.name,
         }
     }
 
@@ -128,6 +141,7 @@ impl EntryInfo {
             expires_at: meta.expires_at.map(micros_to_time),
             description: meta.description.clone(),
             params: params.to_json(),
+            name: meta.name.clone(),
         }
     }
 }
@@ -271,6 +285,9 @@ impl CacheCore {
         self.check_open()?;
         let canonical = params.canonical()?;
         let key = crate::keys::canonical::key_of(&canonical);
+        if let Some(name) = &opts.name {
+            self.check_entry_name(name)?;
+        }
         let created_at = now_micros();
         let ttl = opts.ttl.or(self.config.default_ttl);
         let expires_at = ttl
@@ -285,6 +302,7 @@ impl CacheCore {
             description: opts.description.clone(),
             raw_bytes: 0,
             info: serde_json::Value::Null,
+            name: opts.name.clone(),
         };
         let encoded = value.encode(&EncodeCtx {
             meta: &meta,
@@ -312,12 +330,33 @@ impl CacheCore {
             description: opts.description.clone(),
             params_json: params.to_json().to_string(),
             params: params.columns(),
+            name: opts.name.clone(),
         };
         self.catalog.submit(CatalogOp::Put {
             row: Box::new(row),
             replaces,
         })?;
         Ok(key)
+    }
+
+    /// An entry name must be a valid SQL table name that no custom metadata table has (the
+    /// metadata table would shadow it in SQL).
+    fn check_entry_name(&self, name: &str) -> Result<()> {
+        cacheness_catalog::names::validate_name(name)?;
+        if self
+            .catalog
+            .metadata_tables()
+            .names()?
+            .iter()
+            .any(|t| t == name)
+        {
+            return Err(cacheness_catalog::CatalogError::InvalidName {
+                name: name.to_string(),
+                reason: "a custom metadata table has this name".into(),
+            }
+            .into());
+        }
+        Ok(())
     }
 
     /// Remove an entry's payload and catalog row; counts the reason.
@@ -496,6 +535,7 @@ impl CacheCore {
             description: loaded.meta.description.clone(),
             ttl,
             metadata: Vec::new(),
+            name: loaded.meta.name.clone(),
         };
         let params = loaded.params()?;
         let meta = loaded.meta.clone();

@@ -9,9 +9,24 @@ use crate::core::{CacheCore, Lookup, PutOptions};
 use crate::error::{Error, Result};
 use crate::keys::Params;
 
-/// Declare table `name` with `columns`, or check an existing declaration.
+/// Declare table `name` with `columns`, or check an existing declaration. A name that live
+/// entries carry is refused: the metadata table would hide those cached tables in SQL.
 pub(crate) async fn declare(core: &CacheCore, name: &str, columns: &Schema) -> Result<()> {
     core.check_open()?;
+    let now = crate::core::now_micros();
+    if let Some(entry) = core
+        .catalog()
+        .list()
+        .await?
+        .into_iter()
+        .find(|row| row.name.as_deref() == Some(name) && row.expires_at.is_none_or(|e| e > now))
+    {
+        return Err(cacheness_catalog::CatalogError::InvalidName {
+            name: name.to_string(),
+            reason: format!("cache entry {} has this name", entry.cache_key),
+        }
+        .into());
+    }
     Ok(core
         .catalog()
         .metadata_tables()

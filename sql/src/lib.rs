@@ -10,13 +10,15 @@
 //!
 //! The session also has the **custom metadata tables** (each under its name, rows of live
 //! entries only), **`cached_table(...)`** (a cached Arrow table by key or parameters),
+//! **named cached tables** (`SELECT * FROM train`: the newest live entry put with that name),
 //! **`cache_history`** (the catalog's Delta versions) and **`cache_entries_at(...)`** (the
 //! catalog as of a version or time).
 //!
 //! Modules: [`entries`] (`cache_entries`), [`metadata`] (custom metadata tables), [`payload`]
-//! (`cached_table` and the engine's [`Payloads`] lookups), [`history`] (`cache_history`,
-//! `cache_entries_at`), `args` (constant arguments of table functions), [`error`] (the error
-//! type). The statements and their semantics are documented in `docs/SQL.md`.
+//! (`cached_table` and the engine's [`Payloads`] lookups), [`named`] (tables by entry name),
+//! [`history`] (`cache_history`, `cache_entries_at`), `args` (constant arguments of table
+//! functions), [`error`] (the error type). The statements and their semantics are documented
+//! in `docs/SQL.md`.
 
 #![warn(missing_docs)]
 
@@ -25,6 +27,7 @@ pub mod entries;
 pub mod error;
 pub mod history;
 pub mod metadata;
+pub mod named;
 pub mod payload;
 
 use std::sync::Arc;
@@ -54,9 +57,34 @@ pub async fn session(catalog: &Catalog, payloads: Arc<dyn Payloads>) -> Result<S
     );
     ctx.register_udtf(
         payload::FUNCTION,
-        Arc::new(payload::CachedTableFunction::new(payloads)),
+        Arc::new(payload::CachedTableFunction::new(payloads.clone())),
     );
+    use_named_tables(&ctx, payloads).await?;
     Ok(ctx)
+}
+
+/// Make the session's default schema a [`named::NamedTables`] over the tables registered so
+/// far, so that unknown table names are looked up as entry names.
+async fn use_named_tables(ctx: &SessionContext, payloads: Arc<dyn Payloads>) -> Result<()> {
+    let options = ctx.state().config_options().catalog.clone();
+    let missing = |what: &str| SqlError::table("named tables", format!("no default {what}"));
+    let catalog = ctx
+        .catalog(&options.default_catalog)
+        .ok_or_else(|| missing("catalog"))?;
+    let registered = catalog
+        .schema(&options.default_schema)
+        .ok_or_else(|| missing("schema"))?;
+    let entries = ctx
+        .table_provider(entries::TABLE)
+        .await
+        .map_err(|e| SqlError::table(entries::TABLE, e))?;
+    catalog
+        .register_schema(
+            &options.default_schema,
+            Arc::new(named::NamedTables::new(registered, entries, payloads)),
+        )
+        .map_err(|e| SqlError::table("named tables", e))?;
+    Ok(())
 }
 
 /// Run one SQL statement against the cache and collect its result. An empty result is one

@@ -9,7 +9,7 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use deltalake::arrow::array::RecordBatch;
+use deltalake::arrow::array::{RecordBatch, RecordBatchOptions};
 use deltalake::arrow::datatypes::SchemaRef;
 use deltalake::datafusion::catalog::TableFunctionArgs;
 use deltalake::datafusion::catalog::{Session, TableFunctionImpl, TableProvider};
@@ -28,6 +28,8 @@ use crate::args;
 
 /// The table function's name in SQL.
 pub const FUNCTION: &str = "cached_table";
+/// The catalog's `data_type` of entries that hold Arrow tables.
+pub const ARROW_TABLE: &str = "arrow_table";
 
 /// How a statement names a cached table.
 #[derive(Debug, Clone, PartialEq)]
@@ -105,6 +107,30 @@ impl TableProvider for PayloadTable {
         limit: Option<usize>,
     ) -> DfResult<Arc<dyn ExecutionPlan>> {
         let key = &self.payload.key;
+        if projection.is_some_and(|p| p.is_empty()) {
+            // Only the row count is needed (`count(*)`, a join that uses no column of this
+            // side): the footer has it, and the Parquet reader cannot make column-less batches.
+            let rows: i64 = self
+                .metadata
+                .metadata()
+                .row_groups()
+                .iter()
+                .map(|g| g.num_rows())
+                .sum();
+            let rows = usize::try_from(rows).map_err(|e| decode_error(key, e))?;
+            let rows = limit.map_or(rows, |n| n.min(rows));
+            let schema = Arc::new(self.schema().project(&[])?);
+            let batch = RecordBatch::try_new_with_options(
+                schema.clone(),
+                Vec::new(),
+                &RecordBatchOptions::new().with_row_count(Some(rows)),
+            )?;
+            return Ok(MemorySourceConfig::try_new_exec(
+                &[vec![batch]],
+                schema,
+                None,
+            )?);
+        }
         let mut builder = ParquetRecordBatchReaderBuilder::new_with_metadata(
             self.payload.bytes.clone(),
             self.metadata.clone(),

@@ -73,7 +73,7 @@ table = pa.table(
 )
 src_parquet = os.path.join(WORK, "prices.parquet")
 pq.write_table(table, src_parquet)  # written by pyarrow, cached by `cacheness put`
-table_key = cli("put", src_parquet, "-p", "model=xgboost", "-p", "epochs=10", "-p", "kind=table").decode().strip()
+table_key = cli("put", src_parquet, "-p", "model=xgboost", "-p", "epochs=10", "-p", "kind=table", "--name", "prices").decode().strip()
 
 arrays = {
     "f64_2d": rng.normal(size=(300, 40)),
@@ -123,6 +123,12 @@ check("DuckDB read_parquet of the payload", duck[:2] == want[:2] and abs(duck[2]
 theirs = con.execute(f"SELECT symbol, count(*) FROM read_parquet('{path}') GROUP BY symbol ORDER BY symbol").fetchall()
 ours = sql_rows(f"SELECT symbol, count(*) AS n FROM cached_table('{table_key}') GROUP BY symbol ORDER BY symbol")
 check("DuckDB on the payload equals cached_table in cacheness sql", [tuple(r) for r in theirs] == [(r["symbol"], r["n"]) for r in ours], f"{theirs} vs {ours}")
+
+# A named table: DuckDB finds its payload through the catalog's entry_name, as docs/INTEROP.md shows.
+(rel,) = con.execute("SELECT path FROM cache_entries WHERE entry_name = 'prices' ORDER BY created_at DESC LIMIT 1").fetchone()
+theirs = con.execute(f"SELECT symbol, sum(id) FROM read_parquet('{os.path.join(ROOT, rel)}') GROUP BY symbol ORDER BY symbol").fetchall()
+ours = sql_rows("SELECT symbol, sum(id) AS s FROM prices GROUP BY symbol ORDER BY symbol")
+check("DuckDB via entry_name equals the named table in cacheness sql", [tuple(r) for r in theirs] == [(r["symbol"], r["s"]) for r in ours] and rel.endswith(f"{table_key}.parquet"), f"{theirs} vs {ours}")
 
 # --- `cacheness put` of a pyarrow Parquet file round-trips through `cacheness get` -------------
 out = os.path.join(WORK, "back.parquet")

@@ -134,6 +134,10 @@ pub struct EntryMeta {
     /// Type details: for arrays `dtype` and `shape`, for tables `rows` and `columns`.
     #[serde(default)]
     pub info: serde_json::Value,
+    /// The name the user gave the entry (a cached table's SQL name). Written only when set,
+    /// so unnamed entries' payloads are byte for byte what they were before names existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
 }
 
 /// A value encoded into its payload format, sealed with its content hash.
