@@ -111,6 +111,8 @@ enum Command {
         #[command(flatten)]
         entry: EntryArg,
     },
+    /// Remove expired entries (payloads and catalog rows) and commit; prints how many.
+    Cleanup,
     /// Remove every entry of the cache.
     Clear {
         /// Confirm: without it, nothing is removed.
@@ -392,6 +394,13 @@ fn run(cli: Cli) -> CliResult<Outcome> {
         Command::Flush => {
             let cache = cacheness::blocking::Cache::open(cache_dir(cli.dir))?;
             cache.flush()?;
+            Ok(Outcome::Done)
+        }
+        Command::Cleanup => {
+            let cache = cacheness::blocking::Cache::open(cache_dir(cli.dir))?;
+            let n = cache.cleanup_expired()?;
+            cache.close()?;
+            println!("removed {n} expired entries");
             Ok(Outcome::Done)
         }
     }

@@ -733,3 +733,38 @@ fn named_puts_are_sql_tables_and_ls_filters_by_name() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("nothing_here"));
 }
+
+#[test]
+fn cleanup_removes_expired_entries() {
+    let dir = tempfile::tempdir().unwrap();
+    let short = put_key(&run_with_stdin(
+        dir.path(),
+        &["put", "-", "-p", "ttl=short", "--ttl", "50ms"],
+        b"soon gone",
+    ));
+    put_key(&run_with_stdin(
+        dir.path(),
+        &["put", "-", "-p", "ttl=none"],
+        b"stays",
+    ));
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    let payload = dir
+        .path()
+        .join(format!("blobs/{}/{short}.cnobj", &short[..2]));
+    assert!(payload.exists(), "expired but not yet reclaimed");
+    let out = run_in(dir.path(), &["cleanup"]);
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "removed 1 expired entries\n"
+    );
+    assert!(!payload.exists());
+    let left = ls(dir.path());
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0]["params"]["ttl"], "none");
+    let again = run_in(dir.path(), &["cleanup"]);
+    assert_eq!(
+        String::from_utf8_lossy(&again.stdout),
+        "removed 0 expired entries\n"
+    );
+}

@@ -136,6 +136,12 @@ impl Cache {
         self.core.touch(&Lookup::params(params)?)
     }
 
+    /// Remove every expired entry (payload and catalog row); returns how many were removed.
+    /// Gets already treat expired entries as misses; this reclaims their space.
+    pub fn cleanup_expired(&self) -> Result<usize> {
+        self.core.cleanup_expired()
+    }
+
     /// Remove every entry; returns how many payloads were removed.
     pub fn clear(&self) -> Result<usize> {
         let n = self.core.clear()?;

@@ -138,6 +138,15 @@ impl Cache {
         self.core.touch(&Lookup::params(params)?)
     }
 
+    /// Remove every expired entry (payload and catalog row); returns how many were removed.
+    /// Gets already treat expired entries as misses; this reclaims their space.
+    pub async fn cleanup_expired(&self) -> Result<usize> {
+        let core = self.core.clone();
+        tokio::task::spawn_blocking(move || core.cleanup_expired())
+            .await
+            .map_err(task_failed)?
+    }
+
     /// Remove every entry; returns how many payloads were removed.
     pub async fn clear(&self) -> Result<usize> {
         let core = self.core.clone();

@@ -35,6 +35,10 @@ pub struct CacheConfig {
     pub commit_max_rows: usize,
     /// Codec settings.
     pub codec: CodecOptions,
+    /// Remove expired entries when the cache is opened (reads the catalog: milliseconds at
+    /// 10,000 entries, more at millions; off by default, since gets treat expired entries as
+    /// misses anyway).
+    pub cleanup_on_open: bool,
 }
 
 impl CacheConfig {
@@ -47,6 +51,7 @@ impl CacheConfig {
             commit_interval: Duration::from_millis(1000),
             commit_max_rows: 10_000,
             codec: CodecOptions::default(),
+            cleanup_on_open: false,
         }
     }
 
@@ -71,6 +76,12 @@ impl CacheConfig {
     /// Set the group commit's row bound.
     pub fn with_commit_max_rows(mut self, n: usize) -> Self {
         self.commit_max_rows = n.max(1);
+        self
+    }
+
+    /// Remove expired entries when the cache is opened.
+    pub fn with_cleanup_on_open(mut self, on: bool) -> Self {
+        self.cleanup_on_open = on;
         self
     }
 
@@ -114,10 +125,12 @@ pub struct Settings {
     pub blosc2_level: Option<u8>,
     /// Compression threads.
     pub threads: Option<usize>,
+    /// Remove expired entries at open (`true`/`false`; in the environment also `1`/`0`).
+    pub cleanup_on_open: Option<bool>,
 }
 
 /// The environment variables read, with the setting each one sets.
-pub const ENV_VARS: [&str; 9] = [
+pub const ENV_VARS: [&str; 10] = [
     "CACHENESS_DURABILITY",
     "CACHENESS_DEFAULT_TTL_SECONDS",
     "CACHENESS_COMMIT_INTERVAL_MS",
@@ -127,7 +140,20 @@ pub const ENV_VARS: [&str; 9] = [
     "CACHENESS_BLOSC2_CODEC",
     "CACHENESS_BLOSC2_LEVEL",
     "CACHENESS_THREADS",
+    "CACHENESS_CLEANUP_ON_OPEN",
 ];
+
+fn parse_bool(var: &str, v: Option<String>) -> Result<Option<bool>> {
+    v.map(|s| match s.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Ok(true),
+        "false" | "0" | "no" | "off" => Ok(false),
+        _ => Err(Error::Config {
+            source_name: var.to_string(),
+            reason: format!("{s:?} is not true or false"),
+        }),
+    })
+    .transpose()
+}
 
 fn parse_num<T: std::str::FromStr>(var: &str, v: Option<String>) -> Result<Option<T>> {
     v.map(|s| {
@@ -173,6 +199,10 @@ impl Settings {
             blosc2_codec: get("CACHENESS_BLOSC2_CODEC"),
             blosc2_level: parse_num("CACHENESS_BLOSC2_LEVEL", get("CACHENESS_BLOSC2_LEVEL"))?,
             threads: parse_num("CACHENESS_THREADS", get("CACHENESS_THREADS"))?,
+            cleanup_on_open: parse_bool(
+                "CACHENESS_CLEANUP_ON_OPEN",
+                get("CACHENESS_CLEANUP_ON_OPEN"),
+            )?,
         })
     }
 
@@ -243,6 +273,9 @@ impl Settings {
         if let Some(t) = self.threads {
             config.codec.threads = t.clamp(1, 64);
         }
+        if let Some(on) = self.cleanup_on_open {
+            config.cleanup_on_open = on;
+        }
         Ok(())
     }
 }
@@ -289,6 +322,18 @@ mod tests {
         let err =
             Settings::from_env(|k| (k == "CACHENESS_THREADS").then(|| "many".into())).unwrap_err();
         assert!(err.to_string().contains("CACHENESS_THREADS"));
+        let err =
+            Settings::from_env(|k| (k == "CACHENESS_CLEANUP_ON_OPEN").then(|| "maybe".into()))
+                .unwrap_err();
+        assert!(
+            err.to_string().contains("CACHENESS_CLEANUP_ON_OPEN"),
+            "{err}"
+        );
+        let on =
+            Settings::from_env(|k| (k == "CACHENESS_CLEANUP_ON_OPEN").then(|| "1".into())).unwrap();
+        let mut c = CacheConfig::new("x");
+        on.apply(&mut c, "env").unwrap();
+        assert!(c.cleanup_on_open);
         let mut c = CacheConfig::new("x");
         let err = Settings {
             durability: Some("sometimes".into()),

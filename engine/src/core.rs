@@ -242,13 +242,17 @@ impl CacheCore {
                 fsync: config.durability == crate::config::Durability::Fsync,
             },
         )?;
-        Ok(CacheCore {
+        let core = CacheCore {
             config,
             store,
             catalog,
             counters: Counters::default(),
             closed: AtomicBool::new(false),
-        })
+        };
+        if core.config.cleanup_on_open {
+            core.cleanup_expired_rows(&core.catalog.sizes_blocking()?)?;
+        }
+        Ok(core)
     }
 
     /// The cache root.
@@ -576,6 +580,41 @@ impl CacheCore {
                 .put(&crate::codec::object::RawObject(raw.to_vec()), params, opts)
                 .map(drop),
         }
+    }
+
+    /// Remove every expired entry, payload and catalog row; returns how many were removed.
+    pub fn cleanup_expired(&self) -> Result<usize> {
+        self.check_open()?;
+        self.cleanup_expired_rows(&self.catalog.sizes_blocking()?)
+    }
+
+    /// [`Self::cleanup_expired`] over catalog rows already read. A row only nominates its
+    /// entry: the payload decides (another process may have put the key again since the row
+    /// was read), and `load` removes it if it has expired or is corrupt. A row whose payload is
+    /// gone (a crash between the unlink and the journal) is deleted. The removals reach Delta
+    /// as one group commit, like any other.
+    pub(crate) fn cleanup_expired_rows(&self, rows: &[CatalogRow]) -> Result<usize> {
+        let now = now_micros();
+        let mut removed = 0;
+        for row in rows.iter().filter(|r| !is_live(r, now)) {
+            let Ok(lookup) = Lookup::key(&row.cache_key) else {
+                continue; // not a key this cache could have written: repair's business
+            };
+            let has_payload = |core: &Self| {
+                Format::ALL
+                    .into_iter()
+                    .any(|f| core.store.exists(&row.cache_key, f))
+            };
+            if !has_payload(self) {
+                self.catalog.submit(CatalogOp::Delete {
+                    cache_key: row.cache_key.clone(),
+                })?;
+                removed += 1;
+            } else if self.load(&lookup, None)?.is_none() && !has_payload(self) {
+                removed += 1; // `load` removed it and journaled the delete
+            }
+        }
+        Ok(removed)
     }
 
     /// Remove every entry; returns how many there were.

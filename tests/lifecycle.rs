@@ -1,0 +1,137 @@
+//! Entry lifecycle: expired entries are reclaimed by `cleanup_expired` and at open, and the
+//! payload, not a possibly stale catalog row, decides what has expired.
+
+mod common;
+
+use std::time::Duration;
+
+use cacheness::{CacheConfig, PutOptions, Serde, blocking::Cache, params};
+
+fn short() -> PutOptions {
+    PutOptions::default().ttl(Duration::from_millis(100))
+}
+
+#[test]
+fn cleanup_expired_removes_payloads_and_rows_of_expired_entries_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = common::open_quiet(dir.path());
+    for i in 0..5 {
+        cache
+            .put_with(&Serde(i), &params!(i = i), &short())
+            .unwrap();
+    }
+    for i in 5..8 {
+        cache.put(&Serde(i), &params!(i = i)).unwrap();
+    }
+    cache.flush().unwrap();
+    assert_eq!(
+        cache.cleanup_expired().unwrap(),
+        0,
+        "nothing has expired yet"
+    );
+    std::thread::sleep(Duration::from_millis(150));
+    // Expired entries are misses already, but their files stay until cleaned up.
+    assert_eq!(common::payload_files(dir.path()).len(), 8);
+    assert_eq!(cache.cleanup_expired().unwrap(), 5);
+    assert_eq!(common::payload_files(dir.path()).len(), 3);
+    assert_eq!(cache.stats().unwrap().removed_expired, 5);
+    cache.flush().unwrap();
+    let mut left: Vec<String> = common::delta_rows(dir.path())
+        .into_iter()
+        .map(|r| r.params_json)
+        .collect();
+    left.sort();
+    assert_eq!(left, [r#"{"i":5}"#, r#"{"i":6}"#, r#"{"i":7}"#]);
+    assert_eq!(cache.cleanup_expired().unwrap(), 0);
+    for i in 5..8 {
+        assert_eq!(
+            cache.get::<Serde<i32>>(&params!(i = i)).unwrap(),
+            Some(Serde(i))
+        );
+    }
+}
+
+#[test]
+fn the_payload_decides_and_dangling_rows_go() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = common::open_quiet(dir.path());
+    let renewed = params!(name = "renewed");
+    let dangling = params!(name = "dangling");
+    let renewed_key = cache.put_with(&Serde(1), &renewed, &short()).unwrap();
+    let dangling_key = cache.put_with(&Serde(2), &dangling, &short()).unwrap();
+    cache.flush().unwrap();
+    std::thread::sleep(Duration::from_millis(150));
+    // Another process put `renewed` again without a TTL, and its catalog row is not visible
+    // yet: here, the payload file is replaced by one made in another cache.
+    let other_dir = tempfile::tempdir().unwrap();
+    let other = common::open_quiet(other_dir.path());
+    assert_eq!(other.put(&Serde(10), &renewed).unwrap(), renewed_key);
+    let rel = format!("blobs/{}/{renewed_key}.cnobj", &renewed_key[..2]);
+    std::fs::copy(other_dir.path().join(&rel), dir.path().join(&rel)).unwrap();
+    // The payload of `dangling` vanished (a crash between its unlink and the journal).
+    let rel = format!("blobs/{}/{dangling_key}.cnobj", &dangling_key[..2]);
+    std::fs::remove_file(dir.path().join(rel)).unwrap();
+
+    assert_eq!(cache.cleanup_expired().unwrap(), 1, "only the dangling row");
+    assert_eq!(
+        cache.get::<Serde<i32>>(&renewed).unwrap(),
+        Some(Serde(10)),
+        "a live payload is never removed for a stale row"
+    );
+    cache.flush().unwrap();
+    let keys: Vec<String> = common::delta_rows(dir.path())
+        .into_iter()
+        .map(|r| r.cache_key)
+        .collect();
+    assert_eq!(keys, [renewed_key]);
+}
+
+#[test]
+fn cleanup_on_open_reclaims_before_the_first_call() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let cache = Cache::open(dir.path()).unwrap();
+        cache
+            .put_with(&Serde(1), &params!(i = 1), &short())
+            .unwrap();
+        cache.put(&Serde(2), &params!(i = 2)).unwrap();
+        cache.close().unwrap();
+    }
+    std::thread::sleep(Duration::from_millis(150));
+    // Opening without the option leaves the files; with it, the expired one is gone.
+    Cache::open(dir.path()).unwrap().close().unwrap();
+    assert_eq!(common::payload_files(dir.path()).len(), 2);
+    let cache = Cache::open_with(CacheConfig::new(dir.path()).with_cleanup_on_open(true)).unwrap();
+    assert_eq!(common::payload_files(dir.path()).len(), 1);
+    assert_eq!(cache.stats().unwrap().removed_expired, 1);
+    cache.close().unwrap();
+    // The setting also comes from cacheness.toml.
+    cache_with_toml(dir.path(), "cleanup_on_open = true\n");
+    std::fs::write(dir.path().join("cacheness.toml"), "cleanup_on_open = 3\n").unwrap();
+    let err = Cache::open(dir.path()).unwrap_err().to_string();
+    assert!(
+        err.contains("cacheness.toml") && err.contains("cleanup_on_open"),
+        "{err}"
+    );
+}
+
+/// Put an entry that expires at once, then reopen with `toml` as the config file: the entry's
+/// payload is gone when `open` returns.
+fn cache_with_toml(root: &std::path::Path, toml: &str) {
+    {
+        let cache = Cache::open(root).unwrap();
+        cache
+            .put_with(
+                &Serde(3),
+                &params!(i = 3),
+                &PutOptions::default().ttl(Duration::from_millis(1)),
+            )
+            .unwrap();
+        cache.close().unwrap();
+    }
+    std::thread::sleep(Duration::from_millis(5));
+    std::fs::write(root.join("cacheness.toml"), toml).unwrap();
+    let before = common::payload_files(root).len();
+    Cache::open(root).unwrap().close().unwrap();
+    assert_eq!(common::payload_files(root).len(), before - 1);
+}
