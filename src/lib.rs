@@ -21,7 +21,7 @@
 pub use cacheness_engine::{
     Cache, CacheConfig, CacheStats, Cacheable, CodecOptions, DataType, Durability, Element,
     EntryInfo, EntryMeta, Error, Format, Params, PutOptions, RawObject, Result, Serde, Value,
-    blocking, codec, config, keys, params, seal, stats, store,
+    blocking, codec, config, keys, params, repair, seal, stats, store,
 };
 
 /// The Delta Lake catalog (entry rows, journal, group commit).

@@ -155,20 +155,6 @@ fn sql_error(cache: &cacheness::blocking::Cache, sql: &str) -> String {
     }
 }
 
-fn ints(batches: &[RecordBatch], column: &str) -> Vec<i64> {
-    batches
-        .iter()
-        .flat_map(|b| {
-            let a = b
-                .column_by_name(column)
-                .unwrap()
-                .as_primitive::<Int64Type>()
-                .clone();
-            (0..a.len()).map(move |i| a.value(i))
-        })
-        .collect()
-}
-
 fn prices(n: i64) -> RecordBatch {
     let schema = Arc::new(Schema::new(vec![
         Field::new("day", DataType::Int64, false),
@@ -212,7 +198,7 @@ fn cached_tables_are_queried_by_key_and_by_parameters() {
         .unwrap();
     assert_eq!(count(&by_params), 500);
     assert_eq!(
-        ints(&by_params, "s"),
+        common::ints(&by_params, "s"),
         vec![(0..1000).filter(|i| i % 2 == 1).sum::<i64>()]
     );
     // By key, with a projection, a join against the catalog, and the same values as a get.
@@ -222,9 +208,9 @@ fn cached_tables_are_queried_by_key_and_by_parameters() {
              JOIN cache_entries e ON e.cache_key = '{key}' ORDER BY t.day"
         ))
         .unwrap();
-    let days = ints(&by_key, "day");
+    let days = common::ints(&by_key, "day");
     assert_eq!(days, (0..1000).collect::<Vec<_>>());
-    assert_eq!(ints(&by_key, "version"), vec![2; 1000]);
+    assert_eq!(common::ints(&by_key, "version"), vec![2; 1000]);
     let price: Vec<f64> = by_key
         .iter()
         .flat_map(|b| {
@@ -315,7 +301,10 @@ fn cached_tables_are_queried_by_entry_name_newest_first() {
     assert!(common::delta_rows(dir.path()).is_empty());
     let q = "SELECT count(*), sum(day) AS s FROM train WHERE symbol = 'MSFT'";
     let n = cache.sql(q).unwrap();
-    assert_eq!((count(&n), ints(&n, "s")), (5, vec![1 + 3 + 5 + 7 + 9]));
+    assert_eq!(
+        (count(&n), common::ints(&n, "s")),
+        (5, vec![1 + 3 + 5 + 7 + 9])
+    );
     // The name is a catalog column, and a named table joins like any other.
     let names = cache
         .sql("SELECT cache_key FROM cache_entries WHERE entry_name = 'train' ORDER BY created_at")
@@ -329,7 +318,7 @@ fn cached_tables_are_queried_by_entry_name_newest_first() {
             "SELECT DISTINCT e.day FROM train t JOIN cache_entries e ON e.cache_key = '{new}'"
         ))
         .unwrap();
-    assert_eq!(ints(&joined, "day"), vec![2]);
+    assert_eq!(common::ints(&joined, "day"), vec![2]);
     // It is stored with the entry: listings and the payload's own metadata carry it.
     let listed = cache.list_entries().unwrap();
     let listed_name = |k: &str| {
@@ -436,7 +425,7 @@ fn history_lists_versions_and_entries_can_be_read_as_of_one() {
     let first = cache
         .sql("SELECT max(version) AS v FROM cache_history")
         .unwrap();
-    let first = ints(&first, "v")[0];
+    let first = common::ints(&first, "v")[0];
     std::thread::sleep(Duration::from_millis(20));
     let between = chrono::Utc::now();
     std::thread::sleep(Duration::from_millis(20));
@@ -447,18 +436,18 @@ fn history_lists_versions_and_entries_can_be_read_as_of_one() {
     let history = cache
         .sql("SELECT version, operation, files_added, rows_added, rows_removed, rows FROM cache_history ORDER BY version")
         .unwrap();
-    let versions = ints(&history, "version");
+    let versions = common::ints(&history, "version");
     assert_eq!(versions, (0..versions.len() as i64).collect::<Vec<_>>());
     assert!(
         common::strings(&history, "operation")
             .iter()
             .all(|o| !o.is_empty())
     );
-    let rows = ints(&history, "rows");
+    let rows = common::ints(&history, "rows");
     assert_eq!(rows[first as usize], 5, "5 rows after the first commit");
     assert_eq!(*rows.last().unwrap(), 5, "one deleted, one added");
-    let added: i64 = ints(&history, "rows_added").iter().sum();
-    let removed: i64 = ints(&history, "rows_removed").iter().sum();
+    let added: i64 = common::ints(&history, "rows_added").iter().sum();
+    let removed: i64 = common::ints(&history, "rows_removed").iter().sum();
     assert_eq!(added - removed, 5);
 
     let at = |arg: &str| {
@@ -466,16 +455,19 @@ fn history_lists_versions_and_entries_can_be_read_as_of_one() {
             .sql(&format!("SELECT i FROM cache_entries_at({arg}) ORDER BY i"))
             .unwrap()
     };
-    assert_eq!(ints(&at(&first.to_string()), "i"), vec![0, 1, 2, 3, 4]);
     assert_eq!(
-        ints(&at(&format!("'{}'", between.to_rfc3339())), "i"),
+        common::ints(&at(&first.to_string()), "i"),
         vec![0, 1, 2, 3, 4]
     );
     assert_eq!(
-        ints(&at(&format!("TIMESTAMP '{}'", between.naive_utc())), "i"),
+        common::ints(&at(&format!("'{}'", between.to_rfc3339())), "i"),
         vec![0, 1, 2, 3, 4]
     );
-    assert_eq!(ints(&at("now()"), "i"), vec![0, 1, 2, 4, 10]);
+    assert_eq!(
+        common::ints(&at(&format!("TIMESTAMP '{}'", between.naive_utc())), "i"),
+        vec![0, 1, 2, 3, 4]
+    );
+    assert_eq!(common::ints(&at("now()"), "i"), vec![0, 1, 2, 4, 10]);
     assert!(
         at(&format!(
             "'{}'",

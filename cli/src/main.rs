@@ -113,6 +113,12 @@ enum Command {
     },
     /// Remove expired entries (payloads and catalog rows) and commit; prints how many.
     Cleanup,
+    /// Check every catalog row against its payload and every payload file against the catalog;
+    /// prints one JSON object per problem, changes nothing, and exits 4 if it found any.
+    Verify,
+    /// Fix what `verify` finds (rows follow their payloads, orphans are indexed, corrupt and
+    /// stale files removed; unknown files are left) and print a JSON summary.
+    Repair,
     /// Remove every entry of the cache.
     Clear {
         /// Confirm: without it, nothing is removed.
@@ -184,11 +190,15 @@ enum ArrayFormat {
 
 /// Exit code of `get` when the entry does not exist (0 ok, 1 error, 2 usage).
 const EXIT_NOT_FOUND: u8 = 3;
+/// Exit code of `verify` when it found problems.
+const EXIT_PROBLEMS: u8 = 4;
 
 /// What a command asks `main` to exit with.
 enum Outcome {
     Done,
     NotFound,
+    /// `verify` found problems (exit 4).
+    Problems,
     /// A usage error clap cannot see (exit 2).
     Usage(String),
 }
@@ -396,6 +406,46 @@ fn run(cli: Cli) -> CliResult<Outcome> {
             cache.flush()?;
             Ok(Outcome::Done)
         }
+        Command::Verify => {
+            let cache = cacheness::blocking::Cache::open(cache_dir(cli.dir))?;
+            let report = cache.verify()?;
+            cache.close()?;
+            let mut out = std::io::stdout().lock();
+            for problem in &report.problems {
+                serde_json::to_writer(&mut out, problem)?;
+                std::io::Write::write_all(&mut out, b"\n")?;
+            }
+            eprintln!(
+                "{} rows, {} payload files, {} problems",
+                report.rows,
+                report.payloads,
+                report.problems.len()
+            );
+            Ok(if report.is_clean() {
+                Outcome::Done
+            } else {
+                Outcome::Problems
+            })
+        }
+        Command::Repair => {
+            let cache = cacheness::blocking::Cache::open(cache_dir(cli.dir))?;
+            let report = cache.repair()?;
+            cache.close()?;
+            let summary = serde_json::json!({
+                "rows": report.found.rows,
+                "payloads": report.found.payloads,
+                "problems": report.found.problems.len(),
+                "rows_deleted": report.rows_deleted,
+                "rows_written": report.rows_written,
+                "files_removed": report.files_removed,
+                "left_alone": report.found.problems.iter()
+                    .filter(|p| p.kind == cacheness::repair::ProblemKind::UnknownFile)
+                    .map(|p| p.path.clone())
+                    .collect::<Vec<_>>(),
+            });
+            println!("{}", serde_json::to_string_pretty(&summary)?);
+            Ok(Outcome::Done)
+        }
         Command::Cleanup => {
             let cache = cacheness::blocking::Cache::open(cache_dir(cli.dir))?;
             let n = cache.cleanup_expired()?;
@@ -418,6 +468,7 @@ fn main() -> ExitCode {
             eprintln!("error: {message}");
             ExitCode::from(2)
         }
+        Ok(Outcome::Problems) => ExitCode::from(EXIT_PROBLEMS),
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::from(1)

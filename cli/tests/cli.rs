@@ -768,3 +768,38 @@ fn cleanup_removes_expired_entries() {
         "removed 0 expired entries\n"
     );
 }
+
+#[test]
+fn verify_reports_and_repair_rebuilds_the_catalog() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    for i in 0..3 {
+        put_key(&run_with_stdin(
+            root,
+            &["put", "-", "-p", &format!("i={i}")],
+            b"data",
+        ));
+    }
+    let clean = run_in(root, &["verify"]);
+    assert_eq!(clean.status.code(), Some(0));
+    assert!(clean.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&clean.stderr).contains("3 rows, 3 payload files, 0 problems"));
+    std::fs::remove_dir_all(root.join("catalog")).unwrap();
+    let damaged = run_in(root, &["verify"]);
+    assert_eq!(damaged.status.code(), Some(4));
+    let problems: Vec<serde_json::Value> = String::from_utf8_lossy(&damaged.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(problems.len(), 3);
+    assert!(
+        problems.iter().all(|p| p["kind"] == "orphan"),
+        "{problems:?}"
+    );
+    let repaired = run_in(root, &["repair"]);
+    assert!(repaired.status.success());
+    let summary: serde_json::Value = serde_json::from_slice(&repaired.stdout).unwrap();
+    assert_eq!(summary["rows_written"], 3);
+    assert_eq!(ls(root).len(), 3);
+    assert_eq!(run_in(root, &["verify"]).status.code(), Some(0));
+}

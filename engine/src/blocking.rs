@@ -142,6 +142,18 @@ impl Cache {
         self.core.cleanup_expired()
     }
 
+    /// Check every catalog row against its payload and every payload against the catalog;
+    /// changes nothing ([`crate::repair`]).
+    pub fn verify(&self) -> Result<crate::repair::VerifyReport> {
+        crate::repair::verify(&self.core)
+    }
+
+    /// Find what [`Self::verify`] finds and fix it: rows follow their payloads, orphan
+    /// payloads are indexed, corrupt ones removed ([`crate::repair`]).
+    pub fn repair(&self) -> Result<crate::repair::RepairReport> {
+        crate::repair::repair(&self.core)
+    }
+
     /// Remove every entry; returns how many payloads were removed.
     pub fn clear(&self) -> Result<usize> {
         let n = self.core.clear()?;

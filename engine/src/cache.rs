@@ -147,6 +147,23 @@ impl Cache {
             .map_err(task_failed)?
     }
 
+    /// Check every catalog row against its payload and every payload against the catalog;
+    /// changes nothing ([`crate::repair`]).
+    pub async fn verify(&self) -> Result<crate::repair::VerifyReport> {
+        let core = self.core.clone();
+        tokio::task::spawn_blocking(move || crate::repair::verify(&core))
+            .await
+            .map_err(task_failed)?
+    }
+
+    /// Find what [`Self::verify`] finds and fix it ([`crate::repair`]).
+    pub async fn repair(&self) -> Result<crate::repair::RepairReport> {
+        let core = self.core.clone();
+        tokio::task::spawn_blocking(move || crate::repair::repair(&core))
+            .await
+            .map_err(task_failed)?
+    }
+
     /// Remove every entry; returns how many payloads were removed.
     pub async fn clear(&self) -> Result<usize> {
         let core = self.core.clone();

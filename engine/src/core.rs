@@ -181,6 +181,18 @@ impl Lookup {
     }
 }
 
+/// What [`CacheCore::inspect`] found a payload to be.
+pub(crate) enum Verdict {
+    /// It passed every check.
+    Valid(Box<Loaded>),
+    /// It passed every check but has expired.
+    Expired(Box<Loaded>),
+    /// It failed a check (the reason); it must not be served.
+    Corrupt(String),
+    /// It is another entry's valid payload (a 64-bit key collision on a lookup by parameters).
+    Collision,
+}
+
 /// A payload that passed every check.
 pub(crate) struct Loaded {
     pub bytes: Bytes,
@@ -255,6 +267,11 @@ impl CacheCore {
         Ok(core)
     }
 
+    /// The payload files.
+    pub(crate) fn store(&self) -> &BlobStore {
+        &self.store
+    }
+
     /// The cache root.
     pub fn root(&self) -> &Path {
         &self.config.root
@@ -321,21 +338,14 @@ impl CacheCore {
             }
         }
         replaces |= self.store.write(&key, format, &encoded.bytes)?;
-        let row = CatalogRow {
-            cache_key: key.clone(),
-            data_type: T::DATA_TYPE.as_str().to_string(),
-            format: format.as_str().to_string(),
-            path: BlobStore::rel_path(&key, format),
-            raw_bytes: encoded.raw_bytes as i64,
-            stored_bytes: encoded.bytes.len() as i64,
-            content_hash: encoded.content_hash,
-            created_at,
-            expires_at,
-            description: opts.description.clone(),
-            params_json: params.to_json().to_string(),
-            params: params.columns(),
-            name: opts.name.clone(),
-        };
+        let row = catalog_row(
+            &meta,
+            params,
+            format,
+            encoded.raw_bytes,
+            encoded.bytes.len() as u64,
+            encoded.content_hash,
+        );
         self.catalog.submit(CatalogOp::Put {
             row: Box::new(row),
             replaces,
@@ -364,7 +374,7 @@ impl CacheCore {
     }
 
     /// Remove an entry's payload and catalog row; counts the reason.
-    fn remove(&self, key: &str, format: Format, reason: RemovalReason) -> Result<bool> {
+    pub(crate) fn remove(&self, key: &str, format: Format, reason: RemovalReason) -> Result<bool> {
         let removed = self.store.remove(key, format)?;
         if removed {
             self.counters.removed(reason);
@@ -409,13 +419,31 @@ impl CacheCore {
     /// Check a payload against its lookup. Failures remove it (corrupt, expired) or leave it
     /// (collision: it is another entry's valid payload) and give `None`.
     fn check(&self, lookup: &Lookup, format: Format, bytes: Bytes) -> Result<Option<Loaded>> {
-        let path = self.store.path(&lookup.key, format);
-        let what = path.display().to_string();
-        let corrupt = |reason: &str| -> Result<Option<Loaded>> {
-            tracing::warn!(path = %what, "removing corrupt payload: {reason}");
-            self.remove(&lookup.key, format, RemovalReason::Corrupt)?;
-            Ok(None)
-        };
+        match Self::inspect(lookup, format, bytes, now_micros()) {
+            Verdict::Valid(loaded) => Ok(Some(*loaded)),
+            Verdict::Expired(_) => {
+                self.remove(&lookup.key, format, RemovalReason::Expired)?;
+                Ok(None)
+            }
+            Verdict::Corrupt(reason) => {
+                let path = self.store.path(&lookup.key, format);
+                tracing::warn!(path = %path.display(), "removing corrupt payload: {reason}");
+                self.remove(&lookup.key, format, RemovalReason::Corrupt)?;
+                Ok(None)
+            }
+            Verdict::Collision => {
+                self.counters.collisions.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(key = %lookup.key, "64-bit key collision: the entry was made from other parameters");
+                Ok(None)
+            }
+        }
+    }
+
+    /// Judge a payload read for `lookup` in `format`, changing nothing: every check a get makes
+    /// (`docs/ARCHITECTURE.md`, read path), in that order.
+    pub(crate) fn inspect(lookup: &Lookup, format: Format, bytes: Bytes, now: i64) -> Verdict {
+        let what = BlobStore::rel_path(&lookup.key, format);
+        let corrupt = |reason: &str| Verdict::Corrupt(reason.to_string());
         // The whole-file hash first: damaged bytes never reach a format decoder (Blosc2 is C).
         let Some(hash) = seal::check(&bytes, format.slot_at()) else {
             return corrupt("content hash mismatch");
@@ -442,23 +470,21 @@ impl CacheCore {
                     return corrupt("stored parameters do not give this key");
                 }
                 if lookup.canonical.is_some() {
-                    self.counters.collisions.fetch_add(1, Ordering::Relaxed);
-                    tracing::warn!(key = %lookup.key, "64-bit key collision: the entry was made from other parameters");
-                    return Ok(None);
+                    return Verdict::Collision;
                 }
             }
         }
-        if meta.expires_at.is_some_and(|e| e <= now_micros()) {
-            self.remove(&lookup.key, format, RemovalReason::Expired)?;
-            return Ok(None);
-        }
-        Ok(Some(Loaded {
+        let loaded = Box::new(Loaded {
             bytes,
             meta,
             canonical: stored_canonical,
             format,
             hash,
-        }))
+        });
+        if loaded.meta.expires_at.is_some_and(|e| e <= now) {
+            return Verdict::Expired(loaded);
+        }
+        Verdict::Valid(loaded)
     }
 
     /// [`Self::load`] for the methods that count as gets: nothing found is a counted miss
@@ -684,6 +710,33 @@ pub(crate) fn live(rows: Vec<CatalogRow>) -> Vec<EntryInfo> {
         .filter(|r| is_live(r, now))
         .map(EntryInfo::from_row)
         .collect()
+}
+
+/// The catalog row of an entry: what its payload (`meta`, `format`, sizes, hash) says. Puts
+/// and repair's re-indexing build rows only here, so a rebuilt row equals the original.
+pub(crate) fn catalog_row(
+    meta: &EntryMeta,
+    params: &Params,
+    format: Format,
+    raw_bytes: u64,
+    stored_bytes: u64,
+    content_hash: String,
+) -> CatalogRow {
+    CatalogRow {
+        cache_key: meta.key.clone(),
+        data_type: meta.data_type.as_str().to_string(),
+        format: format.as_str().to_string(),
+        path: BlobStore::rel_path(&meta.key, format),
+        raw_bytes: i64::try_from(raw_bytes).unwrap_or(i64::MAX),
+        stored_bytes: i64::try_from(stored_bytes).unwrap_or(i64::MAX),
+        content_hash,
+        created_at: meta.created_at,
+        expires_at: meta.expires_at,
+        description: meta.description.clone(),
+        params_json: params.to_json().to_string(),
+        params: params.columns(),
+        name: meta.name.clone(),
+    }
 }
 
 /// The one TTL rule: an entry whose expiry has passed is gone.

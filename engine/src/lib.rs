@@ -13,6 +13,8 @@
 //! - [`core`]: the synchronous put/get logic; [`Cache`] (async) and [`blocking::Cache`] wrap it.
 //! - `metadata`: custom metadata tables (declare, attach rows to entries, clear).
 //! - `query`: SQL statements (`cacheness-sql`) and the payload lookups of `cached_table`.
+//! - [`repair`]: verify every row against its payload and every payload against the catalog,
+//!   and repair what is wrong (the catalog can be rebuilt from payloads alone).
 //! - [`config`]: [`CacheConfig`], `cacheness.toml`, `CACHENESS_*`.
 //! - [`stats`]: counters and [`CacheStats`].
 //!
@@ -32,6 +34,7 @@ pub mod error;
 pub mod keys;
 mod metadata;
 mod query;
+pub mod repair;
 pub mod seal;
 pub mod stats;
 pub mod store;

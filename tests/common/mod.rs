@@ -69,3 +69,18 @@ pub fn strings(batches: &[RecordBatch], column: &str) -> Vec<String> {
     out.sort();
     out
 }
+
+/// The values of a 64-bit integer column of SQL answers, in order.
+pub fn ints(batches: &[RecordBatch], column: &str) -> Vec<i64> {
+    batches
+        .iter()
+        .flat_map(|b| {
+            let a = b
+                .column_by_name(column)
+                .unwrap()
+                .as_primitive::<cacheness::deps::arrow::datatypes::Int64Type>()
+                .clone();
+            (0..a.len()).map(move |i| a.value(i))
+        })
+        .collect()
+}

@@ -84,13 +84,14 @@ impl Format {
         }
     }
 
-    /// The name used in the catalog.
+    /// The name used in the catalog (the same as the extension).
     pub fn as_str(self) -> &'static str {
-        match self {
-            Format::Parquet => "parquet",
-            Format::B2nd => "b2nd",
-            Format::Container => "cnobj",
-        }
+        self.ext()
+    }
+
+    /// The format a catalog name or file extension stands for.
+    pub fn from_name(name: &str) -> Option<Format> {
+        Format::ALL.into_iter().find(|f| f.as_str() == name)
     }
 
     /// Where the format keeps its hash slot.

@@ -1,0 +1,441 @@
+//! Verify and repair: every catalog row against its payload, and every payload file against
+//! the catalog.
+//!
+//! [`verify`] changes nothing and reports each [`Problem`]; [`repair`] finds the same problems
+//! and fixes them. The payload is the truth (it carries its own metadata and hash): rows are
+//! corrected or rebuilt from payloads, never the other way round, so deleting the whole catalog
+//! directory and repairing gives back every entry (custom metadata rows excepted: they live
+//! only in their Delta tables). Files under `blobs/` that are not payload names are reported
+//! and never removed. Both are safe while other processes use the cache: a put or invalidate
+//! caught between its payload and its journal record looks like an orphan or a missing
+//! payload, and repairing it does what the operation was about to do anyway.
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::time::{Duration, SystemTime};
+
+use cacheness_catalog::{CatalogOp, CatalogRow};
+
+use crate::codec::Format;
+use crate::core::{CacheCore, Loaded, Lookup, Verdict, catalog_row, now_micros};
+use crate::error::{Error, Result};
+use crate::stats::RemovalReason;
+use crate::store::is_valid_key;
+
+/// Temporary files younger than this may belong to a put in progress and are left alone.
+pub const TEMP_FILE_GRACE: Duration = Duration::from_secs(3600);
+
+/// What kind of problem [`verify`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProblemKind {
+    /// A catalog row whose payload file is missing. Repair deletes the row.
+    MissingPayload,
+    /// A payload that fails a check (content hash, metadata, key, parameters). Repair removes
+    /// it and its row.
+    CorruptPayload,
+    /// A catalog row that disagrees with its valid payload (sizes, hash, type, times,
+    /// description, name, parameters). Repair rewrites the row from the payload.
+    StaleRow,
+    /// A catalog row with a key or format this cache never writes. Repair deletes it.
+    InvalidRow,
+    /// A valid payload without a catalog row. Repair indexes it from its own metadata.
+    Orphan,
+    /// An expired payload without a catalog row. Repair removes it.
+    ExpiredOrphan,
+    /// A second payload of a key in another format (left by a crash during a put that changed
+    /// the key's type). Repair keeps the newer and removes the older.
+    DuplicatePayload,
+    /// A temporary file of a write that never finished, older than [`TEMP_FILE_GRACE`].
+    /// Repair removes it.
+    StaleTempFile,
+    /// A file under `blobs/` whose name is not a payload's. Reported, never removed.
+    UnknownFile,
+}
+
+/// One problem: what, which entry, which file.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Problem {
+    /// What is wrong.
+    pub kind: ProblemKind,
+    /// The entry's key, when the problem is about an entry.
+    pub cache_key: Option<String>,
+    /// The file involved, relative to the cache root.
+    pub path: String,
+    /// Details (the failed check, the fields that differ).
+    pub detail: String,
+}
+
+/// What [`verify`] checked and found.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct VerifyReport {
+    /// Catalog rows checked.
+    pub rows: usize,
+    /// Payload files found under `blobs/`.
+    pub payloads: usize,
+    /// Every problem, rows first, then files in directory order.
+    pub problems: Vec<Problem>,
+}
+
+impl VerifyReport {
+    /// Whether nothing is wrong.
+    pub fn is_clean(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+/// What [`repair`] found and did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct RepairReport {
+    /// The problems found (and fixed, except [`ProblemKind::UnknownFile`]).
+    pub found: VerifyReport,
+    /// Catalog rows deleted.
+    pub rows_deleted: usize,
+    /// Catalog rows written from payloads (orphans indexed, stale rows corrected).
+    pub rows_written: usize,
+    /// Files removed (corrupt, expired orphan, duplicate and temporary files).
+    pub files_removed: usize,
+}
+
+/// How to fix one problem.
+enum Fix {
+    DeleteRow(String),
+    RemovePayload(String, Format, RemovalReason),
+    WriteRow(Box<CatalogRow>, bool),
+    RemoveFile(std::path::PathBuf),
+    Nothing,
+}
+
+struct Finding {
+    problem: Problem,
+    fix: Vec<Fix>,
+}
+
+/// Check every catalog row against its payload and every payload against the catalog.
+pub fn verify(core: &CacheCore) -> Result<VerifyReport> {
+    core.check_open()?;
+    Ok(scan(core)?.0)
+}
+
+/// [`verify`], then fix what it found; the fixes are committed to Delta before it returns.
+pub fn repair(core: &CacheCore) -> Result<RepairReport> {
+    core.check_open()?;
+    let (found, findings) = scan(core)?;
+    let mut report = RepairReport {
+        found,
+        ..Default::default()
+    };
+    for fix in findings.into_iter().flat_map(|f| f.fix) {
+        match fix {
+            Fix::DeleteRow(cache_key) => {
+                core.catalog().submit(CatalogOp::Delete { cache_key })?;
+                report.rows_deleted += 1;
+            }
+            Fix::RemovePayload(key, format, reason) => {
+                if core.remove(&key, format, reason)? {
+                    report.files_removed += 1;
+                    report.rows_deleted += 1;
+                }
+            }
+            Fix::WriteRow(row, replaces) => {
+                core.catalog().submit(CatalogOp::Put { row, replaces })?;
+                report.rows_written += 1;
+            }
+            Fix::RemoveFile(path) => match std::fs::remove_file(&path) {
+                Ok(()) => report.files_removed += 1,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(Error::io(path, e)),
+            },
+            Fix::Nothing => {}
+        }
+    }
+    core.flush()?;
+    Ok(report)
+}
+
+/// A payload as repair sees it.
+enum Judged {
+    /// It passed every check; true if it has expired.
+    Sound(Box<Loaded>, bool),
+    /// It failed a check: why.
+    Bad(String),
+}
+
+/// [`CacheCore::inspect`] for a lookup by key, where a payload made from other parameters is
+/// not a collision but a payload under the wrong name.
+fn judge(key: &str, format: Format, bytes: bytes::Bytes, now: i64) -> Result<Judged> {
+    Ok(
+        match CacheCore::inspect(&Lookup::key(key)?, format, bytes, now) {
+            Verdict::Valid(loaded) => Judged::Sound(loaded, false),
+            Verdict::Expired(loaded) => Judged::Sound(loaded, true),
+            Verdict::Corrupt(reason) => Judged::Bad(reason),
+            Verdict::Collision => Judged::Bad("its parameters give another key".into()),
+        },
+    )
+}
+
+/// The row a payload's own metadata gives.
+fn row_of(loaded: &Loaded) -> Result<CatalogRow> {
+    Ok(catalog_row(
+        &loaded.meta,
+        &loaded.params()?,
+        loaded.format,
+        loaded.meta.raw_bytes,
+        loaded.bytes.len() as u64,
+        loaded.hash.clone(),
+    ))
+}
+
+/// The fields in which a catalog row differs from the payload's (parameter columns are
+/// compared through `params_json`, which determines them).
+fn differences(row: &CatalogRow, truth: &CatalogRow) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    let mut check = |name: &'static str, same: bool| {
+        if !same {
+            out.push(name);
+        }
+    };
+    check("data_type", row.data_type == truth.data_type);
+    check("format", row.format == truth.format);
+    check("path", row.path == truth.path);
+    check("raw_bytes", row.raw_bytes == truth.raw_bytes);
+    check("stored_bytes", row.stored_bytes == truth.stored_bytes);
+    check("content_hash", row.content_hash == truth.content_hash);
+    check("created_at", row.created_at == truth.created_at);
+    check("expires_at", row.expires_at == truth.expires_at);
+    check("description", row.description == truth.description);
+    check("entry_name", row.name == truth.name);
+    check("params_json", row.params_json == truth.params_json);
+    out
+}
+
+fn problem(kind: ProblemKind, key: Option<&str>, path: String, detail: String) -> Problem {
+    Problem {
+        kind,
+        cache_key: key.map(str::to_string),
+        path,
+        detail,
+    }
+}
+
+/// Find every problem and how to fix it.
+fn scan(core: &CacheCore) -> Result<(VerifyReport, Vec<Finding>)> {
+    let now = now_micros();
+    let rows = core.catalog().list_blocking()?;
+    let mut findings = Vec::new();
+    // Key -> (format, created_at) of its row whose payload is valid.
+    let mut indexed: HashMap<String, (Format, i64)> = HashMap::new();
+    // The payload files already judged with their rows.
+    let mut judged: HashSet<(String, Format)> = HashSet::new();
+    let mut checked_rows = 0;
+    for row in rows {
+        checked_rows += 1;
+        let key = row.cache_key.clone();
+        let format = Format::from_name(&row.format);
+        let (Some(format), true) = (format, is_valid_key(&key)) else {
+            findings.push(Finding {
+                problem: problem(
+                    ProblemKind::InvalidRow,
+                    Some(&key),
+                    row.path.clone(),
+                    format!("key {key:?} in format {:?}", row.format),
+                ),
+                fix: vec![Fix::DeleteRow(key)],
+            });
+            continue;
+        };
+        let path = crate::store::BlobStore::rel_path(&key, format);
+        let Some(bytes) = core.store().read(&key, format)? else {
+            findings.push(Finding {
+                problem: problem(
+                    ProblemKind::MissingPayload,
+                    Some(&key),
+                    path,
+                    "the catalog row's payload file does not exist".into(),
+                ),
+                fix: vec![Fix::DeleteRow(key)],
+            });
+            continue;
+        };
+        judged.insert((key.clone(), format));
+        match judge(&key, format, bytes, now)? {
+            Judged::Sound(loaded, _) => {
+                let truth = row_of(&loaded)?;
+                indexed.insert(key.clone(), (format, truth.created_at));
+                let differ = differences(&row, &truth);
+                if !differ.is_empty() {
+                    findings.push(Finding {
+                        problem: problem(
+                            ProblemKind::StaleRow,
+                            Some(&key),
+                            path,
+                            format!("the row differs from the payload in {}", differ.join(", ")),
+                        ),
+                        fix: vec![Fix::WriteRow(Box::new(truth), true)],
+                    });
+                }
+            }
+            Judged::Bad(reason) => findings.push(Finding {
+                problem: problem(ProblemKind::CorruptPayload, Some(&key), path, reason),
+                fix: vec![Fix::RemovePayload(key, format, RemovalReason::Corrupt)],
+            }),
+        }
+    }
+    let mut payloads = 0;
+    let blobs = core.root().join("blobs");
+    for shard in read_dir(&blobs)? {
+        if !shard.is_dir() {
+            findings.push(unknown(core.root(), &shard, "not a shard directory"));
+            continue;
+        }
+        for file in read_dir(&shard)? {
+            let (finding, is_payload) = judge_file(core, &file, &indexed, &judged, now)?;
+            payloads += usize::from(is_payload);
+            findings.extend(finding);
+        }
+    }
+    let report = VerifyReport {
+        rows: checked_rows,
+        payloads,
+        problems: findings.iter().map(|f| f.problem.clone()).collect(),
+    };
+    Ok((report, findings))
+}
+
+fn read_dir(dir: &Path) -> Result<Vec<std::path::PathBuf>> {
+    let mut out = Vec::new();
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+        Err(e) => return Err(Error::io(dir, e)),
+    };
+    for entry in entries {
+        out.push(entry.map_err(|e| Error::io(dir, e))?.path());
+    }
+    out.sort();
+    Ok(out)
+}
+
+fn relative(root: &Path, path: &Path) -> String {
+    path.strip_prefix(root)
+        .unwrap_or(path)
+        .to_string_lossy()
+        .into_owned()
+}
+
+fn unknown(root: &Path, path: &Path, why: &str) -> Finding {
+    Finding {
+        problem: problem(
+            ProblemKind::UnknownFile,
+            None,
+            relative(root, path),
+            why.to_string(),
+        ),
+        fix: vec![Fix::Nothing],
+    }
+}
+
+/// Judge one file under a shard directory: a finding if something is wrong with it, and
+/// whether it is a payload file.
+fn judge_file(
+    core: &CacheCore,
+    file: &Path,
+    indexed: &HashMap<String, (Format, i64)>,
+    judged: &HashSet<(String, Format)>,
+    now: i64,
+) -> Result<(Option<Finding>, bool)> {
+    let root = core.root();
+    let name = file.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    let shard = file
+        .parent()
+        .and_then(|p| p.file_name())
+        .and_then(|n| n.to_str())
+        .unwrap_or("");
+    if name.starts_with('.') && name.ends_with(".tmp") {
+        let age = std::fs::metadata(file)
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| SystemTime::now().duration_since(t).ok())
+            .unwrap_or_default();
+        if age < TEMP_FILE_GRACE {
+            return Ok((None, false)); // maybe a put in progress
+        }
+        let finding = Finding {
+            problem: problem(
+                ProblemKind::StaleTempFile,
+                None,
+                relative(root, file),
+                format!("an unfinished write, {} s old", age.as_secs()),
+            ),
+            fix: vec![Fix::RemoveFile(file.to_path_buf())],
+        };
+        return Ok((Some(finding), false));
+    }
+    let parsed = name
+        .split_once('.')
+        .and_then(|(key, ext)| Some((key, Format::from_name(ext)?)))
+        .filter(|(key, _)| is_valid_key(key) && key.starts_with(shard));
+    let Some((key, format)) = parsed else {
+        return Ok((Some(unknown(root, file, "not a payload name")), false));
+    };
+    if judged.contains(&(key.to_string(), format)) {
+        return Ok((None, true)); // judged with its row
+    }
+    let row = indexed.get(key).copied();
+    let path = relative(root, file);
+    let Some(bytes) = core.store().read(key, format)? else {
+        return Ok((None, false)); // removed meanwhile
+    };
+    let finding = match judge(key, format, bytes, now)? {
+        Judged::Bad(reason) => Finding {
+            problem: problem(ProblemKind::CorruptPayload, Some(key), path, reason),
+            fix: vec![Fix::RemovePayload(
+                key.to_string(),
+                format,
+                RemovalReason::Corrupt,
+            )],
+        },
+        Judged::Sound(_, true) => Finding {
+            problem: problem(
+                ProblemKind::ExpiredOrphan,
+                Some(key),
+                path,
+                "expired, and not in the catalog".into(),
+            ),
+            fix: vec![Fix::RemoveFile(file.to_path_buf())],
+        },
+        Judged::Sound(loaded, false) => {
+            let truth = row_of(&loaded)?;
+            match row {
+                None => Finding {
+                    problem: problem(
+                        ProblemKind::Orphan,
+                        Some(key),
+                        path,
+                        "a valid payload that the catalog does not list".into(),
+                    ),
+                    fix: vec![Fix::WriteRow(Box::new(truth), false)],
+                },
+                Some((other, created)) => {
+                    let detail = format!(
+                        "the catalog lists this key as {}; the newer payload is kept",
+                        other.as_str()
+                    );
+                    let fix = if truth.created_at > created {
+                        vec![
+                            Fix::RemoveFile(core.store().path(key, other)),
+                            Fix::WriteRow(Box::new(truth), true),
+                        ]
+                    } else {
+                        vec![Fix::RemoveFile(file.to_path_buf())]
+                    };
+                    Finding {
+                        problem: problem(ProblemKind::DuplicatePayload, Some(key), path, detail),
+                        fix,
+                    }
+                }
+            }
+        }
+    };
+    Ok((Some(finding), true))
+}
