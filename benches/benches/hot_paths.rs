@@ -169,7 +169,7 @@ fn catalog_commit(c: &mut Criterion) {
         let policy = CommitPolicy {
             interval: Duration::from_secs(3600),
             max_rows: 1_000_000,
-            fsync: false,
+            ..CommitPolicy::default()
         };
         let catalog = Catalog::open(dir.path(), policy).unwrap();
         for batch in 0..existing / 1000 {
@@ -183,7 +183,7 @@ fn catalog_commit(c: &mut Criterion) {
             }
             catalog.flush_blocking().unwrap();
         }
-        catalog.compact_blocking().unwrap();
+        catalog.maintain_blocking(true).unwrap();
         let mut next = existing;
         g.bench_function(format!("commit_1000_rows_at_{existing}"), |b| {
             b.iter_batched(

@@ -21,6 +21,9 @@ const COMMITTER_STACK: usize = 64 << 20;
 const IDLE_OPEN_AFTER: Duration = Duration::from_millis(500);
 /// Pause before retrying a failed commit or table open.
 const RETRY_AFTER: Duration = Duration::from_secs(1);
+/// Run a full maintenance pass (checkpoint, log cleanup, vacuum) after this many commits;
+/// compaction alone runs every 8.
+const MAINTAIN_EVERY: usize = 100;
 
 /// How a reply reaches a caller: a blocking caller waits on a std channel, an async caller on a
 /// tokio oneshot.
@@ -46,7 +49,8 @@ impl<T> Reply<T> {
 pub(crate) enum Request {
     Flush(Reply<Result<()>>),
     List(crate::schema::Projection, Reply<Result<Vec<CatalogRow>>>),
-    Compact(Reply<Result<bool>>),
+    /// A maintenance pass; `true` forces compaction.
+    Maintain(bool, Reply<Result<crate::maintenance::MaintenanceReport>>),
     Snapshot(Reply<Result<(deltalake::DeltaTable, crate::listing::Overlay)>>),
 }
 
@@ -59,6 +63,9 @@ pub struct CommitPolicy {
     pub max_rows: usize,
     /// fsync each journal record before the put returns.
     pub fsync: bool,
+    /// How long maintenance keeps removed data files and old log files
+    /// ([`crate::maintenance`]).
+    pub retention: Duration,
 }
 
 impl Default for CommitPolicy {
@@ -67,6 +74,7 @@ impl Default for CommitPolicy {
             interval: Duration::from_millis(1000),
             max_rows: 10_000,
             fsync: false,
+            retention: crate::maintenance::DEFAULT_RETENTION,
         }
     }
 }
@@ -238,6 +246,7 @@ struct Batch {
 fn run(rt: &tokio::runtime::Runtime, shared: &Shared, table_dir: &Path) {
     let mut unsent: Vec<Batch> = Vec::new();
     let mut commits_since_compact = 0usize;
+    let mut commits_since_maintenance = 0usize;
     let mut delta: Option<DeltaCatalog> = None;
     let mut open_error = String::new();
     // When to open the table with nothing to commit (to replay dead writers' journals); a
@@ -337,7 +346,15 @@ fn run(rt: &tokio::runtime::Runtime, shared: &Shared, table_dir: &Path) {
                     st.dirty = !st.pending.is_empty();
                 }
                 commits_since_compact += before - unsent.len();
-                if commits_since_compact >= 8 {
+                commits_since_maintenance += before - unsent.len();
+                if commits_since_maintenance >= MAINTAIN_EVERY {
+                    commits_since_maintenance = 0;
+                    commits_since_compact = 0;
+                    match rt.block_on(delta.maintain(shared.policy.retention, false)) {
+                        Ok(report) => tracing::debug!(?report, "catalog maintenance"),
+                        Err(e) => tracing::warn!("catalog maintenance failed: {e}"),
+                    }
+                } else if commits_since_compact >= 8 {
                     commits_since_compact = 0;
                     if let Err(e) = rt.block_on(delta.maybe_compact()) {
                         tracing::warn!("catalog compaction failed: {e}");
@@ -354,7 +371,7 @@ fn run(rt: &tokio::runtime::Runtime, shared: &Shared, table_dir: &Path) {
                     match req {
                         Request::Flush(reply) => reply.send(Err(err())),
                         Request::List(_, reply) => reply.send(Err(err())),
-                        Request::Compact(reply) => reply.send(Err(err())),
+                        Request::Maintain(_, reply) => reply.send(Err(err())),
                         Request::Snapshot(reply) => reply.send(Err(err())),
                     }
                 }
@@ -398,7 +415,9 @@ fn serve(
                 &shared.journal_dir,
                 projection,
             ))),
-            Request::Compact(reply) => reply.send(rt.block_on(delta.maybe_compact())),
+            Request::Maintain(force, reply) => {
+                reply.send(rt.block_on(delta.maintain(shared.policy.retention, force)))
+            }
             Request::Snapshot(reply) => reply.send(rt.block_on(crate::listing::table_and_overlay(
                 delta,
                 &shared.journal_dir,

@@ -2,6 +2,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use deltalake::DeltaTable;
 use deltalake::arrow::datatypes::Schema;
@@ -14,6 +15,7 @@ use futures::StreamExt;
 
 use crate::custom::MetadataTables;
 use crate::error::{CatalogError, Result};
+use crate::maintenance::{MaintenanceLock, MaintenanceReport};
 use crate::row::{CatalogOp, CatalogRow};
 use crate::schema::{Projection, base_schema, batch_to_rows, rows_to_batch, schema_for_rows};
 
@@ -373,6 +375,67 @@ impl DeltaCatalog {
             .and_then(|t| t.snapshot().ok())
             .map(|s| s.log_data().num_files())
             .unwrap_or(0)
+    }
+
+    /// One maintenance pass ([`crate::maintenance`]): compact (always with `force`, else when
+    /// there are many data files), vacuum data files removed longer than `retention` ago,
+    /// checkpoint, delete log files older than `retention` that the checkpoint makes unneeded,
+    /// and reload the table. Skipped if another process holds the maintenance lock.
+    pub async fn maintain(
+        &mut self,
+        retention: Duration,
+        force: bool,
+    ) -> Result<MaintenanceReport> {
+        let catalog_dir = self.dir.parent().unwrap_or(&self.dir).to_path_buf();
+        let Some(_lock) = MaintenanceLock::try_acquire(&catalog_dir)? else {
+            return Ok(MaintenanceReport {
+                skipped: true,
+                ..Default::default()
+            });
+        };
+        self.load().await?;
+        let label = self.label.clone();
+        let err = delta_err(&label);
+        let mut report = MaintenanceReport::default();
+        if self.file_count() > if force { 1 } else { COMPACT_FILES } {
+            let (table, _) = self.table()?.clone().optimize().await.map_err(&err)?;
+            self.table = Some(table);
+            report.compacted = true;
+        }
+        // Vacuum before the log cleanup: the loaded snapshot may still need log files that
+        // the cleanup deletes (it is reloaded afterwards).
+        let (table, metrics) = self
+            .table()?
+            .clone()
+            .vacuum()
+            .with_retention_period(
+                chrono::Duration::from_std(retention).unwrap_or(chrono::Duration::MAX),
+            )
+            .with_enforce_retention_duration(false)
+            .await
+            .map_err(&err)?;
+        report.files_vacuumed = metrics.files_deleted.len();
+        let version = table.version().unwrap_or(0);
+        deltalake::checkpoints::create_checkpoint(&table, None)
+            .await
+            .map_err(&err)?;
+        report.checkpoint_version = Some(version);
+        let retention_ms = i64::try_from(retention.as_millis()).unwrap_or(i64::MAX);
+        let cutoff = chrono::Utc::now()
+            .timestamp_millis()
+            .saturating_sub(retention_ms);
+        report.logs_removed = deltalake::checkpoints::cleanup_expired_logs_for(
+            version,
+            table.log_store().as_ref(),
+            cutoff,
+            None,
+        )
+        .await
+        .map_err(&err)?;
+        self.table = None;
+        self.load().await?;
+        report.data_files = self.file_count();
+        Ok(report)
     }
 
     /// Rewrite small data files into larger ones when there are many.

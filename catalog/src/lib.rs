@@ -20,7 +20,8 @@
 //! [`journal`] (segment files and record framing), [`delta`] (the Delta table),
 //! [`committer`] (the background group commit), `listing` (snapshot ⊕ journals), [`custom`]
 //! (user-declared metadata tables, one Delta table each, rows tied to entries by key), [`names`]
-//! (the rule for names that become SQL tables).
+//! (the rule for names that become SQL tables), [`maintenance`] (compaction, vacuum, checkpoints
+//! and log cleanup, one process at a time).
 
 #![warn(missing_docs)]
 
@@ -30,6 +31,7 @@ pub mod delta;
 pub mod error;
 pub mod journal;
 mod listing;
+pub mod maintenance;
 pub mod names;
 pub mod row;
 pub mod schema;
@@ -150,9 +152,10 @@ impl Catalog {
         self.call_blocking(Request::Snapshot)
     }
 
-    /// Compact the Delta table's data files if there are many; true if it did.
-    pub fn compact_blocking(&self) -> Result<bool> {
-        self.call_blocking(Request::Compact)
+    /// Run a maintenance pass now ([`maintenance`]): compact (always, with `force`),
+    /// checkpoint, delete old log files, vacuum. Skipped if another process is maintaining.
+    pub fn maintain_blocking(&self, force: bool) -> Result<maintenance::MaintenanceReport> {
+        self.call_blocking(|r| Request::Maintain(force, r))
     }
 
     /// Commit what is pending and stop the committer. Further submits fail.

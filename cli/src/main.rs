@@ -113,6 +113,9 @@ enum Command {
     },
     /// Remove expired entries (payloads and catalog rows) and commit; prints how many.
     Cleanup,
+    /// Maintain the catalog now: compact data files, checkpoint, delete old log files, vacuum
+    /// (also automatic every 100 commits); prints what it did as JSON.
+    Compact,
     /// Check every catalog row against its payload and every payload file against the catalog;
     /// prints one JSON object per problem, changes nothing, and exits 4 if it found any.
     Verify,
@@ -444,6 +447,13 @@ fn run(cli: Cli) -> CliResult<Outcome> {
                     .collect::<Vec<_>>(),
             });
             println!("{}", serde_json::to_string_pretty(&summary)?);
+            Ok(Outcome::Done)
+        }
+        Command::Compact => {
+            let cache = cacheness::blocking::Cache::open(cache_dir(cli.dir))?;
+            let report = cache.maintain()?;
+            cache.close()?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
             Ok(Outcome::Done)
         }
         Command::Cleanup => {

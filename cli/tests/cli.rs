@@ -803,3 +803,28 @@ fn verify_reports_and_repair_rebuilds_the_catalog() {
     assert_eq!(ls(root).len(), 3);
     assert_eq!(run_in(root, &["verify"]).status.code(), Some(0));
 }
+
+#[test]
+fn compact_maintains_the_catalog_and_keeps_every_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    for i in 0..4 {
+        put_key(&run_with_stdin(
+            root,
+            &["put", "-", "-p", &format!("i={i}")],
+            b"x",
+        ));
+    }
+    let out = run_in(root, &["compact"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["skipped"], false);
+    assert_eq!(report["compacted"], true, "{report}");
+    assert_eq!(report["data_files"], 1, "{report}");
+    assert!(report["checkpoint_version"].as_u64().is_some(), "{report}");
+    assert_eq!(ls(root).len(), 4);
+}

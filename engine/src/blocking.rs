@@ -136,6 +136,13 @@ impl Cache {
         self.core.touch(&Lookup::params(params)?)
     }
 
+    /// Maintain the catalog now: compact its data files, checkpoint, delete old log files and
+    /// vacuum removed data files older than the retention (`docs/RELIABILITY.md`). It also
+    /// runs on its own every 100 commits; a process finding another one maintaining skips.
+    pub fn maintain(&self) -> Result<cacheness_catalog::maintenance::MaintenanceReport> {
+        self.core.maintain()
+    }
+
     /// Remove every expired entry (payload and catalog row); returns how many were removed.
     /// Gets already treat expired entries as misses; this reclaims their space.
     pub fn cleanup_expired(&self) -> Result<usize> {

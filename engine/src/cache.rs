@@ -138,6 +138,14 @@ impl Cache {
         self.core.touch(&Lookup::params(params)?)
     }
 
+    /// Maintain the catalog now (see [`crate::blocking::Cache::maintain`]).
+    pub async fn maintain(&self) -> Result<cacheness_catalog::maintenance::MaintenanceReport> {
+        let core = self.core.clone();
+        tokio::task::spawn_blocking(move || core.maintain())
+            .await
+            .map_err(task_failed)?
+    }
+
     /// Remove every expired entry (payload and catalog row); returns how many were removed.
     /// Gets already treat expired entries as misses; this reclaims their space.
     pub async fn cleanup_expired(&self) -> Result<usize> {

@@ -35,6 +35,9 @@ pub struct CacheConfig {
     pub commit_max_rows: usize,
     /// Codec settings.
     pub codec: CodecOptions,
+    /// How long catalog maintenance keeps data files removed from the catalog and old log
+    /// files: reading the catalog as of an older version may fail (`docs/RELIABILITY.md`).
+    pub maintenance_retention: Duration,
     /// Remove expired entries when the cache is opened (reads the catalog: milliseconds at
     /// 10,000 entries, more at millions; off by default, since gets treat expired entries as
     /// misses anyway).
@@ -52,6 +55,7 @@ impl CacheConfig {
             commit_max_rows: 10_000,
             codec: CodecOptions::default(),
             cleanup_on_open: false,
+            maintenance_retention: cacheness_catalog::maintenance::DEFAULT_RETENTION,
         }
     }
 
@@ -76,6 +80,12 @@ impl CacheConfig {
     /// Set the group commit's row bound.
     pub fn with_commit_max_rows(mut self, n: usize) -> Self {
         self.commit_max_rows = n.max(1);
+        self
+    }
+
+    /// Set how long catalog maintenance keeps removed data files and old log files.
+    pub fn with_maintenance_retention(mut self, retention: Duration) -> Self {
+        self.maintenance_retention = retention;
         self
     }
 
@@ -127,10 +137,12 @@ pub struct Settings {
     pub threads: Option<usize>,
     /// Remove expired entries at open (`true`/`false`; in the environment also `1`/`0`).
     pub cleanup_on_open: Option<bool>,
+    /// Maintenance retention in seconds.
+    pub maintenance_retention_seconds: Option<u64>,
 }
 
 /// The environment variables read, with the setting each one sets.
-pub const ENV_VARS: [&str; 10] = [
+pub const ENV_VARS: [&str; 11] = [
     "CACHENESS_DURABILITY",
     "CACHENESS_DEFAULT_TTL_SECONDS",
     "CACHENESS_COMMIT_INTERVAL_MS",
@@ -141,6 +153,7 @@ pub const ENV_VARS: [&str; 10] = [
     "CACHENESS_BLOSC2_LEVEL",
     "CACHENESS_THREADS",
     "CACHENESS_CLEANUP_ON_OPEN",
+    "CACHENESS_MAINTENANCE_RETENTION_SECONDS",
 ];
 
 fn parse_bool(var: &str, v: Option<String>) -> Result<Option<bool>> {
@@ -202,6 +215,10 @@ impl Settings {
             cleanup_on_open: parse_bool(
                 "CACHENESS_CLEANUP_ON_OPEN",
                 get("CACHENESS_CLEANUP_ON_OPEN"),
+            )?,
+            maintenance_retention_seconds: parse_num(
+                "CACHENESS_MAINTENANCE_RETENTION_SECONDS",
+                get("CACHENESS_MAINTENANCE_RETENTION_SECONDS"),
             )?,
         })
     }
@@ -275,6 +292,9 @@ impl Settings {
         }
         if let Some(on) = self.cleanup_on_open {
             config.cleanup_on_open = on;
+        }
+        if let Some(s) = self.maintenance_retention_seconds {
+            config.maintenance_retention = Duration::from_secs(s);
         }
         Ok(())
     }

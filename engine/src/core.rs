@@ -252,6 +252,7 @@ impl CacheCore {
                 interval: config.commit_interval,
                 max_rows: config.commit_max_rows,
                 fsync: config.durability == crate::config::Durability::Fsync,
+                retention: config.maintenance_retention,
             },
         )?;
         let core = CacheCore {
@@ -606,6 +607,13 @@ impl CacheCore {
                 .put(&crate::codec::object::RawObject(raw.to_vec()), params, opts)
                 .map(drop),
         }
+    }
+
+    /// Run a catalog maintenance pass now (compaction, checkpoint, log cleanup, vacuum;
+    /// `cacheness_catalog::maintenance`); skipped if another process is maintaining.
+    pub fn maintain(&self) -> Result<cacheness_catalog::maintenance::MaintenanceReport> {
+        self.check_open()?;
+        Ok(self.catalog.maintain_blocking(true)?)
     }
 
     /// Remove every expired entry, payload and catalog row; returns how many were removed.
