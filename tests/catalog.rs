@@ -199,16 +199,7 @@ fn many_commits_keep_data_files_and_log_bounded() {
     }
     assert_eq!(cache.list_entries().unwrap().len(), 300 - 9);
     let log = dir.path().join("catalog/cache_entries/_delta_log");
-    let checkpoints = std::fs::read_dir(&log)
-        .unwrap()
-        .filter(|e| {
-            e.as_ref()
-                .unwrap()
-                .file_name()
-                .to_string_lossy()
-                .contains("checkpoint")
-        })
-        .count();
+    let checkpoints = common::count_files(&log, |name| name.contains("checkpoint"));
     assert!(checkpoints >= 1, "no checkpoint after 60 commits");
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()

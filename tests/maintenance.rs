@@ -20,18 +20,7 @@ fn open(root: &Path) -> Cache {
 /// (log JSON files, data files) on disk in the catalog table.
 fn file_counts(root: &Path) -> (usize, usize) {
     let table = root.join("catalog/cache_entries");
-    let count = |dir: &Path, ext: &str| {
-        std::fs::read_dir(dir)
-            .unwrap()
-            .filter(|e| {
-                e.as_ref()
-                    .unwrap()
-                    .file_name()
-                    .to_string_lossy()
-                    .ends_with(ext)
-            })
-            .count()
-    };
+    let count = |dir: &Path, ext: &str| common::count_files(dir, |name| name.ends_with(ext));
     (
         count(&table.join("_delta_log"), ".json"),
         count(&table, ".parquet"),

@@ -84,3 +84,11 @@ pub fn ints(batches: &[RecordBatch], column: &str) -> Vec<i64> {
         })
         .collect()
 }
+
+/// How many entries of directory `dir` have a name that `matches`.
+pub fn count_files(dir: &Path, matches: impl Fn(&str) -> bool) -> usize {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .filter(|e| matches(&e.as_ref().unwrap().file_name().to_string_lossy()))
+        .count()
+}
