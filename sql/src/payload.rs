@@ -79,10 +79,19 @@ pub struct PayloadTable {
 impl PayloadTable {
     /// Read the payload's footer and schema (its embedded Arrow schema).
     pub fn new(payload: TablePayload) -> DfResult<Self> {
-        let metadata = ArrowReaderMetadata::load(&payload.bytes, Default::default())
-            .map_err(|e| decode_error(&payload.key, e))?;
+        let metadata = unpanicked(&payload.key, || {
+            ArrowReaderMetadata::load(&payload.bytes, Default::default())
+                .map_err(|e| decode_error(&payload.key, e))
+        })?;
         Ok(PayloadTable { payload, metadata })
     }
+}
+
+/// Run a decoding step, turning a panic of the `parquet`/`arrow-ipc` readers (possible on
+/// malformed input that still has a valid content hash) into an error naming the entry.
+fn unpanicked<T>(key: &str, f: impl FnOnce() -> DfResult<T>) -> DfResult<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
+        .unwrap_or_else(|_| Err(decode_error(key, "the Parquet decoder failed on it")))
 }
 
 fn decode_error(key: &str, e: impl std::fmt::Display) -> DataFusionError {
@@ -104,6 +113,17 @@ impl TableProvider for PayloadTable {
         _state: &dyn Session,
         projection: Option<&Vec<usize>>,
         _filters: &[Expr],
+        limit: Option<usize>,
+    ) -> DfResult<Arc<dyn ExecutionPlan>> {
+        unpanicked(&self.payload.key, || self.decode(projection, limit))
+    }
+}
+
+impl PayloadTable {
+    /// The rows of the projected columns (at most `limit`), as an in-memory plan.
+    fn decode(
+        &self,
+        projection: Option<&Vec<usize>>,
         limit: Option<usize>,
     ) -> DfResult<Arc<dyn ExecutionPlan>> {
         let key = &self.payload.key;

@@ -87,8 +87,20 @@ pub fn encode_batches(
     })
 }
 
+/// Run a Parquet/Arrow decoding step, turning a panic of the decoder into a corrupt-payload
+/// error: the `parquet` and `arrow-ipc` readers can panic on malformed input that still
+/// carries a valid content hash (tests/fuzz.rs found such inputs).
+fn unpanicked<T>(what: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
+        .unwrap_or_else(|_| Err(Error::corrupt(what, "the Parquet decoder failed on it")))
+}
+
 /// The metadata and claimed content hash of a Parquet payload (reads only the footer).
 pub fn read_meta(bytes: &[u8], what: &str) -> Result<(EntryMeta, String)> {
+    unpanicked(what, || read_meta_unguarded(bytes, what))
+}
+
+fn read_meta_unguarded(bytes: &[u8], what: &str) -> Result<(EntryMeta, String)> {
     let footer = ParquetMetaDataReader::new()
         .parse_and_finish(&Bytes::copy_from_slice(tail(bytes)))
         .or_else(|_| ParquetMetaDataReader::new().parse_and_finish(&Bytes::copy_from_slice(bytes)))
@@ -121,9 +133,17 @@ fn tail(bytes: &[u8]) -> &[u8] {
 
 fn read_all(bytes: Bytes, meta: &EntryMeta) -> Result<(SchemaRef, Vec<RecordBatch>)> {
     let what = format!("payload of {}", meta.key);
+    unpanicked(&what, || read_all_unguarded(bytes, meta, &what))
+}
+
+fn read_all_unguarded(
+    bytes: Bytes,
+    meta: &EntryMeta,
+    what: &str,
+) -> Result<(SchemaRef, Vec<RecordBatch>)> {
     let rows = meta.info.get("rows").and_then(|r| r.as_u64()).unwrap_or(0) as usize;
     let builder = ParquetRecordBatchReaderBuilder::try_new(bytes)
-        .map_err(|e| Error::corrupt(&what, format!("Parquet: {e}")))?
+        .map_err(|e| Error::corrupt(what, format!("Parquet: {e}")))?
         .with_batch_size(rows.max(1));
     // The reader merges the file's key-value metadata into the schema's; drop ours so the
     // schema comes back as it was put.
@@ -132,11 +152,11 @@ fn read_all(bytes: Bytes, meta: &EntryMeta) -> Result<(SchemaRef, Vec<RecordBatc
     let schema = Arc::new(builder.schema().as_ref().clone().with_metadata(metadata));
     let reader = builder
         .build()
-        .map_err(|e| Error::corrupt(&what, format!("Parquet: {e}")))?;
+        .map_err(|e| Error::corrupt(what, format!("Parquet: {e}")))?;
     let batches = reader
         .map(|b| b.and_then(|b| b.with_schema(schema.clone())))
         .collect::<std::result::Result<Vec<_>, _>>()
-        .map_err(|e| Error::corrupt(&what, format!("Parquet: {e}")))?;
+        .map_err(|e| Error::corrupt(what, format!("Parquet: {e}")))?;
     Ok((schema, batches))
 }
 
