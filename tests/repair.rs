@@ -271,3 +271,26 @@ fn rows_follow_their_payloads_and_duplicates_keep_the_newer() {
     let t: Vec<RecordBatch> = cache.get(&p).unwrap().unwrap();
     assert_eq!(t[0].num_rows(), 7);
 }
+
+#[test]
+fn a_corrupt_stray_format_goes_without_taking_the_valid_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let cache = common::open_quiet(root);
+    let p = params!(kind = "kept");
+    let key = cache.put(&Serde(5), &p).unwrap();
+    cache.flush().unwrap();
+    let stray = root.join(format!("blobs/{}/{key}.parquet", &key[..2]));
+    std::fs::write(&stray, b"PAR1 not really PAR1").unwrap();
+    let report = cache.verify().unwrap();
+    assert_eq!(
+        kinds(&report),
+        vec![(ProblemKind::CorruptPayload, Some(key.clone()))]
+    );
+    let fixed = cache.repair().unwrap();
+    assert_eq!((fixed.files_removed, fixed.rows_deleted), (1, 0));
+    assert!(!stray.exists());
+    assert_eq!(cache.get::<Serde<i32>>(&p).unwrap(), Some(Serde(5)));
+    assert_eq!(cache.list_entries().unwrap().len(), 1);
+    assert_eq!(common::delta_rows(root).len(), 1);
+}

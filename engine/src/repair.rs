@@ -100,6 +100,7 @@ pub struct RepairReport {
 /// How to fix one problem.
 enum Fix {
     DeleteRow(String),
+    /// Remove a payload that has a row, and journal the delete of its key.
     RemovePayload(String, Format, RemovalReason),
     WriteRow(Box<CatalogRow>, bool),
     RemoveFile(std::path::PathBuf),
@@ -389,11 +390,8 @@ fn judge_file(
     let finding = match judge(key, format, bytes, now)? {
         Judged::Bad(reason) => Finding {
             problem: problem(ProblemKind::CorruptPayload, Some(key), path, reason),
-            fix: vec![Fix::RemovePayload(
-                key.to_string(),
-                format,
-                RemovalReason::Corrupt,
-            )],
+            // The file only: the key may have a valid row (and payload) in another format.
+            fix: vec![Fix::RemoveFile(file.to_path_buf())],
         },
         Judged::Sound(_, true) => Finding {
             problem: problem(
