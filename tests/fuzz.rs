@@ -11,7 +11,7 @@ use std::sync::Arc;
 use cacheness::deps::arrow::array::{Float64Array, Int64Array, RecordBatch, StringArray};
 use cacheness::deps::arrow::datatypes::{DataType, Field, Schema};
 use cacheness::deps::ndarray::Array2;
-use cacheness::seal::{PLACEHOLDER, SLOT_LEN, SLOT_PREFIX, SlotAt};
+use cacheness::seal::{PLACEHOLDER, SLOT_LEN};
 use cacheness::{Format, Serde, params};
 use proptest::prelude::*;
 
@@ -37,11 +37,7 @@ fn table() -> RecordBatch {
 fn mutate_and_reseal(payload: &[u8], format: Format, edits: &[(usize, u8)]) -> Vec<u8> {
     let at = format.slot_at();
     let mut buf = payload.to_vec();
-    let pos = match at {
-        SlotAt::Front => find(&buf, SLOT_PREFIX),
-        SlotAt::Back => rfind(&buf, SLOT_PREFIX),
-    }
-    .expect("every payload has a hash slot");
+    let pos = cacheness::seal::slot_position(&buf, at).expect("every payload has a hash slot");
     buf[pos..pos + SLOT_LEN].copy_from_slice(PLACEHOLDER);
     for &(at_index, byte) in edits {
         let i = at_index % buf.len();
@@ -51,14 +47,6 @@ fn mutate_and_reseal(payload: &[u8], format: Format, edits: &[(usize, u8)]) -> V
     }
     cacheness::seal::seal(&mut buf, at).expect("the placeholder is in place");
     buf
-}
-
-fn find(buf: &[u8], needle: &[u8]) -> Option<usize> {
-    buf.windows(needle.len()).position(|w| w == needle)
-}
-
-fn rfind(buf: &[u8], needle: &[u8]) -> Option<usize> {
-    buf.windows(needle.len()).rposition(|w| w == needle)
 }
 
 /// Put a value of kind `which` (0 object, 1 table, 2 array), mutate and re-seal its payload,

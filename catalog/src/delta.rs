@@ -396,12 +396,12 @@ impl DeltaCatalog {
         self.load().await?;
         let label = self.label.clone();
         let err = delta_err(&label);
-        let mut report = MaintenanceReport::default();
-        if self.file_count() > if force { 1 } else { COMPACT_FILES } {
-            let (table, _) = self.table()?.clone().optimize().await.map_err(&err)?;
-            self.table = Some(table);
-            report.compacted = true;
-        }
+        let mut report = MaintenanceReport {
+            compacted: self
+                .compact_beyond(if force { 1 } else { COMPACT_FILES })
+                .await?,
+            ..Default::default()
+        };
         // Vacuum before the log cleanup: the loaded snapshot may still need log files that
         // the cleanup deletes (it is reloaded afterwards).
         let (table, metrics) = self
@@ -440,7 +440,12 @@ impl DeltaCatalog {
 
     /// Rewrite small data files into larger ones when there are many.
     pub async fn maybe_compact(&mut self) -> Result<bool> {
-        if self.file_count() <= COMPACT_FILES {
+        self.compact_beyond(COMPACT_FILES).await
+    }
+
+    /// Compact the data files if there are more than `files`; true if it did.
+    async fn compact_beyond(&mut self, files: usize) -> Result<bool> {
+        if self.file_count() <= files {
             return Ok(false);
         }
         let table = self.table()?.clone();

@@ -181,12 +181,8 @@ impl Lookup {
     }
 }
 
-/// What [`CacheCore::inspect`] found a payload to be.
-pub(crate) enum Verdict {
-    /// It passed every check.
-    Valid(Box<Loaded>),
-    /// It passed every check but has expired.
-    Expired(Box<Loaded>),
+/// Why [`CacheCore::inspect`] refused a payload.
+pub(crate) enum Rejection {
     /// It failed a check (the reason); it must not be served.
     Corrupt(String),
     /// It is another entry's valid payload (a 64-bit key collision on a lookup by parameters).
@@ -204,6 +200,11 @@ pub(crate) struct Loaded {
 }
 
 impl Loaded {
+    /// Whether the entry's expiry has passed at `now` (µs since the epoch).
+    pub(crate) fn expired(&self, now: i64) -> bool {
+        self.meta.expires_at.is_some_and(|e| e <= now)
+    }
+
     /// The stored parameters (decoded on demand: a get by parameters never needs them).
     pub(crate) fn params(&self) -> Result<Params> {
         Params::from_canonical(&self.canonical)
@@ -420,19 +421,19 @@ impl CacheCore {
     /// Check a payload against its lookup. Failures remove it (corrupt, expired) or leave it
     /// (collision: it is another entry's valid payload) and give `None`.
     fn check(&self, lookup: &Lookup, format: Format, bytes: Bytes) -> Result<Option<Loaded>> {
-        match Self::inspect(lookup, format, bytes, now_micros()) {
-            Verdict::Valid(loaded) => Ok(Some(*loaded)),
-            Verdict::Expired(_) => {
+        match Self::inspect(lookup, format, bytes) {
+            Ok(loaded) if loaded.expired(now_micros()) => {
                 self.remove(&lookup.key, format, RemovalReason::Expired)?;
                 Ok(None)
             }
-            Verdict::Corrupt(reason) => {
+            Ok(loaded) => Ok(Some(loaded)),
+            Err(Rejection::Corrupt(reason)) => {
                 let path = self.store.path(&lookup.key, format);
                 tracing::warn!(path = %path.display(), "removing corrupt payload: {reason}");
                 self.remove(&lookup.key, format, RemovalReason::Corrupt)?;
                 Ok(None)
             }
-            Verdict::Collision => {
+            Err(Rejection::Collision) => {
                 self.counters.collisions.fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(key = %lookup.key, "64-bit key collision: the entry was made from other parameters");
                 Ok(None)
@@ -440,11 +441,16 @@ impl CacheCore {
         }
     }
 
-    /// Judge a payload read for `lookup` in `format`, changing nothing: every check a get makes
-    /// (`docs/ARCHITECTURE.md`, read path), in that order.
-    pub(crate) fn inspect(lookup: &Lookup, format: Format, bytes: Bytes, now: i64) -> Verdict {
+    /// Judge a payload read for `lookup` in `format`, changing nothing: every integrity check a
+    /// get makes (`docs/ARCHITECTURE.md`, read path), in that order. Expiry is the caller's
+    /// next question ([`Loaded::expired`]).
+    pub(crate) fn inspect(
+        lookup: &Lookup,
+        format: Format,
+        bytes: Bytes,
+    ) -> std::result::Result<Loaded, Rejection> {
         let what = BlobStore::rel_path(&lookup.key, format);
-        let corrupt = |reason: &str| Verdict::Corrupt(reason.to_string());
+        let corrupt = |reason: &str| Err(Rejection::Corrupt(reason.to_string()));
         // The whole-file hash first: damaged bytes never reach a format decoder (Blosc2 is C).
         let Some(hash) = seal::check(&bytes, format.slot_at()) else {
             return corrupt("content hash mismatch");
@@ -471,21 +477,17 @@ impl CacheCore {
                     return corrupt("stored parameters do not give this key");
                 }
                 if lookup.canonical.is_some() {
-                    return Verdict::Collision;
+                    return Err(Rejection::Collision);
                 }
             }
         }
-        let loaded = Box::new(Loaded {
+        Ok(Loaded {
             bytes,
             meta,
             canonical: stored_canonical,
             format,
             hash,
-        });
-        if loaded.meta.expires_at.is_some_and(|e| e <= now) {
-            return Verdict::Expired(loaded);
-        }
-        Verdict::Valid(loaded)
+        })
     }
 
     /// [`Self::load`] for the methods that count as gets: nothing found is a counted miss

@@ -17,7 +17,7 @@ use std::time::{Duration, SystemTime};
 use cacheness_catalog::{CatalogOp, CatalogRow};
 
 use crate::codec::Format;
-use crate::core::{CacheCore, Loaded, Lookup, Verdict, catalog_row, now_micros};
+use crate::core::{CacheCore, Loaded, Lookup, Rejection, catalog_row, now_micros};
 use crate::error::{Error, Result};
 use crate::stats::RemovalReason;
 use crate::store::is_valid_key;
@@ -154,24 +154,18 @@ pub fn repair(core: &CacheCore) -> Result<RepairReport> {
     Ok(report)
 }
 
-/// A payload as repair sees it.
-enum Judged {
-    /// It passed every check; true if it has expired.
-    Sound(Box<Loaded>, bool),
-    /// It failed a check: why.
-    Bad(String),
-}
-
-/// [`CacheCore::inspect`] for a lookup by key, where a payload made from other parameters is
-/// not a collision but a payload under the wrong name.
-fn judge(key: &str, format: Format, bytes: bytes::Bytes, now: i64) -> Result<Judged> {
+/// [`CacheCore::inspect`] for a lookup by key: the payload, or why it is unsound (a payload
+/// made from other parameters is not a collision here but a payload under the wrong name).
+fn judge(
+    key: &str,
+    format: Format,
+    bytes: bytes::Bytes,
+) -> Result<std::result::Result<Loaded, String>> {
     Ok(
-        match CacheCore::inspect(&Lookup::key(key)?, format, bytes, now) {
-            Verdict::Valid(loaded) => Judged::Sound(loaded, false),
-            Verdict::Expired(loaded) => Judged::Sound(loaded, true),
-            Verdict::Corrupt(reason) => Judged::Bad(reason),
-            Verdict::Collision => Judged::Bad("its parameters give another key".into()),
-        },
+        CacheCore::inspect(&Lookup::key(key)?, format, bytes).map_err(|r| match r {
+            Rejection::Corrupt(reason) => reason,
+            Rejection::Collision => "its parameters give another key".into(),
+        }),
     )
 }
 
@@ -259,8 +253,8 @@ fn scan(core: &CacheCore) -> Result<(VerifyReport, Vec<Finding>)> {
             continue;
         };
         judged.insert((key.clone(), format));
-        match judge(&key, format, bytes, now)? {
-            Judged::Sound(loaded, _) => {
+        match judge(&key, format, bytes)? {
+            Ok(loaded) => {
                 let truth = row_of(&loaded)?;
                 indexed.insert(key.clone(), (format, truth.created_at));
                 let differ = differences(&row, &truth);
@@ -276,7 +270,7 @@ fn scan(core: &CacheCore) -> Result<(VerifyReport, Vec<Finding>)> {
                     });
                 }
             }
-            Judged::Bad(reason) => findings.push(Finding {
+            Err(reason) => findings.push(Finding {
                 problem: problem(ProblemKind::CorruptPayload, Some(&key), path, reason),
                 fix: vec![Fix::RemovePayload(key, format, RemovalReason::Corrupt)],
             }),
@@ -387,13 +381,13 @@ fn judge_file(
     let Some(bytes) = core.store().read(key, format)? else {
         return Ok((None, false)); // removed meanwhile
     };
-    let finding = match judge(key, format, bytes, now)? {
-        Judged::Bad(reason) => Finding {
+    let finding = match judge(key, format, bytes)? {
+        Err(reason) => Finding {
             problem: problem(ProblemKind::CorruptPayload, Some(key), path, reason),
             // The file only: the key may have a valid row (and payload) in another format.
             fix: vec![Fix::RemoveFile(file.to_path_buf())],
         },
-        Judged::Sound(_, true) => Finding {
+        Ok(loaded) if loaded.expired(now) => Finding {
             problem: problem(
                 ProblemKind::ExpiredOrphan,
                 Some(key),
@@ -402,7 +396,7 @@ fn judge_file(
             ),
             fix: vec![Fix::RemoveFile(file.to_path_buf())],
         },
-        Judged::Sound(loaded, false) => {
+        Ok(loaded) => {
             let truth = row_of(&loaded)?;
             match row {
                 None => Finding {

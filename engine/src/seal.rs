@@ -55,11 +55,16 @@ pub fn seal(buf: &mut [u8], at: SlotAt) -> Option<String> {
     Some(hex)
 }
 
+/// Where the file's hash slot starts: the first (`Front`) or last (`Back`) `xxh3-128:`.
+pub fn slot_position(buf: &[u8], at: SlotAt) -> Option<usize> {
+    find(buf, SLOT_PREFIX, at)
+}
+
 /// Find the file's hash slot (the first or last `xxh3-128:` followed by 32 hex digits, as the
 /// format keeps it), and check the whole file against the hash it holds. Returns the hash when
 /// the file is intact. This needs no format library, so damaged bytes never reach a decoder.
 pub fn check(buf: &[u8], at: SlotAt) -> Option<String> {
-    let pos = find(buf, SLOT_PREFIX, at)?;
+    let pos = slot_position(buf, at)?;
     let hex = buf.get(pos + SLOT_PREFIX.len()..pos + SLOT_LEN)?;
     if !hex
         .iter()
