@@ -20,8 +20,8 @@
 
 pub use cacheness_engine::{
     Cache, CacheConfig, CacheStats, Cacheable, CodecOptions, DataType, Durability, Element,
-    EntryInfo, EntryMeta, Error, Format, Params, PutOptions, RawObject, Result, Serde, Value,
-    blocking, codec, config, keys, params, repair, seal, stats, store,
+    EntryInfo, EntryMeta, Error, Format, Params, PutOptions, RawObject, Result, Serde, SigningKey,
+    Value, blocking, codec, config, keys, params, repair, seal, signing, stats, store,
 };
 
 /// The Delta Lake catalog (entry rows, journal, group commit).

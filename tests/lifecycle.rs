@@ -64,7 +64,7 @@ fn the_payload_decides_and_dangling_rows_go() {
     // Another process put `renewed` again without a TTL, and its catalog row is not visible
     // yet: here, the payload file is replaced by one made in another cache.
     let other_dir = tempfile::tempdir().unwrap();
-    let other = common::open_quiet(other_dir.path());
+    let other = common::open_sharing_key(other_dir.path(), dir.path());
     assert_eq!(other.put(&Serde(10), &renewed).unwrap(), renewed_key);
     let rel = format!("blobs/{}/{renewed_key}.cnobj", &renewed_key[..2]);
     std::fs::copy(other_dir.path().join(&rel), dir.path().join(&rel)).unwrap();

@@ -231,7 +231,7 @@ fn rows_follow_their_payloads_and_duplicates_keep_the_newer() {
     // The same key as a table, written later (a crash left both payloads).
     std::thread::sleep(std::time::Duration::from_millis(2));
     let other = tempfile::tempdir().unwrap();
-    let newer = common::open_quiet(other.path());
+    let newer = common::open_sharing_key(other.path(), root);
     assert_eq!(newer.put(&table(7), &p).unwrap(), dup);
     let rel = format!("blobs/{}/{dup}.parquet", &dup[..2]);
     std::fs::copy(other.path().join(&rel), root.join(&rel)).unwrap();
@@ -240,7 +240,7 @@ fn rows_follow_their_payloads_and_duplicates_keep_the_newer() {
     let stale_problem = report
         .problems
         .iter()
-        .find(|p| p.kind == ProblemKind::StaleRow)
+        .find(|p| p.kind == ProblemKind::TamperedRow)
         .unwrap();
     assert!(
         stale_problem.detail.contains("stored_bytes")
@@ -253,7 +253,7 @@ fn rows_follow_their_payloads_and_duplicates_keep_the_newer() {
         vec![
             (ProblemKind::DuplicatePayload, Some(dup.clone())),
             (ProblemKind::InvalidRow, Some("../../etc/passwd".into())),
-            (ProblemKind::StaleRow, Some(stale.clone())),
+            (ProblemKind::TamperedRow, Some(stale.clone())),
         ]
     );
     cache.repair().unwrap();

@@ -568,6 +568,7 @@ mod tests {
             params_json: "{}".into(),
             params: vec![],
             name: None,
+            signature: None,
         })
     }
 

@@ -55,6 +55,10 @@ pub struct CatalogRow {
     /// SQL under it. Last, and defaulted, so journal records written before it existed decode.
     #[serde(default)]
     pub name: Option<String>,
+    /// The entry's signature (`cnsig1:...`, see the engine's `signing` module): the same text
+    /// its payload carries. Defaulted like `name`.
+    #[serde(default)]
+    pub signature: Option<String>,
 }
 
 /// One change to the catalog, as journaled and committed.
@@ -141,12 +145,14 @@ mod tests {
         };
         assert!(replaces);
         assert_eq!(row.name, None);
+        assert_eq!(row.signature, None);
         assert_eq!(row.params, vec![("x".into(), Some(ColumnValue::Int(1)))]);
         assert_eq!(row.expires_at, Some(9));
 
         let named = CatalogOp::Put {
             row: Box::new(CatalogRow {
                 name: Some("train".into()),
+                signature: Some("cnsig1:...".into()),
                 ..*row
             }),
             replaces: false,

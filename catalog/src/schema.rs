@@ -17,7 +17,7 @@ use crate::error::{CatalogError, Result};
 use crate::row::{CatalogRow, ColumnValue};
 
 /// The names of the fixed catalog columns, in order. Key parameters may not use these names.
-pub const FIXED_COLUMNS: [&str; 12] = [
+pub const FIXED_COLUMNS: [&str; 13] = [
     "cache_key",
     "data_type",
     "format",
@@ -30,6 +30,7 @@ pub const FIXED_COLUMNS: [&str; 12] = [
     "description",
     "entry_name",
     "params_json",
+    "signature",
 ];
 
 fn timestamp_type() -> DataType {
@@ -51,6 +52,7 @@ pub fn base_schema() -> SchemaRef {
         Field::new("description", DataType::Utf8, true),
         Field::new("entry_name", DataType::Utf8, true),
         Field::new("params_json", DataType::Utf8, false),
+        Field::new("signature", DataType::Utf8, true),
     ]))
 }
 
@@ -147,6 +149,11 @@ pub fn rows_to_batch(schema: &SchemaRef, rows: &[&CatalogRow], table: &str) -> R
             "description" => Arc::new(StringArray::from(
                 rows.iter()
                     .map(|r| r.description.as_deref())
+                    .collect::<Vec<_>>(),
+            )),
+            "signature" => Arc::new(StringArray::from(
+                rows.iter()
+                    .map(|r| r.signature.as_deref())
                     .collect::<Vec<_>>(),
             )),
             "entry_name" => Arc::new(StringArray::from(
@@ -353,6 +360,7 @@ pub fn batch_to_rows(
     let (raw, stored, hash) = (ints(4)?, ints(5)?, strings(6)?);
     let (created, expires) = (times(7)?, times(8)?);
     let (description, name, params) = (strings(9)?, strings(10)?, strings(11)?);
+    let signature = strings(12)?;
     let text = |a: Option<&StringArray>, i: usize| {
         a.filter(|a| !a.is_null(i))
             .map(|a| a.value(i).to_string())
@@ -380,6 +388,7 @@ pub fn batch_to_rows(
             params_json: text(params, i),
             params: Vec::new(),
             name: opt_text(name, i),
+            signature: opt_text(signature, i),
         })
         .collect())
 }
@@ -408,6 +417,7 @@ mod tests {
             params_json: "{}".into(),
             params: vec![("model".into(), Some(ColumnValue::Str("x".into())))],
             name: name.map(str::to_string),
+            signature: Some(format!("cnsig1:{key}")),
         }
     }
 

@@ -42,6 +42,15 @@ pub struct CacheConfig {
     /// 10,000 entries, more at millions; off by default, since gets treat expired entries as
     /// misses anyway).
     pub cleanup_on_open: bool,
+    /// Where the signing key comes from (`docs/SECURITY.md`).
+    pub signing_key: crate::signing::SigningKey,
+    /// Remove payloads whose signature does not verify (true), or leave them on disk for
+    /// inspection (false). Either way they are never served.
+    pub delete_invalid_signatures: bool,
+    /// Serve payloads that carry no signature (written before signing existed), checked by
+    /// their content hash alone. Off by default: such a payload could have been written by
+    /// anyone who can write the directory, and reaches the format decoders.
+    pub allow_unsigned_entries: bool,
 }
 
 impl CacheConfig {
@@ -56,7 +65,28 @@ impl CacheConfig {
             codec: CodecOptions::default(),
             cleanup_on_open: false,
             maintenance_retention: cacheness_catalog::maintenance::DEFAULT_RETENTION,
+            signing_key: crate::signing::SigningKey::Default,
+            delete_invalid_signatures: true,
+            allow_unsigned_entries: false,
         }
+    }
+
+    /// Take the signing key from `source`.
+    pub fn with_signing_key(mut self, source: crate::signing::SigningKey) -> Self {
+        self.signing_key = source;
+        self
+    }
+
+    /// Remove (true, the default) or keep payloads whose signature does not verify.
+    pub fn with_delete_invalid_signatures(mut self, on: bool) -> Self {
+        self.delete_invalid_signatures = on;
+        self
+    }
+
+    /// Serve unsigned payloads (false by default).
+    pub fn with_allow_unsigned_entries(mut self, on: bool) -> Self {
+        self.allow_unsigned_entries = on;
+        self
     }
 
     /// Set the durability.
@@ -139,10 +169,24 @@ pub struct Settings {
     pub cleanup_on_open: Option<bool>,
     /// Maintenance retention in seconds.
     pub maintenance_retention_seconds: Option<u64>,
+    /// The signing key source ([`crate::signing::SigningKey::parse`]). Environment only.
+    pub signing_key: Option<String>,
+    /// Remove payloads with invalid signatures. Environment only.
+    pub delete_invalid_signatures: Option<bool>,
+    /// Serve unsigned payloads. Environment only.
+    pub allow_unsigned_entries: Option<bool>,
 }
 
+/// The settings `cacheness.toml` may not hold: whoever can write the cache directory could
+/// otherwise point the key at one they know, or turn checks off.
+pub const SECURITY_SETTINGS: [&str; 3] = [
+    "signing_key",
+    "delete_invalid_signatures",
+    "allow_unsigned_entries",
+];
+
 /// The environment variables read, with the setting each one sets.
-pub const ENV_VARS: [&str; 11] = [
+pub const ENV_VARS: [&str; 14] = [
     "CACHENESS_DURABILITY",
     "CACHENESS_DEFAULT_TTL_SECONDS",
     "CACHENESS_COMMIT_INTERVAL_MS",
@@ -154,6 +198,9 @@ pub const ENV_VARS: [&str; 11] = [
     "CACHENESS_THREADS",
     "CACHENESS_CLEANUP_ON_OPEN",
     "CACHENESS_MAINTENANCE_RETENTION_SECONDS",
+    "CACHENESS_SIGNING_KEY",
+    "CACHENESS_DELETE_INVALID_SIGNATURES",
+    "CACHENESS_ALLOW_UNSIGNED_ENTRIES",
 ];
 
 fn parse_bool(var: &str, v: Option<String>) -> Result<Option<bool>> {
@@ -185,10 +232,26 @@ impl Settings {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(Error::io(path, e)),
         };
-        toml::from_str(&text).map(Some).map_err(|e| Error::Config {
+        let settings: Settings = toml::from_str(&text).map_err(|e| Error::Config {
             source_name: path.display().to_string(),
             reason: e.to_string(),
-        })
+        })?;
+        let set = [
+            settings.signing_key.is_some(),
+            settings.delete_invalid_signatures.is_some(),
+            settings.allow_unsigned_entries.is_some(),
+        ];
+        if let Some((name, _)) = SECURITY_SETTINGS.iter().zip(set).find(|(_, s)| *s) {
+            return Err(Error::Config {
+                source_name: path.display().to_string(),
+                reason: format!(
+                    "{name} is not read from cacheness.toml: whoever can write the cache \
+                     directory could change it; set it in code or in the environment \
+                     (docs/SECURITY.md)"
+                ),
+            });
+        }
+        Ok(Some(settings))
     }
 
     /// Settings from `CACHENESS_*` variables, read through `get`.
@@ -219,6 +282,15 @@ impl Settings {
             maintenance_retention_seconds: parse_num(
                 "CACHENESS_MAINTENANCE_RETENTION_SECONDS",
                 get("CACHENESS_MAINTENANCE_RETENTION_SECONDS"),
+            )?,
+            signing_key: get("CACHENESS_SIGNING_KEY"),
+            delete_invalid_signatures: parse_bool(
+                "CACHENESS_DELETE_INVALID_SIGNATURES",
+                get("CACHENESS_DELETE_INVALID_SIGNATURES"),
+            )?,
+            allow_unsigned_entries: parse_bool(
+                "CACHENESS_ALLOW_UNSIGNED_ENTRIES",
+                get("CACHENESS_ALLOW_UNSIGNED_ENTRIES"),
             )?,
         })
     }
@@ -295,6 +367,16 @@ impl Settings {
         }
         if let Some(s) = self.maintenance_retention_seconds {
             config.maintenance_retention = Duration::from_secs(s);
+        }
+        if let Some(spec) = self.signing_key {
+            config.signing_key = crate::signing::SigningKey::parse(&spec)
+                .map_err(|reason| bad(format!("signing_key: {reason}")))?;
+        }
+        if let Some(on) = self.delete_invalid_signatures {
+            config.delete_invalid_signatures = on;
+        }
+        if let Some(on) = self.allow_unsigned_entries {
+            config.allow_unsigned_entries = on;
         }
         Ok(())
     }

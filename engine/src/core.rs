@@ -1,9 +1,9 @@
 //! The synchronous core shared by the async [`crate::Cache`] and [`crate::blocking::Cache`].
 //!
-//! Write path: derive the key, encode and seal the payload, write it atomically, journal the
-//! catalog row (the group commit takes it to Delta later). Read path: derive the key, read the
-//! payload at the path the key names, check it from its own metadata (key, parameters, content
-//! hash, expiry, type) and decode. No read touches the Delta table.
+//! Write path: derive the key, encode, seal (content hash) and sign the payload, write it
+//! atomically, journal the catalog row (the group commit takes it to Delta later). Read path:
+//! derive the key, read the payload at the path the key names, check its signature, then its
+//! own metadata (key, parameters, expiry, type), and decode. No read touches the Delta table.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -18,6 +18,7 @@ use crate::config::CacheConfig;
 use crate::error::{Error, Result};
 use crate::keys::{Params, hex};
 use crate::seal;
+use crate::signing::{Record, Signer, Unverified};
 use crate::stats::{CacheStats, Counters, RemovalReason};
 use crate::store::{BlobStore, is_valid_key};
 
@@ -94,6 +95,8 @@ pub struct EntryInfo {
     pub params: serde_json::Value,
     /// The name the user gave it, if any.
     pub name: Option<String>,
+    /// Its signature (`docs/SECURITY.md`); `None` for an unsigned entry.
+    pub signature: Option<String>,
 }
 
 fn micros_to_time(us: i64) -> DateTime<Utc> {
@@ -119,16 +122,13 @@ impl EntryInfo {
             expires_at: row.expires_at.map(micros_to_time),
             description: row.description,
             name: row.name,
+            signature: row.signature,
         }
     }
 
-    fn from_meta(
-        meta: &EntryMeta,
-        params: &Params,
-        format: Format,
-        stored: u64,
-        hash: &str,
-    ) -> Self {
+    fn from_loaded(loaded: &Loaded, params: &Params) -> Self {
+        let (meta, format, hash) = (&loaded.meta, loaded.format, &loaded.hash);
+        let stored = loaded.bytes.len() as u64;
         EntryInfo {
             cache_key: meta.key.clone(),
             data_type: meta.data_type.as_str().to_string(),
@@ -142,6 +142,7 @@ impl EntryInfo {
             description: meta.description.clone(),
             params: params.to_json(),
             name: meta.name.clone(),
+            signature: loaded.signature.as_ref().map(|s| s.text()),
         }
     }
 }
@@ -185,6 +186,9 @@ impl Lookup {
 pub(crate) enum Rejection {
     /// It failed a check (the reason); it must not be served.
     Corrupt(String),
+    /// Its bytes are intact (they match their content hash) but its signature does not verify:
+    /// altered and re-hashed, signed with another key, or unsigned. Never served.
+    Unsigned(Unverified),
     /// It is another entry's valid payload (a 64-bit key collision on a lookup by parameters).
     Collision,
 }
@@ -197,6 +201,8 @@ pub(crate) struct Loaded {
     pub canonical: Vec<u8>,
     pub format: Format,
     pub hash: String,
+    /// The signature (`None`: an unsigned payload, served only when allowed).
+    pub signature: Option<crate::signing::Signature>,
 }
 
 impl Loaded {
@@ -211,13 +217,23 @@ impl Loaded {
     }
 
     pub(crate) fn info(&self) -> Result<EntryInfo> {
-        Ok(EntryInfo::from_meta(
-            &self.meta,
-            &self.params()?,
-            self.format,
-            self.bytes.len() as u64,
-            &self.hash,
-        ))
+        Ok(EntryInfo::from_loaded(self, &self.params()?))
+    }
+
+    /// The fields its signature covers.
+    fn record(&self) -> Record<'_> {
+        Record {
+            key: &self.meta.key,
+            data_type: self.meta.data_type.as_str(),
+            format: self.format.as_str(),
+            raw_bytes: self.meta.raw_bytes,
+            stored_bytes: self.bytes.len() as u64,
+            content_hash: &self.hash,
+            created_at: self.meta.created_at,
+            expires_at: self.meta.expires_at,
+            description: self.meta.description.as_deref(),
+            name: self.meta.name.as_deref(),
+        }
     }
 }
 
@@ -226,6 +242,7 @@ pub struct CacheCore {
     config: CacheConfig,
     store: BlobStore,
     catalog: Catalog,
+    signer: Signer,
     counters: Counters,
     closed: AtomicBool,
 }
@@ -246,6 +263,7 @@ impl CacheCore {
         std::fs::create_dir_all(root).map_err(|e| Error::io(root, e))?;
         let root = std::path::absolute(root).map_err(|e| Error::io(root, e))?;
         let config = CacheConfig { root, ..config }.resolve()?;
+        let signer = Signer::load(&config.signing_key, &config.root)?;
         let store = BlobStore::open(&config.root, config.durability)?;
         let catalog = Catalog::open(
             &config.root.join("catalog"),
@@ -260,6 +278,7 @@ impl CacheCore {
             config,
             store,
             catalog,
+            signer,
             counters: Counters::default(),
             closed: AtomicBool::new(false),
         };
@@ -287,6 +306,11 @@ impl CacheCore {
     /// The catalog.
     pub fn catalog(&self) -> &Catalog {
         &self.catalog
+    }
+
+    /// The signer (the cache's signing key).
+    pub fn signer(&self) -> &Signer {
+        &self.signer
     }
 
     pub(crate) fn check_open(&self) -> Result<()> {
@@ -327,11 +351,32 @@ impl CacheCore {
             info: serde_json::Value::Null,
             name: opts.name.clone(),
         };
-        let encoded = value.encode(&EncodeCtx {
+        let mut encoded = value.encode(&EncodeCtx {
             meta: &meta,
             options: &self.config.codec,
         })?;
         let format = T::DATA_TYPE.format();
+        let stored_bytes = encoded.bytes.len() as u64;
+        let record = Record {
+            key: &key,
+            data_type: meta.data_type.as_str(),
+            format: format.as_str(),
+            raw_bytes: encoded.raw_bytes,
+            stored_bytes,
+            content_hash: &encoded.content_hash,
+            created_at,
+            expires_at,
+            description: meta.description.as_deref(),
+            name: meta.name.as_deref(),
+        };
+        let signature = self
+            .signer
+            .sign(&mut encoded.bytes, format.slot_at(), &record)
+            .ok_or_else(|| Error::Encode {
+                key: key.clone(),
+                what: format!("{} payload", format.as_str()),
+                reason: "the encoded file has no signature slot".into(),
+            })?;
         let mut replaces = false;
         for other in Format::ALL.into_iter().filter(|f| *f != format) {
             // A stat is cheaper than unlinking a file that is not there (the common case).
@@ -345,8 +390,9 @@ impl CacheCore {
             params,
             format,
             encoded.raw_bytes,
-            encoded.bytes.len() as u64,
+            stored_bytes,
             encoded.content_hash,
+            Some(signature),
         );
         self.catalog.submit(CatalogOp::Put {
             row: Box::new(row),
@@ -421,7 +467,7 @@ impl CacheCore {
     /// Check a payload against its lookup. Failures remove it (corrupt, expired) or leave it
     /// (collision: it is another entry's valid payload) and give `None`.
     fn check(&self, lookup: &Lookup, format: Format, bytes: Bytes) -> Result<Option<Loaded>> {
-        match Self::inspect(lookup, format, bytes) {
+        match self.inspect(lookup, format, bytes) {
             Ok(loaded) if loaded.expired(now_micros()) => {
                 self.remove(&lookup.key, format, RemovalReason::Expired)?;
                 Ok(None)
@@ -431,6 +477,19 @@ impl CacheCore {
                 let path = self.store.path(&lookup.key, format);
                 tracing::warn!(path = %path.display(), "removing corrupt payload: {reason}");
                 self.remove(&lookup.key, format, RemovalReason::Corrupt)?;
+                Ok(None)
+            }
+            Err(Rejection::Unsigned(why)) => {
+                self.counters
+                    .invalid_signatures
+                    .fetch_add(1, Ordering::Relaxed);
+                let path = self.store.path(&lookup.key, format);
+                if self.config.delete_invalid_signatures {
+                    tracing::warn!(path = %path.display(), "removing payload: {why}");
+                    self.remove(&lookup.key, format, RemovalReason::InvalidSignature)?;
+                } else {
+                    tracing::warn!(path = %path.display(), "not serving payload (kept): {why}");
+                }
                 Ok(None)
             }
             Err(Rejection::Collision) => {
@@ -445,19 +504,34 @@ impl CacheCore {
     /// get makes (`docs/ARCHITECTURE.md`, read path), in that order. Expiry is the caller's
     /// next question ([`Loaded::expired`]).
     pub(crate) fn inspect(
+        &self,
         lookup: &Lookup,
         format: Format,
         bytes: Bytes,
     ) -> std::result::Result<Loaded, Rejection> {
         let what = BlobStore::rel_path(&lookup.key, format);
         let corrupt = |reason: &str| Err(Rejection::Corrupt(reason.to_string()));
-        // The whole-file hash first: damaged bytes never reach a format decoder (Blosc2 is C).
-        let Some(hash) = seal::check(&bytes, format.slot_at()) else {
-            return corrupt("content hash mismatch");
+        // The payload MAC first: bytes nobody with the key wrote never reach a format decoder
+        // (Blosc2's is C). A signed file that verifies is intact, so its content hash is not
+        // recomputed. On failure the content hash tells damage from tampering.
+        let at = format.slot_at();
+        let (signature, verified_hash) = match self.signer.check_payload(&bytes, at) {
+            Ok(sig) => (Some(sig), None),
+            Err(why) => match seal::check(&bytes, at) {
+                None => return corrupt("content hash mismatch"),
+                Some(hash) if why == Unverified::Unsigned && self.config.allow_unsigned_entries => {
+                    (None, Some(hash))
+                }
+                Some(_) => return Err(Rejection::Unsigned(why)),
+            },
         };
-        let meta = match format.read_meta(&bytes, &what) {
-            Ok((meta, claimed)) if claimed == hash => meta,
-            Ok(_) => return corrupt("its metadata names another content hash"),
+        let (meta, hash) = match format.read_meta(&bytes, &what) {
+            Ok((meta, claimed)) => match verified_hash {
+                Some(hash) if claimed != hash => {
+                    return corrupt("its metadata names another content hash");
+                }
+                _ => (meta, claimed),
+            },
             Err(e) => return corrupt(&e.to_string()),
         };
         if meta.key != lookup.key {
@@ -481,13 +555,21 @@ impl CacheCore {
                 }
             }
         }
-        Ok(Loaded {
+        let mut loaded = Loaded {
             bytes,
             meta,
             canonical: stored_canonical,
             format,
             hash,
-        })
+            signature: None,
+        };
+        if let Some(sig) = signature {
+            if !self.signer.check_record(&sig, &loaded.record()) {
+                return Err(Rejection::Unsigned(Unverified::Mismatch));
+            }
+            loaded.signature = Some(sig);
+        }
+        Ok(loaded)
     }
 
     /// [`Self::load`] for the methods that count as gets: nothing found is a counted miss
@@ -731,6 +813,7 @@ pub(crate) fn catalog_row(
     raw_bytes: u64,
     stored_bytes: u64,
     content_hash: String,
+    signature: Option<String>,
 ) -> CatalogRow {
     CatalogRow {
         cache_key: meta.key.clone(),
@@ -746,6 +829,7 @@ pub(crate) fn catalog_row(
         params_json: params.to_json().to_string(),
         params: params.columns(),
         name: meta.name.clone(),
+        signature,
     }
 }
 

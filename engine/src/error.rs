@@ -63,6 +63,14 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// The signing key cannot be loaded (unreadable, malformed, wrong length, unsafe mode).
+    #[error("signing key {source_name}: {reason}")]
+    SigningKey {
+        /// Where the key was looked for (a file, an environment variable).
+        source_name: String,
+        /// What is wrong.
+        reason: String,
+    },
     /// The catalog failed.
     #[error(transparent)]
     Catalog(#[from] cacheness_catalog::CatalogError),

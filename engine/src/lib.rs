@@ -9,6 +9,8 @@
 //!   Blosc2 `.b2nd` for arrays, a documented container for serde values, bytes and JSON
 //!   (`docs/FORMATS.md`).
 //! - [`seal`]: whole-file XXH3-128 content hashes stored inside each payload.
+//! - [`signing`]: signing keys, the payload MAC and entry HMAC every payload and catalog row
+//!   carries, checked on every read (`docs/SECURITY.md`).
 //! - [`store`]: payload paths and atomic writes.
 //! - [`core`]: the synchronous put/get logic; [`Cache`] (async) and [`blocking::Cache`] wrap it.
 //! - `metadata`: custom metadata tables (declare, attach rows to entries, clear).
@@ -19,8 +21,8 @@
 //! - [`stats`]: counters and [`CacheStats`].
 //!
 //! Guarantees: a get returns exactly what was put under the same parameters, or nothing. Every
-//! payload is checked before it is decoded (its key, its stored parameters, its content hash,
-//! its expiry); a payload that fails is removed and counted, and a 64-bit key collision is a
+//! payload is checked before it is decoded (its signature, its key, its stored parameters, its
+//! expiry); a payload that fails is removed and counted, and a 64-bit key collision is a
 //! miss. Gets never read the Delta catalog.
 
 #![warn(missing_docs)]
@@ -36,6 +38,7 @@ mod metadata;
 mod query;
 pub mod repair;
 pub mod seal;
+pub mod signing;
 pub mod stats;
 pub mod store;
 
@@ -47,4 +50,5 @@ pub use config::{CacheConfig, Durability};
 pub use core::{EntryInfo, PutOptions};
 pub use error::{Error, Result};
 pub use keys::{Params, Value};
+pub use signing::SigningKey;
 pub use stats::CacheStats;

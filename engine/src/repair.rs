@@ -34,9 +34,17 @@ pub enum ProblemKind {
     /// A payload that fails a check (content hash, metadata, key, parameters). Repair removes
     /// it and its row.
     CorruptPayload,
+    /// A payload whose bytes are intact (they match their content hash) but whose signature
+    /// does not verify: altered and re-hashed, signed with another key, or unsigned (when
+    /// unsigned entries are not allowed). Repair removes it and its row, or leaves both when
+    /// `delete_invalid_signatures` is off.
+    InvalidSignature,
     /// A catalog row that disagrees with its valid payload (sizes, hash, type, times,
-    /// description, name, parameters). Repair rewrites the row from the payload.
+    /// description, name, parameters, signature). Repair rewrites the row from the payload.
     StaleRow,
+    /// A catalog row that disagrees with its valid payload and whose own signature does not
+    /// match its fields: it was edited outside Cacheness. Repair rewrites it from the payload.
+    TamperedRow,
     /// A catalog row with a key or format this cache never writes. Repair deletes it.
     InvalidRow,
     /// A valid payload without a catalog row. Repair indexes it from its own metadata.
@@ -154,19 +162,27 @@ pub fn repair(core: &CacheCore) -> Result<RepairReport> {
     Ok(report)
 }
 
+/// Why [`judge`] found a payload unsound.
+enum Verdict {
+    Corrupt(String),
+    InvalidSignature(String),
+}
+
 /// [`CacheCore::inspect`] for a lookup by key: the payload, or why it is unsound (a payload
 /// made from other parameters is not a collision here but a payload under the wrong name).
 fn judge(
+    core: &CacheCore,
     key: &str,
     format: Format,
     bytes: bytes::Bytes,
-) -> Result<std::result::Result<Loaded, String>> {
-    Ok(
-        CacheCore::inspect(&Lookup::key(key)?, format, bytes).map_err(|r| match r {
-            Rejection::Corrupt(reason) => reason,
-            Rejection::Collision => "its parameters give another key".into(),
-        }),
-    )
+) -> Result<std::result::Result<Loaded, Verdict>> {
+    Ok(core
+        .inspect(&Lookup::key(key)?, format, bytes)
+        .map_err(|r| match r {
+            Rejection::Corrupt(reason) => Verdict::Corrupt(reason),
+            Rejection::Unsigned(why) => Verdict::InvalidSignature(why.to_string()),
+            Rejection::Collision => Verdict::Corrupt("its parameters give another key".into()),
+        }))
 }
 
 /// The row a payload's own metadata gives.
@@ -178,6 +194,7 @@ fn row_of(loaded: &Loaded) -> Result<CatalogRow> {
         loaded.meta.raw_bytes,
         loaded.bytes.len() as u64,
         loaded.hash.clone(),
+        loaded.signature.as_ref().map(|s| s.text()),
     ))
 }
 
@@ -201,6 +218,7 @@ fn differences(row: &CatalogRow, truth: &CatalogRow) -> Vec<&'static str> {
     check("description", row.description == truth.description);
     check("entry_name", row.name == truth.name);
     check("params_json", row.params_json == truth.params_json);
+    check("signature", row.signature == truth.signature);
     out
 }
 
@@ -253,27 +271,48 @@ fn scan(core: &CacheCore) -> Result<(VerifyReport, Vec<Finding>)> {
             continue;
         };
         judged.insert((key.clone(), format));
-        match judge(&key, format, bytes)? {
+        match judge(core, &key, format, bytes)? {
             Ok(loaded) => {
                 let truth = row_of(&loaded)?;
                 indexed.insert(key.clone(), (format, truth.created_at));
                 let differ = differences(&row, &truth);
                 if !differ.is_empty() {
+                    let (kind, why) = match core.signer().check_row(&row) {
+                        Err(why) if loaded.signature.is_some() => (
+                            ProblemKind::TamperedRow,
+                            format!("the row's signature fails ({why}); "),
+                        ),
+                        _ => (ProblemKind::StaleRow, String::new()),
+                    };
                     findings.push(Finding {
                         problem: problem(
-                            ProblemKind::StaleRow,
+                            kind,
                             Some(&key),
                             path,
-                            format!("the row differs from the payload in {}", differ.join(", ")),
+                            format!(
+                                "{why}the row differs from the payload in {}",
+                                differ.join(", ")
+                            ),
                         ),
                         fix: vec![Fix::WriteRow(Box::new(truth), true)],
                     });
                 }
             }
-            Err(reason) => findings.push(Finding {
+            Err(Verdict::Corrupt(reason)) => findings.push(Finding {
                 problem: problem(ProblemKind::CorruptPayload, Some(&key), path, reason),
                 fix: vec![Fix::RemovePayload(key, format, RemovalReason::Corrupt)],
             }),
+            Err(Verdict::InvalidSignature(reason)) => {
+                let fix = if core.config().delete_invalid_signatures {
+                    Fix::RemovePayload(key.clone(), format, RemovalReason::InvalidSignature)
+                } else {
+                    Fix::Nothing
+                };
+                findings.push(Finding {
+                    problem: problem(ProblemKind::InvalidSignature, Some(&key), path, reason),
+                    fix: vec![fix],
+                });
+            }
         }
     }
     let mut payloads = 0;
@@ -381,11 +420,19 @@ fn judge_file(
     let Some(bytes) = core.store().read(key, format)? else {
         return Ok((None, false)); // removed meanwhile
     };
-    let finding = match judge(key, format, bytes)? {
-        Err(reason) => Finding {
+    let finding = match judge(core, key, format, bytes)? {
+        Err(Verdict::Corrupt(reason)) => Finding {
             problem: problem(ProblemKind::CorruptPayload, Some(key), path, reason),
             // The file only: the key may have a valid row (and payload) in another format.
             fix: vec![Fix::RemoveFile(file.to_path_buf())],
+        },
+        Err(Verdict::InvalidSignature(reason)) => Finding {
+            problem: problem(ProblemKind::InvalidSignature, Some(key), path, reason),
+            fix: vec![if core.config().delete_invalid_signatures {
+                Fix::RemoveFile(file.to_path_buf())
+            } else {
+                Fix::Nothing
+            }],
         },
         Ok(loaded) if loaded.expired(now) => Finding {
             problem: problem(

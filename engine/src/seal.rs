@@ -1,12 +1,18 @@
-//! Whole-file content hashes that live inside the file they cover.
+//! Whole-file content hashes that live inside the file they cover, and where a file keeps its
+//! signature.
 //!
 //! Each payload format carries a *hash slot*: the 41 ASCII bytes `xxh3-128:` + 32 hex digits,
 //! stored in the format's own metadata (Parquet key-value metadata, the Blosc2 vlmeta, the
-//! object container header). The content hash is XXH3-128 over the **whole file** with the slot
-//! filled by the placeholder `xxh3-128:000…0`. Writing: encode with the placeholder, hash, patch
-//! the slot. Checking: find the slot holding the expected value, hash with the placeholder
-//! substituted, compare. Every byte of the file is covered, and no format library is needed to
-//! check it.
+//! object container header). Right after it (within [`SIGNATURE_WITHIN`] bytes) comes the
+//! *signature slot* ([`SIGNATURE_LEN`] bytes starting `cnsig1:`, filled by
+//! [`crate::signing`]). The content hash is XXH3-128 over the **whole file** with both slots
+//! holding their placeholders (`xxh3-128:000…0` and `cnsig1:000…`). Writing: encode with the
+//! placeholders, hash, patch the hash slot, then sign. Checking: find the slots, hash with the
+//! placeholders substituted, compare. Every byte of the file is covered, and no format library
+//! is needed to check it. Payloads written before signatures existed have no signature slot;
+//! their hash is over the file with the hash slot alone substituted.
+
+use std::ops::Range;
 
 use xxhash_rust::xxh3::Xxh3;
 
@@ -16,6 +22,20 @@ pub const SLOT_PREFIX: &[u8; 9] = b"xxh3-128:";
 pub const SLOT_LEN: usize = 41;
 /// The placeholder a slot holds while the file is hashed.
 pub const PLACEHOLDER: &[u8; SLOT_LEN] = b"xxh3-128:00000000000000000000000000000000";
+
+/// The signature slot's prefix.
+pub const SIGNATURE_PREFIX: &[u8; 7] = b"cnsig1:";
+/// Length of a signature slot: `cnsig1:` + key id (16 hex) + `:` + payload MAC (64 hex) + `:`
+/// + HMAC (64 hex).
+pub const SIGNATURE_LEN: usize = 153;
+/// The placeholder a signature slot holds until the file is signed.
+pub const SIGNATURE_PLACEHOLDER: &[u8; SIGNATURE_LEN] = b"cnsig1:0000000000000000:\
+0000000000000000000000000000000000000000000000000000000000000000:\
+0000000000000000000000000000000000000000000000000000000000000000";
+/// The signature slot starts at most this many bytes after the end of the hash slot (the
+/// formats' own framing between the two values: a map key, a Thrift field, a vlmeta entry).
+/// Looking only there means text in a description can never be taken for a slot.
+pub const SIGNATURE_WITHIN: usize = 96;
 
 /// Where a format keeps its slot, which decides the search direction.
 #[derive(Debug, Clone, Copy)]
@@ -33,11 +53,67 @@ fn find(buf: &[u8], needle: &[u8], at: SlotAt) -> Option<usize> {
     }
 }
 
-fn hash_with_placeholder(buf: &[u8], pos: usize) -> u128 {
+/// Where a file's slots start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Slots {
+    /// The hash slot.
+    pub hash: usize,
+    /// The signature slot, if the file has one.
+    pub signature: Option<usize>,
+}
+
+impl Slots {
+    /// The slots as (position, placeholder) pairs, in file order.
+    fn masks(&self) -> impl Iterator<Item = (usize, &'static [u8])> {
+        std::iter::once((self.hash, PLACEHOLDER.as_slice())).chain(
+            self.signature
+                .map(|p| (p, SIGNATURE_PLACEHOLDER.as_slice())),
+        )
+    }
+}
+
+/// Find a file's slots: the hash slot (the first or last `xxh3-128:`, as the format keeps it)
+/// and the signature slot right after it. Both lie wholly inside the file.
+pub fn locate(buf: &[u8], at: SlotAt) -> Option<Slots> {
+    let hash = slot_position(buf, at).filter(|p| p + SLOT_LEN <= buf.len())?;
+    let from = hash + SLOT_LEN;
+    let to = (from + SIGNATURE_WITHIN + SIGNATURE_LEN).min(buf.len());
+    let signature = memchr::memmem::find(&buf[from..to], SIGNATURE_PREFIX)
+        .map(|i| from + i)
+        .filter(|p| p + SIGNATURE_LEN <= buf.len());
+    Some(Slots { hash, signature })
+}
+
+/// Feed `buf[range]` to `update` in pieces, with each masked slot (position, placeholder; in
+/// file order, inside `buf`) replaced by its placeholder.
+pub fn feed_masked(
+    buf: &[u8],
+    masks: impl IntoIterator<Item = (usize, &'static [u8])>,
+    range: Range<usize>,
+    mut update: impl FnMut(&[u8]),
+) {
+    let mut at = range.start;
+    for (pos, placeholder) in masks {
+        let end = pos + placeholder.len();
+        if end <= at || pos >= range.end {
+            continue;
+        }
+        if pos > at {
+            update(&buf[at..pos]);
+        }
+        let from = at.max(pos) - pos;
+        let to = range.end.min(end) - pos;
+        update(&placeholder[from..to]);
+        at = range.end.min(end);
+    }
+    if at < range.end {
+        update(&buf[at..range.end]);
+    }
+}
+
+fn hash_with_placeholders(buf: &[u8], slots: &Slots) -> u128 {
     let mut h = Xxh3::new();
-    h.update(&buf[..pos]);
-    h.update(PLACEHOLDER);
-    h.update(&buf[pos + SLOT_LEN..]);
+    feed_masked(buf, slots.masks(), 0..buf.len(), |piece| h.update(piece));
     h.digest128()
 }
 
@@ -50,7 +126,8 @@ pub fn hash_hex(h: u128) -> String {
 /// Returns the hash, or `None` if the placeholder is missing.
 pub fn seal(buf: &mut [u8], at: SlotAt) -> Option<String> {
     let pos = find(buf, PLACEHOLDER, at)?;
-    let hex = hash_hex(hash_with_placeholder(buf, pos));
+    let slots = locate(buf, at).filter(|s| s.hash == pos)?;
+    let hex = hash_hex(hash_with_placeholders(buf, &slots));
     buf[pos + SLOT_PREFIX.len()..pos + SLOT_LEN].copy_from_slice(hex.as_bytes());
     Some(hex)
 }
@@ -60,11 +137,12 @@ pub fn slot_position(buf: &[u8], at: SlotAt) -> Option<usize> {
     find(buf, SLOT_PREFIX, at)
 }
 
-/// Find the file's hash slot (the first or last `xxh3-128:` followed by 32 hex digits, as the
-/// format keeps it), and check the whole file against the hash it holds. Returns the hash when
-/// the file is intact. This needs no format library, so damaged bytes never reach a decoder.
+/// Find the file's slots ([`locate`]) and check the whole file against the hash it holds.
+/// Returns the hash when the file is intact. This needs no format library, so damaged bytes
+/// never reach a decoder.
 pub fn check(buf: &[u8], at: SlotAt) -> Option<String> {
-    let pos = slot_position(buf, at)?;
+    let slots = locate(buf, at)?;
+    let pos = slots.hash;
     let hex = buf.get(pos + SLOT_PREFIX.len()..pos + SLOT_LEN)?;
     if !hex
         .iter()
@@ -73,7 +151,7 @@ pub fn check(buf: &[u8], at: SlotAt) -> Option<String> {
         return None;
     }
     let hex = std::str::from_utf8(hex).ok()?;
-    (hash_hex(hash_with_placeholder(buf, pos)) == hex).then(|| hex.to_string())
+    (hash_hex(hash_with_placeholders(buf, &slots)) == hex).then(|| hex.to_string())
 }
 
 /// The hash digits from slot text, if well-formed.

@@ -11,6 +11,8 @@ pub enum RemovalReason {
     Corrupt,
     /// The user invalidated it.
     Invalidated,
+    /// Its signature did not verify (tampered with, or signed with another key).
+    InvalidSignature,
 }
 
 /// Process-local counters (atomic, lock-free).
@@ -22,6 +24,8 @@ pub struct Counters {
     pub(crate) removed_expired: AtomicU64,
     pub(crate) removed_corrupt: AtomicU64,
     pub(crate) removed_invalidated: AtomicU64,
+    pub(crate) removed_invalid_signature: AtomicU64,
+    pub(crate) invalid_signatures: AtomicU64,
 }
 
 impl Counters {
@@ -38,6 +42,7 @@ impl Counters {
             RemovalReason::Expired => &self.removed_expired,
             RemovalReason::Corrupt => &self.removed_corrupt,
             RemovalReason::Invalidated => &self.removed_invalidated,
+            RemovalReason::InvalidSignature => &self.removed_invalid_signature,
         };
         c.fetch_add(1, Ordering::Relaxed);
     }
@@ -65,6 +70,10 @@ pub struct CacheStats {
     pub removed_corrupt: u64,
     /// Entries removed by `invalidate`.
     pub removed_invalidated: u64,
+    /// Payloads whose signature did not verify (counted whether or not they were removed).
+    pub invalid_signatures: u64,
+    /// Entries removed because their signature did not verify (`delete_invalid_signatures`).
+    pub removed_invalid_signature: u64,
 }
 
 impl Counters {
@@ -80,6 +89,8 @@ impl Counters {
             removed_expired: g(&self.removed_expired),
             removed_corrupt: g(&self.removed_corrupt),
             removed_invalidated: g(&self.removed_invalidated),
+            invalid_signatures: g(&self.invalid_signatures),
+            removed_invalid_signature: g(&self.removed_invalid_signature),
         }
     }
 }

@@ -13,6 +13,17 @@ pub fn open_quiet(dir: &Path) -> Cache {
     Cache::open_with(CacheConfig::new(dir).with_commit_interval(Duration::from_secs(3600))).unwrap()
 }
 
+/// [`open_quiet`] on a scratch directory that signs with the key of the cache at `keyed`: its
+/// payloads copied there are what another process of that cache would have written.
+pub fn open_sharing_key(dir: &Path, keyed: &Path) -> Cache {
+    Cache::open_with(
+        CacheConfig::new(dir)
+            .with_commit_interval(Duration::from_secs(3600))
+            .with_signing_key(cacheness::SigningKey::File(keyed.join("signing.key"))),
+    )
+    .unwrap()
+}
+
 /// Rows in the Delta table itself (not the journal): proves what reached Delta.
 pub fn delta_rows(root: &Path) -> Vec<cacheness::catalog::CatalogRow> {
     let rt = tokio::runtime::Builder::new_current_thread()

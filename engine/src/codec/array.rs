@@ -18,6 +18,8 @@ use crate::seal::{self, SlotAt};
 pub const META_KEY: &str = "cacheness";
 /// Name of the vlmeta entry holding the hash slot.
 pub const HASH_KEY: &str = "cacheness_hash";
+/// The vlmeta entry holding the signature slot (MessagePack string), added after the hash.
+pub const SIGNATURE_KEY: &str = "cacheness_signature";
 /// Target size of a Blosc2 chunk.
 const CHUNK_BYTES: usize = 8 << 20;
 /// Target size of a Blosc2 block (the unit each thread compresses).
@@ -205,6 +207,10 @@ impl<T: Element, D: Dimension> Cacheable for Array<T, D> {
         let slot = rmp_serde::to_vec(&String::from_utf8_lossy(seal::PLACEHOLDER).into_owned())
             .map_err(|e| err(e.to_string()))?;
         arr.add_vlmeta(HASH_KEY, &slot).map_err(err)?;
+        let sig =
+            rmp_serde::to_vec(&String::from_utf8_lossy(seal::SIGNATURE_PLACEHOLDER).into_owned())
+                .map_err(|e| err(e.to_string()))?;
+        arr.add_vlmeta(SIGNATURE_KEY, &sig).map_err(err)?;
         let mut frame = arr.to_frame().map_err(err)?;
         let content_hash = seal::seal(&mut frame, SlotAt::Back)
             .ok_or_else(|| err("hash slot not found verbatim in the Blosc2 frame".into()))?;

@@ -4,8 +4,9 @@
 //! offset 0   6 bytes  magic "CNOBJ\0"
 //!        6   u16 LE   container version (1)
 //!        8   u32 LE   header length H
-//!        12  H bytes  header: MessagePack map {hash: "xxh3-128:<hex>", meta: EntryMeta,
-//!                     codec: "none" | "zstd", payload_len: u64}
+//!        12  H bytes  header: MessagePack map {hash: "xxh3-128:<hex>", sig: "cnsig1:...",
+//!                     meta: EntryMeta, codec: "none" | "zstd", payload_len: u64}
+//!                     (`sig` is absent in containers written before signatures existed)
 //!        12+H         payload (payload_len bytes), compressed per `codec`
 //! ```
 //! The payload is MessagePack with field names (objects), the bytes themselves (bytes) or JSON
@@ -26,10 +27,12 @@ const FIXED: usize = 12;
 const COMPRESS_MIN: usize = 64;
 
 /// `hash` comes first so the slot is the first occurrence of the placeholder (a description
-/// could contain the same text).
+/// could contain the same text), and `sig` right after it (see [`crate::seal::locate`]).
 #[derive(Serialize, Deserialize)]
 struct Header {
     hash: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sig: Option<String>,
     meta: EntryMeta,
     codec: String,
     payload_len: u64,
@@ -55,6 +58,7 @@ pub fn encode_container(ctx: &EncodeCtx<'_>, raw: &[u8]) -> Result<Encoded> {
     let header = Header {
         meta,
         hash: String::from_utf8_lossy(seal::PLACEHOLDER).into_owned(),
+        sig: Some(String::from_utf8_lossy(seal::SIGNATURE_PLACEHOLDER).into_owned()),
         codec: codec.to_string(),
         payload_len: payload.len() as u64,
     };

@@ -1,7 +1,8 @@
 //! Arrow tables as Parquet (`.parquet`): readable by pyarrow, DuckDB, Spark and Polars.
 //!
-//! Key-value metadata: `cacheness.meta` (the [`EntryMeta`] as JSON) and, last,
-//! `cacheness.content_hash` (the hash slot, see [`crate::seal`]). The batch sizes of a
+//! Key-value metadata: `cacheness.meta` (the [`EntryMeta`] as JSON), then
+//! `cacheness.content_hash` (the hash slot, see [`crate::seal`]) and, last,
+//! `cacheness.signature` (the signature slot, [`crate::signing`]). The batch sizes of a
 //! multi-batch table are kept in `meta.info.batches`, so a table comes back batch for batch.
 
 use std::sync::Arc;
@@ -24,6 +25,8 @@ use crate::seal::{self, SlotAt};
 pub const META_KEY: &str = "cacheness.meta";
 /// Key of the hash slot in the Parquet key-value metadata.
 pub const HASH_KEY: &str = "cacheness.content_hash";
+/// Key of the signature slot in the Parquet key-value metadata.
+pub const SIGNATURE_KEY: &str = "cacheness.signature";
 
 fn compression(c: ParquetCompression) -> Compression {
     match c {
@@ -63,6 +66,10 @@ pub fn encode_batches(
             KeyValue::new(
                 HASH_KEY.to_string(),
                 String::from_utf8_lossy(seal::PLACEHOLDER).into_owned(),
+            ),
+            KeyValue::new(
+                SIGNATURE_KEY.to_string(),
+                String::from_utf8_lossy(seal::SIGNATURE_PLACEHOLDER).into_owned(),
             ),
         ]))
         .build();
@@ -148,7 +155,7 @@ fn read_all_unguarded(
     // The reader merges the file's key-value metadata into the schema's; drop ours so the
     // schema comes back as it was put.
     let mut metadata = builder.schema().metadata().clone();
-    metadata.retain(|k, _| k != META_KEY && k != HASH_KEY);
+    metadata.retain(|k, _| ![META_KEY, HASH_KEY, SIGNATURE_KEY].contains(&k.as_str()));
     let schema = Arc::new(builder.schema().as_ref().clone().with_metadata(metadata));
     let reader = builder
         .build()

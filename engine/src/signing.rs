@@ -1,0 +1,676 @@
+//! Signed entries: every payload carries a signature made with a secret key, checked on every
+//! read before any format decoder sees the bytes (`docs/SECURITY.md`).
+//!
+//! A signature has two parts, both keyed by the cache's 32-byte signing key `K`:
+//!
+//! - the **payload MAC**: keyed BLAKE3 (key `derive_key("cacheness 2026 payload mac v1", K)`)
+//!   over the whole payload file with its signature slot holding the placeholder. It covers
+//!   every byte, the entry metadata inside the file included, and needs no format library,
+//!   so a payload nobody with the key wrote never reaches a decoder (the Blosc2 one is C).
+//! - the **entry HMAC**: HMAC-SHA256 with `K` over the entry's fields as the catalog has them
+//!   ([`Record`]: key, data type, format, sizes, content hash, times, description, name) and the
+//!   payload MAC. A catalog row carries the same signature, so a row can be checked alone, and a
+//!   payload against its row.
+//!
+//! The signature slot (`crate::seal`) holds `cnsig1:<key id>:<payload MAC>:<entry HMAC>`; the key
+//! id (16 hex digits derived from `K`) tells "signed with another key" from "altered".
+//!
+//! Keys come from a file (by default `<root>/signing.key`, created with 32 random bytes and mode
+//! 0600), an environment variable, or are made per process ([`SigningKey`]).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use blake3::hazmat::{HasherExt, Mode};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+use crate::error::{Error, Result};
+use crate::seal::{self, SIGNATURE_LEN, SIGNATURE_PLACEHOLDER, SIGNATURE_PREFIX, SlotAt};
+
+/// Length of a signing key in bytes.
+pub const KEY_LEN: usize = 32;
+/// The key file's name under the cache root, when no other source is configured.
+pub const DEFAULT_KEY_FILE: &str = "signing.key";
+/// Payloads at least this large are MAC'd on two threads (BLAKE3's tree splits them exactly).
+const PARALLEL_MIN: usize = 1 << 20;
+
+/// Where the signing key comes from.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub enum SigningKey {
+    /// `<root>/signing.key`, created if missing.
+    #[default]
+    Default,
+    /// A key file at this path (64 hex digits), created if missing.
+    File(PathBuf),
+    /// The environment variable of this name holds the key (64 hex digits).
+    Env(String),
+    /// A random key made when the cache is opened, for this process only: other processes
+    /// (and this one after a restart) see the entries as signed with another key.
+    InMemory,
+    /// This key.
+    Bytes([u8; KEY_LEN]),
+}
+
+impl std::fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SigningKey::Default => write!(f, "Default"),
+            SigningKey::File(p) => write!(f, "File({})", p.display()),
+            SigningKey::Env(v) => write!(f, "Env({v})"),
+            SigningKey::InMemory => write!(f, "InMemory"),
+            SigningKey::Bytes(_) => write!(f, "Bytes(<secret>)"),
+        }
+    }
+}
+
+impl SigningKey {
+    /// Parse a key source as written in the environment (`CACHENESS_SIGNING_KEY`): `default`,
+    /// `in-memory`, `file:<path>`, `env:<VARIABLE>`, or the key itself as 64 hex digits.
+    pub fn parse(spec: &str) -> std::result::Result<SigningKey, String> {
+        let spec = spec.trim();
+        if let Some(key) = parse_hex_key(spec) {
+            return Ok(SigningKey::Bytes(key));
+        }
+        match spec {
+            "default" => Ok(SigningKey::Default),
+            "in-memory" => Ok(SigningKey::InMemory),
+            _ => {
+                if let Some(path) = spec.strip_prefix("file:").filter(|p| !p.is_empty()) {
+                    Ok(SigningKey::File(PathBuf::from(path)))
+                } else if let Some(var) = spec.strip_prefix("env:").filter(|v| !v.is_empty()) {
+                    Ok(SigningKey::Env(var.to_string()))
+                } else {
+                    Err(format!(
+                        "{spec:?} is not default, in-memory, file:<path>, env:<VARIABLE> or a \
+                         64-hex-digit key"
+                    ))
+                }
+            }
+        }
+    }
+}
+
+fn parse_hex_key(text: &str) -> Option<[u8; KEY_LEN]> {
+    let text = text.trim();
+    if text.len() != 2 * KEY_LEN {
+        return None;
+    }
+    let bytes = crate::keys::unhex(&text.to_ascii_lowercase())?;
+    bytes.try_into().ok()
+}
+
+fn key_error(source: impl Into<String>, reason: impl Into<String>) -> Error {
+    Error::SigningKey {
+        source_name: source.into(),
+        reason: reason.into(),
+    }
+}
+
+/// Read a key file, or create it (32 random bytes as hex, mode 0600) if it does not exist.
+/// Two processes creating it at once agree on one key: the file appears whole or not at all,
+/// and the loser reads the winner's.
+fn load_or_create_file(path: &Path) -> Result<[u8; KEY_LEN]> {
+    let name = path.display().to_string();
+    match std::fs::read(path) {
+        Ok(bytes) => return key_from_file(path, &bytes),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(key_error(name, format!("cannot read it: {e}"))),
+    }
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let mut key = [0u8; KEY_LEN];
+    getrandom::fill(&mut key).map_err(|e| key_error(&name, format!("no randomness: {e}")))?;
+    // tempfile creates its files with mode 0600.
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::io(dir, e))?;
+    writeln!(tmp, "{}", crate::keys::hex(&key)).map_err(|e| Error::io(tmp.path(), e))?;
+    tmp.as_file()
+        .sync_all()
+        .map_err(|e| Error::io(tmp.path(), e))?;
+    match tmp.persist_noclobber(path) {
+        Ok(_) => Ok(key),
+        Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => {
+            let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+            key_from_file(path, &bytes)
+        }
+        Err(e) => Err(Error::io(path, e.error)),
+    }
+}
+
+fn key_from_file(path: &Path, bytes: &[u8]) -> Result<[u8; KEY_LEN]> {
+    let name = path.display().to_string();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path)
+            .map_err(|e| Error::io(path, e))?
+            .permissions()
+            .mode();
+        if mode & 0o006 != 0 {
+            return Err(key_error(
+                name,
+                format!(
+                    "anyone on the machine can read or replace it (mode {:o}); \
+                     run chmod 600 (or 640 to share it with a group)",
+                    mode & 0o777
+                ),
+            ));
+        }
+    }
+    let text = std::str::from_utf8(bytes)
+        .map_err(|_| key_error(&name, "it is not text (expected 64 hex digits)"))?;
+    parse_hex_key(text).ok_or_else(|| {
+        key_error(
+            &name,
+            format!(
+                "it holds {} characters, expected a key of 64 hex digits",
+                text.trim().len()
+            ),
+        )
+    })
+}
+
+/// A signature as a slot or catalog column holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Signature {
+    /// Id of the key that made it.
+    pub key_id: [u8; 8],
+    /// The payload MAC.
+    pub mac: [u8; 32],
+    /// The entry HMAC.
+    pub hmac: [u8; 32],
+}
+
+impl Signature {
+    /// Parse `cnsig1:<16 hex>:<64 hex>:<64 hex>`.
+    pub fn parse(text: &[u8]) -> Option<Signature> {
+        if text.len() != SIGNATURE_LEN || !text.starts_with(SIGNATURE_PREFIX) {
+            return None;
+        }
+        let text = std::str::from_utf8(&text[SIGNATURE_PREFIX.len()..]).ok()?;
+        let mut parts = text.split(':');
+        let mut part = |n: usize| -> Option<Vec<u8>> {
+            let p = parts.next()?;
+            (p.len() == 2 * n && !p.bytes().any(|b| b.is_ascii_uppercase()))
+                .then(|| crate::keys::unhex(p))
+                .flatten()
+        };
+        let key_id = part(8)?.try_into().ok()?;
+        let mac = part(32)?.try_into().ok()?;
+        let hmac = part(32)?.try_into().ok()?;
+        Some(Signature { key_id, mac, hmac })
+    }
+
+    /// The slot text.
+    pub fn text(&self) -> String {
+        use crate::keys::hex;
+        format!(
+            "cnsig1:{}:{}:{}",
+            hex(&self.key_id),
+            hex(&self.mac),
+            hex(&self.hmac)
+        )
+    }
+}
+
+/// The entry fields an HMAC covers, as the catalog row has them. The payload's own metadata
+/// (canonical parameters, type details) is covered by the payload MAC, which the HMAC covers.
+#[derive(Debug, Clone, Copy)]
+pub struct Record<'a> {
+    /// The entry's key.
+    pub key: &'a str,
+    /// Its data type name.
+    pub data_type: &'a str,
+    /// Its format name.
+    pub format: &'a str,
+    /// Size of the value in memory.
+    pub raw_bytes: u64,
+    /// Size of the payload file.
+    pub stored_bytes: u64,
+    /// The content hash (32 hex digits).
+    pub content_hash: &'a str,
+    /// When it was written (µs since the epoch).
+    pub created_at: i64,
+    /// When it expires (µs since the epoch).
+    pub expires_at: Option<i64>,
+    /// The description.
+    pub description: Option<&'a str>,
+    /// The entry name.
+    pub name: Option<&'a str>,
+}
+
+impl Record<'_> {
+    /// The bytes the HMAC is computed over (`docs/SECURITY.md`, "Signature format"): a
+    /// domain tag, then each field as `0x00` (absent) or `0x01`, a u32 big-endian length and
+    /// the UTF-8 text (numbers in decimal), then the 32-byte payload MAC.
+    fn feed(&self, mac: &[u8; 32], out: &mut impl Mac) {
+        out.update(b"cacheness-entry-v1\0");
+        let mut field = |v: Option<&str>| match v {
+            None => out.update(&[0]),
+            Some(s) => {
+                out.update(&[1]);
+                out.update(&(s.len() as u32).to_be_bytes());
+                out.update(s.as_bytes());
+            }
+        };
+        let mut num = Decimal(String::with_capacity(20));
+        field(Some(self.key));
+        field(Some(self.data_type));
+        field(Some(self.format));
+        field(Some(num.of(self.raw_bytes)));
+        field(Some(num.of(self.stored_bytes)));
+        field(Some(self.content_hash));
+        field(Some(num.of(self.created_at)));
+        match self.expires_at {
+            Some(e) => field(Some(num.of(e))),
+            None => field(None),
+        }
+        field(self.description);
+        field(self.name);
+        out.update(mac);
+    }
+}
+
+/// Decimal text of numbers, reusing one buffer (no allocation per field on the read path).
+struct Decimal(String);
+
+impl Decimal {
+    fn of(&mut self, v: impl std::fmt::Display) -> &str {
+        use std::fmt::Write;
+        self.0.clear();
+        let _ = write!(self.0, "{v}"); // writing to a String cannot fail
+        &self.0
+    }
+}
+
+/// Why a payload or row has no valid signature.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unverified {
+    /// It carries no signature (written before signing existed, or by a tool without the key).
+    Unsigned,
+    /// Its signature slot does not parse.
+    Malformed,
+    /// It was signed with another key (its id).
+    OtherKey(String),
+    /// It was signed with this key, but its bytes or fields have changed since.
+    Mismatch,
+}
+
+impl std::fmt::Display for Unverified {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Unverified::Unsigned => write!(f, "it is not signed"),
+            Unverified::Malformed => write!(f, "its signature is malformed"),
+            Unverified::OtherKey(id) => write!(f, "it was signed with another key (id {id})"),
+            Unverified::Mismatch => write!(f, "its signature does not match its contents"),
+        }
+    }
+}
+
+/// Signs and checks entries with one key.
+#[derive(Clone)]
+pub struct Signer {
+    key_id: [u8; 8],
+    mac_key: [u8; 32],
+    hmac: Hmac<Sha256>,
+}
+
+impl std::fmt::Debug for Signer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Signer(key id {})", self.key_id())
+    }
+}
+
+impl Signer {
+    /// A signer with this key.
+    pub fn from_key(key: &[u8; KEY_LEN]) -> Signer {
+        let id = blake3::derive_key("cacheness 2026 signing key id v1", key);
+        let mut key_id = [0u8; 8];
+        key_id.copy_from_slice(&id[..8]);
+        Signer {
+            key_id,
+            mac_key: blake3::derive_key("cacheness 2026 payload mac v1", key),
+            // HMAC accepts keys of any length; 32 bytes cannot fail.
+            hmac: <Hmac<Sha256> as Mac>::new_from_slice(key)
+                .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length")),
+        }
+    }
+
+    /// Load (or create) the key `source` names, for the cache at `root`. A key file or
+    /// variable that is unreadable, malformed or of the wrong length is an error, never
+    /// replaced.
+    pub fn load(source: &SigningKey, root: &Path) -> Result<Signer> {
+        let key = match source {
+            SigningKey::Default => load_or_create_file(&root.join(DEFAULT_KEY_FILE))?,
+            SigningKey::File(path) => load_or_create_file(path)?,
+            SigningKey::Env(var) => {
+                let value = std::env::var(var)
+                    .map_err(|e| key_error(format!("environment variable {var}"), e.to_string()))?;
+                parse_hex_key(&value).ok_or_else(|| {
+                    key_error(
+                        format!("environment variable {var}"),
+                        "it does not hold a key of 64 hex digits",
+                    )
+                })?
+            }
+            SigningKey::InMemory => {
+                let mut key = [0u8; KEY_LEN];
+                getrandom::fill(&mut key)
+                    .map_err(|e| key_error("in-memory key", format!("no randomness: {e}")))?;
+                key
+            }
+            SigningKey::Bytes(key) => *key,
+        };
+        Ok(Signer::from_key(&key))
+    }
+
+    /// The key's id (16 hex digits): shown in messages, never secret.
+    pub fn key_id(&self) -> String {
+        crate::keys::hex(&self.key_id)
+    }
+
+    /// The payload MAC of `buf` with the signature slot at `slot` masked. Large payloads are
+    /// split at BLAKE3's own tree boundary and hashed on two threads: the result is the same.
+    fn payload_mac(&self, buf: &[u8], slot: usize) -> [u8; 32] {
+        let mask = [(slot, SIGNATURE_PLACEHOLDER.as_slice())];
+        let hash_range = |range: std::ops::Range<usize>| {
+            let mut h = blake3::Hasher::new_keyed(&self.mac_key);
+            h.set_input_offset(range.start as u64);
+            seal::feed_masked(buf, mask, range, |piece| {
+                h.update(piece);
+            });
+            h
+        };
+        let parallel = buf.len() >= PARALLEL_MIN
+            && std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
+        if !parallel {
+            return *hash_range(0..buf.len()).finalize().as_bytes();
+        }
+        let split = blake3::hazmat::left_subtree_len(buf.len() as u64) as usize;
+        let (left, right) = std::thread::scope(|s| {
+            let left = s.spawn(|| hash_range(0..split).finalize_non_root());
+            let right = hash_range(split..buf.len()).finalize_non_root();
+            (left.join(), right)
+        });
+        match left {
+            Ok(left) => {
+                *blake3::hazmat::merge_subtrees_root(&left, &right, Mode::KeyedHash(&self.mac_key))
+                    .as_bytes()
+            }
+            // The left half's thread cannot panic (hashing only); hash on this thread anyway.
+            Err(_) => *hash_range(0..buf.len()).finalize().as_bytes(),
+        }
+    }
+
+    fn entry_hmac(&self, record: &Record<'_>, mac: &[u8; 32]) -> Hmac<Sha256> {
+        let mut h = self.hmac.clone();
+        record.feed(mac, &mut h);
+        h
+    }
+
+    /// Sign a sealed payload whose signature slot holds the placeholder: fill the slot and
+    /// return the signature text (for the catalog row). `None` if the file has no slot.
+    pub fn sign(&self, buf: &mut [u8], at: SlotAt, record: &Record<'_>) -> Option<String> {
+        let slot = seal::locate(buf, at)?.signature?;
+        if &buf[slot..slot + SIGNATURE_LEN] != SIGNATURE_PLACEHOLDER {
+            return None;
+        }
+        let mac = self.payload_mac(buf, slot);
+        let hmac = self.entry_hmac(record, &mac).finalize().into_bytes();
+        let sig = Signature {
+            key_id: self.key_id,
+            mac,
+            hmac: hmac.into(),
+        };
+        let text = sig.text();
+        buf[slot..slot + SIGNATURE_LEN].copy_from_slice(text.as_bytes());
+        Some(text)
+    }
+
+    /// Check a payload's bytes against its payload MAC (no format library involved). On
+    /// success every byte is as the key's holder wrote it; the entry fields are checked next,
+    /// with [`Signer::check_record`].
+    pub fn check_payload(
+        &self,
+        buf: &[u8],
+        at: SlotAt,
+    ) -> std::result::Result<Signature, Unverified> {
+        let slots = seal::locate(buf, at).ok_or(Unverified::Unsigned)?;
+        let slot = slots.signature.ok_or(Unverified::Unsigned)?;
+        if &buf[slot..slot + SIGNATURE_LEN] == SIGNATURE_PLACEHOLDER {
+            return Err(Unverified::Unsigned); // written by a tool that does not sign
+        }
+        let sig =
+            Signature::parse(&buf[slot..slot + SIGNATURE_LEN]).ok_or(Unverified::Malformed)?;
+        if sig.key_id != self.key_id {
+            return Err(Unverified::OtherKey(crate::keys::hex(&sig.key_id)));
+        }
+        let mac = blake3::Hash::from(self.payload_mac(buf, slot));
+        // blake3::Hash compares in constant time.
+        if mac != blake3::Hash::from(sig.mac) {
+            return Err(Unverified::Mismatch);
+        }
+        Ok(sig)
+    }
+
+    /// Check the entry HMAC of a signature against the entry's fields.
+    pub fn check_record(&self, sig: &Signature, record: &Record<'_>) -> bool {
+        self.entry_hmac(record, &sig.mac)
+            .verify_slice(&sig.hmac)
+            .is_ok()
+    }
+
+    /// Check a catalog row's signature against the row's own fields.
+    pub fn check_row(
+        &self,
+        row: &cacheness_catalog::CatalogRow,
+    ) -> std::result::Result<(), Unverified> {
+        let text = row.signature.as_deref().ok_or(Unverified::Unsigned)?;
+        let sig = Signature::parse(text.as_bytes()).ok_or(Unverified::Malformed)?;
+        if sig.key_id != self.key_id {
+            return Err(Unverified::OtherKey(crate::keys::hex(&sig.key_id)));
+        }
+        let record = Record {
+            key: &row.cache_key,
+            data_type: &row.data_type,
+            format: &row.format,
+            raw_bytes: row.raw_bytes.max(0) as u64,
+            stored_bytes: row.stored_bytes.max(0) as u64,
+            content_hash: &row.content_hash,
+            created_at: row.created_at,
+            expires_at: row.expires_at,
+            description: row.description.as_deref(),
+            name: row.name.as_deref(),
+        };
+        if self.check_record(&sig, &record) {
+            Ok(())
+        } else {
+            Err(Unverified::Mismatch)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn file(data: &[u8]) -> Vec<u8> {
+        [
+            data,
+            seal::PLACEHOLDER.as_slice(),
+            b"..",
+            SIGNATURE_PLACEHOLDER.as_slice(),
+            b"tail",
+        ]
+        .concat()
+    }
+
+    fn record(hash: &str, len: usize) -> Record<'_> {
+        Record {
+            key: "0123456789abcdef",
+            data_type: "bytes",
+            format: "cnobj",
+            raw_bytes: 3,
+            stored_bytes: len as u64,
+            content_hash: hash,
+            created_at: 1,
+            expires_at: None,
+            description: Some("d"),
+            name: None,
+        }
+    }
+
+    fn signed(signer: &Signer, data: &[u8]) -> (Vec<u8>, String) {
+        let mut buf = file(data);
+        let hash = seal::seal(&mut buf, SlotAt::Back).unwrap();
+        let len = buf.len();
+        signer
+            .sign(&mut buf, SlotAt::Back, &record(&hash, len))
+            .unwrap();
+        (buf, hash)
+    }
+
+    #[test]
+    fn the_two_thread_mac_equals_keyed_blake3() {
+        let signer = Signer::from_key(&[7; 32]);
+        for len in [PARALLEL_MIN, PARALLEL_MIN + 1, 3 * PARALLEL_MIN + 12345] {
+            let mut buf: Vec<u8> = (0..len).map(|i| (i * 31 % 251) as u8).collect();
+            let slot = len - SIGNATURE_LEN - 10;
+            buf[slot..slot + SIGNATURE_LEN].copy_from_slice(SIGNATURE_PLACEHOLDER);
+            let expected = blake3::keyed_hash(&signer.mac_key, &buf);
+            buf[slot] = b'x'; // the slot is masked: its content does not count
+            assert_eq!(
+                signer.payload_mac(&buf, slot),
+                *expected.as_bytes(),
+                "{len}"
+            );
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn any_flipped_byte_fails_the_signature(data in proptest::collection::vec(any::<u8>(), 0..300),
+                                                 flip in any::<prop::sample::Index>()) {
+            let signer = Signer::from_key(&[1; 32]);
+            let (mut buf, hash) = signed(&signer, &data);
+            let sig = signer.check_payload(&buf, SlotAt::Back).unwrap();
+            prop_assert!(signer.check_record(&sig, &record(&hash, buf.len())));
+            prop_assert_eq!(seal::check(&buf, SlotAt::Back), Some(hash.clone()));
+            let i = flip.index(buf.len());
+            buf[i] ^= 0x01;
+            let verdict = signer.check_payload(&buf, SlotAt::Back);
+            let rec = record(&hash, buf.len());
+            prop_assert!(verdict.is_err() || !signer.check_record(&verdict.unwrap(), &rec));
+        }
+    }
+
+    #[test]
+    fn fields_other_keys_and_missing_slots_are_told_apart() {
+        let signer = Signer::from_key(&[1; 32]);
+        let (buf, hash) = signed(&signer, b"payload");
+        let sig = signer.check_payload(&buf, SlotAt::Back).unwrap();
+        let rec = record(&hash, buf.len());
+        assert!(signer.check_record(&sig, &rec));
+        for changed in [
+            Record {
+                description: None,
+                ..rec
+            },
+            Record {
+                expires_at: Some(5),
+                ..rec
+            },
+            Record {
+                name: Some("d"),
+                ..rec
+            },
+            Record {
+                raw_bytes: 4,
+                ..rec
+            },
+            Record {
+                key: "0123456789abcdee",
+                ..rec
+            },
+        ] {
+            assert!(!signer.check_record(&sig, &changed), "{changed:?}");
+        }
+        let other = Signer::from_key(&[2; 32]);
+        assert_eq!(
+            other.check_payload(&buf, SlotAt::Back),
+            Err(Unverified::OtherKey(signer.key_id()))
+        );
+        let mut unsigned = file(b"payload");
+        seal::seal(&mut unsigned, SlotAt::Back).unwrap();
+        assert_eq!(
+            signer.check_payload(&unsigned, SlotAt::Back),
+            Err(Unverified::Unsigned),
+            "a slot left at its placeholder"
+        );
+        let mut malformed = buf.clone();
+        let slot = seal::locate(&malformed, SlotAt::Back)
+            .unwrap()
+            .signature
+            .unwrap();
+        malformed[slot + 10] = b'g';
+        assert_eq!(
+            signer.check_payload(&malformed, SlotAt::Back),
+            Err(Unverified::Malformed)
+        );
+        let mut legacy = [b"data".as_slice(), seal::PLACEHOLDER].concat();
+        seal::seal(&mut legacy, SlotAt::Back).unwrap();
+        assert_eq!(
+            signer.check_payload(&legacy, SlotAt::Back),
+            Err(Unverified::Unsigned)
+        );
+        assert_eq!(
+            Signature::parse(sig.text().as_bytes()),
+            Some(sig.clone()),
+            "text round trip"
+        );
+    }
+
+    #[test]
+    fn key_sources_parse_and_bad_key_files_are_errors() {
+        let hex64 = "ab".repeat(32);
+        assert_eq!(SigningKey::parse(&hex64), Ok(SigningKey::Bytes([0xab; 32])));
+        assert_eq!(SigningKey::parse("in-memory"), Ok(SigningKey::InMemory));
+        assert_eq!(
+            SigningKey::parse("file:/k"),
+            Ok(SigningKey::File("/k".into()))
+        );
+        assert_eq!(SigningKey::parse("env:K"), Ok(SigningKey::Env("K".into())));
+        assert!(SigningKey::parse("file:").is_err());
+        assert!(SigningKey::parse("abc").is_err());
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/k.key");
+        let a = Signer::load(&SigningKey::File(path.clone()), dir.path()).unwrap();
+        let b = Signer::load(&SigningKey::File(path.clone()), dir.path()).unwrap();
+        assert_eq!(a.key_id(), b.key_id(), "the created key is read back");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+            let e = Signer::load(&SigningKey::File(path.clone()), dir.path()).unwrap_err();
+            assert!(e.to_string().contains("chmod 600"), "{e}");
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        }
+        std::fs::write(&path, "abcd\n").unwrap();
+        let e = Signer::load(&SigningKey::File(path.clone()), dir.path()).unwrap_err();
+        assert!(e.to_string().contains("k.key"), "{e}");
+        assert!(e.to_string().contains("64 hex digits"), "{e}");
+        let e = Signer::load(
+            &SigningKey::Env("CACHENESS_TEST_UNSET_KEY_VAR".into()),
+            dir.path(),
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string().contains("CACHENESS_TEST_UNSET_KEY_VAR"),
+            "{e}"
+        );
+    }
+}
