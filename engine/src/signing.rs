@@ -557,11 +557,22 @@ mod tests {
             let sig = signer.check_payload(&buf, SlotAt::Back).unwrap();
             prop_assert!(signer.check_record(&sig, &record(&hash, buf.len())));
             prop_assert_eq!(seal::check(&buf, SlotAt::Back), Some(hash.clone()));
+            let slots = seal::locate(&buf, SlotAt::Back).unwrap();
+            let slot = slots.signature.unwrap();
             let i = flip.index(buf.len());
             buf[i] ^= 0x01;
             let verdict = signer.check_payload(&buf, SlotAt::Back);
-            let rec = record(&hash, buf.len());
-            prop_assert!(verdict.is_err() || !signer.check_record(&verdict.unwrap(), &rec));
+            if (slot..slot + SIGNATURE_LEN).contains(&i) {
+                // The slot itself: its MAC, key id or HMAC no longer match.
+                let rec = record(&hash, buf.len());
+                prop_assert!(verdict.is_err() || !signer.check_record(&verdict.unwrap(), &rec));
+            } else if (slots.hash..slots.hash + seal::SLOT_LEN).contains(&i) {
+                // The hash slot: covered by the MAC, or no longer found at all.
+                prop_assert!(verdict.is_err());
+            } else {
+                // Any other byte: the payload MAC alone catches it, before any parsing.
+                prop_assert_eq!(verdict, Err(Unverified::Mismatch));
+            }
         }
     }
 
