@@ -828,3 +828,50 @@ fn compact_maintains_the_catalog_and_keeps_every_entry() {
     assert!(report["checkpoint_version"].as_u64().is_some(), "{report}");
     assert_eq!(ls(root).len(), 4);
 }
+
+#[test]
+fn the_signing_key_comes_from_the_environment_and_another_key_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let file = root.join("v.txt");
+    std::fs::write(&file, "signed value").unwrap();
+    let with_key = |key: &str, args: &[&str]| {
+        cacheness()
+            .args(args)
+            .arg("--dir")
+            .arg(root)
+            .env("CACHENESS_SIGNING_KEY", key)
+            .output()
+            .unwrap()
+    };
+    let (a, b) = ("ab".repeat(32), "cd".repeat(32));
+    let put = with_key(&a, &["put", file.to_str().unwrap(), "-p", "n=1"]);
+    assert!(
+        put.status.success(),
+        "{}",
+        String::from_utf8_lossy(&put.stderr)
+    );
+    let key = String::from_utf8_lossy(&put.stdout).trim().to_string();
+    assert!(
+        !root.join("signing.key").exists(),
+        "a key from the environment creates no key file"
+    );
+    let got = with_key(&a, &["get", "--key", &key]);
+    assert_eq!(got.stdout, b"signed value");
+    // Another key: refused (exit 3, not found) and, by default, removed.
+    let refused = with_key(&b, &["get", "--key", &key]);
+    assert_eq!(refused.status.code(), Some(3));
+    // Its payload and catalog row are gone; what is left is consistent.
+    let listed = with_key(&a, &["ls"]);
+    assert!(
+        listed.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&listed.stdout)
+    );
+    assert_eq!(with_key(&a, &["verify"]).status.code(), Some(0));
+    // A bad key source is an error naming the setting.
+    let bad = with_key("file:", &["ls"]);
+    assert_eq!(bad.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert!(stderr.contains("signing_key"), "{stderr}");
+}
