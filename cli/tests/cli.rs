@@ -875,3 +875,72 @@ fn the_signing_key_comes_from_the_environment_and_another_key_is_refused() {
     let stderr = String::from_utf8_lossy(&bad.stderr);
     assert!(stderr.contains("signing_key"), "{stderr}");
 }
+
+#[test]
+fn a_put_past_the_file_size_limit_fails_cleanly() {
+    // A fault injected without privileges: the file-size limit (RLIMIT_FSIZE) makes the
+    // payload write fail as a full disk would (EFBIG instead of ENOSPC). tests/full_disk.rs
+    // does the same on a real full file system where the machine allows mounting one.
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("cache");
+    let small = dir.path().join("small.txt");
+    std::fs::write(&small, "kept").unwrap();
+    assert!(
+        run_in(&root, &["put", small.to_str().unwrap(), "-p", "n=1"])
+            .status
+            .success()
+    );
+    let big = dir.path().join("big.bin");
+    let mut x = 88172645463325252u64;
+    let noise: Vec<u8> = (0..1_000_000)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect();
+    std::fs::write(&big, &noise).unwrap();
+    let limited = Command::new("sh")
+        .arg("-c")
+        .arg("trap '' XFSZ; ulimit -f 200; exec \"$0\" put \"$1\" -p n=2 --dir \"$2\"")
+        .arg(env!("CARGO_BIN_EXE_cacheness"))
+        .arg(&big)
+        .arg(&root)
+        .output()
+        .unwrap();
+    assert_eq!(limited.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&limited.stderr);
+    assert!(
+        stderr.contains("File too large") && stderr.contains("blobs/"),
+        "{stderr}"
+    );
+    let verify = run_in(&root, &["verify"]);
+    assert_eq!(
+        verify.status.code(),
+        Some(0),
+        "no partial entry: {}",
+        String::from_utf8_lossy(&verify.stdout)
+    );
+    let leftovers = walk(&root.join("blobs"))
+        .into_iter()
+        .filter(|p| p.to_string_lossy().ends_with(".tmp"))
+        .count();
+    assert_eq!(leftovers, 0);
+    assert_eq!(ls(&root).len(), 1);
+    let got = run_in(&root, &["get", "-p", "n=1"]);
+    assert_eq!(got.stdout, b"kept");
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}

@@ -377,14 +377,15 @@ impl CacheCore {
                 what: format!("{} payload", format.as_str()),
                 reason: "the encoded file has no signature slot".into(),
             })?;
-        let mut replaces = false;
+        // Write first: a put that fails (a full disk) leaves the key's previous entry, in any
+        // format, as it was.
+        let mut replaces = self.store.write(&key, format, &encoded.bytes)?;
         for other in Format::ALL.into_iter().filter(|f| *f != format) {
             // A stat is cheaper than unlinking a file that is not there (the common case).
             if self.store.exists(&key, other) {
                 replaces |= self.store.remove(&key, other)?;
             }
         }
-        replaces |= self.store.write(&key, format, &encoded.bytes)?;
         let row = catalog_row(
             &meta,
             params,

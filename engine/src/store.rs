@@ -70,11 +70,10 @@ impl BlobStore {
             .suffix(".tmp")
             .tempfile_in(dir)
             .map_err(|e| Error::io(dir, e))?;
-        tmp.write_all(bytes).map_err(|e| Error::io(tmp.path(), e))?;
+        // Errors name the payload being written (the temporary file is removed on return).
+        tmp.write_all(bytes).map_err(|e| Error::io(&path, e))?;
         if self.durability == Durability::Fsync {
-            tmp.as_file()
-                .sync_all()
-                .map_err(|e| Error::io(tmp.path(), e))?;
+            tmp.as_file().sync_all().map_err(|e| Error::io(&path, e))?;
         }
         let replaced = match tmp.persist_noclobber(&path) {
             Ok(_) => false,
