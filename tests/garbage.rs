@@ -99,3 +99,33 @@ fn empty_and_corrupt_journal_segments_are_skipped() {
     cache.flush().unwrap();
     assert_eq!(common::delta_rows(root).len(), 6);
 }
+
+#[test]
+fn a_corrupt_config_file_is_a_clear_error_and_the_entries_survive_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = fill(dir.path());
+    let config = dir.path().join("cacheness.toml");
+    for garbage in [
+        b"\xff\xfe\x00binary\x01".as_slice(),
+        b"durability = ".as_slice(),
+        b"[[[".as_slice(),
+        b"no_such_setting = 1".as_slice(),
+        b"durability = \"sometimes\"".as_slice(),
+    ] {
+        std::fs::write(&config, garbage).unwrap();
+        let err = cacheness::blocking::Cache::open(dir.path())
+            .err()
+            .unwrap_or_else(|| panic!("opened with {:?}", String::from_utf8_lossy(garbage)))
+            .to_string();
+        assert!(err.contains("cacheness.toml"), "{err}");
+    }
+    std::fs::remove_file(&config).unwrap();
+    let cache = common::open_quiet(dir.path());
+    for (i, key) in keys.iter().enumerate() {
+        assert_eq!(
+            cache.get::<Serde<i64>>(&params!(i = i as i64)).unwrap(),
+            Some(Serde(i as i64)),
+            "{key}"
+        );
+    }
+}
