@@ -63,16 +63,9 @@ fn mutate(
     let hash = cacheness::seal::seal(&mut buf, at).expect("the placeholder is in place");
     if let Some((signer, info)) = resign {
         let record = Record {
-            key: &info.cache_key,
-            data_type: &info.data_type,
-            format: &info.format,
-            raw_bytes: info.raw_bytes,
             stored_bytes: buf.len() as u64,
             content_hash: &hash,
-            created_at: info.created_at.timestamp_micros(),
-            expires_at: info.expires_at.map(|t| t.timestamp_micros()),
-            description: info.description.as_deref(),
-            name: info.name.as_deref(),
+            ..info.record()
         };
         signer
             .sign(&mut buf, at, &record)

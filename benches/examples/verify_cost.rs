@@ -7,28 +7,12 @@ use std::time::Duration;
 
 use cacheness::deps::ndarray::Array1;
 use cacheness::seal::SlotAt;
-use cacheness::signing::Record;
-use cacheness::{CacheConfig, EntryInfo, Serde, blocking::Cache, params};
+use cacheness::{CacheConfig, Serde, blocking::Cache, params};
 use cacheness_bench::timing::Samples;
 use cacheness_bench::{SmallValue, small_params, small_value};
 
 fn time(n: usize, f: impl FnMut(usize)) -> f64 {
     Samples::collect(n, f).p50()
-}
-
-fn record<'a>(info: &'a EntryInfo, hash: &'a str) -> Record<'a> {
-    Record {
-        key: &info.cache_key,
-        data_type: &info.data_type,
-        format: &info.format,
-        raw_bytes: info.raw_bytes,
-        stored_bytes: info.stored_bytes,
-        content_hash: hash,
-        created_at: info.created_at.timestamp_micros(),
-        expires_at: info.expires_at.map(|t| t.timestamp_micros()),
-        description: info.description.as_deref(),
-        name: info.name.as_deref(),
-    }
 }
 
 /// Print the check costs of the payload of `key` (format slots at `at`).
@@ -43,7 +27,7 @@ fn report(cache: &Cache, dir: &std::path::Path, key: &str, ext: &str, at: SlotAt
         signer.check_payload(&bytes, at).unwrap();
     });
     let sig = signer.check_payload(&bytes, at).unwrap();
-    let rec = record(&info, &info.content_hash);
+    let rec = info.record();
     let hmac = time(n, |_| assert!(signer.check_record(&sig, &rec)));
     let gbps = |us: f64| bytes.len() as f64 / us / 1e3;
     println!(

@@ -108,6 +108,22 @@ pub(crate) fn now_micros() -> i64 {
 }
 
 impl EntryInfo {
+    /// The fields its signature covers (for tools that check or make signatures).
+    pub fn record(&self) -> Record<'_> {
+        Record {
+            key: &self.cache_key,
+            data_type: &self.data_type,
+            format: &self.format,
+            raw_bytes: self.raw_bytes,
+            stored_bytes: self.stored_bytes,
+            content_hash: &self.content_hash,
+            created_at: self.created_at.timestamp_micros(),
+            expires_at: self.expires_at.map(|t| t.timestamp_micros()),
+            description: self.description.as_deref(),
+            name: self.name.as_deref(),
+        }
+    }
+
     fn from_row(row: CatalogRow) -> Self {
         EntryInfo {
             params: serde_json::from_str(&row.params_json).unwrap_or(serde_json::Value::Null),
@@ -356,22 +372,19 @@ impl CacheCore {
             options: &self.config.codec,
         })?;
         let format = T::DATA_TYPE.format();
-        let stored_bytes = encoded.bytes.len() as u64;
-        let record = Record {
-            key: &key,
-            data_type: meta.data_type.as_str(),
-            format: format.as_str(),
-            raw_bytes: encoded.raw_bytes,
-            stored_bytes,
-            content_hash: &encoded.content_hash,
-            created_at,
-            expires_at,
-            description: meta.description.as_deref(),
-            name: meta.name.as_deref(),
-        };
+        // The signature covers the fields of the entry's catalog row.
+        let mut row = catalog_row(
+            &meta,
+            params,
+            format,
+            encoded.raw_bytes,
+            encoded.bytes.len() as u64,
+            encoded.content_hash,
+            None,
+        );
         let signature = self
             .signer
-            .sign(&mut encoded.bytes, format.slot_at(), &record)
+            .sign(&mut encoded.bytes, format.slot_at(), &Record::of_row(&row))
             .ok_or_else(|| Error::Encode {
                 key: key.clone(),
                 what: format!("{} payload", format.as_str()),
@@ -386,15 +399,7 @@ impl CacheCore {
                 replaces |= self.store.remove(&key, other)?;
             }
         }
-        let row = catalog_row(
-            &meta,
-            params,
-            format,
-            encoded.raw_bytes,
-            stored_bytes,
-            encoded.content_hash,
-            Some(signature),
-        );
+        row.signature = Some(signature);
         self.catalog.submit(CatalogOp::Put {
             row: Box::new(row),
             replaces,

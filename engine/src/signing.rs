@@ -256,7 +256,23 @@ pub struct Record<'a> {
     pub name: Option<&'a str>,
 }
 
-impl Record<'_> {
+impl<'a> Record<'a> {
+    /// The fields of a catalog row (a put signs its row's fields; `verify` checks a row's).
+    pub fn of_row(row: &'a cacheness_catalog::CatalogRow) -> Record<'a> {
+        Record {
+            key: &row.cache_key,
+            data_type: &row.data_type,
+            format: &row.format,
+            raw_bytes: row.raw_bytes.max(0) as u64,
+            stored_bytes: row.stored_bytes.max(0) as u64,
+            content_hash: &row.content_hash,
+            created_at: row.created_at,
+            expires_at: row.expires_at,
+            description: row.description.as_deref(),
+            name: row.name.as_deref(),
+        }
+    }
+
     /// The bytes the HMAC is computed over (`docs/SECURITY.md`, "Signature format"): a
     /// domain tag, then each field as `0x00` (absent) or `0x01`, a u32 big-endian length and
     /// the UTF-8 text (numbers in decimal), then the 32-byte payload MAC.
@@ -405,8 +421,12 @@ impl Signer {
             });
             h
         };
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
-        if buf.len() < PARALLEL_MIN || threads < 2 {
+        // Asked only for large files: on Linux the answer reads cgroup files.
+        let threads = match buf.len() >= PARALLEL_MIN {
+            true => std::thread::available_parallelism().map_or(1, |n| n.get().min(8)),
+            false => 1,
+        };
+        if threads < 2 {
             return *hasher(0..buf.len()).finalize().as_bytes();
         }
         // BLAKE3's tree: a subtree's left child covers the largest power-of-two number of
@@ -491,19 +511,7 @@ impl Signer {
         if sig.key_id != self.key_id {
             return Err(Unverified::OtherKey(crate::keys::hex(&sig.key_id)));
         }
-        let record = Record {
-            key: &row.cache_key,
-            data_type: &row.data_type,
-            format: &row.format,
-            raw_bytes: row.raw_bytes.max(0) as u64,
-            stored_bytes: row.stored_bytes.max(0) as u64,
-            content_hash: &row.content_hash,
-            created_at: row.created_at,
-            expires_at: row.expires_at,
-            description: row.description.as_deref(),
-            name: row.name.as_deref(),
-        };
-        if self.check_record(&sig, &record) {
+        if self.check_record(&sig, &Record::of_row(row)) {
             Ok(())
         } else {
             Err(Unverified::Mismatch)
