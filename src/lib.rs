@@ -21,7 +21,8 @@
 pub use cacheness_engine::{
     Cache, CacheConfig, CacheStats, Cacheable, CodecOptions, DataType, Durability, Element,
     EntryInfo, EntryMeta, Error, Format, Params, PutOptions, RawObject, Result, Serde, SigningKey,
-    Value, blocking, codec, config, keys, params, repair, seal, signing, stats, store,
+    Value, access, blocking, codec, config, eviction, keys, params, repair, seal, signing, stats,
+    store, usage,
 };
 
 /// The Delta Lake catalog (entry rows, journal, group commit).

@@ -163,3 +163,354 @@ fn two_processes_put_500_each() {
         }
     }
 }
+
+/// Percentile `p` (0-100) of sorted `v`.
+fn percentile(v: &[u64], p: usize) -> u64 {
+    v[(v.len() * p / 100).min(v.len() - 1)]
+}
+
+/// Child: 500 puts of its own keys, each followed by a get of an earlier own key (checked), and
+/// every 10th by an invalidation of an earlier one; prints put latencies and what it removed.
+#[test]
+#[ignore = "run as a child process by eight_processes_put_get_and_invalidate"]
+fn child_stress() {
+    if std::env::var_os(CHILD_ENV).is_none() {
+        return;
+    }
+    let dir = std::env::var("CACHE_DIR").unwrap();
+    let proc_id: i64 = std::env::var("PROC_ID").unwrap().parse().unwrap();
+    let cache = Cache::open(dir).unwrap();
+    let mut latencies = Vec::with_capacity(500);
+    let mut invalidated = Vec::new();
+    for i in 0..500i64 {
+        let start = std::time::Instant::now();
+        cache
+            .put(&Serde((proc_id, i)), &params!(proc = proc_id, i = i))
+            .unwrap();
+        latencies.push(start.elapsed().as_micros() as u64);
+        let j = (i * 7919) % (i + 1);
+        let got = cache
+            .get::<Serde<(i64, i64)>>(&params!(proc = proc_id, i = j))
+            .unwrap();
+        assert!(
+            got.as_ref().is_none_or(|v| *v == Serde((proc_id, j))),
+            "wrong value for {j}"
+        );
+        assert_eq!(got.is_none(), invalidated.contains(&j), "entry {j}");
+        if i % 10 == 9 {
+            let k = i - 5;
+            assert!(cache.invalidate(&params!(proc = proc_id, i = k)).unwrap());
+            invalidated.push(k);
+        }
+    }
+    cache.close().unwrap();
+    latencies.sort_unstable();
+    println!(
+        "LATENCY p50={} p99={} max={}",
+        percentile(&latencies, 50),
+        percentile(&latencies, 99),
+        latencies[latencies.len() - 1]
+    );
+    println!(
+        "INVALIDATED {}",
+        invalidated
+            .iter()
+            .map(|k| k.to_string())
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    println!("DONE");
+}
+
+#[test]
+fn eight_processes_put_get_and_invalidate() {
+    let dir = tempfile::tempdir().unwrap();
+    Cache::open(dir.path()).unwrap().close().unwrap();
+    let children: Vec<_> = (0..8)
+        .map(|p| {
+            child(
+                "child_stress",
+                &[
+                    ("CACHE_DIR", dir.path().display().to_string()),
+                    ("PROC_ID", p.to_string()),
+                ],
+            )
+            .spawn()
+            .unwrap()
+        })
+        .collect();
+    let mut expected = std::collections::BTreeSet::new();
+    for (p, c) in children.into_iter().enumerate() {
+        let out = c.wait_with_output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "process {p}: {stdout}");
+        // The test harness may print its own words before ours on a line.
+        let line = |prefix: &str| {
+            stdout
+                .lines()
+                .find_map(|l| l.split_once(prefix).map(|(_, rest)| rest))
+                .unwrap_or_else(|| panic!("process {p} printed no {prefix}: {stdout}"))
+                .to_string()
+        };
+        // Figures for docs/RELIABILITY.md (debug builds are slower; see that file).
+        eprintln!("process {p} put latency (us): {}", line("LATENCY "));
+        let removed: std::collections::HashSet<i64> = line("INVALIDATED ")
+            .split(',')
+            .map(|k| k.parse().unwrap())
+            .collect();
+        assert_eq!(removed.len(), 50);
+        for i in (0..500i64).filter(|i| !removed.contains(i)) {
+            expected.insert((p as i64, i));
+        }
+    }
+    // The catalog ends exactly right: every surviving put, nothing invalidated, no duplicate,
+    // in the listing and in the Delta table itself.
+    let cache = common::open_quiet(dir.path());
+    cache.flush().unwrap();
+    let params_of = |v: &serde_json::Value| (v["proc"].as_i64().unwrap(), v["i"].as_i64().unwrap());
+    let listed: Vec<(i64, i64)> = cache
+        .list_entries()
+        .unwrap()
+        .iter()
+        .map(|e| params_of(&e.params))
+        .collect();
+    assert_eq!(listed.len(), expected.len(), "no duplicates");
+    assert_eq!(
+        listed
+            .into_iter()
+            .collect::<std::collections::BTreeSet<_>>(),
+        expected
+    );
+    let rows = common::delta_rows(dir.path());
+    let in_delta: std::collections::BTreeSet<(i64, i64)> = rows
+        .iter()
+        .map(|r| params_of(&serde_json::from_str(&r.params_json).unwrap()))
+        .collect();
+    assert_eq!(rows.len(), expected.len());
+    assert_eq!(in_delta, expected);
+    for &(p, i) in expected.iter().step_by(37) {
+        assert_eq!(
+            cache
+                .get::<Serde<(i64, i64)>>(&params!(proc = p, i = i))
+                .unwrap(),
+            Some(Serde((p, i)))
+        );
+    }
+    assert!(cache.verify().unwrap().is_clean());
+}
+
+/// The value of entry `(round, i)` in its `version`.
+fn versioned(round: i64, i: i64, version: i64) -> Serde<Vec<i64>> {
+    Serde(vec![
+        round,
+        i,
+        version,
+        round * 1_000_003 + i * 31 + version,
+    ])
+}
+
+/// Child: put new entries forever and replace every third one's predecessor, printing each
+/// acknowledged put (`ACK i version`); reads back earlier entries and prints `WRONG` if one is
+/// not what it last put.
+#[test]
+#[ignore = "run as a child process by twenty_kill_9_rounds_lose_no_acknowledged_put"]
+fn child_put_replace_until_killed() {
+    if std::env::var_os(CHILD_ENV).is_none() {
+        return;
+    }
+    let dir = std::env::var("CACHE_DIR").unwrap();
+    let round: i64 = std::env::var("ROUND").unwrap().parse().unwrap();
+    let cache = Cache::open(dir).unwrap();
+    let put = |i: i64, v: i64| {
+        cache
+            .put(&versioned(round, i, v), &params!(round = round, i = i))
+            .unwrap();
+        println!("ACK {i} {v}");
+    };
+    for i in 0.. {
+        put(i, 0);
+        if i % 3 == 2 {
+            put(i - 1, 1);
+        }
+        let j = i / 2;
+        let want = versioned(round, j, i64::from(j % 3 == 1 && j < i)); // replaced at step j + 1
+        let got = cache.get::<Serde<Vec<i64>>>(&params!(round = round, i = j));
+        if got.as_ref().ok().and_then(|g| g.as_ref()) != Some(&want) {
+            println!("WRONG {j}: {got:?}");
+        }
+    }
+}
+
+#[test]
+fn twenty_kill_9_rounds_lose_no_acknowledged_put() {
+    use rand::Rng;
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = rand::rng();
+    // (round, i) -> the last acknowledged version.
+    let mut acked: std::collections::BTreeMap<(i64, i64), i64> = Default::default();
+    for round in 0..20i64 {
+        let mut child = child(
+            "child_put_replace_until_killed",
+            &[
+                ("CACHE_DIR", dir.path().display().to_string()),
+                ("ROUND", round.to_string()),
+            ],
+        )
+        .spawn()
+        .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let before_kill = rng.random_range(1..200);
+        let mut seen = 0;
+        let mut record = |line: &str| {
+            assert!(!line.starts_with("WRONG"), "round {round}: {line}");
+            if let Some((i, v)) = line.strip_prefix("ACK ").and_then(|r| r.split_once(' ')) {
+                acked.insert((round, i.parse().unwrap()), v.parse().unwrap());
+            }
+        };
+        while seen < before_kill {
+            let line = lines.next().unwrap().unwrap();
+            record(&line);
+            seen += 1;
+        }
+        // Kill at a random moment, most likely inside a put.
+        std::thread::sleep(Duration::from_micros(rng.random_range(0..3000)));
+        child.kill().unwrap();
+        child.wait().unwrap();
+        // Everything it printed before dying was acknowledged.
+        for line in lines {
+            record(&line.unwrap());
+        }
+        let cache = common::open_quiet(dir.path());
+        let listed: std::collections::HashSet<(i64, i64)> = cache
+            .list_entries()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                (
+                    e.params["round"].as_i64().unwrap(),
+                    e.params["i"].as_i64().unwrap(),
+                )
+            })
+            .collect();
+        for (&(r, i), &v) in &acked {
+            assert!(
+                listed.contains(&(r, i)),
+                "round {round}: acknowledged ({r}, {i}) not listed"
+            );
+            let got = cache
+                .get::<Serde<Vec<i64>>>(&params!(round = r, i = i))
+                .unwrap()
+                .unwrap_or_else(|| panic!("round {round}: acknowledged ({r}, {i}) lost"));
+            // The version acknowledged, or the replacement the kill interrupted.
+            assert!(
+                got == versioned(r, i, v) || (v == 0 && got == versioned(r, i, 1)),
+                "round {round}: ({r}, {i}) holds {got:?}, acknowledged version {v}"
+            );
+        }
+        cache.close().unwrap();
+    }
+    let cache = common::open_quiet(dir.path());
+    cache.repair().unwrap();
+    assert!(cache.verify().unwrap().is_clean());
+}
+
+/// Child: puts past a size limit (evicting), invalidations, and catalog maintenance passes.
+#[test]
+#[ignore = "run as a child process by two_processes_maintain_and_evict_at_once"]
+fn child_maintain_and_evict() {
+    if std::env::var_os(CHILD_ENV).is_none() {
+        return;
+    }
+    let dir = std::env::var("CACHE_DIR").unwrap();
+    let proc_id: i64 = std::env::var("PROC_ID").unwrap().parse().unwrap();
+    let cache = Cache::open_with(
+        CacheConfig::new(dir)
+            .with_commit_interval(Duration::from_millis(20))
+            .with_max_size_bytes(Some(150_000)),
+    )
+    .unwrap();
+    let (mut maintained, mut evicting_passes) = (0, 0);
+    for i in 0..300i64 {
+        let value = Serde((proc_id, i, vec![i; 256]));
+        cache.put(&value, &params!(proc = proc_id, i = i)).unwrap();
+        if i % 15 == 14 {
+            cache
+                .invalidate(&params!(proc = proc_id, i = i - 1))
+                .unwrap();
+        }
+        if i % 25 == 24 {
+            maintained += usize::from(!cache.maintain().unwrap().skipped);
+        }
+        if i % 40 == 39 {
+            evicting_passes += usize::from(!cache.evict().unwrap().skipped);
+        }
+    }
+    cache.close().unwrap();
+    println!("DONE maintained={maintained} evict_calls={evicting_passes}");
+}
+
+#[test]
+fn two_processes_maintain_and_evict_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    Cache::open(dir.path()).unwrap().close().unwrap();
+    let children: Vec<_> = (0..2)
+        .map(|p| {
+            child(
+                "child_maintain_and_evict",
+                &[
+                    ("CACHE_DIR", dir.path().display().to_string()),
+                    ("PROC_ID", p.to_string()),
+                ],
+            )
+            .spawn()
+            .unwrap()
+        })
+        .collect();
+    for c in children {
+        let out = c.wait_with_output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success() && stdout.contains("DONE"), "{stdout}");
+    }
+    let cache = common::open_quiet(dir.path());
+    cache.flush().unwrap();
+    // The catalog is readable and agrees with the payloads exactly: no row without its
+    // payload (evicted or invalidated entries left the catalog), no payload without its row.
+    let report = cache.verify().unwrap();
+    assert!(report.is_clean(), "{report:?}");
+    let listed = cache.list_entries().unwrap();
+    let stats = cache.stats().unwrap();
+    assert!(stats.evicted_for_size > 0, "{stats:?}");
+    assert_eq!(listed.len() as u64, stats.entries);
+    let on_disk: u64 = common::payload_files(dir.path())
+        .iter()
+        .map(|p| std::fs::metadata(p).unwrap().len())
+        .sum();
+    assert!(on_disk <= 150_000 + 10_000, "{on_disk} bytes on disk");
+    // Nothing that should be there was lost: every listed entry reads back as put, none that
+    // was invalidated is listed, and the newest put of all (never evicted by its own put) is
+    // there.
+    for e in &listed {
+        let (p, i) = (
+            e.params["proc"].as_i64().unwrap(),
+            e.params["i"].as_i64().unwrap(),
+        );
+        assert!(i % 15 != 13, "invalidated ({p}, {i}) is listed");
+        let got = cache
+            .get::<Serde<(i64, i64, Vec<i64>)>>(&params!(proc = p, i = i))
+            .unwrap()
+            .unwrap();
+        assert_eq!((got.0.0, got.0.1), (p, i));
+    }
+    assert!(
+        listed.iter().any(|e| e.params["i"] == 299),
+        "the newest put is there"
+    );
+    let n = common::ints(
+        &cache
+            .sql("SELECT count(*) AS n FROM cache_entries")
+            .unwrap(),
+        "n",
+    );
+    assert_eq!(n, vec![listed.len() as i64]);
+    assert_eq!(common::delta_rows(dir.path()).len(), listed.len());
+}

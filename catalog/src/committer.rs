@@ -66,6 +66,10 @@ pub struct CommitPolicy {
     /// How long maintenance keeps removed data files and old log files
     /// ([`crate::maintenance`]).
     pub retention: Duration,
+    /// The cache root that rows' payload paths are relative to: when set, each commit turns
+    /// leaves out the rows whose payload is gone
+    /// ([`crate::delta::DeltaCatalog::check_payloads_under`]).
+    pub payload_root: Option<PathBuf>,
 }
 
 impl Default for CommitPolicy {
@@ -75,6 +79,7 @@ impl Default for CommitPolicy {
             max_rows: 10_000,
             fsync: false,
             retention: crate::maintenance::DEFAULT_RETENTION,
+            payload_root: None,
         }
     }
 }
@@ -201,8 +206,15 @@ pub(crate) fn start(
 }
 
 /// Open the Delta table and replay the journals of dead writers.
-async fn open_table(table_dir: &Path, journal_dir: &Path) -> Result<DeltaCatalog> {
+async fn open_table(
+    table_dir: &Path,
+    journal_dir: &Path,
+    payload_root: Option<&Path>,
+) -> Result<DeltaCatalog> {
     let mut delta = DeltaCatalog::open(table_dir).await?;
+    if let Some(root) = payload_root {
+        delta.check_payloads_under(root);
+    }
     replay_dead_writers(&mut delta, journal_dir).await?;
     Ok(delta)
 }
@@ -327,7 +339,11 @@ fn run(rt: &tokio::runtime::Runtime, shared: &Shared, table_dir: &Path) {
             || !requests.is_empty()
             || (!shutdown && Instant::now() >= idle_open_at);
         if delta.is_none() && needs_table {
-            match rt.block_on(open_table(table_dir, &shared.journal_dir)) {
+            match rt.block_on(open_table(
+                table_dir,
+                &shared.journal_dir,
+                shared.policy.payload_root.as_deref(),
+            )) {
                 Ok(d) => delta = Some(d),
                 Err(e) => {
                     tracing::warn!(table = %table_dir.display(), "cannot open the catalog (retrying): {e}");

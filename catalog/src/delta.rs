@@ -37,6 +37,9 @@ pub struct DeltaCatalog {
     dir: PathBuf,
     label: String,
     table: Option<DeltaTable>,
+    /// The cache root, when commits check that each row's payload still exists
+    /// ([`DeltaCatalog::check_payloads_under`]).
+    payload_root: Option<PathBuf>,
 }
 
 /// A Delta error on the table labelled `label` (its path), as a catalog error.
@@ -64,12 +67,23 @@ impl DeltaCatalog {
             dir: dir.to_path_buf(),
             label: dir.display().to_string(),
             table: None,
+            payload_root: None,
         };
         me.load().await?;
         if me.table.is_none() {
             me.create().await?;
         }
         Ok(me)
+    }
+
+    /// Make every commit check that the payload of each row it adds still exists under
+    /// `root` (rows name their payload relative to the cache root). A row whose payload is
+    /// gone was removed (invalidated, evicted, expired) after its put, possibly by another
+    /// process whose delete already reached Delta: it is left out (a replacing put still
+    /// removes the key's older rows), so a late row cannot outlive its payload. Costs a `stat`
+    /// per added row, on the committer thread.
+    pub fn check_payloads_under(&mut self, root: &Path) {
+        self.payload_root = Some(root.to_path_buf());
     }
 
     fn url(&self) -> Result<url::Url> {
@@ -184,7 +198,10 @@ impl DeltaCatalog {
     /// only step that adds rows without a predicate, so a crash between steps and a replay never
     /// duplicates a row. A segment that cleared the catalog is one overwrite.
     async fn try_commit(&mut self, ops: &[CatalogOp], writer: &str, seq: i64) -> Result<()> {
-        let plan = plan_batch(ops);
+        let mut plan = plan_batch(ops);
+        if let Some(root) = &self.payload_root {
+            plan.drop_rows_without_payload(root);
+        }
         let mut table = self.table()?.clone();
         let table_schema: Schema = table
             .snapshot()
@@ -465,6 +482,21 @@ struct BatchPlan<'a> {
     clear: bool,
 }
 
+impl BatchPlan<'_> {
+    /// Leave out the rows whose payload file under `root` is gone. Their key's older rows go
+    /// as planned (a replacing put still replaces); nothing else changes, so a newer row
+    /// another process committed for the key in another format is not touched.
+    fn drop_rows_without_payload(&mut self, root: &Path) {
+        self.rows.retain(|r| {
+            let there = std::fs::symlink_metadata(root.join(&r.path)).is_ok();
+            if !there {
+                tracing::debug!(key = %r.cache_key, "payload gone before its row was committed");
+            }
+            there
+        });
+    }
+}
+
 /// Collapse a segment's operations to the last one per key. A key needs its old rows removed
 /// when any operation on it in the segment was a delete or a replacing put. A clear drops what
 /// came before it in the segment and turns the commit into an overwrite of the whole table.
@@ -618,6 +650,36 @@ mod tests {
         assert!(plan.clear);
         assert_eq!(plan.rows.len(), 1);
         assert!(plan.replace_keys.is_empty());
+    }
+
+    #[test]
+    fn rows_whose_payload_is_gone_are_left_out() {
+        let root = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(root.path().join("blobs")).unwrap();
+        std::fs::write(root.path().join("blobs/a.cnobj"), b"x").unwrap();
+        let ops = vec![
+            CatalogOp::Put {
+                row: row("a"),
+                replaces: false,
+            },
+            CatalogOp::Put {
+                row: row("b"),
+                replaces: false,
+            },
+            CatalogOp::Put {
+                row: row("c"),
+                replaces: true,
+            },
+        ];
+        let mut plan = plan_batch(&ops);
+        plan.drop_rows_without_payload(root.path());
+        let keys: Vec<&str> = plan.rows.iter().map(|r| r.cache_key.as_str()).collect();
+        assert_eq!(keys, vec!["a"], "rows without a payload are not added");
+        assert_eq!(
+            plan.replace_keys,
+            vec!["c"],
+            "a replacing put still replaces"
+        );
     }
 
     #[tokio::test]

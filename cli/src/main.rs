@@ -102,7 +102,8 @@ enum Command {
         #[arg(long, short, required_if_eq("format", "parquet"))]
         output: Option<PathBuf>,
     },
-    /// Show entry counts, sizes, and this process's counters as JSON.
+    /// Show entry counts, sizes, limits, evictions (all processes, by reason) and this
+    /// process's counters as JSON.
     Stats,
     /// Commit pending catalog rows to Delta.
     Flush,
@@ -113,6 +114,10 @@ enum Command {
     },
     /// Remove expired entries (payloads and catalog rows) and commit; prints how many.
     Cleanup,
+    /// Run an eviction pass now: recount the payload files and, past `max_size_bytes` or
+    /// `max_entries` (cacheness.toml, CACHENESS_*), evict the least recently used down to the
+    /// low watermark; prints what it did as JSON.
+    Evict,
     /// Maintain the catalog now: compact data files, checkpoint, delete old log files, vacuum
     /// (also automatic every 100 commits); prints what it did as JSON.
     Compact,
@@ -452,6 +457,13 @@ fn run(cli: Cli) -> CliResult<Outcome> {
         Command::Compact => {
             let cache = cacheness::blocking::Cache::open(cache_dir(cli.dir))?;
             let report = cache.maintain()?;
+            cache.close()?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            Ok(Outcome::Done)
+        }
+        Command::Evict => {
+            let cache = cacheness::blocking::Cache::open(cache_dir(cli.dir))?;
+            let report = cache.evict()?;
             cache.close()?;
             println!("{}", serde_json::to_string_pretty(&report)?);
             Ok(Outcome::Done)

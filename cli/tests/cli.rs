@@ -944,3 +944,64 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+#[test]
+fn limits_from_cacheness_toml_evict_and_stats_say_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("cache");
+    std::fs::create_dir_all(&root).unwrap();
+    std::fs::write(
+        root.join("cacheness.toml"),
+        "max_entries = 4\neviction_low_watermark = 0.5\n",
+    )
+    .unwrap();
+    let file = dir.path().join("v.txt");
+    for n in 0..5 {
+        std::fs::write(&file, format!("value {n}")).unwrap();
+        let out = run_in(
+            &root,
+            &["put", file.to_str().unwrap(), "-p", &format!("n={n}")],
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::thread::sleep(std::time::Duration::from_millis(15));
+    }
+    // The fifth put passed 4 entries: down to 2, the put's own entry kept.
+    assert_eq!(ls(&root).len(), 2);
+    assert_eq!(run_in(&root, &["get", "-p", "n=4"]).stdout, b"value 4");
+    let stats = run_in(&root, &["stats"]);
+    let stats: serde_json::Value = serde_json::from_slice(&stats.stdout).unwrap();
+    assert_eq!(stats["evicted_for_entries"], 3);
+    assert_eq!(stats["evicted_for_size"], 0);
+    assert_eq!(stats["max_entries"], 4);
+    assert_eq!(stats["entries"], 2);
+    // The environment overrides the file: a byte limit below what is stored evicts on demand.
+    let out = cacheness()
+        .args(["evict", "--dir"])
+        .arg(&root)
+        .env("CACHENESS_MAX_SIZE_BYTES", "0.5 KB")
+        .env("CACHENESS_MAX_ENTRIES", "0")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["skipped"], false);
+    // Two entries of about 400 bytes: over 500, evicted down to 400 or less.
+    assert!(report["bytes"].as_u64().unwrap() <= 400, "{report}");
+    assert!(report["evicted_for_size"].as_u64().unwrap() >= 1, "{report}");
+    let bad = cacheness()
+        .args(["stats", "--dir"])
+        .arg(&root)
+        .env("CACHENESS_MAX_SIZE_BYTES", "lots")
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("CACHENESS_MAX_SIZE_BYTES"));
+}

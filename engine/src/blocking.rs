@@ -149,6 +149,13 @@ impl Cache {
         self.core.cleanup_expired()
     }
 
+    /// Run an eviction pass now ([`crate::eviction`]): recalibrate the shared usage counters
+    /// from the payload files, and evict least-recently-used entries down to the low watermark
+    /// of any limit passed. Puts run one on their own when a limit is passed.
+    pub fn evict(&self) -> Result<crate::eviction::EvictionReport> {
+        self.core.evict()
+    }
+
     /// Check every catalog row against its payload and every payload against the catalog;
     /// changes nothing ([`crate::repair`]).
     pub fn verify(&self) -> Result<crate::repair::VerifyReport> {

@@ -155,6 +155,14 @@ impl Cache {
             .map_err(task_failed)?
     }
 
+    /// Run an eviction pass now (see [`crate::blocking::Cache::evict`]).
+    pub async fn evict(&self) -> Result<crate::eviction::EvictionReport> {
+        let core = self.core.clone();
+        tokio::task::spawn_blocking(move || core.evict())
+            .await
+            .map_err(task_failed)?
+    }
+
     /// Check every catalog row against its payload and every payload against the catalog;
     /// changes nothing ([`crate::repair`]).
     pub async fn verify(&self) -> Result<crate::repair::VerifyReport> {

@@ -10,6 +10,62 @@ use serde::Deserialize;
 use crate::codec::{Blosc2Codec, CodecOptions, ParquetCompression};
 use crate::error::{Error, Result};
 
+/// The default of [`CacheConfig::eviction_low_watermark`].
+pub const DEFAULT_LOW_WATERMARK: f64 = 0.8;
+
+/// A size as written in settings: bytes, or a number with a unit (`KB`, `MB`, `GB`, `TB` in
+/// powers of 1000; `KiB`, `MiB`, `GiB`, `TiB` in powers of 1024; `B`), case-insensitive,
+/// e.g. `10GiB`, `500 MB`, `1.5GB`.
+pub fn parse_size(text: &str) -> std::result::Result<u64, String> {
+    let t = text.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let bad = || {
+        format!(
+            "{text:?} is not a size (bytes, or a number with B, KB, MB, GB, TB, KiB, MiB, GiB or TiB)"
+        )
+    };
+    let n: f64 = number.parse().map_err(|_| bad())?;
+    let scale: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "kb" | "k" => 1_000,
+        "mb" | "m" => 1_000_000,
+        "gb" | "g" => 1_000_000_000,
+        "tb" | "t" => 1_000_000_000_000,
+        "kib" => 1 << 10,
+        "mib" => 1 << 20,
+        "gib" => 1 << 30,
+        "tib" => 1 << 40,
+        _ => return Err(bad()),
+    };
+    let bytes = (n * scale as f64).round();
+    if !bytes.is_finite() || bytes < 0.0 || bytes > u64::MAX as f64 {
+        return Err(bad());
+    }
+    Ok(bytes as u64)
+}
+
+/// A size setting in `cacheness.toml`: an integer (bytes) or a string with a unit.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum SizeSetting {
+    /// Bytes.
+    Bytes(u64),
+    /// A number with a unit ([`parse_size`]).
+    Text(String),
+}
+
+impl SizeSetting {
+    fn bytes(&self) -> std::result::Result<u64, String> {
+        match self {
+            SizeSetting::Bytes(b) => Ok(*b),
+            SizeSetting::Text(t) => parse_size(t),
+        }
+    }
+}
+
 /// Whether writes are fsync'd before a put returns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Durability {
@@ -51,6 +107,13 @@ pub struct CacheConfig {
     /// their content hash alone. Off by default: such a payload could have been written by
     /// anyone who can write the directory, and reaches the format decoders.
     pub allow_unsigned_entries: bool,
+    /// The most payload bytes the cache keeps; a put that passes it evicts least-recently-used
+    /// entries down to the low watermark (`docs/LIFECYCLE.md`). `None`: no limit.
+    pub max_size_bytes: Option<u64>,
+    /// The most entries the cache keeps (evicted like the size limit). `None`: no limit.
+    pub max_entries: Option<u64>,
+    /// The fraction of each limit an eviction pass evicts down to (in `(0, 1]`; 0.8).
+    pub eviction_low_watermark: f64,
 }
 
 impl CacheConfig {
@@ -68,7 +131,37 @@ impl CacheConfig {
             signing_key: crate::signing::SigningKey::Default,
             delete_invalid_signatures: true,
             allow_unsigned_entries: false,
+            max_size_bytes: None,
+            max_entries: None,
+            eviction_low_watermark: DEFAULT_LOW_WATERMARK,
         }
+    }
+
+    /// Limit the payload bytes the cache keeps (`None`: no limit).
+    pub fn with_max_size_bytes(mut self, max: Option<u64>) -> Self {
+        self.max_size_bytes = max;
+        self
+    }
+
+    /// Limit the number of entries the cache keeps (`None`: no limit).
+    pub fn with_max_entries(mut self, max: Option<u64>) -> Self {
+        self.max_entries = max;
+        self
+    }
+
+    /// Set the fraction of a limit that eviction evicts down to (clamped to `(0, 1]`).
+    pub fn with_eviction_low_watermark(mut self, fraction: f64) -> Self {
+        self.eviction_low_watermark = if fraction.is_finite() && fraction > 0.0 {
+            fraction.min(1.0)
+        } else {
+            DEFAULT_LOW_WATERMARK
+        };
+        self
+    }
+
+    /// Whether a size or entry limit is set.
+    pub fn has_limits(&self) -> bool {
+        self.max_size_bytes.is_some() || self.max_entries.is_some()
     }
 
     /// Take the signing key from `source`.
@@ -175,6 +268,12 @@ pub struct Settings {
     pub delete_invalid_signatures: Option<bool>,
     /// Serve unsigned payloads. Environment only.
     pub allow_unsigned_entries: Option<bool>,
+    /// The size limit: bytes or a size with a unit (`"10GiB"`); 0 means none.
+    pub max_size_bytes: Option<SizeSetting>,
+    /// The entry limit; 0 means none.
+    pub max_entries: Option<u64>,
+    /// The fraction of a limit eviction evicts down to, in `(0, 1]`.
+    pub eviction_low_watermark: Option<f64>,
 }
 
 /// The settings `cacheness.toml` may not hold: whoever can write the cache directory could
@@ -186,7 +285,7 @@ pub const SECURITY_SETTINGS: [&str; 3] = [
 ];
 
 /// The environment variables read, with the setting each one sets.
-pub const ENV_VARS: [&str; 14] = [
+pub const ENV_VARS: [&str; 17] = [
     "CACHENESS_DURABILITY",
     "CACHENESS_DEFAULT_TTL_SECONDS",
     "CACHENESS_COMMIT_INTERVAL_MS",
@@ -201,6 +300,9 @@ pub const ENV_VARS: [&str; 14] = [
     "CACHENESS_SIGNING_KEY",
     "CACHENESS_DELETE_INVALID_SIGNATURES",
     "CACHENESS_ALLOW_UNSIGNED_ENTRIES",
+    "CACHENESS_MAX_SIZE_BYTES",
+    "CACHENESS_MAX_ENTRIES",
+    "CACHENESS_EVICTION_LOW_WATERMARK",
 ];
 
 fn parse_bool(var: &str, v: Option<String>) -> Result<Option<bool>> {
@@ -292,6 +394,21 @@ impl Settings {
                 "CACHENESS_ALLOW_UNSIGNED_ENTRIES",
                 get("CACHENESS_ALLOW_UNSIGNED_ENTRIES"),
             )?,
+            max_size_bytes: get("CACHENESS_MAX_SIZE_BYTES")
+                .map(|t| {
+                    parse_size(&t)
+                        .map(SizeSetting::Bytes)
+                        .map_err(|reason| Error::Config {
+                            source_name: "CACHENESS_MAX_SIZE_BYTES".into(),
+                            reason,
+                        })
+                })
+                .transpose()?,
+            max_entries: parse_num("CACHENESS_MAX_ENTRIES", get("CACHENESS_MAX_ENTRIES"))?,
+            eviction_low_watermark: parse_num(
+                "CACHENESS_EVICTION_LOW_WATERMARK",
+                get("CACHENESS_EVICTION_LOW_WATERMARK"),
+            )?,
         })
     }
 
@@ -378,6 +495,21 @@ impl Settings {
         if let Some(on) = self.allow_unsigned_entries {
             config.allow_unsigned_entries = on;
         }
+        if let Some(size) = self.max_size_bytes {
+            let b = size
+                .bytes()
+                .map_err(|e| bad(format!("max_size_bytes: {e}")))?;
+            config.max_size_bytes = (b > 0).then_some(b);
+        }
+        if let Some(n) = self.max_entries {
+            config.max_entries = (n > 0).then_some(n);
+        }
+        if let Some(w) = self.eviction_low_watermark {
+            if !(w > 0.0 && w <= 1.0) {
+                return Err(bad(format!("eviction_low_watermark {w} is not in (0, 1]")));
+            }
+            config.eviction_low_watermark = w;
+        }
         Ok(())
     }
 }
@@ -407,6 +539,51 @@ mod tests {
         env.apply(&mut c, "env").unwrap();
         assert_eq!(c.codec.blosc2_level, 2);
         assert_eq!(c.durability, Durability::Fsync);
+    }
+
+    #[test]
+    fn sizes_parse_with_units_and_limits_come_from_file_and_env() {
+        assert_eq!(parse_size("123"), Ok(123));
+        assert_eq!(parse_size("10GiB"), Ok(10 << 30));
+        assert_eq!(parse_size(" 500 MB "), Ok(500_000_000));
+        assert_eq!(parse_size("1.5kb"), Ok(1500));
+        for bad in ["", "ten", "10 parsecs", "-5", "1e3", "1.2.3GB"] {
+            assert!(parse_size(bad).is_err(), "{bad:?}");
+        }
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("cacheness.toml"),
+            "max_size_bytes = \"2 MiB\"\nmax_entries = 100\neviction_low_watermark = 0.5\n",
+        )
+        .unwrap();
+        let c = CacheConfig::new(dir.path()).resolve().unwrap();
+        assert_eq!(c.max_size_bytes, Some(2 << 20));
+        assert_eq!(c.max_entries, Some(100));
+        assert_eq!(c.eviction_low_watermark, 0.5);
+        std::fs::write(dir.path().join("cacheness.toml"), "max_size_bytes = 4096\n").unwrap();
+        let mut c = CacheConfig::new(dir.path()).resolve().unwrap();
+        assert_eq!(c.max_size_bytes, Some(4096));
+        // The environment overrides, and 0 lifts a limit.
+        Settings::from_env(|k| (k == "CACHENESS_MAX_SIZE_BYTES").then(|| "0".into()))
+            .unwrap()
+            .apply(&mut c, "env")
+            .unwrap();
+        assert_eq!(c.max_size_bytes, None);
+        for (var, value) in [
+            ("CACHENESS_MAX_SIZE_BYTES", "lots"),
+            ("CACHENESS_EVICTION_LOW_WATERMARK", "1.5"),
+            ("CACHENESS_EVICTION_LOW_WATERMARK", "0"),
+            ("CACHENESS_MAX_ENTRIES", "-1"),
+        ] {
+            let err = Settings::from_env(|k| (k == var).then(|| value.into()))
+                .and_then(|s| s.apply(&mut CacheConfig::new("x"), var))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains(var) || err.contains(value),
+                "{var}={value}: {err}"
+            );
+        }
     }
 
     #[test]

@@ -13,13 +13,14 @@ use bytes::Bytes;
 use cacheness_catalog::{Catalog, CatalogOp, CatalogRow, CommitPolicy};
 use chrono::{DateTime, Utc};
 
+use crate::access::AccessLog;
 use crate::codec::{Cacheable, DataType, EncodeCtx, EntryMeta, Format};
 use crate::config::CacheConfig;
 use crate::error::{Error, Result};
 use crate::keys::{Params, hex};
 use crate::seal;
 use crate::signing::{Record, Signer, Unverified};
-use crate::stats::{CacheStats, Counters, RemovalReason};
+use crate::stats::{CacheStats, Counters, RemovalReason, ReportInputs};
 use crate::store::{BlobStore, is_valid_key};
 
 /// Options of one put.
@@ -260,6 +261,8 @@ pub struct CacheCore {
     catalog: Catalog,
     signer: Signer,
     counters: Counters,
+    /// Gets not yet recorded in payload times; only kept when a limit is set.
+    access: Option<AccessLog>,
     closed: AtomicBool,
 }
 
@@ -288,14 +291,19 @@ impl CacheCore {
                 max_rows: config.commit_max_rows,
                 fsync: config.durability == crate::config::Durability::Fsync,
                 retention: config.maintenance_retention,
+                payload_root: Some(config.root.clone()),
             },
         )?;
+        let access = config
+            .has_limits()
+            .then(|| AccessLog::new(config.root.clone()));
         let core = CacheCore {
             config,
             store,
             catalog,
             signer,
             counters: Counters::default(),
+            access,
             closed: AtomicBool::new(false),
         };
         if core.config.cleanup_on_open {
@@ -404,7 +412,25 @@ impl CacheCore {
             row: Box::new(row),
             replaces,
         })?;
+        if crate::eviction::needed(self) {
+            crate::eviction::run(self, Some(&key))?;
+        }
         Ok(key)
+    }
+
+    /// Run an eviction pass now, whether or not a limit is passed (`crate::eviction`): it
+    /// recalibrates the usage counters and evicts down to the low watermark of any limit
+    /// passed. Skipped if another process is running one.
+    pub fn evict(&self) -> Result<crate::eviction::EvictionReport> {
+        self.check_open()?;
+        crate::eviction::run(self, None)
+    }
+
+    /// Write the pending access times to the payload files (`crate::access`).
+    pub(crate) fn flush_accesses(&self) {
+        if let Some(a) = &self.access {
+            a.flush();
+        }
     }
 
     /// An entry name must be a valid SQL table name that no custom metadata table has (the
@@ -582,8 +608,10 @@ impl CacheCore {
     /// (`exists` and `info` do not count).
     fn load_for_get(&self, lookup: &Lookup, want: Option<DataType>) -> Result<Option<Loaded>> {
         let loaded = self.load(lookup, want)?;
-        if loaded.is_none() {
-            self.counters.miss();
+        match (&loaded, &self.access) {
+            (None, _) => self.counters.miss(),
+            (Some(l), Some(access)) => access.record(&lookup.key, l.format),
+            (Some(_), None) => {}
         }
         Ok(loaded)
     }
@@ -772,13 +800,18 @@ impl CacheCore {
     /// Stats from catalog rows: live rows counted and summed directly (no entry conversion).
     pub(crate) fn stats_from(&self, rows: &[CatalogRow]) -> CacheStats {
         let now = now_micros();
-        let (mut n, mut stored, mut raw) = (0u64, 0u64, 0u64);
+        let mut inputs = ReportInputs {
+            max_size_bytes: self.config.max_size_bytes,
+            max_entries: self.config.max_entries,
+            evictions: self.store.usage().evictions(),
+            ..Default::default()
+        };
         for r in rows.iter().filter(|r| is_live(r, now)) {
-            n += 1;
-            stored += r.stored_bytes.max(0) as u64;
-            raw += r.raw_bytes.max(0) as u64;
+            inputs.entries += 1;
+            inputs.stored_bytes += r.stored_bytes.max(0) as u64;
+            inputs.raw_bytes += r.raw_bytes.max(0) as u64;
         }
-        self.counters.report(n, stored, raw)
+        self.counters.report(inputs)
     }
 
     /// Commit pending catalog rows to Delta.
@@ -792,6 +825,7 @@ impl CacheCore {
         if self.closed.swap(true, Ordering::AcqRel) {
             return Ok(());
         }
+        self.flush_accesses();
         Ok(self.catalog.close()?)
     }
 

@@ -11,7 +11,9 @@
 //! - [`seal`]: whole-file XXH3-128 content hashes stored inside each payload.
 //! - [`signing`]: signing keys, the payload MAC and entry HMAC every payload and catalog row
 //!   carries, checked on every read (`docs/SECURITY.md`).
-//! - [`store`]: payload paths and atomic writes.
+//! - [`store`]: payload paths and atomic writes, counted in the shared [`usage`] counters.
+//! - [`eviction`]: the size and entry limits (least-recently-used eviction across processes);
+//!   `access` records gets in payload modification times, in batches.
 //! - [`core`]: the synchronous put/get logic; [`Cache`] (async) and [`blocking::Cache`] wrap it.
 //! - `metadata`: custom metadata tables (declare, attach rows to entries, clear).
 //! - `query`: SQL statements (`cacheness-sql`) and the payload lookups of `cached_table`.
@@ -27,12 +29,14 @@
 
 #![warn(missing_docs)]
 
+pub mod access;
 pub mod blocking;
 mod cache;
 pub mod codec;
 pub mod config;
 pub mod core;
 pub mod error;
+pub mod eviction;
 pub mod keys;
 mod metadata;
 mod query;
@@ -41,6 +45,7 @@ pub mod seal;
 pub mod signing;
 pub mod stats;
 pub mod store;
+pub mod usage;
 
 pub use cache::Cache;
 pub use codec::array::Element;

@@ -158,6 +158,10 @@ pub fn repair(core: &CacheCore) -> Result<RepairReport> {
             Fix::Nothing => {}
         }
     }
+    if report.files_removed > 0 {
+        // Some files went without the store counting them: the next limit check walks first.
+        core.store().usage().uncalibrate();
+    }
     core.flush()?;
     Ok(report)
 }

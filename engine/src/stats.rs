@@ -49,7 +49,9 @@ impl Counters {
 }
 
 /// What [`crate::Cache::stats`] reports. Entry and byte counts come from the catalog (all
-/// processes); hits, misses and removals are counted by this process since it opened the cache.
+/// processes); hits, misses and removals are counted by this process since it opened the cache;
+/// evictions are counted by every process on this machine (the shared usage counters,
+/// `usage.rs`) since the cache was created.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct CacheStats {
     /// Live entries.
@@ -74,15 +76,42 @@ pub struct CacheStats {
     pub invalid_signatures: u64,
     /// Entries removed because their signature did not verify (`delete_invalid_signatures`).
     pub removed_invalid_signature: u64,
+    /// The size limit in force in this process (`max_size_bytes`), if any.
+    pub max_size_bytes: Option<u64>,
+    /// The entry limit in force in this process (`max_entries`), if any.
+    pub max_entries: Option<u64>,
+    /// Entries evicted because the payload bytes passed the size limit (all processes).
+    pub evicted_for_size: u64,
+    /// Entries evicted because the entry count passed the entry limit (all processes).
+    pub evicted_for_entries: u64,
+    /// Payload bytes freed by evictions (all processes).
+    pub evicted_bytes: u64,
+    /// Eviction passes run (all processes; a pass that finds the cache within its limits only
+    /// recalibrates the usage counters).
+    pub eviction_passes: u64,
+    /// When the last eviction pass ran.
+    pub last_eviction_pass: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// What a report says beyond the counters: catalog sums, limits and eviction totals.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct ReportInputs {
+    pub entries: u64,
+    pub stored_bytes: u64,
+    pub raw_bytes: u64,
+    pub max_size_bytes: Option<u64>,
+    pub max_entries: Option<u64>,
+    pub evictions: crate::usage::EvictionTotals,
 }
 
 impl Counters {
-    pub(crate) fn report(&self, entries: u64, stored_bytes: u64, raw_bytes: u64) -> CacheStats {
+    pub(crate) fn report(&self, r: ReportInputs) -> CacheStats {
         let g = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        let ev = r.evictions;
         CacheStats {
-            entries,
-            stored_bytes,
-            raw_bytes,
+            entries: r.entries,
+            stored_bytes: r.stored_bytes,
+            raw_bytes: r.raw_bytes,
             hits: g(&self.hits),
             misses: g(&self.misses),
             collisions: g(&self.collisions),
@@ -91,6 +120,15 @@ impl Counters {
             removed_invalidated: g(&self.removed_invalidated),
             invalid_signatures: g(&self.invalid_signatures),
             removed_invalid_signature: g(&self.removed_invalid_signature),
+            max_size_bytes: r.max_size_bytes,
+            max_entries: r.max_entries,
+            evicted_for_size: ev.for_size,
+            evicted_for_entries: ev.for_entries,
+            evicted_bytes: ev.bytes,
+            eviction_passes: ev.passes,
+            last_eviction_pass: (ev.last_pass_at > 0)
+                .then(|| chrono::DateTime::from_timestamp_micros(ev.last_pass_at))
+                .flatten(),
         }
     }
 }

@@ -3,6 +3,10 @@
 //! Writes go to a temporary file in the destination directory and are renamed into place, so
 //! a reader never sees a half-written payload; with [`Durability::Fsync`] the file and the
 //! directory are fsync'd too. A crash leaves at worst a `.tmp` orphan.
+//!
+//! Every write and removal is counted in the cache's shared [`Usage`] counters, which the size
+//! limit reads; [`BlobStore::payload_files`] walks the files for an eviction pass, and
+//! [`BlobStore::remove_if_unchanged`] removes one only if it is still the file the pass chose.
 
 use std::fs;
 use std::io::Write;
@@ -13,12 +17,29 @@ use bytes::Bytes;
 use crate::codec::Format;
 use crate::config::Durability;
 use crate::error::{Error, Result};
+use crate::usage::Usage;
 
 /// The payload files of one cache.
 #[derive(Debug)]
 pub struct BlobStore {
     root: PathBuf,
     durability: Durability,
+    usage: Usage,
+}
+
+/// One payload file as a walk of `blobs/` found it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PayloadFile {
+    /// Its key.
+    pub key: String,
+    /// Its format.
+    pub format: Format,
+    /// Its size in bytes.
+    pub len: u64,
+    /// Its modification time: its write or its last recorded get (`access.rs`).
+    pub modified: std::time::SystemTime,
+    /// Its inode: tells this file from one put under the same name later.
+    pub ino: u64,
 }
 
 /// Whether `key` is a well-formed cache key (16 lower-case hex digits). Only such keys ever
@@ -44,7 +65,13 @@ impl BlobStore {
         Ok(BlobStore {
             root: root.to_path_buf(),
             durability,
+            usage: Usage::open(root)?,
         })
+    }
+
+    /// The cache's shared usage counters.
+    pub fn usage(&self) -> &Usage {
+        &self.usage
     }
 
     /// The payload's path relative to the cache root (as stored in the catalog).
@@ -85,6 +112,12 @@ impl BlobStore {
             }
             Err(e) => return Err(Error::io(&path, e.error)),
         };
+        // A replaced payload's old size is unknown here: counting the new one in full only
+        // over-estimates, which the next eviction pass corrects.
+        self.usage.add(
+            i64::try_from(bytes.len()).unwrap_or(i64::MAX),
+            i64::from(!replaced),
+        );
         if self.durability == Durability::Fsync {
             fs::File::open(dir)
                 .and_then(|d| d.sync_all())
@@ -128,10 +161,173 @@ impl BlobStore {
     /// Remove a payload; true if there was one.
     pub fn remove(&self, key: &str, format: Format) -> Result<bool> {
         let path = self.path(key, format);
+        let len = fs::symlink_metadata(&path).map_or(0, |m| m.len());
         match fs::remove_file(&path) {
-            Ok(()) => Ok(true),
+            Ok(()) => {
+                self.uncount(len);
+                Ok(true)
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
             Err(e) => Err(Error::io(&path, e)),
         }
+    }
+
+    fn uncount(&self, len: u64) {
+        self.usage.add(-i64::try_from(len).unwrap_or(i64::MAX), -1);
+    }
+
+    /// Every payload file under `blobs/` (temporary files and names that are not payloads are
+    /// left out: repair judges those). Files that vanish during the walk are skipped.
+    pub fn payload_files(&self) -> Result<Vec<PayloadFile>> {
+        use std::os::unix::fs::MetadataExt;
+        let blobs = self.root.join("blobs");
+        let mut files = Vec::new();
+        for shard in 0..=255u8 {
+            let dir = blobs.join(format!("{shard:02x}"));
+            let entries = match fs::read_dir(&dir) {
+                Ok(e) => e,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(Error::io(&dir, e)),
+            };
+            for entry in entries {
+                let entry = entry.map_err(|e| Error::io(&dir, e))?;
+                let name = entry.file_name();
+                let Some((key, format)) = name
+                    .to_str()
+                    .and_then(|n| n.split_once('.'))
+                    .and_then(|(key, ext)| Some((key, Format::from_name(ext)?)))
+                    .filter(|(key, _)| is_valid_key(key))
+                else {
+                    continue;
+                };
+                let meta = match entry.metadata() {
+                    Ok(m) if m.is_file() => m,
+                    Ok(_) => continue,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                    Err(e) => return Err(Error::io(entry.path(), e)),
+                };
+                files.push(PayloadFile {
+                    key: key.to_string(),
+                    format,
+                    len: meta.len(),
+                    modified: meta.modified().map_err(|e| Error::io(entry.path(), e))?,
+                    ino: meta.ino(),
+                });
+            }
+        }
+        Ok(files)
+    }
+
+    /// Remove `file` only if it is still the file a walk found: same inode and modification
+    /// time (not put again, not read since). It is first renamed aside, atomically, and checked
+    /// there; a file that changed goes back (unless yet another put took its name, which is
+    /// newer and wins). True if it was removed.
+    pub fn remove_if_unchanged(&self, file: &PayloadFile) -> Result<bool> {
+        use std::os::unix::fs::MetadataExt;
+        let path = self.path(&file.key, file.format);
+        let aside =
+            path.with_file_name(format!(".{}.{}.evicting.tmp", file.key, file.format.ext()));
+        match fs::rename(&path, &aside) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+            Err(e) => return Err(Error::io(&path, e)),
+        }
+        let meta = fs::symlink_metadata(&aside).map_err(|e| Error::io(&aside, e))?;
+        let unchanged = meta.ino() == file.ino && meta.modified().ok() == Some(file.modified);
+        if unchanged {
+            fs::remove_file(&aside).map_err(|e| Error::io(&aside, e))?;
+            self.uncount(meta.len());
+            return Ok(true);
+        }
+        // Put back without replacing: a link fails if the name was taken meanwhile, by a put
+        // that is newer and wins (it counted itself as a new file, so this one is uncounted).
+        match fs::hard_link(&aside, &path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => self.uncount(meta.len()),
+            Err(e) => return Err(Error::io(&path, e)), // it stays aside; repair reports it
+        }
+        fs::remove_file(&aside).map_err(|e| Error::io(&aside, e))?;
+        Ok(false)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one(store: &BlobStore) -> PayloadFile {
+        let files = store.payload_files().unwrap();
+        assert_eq!(files.len(), 1);
+        files.into_iter().next().unwrap()
+    }
+
+    #[test]
+    fn walks_count_payloads_and_guarded_removal_keeps_what_changed() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = BlobStore::open(dir.path(), Durability::Buffered).unwrap();
+        let key = "00aabbccddeeff11";
+        store.write(key, Format::Container, b"first").unwrap();
+        // Not payloads: a temporary file and a foreign name.
+        std::fs::write(dir.path().join("blobs/00/.00aabbccddeeff11.x.tmp"), b"t").unwrap();
+        std::fs::write(dir.path().join("blobs/00/notes.txt"), b"n").unwrap();
+        let found = one(&store);
+        assert_eq!(
+            (found.key.as_str(), found.format, found.len),
+            (key, Format::Container, 5)
+        );
+
+        // Put again (a new inode) after the walk: kept.
+        store.write(key, Format::Container, b"second").unwrap();
+        assert!(!store.remove_if_unchanged(&found).unwrap());
+        assert_eq!(
+            &store.read(key, Format::Container).unwrap().unwrap()[..],
+            b"second"
+        );
+
+        // Read since the walk (its time moved): kept.
+        let found = one(&store);
+        std::fs::File::open(store.path(key, Format::Container))
+            .unwrap()
+            .set_modified(found.modified + std::time::Duration::from_secs(1))
+            .unwrap();
+        assert!(!store.remove_if_unchanged(&found).unwrap());
+        assert!(store.exists(key, Format::Container));
+
+        // Unchanged: removed, and nothing is left aside.
+        let found = one(&store);
+        assert!(store.remove_if_unchanged(&found).unwrap());
+        assert!(!store.exists(key, Format::Container));
+        assert!(!store.remove_if_unchanged(&found).unwrap(), "already gone");
+        let mut names: Vec<_> = std::fs::read_dir(dir.path().join("blobs/00"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        assert_eq!(names, [".00aabbccddeeff11.x.tmp", "notes.txt"]);
+    }
+
+    #[test]
+    fn writes_and_removals_move_the_usage_counters() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = BlobStore::open(dir.path(), Durability::Buffered).unwrap();
+        let usage = store.usage();
+        usage.calibrate(usage.raw(), 0, 0);
+        store
+            .write("00aabbccddeeff11", Format::Container, &[0; 100])
+            .unwrap();
+        store
+            .write("11aabbccddeeff11", Format::Parquet, &[0; 50])
+            .unwrap();
+        assert_eq!(usage.estimate(), Some((150, 2)));
+        // A replacement of the same format adds its size (the old one is unknown): an
+        // over-estimate, never an under-estimate.
+        store
+            .write("00aabbccddeeff11", Format::Container, &[0; 10])
+            .unwrap();
+        assert_eq!(usage.estimate(), Some((160, 2)));
+        assert!(store.remove("11aabbccddeeff11", Format::Parquet).unwrap());
+        assert_eq!(usage.estimate(), Some((110, 1)));
+        assert!(!store.remove("11aabbccddeeff11", Format::Parquet).unwrap());
+        assert_eq!(usage.estimate(), Some((110, 1)));
     }
 }

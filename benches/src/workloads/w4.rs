@@ -1,5 +1,5 @@
 //! W4 catalog at scale: list, stats, the SQL queries (over `cache_entries`, and over a cached
-//! table by key and by name) and `cleanup_expired`, on W1-style caches.
+//! table by key and by name), `cleanup_expired` and eviction passes, on W1-style caches.
 
 use cacheness::Serde;
 use serde_json::json;
@@ -94,6 +94,7 @@ fn at_size(cfg: &RunConfig, n: usize) -> serde_json::Value {
     std::thread::sleep(std::time::Duration::from_millis(5));
     let mut reclaimed = 0;
     let sweep = Samples::collect(1, |_| reclaimed = cache.cleanup_expired().unwrap_or(0));
+    let eviction = eviction(cache, root);
     json!({
         "entries": n,
         "entries_after_probes": n + probe,
@@ -115,6 +116,65 @@ fn at_size(cfg: &RunConfig, n: usize) -> serde_json::Value {
             && by_key_rows == Some(1)
             && by_name_rows == Some(1),
         "bytes_per_entry": bytes_per_entry,
+        "eviction": eviction,
+    })
+}
+
+/// The size limit on this cache: puts and gets with a limit set (under it), an eviction pass
+/// that only recounts, and one that evicts a fifth of the entries.
+fn eviction(cache: cacheness::blocking::Cache, root: &std::path::Path) -> serde_json::Value {
+    cache.close().ok();
+    drop(cache);
+    let payload_bytes = || dir_bytes(&root.join("blobs"));
+    let open = |max: u64| {
+        cacheness::blocking::Cache::open_with(
+            cacheness::CacheConfig::new(root)
+                .with_commit_interval(std::time::Duration::from_secs(3600))
+                .with_max_size_bytes(Some(max)),
+        )
+        .ok()
+    };
+    let Some(roomy) = open(u64::MAX / 2) else {
+        return json!({"error": "cannot open"});
+    };
+    let first = 3_000_000i64;
+    let put = Samples::collect(1_000, |i| {
+        let j = first + i as i64;
+        roomy.put(&Serde(small_value(j)), &small_params(j)).ok();
+    });
+    let get = Samples::collect(1_000, |i| {
+        let j = first + ((i * 7_919) % 1_000) as i64;
+        std::hint::black_box(roomy.get::<Serde<crate::SmallValue>>(&small_params(j)).ok());
+    });
+    let mut entries = 0;
+    let recount = Samples::collect(5, |_| {
+        entries = roomy.evict().map(|r| r.entries).unwrap_or(0);
+    });
+    roomy.close().ok();
+    drop(roomy);
+    let before = payload_bytes();
+    let mut evicted = 0;
+    let evict = match open(before.saturating_sub(1)) {
+        Some(tight) => {
+            let s = Samples::collect(1, |_| {
+                evicted = tight.evict().map(|r| r.evicted_for_size).unwrap_or(0)
+            });
+            let flush = Samples::collect(1, |_| {
+                tight.flush().ok();
+            });
+            tight.close().ok();
+            json!({"evict_pass_ms": round(s.p50() / 1e3), "then_commit_ms": round(flush.p50() / 1e3)})
+        }
+        None => json!(null),
+    };
+    json!({
+        "put_p50_us_with_limit": round(put.p50()),
+        "get_hit_p50_us_with_limit": round(get.p50()),
+        "recount_pass_ms": round(recount.p50() / 1e3),
+        "entries_counted": entries,
+        "evicting_pass": evict,
+        "evicted": evicted,
+        "evicted_fraction": round(evicted as f64 / entries.max(1) as f64),
     })
 }
 
