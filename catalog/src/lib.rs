@@ -21,7 +21,8 @@
 //! [`committer`] (the background group commit), `listing` (snapshot ⊕ journals), [`custom`]
 //! (user-declared metadata tables, one Delta table each, rows tied to entries by key), [`names`]
 //! (the rule for names that become SQL tables), [`maintenance`] (compaction, vacuum, checkpoints
-//! and log cleanup, one process at a time).
+//! and log cleanup, one process at a time), [`lockfile`] (the lock files that make it one: the
+//! engine's eviction passes use them too).
 
 #![warn(missing_docs)]
 
@@ -31,6 +32,7 @@ pub mod delta;
 pub mod error;
 pub mod journal;
 mod listing;
+pub mod lockfile;
 pub mod maintenance;
 pub mod names;
 pub mod row;

@@ -6,15 +6,15 @@
 //! unneeded. So the `_delta_log` and data file counts stay bounded by the retention, not by the
 //! cache's age. Reading the catalog as of a version older than the retention may then fail.
 //!
-//! The lock is an advisory `flock` on `<catalog>/maintenance.lock` taken without waiting: a
-//! process that finds it held skips its pass. The operating system releases it when its holder
-//! exits or dies, so a crashed maintainer never leaves a stale lock behind.
+//! The lock is a [`LockFile`] on `<catalog>/maintenance.lock` taken without waiting: a process
+//! that finds it held skips its pass. The operating system releases it when its holder exits or
+//! dies, so a crashed maintainer never leaves a stale lock behind.
 
-use std::fs::File;
 use std::path::Path;
 use std::time::Duration;
 
-use crate::error::{CatalogError, Result};
+use crate::error::Result;
+use crate::lockfile::LockFile;
 
 /// Default retention of removed data files and old log files.
 pub const DEFAULT_RETENTION: Duration = Duration::from_secs(24 * 3600);
@@ -39,38 +39,15 @@ pub struct MaintenanceReport {
 /// The held maintenance lock; released when dropped (or when the process ends).
 #[derive(Debug)]
 pub struct MaintenanceLock {
-    _file: File,
+    _lock: LockFile,
 }
 
 impl MaintenanceLock {
     /// Take the lock of the catalog in `catalog_dir` if no other process holds it.
     pub fn try_acquire(catalog_dir: &Path) -> Result<Option<MaintenanceLock>> {
-        let path = catalog_dir.join("maintenance.lock");
-        let file = File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(|e| CatalogError::io(&path, e))?;
-        match file.try_lock() {
-            Ok(()) => Ok(Some(MaintenanceLock { _file: file })),
-            Err(std::fs::TryLockError::WouldBlock) => Ok(None),
-            Err(std::fs::TryLockError::Error(e)) => Err(CatalogError::io(&path, e)),
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::MaintenanceLock;
-
-    #[test]
-    fn one_holder_at_a_time_and_released_on_drop() {
-        let dir = tempfile::tempdir().unwrap();
-        let first = MaintenanceLock::try_acquire(dir.path()).unwrap();
-        assert!(first.is_some());
-        assert!(MaintenanceLock::try_acquire(dir.path()).unwrap().is_none());
-        drop(first);
-        assert!(MaintenanceLock::try_acquire(dir.path()).unwrap().is_some());
+        Ok(
+            LockFile::try_acquire(&catalog_dir.join("maintenance.lock"))?
+                .map(|lock| MaintenanceLock { _lock: lock }),
+        )
     }
 }

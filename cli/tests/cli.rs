@@ -995,7 +995,10 @@ fn limits_from_cacheness_toml_evict_and_stats_say_why() {
     assert_eq!(report["skipped"], false);
     // Two entries of about 400 bytes: over 500, evicted down to 400 or less.
     assert!(report["bytes"].as_u64().unwrap() <= 400, "{report}");
-    assert!(report["evicted_for_size"].as_u64().unwrap() >= 1, "{report}");
+    assert!(
+        report["evicted_for_size"].as_u64().unwrap() >= 1,
+        "{report}"
+    );
     let bad = cacheness()
         .args(["stats", "--dir"])
         .arg(&root)

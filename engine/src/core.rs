@@ -412,8 +412,12 @@ impl CacheCore {
             row: Box::new(row),
             replaces,
         })?;
-        if crate::eviction::needed(self) {
-            crate::eviction::run(self, Some(&key))?;
+        // The entry is stored: a pass that fails (an unreadable shard, say) is reported, not
+        // turned into a failed put that the caller would retry. `evict()` returns its error.
+        if crate::eviction::needed(self)
+            && let Err(e) = crate::eviction::run(self, Some(&key))
+        {
+            tracing::warn!(key = %key, "eviction pass after a put failed: {e}");
         }
         Ok(key)
     }

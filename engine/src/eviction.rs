@@ -20,11 +20,10 @@
 //! The payloads decide, not the catalog: a pass never opens the Delta table, so a put never
 //! waits on Delta, and a stale catalog cannot make a pass evict the wrong file.
 
-use std::fs::File;
-use std::path::Path;
+use cacheness_catalog::lockfile::LockFile;
 
 use crate::core::CacheCore;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::store::PayloadFile;
 
 /// What one eviction pass did.
@@ -60,28 +59,6 @@ pub(crate) fn needed(core: &CacheCore) -> bool {
     }
 }
 
-/// The lock one evicting process holds; released when dropped (or when the process ends).
-struct EvictionLock {
-    _file: File,
-}
-
-impl EvictionLock {
-    fn try_acquire(root: &Path) -> Result<Option<EvictionLock>> {
-        let path = root.join("eviction.lock");
-        let file = File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(|e| Error::io(&path, e))?;
-        match file.try_lock() {
-            Ok(()) => Ok(Some(EvictionLock { _file: file })),
-            Err(std::fs::TryLockError::WouldBlock) => Ok(None),
-            Err(std::fs::TryLockError::Error(e)) => Err(Error::io(&path, e)),
-        }
-    }
-}
-
 /// The level a pass evicts down to: `watermark` of `max` (at least 0).
 fn target(max: Option<u64>, watermark: f64) -> u64 {
     max.map_or(u64::MAX, |m| (m as f64 * watermark).floor() as u64)
@@ -89,7 +66,7 @@ fn target(max: Option<u64>, watermark: f64) -> u64 {
 
 /// Run one pass (see the module doc); `keep` is the key the triggering put wrote.
 pub(crate) fn run(core: &CacheCore, keep: Option<&str>) -> Result<EvictionReport> {
-    let Some(_lock) = EvictionLock::try_acquire(core.root())? else {
+    let Some(_lock) = LockFile::try_acquire(&core.root().join("eviction.lock"))? else {
         return Ok(EvictionReport {
             skipped: true,
             ..Default::default()
