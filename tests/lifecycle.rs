@@ -15,9 +15,12 @@ fn short() -> PutOptions {
 fn cleanup_expired_removes_payloads_and_rows_of_expired_entries_only() {
     let dir = tempfile::tempdir().unwrap();
     let cache = common::open_quiet(dir.path());
+    // Long enough that a loaded machine cannot let it pass before the first cleanup.
+    let ttl = Duration::from_secs(2);
+    let put_at = std::time::Instant::now();
     for i in 0..5 {
         cache
-            .put_with(&Serde(i), &params!(i = i), &short())
+            .put_with(&Serde(i), &params!(i = i), &PutOptions::default().ttl(ttl))
             .unwrap();
     }
     for i in 5..8 {
@@ -29,7 +32,11 @@ fn cleanup_expired_removes_payloads_and_rows_of_expired_entries_only() {
         0,
         "nothing has expired yet"
     );
-    std::thread::sleep(Duration::from_millis(150));
+    assert!(
+        put_at.elapsed() < ttl,
+        "the machine is too slow for this test"
+    );
+    std::thread::sleep(ttl.saturating_sub(put_at.elapsed()) + Duration::from_millis(50));
     // Expired entries are misses already, but their files stay until cleaned up.
     assert_eq!(common::payload_files(dir.path()).len(), 8);
     assert_eq!(cache.cleanup_expired().unwrap(), 5);
