@@ -212,3 +212,20 @@ fn a_cache_without_limits_never_evicts() {
     let stats = cache.stats().unwrap();
     assert_eq!((stats.eviction_passes, stats.max_size_bytes), (0, None));
 }
+
+#[test]
+fn an_entry_evicted_before_its_put_reached_delta_leaves_no_row() {
+    let dir = tempfile::tempdir().unwrap();
+    // The writer's row waits in its journal (no commit before its flush).
+    let writer = common::open_quiet(dir.path());
+    writer.put(&blob(0), &params!(i = 0)).unwrap();
+    // Another process evicts the entry and commits its delete first.
+    let evictor = limited(dir.path(), Some(1), None);
+    assert_eq!(evictor.evict().unwrap().evicted_for_size, 1);
+    evictor.close().unwrap();
+    // The writer's commit comes last: it must not bring back a row without a payload.
+    writer.flush().unwrap();
+    assert!(common::delta_rows(dir.path()).is_empty());
+    assert!(writer.list_entries().unwrap().is_empty());
+    assert!(writer.verify().unwrap().is_clean());
+}
