@@ -31,6 +31,38 @@ fn child(test: &str, envs: &[(&str, String)]) -> Command {
     cmd
 }
 
+/// Run `n` copies of the child `test` at once on the cache in `dir` (each with its `PROC_ID`),
+/// wait for all, assert each succeeded and printed `DONE`; their standard outputs, in order.
+fn run_children(test: &str, n: usize, dir: &std::path::Path) -> Vec<String> {
+    Cache::open(dir).unwrap().close().unwrap();
+    let children: Vec<_> = (0..n)
+        .map(|p| {
+            child(
+                test,
+                &[
+                    ("CACHE_DIR", dir.display().to_string()),
+                    ("PROC_ID", p.to_string()),
+                ],
+            )
+            .spawn()
+            .unwrap()
+        })
+        .collect();
+    children
+        .into_iter()
+        .enumerate()
+        .map(|(p, c)| {
+            let out = c.wait_with_output().unwrap();
+            let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+            assert!(
+                out.status.success() && stdout.contains("DONE"),
+                "process {p}: {stdout}"
+            );
+            stdout
+        })
+        .collect()
+}
+
 /// Child: put entries forever, printing each acknowledged key; never commits on its own.
 #[test]
 #[ignore = "run as a child process by acknowledged_puts_survive_kill_9"]
@@ -127,25 +159,7 @@ fn child_put_500() {
 #[test]
 fn two_processes_put_500_each() {
     let dir = tempfile::tempdir().unwrap();
-    Cache::open(dir.path()).unwrap().close().unwrap();
-    let children: Vec<_> = (0..2)
-        .map(|p| {
-            child(
-                "child_put_500",
-                &[
-                    ("CACHE_DIR", dir.path().display().to_string()),
-                    ("PROC_ID", p.to_string()),
-                ],
-            )
-            .spawn()
-            .unwrap()
-        })
-        .collect();
-    for c in children {
-        let out = c.wait_with_output().unwrap();
-        assert!(out.status.success());
-        assert!(String::from_utf8_lossy(&out.stdout).contains("DONE"));
-    }
+    run_children("child_put_500", 2, dir.path());
     let rows = common::delta_rows(dir.path());
     assert_eq!(rows.len(), 1000);
     let keys: std::collections::HashSet<_> = rows.iter().map(|r| r.cache_key.clone()).collect();
@@ -225,25 +239,11 @@ fn child_stress() {
 #[test]
 fn eight_processes_put_get_and_invalidate() {
     let dir = tempfile::tempdir().unwrap();
-    Cache::open(dir.path()).unwrap().close().unwrap();
-    let children: Vec<_> = (0..8)
-        .map(|p| {
-            child(
-                "child_stress",
-                &[
-                    ("CACHE_DIR", dir.path().display().to_string()),
-                    ("PROC_ID", p.to_string()),
-                ],
-            )
-            .spawn()
-            .unwrap()
-        })
-        .collect();
     let mut expected = std::collections::BTreeSet::new();
-    for (p, c) in children.into_iter().enumerate() {
-        let out = c.wait_with_output().unwrap();
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(out.status.success(), "process {p}: {stdout}");
+    for (p, stdout) in run_children("child_stress", 8, dir.path())
+        .iter()
+        .enumerate()
+    {
         // The test harness may print its own words before ours on a line.
         let line = |prefix: &str| {
             stdout
@@ -252,7 +252,7 @@ fn eight_processes_put_get_and_invalidate() {
                 .unwrap_or_else(|| panic!("process {p} printed no {prefix}: {stdout}"))
                 .to_string()
         };
-        // Figures for docs/RELIABILITY.md (debug builds are slower; see that file).
+        // Figures for the closing note and docs/RELIABILITY.md (a debug build is slower).
         eprintln!("process {p} put latency (us): {}", line("LATENCY "));
         let removed: std::collections::HashSet<i64> = line("INVALIDATED ")
             .split(',')
@@ -452,25 +452,7 @@ fn child_maintain_and_evict() {
 #[test]
 fn two_processes_maintain_and_evict_at_once() {
     let dir = tempfile::tempdir().unwrap();
-    Cache::open(dir.path()).unwrap().close().unwrap();
-    let children: Vec<_> = (0..2)
-        .map(|p| {
-            child(
-                "child_maintain_and_evict",
-                &[
-                    ("CACHE_DIR", dir.path().display().to_string()),
-                    ("PROC_ID", p.to_string()),
-                ],
-            )
-            .spawn()
-            .unwrap()
-        })
-        .collect();
-    for c in children {
-        let out = c.wait_with_output().unwrap();
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(out.status.success() && stdout.contains("DONE"), "{stdout}");
-    }
+    run_children("child_maintain_and_evict", 2, dir.path());
     let cache = common::open_quiet(dir.path());
     cache.flush().unwrap();
     // The catalog is readable and agrees with the payloads exactly: no row without its
