@@ -13,7 +13,7 @@
 use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::Mutex;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use crate::codec::Format;
 use crate::store::BlobStore;
@@ -73,13 +73,25 @@ impl AccessLog {
             Ok(mut p) => std::mem::take(&mut p.payloads),
             Err(_) => return,
         };
-        let now = SystemTime::now();
+        use rustix::fs::{AtFlags, CWD, Timestamps, UTIME_NOW, UTIME_OMIT, utimensat};
+        // One system call per payload: the modification time becomes now, the access time
+        // stays.
+        let times = Timestamps {
+            last_access: rustix::fs::Timespec {
+                tv_sec: 0,
+                tv_nsec: UTIME_OMIT,
+            },
+            last_modification: rustix::fs::Timespec {
+                tv_sec: 0,
+                tv_nsec: UTIME_NOW,
+            },
+        };
         for (k, format) in payloads {
             let path = self
                 .root
                 .join(BlobStore::rel_path(&format!("{k:016x}"), format));
-            if let Err(e) = std::fs::File::open(&path).and_then(|f| f.set_modified(now))
-                && e.kind() != std::io::ErrorKind::NotFound
+            if let Err(e) = utimensat(CWD, &path, &times, AtFlags::empty())
+                && e != rustix::io::Errno::NOENT
             {
                 tracing::debug!(path = %path.display(), "cannot record an access: {e}");
             }
