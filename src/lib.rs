@@ -5,7 +5,7 @@
 //! a Delta Lake catalog that Spark, DuckDB or Polars can read.
 //!
 //! This facade only re-exports: [`Cache`] (async) and [`blocking::Cache`], [`params!`],
-//! [`Params`], [`Serde`], [`CacheConfig`] and friends from `cacheness-engine`; the catalog types
+//! [`Params`], [`Serde`], [`CacheConfig`], compute-once lookups ([`memo`]) and friends from `cacheness-engine`; the catalog types
 //! from `cacheness-catalog` under [`catalog`].
 //!
 //! ```no_run
@@ -21,8 +21,8 @@
 pub use cacheness_engine::{
     Cache, CacheConfig, CacheStats, Cacheable, CodecOptions, DataType, Durability, Element,
     EntryInfo, EntryMeta, Error, Format, Params, PutOptions, RawObject, Result, Serde, SigningKey,
-    Value, access, blocking, codec, config, eviction, keys, params, repair, seal, signing, stats,
-    store, usage,
+    Value, access, blocking, codec, config, eviction, keys, memo, params, repair, seal, signing,
+    stats, store, usage,
 };
 
 /// The Delta Lake catalog (entry rows, journal, group commit).

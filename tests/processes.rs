@@ -496,3 +496,51 @@ fn two_processes_maintain_and_evict_at_once() {
     assert_eq!(n, vec![listed.len() as i64]);
     assert_eq!(common::delta_rows(dir.path()).len(), listed.len());
 }
+
+/// Child: a compute-once lookup of one key with the lock across processes; the computation
+/// appends a line to `computed.log` and takes 300 ms.
+#[test]
+#[ignore = "run as a child process by four_processes_compute_a_locked_key_once"]
+fn child_memoize_with_lock() {
+    if std::env::var_os(CHILD_ENV).is_none() {
+        return;
+    }
+    let dir = std::path::PathBuf::from(std::env::var("CACHE_DIR").unwrap());
+    let cache = Cache::open_with(CacheConfig::new(&dir).with_lock_across_processes(true)).unwrap();
+    let proc_id: i64 = std::env::var("PROC_ID").unwrap().parse().unwrap();
+    let v = cache
+        .get_or_insert_with(&params!(job = "train"), || {
+            use std::io::Write;
+            let mut log = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(dir.join("computed.log"))
+                .unwrap();
+            writeln!(log, "{proc_id}").unwrap();
+            std::thread::sleep(Duration::from_millis(300));
+            Serde(proc_id)
+        })
+        .unwrap();
+    println!("VALUE {}", v.0);
+    println!("DONE");
+}
+
+#[test]
+fn four_processes_compute_a_locked_key_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let outputs = run_children("child_memoize_with_lock", 4, dir.path());
+    let computed = std::fs::read_to_string(dir.path().join("computed.log")).unwrap();
+    assert_eq!(computed.lines().count(), 1, "computed by: {computed}");
+    let first: String = computed.trim().to_string();
+    for stdout in outputs {
+        let value = stdout
+            .lines()
+            .find_map(|l| l.split_once("VALUE ").map(|(_, v)| v.to_string()))
+            .unwrap();
+        assert_eq!(value, first, "every process returns the first result");
+    }
+    assert!(
+        std::fs::read_dir(dir.path().join("locks")).unwrap().next().is_none(),
+        "lock files are removed"
+    );
+}

@@ -10,6 +10,7 @@ use crate::config::CacheConfig;
 use crate::core::{CacheCore, EntryInfo, Lookup, PutOptions};
 use crate::error::{Error, Result};
 use crate::keys::Params;
+use crate::memo::{KeyLock, MemoError, MemoOptions, Outcome, Role};
 use crate::stats::CacheStats;
 use deltalake::arrow::array::RecordBatch;
 use deltalake::arrow::datatypes::Schema;
@@ -86,6 +87,76 @@ impl Cache {
     /// Get the value stored under parameters, if any.
     pub fn get<T: Cacheable>(&self, params: &Params) -> Result<Option<T>> {
         self.core.get(&Lookup::params(params)?)
+    }
+
+    /// Get the value stored under `params`, or compute it, store it and return it. Concurrent
+    /// calls with the same parameters in this process compute once ([`crate::memo`]).
+    ///
+    /// ```no_run
+    /// use cacheness_engine::{blocking::Cache, params, Serde};
+    /// let cache = Cache::open("/tmp/my-cache")?;
+    /// let Serde(n) = cache.get_or_insert_with(&params!(n = 40), || Serde(40 + 2))?;
+    /// # Ok::<(), cacheness_engine::Error>(())
+    /// ```
+    pub fn get_or_insert_with<T: Cacheable>(
+        &self,
+        params: &Params,
+        compute: impl FnOnce() -> T,
+    ) -> Result<T> {
+        self.try_get_or_insert_with(params, || Ok::<T, Error>(compute()))
+    }
+
+    /// [`Self::get_or_insert_with`] for a computation that can fail: an error is returned and
+    /// nothing is stored.
+    pub fn try_get_or_insert_with<T: Cacheable, E: From<Error>>(
+        &self,
+        params: &Params,
+        compute: impl FnOnce() -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E> {
+        self.memoize(params, &MemoOptions::default(), |_| true, compute)
+            .map(|(v, _)| v)
+            .map_err(MemoError::into_inner)
+    }
+
+    /// The compute-once lookup behind [`Self::get_or_insert_with`] and `#[cached]`: store
+    /// options, a predicate deciding whether a computed value is stored, and whether the value
+    /// was a hit.
+    pub fn memoize<T: Cacheable, E>(
+        &self,
+        params: &Params,
+        opts: &MemoOptions,
+        keep: impl FnOnce(&T) -> bool,
+        compute: impl FnOnce() -> std::result::Result<T, E>,
+    ) -> std::result::Result<(T, Outcome), MemoError<E>> {
+        let core = &self.core;
+        let lookup = Lookup::params(params).map_err(MemoError::Cache)?;
+        let hit = || crate::memo::stored::<T>(core, &lookup).map_err(MemoError::Cache);
+        let _leader = loop {
+            if let Some(v) = hit()? {
+                return Ok((v, Outcome::Hit));
+            }
+            match core.flights().join(lookup.cache_key()) {
+                Role::Follower(flight) => flight.wait(),
+                Role::Leader(guard) => break guard,
+            }
+        };
+        let _lock = if opts.locks(core) {
+            let lock = KeyLock::acquire(core.root(), lookup.cache_key()).map_err(MemoError::Cache)?;
+            Some(lock)
+        } else {
+            None
+        };
+        // Another leader may have stored the value since the look above.
+        if let Some(v) = hit()? {
+            return Ok((v, Outcome::Hit));
+        }
+        let value = compute().map_err(MemoError::Compute)?;
+        if keep(&value)
+            && let Err(e) = self.put_with(&value, params, &opts.put)
+        {
+            crate::memo::report_failed_put(lookup.cache_key(), &e);
+        }
+        Ok((value, Outcome::Computed))
     }
 
     /// Get the value stored under a cache key.

@@ -13,6 +13,7 @@ use crate::config::CacheConfig;
 use crate::core::{CacheCore, EntryInfo, Lookup, PutOptions, live};
 use crate::error::Result;
 use crate::keys::Params;
+use crate::memo::{KeyLock, MemoError, MemoOptions, Outcome, Role};
 use crate::stats::CacheStats;
 use deltalake::arrow::array::RecordBatch;
 use deltalake::arrow::datatypes::Schema;
@@ -88,6 +89,84 @@ impl Cache {
     /// Get the value stored under parameters, if any (expired or invalid entries are misses).
     pub async fn get<T: Cacheable>(&self, params: &Params) -> Result<Option<T>> {
         self.core.get(&Lookup::params(params)?)
+    }
+
+    /// Get the value stored under `params`, or compute it (awaiting `compute`), store it and
+    /// return it. Concurrent calls with the same parameters in this process compute once;
+    /// waiting callers do not block the runtime ([`crate::memo`]).
+    pub async fn get_or_insert_with<T: Cacheable, F>(
+        &self,
+        params: &Params,
+        compute: impl FnOnce() -> F,
+    ) -> Result<T>
+    where
+        F: std::future::Future<Output = T>,
+    {
+        self.try_get_or_insert_with(params, || async { Ok::<T, crate::Error>(compute().await) })
+            .await
+    }
+
+    /// [`Self::get_or_insert_with`] for a computation that can fail: an error is returned and
+    /// nothing is stored.
+    pub async fn try_get_or_insert_with<T: Cacheable, E: From<crate::Error>, F>(
+        &self,
+        params: &Params,
+        compute: impl FnOnce() -> F,
+    ) -> std::result::Result<T, E>
+    where
+        F: std::future::Future<Output = std::result::Result<T, E>>,
+    {
+        self.memoize(params, &MemoOptions::default(), |_| true, compute)
+            .await
+            .map(|(v, _)| v)
+            .map_err(MemoError::into_inner)
+    }
+
+    /// The compute-once lookup behind [`Self::get_or_insert_with`] and async `#[cached]`
+    /// functions (see [`crate::blocking::Cache::memoize`]).
+    pub async fn memoize<T: Cacheable, E, F>(
+        &self,
+        params: &Params,
+        opts: &MemoOptions,
+        keep: impl FnOnce(&T) -> bool,
+        compute: impl FnOnce() -> F,
+    ) -> std::result::Result<(T, Outcome), MemoError<E>>
+    where
+        F: std::future::Future<Output = std::result::Result<T, E>>,
+    {
+        let core = &self.core;
+        let lookup = Lookup::params(params).map_err(MemoError::Cache)?;
+        let hit = || crate::memo::stored::<T>(core, &lookup).map_err(MemoError::Cache);
+        let _leader = loop {
+            if let Some(v) = hit()? {
+                return Ok((v, Outcome::Hit));
+            }
+            match core.flights().join(lookup.cache_key()) {
+                Role::Follower(flight) => flight.wait_async().await,
+                Role::Leader(guard) => break guard,
+            }
+        };
+        let _lock = if opts.locks(core) {
+            let (root, key) = (core.root().to_path_buf(), lookup.cache_key().to_string());
+            let lock = tokio::task::spawn_blocking(move || KeyLock::acquire(&root, &key))
+                .await
+                .map_err(|e| MemoError::Cache(task_failed(e)))?
+                .map_err(MemoError::Cache)?;
+            Some(lock)
+        } else {
+            None
+        };
+        // Another leader may have stored the value since the look above.
+        if let Some(v) = hit()? {
+            return Ok((v, Outcome::Hit));
+        }
+        let value = compute().await.map_err(MemoError::Compute)?;
+        if keep(&value)
+            && let Err(e) = self.put_with(&value, params, &opts.put).await
+        {
+            crate::memo::report_failed_put(lookup.cache_key(), &e);
+        }
+        Ok((value, Outcome::Computed))
     }
 
     /// Get the value stored under a cache key.

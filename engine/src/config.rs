@@ -114,6 +114,10 @@ pub struct CacheConfig {
     pub max_entries: Option<u64>,
     /// The fraction of each limit an eviction pass evicts down to (in `(0, 1]`; 0.8).
     pub eviction_low_watermark: f64,
+    /// Compute-once lookups (`get_or_insert_with`, `#[cached]`) that miss take a per-key lock
+    /// file, so processes wait for the first one's result instead of computing it too
+    /// (`docs/FUNCTIONS.md`). Off by default: it costs two file operations per miss.
+    pub lock_across_processes: bool,
 }
 
 impl CacheConfig {
@@ -127,6 +131,7 @@ impl CacheConfig {
             commit_max_rows: 10_000,
             codec: CodecOptions::default(),
             cleanup_on_open: false,
+            lock_across_processes: false,
             maintenance_retention: cacheness_catalog::maintenance::DEFAULT_RETENTION,
             signing_key: crate::signing::SigningKey::Default,
             delete_invalid_signatures: true,
@@ -218,6 +223,12 @@ impl CacheConfig {
         self
     }
 
+    /// Make compute-once lookups that miss wait for other processes computing the same key.
+    pub fn with_lock_across_processes(mut self, on: bool) -> Self {
+        self.lock_across_processes = on;
+        self
+    }
+
     /// Set the codec options.
     pub fn with_codec(mut self, codec: CodecOptions) -> Self {
         self.codec = codec;
@@ -260,6 +271,9 @@ pub struct Settings {
     pub threads: Option<usize>,
     /// Remove expired entries at open (`true`/`false`; in the environment also `1`/`0`).
     pub cleanup_on_open: Option<bool>,
+    /// Compute-once misses wait for other processes (`true`/`false`; in the environment also
+    /// `1`/`0`).
+    pub lock_across_processes: Option<bool>,
     /// Maintenance retention in seconds.
     pub maintenance_retention_seconds: Option<u64>,
     /// The signing key source ([`crate::signing::SigningKey::parse`]). Environment only.
@@ -381,6 +395,10 @@ impl Settings {
                 "CACHENESS_CLEANUP_ON_OPEN",
                 get("CACHENESS_CLEANUP_ON_OPEN"),
             )?,
+            lock_across_processes: parse_bool(
+                "CACHENESS_LOCK_ACROSS_PROCESSES",
+                get("CACHENESS_LOCK_ACROSS_PROCESSES"),
+            )?,
             maintenance_retention_seconds: parse_num(
                 "CACHENESS_MAINTENANCE_RETENTION_SECONDS",
                 get("CACHENESS_MAINTENANCE_RETENTION_SECONDS"),
@@ -481,6 +499,9 @@ impl Settings {
         }
         if let Some(on) = self.cleanup_on_open {
             config.cleanup_on_open = on;
+        }
+        if let Some(on) = self.lock_across_processes {
+            config.lock_across_processes = on;
         }
         if let Some(s) = self.maintenance_retention_seconds {
             config.maintenance_retention = Duration::from_secs(s);

@@ -263,6 +263,8 @@ pub struct CacheCore {
     counters: Counters,
     /// Gets not yet recorded in payload times; only kept when a limit is set.
     access: Option<AccessLog>,
+    /// Compute-once lookups in progress (single flight).
+    flights: crate::memo::Flights,
     closed: AtomicBool,
 }
 
@@ -304,12 +306,18 @@ impl CacheCore {
             signer,
             counters: Counters::default(),
             access,
+            flights: crate::memo::Flights::default(),
             closed: AtomicBool::new(false),
         };
         if core.config.cleanup_on_open {
             core.cleanup_expired_rows(&core.catalog.sizes_blocking()?)?;
         }
         Ok(core)
+    }
+
+    /// Compute-once lookups in progress in this process.
+    pub(crate) fn flights(&self) -> &crate::memo::Flights {
+        &self.flights
     }
 
     /// The payload files.

@@ -15,6 +15,8 @@
 //! - [`eviction`]: the size and entry limits (least-recently-used eviction across processes);
 //!   `access` records gets in payload modification times, in batches.
 //! - [`core`]: the synchronous put/get logic; [`Cache`] (async) and [`blocking::Cache`] wrap it.
+//! - [`memo`]: compute-once lookups (`get_or_insert_with`, single flight in a process, an
+//!   optional per-key lock across processes) behind `#[cached]` functions.
 //! - `metadata`: custom metadata tables (declare, attach rows to entries, clear).
 //! - `query`: SQL statements (`cacheness-sql`) and the payload lookups of `cached_table`.
 //! - [`repair`]: verify every row against its payload and every payload against the catalog,
@@ -38,6 +40,7 @@ pub mod core;
 pub mod error;
 pub mod eviction;
 pub mod keys;
+pub mod memo;
 mod metadata;
 mod query;
 pub mod repair;

@@ -1,0 +1,309 @@
+//! Compute-once lookups: `get_or_insert_with` and its async twin, behind which `#[cached]`
+//! functions run.
+//!
+//! A lookup that misses computes the value, stores it and returns it. Concurrent identical
+//! lookups in one process compute once (**single flight**): the first caller for a key leads,
+//! the others wait for it and then read its stored result. Across processes an optional
+//! per-key lock file (`<root>/locks/<key>.lock`, an exclusive `flock`) makes other processes
+//! wait for the first one's result instead of computing it too.
+//!
+//! A leader whose value is not stored (its computation failed, `cache_if` refused the value,
+//! or the put failed) wakes its followers, and the next of them computes in turn: waiters never
+//! receive a value that was not stored, so no `Clone` bound is needed. A put that fails after
+//! the computation is logged and the computed value is still returned: the work is never lost
+//! to a full disk.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
+
+use crate::codec::Cacheable;
+use crate::core::{CacheCore, Lookup, PutOptions};
+use crate::error::{Error, Result};
+
+/// How a compute-once lookup was answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The value was in the cache.
+    Hit,
+    /// The value was computed here (and stored unless refused or the put failed).
+    Computed,
+}
+
+/// Why a compute-once lookup failed.
+#[derive(Debug, thiserror::Error)]
+pub enum MemoError<E> {
+    /// The cache failed before anything was computed (reading the entry, taking the lock).
+    #[error(transparent)]
+    Cache(Error),
+    /// The computation returned an error (nothing was stored).
+    #[error("the computation failed")]
+    Compute(E),
+}
+
+impl<E> MemoError<E> {
+    /// The computation's error, or the cache's converted into `E`.
+    pub fn into_inner(self) -> E
+    where
+        E: From<Error>,
+    {
+        match self {
+            MemoError::Cache(e) => E::from(e),
+            MemoError::Compute(e) => e,
+        }
+    }
+}
+
+/// How a compute-once lookup stores what it computes.
+#[derive(Debug, Clone, Default)]
+pub struct MemoOptions {
+    /// Description, TTL, name and metadata of the stored entry.
+    pub put: PutOptions,
+    /// Wait for other processes computing the same key (`None`: the cache's
+    /// `lock_across_processes` setting).
+    pub lock_across_processes: Option<bool>,
+}
+
+impl MemoOptions {
+    /// Store computed values with these put options.
+    pub fn put(put: PutOptions) -> Self {
+        MemoOptions {
+            put,
+            lock_across_processes: None,
+        }
+    }
+
+    /// Wait for (or do not wait for) other processes computing the same key.
+    pub fn lock_across_processes(mut self, on: bool) -> Self {
+        self.lock_across_processes = Some(on);
+        self
+    }
+
+    pub(crate) fn locks(&self, core: &CacheCore) -> bool {
+        self.lock_across_processes
+            .unwrap_or(core.config().lock_across_processes)
+    }
+}
+
+/// Look for a stored value. A stored value of another type is a miss: the computed value
+/// replaces it (a function whose return type changed recomputes instead of failing forever).
+pub(crate) fn stored<T: Cacheable>(core: &CacheCore, lookup: &Lookup) -> Result<Option<T>> {
+    match core.get(lookup) {
+        Err(Error::WrongType { key, stored, .. }) => {
+            tracing::debug!(key = %key, "stored value is {stored}: recomputing");
+            Ok(None)
+        }
+        other => other,
+    }
+}
+
+/// Log a put of a computed value that failed: the value is still returned.
+pub(crate) fn report_failed_put(key: &str, e: &Error) {
+    tracing::warn!(key = %key, "computed value not stored: {e}");
+}
+
+/// One key's computation in progress in this process.
+#[derive(Default)]
+struct Flight {
+    done: Mutex<bool>,
+    finished: Condvar,
+    finished_async: tokio::sync::Notify,
+}
+
+impl Flight {
+    fn is_done(&self) -> bool {
+        *self.done.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Block until the leader finishes.
+    fn wait(&self) {
+        let mut done = self.done.lock().unwrap_or_else(PoisonError::into_inner);
+        while !*done {
+            done = self
+                .finished
+                .wait(done)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+
+    /// Wait without blocking the runtime until the leader finishes.
+    async fn wait_async(&self) {
+        loop {
+            let notified = self.finished_async.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.is_done() {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+/// The computations in progress in this process, by key.
+#[derive(Default)]
+pub(crate) struct Flights {
+    by_key: Mutex<HashMap<String, Arc<Flight>>>,
+}
+
+/// The role a caller gets for a key.
+pub(crate) enum Role<'a> {
+    /// Compute; the flight ends (waking followers) when the guard drops, even on a panic.
+    Leader(LeaderGuard<'a>),
+    /// Wait for this flight, then look again.
+    Follower(FollowerWait),
+}
+
+/// A follower's handle on the flight it waits for.
+pub(crate) struct FollowerWait(Arc<Flight>);
+
+impl FollowerWait {
+    /// Block until the leader finishes.
+    pub(crate) fn wait(self) {
+        self.0.wait();
+    }
+
+    /// Wait without blocking the runtime.
+    pub(crate) async fn wait_async(self) {
+        self.0.wait_async().await;
+    }
+}
+
+/// The leader's guard: ends the flight when dropped.
+pub(crate) struct LeaderGuard<'a> {
+    flights: &'a Flights,
+    key: String,
+    flight: Arc<Flight>,
+}
+
+impl Drop for LeaderGuard<'_> {
+    fn drop(&mut self) {
+        self.flights
+            .by_key
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&self.key);
+        *self.flight.done.lock().unwrap_or_else(PoisonError::into_inner) = true;
+        self.flight.finished.notify_all();
+        self.flight.finished_async.notify_waiters();
+    }
+}
+
+impl Flights {
+    /// Lead the computation of `key`, or follow the one in progress.
+    pub(crate) fn join(&self, key: &str) -> Role<'_> {
+        let mut map = self.by_key.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(flight) = map.get(key) {
+            return Role::Follower(FollowerWait(flight.clone()));
+        }
+        let flight = Arc::new(Flight::default());
+        map.insert(key.to_string(), flight.clone());
+        Role::Leader(LeaderGuard {
+            flights: self,
+            key: key.to_string(),
+            flight,
+        })
+    }
+
+    /// Computations in progress (for tests).
+    #[cfg(test)]
+    fn in_flight(&self) -> usize {
+        self.by_key
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
+    }
+}
+
+/// An exclusive lock on one key across processes: `<root>/locks/<key>.lock`.
+///
+/// The holder removes the file before releasing it, so lock files do not pile up. A waiter
+/// that then gets the lock on the removed file sees that the path no longer names the file it
+/// locked, and starts over on the new one.
+pub(crate) struct KeyLock {
+    file: File,
+    path: PathBuf,
+}
+
+impl KeyLock {
+    /// The directory of the lock files under a cache root.
+    pub(crate) fn dir(root: &Path) -> PathBuf {
+        root.join("locks")
+    }
+
+    /// Wait for and take the lock on `key`.
+    pub(crate) fn acquire(root: &Path, key: &str) -> Result<KeyLock> {
+        use std::os::unix::fs::MetadataExt;
+        let dir = Self::dir(root);
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+        let path = dir.join(format!("{key}.lock"));
+        loop {
+            let file = File::options()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(&path)
+                .map_err(|e| Error::io(&path, e))?;
+            file.lock().map_err(|e| Error::io(&path, e))?;
+            let held = file.metadata().map_err(|e| Error::io(&path, e))?;
+            match std::fs::metadata(&path) {
+                Ok(now) if now.ino() == held.ino() && now.dev() == held.dev() => {
+                    return Ok(KeyLock { file, path });
+                }
+                // The previous holder removed the file we locked: lock the new one.
+                Ok(_) => continue,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(Error::io(&path, e)),
+            }
+        }
+    }
+}
+
+impl Drop for KeyLock {
+    fn drop(&mut self) {
+        // Remove while still holding the lock (see the type's doc); a failure only leaves an
+        // empty file behind.
+        let _ = std::fs::remove_file(&self.path);
+        let _ = self.file.unlock();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_leader_per_key_and_followers_wake_when_it_ends() {
+        let flights = Flights::default();
+        let Role::Leader(guard) = flights.join("k") else {
+            panic!("the first caller leads")
+        };
+        assert!(matches!(flights.join("other"), Role::Leader(_)));
+        let Role::Follower(wait) = flights.join("k") else {
+            panic!("a second caller follows")
+        };
+        let waiter = std::thread::spawn(move || wait.wait());
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        assert!(!waiter.is_finished());
+        drop(guard);
+        waiter.join().unwrap();
+        assert_eq!(flights.in_flight(), 0);
+        assert!(matches!(flights.join("k"), Role::Leader(_)));
+    }
+
+    #[test]
+    fn a_key_lock_excludes_a_second_holder_and_removes_its_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let lock = KeyLock::acquire(dir.path(), "abc").unwrap();
+        let path = KeyLock::dir(dir.path()).join("abc.lock");
+        assert!(path.exists());
+        let root = dir.path().to_path_buf();
+        let second = std::thread::spawn(move || KeyLock::acquire(&root, "abc").map(|_| ()));
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        assert!(!second.is_finished(), "the second holder waits");
+        drop(lock);
+        second.join().unwrap().unwrap();
+        assert!(!path.exists(), "the last holder removes the file");
+    }
+}
