@@ -13,12 +13,13 @@
 //!           | 0x08 i64le                    timestamp (µs since the epoch, UTC)
 //!           | 0x09 u64le(count) value*      list
 //!           | 0x0a u64le(count) { u64le(len) utf8 value }*   map, sorted by key bytes
+//!           | 0x0b u8(kind) u128be          content digest (kind 1 file, 2 dir, 3 array, 4 table)
 //! key      := lower-case hex of XXH3-64(encoding), 16 digits
 //! ```
 
 use std::collections::BTreeMap;
 
-use super::value::Value;
+use super::value::{Digest, DigestKind, Value};
 
 /// The first bytes of every canonical encoding (spec version 1).
 pub const MAGIC: &[u8; 4] = b"cnk1";
@@ -87,6 +88,11 @@ pub fn encode_value(v: &Value, out: &mut Vec<u8>) {
                 encode_len_bytes(k.as_bytes(), out);
                 encode_value(v, out);
             }
+        }
+        Value::Digest(d) => {
+            out.push(0x0b);
+            out.push(d.kind.code());
+            out.extend_from_slice(&d.hash.to_be_bytes());
         }
     }
 }
@@ -203,6 +209,15 @@ impl<'a> Reader<'a> {
                     map.insert(k, v);
                 }
                 Value::Map(map)
+            }
+            0x0b => {
+                let code = self.take(1)?[0];
+                let kind = DigestKind::from_code(code)
+                    .ok_or_else(|| DecodeError(format!("unknown digest kind {code}")))?;
+                Value::Digest(Digest {
+                    kind,
+                    hash: u128::from_be_bytes(self.array()?),
+                })
             }
             t => {
                 return Err(DecodeError(format!(

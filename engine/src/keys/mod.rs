@@ -3,13 +3,20 @@
 //! A key is XXH3-64 over the canonical encoding of the parameters sorted by name
 //! ([`canonical`]); the spec, with golden vectors, is `docs/KEYS.md`. The canonical encoding is
 //! stored with each entry, so a 64-bit collision is detected and treated as a miss.
+//!
+//! [`param`] turns Rust values into parameters ([`KeyParam`], serde values); [`content`] keys
+//! files and directory trees by their content, with a stat cache.
 
 pub mod canonical;
+pub mod content;
+pub mod param;
 mod value;
 
 use std::collections::BTreeMap;
 
-pub use value::{NotU8, Value};
+pub use content::{ContentHasher, MissingPath};
+pub use param::{KeyContext, KeyParam, PathName};
+pub use value::{Digest, DigestKind, NotU8, Value};
 
 use crate::error::{Error, Result};
 use cacheness_catalog::ColumnValue;
@@ -76,6 +83,37 @@ impl Params {
         } else {
             self.values.insert(name.to_string(), value.into());
         }
+        self
+    }
+
+    /// Add a parameter whose value needs work to compute: a path keyed by its content, an
+    /// array or table keyed by its values, anything implementing [`KeyParam`].
+    ///
+    /// ```
+    /// use cacheness_engine::{Params, keys::{ContentHasher, KeyContext}};
+    /// let dir = tempfile::tempdir()?;
+    /// std::fs::write(dir.path().join("train.csv"), "x\n1\n")?;
+    /// let hasher = ContentHasher::in_memory();
+    /// let p = Params::new().with_param("data", &dir.path().join("train.csv"), &KeyContext::new(&hasher))?;
+    /// assert!(p.to_json()["data"]["$file"].is_string());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn with_param<T: KeyParam + ?Sized>(
+        self,
+        name: &str,
+        value: &T,
+        cx: &KeyContext<'_>,
+    ) -> Result<Self> {
+        validate_name(name)?;
+        Ok(self.with(name, value.key_value(cx)?))
+    }
+
+    /// Add every parameter of `other` (replacing those of the same name).
+    pub fn merged(mut self, other: Params) -> Self {
+        if self.invalid.is_none() {
+            self.invalid = other.invalid;
+        }
+        self.values.extend(other.values);
         self
     }
 
@@ -158,8 +196,8 @@ impl Params {
     /// The parameters as one JSON object, sorted by name (the catalog's `params_json`).
     ///
     /// Types JSON lacks are tagged objects: `{"$bytes": hex}`, `{"$date": "YYYY-MM-DD"}`,
-    /// `{"$timestamp": RFC 3339}`, `{"$float": "NaN"|"inf"|"-inf"}`, `{"$uint": "…"}` never occurs
-    /// (JSON numbers hold u64).
+    /// `{"$timestamp": RFC 3339}`, `{"$float": "NaN"|"inf"|"-inf"}`, content digests
+    /// `{"$file"|"$dir"|"$array"|"$table": 32 hex digits}`.
     pub fn to_json(&self) -> serde_json::Value {
         serde_json::Value::Object(
             self.values
@@ -210,6 +248,7 @@ fn value_to_json(v: &Value) -> serde_json::Value {
         Value::Date(d) => tagged("$date", J::from(date_string(*d))),
         Value::Timestamp(t) => tagged("$timestamp", J::from(timestamp_string(*t))),
         Value::List(items) => J::Array(items.iter().map(value_to_json).collect()),
+        Value::Digest(d) => tagged(&format!("${}", d.kind.name()), J::from(d.hex())),
         Value::Map(m) => J::Object(
             m.iter()
                 .map(|(k, v)| (k.clone(), value_to_json(v)))
@@ -233,6 +272,7 @@ fn column_value(v: &Value) -> Option<ColumnValue> {
         Value::Date(d) => ColumnValue::Date(*d),
         Value::Timestamp(t) => ColumnValue::Timestamp(*t),
         Value::List(_) | Value::Map(_) => ColumnValue::Str(value_to_json(v).to_string()),
+        Value::Digest(d) => ColumnValue::Str(format!("{}:{}", d.kind.name(), d.hex())),
     })
 }
 

@@ -30,6 +30,80 @@ pub enum Value {
     List(Vec<Value>),
     /// A map with string keys; its order never matters.
     Map(BTreeMap<String, Value>),
+    /// The content digest (XXH3-128) of a file, a directory tree, an array or a table: the
+    /// value a content-hashed key parameter stands for ([`super::content`]).
+    Digest(Digest),
+}
+
+/// What a [`Value::Digest`] is the digest of (part of the key: a file and a directory with the
+/// same digest are different keys).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DigestKind {
+    /// A file's bytes.
+    File,
+    /// A directory tree: sorted relative paths and their files' digests.
+    Directory,
+    /// An n-dimensional array: element type, shape and elements.
+    Array,
+    /// An Arrow table: schema and values.
+    Table,
+}
+
+impl DigestKind {
+    /// Every kind, by its code in the canonical encoding (1..=4).
+    pub const ALL: [DigestKind; 4] = [
+        DigestKind::File,
+        DigestKind::Directory,
+        DigestKind::Array,
+        DigestKind::Table,
+    ];
+
+    /// The kind's byte in the canonical encoding.
+    pub fn code(self) -> u8 {
+        match self {
+            DigestKind::File => 1,
+            DigestKind::Directory => 2,
+            DigestKind::Array => 3,
+            DigestKind::Table => 4,
+        }
+    }
+
+    /// The kind of a code.
+    pub fn from_code(code: u8) -> Option<DigestKind> {
+        DigestKind::ALL.into_iter().find(|k| k.code() == code)
+    }
+
+    /// The kind's name (`file`, `dir`, `array`, `table`): the JSON tag is `$` + name.
+    pub fn name(self) -> &'static str {
+        match self {
+            DigestKind::File => "file",
+            DigestKind::Directory => "dir",
+            DigestKind::Array => "array",
+            DigestKind::Table => "table",
+        }
+    }
+}
+
+/// A content digest: its kind and XXH3-128 value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Digest {
+    /// What was digested.
+    pub kind: DigestKind,
+    /// The XXH3-128 value.
+    pub hash: u128,
+}
+
+impl Digest {
+    /// 32 lower-case hex digits of the hash.
+    pub fn hex(&self) -> String {
+        format!("{:032x}", self.hash)
+    }
+}
+
+impl From<Digest> for Value {
+    fn from(d: Digest) -> Self {
+        Value::Digest(d)
+    }
 }
 
 impl PartialEq for Value {
