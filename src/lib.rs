@@ -21,9 +21,26 @@
 pub use cacheness_engine::{
     Cache, CacheConfig, CacheStats, Cacheable, CodecOptions, DataType, Durability, Element,
     EntryInfo, EntryMeta, Error, Format, Params, PutOptions, RawObject, Result, Serde, SigningKey,
-    Value, access, blocking, codec, config, eviction, keys, memo, params, repair, seal, signing,
-    stats, store, usage,
+    Value, access, blocking, codec, config, eviction, function, keys, memo, params, repair, seal,
+    signing, stats, store, usage,
 };
+
+/// Cache a function's results on disk, keyed by its arguments (`docs/FUNCTIONS.md`).
+///
+/// ```no_run
+/// use cacheness::cached;
+///
+/// #[cached(version = 1, ttl = "1h")]
+/// fn slow_square(x: u64) -> u64 {
+///     std::thread::sleep(std::time::Duration::from_secs(1));
+///     x * x
+/// }
+///
+/// assert_eq!(slow_square(12), 144); // computed, stored
+/// assert_eq!(slow_square(12), 144); // read back
+/// assert_eq!(slow_square_cache_info().hits, 1);
+/// ```
+pub use cacheness_macros::cached;
 
 /// The Delta Lake catalog (entry rows, journal, group commit).
 pub use cacheness_catalog as catalog;

@@ -44,7 +44,27 @@ fn vectors() -> Vec<(&'static str, Params)> {
             "w1_style",
             params!(model = "resnet50", dataset = "imagenet", i = 42),
         ),
+        ("file", content_params(false)),
+        ("dir", content_params(true)),
     ]
+}
+
+/// A file (`train.csv` holding `x,y\n1,2\n`) or a tree (that file plus `sub/b.bin` holding
+/// bytes 0, 1, 2), keyed by content.
+fn content_params(tree: bool) -> Params {
+    use cacheness::keys::{ContentHasher, KeyContext};
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("train.csv"), b"x,y\n1,2\n").unwrap();
+    std::fs::create_dir(dir.path().join("sub")).unwrap();
+    std::fs::write(dir.path().join("sub/b.bin"), [0u8, 1, 2]).unwrap();
+    let hasher = ContentHasher::in_memory();
+    let cx = KeyContext::new(&hasher);
+    let path = if tree {
+        dir.path().to_path_buf()
+    } else {
+        dir.path().join("train.csv")
+    };
+    Params::new().with_param("data", &path, &cx).unwrap()
 }
 
 #[derive(serde::Serialize, serde::Deserialize, PartialEq, Debug)]
@@ -151,6 +171,10 @@ fn leaf() -> impl Strategy<Value = Value> {
         proptest::collection::vec(any::<u8>(), 0..12).prop_map(Value::Bytes),
         any::<i32>().prop_map(Value::Date),
         any::<i64>().prop_map(Value::Timestamp),
+        (0usize..4, any::<u128>()).prop_map(|(k, hash)| Value::Digest(cacheness::keys::Digest {
+            kind: cacheness::keys::DigestKind::ALL[k],
+            hash
+        })),
     ]
 }
 

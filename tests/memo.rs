@@ -36,7 +36,10 @@ fn none_is_a_value_that_hits() {
     };
     for _ in 0..3 {
         assert_eq!(
-            cache.get_or_insert_with(&params!(q = "absent"), compute).unwrap().0,
+            cache
+                .get_or_insert_with(&params!(q = "absent"), compute)
+                .unwrap()
+                .0,
             None
         );
     }
@@ -118,16 +121,22 @@ fn errors_and_refused_values_are_not_stored() {
     assert!(matches!(err, Err(Error::NotFound { .. })));
     assert!(!cache.exists(&p).unwrap());
     let (v, _) = cache
-        .memoize(&p, &MemoOptions::default(), |v: &Serde<i32>| v.0 > 0, || {
-            Ok::<_, Error>(Serde(-1))
-        })
+        .memoize(
+            &p,
+            &MemoOptions::default(),
+            |v: &Serde<i32>| v.0 > 0,
+            || Ok::<_, Error>(Serde(-1)),
+        )
         .unwrap();
     assert_eq!(v.0, -1);
     assert!(!cache.exists(&p).unwrap(), "cache_if refused it");
     let (_, outcome) = cache
-        .memoize(&p, &MemoOptions::default(), |v: &Serde<i32>| v.0 > 0, || {
-            Ok::<_, Error>(Serde(5))
-        })
+        .memoize(
+            &p,
+            &MemoOptions::default(),
+            |v: &Serde<i32>| v.0 > 0,
+            || Ok::<_, Error>(Serde(5)),
+        )
         .unwrap();
     assert_eq!(outcome, Outcome::Computed);
     assert!(cache.exists(&p).unwrap());
@@ -151,7 +160,9 @@ fn a_failed_leader_lets_a_waiting_caller_compute() {
         })
     };
     leader_started.wait();
-    let v = cache.get_or_insert_with(&params!(k = 1), || Serde(11)).unwrap();
+    let v = cache
+        .get_or_insert_with(&params!(k = 1), || Serde(11))
+        .unwrap();
     assert_eq!(v.0, 11);
     assert!(leader.join().unwrap().is_err());
 }

@@ -540,7 +540,10 @@ fn four_processes_compute_a_locked_key_once() {
         assert_eq!(value, first, "every process returns the first result");
     }
     assert!(
-        std::fs::read_dir(dir.path().join("locks")).unwrap().next().is_none(),
+        std::fs::read_dir(dir.path().join("locks"))
+            .unwrap()
+            .next()
+            .is_none(),
         "lock files are removed"
     );
 }

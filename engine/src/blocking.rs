@@ -57,6 +57,16 @@ impl Cache {
         Cache { core }
     }
 
+    /// An async handle on the same open cache.
+    pub fn nonblocking(&self) -> crate::Cache {
+        crate::Cache::from_core(self.core.clone())
+    }
+
+    /// The hasher of content-hashed key parameters, with the cache's stat cache.
+    pub fn content_hasher(&self) -> &crate::keys::ContentHasher {
+        self.core.content_hasher()
+    }
+
     /// The synchronous core.
     pub fn core(&self) -> &Arc<CacheCore> {
         &self.core
@@ -128,6 +138,19 @@ impl Cache {
         keep: impl FnOnce(&T) -> bool,
         compute: impl FnOnce() -> std::result::Result<T, E>,
     ) -> std::result::Result<(T, Outcome), MemoError<E>> {
+        self.memoize_in(params, opts, keep, &mut Some(compute))
+    }
+
+    /// [`Self::memoize`] with the computation in a slot: when the cache fails
+    /// ([`MemoError::Cache`]) the computation is still in it, so the caller can run it
+    /// uncached (what `#[cached]` does).
+    pub fn memoize_in<T: Cacheable, E, F: FnOnce() -> std::result::Result<T, E>>(
+        &self,
+        params: &Params,
+        opts: &MemoOptions,
+        keep: impl FnOnce(&T) -> bool,
+        compute: &mut Option<F>,
+    ) -> std::result::Result<(T, Outcome), MemoError<E>> {
         let core = &self.core;
         let lookup = Lookup::params(params).map_err(MemoError::Cache)?;
         let hit = || crate::memo::stored::<T>(core, &lookup).map_err(MemoError::Cache);
@@ -141,7 +164,8 @@ impl Cache {
             }
         };
         let _lock = if opts.locks(core) {
-            let lock = KeyLock::acquire(core.root(), lookup.cache_key()).map_err(MemoError::Cache)?;
+            let lock =
+                KeyLock::acquire(core.root(), lookup.cache_key()).map_err(MemoError::Cache)?;
             Some(lock)
         } else {
             None
@@ -150,6 +174,9 @@ impl Cache {
         if let Some(v) = hit()? {
             return Ok((v, Outcome::Hit));
         }
+        let Some(compute) = compute.take() else {
+            return Err(MemoError::Cache(crate::memo::taken()));
+        };
         let value = compute().map_err(MemoError::Compute)?;
         if keep(&value)
             && let Err(e) = self.put_with(&value, params, &opts.put)

@@ -58,6 +58,15 @@ impl Cache {
         })
     }
 
+    pub(crate) fn from_core(core: Arc<CacheCore>) -> Self {
+        Cache { core }
+    }
+
+    /// The hasher of content-hashed key parameters, with the cache's stat cache.
+    pub fn content_hasher(&self) -> &crate::keys::ContentHasher {
+        self.core.content_hasher()
+    }
+
     /// The synchronous core (shared with [`crate::blocking::Cache`]).
     pub fn core(&self) -> &Arc<CacheCore> {
         &self.core
@@ -134,6 +143,23 @@ impl Cache {
     where
         F: std::future::Future<Output = std::result::Result<T, E>>,
     {
+        self.memoize_in(params, opts, keep, &mut Some(compute))
+            .await
+    }
+
+    /// [`Self::memoize`] with the computation in a slot (see
+    /// [`crate::blocking::Cache::memoize_in`]).
+    pub async fn memoize_in<T: Cacheable, E, F, C>(
+        &self,
+        params: &Params,
+        opts: &MemoOptions,
+        keep: impl FnOnce(&T) -> bool,
+        compute: &mut Option<C>,
+    ) -> std::result::Result<(T, Outcome), MemoError<E>>
+    where
+        F: std::future::Future<Output = std::result::Result<T, E>>,
+        C: FnOnce() -> F,
+    {
         let core = &self.core;
         let lookup = Lookup::params(params).map_err(MemoError::Cache)?;
         let hit = || crate::memo::stored::<T>(core, &lookup).map_err(MemoError::Cache);
@@ -160,6 +186,9 @@ impl Cache {
         if let Some(v) = hit()? {
             return Ok((v, Outcome::Hit));
         }
+        let Some(compute) = compute.take() else {
+            return Err(MemoError::Cache(crate::memo::taken()));
+        };
         let value = compute().await.map_err(MemoError::Compute)?;
         if keep(&value)
             && let Err(e) = self.put_with(&value, params, &opts.put).await

@@ -265,6 +265,8 @@ pub struct CacheCore {
     access: Option<AccessLog>,
     /// Compute-once lookups in progress (single flight).
     flights: crate::memo::Flights,
+    /// Hashes content-hashed key parameters; its stat cache is kept under the root.
+    hasher: crate::keys::ContentHasher,
     closed: AtomicBool,
 }
 
@@ -299,6 +301,9 @@ impl CacheCore {
         let access = config
             .has_limits()
             .then(|| AccessLog::new(config.root.clone()));
+        let hasher = crate::keys::ContentHasher::persistent(
+            config.root.join(crate::keys::content::STAT_CACHE_FILE),
+        );
         let core = CacheCore {
             config,
             store,
@@ -307,12 +312,18 @@ impl CacheCore {
             counters: Counters::default(),
             access,
             flights: crate::memo::Flights::default(),
+            hasher,
             closed: AtomicBool::new(false),
         };
         if core.config.cleanup_on_open {
             core.cleanup_expired_rows(&core.catalog.sizes_blocking()?)?;
         }
         Ok(core)
+    }
+
+    /// The hasher of content-hashed key parameters (its stat cache is `<root>/stat-cache.v1`).
+    pub fn content_hasher(&self) -> &crate::keys::ContentHasher {
+        &self.hasher
     }
 
     /// Compute-once lookups in progress in this process.

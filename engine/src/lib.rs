@@ -15,6 +15,8 @@
 //! - [`eviction`]: the size and entry limits (least-recently-used eviction across processes);
 //!   `access` records gets in payload modification times, in batches.
 //! - [`core`]: the synchronous put/get logic; [`Cache`] (async) and [`blocking::Cache`] wrap it.
+//! - [`function`]: what `#[cached]` functions run on (keys from arguments, per-function
+//!   counters, clearing a function's entries).
 //! - [`memo`]: compute-once lookups (`get_or_insert_with`, single flight in a process, an
 //!   optional per-key lock across processes) behind `#[cached]` functions.
 //! - `metadata`: custom metadata tables (declare, attach rows to entries, clear).
@@ -39,6 +41,7 @@ pub mod config;
 pub mod core;
 pub mod error;
 pub mod eviction;
+pub mod function;
 pub mod keys;
 pub mod memo;
 mod metadata;

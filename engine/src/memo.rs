@@ -98,6 +98,13 @@ pub(crate) fn stored<T: Cacheable>(core: &CacheCore, lookup: &Lookup) -> Result<
     }
 }
 
+/// The error of a computation slot found empty (a caller passed `&mut None`).
+pub(crate) fn taken() -> Error {
+    Error::Background {
+        reason: "compute-once lookup given no computation".into(),
+    }
+}
+
 /// Log a put of a computed value that failed: the value is still returned.
 pub(crate) fn report_failed_put(key: &str, e: &Error) {
     tracing::warn!(key = %key, "computed value not stored: {e}");
@@ -184,7 +191,11 @@ impl Drop for LeaderGuard<'_> {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .remove(&self.key);
-        *self.flight.done.lock().unwrap_or_else(PoisonError::into_inner) = true;
+        *self
+            .flight
+            .done
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = true;
         self.flight.finished.notify_all();
         self.flight.finished_async.notify_waiters();
     }

@@ -489,7 +489,11 @@ mod tests {
         let first = h.hash_file(&path).unwrap();
         assert_eq!(h.counters().files_read, 3);
         assert_eq!(h.hash_file(&path).unwrap(), first);
-        assert_eq!(h.counters().files_read, 3, "unchanged: the stat cache answers");
+        assert_eq!(
+            h.counters().files_read,
+            3,
+            "unchanged: the stat cache answers"
+        );
         assert_eq!(h.counters().stat_hits, 1);
         h.save().unwrap();
         // Another process (a new hasher on the same file) trusts the saved entry.

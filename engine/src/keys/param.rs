@@ -310,13 +310,25 @@ mod tests {
         let kv = |v: &dyn Fn(&KeyContext<'_>) -> Result<Value>| v(&cx).unwrap();
         assert_eq!(kv(&|cx| 3u8.key_value(cx)), Value::from(3i64));
         assert_eq!(kv(&|cx| "x".key_value(cx)), Value::from("x"));
-        assert_eq!(kv(&|cx| vec![1u8, 2].key_value(cx)), Value::from(vec![1u8, 2]));
-        assert_eq!(kv(&|cx| vec![1i32, 2].key_value(cx)), Value::from(vec![1i32, 2]));
+        assert_eq!(
+            kv(&|cx| vec![1u8, 2].key_value(cx)),
+            Value::from(vec![1u8, 2])
+        );
+        assert_eq!(
+            kv(&|cx| vec![1i32, 2].key_value(cx)),
+            Value::from(vec![1i32, 2])
+        );
         assert_eq!(kv(&|cx| None::<i32>.key_value(cx)), Value::Null);
         // The serde route agrees with the KeyParam route on what both accept.
         assert_eq!(serde_value_of(&3u8, "x").unwrap(), Value::from(3i64));
-        assert_eq!(serde_value_of(&u64::MAX, "x").unwrap(), Value::from(u64::MAX));
-        assert_eq!(serde_value_of(&f64::NAN, "x").unwrap(), Value::Float(f64::NAN));
+        assert_eq!(
+            serde_value_of(&u64::MAX, "x").unwrap(),
+            Value::from(u64::MAX)
+        );
+        assert_eq!(
+            serde_value_of(&f64::NAN, "x").unwrap(),
+            Value::Float(f64::NAN)
+        );
         assert_eq!(serde_value_of(&Some("s"), "x").unwrap(), Value::from("s"));
         assert_eq!(
             serde_value_of(&serde_bytes::Bytes::new(b"ab"), "x").unwrap(),
@@ -339,7 +351,10 @@ mod tests {
             serde_json::json!({"model": "xgb", "layers": [64, 32], "dropout": null,
                                "mode": {"Tuned": {"trials": 5}}})
         );
-        assert_eq!(serde_value_of(&Mode::Fast, "m").unwrap(), Value::from("Fast"));
+        assert_eq!(
+            serde_value_of(&Mode::Fast, "m").unwrap(),
+            Value::from("Fast")
+        );
     }
 
     #[test]
