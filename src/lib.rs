@@ -40,6 +40,31 @@ pub use cacheness_engine::{
 /// assert_eq!(slow_square(12), 144); // read back
 /// assert_eq!(slow_square_cache_info().hits, 1);
 /// ```
+///
+/// An argument that can be neither a [`keys::KeyParam`] nor serialized is a compile error at
+/// that argument ("the traits `KeyParam` and `Serialize` must be implemented"):
+///
+/// ```compile_fail
+/// struct Connection;
+/// #[cacheness::cached]
+/// fn query(db: Connection, sql: String) -> Vec<String> { vec![] }
+/// ```
+///
+/// Leave such an argument out of the key with `ignore`:
+///
+/// ```no_run
+/// struct Connection;
+/// #[cacheness::cached(ignore = [db])]
+/// fn query(db: &Connection, sql: String) -> Vec<String> { vec![] }
+/// ```
+///
+/// So is an argument named after a catalog column (`path`, `format`, ...), and a result that is
+/// neither [`Cacheable`] nor serde-serializable:
+///
+/// ```compile_fail
+/// #[cacheness::cached]
+/// fn load(path: std::path::PathBuf) -> usize { 0 }
+/// ```
 pub use cacheness_macros::cached;
 
 /// The Delta Lake catalog (entry rows, journal, group commit).

@@ -11,7 +11,7 @@
 
 use proc_macro::TokenStream;
 use proc_macro2::{Span, TokenStream as Tokens};
-use quote::{format_ident, quote};
+use quote::{format_ident, quote, quote_spanned};
 use syn::parse::Parser;
 use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
@@ -241,7 +241,7 @@ fn expand(raw: Punctuated<MetaNameValue, Token![,]>, item: ItemFn) -> syn::Resul
     let has_receiver = sig.receiver().is_some();
 
     // Arguments: (binding, parameter name), receiver as `self`.
-    let mut args: Vec<(Tokens, String)> = Vec::new();
+    let mut args: Vec<(Tokens, String, Span)> = Vec::new();
     let mut names = std::collections::HashSet::new();
     for input in &sig.inputs {
         let (binding, name) = match input {
@@ -270,10 +270,10 @@ fn expand(raw: Punctuated<MetaNameValue, Token![,]>, item: ItemFn) -> syn::Resul
                 format!("two arguments give the key parameter name {name:?}"),
             ));
         }
-        args.push((binding, name));
+        args.push((binding, name, input.span()));
     }
     for ignored in &o.ignore {
-        if !args.iter().any(|(b, _)| b.to_string() == *ignored) {
+        if !args.iter().any(|(b, _, _)| b.to_string() == *ignored) {
             return Err(syn::Error::new(
                 Span::call_site(),
                 format!("ignore names {ignored:?}, which is not an argument"),
@@ -315,16 +315,18 @@ fn expand(raw: Punctuated<MetaNameValue, Token![,]>, item: ItemFn) -> syn::Resul
 
     let arg_params = match &o.key {
         Some(key_fn) => {
-            let refs = args.iter().map(|(b, _)| quote!(&#b));
+            let refs = args.iter().map(|(b, _, _)| quote!(&#b));
             quote!(.merged((#key_fn)(#(#refs),*)))
         }
         None => {
             let withs = args
                 .iter()
-                .filter(|(b, _)| !o.ignore.contains(&b.to_string()))
-                .map(
-                    |(b, name)| quote!(.with(#name, (&&#rt::KeyArg(&#b)).key_value(__cx, #name)?)),
-                );
+                .filter(|(b, _, _)| !o.ignore.contains(&b.to_string()))
+                .map(|(b, name, span)| {
+                    // Spanned so that an argument that cannot be keyed is reported at itself.
+                    quote_spanned!(*span=>
+                        .with(#name, (&&#rt::KeyArg(&#b)).key_value(__cx, #name)?))
+                });
             quote!(#(#withs)*)
         }
     };
