@@ -421,3 +421,36 @@ fn the_macro_refuses_the_names_the_catalog_reserves() {
         2 * cacheness::keys::RESERVED_NAMES.len()
     );
 }
+
+static DATA: Slot = Slot::new();
+static DATA_RUNS: AtomicUsize = AtomicUsize::new(0);
+
+#[cached(cache = DATA.cache())]
+fn column_sum(
+    table: &cacheness::deps::arrow::array::RecordBatch,
+    weights: ndarray::Array1<f64>,
+) -> f64 {
+    DATA_RUNS.fetch_add(1, Ordering::SeqCst);
+    weights.sum() * table.num_rows() as f64
+}
+
+#[test]
+fn tables_and_arrays_are_keyed_by_their_values() {
+    use cacheness::deps::arrow::array::{ArrayRef, Int64Array, RecordBatch};
+    let t = |name: &str, v: Vec<i64>| {
+        RecordBatch::try_from_iter([(name, std::sync::Arc::new(Int64Array::from(v)) as ArrayRef)])
+            .unwrap()
+    };
+    let w = ndarray::Array1::from(vec![0.5, 0.5]);
+    assert_eq!(column_sum(&t("x", vec![1, 2]), w.clone()), 2.0);
+    assert_eq!(column_sum(&t("x", vec![1, 2]), w.clone()), 2.0);
+    assert_eq!(DATA_RUNS.load(Ordering::SeqCst), 1, "equal values: a hit");
+    column_sum(&t("y", vec![1, 2]), w.clone());
+    column_sum(&t("x", vec![1, 3]), w.clone());
+    column_sum(&t("x", vec![1, 2]), ndarray::Array1::from(vec![0.5, 0.25]));
+    assert_eq!(
+        DATA_RUNS.load(Ordering::SeqCst),
+        4,
+        "a name, a value, a weight: misses"
+    );
+}

@@ -46,7 +46,33 @@ fn vectors() -> Vec<(&'static str, Params)> {
         ),
         ("file", content_params(false)),
         ("dir", content_params(true)),
+        ("array", data_params(false)),
+        ("table", data_params(true)),
     ]
+}
+
+/// A 2x3 `float64` array holding 0..6, or a table with columns `id` (Int64: 1, 2) and `name`
+/// (nullable Utf8: "a", null), keyed by content.
+fn data_params(table: bool) -> Params {
+    use cacheness::deps::arrow::array::{ArrayRef, Int64Array, RecordBatch, StringArray};
+    use cacheness::keys::{ContentHasher, KeyContext};
+    use std::sync::Arc;
+    let hasher = ContentHasher::in_memory();
+    let cx = KeyContext::new(&hasher);
+    if table {
+        let t = RecordBatch::try_from_iter([
+            ("id", Arc::new(Int64Array::from(vec![1, 2])) as ArrayRef),
+            (
+                "name",
+                Arc::new(StringArray::from(vec![Some("a"), None])) as ArrayRef,
+            ),
+        ])
+        .unwrap();
+        Params::new().with_param("data", &t, &cx).unwrap()
+    } else {
+        let a = ndarray::Array2::from_shape_fn((2, 3), |(i, j)| (i * 3 + j) as f64);
+        Params::new().with_param("data", &a, &cx).unwrap()
+    }
 }
 
 /// A file (`train.csv` holding `x,y\n1,2\n`) or a tree (that file plus `sub/b.bin` holding

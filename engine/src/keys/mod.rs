@@ -5,10 +5,12 @@
 //! stored with each entry, so a 64-bit collision is detected and treated as a miss.
 //!
 //! [`param`] turns Rust values into parameters ([`KeyParam`], serde values); [`content`] keys
-//! files and directory trees by their content, with a stat cache.
+//! files and directory trees by their content, with a stat cache; [`data_digest`] keys arrays
+//! and Arrow tables by their type and values.
 
 pub mod canonical;
 pub mod content;
+pub mod data_digest;
 pub mod param;
 mod value;
 
