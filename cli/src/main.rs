@@ -169,18 +169,18 @@ struct EntryArg {
     /// The entry's cache key (16 hex digits).
     #[arg(long)]
     key: Option<String>,
-    /// A key parameter, `name=value` or `name:type=value` (type: str, int, float, bool);
-    /// repeat for each parameter.
+    /// A key parameter, `name=value` or `name:type=value` (type: str, int, float, bool), or
+    /// `name=@path` (a file or directory keyed by its content); repeat for each parameter.
     #[arg(short = 'p', long = "param", value_name = "NAME=VALUE")]
     params: Vec<String>,
 }
 
 impl EntryArg {
     /// The cache key these arguments name; a malformed parameter is a usage error.
-    fn key(&self) -> Result<String, Outcome> {
+    fn key(&self, dir: &Path) -> Result<String, Outcome> {
         match &self.key {
             Some(k) => Ok(k.clone()),
-            None => params::params(&self.params)
+            None => params::params(&self.params, dir)
                 .and_then(|p| p.key().map_err(|e| e.to_string()))
                 .map_err(Outcome::Usage),
         }
@@ -283,7 +283,7 @@ fn run(cli: Cli) -> CliResult<Outcome> {
             output,
             array_format,
         } => {
-            let key = match entry.key() {
+            let key = match entry.key(&cache_dir(cli.dir.clone())) {
                 Ok(k) => k,
                 Err(usage) => return Ok(usage),
             };
@@ -319,7 +319,7 @@ fn run(cli: Cli) -> CliResult<Outcome> {
             ttl,
             name,
         } => {
-            let params = match params::params(&params) {
+            let params = match params::params(&params, &cache_dir(cli.dir.clone())) {
                 Ok(p) => p,
                 Err(usage) => return Ok(Outcome::Usage(usage)),
             };
@@ -353,7 +353,7 @@ fn run(cli: Cli) -> CliResult<Outcome> {
             desc,
             limit,
         } => {
-            let params = match params::params(&params) {
+            let params = match params::params(&params, &cache_dir(cli.dir.clone())) {
                 Ok(p) => p,
                 Err(usage) => return Ok(Outcome::Usage(usage)),
             };
@@ -384,7 +384,7 @@ fn run(cli: Cli) -> CliResult<Outcome> {
             output,
         } => sql_to(cli.dir, &query, format, output.as_deref()),
         Command::Invalidate { entry } => {
-            let key = match entry.key() {
+            let key = match entry.key(&cache_dir(cli.dir.clone())) {
                 Ok(k) => k,
                 Err(usage) => return Ok(usage),
             };

@@ -5,11 +5,18 @@
 //! one (64-bit signed, or unsigned above `i64::MAX`), a float if it parses as a finite decimal
 //! number with a `.` or an exponent, and a string otherwise. `name:str=value`, `name:int=...`,
 //! `name:float=...` and `name:bool=...` force the type (`-p id:str=007` keeps the text).
+//!
+//! `name=@path` keys a file or directory tree by its content, as a path argument of a
+//! `#[cached]` function (docs/KEYS.md): `-p dataset=@data/train.csv`. A missing path is an
+//! error; `name:str=@text` keeps the text.
 
+use std::path::Path;
+
+use cacheness::keys::{ContentHasher, MissingPath};
 use cacheness::{Params, Value};
 
-/// One parsed `-p` argument.
-pub fn parse(arg: &str) -> Result<(String, Value), String> {
+/// One parsed `-p` argument; `@path` values are hashed with `hasher`.
+pub fn parse(arg: &str, hasher: &ContentHasher) -> Result<(String, Value), String> {
     let (lhs, text) = arg
         .split_once('=')
         .ok_or_else(|| format!("parameter {arg:?}: expected name=value"))?;
@@ -36,7 +43,12 @@ pub fn parse(arg: &str) -> Result<(String, Value), String> {
                 "parameter {name}: unknown type {other:?} (str, int, float or bool)"
             ));
         }
-        None => infer(text),
+        None => match text.strip_prefix('@') {
+            Some(path) => hasher
+                .path_value(Path::new(path), MissingPath::Error)
+                .map_err(|e| format!("parameter {name}: {e}"))?,
+            None => infer(text),
+        },
     };
     Ok((name.to_string(), value))
 }
@@ -63,12 +75,14 @@ fn infer(text: &str) -> Value {
     }
 }
 
-/// All `-p` arguments as parameters; a name given twice is an error.
-pub fn params(args: &[String]) -> Result<Params, String> {
+/// All `-p` arguments as parameters; a name given twice is an error. `@path` values use the
+/// stat cache of the cache in `dir`.
+pub fn params(args: &[String], dir: &Path) -> Result<Params, String> {
+    let hasher = ContentHasher::persistent(dir.join(cacheness::keys::content::STAT_CACHE_FILE));
     let mut seen = std::collections::HashSet::new();
     let mut p = Params::new();
     for arg in args {
-        let (name, value) = parse(arg)?;
+        let (name, value) = parse(arg, &hasher)?;
         if !seen.insert(name.clone()) {
             return Err(format!("parameter {name} is given twice"));
         }
@@ -100,12 +114,31 @@ mod tests {
             ("a:int=7", Value::Int(7)),
             ("a:bool=false", Value::Bool(false)),
         ];
+        let h = ContentHasher::in_memory();
         for (arg, want) in cases {
-            assert_eq!(parse(arg).unwrap(), ("a".to_string(), want), "{arg}");
+            assert_eq!(parse(arg, &h).unwrap(), ("a".to_string(), want), "{arg}");
         }
         for bad in ["a", "a:int=x", "a:bool=1", "a:date=1", "a:float=z"] {
-            assert!(parse(bad).is_err(), "{bad}");
+            assert!(parse(bad, &h).is_err(), "{bad}");
         }
-        assert!(params(&["a=1".into(), "a=2".into()]).is_err());
+        let dir = tempfile::tempdir().unwrap();
+        assert!(params(&["a=1".into(), "a=2".into()], dir.path()).is_err());
+    }
+
+    #[test]
+    fn at_paths_are_keyed_by_content_like_the_rust_api() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("train.csv");
+        std::fs::write(&file, "x\n1\n").unwrap();
+        let h = ContentHasher::in_memory();
+        let (_, v) = parse(&format!("d=@{}", file.display()), &h).unwrap();
+        let api = Params::new()
+            .with_param("d", &file, &cacheness::keys::KeyContext::new(&h))
+            .unwrap();
+        assert_eq!(Some(&v), api.get("d"));
+        let (_, literal) = parse("d:str=@train.csv", &h).unwrap();
+        assert_eq!(literal, Value::Str("@train.csv".into()));
+        let err = parse("d=@/no/such/file.csv", &h).unwrap_err();
+        assert!(err.contains("/no/such/file.csv"), "{err}");
     }
 }

@@ -1008,3 +1008,45 @@ fn limits_from_cacheness_toml_evict_and_stats_say_why() {
     assert_eq!(bad.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("CACHENESS_MAX_SIZE_BYTES"));
 }
+
+#[test]
+fn at_path_params_key_files_and_trees_by_content_like_the_rust_api() {
+    use cacheness::keys::KeyContext;
+    let dir = tempfile::tempdir().unwrap();
+    let cache_dir = dir.path().join("cache");
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(data.join("sub")).unwrap();
+    std::fs::write(data.join("train.csv"), "x\n1\n").unwrap();
+    std::fs::write(data.join("sub/more.csv"), "x\n2\n").unwrap();
+    {
+        let cache = cacheness::blocking::Cache::open(&cache_dir).unwrap();
+        let cx = KeyContext::new(cache.content_hasher());
+        let p = cacheness::Params::new()
+            .with_param("dataset", &data.join("train.csv"), &cx)
+            .unwrap()
+            .with_param("tree", &data, &cx)
+            .unwrap();
+        cache.put(&cacheness::Serde(42), &p).unwrap();
+        cache.close().unwrap();
+    }
+    // A copy of the file elsewhere names the same entry.
+    let copy = dir.path().join("copy.csv");
+    std::fs::copy(data.join("train.csv"), &copy).unwrap();
+    let dataset = format!("dataset=@{}", copy.display());
+    let tree = format!("tree=@{}", data.display());
+    let out = run_in(&cache_dir, &["get", "-p", &dataset, "-p", &tree]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("42"));
+    // An edit of a file in the tree names another entry.
+    std::fs::write(data.join("sub/more.csv"), "x\n3\n").unwrap();
+    let out = run_in(&cache_dir, &["get", "-p", &dataset, "-p", &tree]);
+    assert_eq!(out.status.code(), Some(3), "not found");
+    // A missing path is a usage error naming it.
+    let out = run_in(&cache_dir, &["get", "-p", "dataset=@/no/such.csv"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/no/such.csv"));
+}
