@@ -78,10 +78,7 @@ fn main() {
         ("W2", workloads::w2::run),
         ("W3", workloads::w3::run),
         ("W4", workloads::w4::run),
-        (
-            "W5",
-            |_| serde_json::json!({"workload": "W5", "skipped": "function caching lands with issue 6"}),
-        ),
+        ("W5", workloads::w5::run),
         ("W6", workloads::w6::run),
         ("W7", workloads::w7::run),
     ];

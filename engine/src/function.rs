@@ -126,6 +126,12 @@ impl CacheHandle for crate::Cache {
     }
 }
 
+impl<C: CacheHandle + ?Sized> CacheHandle for &C {
+    fn cache_handle(&self) -> Result<crate::blocking::Cache> {
+        (**self).cache_handle()
+    }
+}
+
 impl<C: CacheHandle> CacheHandle for Result<C> {
     fn cache_handle(&self) -> Result<crate::blocking::Cache> {
         match self {
