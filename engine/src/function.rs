@@ -65,6 +65,10 @@ impl FunctionState {
             .get_or_init(Default::default)
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
+        // Look up before inserting: a call's lookup allocates nothing.
+        if let Some(state) = all.get(function) {
+            return state.clone();
+        }
         all.entry(function.to_string()).or_default().clone()
     }
 

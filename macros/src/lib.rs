@@ -282,18 +282,19 @@ fn expand(raw: Punctuated<MetaNameValue, Token![,]>, item: ItemFn) -> syn::Resul
     }
 
     let rt = quote!(::cacheness::function::__private);
+    // Known at compile time except for methods, whose `Self` type names them.
     let function_id = match (&o.name, has_receiver) {
-        (Some(n), _) => quote!(::std::string::String::from(#n)),
-        (None, true) => quote!(::std::format!(
+        (Some(n), _) => quote!(::std::borrow::Cow::Borrowed(#n)),
+        (None, true) => quote!(::std::borrow::Cow::Owned(::std::format!(
             "{}::{}",
             ::std::any::type_name::<Self>(),
             ::core::stringify!(#fn_name)
-        )),
-        (None, false) => quote!(::std::format!(
-            "{}::{}",
+        ))),
+        (None, false) => quote!(::std::borrow::Cow::Borrowed(::core::concat!(
             ::core::module_path!(),
+            "::",
             ::core::stringify!(#fn_name)
-        )),
+        ))),
     };
     let version = match &o.version {
         Some(v) => quote!(::core::option::Option::Some(::cacheness::Value::from(#v))),
@@ -331,7 +332,7 @@ fn expand(raw: Punctuated<MetaNameValue, Token![,]>, item: ItemFn) -> syn::Resul
         }
     };
     let key_block = quote! {
-        let __function: ::std::string::String = #function_id;
+        let __function: ::std::borrow::Cow<'static, str> = #function_id;
         let __keyed = #rt::key(
             #cache,
             |__cx: &::cacheness::keys::KeyContext<'_>| {
@@ -429,13 +430,13 @@ fn expand(raw: Punctuated<MetaNameValue, Token![,]>, item: ItemFn) -> syn::Resul
 
         #[doc = #doc_info]
         #vis fn #info_fn() -> ::cacheness::function::FunctionInfo {
-            let __function: ::std::string::String = #function_id;
+            let __function: ::std::borrow::Cow<'static, str> = #function_id;
             ::cacheness::function::FunctionState::of(&__function).info(&__function)
         }
 
         #[doc = #doc_clear]
         #vis fn #clear_fn() -> ::cacheness::Result<usize> {
-            let __function: ::std::string::String = #function_id;
+            let __function: ::std::borrow::Cow<'static, str> = #function_id;
             let __cache = #cache?;
             ::cacheness::function::clear_function(&__cache, &__function)
         }

@@ -201,13 +201,7 @@ impl ContentHasher {
 
     fn hash_file_with(&self, path: &Path, meta: &std::fs::Metadata) -> Result<u128> {
         if !meta.is_file() {
-            return Err(Error::io(
-                path,
-                std::io::Error::new(
-                    std::io::ErrorKind::InvalidInput,
-                    "not a regular file or directory: cannot be content-hashed",
-                ),
-            ));
+            return Err(not_regular(path));
         }
         let stat = Stat::of(meta);
         if let Some(hash) = self.remembered(&stat) {
@@ -267,6 +261,9 @@ impl ContentHasher {
                 let path = entry.path().to_path_buf();
                 Error::io(path, e.into())
             })?;
+            if !meta.is_file() {
+                return Err(not_regular(entry.path()));
+            }
             let relative = entry.path().strip_prefix(root).unwrap_or(entry.path());
             files.push((
                 relative.as_os_str().as_bytes().to_vec(),
@@ -275,20 +272,55 @@ impl ContentHasher {
             ));
         }
         files.sort_by(|a, b| a.0.cmp(&b.0));
-        let to_read: u64 = files
-            .iter()
-            .filter(|(_, _, m)| self.remembered(&Stat::of(m)).is_none())
-            .map(|(_, _, m)| m.len())
-            .sum();
-        let parallel = files.len() >= PARALLEL_MIN_FILES || to_read >= PARALLEL_MIN_BYTES;
-        let hash_one = |(_, path, meta): &(Vec<u8>, PathBuf, std::fs::Metadata)| {
-            self.hash_file_with(path, meta)
+        // One look at the stat cache for the whole tree; only the files it cannot answer are
+        // read, in parallel when there are enough of them.
+        let stats: Vec<Stat> = files.iter().map(|(_, _, m)| Stat::of(m)).collect();
+        let mut hashes: Vec<Option<u128>> = self.with_stats(|s| {
+            stats
+                .iter()
+                .map(|stat| {
+                    s.by_inode
+                        .get(&(stat.dev, stat.ino))
+                        .filter(|r| r.trusted_for(stat))
+                        .map(|r| r.hash)
+                })
+                .collect()
+        });
+        let known = hashes.iter().filter(|h| h.is_some()).count() as u64;
+        self.stat_hits.fetch_add(known, Ordering::Relaxed);
+        let unknown: Vec<usize> = (0..files.len()).filter(|i| hashes[*i].is_none()).collect();
+        let to_read: u64 = unknown.iter().map(|i| files[*i].2.len()).sum();
+        let parallel = unknown.len() >= PARALLEL_MIN_FILES || to_read >= PARALLEL_MIN_BYTES;
+        let read_one = |i: &usize| -> Result<(usize, Remembered)> {
+            let (_, path, meta) = &files[*i];
+            let recorded_ns = now_ns();
+            let hash = self.read_and_hash(path, meta.len())?;
+            Ok((
+                *i,
+                Remembered {
+                    stat: stats[*i],
+                    hash,
+                    recorded_ns,
+                },
+            ))
         };
-        let hashes: Vec<u128> = if parallel {
-            files.par_iter().map(hash_one).collect::<Result<_>>()?
+        let read: Vec<(usize, Remembered)> = if parallel {
+            unknown.par_iter().map(read_one).collect::<Result<_>>()?
         } else {
-            files.iter().map(hash_one).collect::<Result<_>>()?
+            unknown.iter().map(read_one).collect::<Result<_>>()?
         };
+        for (i, r) in &read {
+            hashes[*i] = Some(r.hash);
+        }
+        if !read.is_empty() {
+            self.with_stats(|s| {
+                for (_, r) in read {
+                    s.by_inode.insert((r.stat.dev, r.stat.ino), r);
+                }
+                s.dirty = true;
+            });
+        }
+        let hashes = hashes.into_iter().map(|h| h.unwrap_or_default());
         let mut tree = Xxh3::new();
         tree.update(b"cndir1");
         for ((relative, _, _), hash) in files.iter().zip(hashes) {
@@ -358,6 +390,17 @@ impl ContentHasher {
             Ok(())
         })
     }
+}
+
+/// The error of a FIFO, socket or device given to be hashed (reading one could block forever).
+fn not_regular(path: &Path) -> Error {
+    Error::io(
+        path,
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a regular file or directory: cannot be content-hashed",
+        ),
+    )
 }
 
 /// Read a stat cache file; anything unreadable is an empty cache (it only saves work).
@@ -504,6 +547,26 @@ mod tests {
         std::fs::write(&path, b"secnd").unwrap();
         assert_ne!(again.hash_file(&path).unwrap(), first);
         assert_eq!(again.counters().files_read, 1);
+    }
+
+    #[test]
+    fn a_fifo_in_a_tree_is_an_error_naming_it_not_a_hang() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "a.txt", b"a");
+        let fifo = dir.path().join("pipe");
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            &fifo,
+            rustix::fs::FileType::Fifo,
+            rustix::fs::Mode::from_raw_mode(0o600),
+            0,
+        )
+        .unwrap();
+        let h = ContentHasher::in_memory();
+        let err = h.hash_dir(dir.path()).unwrap_err();
+        assert!(err.to_string().contains("pipe"), "{err}");
+        let err = h.path_value(&fifo, MissingPath::Error).unwrap_err();
+        assert!(err.to_string().contains("pipe"), "{err}");
     }
 
     #[test]
