@@ -78,11 +78,19 @@ fn infer(text: &str) -> Value {
 /// All `-p` arguments as parameters; a name given twice is an error. `@path` values use the
 /// stat cache of the cache in `dir`.
 pub fn params(args: &[String], dir: &Path) -> Result<Params, String> {
-    let hasher = ContentHasher::persistent(dir.join(cacheness::keys::content::STAT_CACHE_FILE));
+    // `@path` values use the cache's hasher: its stat cache is authenticated with the cache's
+    // signing key, so the cache is opened only when a path is given.
+    let cache = if args.iter().any(|a| a.contains("=@")) {
+        Some(cacheness::blocking::Cache::open(dir).map_err(|e| e.to_string())?)
+    } else {
+        None
+    };
+    let in_memory = ContentHasher::in_memory();
+    let hasher = cache.as_ref().map_or(&in_memory, |c| c.content_hasher());
     let mut seen = std::collections::HashSet::new();
     let mut p = Params::new();
     for arg in args {
-        let (name, value) = parse(arg, &hasher)?;
+        let (name, value) = parse(arg, hasher)?;
         if !seen.insert(name.clone()) {
             return Err(format!("parameter {name} is given twice"));
         }

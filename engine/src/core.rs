@@ -303,6 +303,7 @@ impl CacheCore {
             .then(|| AccessLog::new(config.root.clone()));
         let hasher = crate::keys::ContentHasher::persistent(
             config.root.join(crate::keys::content::STAT_CACHE_FILE),
+            signer.clone(),
         );
         let core = CacheCore {
             config,

@@ -349,6 +349,8 @@ pub struct Signer {
     small_mac: Hmac<Sha256>,
     /// HMAC-SHA256 keyed with the key itself (the entry HMAC), ready to clone.
     hmac: Hmac<Sha256>,
+    /// The key of [`Signer::mac`] (files of the cache other than payloads).
+    aux_key: [u8; 32],
 }
 
 impl std::fmt::Debug for Signer {
@@ -369,7 +371,19 @@ impl Signer {
             mac_key,
             small_mac: hmac_with(&mac_key),
             hmac: hmac_with(key),
+            aux_key: blake3::derive_key("cacheness 2026 auxiliary file mac v1", key),
         }
+    }
+
+    /// A MAC of `bytes` for `purpose` (a fixed name, e.g. `"stat cache v1"`): for the cache's
+    /// own files besides payloads, so whoever can write the directory but lacks the key cannot
+    /// forge them (keyed BLAKE3 with a key derived for this use alone).
+    pub fn mac(&self, purpose: &str, bytes: &[u8]) -> [u8; 32] {
+        let mut h = blake3::Hasher::new_keyed(&self.aux_key);
+        h.update(&(purpose.len() as u64).to_le_bytes());
+        h.update(purpose.as_bytes());
+        h.update(bytes);
+        *h.finalize().as_bytes()
     }
 
     /// Load (or create) the key `source` names, for the cache at `root`. A key file or

@@ -7,14 +7,16 @@
 //! - A **directory** is keyed by its tree: XXH3-128 over `"cndir1"` then, for every regular file
 //!   under it (symbolic links followed) in byte order of its relative path (`/`-separated),
 //!   `u64le(len) path-bytes file-digest(16 bytes, big-endian)`. Empty directories add nothing.
-//!   When a tree has at least [`PARALLEL_MIN_FILES`] files or [`PARALLEL_MIN_BYTES`] bytes to
-//!   read, files are hashed in parallel (rayon): below that, starting the pool costs more than
-//!   it saves.
+//!   When a tree has at least [`PARALLEL_MIN_FILES`] files, they are stat'ed in parallel, and
+//!   when it has that many files or [`PARALLEL_MIN_BYTES`] bytes to read, they are hashed in
+//!   parallel (rayon): below that, handing work to the pool costs more than it saves.
 //! - A **stat cache** remembers each hashed file's device, inode, size, modification and change
 //!   times: a file whose stat is unchanged is not read again. An entry is trusted only if it was
 //!   recorded at least [`RACY_WINDOW`] after the file's last change (a file edited within the
 //!   clock tick of its hashing could otherwise keep the same stat). A cache's hasher keeps its
-//!   stat cache in `<root>/stat-cache.v1`, saved after each path it hashes.
+//!   stat cache in `<root>/stat-cache.v1`, saved after each path it hashes and authenticated
+//!   with the cache's signing key: a forged entry would key one file's content as another's,
+//!   so a file that fails its MAC is ignored.
 
 use std::collections::HashMap;
 use std::io::Read;
@@ -31,6 +33,7 @@ use xxhash_rust::xxh3::Xxh3;
 
 use super::value::{Digest, DigestKind, Value};
 use crate::error::{Error, Result};
+use crate::signing::Signer;
 
 /// Files at least this large are memory-mapped rather than read.
 pub const MMAP_MIN: u64 = 16 << 20;
@@ -119,7 +122,7 @@ struct StatCache {
 
 /// Hashes files and directory trees, with a stat cache. Cheap to share between threads.
 pub struct ContentHasher {
-    file: Option<PathBuf>,
+    file: Option<(PathBuf, Signer)>,
     stats: Mutex<StatCache>,
     files_read: AtomicU64,
     bytes_read: AtomicU64,
@@ -129,7 +132,7 @@ pub struct ContentHasher {
 impl std::fmt::Debug for ContentHasher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ContentHasher")
-            .field("file", &self.file)
+            .field("file", &self.file.as_ref().map(|(f, _)| f))
             .finish()
     }
 }
@@ -141,12 +144,13 @@ impl ContentHasher {
     }
 
     /// A hasher whose stat cache is kept in `file` (loaded on first use, saved after each path
-    /// hashed). A missing or unreadable file starts an empty cache: it only saves work.
-    pub fn persistent(file: impl Into<PathBuf>) -> Self {
-        Self::new(Some(file.into()))
+    /// hashed), authenticated with `signer`. A missing, unreadable or unauthentic file starts an
+    /// empty cache: it only saves work.
+    pub fn persistent(file: impl Into<PathBuf>, signer: Signer) -> Self {
+        Self::new(Some((file.into(), signer)))
     }
 
-    fn new(file: Option<PathBuf>) -> Self {
+    fn new(file: Option<(PathBuf, Signer)>) -> Self {
         ContentHasher {
             file,
             stats: Mutex::new(StatCache::default()),
@@ -248,7 +252,9 @@ impl ContentHasher {
 
     /// The digest of a directory tree (see the module doc).
     pub fn hash_dir(&self, root: &Path) -> Result<u128> {
-        let mut files: Vec<(Vec<u8>, PathBuf, std::fs::Metadata)> = Vec::new();
+        // The walk reads directories only (types come from the directory entries); the files
+        // are then stat'ed, in parallel for a large tree.
+        let mut paths: Vec<(Vec<u8>, PathBuf)> = Vec::new();
         for entry in walkdir::WalkDir::new(root).follow_links(true) {
             let entry = entry.map_err(|e| {
                 let path = e.path().unwrap_or(root).to_path_buf();
@@ -257,20 +263,22 @@ impl ContentHasher {
             if entry.file_type().is_dir() {
                 continue;
             }
-            let meta = entry.metadata().map_err(|e| {
-                let path = entry.path().to_path_buf();
-                Error::io(path, e.into())
-            })?;
-            if !meta.is_file() {
-                return Err(not_regular(entry.path()));
-            }
             let relative = entry.path().strip_prefix(root).unwrap_or(entry.path());
-            files.push((
-                relative.as_os_str().as_bytes().to_vec(),
-                entry.into_path(),
-                meta,
-            ));
+            paths.push((relative.as_os_str().as_bytes().to_vec(), entry.into_path()));
         }
+        let stat_one = |(relative, path): (Vec<u8>, PathBuf)| {
+            let meta = std::fs::metadata(&path).map_err(|e| Error::io(&path, e))?;
+            if !meta.is_file() {
+                return Err(not_regular(&path));
+            }
+            Ok((relative, path, meta))
+        };
+        let mut files: Vec<(Vec<u8>, PathBuf, std::fs::Metadata)> =
+            if paths.len() >= PARALLEL_MIN_FILES {
+                paths.into_par_iter().map(stat_one).collect::<Result<_>>()?
+            } else {
+                paths.into_iter().map(stat_one).collect::<Result<_>>()?
+            };
         files.sort_by(|a, b| a.0.cmp(&b.0));
         // One look at the stat cache for the whole tree; only the files it cannot answer are
         // read, in parallel when there are enough of them.
@@ -335,8 +343,8 @@ impl ContentHasher {
         let mut stats = self.stats.lock().unwrap_or_else(PoisonError::into_inner);
         if !stats.loaded {
             stats.loaded = true;
-            if let Some(file) = &self.file {
-                stats.by_inode = load(file);
+            if let Some((file, signer)) = &self.file {
+                stats.by_inode = load(file, signer);
             }
         }
         f(&mut stats)
@@ -363,7 +371,7 @@ impl ContentHasher {
     /// Write the stat cache to its file if it changed (atomically; a failure is an error naming
     /// the file, and leaves the previous file in place).
     pub fn save(&self) -> Result<()> {
-        let Some(file) = &self.file else {
+        let Some((file, signer)) = &self.file else {
             return Ok(());
         };
         self.with_stats(|s| {
@@ -377,11 +385,13 @@ impl ContentHasher {
                 s.by_inode.retain(|_, r| r.recorded_ns >= cutoff);
             }
             let entries: Vec<&Remembered> = s.by_inode.values().collect();
-            let bytes = rmp_serde::to_vec(&entries).map_err(|e| Error::Encode {
+            let mut bytes = rmp_serde::to_vec(&entries).map_err(|e| Error::Encode {
                 key: file.display().to_string(),
                 what: "stat cache".into(),
                 reason: e.to_string(),
             })?;
+            let mac = signer.mac(MAC_PURPOSE, &bytes);
+            bytes.extend_from_slice(&mac);
             let dir = file.parent().unwrap_or(Path::new("."));
             let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::io(dir, e))?;
             std::io::Write::write_all(&mut tmp, &bytes).map_err(|e| Error::io(file, e))?;
@@ -403,12 +413,29 @@ fn not_regular(path: &Path) -> Error {
     )
 }
 
-/// Read a stat cache file; anything unreadable is an empty cache (it only saves work).
-fn load(file: &Path) -> HashMap<(u64, u64), Remembered> {
+/// Compare MACs in constant time.
+fn subtle_eq(a: &[u8; 32], b: &[u8]) -> bool {
+    b.len() == 32 && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// What the stat cache's MAC is for.
+const MAC_PURPOSE: &str = "stat cache v1";
+
+/// Read a stat cache file (MessagePack entries, then their 32-byte MAC); anything unreadable
+/// or unauthentic is an empty cache (it only saves work).
+fn load(file: &Path, signer: &Signer) -> HashMap<(u64, u64), Remembered> {
     let Ok(bytes) = std::fs::read(file) else {
         return HashMap::new();
     };
-    match rmp_serde::from_slice::<Vec<Remembered>>(&bytes) {
+    let Some(split) = bytes.len().checked_sub(32) else {
+        return HashMap::new();
+    };
+    let (body, mac) = bytes.split_at(split);
+    if !subtle_eq(&signer.mac(MAC_PURPOSE, body), mac) {
+        tracing::warn!(file = %file.display(), "stat cache fails its MAC, ignored");
+        return HashMap::new();
+    }
+    match rmp_serde::from_slice::<Vec<Remembered>>(body) {
         Ok(entries) => entries
             .into_iter()
             .map(|r| ((r.stat.dev, r.stat.ino), r))
@@ -433,6 +460,10 @@ mod tests {
         }
         std::fs::write(&path, bytes).unwrap();
         path
+    }
+
+    fn signer() -> Signer {
+        Signer::from_key(&[7; 32])
     }
 
     fn digest(v: Value) -> Digest {
@@ -523,7 +554,7 @@ mod tests {
     fn the_stat_cache_skips_unchanged_files_and_never_trusts_a_racy_entry() {
         let dir = tempfile::tempdir().unwrap();
         let path = write(dir.path(), "data.bin", b"first");
-        let h = ContentHasher::persistent(dir.path().join(STAT_CACHE_FILE));
+        let h = ContentHasher::persistent(dir.path().join(STAT_CACHE_FILE), signer());
         h.hash_file(&path).unwrap();
         h.hash_file(&path).unwrap();
         // Hashed within the racy window of its last change: read both times.
@@ -540,7 +571,7 @@ mod tests {
         assert_eq!(h.counters().stat_hits, 1);
         h.save().unwrap();
         // Another process (a new hasher on the same file) trusts the saved entry.
-        let again = ContentHasher::persistent(dir.path().join(STAT_CACHE_FILE));
+        let again = ContentHasher::persistent(dir.path().join(STAT_CACHE_FILE), signer());
         assert_eq!(again.hash_file(&path).unwrap(), first);
         assert_eq!(again.counters().files_read, 0);
         // An edit of the same size is seen (the change time moves).
@@ -574,12 +605,41 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = write(dir.path(), "x", b"x");
         std::fs::write(dir.path().join(STAT_CACHE_FILE), b"\xc1garbage").unwrap();
-        let h = ContentHasher::persistent(dir.path().join(STAT_CACHE_FILE));
+        let h = ContentHasher::persistent(dir.path().join(STAT_CACHE_FILE), signer());
         assert_eq!(
             h.hash_file(&path).unwrap(),
             xxhash_rust::xxh3::xxh3_128(b"x")
         );
         h.save().unwrap();
-        assert!(!load(&dir.path().join(STAT_CACHE_FILE)).is_empty());
+        assert!(!load(&dir.path().join(STAT_CACHE_FILE), &signer()).is_empty());
+    }
+
+    #[test]
+    fn a_stat_cache_forged_without_the_key_is_ignored() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(dir.path(), "x", b"x");
+        std::thread::sleep(RACY_WINDOW + Duration::from_millis(50));
+        let file = dir.path().join(STAT_CACHE_FILE);
+        // Whoever writes the directory without the key: a stat cache claiming another digest,
+        // under another key's MAC.
+        let forger = ContentHasher::persistent(&file, Signer::from_key(&[9; 32]));
+        forger.hash_file(&path).unwrap();
+        forger.with_stats(|s| {
+            for r in s.by_inode.values_mut() {
+                r.hash = 42;
+            }
+        });
+        forger.save().unwrap();
+        let h = ContentHasher::persistent(&file, signer());
+        assert_eq!(
+            h.hash_file(&path).unwrap(),
+            xxhash_rust::xxh3::xxh3_128(b"x")
+        );
+        assert_eq!(h.counters().files_read, 1, "the forged entry was not used");
+        // The same file under the right key is used.
+        h.save().unwrap();
+        let trusted = ContentHasher::persistent(&file, signer());
+        trusted.hash_file(&path).unwrap();
+        assert_eq!(trusted.counters().files_read, 0);
     }
 }
