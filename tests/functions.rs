@@ -454,3 +454,41 @@ fn tables_and_arrays_are_keyed_by_their_values() {
         "a name, a value, a weight: misses"
     );
 }
+
+static SERVICE: Slot = Slot::new();
+static SERVICE_RUNS: AtomicUsize = AtomicUsize::new(0);
+
+/// A handle that cannot be keyed (no Serialize, no KeyParam).
+struct Service {
+    calls: AtomicUsize,
+}
+
+impl Service {
+    #[cached(cache = SERVICE.cache(), ignore = [self], name = "service_lookup")]
+    fn lookup(&self, id: u32) -> String {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        SERVICE_RUNS.fetch_add(1, Ordering::SeqCst);
+        format!("user {id}")
+    }
+}
+
+#[test]
+fn an_ignored_receiver_leaves_the_key_to_the_other_arguments() {
+    let (a, b) = (
+        Service {
+            calls: AtomicUsize::new(0),
+        },
+        Service {
+            calls: AtomicUsize::new(0),
+        },
+    );
+    assert_eq!(a.lookup(1), "user 1");
+    assert_eq!(b.lookup(1), "user 1", "another handle, same key: a hit");
+    assert_eq!(SERVICE_RUNS.load(Ordering::SeqCst), 1);
+    assert_eq!(
+        a.calls.load(Ordering::SeqCst) + b.calls.load(Ordering::SeqCst),
+        1
+    );
+    assert_eq!(Service::lookup_cache_info().hits, 1);
+    assert_eq!(Service::lookup_cache_clear().unwrap(), 1);
+}

@@ -45,3 +45,31 @@ fn readme_quick_start() -> Result<(), cacheness::Error> {
     assert_eq!(batches.iter().map(|b| b.num_rows()).sum::<usize>(), 1);
     Ok(())
 }
+
+static TRAIN_CACHE: std::sync::OnceLock<Cache> = std::sync::OnceLock::new();
+
+/// The README's `#[cached]` example, with a cache of the test's own (the README's uses the
+/// default cache at `$CACHENESS_DIR` or `./.cacheness`).
+#[cacheness::cached(
+    cache = TRAIN_CACHE.get().ok_or(cacheness::Error::Background { reason: "not open".into() }),
+    version = 1, ttl = "7d", ignore = [verbose]
+)]
+fn train(data: &std::path::Path, epochs: u32, verbose: bool) -> Result<Vec<f64>, std::io::Error> {
+    let text = std::fs::read_to_string(data)?; // runs on a miss only
+    let _ = verbose;
+    Ok(vec![text.len() as f64 * f64::from(epochs)])
+}
+
+#[test]
+fn readme_function_caching() {
+    let dir = tempfile::tempdir().unwrap();
+    TRAIN_CACHE
+        .set(Cache::open(dir.path().join(".cacheness")).unwrap())
+        .ok();
+    let data = dir.path().join("train.csv");
+    std::fs::write(&data, "x\n1\n").unwrap();
+    assert_eq!(train(&data, 2, false).unwrap(), [8.0]);
+    assert_eq!(train(&data, 2, true).unwrap(), [8.0]);
+    assert_eq!(train_cache_info().hits, 1);
+    assert!(train(&dir.path().join("missing.csv"), 2, false).is_err());
+}
