@@ -492,3 +492,71 @@ fn an_ignored_receiver_leaves_the_key_to_the_other_arguments() {
     assert_eq!(Service::lookup_cache_info().hits, 1);
     assert_eq!(Service::lookup_cache_clear().unwrap(), 1);
 }
+
+static TTL: Slot = Slot::new();
+static TTL_RUNS: AtomicUsize = AtomicUsize::new(0);
+
+#[cached(cache = TTL.cache(), ttl = 1)]
+fn quote(symbol: &str) -> f64 {
+    TTL_RUNS.fetch_add(1, Ordering::SeqCst);
+    symbol.len() as f64
+}
+
+#[test]
+fn the_ttl_expires_results_within_the_process() {
+    assert_eq!(quote("ACME"), 4.0);
+    assert_eq!(quote("ACME"), 4.0);
+    assert_eq!(TTL_RUNS.load(Ordering::SeqCst), 1);
+    std::thread::sleep(Duration::from_millis(1100));
+    assert_eq!(quote("ACME"), 4.0);
+    assert_eq!(
+        TTL_RUNS.load(Ordering::SeqCst),
+        2,
+        "expired: computed again"
+    );
+}
+
+/// A function on the default cache (`$CACHENESS_DIR`), run in a child process.
+#[cached(version = 3)]
+fn on_the_default_cache(x: i64) -> i64 {
+    x + 1
+}
+
+#[test]
+#[ignore = "run as a child process by the_default_cache_is_at_cacheness_dir"]
+fn child_uses_the_default_cache() {
+    if std::env::var_os("CACHENESS_TEST_CHILD").is_none() {
+        return;
+    }
+    assert_eq!(on_the_default_cache(41), 42);
+    assert_eq!(on_the_default_cache(41), 42);
+    let info = on_the_default_cache_cache_info();
+    assert_eq!((info.hits, info.misses, info.errors), (1, 1, 0));
+    cacheness::function::default_cache()
+        .unwrap()
+        .close()
+        .unwrap();
+    println!("DONE");
+}
+
+#[test]
+fn the_default_cache_is_at_cacheness_dir() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "child_uses_the_default_cache",
+            "--ignored",
+            "--nocapture",
+        ])
+        .env("CACHENESS_TEST_CHILD", "1")
+        .env("CACHENESS_DIR", dir.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && stdout.contains("DONE"), "{stdout}");
+    let cache = Cache::open(dir.path()).unwrap();
+    let p = function_params("functions::on_the_default_cache", Some(3.into())).with("x", 41);
+    let stored: Option<Serde<i64>> = cache.get(&p).unwrap();
+    assert_eq!(stored.unwrap().0, 42);
+}
