@@ -13,6 +13,15 @@ pub enum Error {
         /// Why it was refused.
         reason: String,
     },
+    /// A value cannot be turned into a key parameter (a map with composite keys, batches of
+    /// different schemas, a column Arrow cannot encode).
+    #[error("cannot key {what}: {reason}")]
+    InvalidParamValue {
+        /// The parameter, argument or column at fault.
+        what: String,
+        /// Why.
+        reason: String,
+    },
     /// A cache key given by the caller is not 16 lower-case hex digits.
     #[error("invalid cache key {key:?}: keys are 16 lower-case hex digits")]
     InvalidKey {

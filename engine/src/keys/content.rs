@@ -193,7 +193,11 @@ impl ContentHasher {
                 hash: self.hash_file_with(path, &meta)?,
             }
         };
-        self.save()?;
+        // The stat cache only saves work: a cache directory that cannot take it (read-only,
+        // full) costs re-reading next time, not this key.
+        if let Err(e) = self.save() {
+            tracing::warn!("stat cache not saved: {e}");
+        }
         Ok(Value::Digest(digest))
     }
 

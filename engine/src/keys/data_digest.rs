@@ -78,8 +78,8 @@ pub fn table_digest(schema: &SchemaRef, batches: &[RecordBatch]) -> Result<Diges
     }
     for b in batches {
         if b.schema().fields() != schema.fields() {
-            return Err(Error::InvalidParamName {
-                name: "table".into(),
+            return Err(Error::InvalidParamValue {
+                what: "a table".into(),
                 reason: format!(
                     "the batches of a table key parameter have different schemas: {} and {}",
                     schema,
@@ -102,9 +102,9 @@ pub fn table_digest(schema: &SchemaRef, batches: &[RecordBatch]) -> Result<Diges
                 h.update(values);
             }
         } else {
-            let column_error = |e: deltalake::arrow::error::ArrowError| Error::InvalidParamName {
-                name: field.name().clone(),
-                reason: format!("this table column cannot be keyed: {e}"),
+            let column_error = |e: deltalake::arrow::error::ArrowError| Error::InvalidParamValue {
+                what: format!("table column {}", field.name()),
+                reason: e.to_string(),
             };
             let converter = RowConverter::new(vec![SortField::new(field.data_type().clone())])
                 .map_err(column_error)?;
@@ -147,8 +147,8 @@ impl KeyParam for RecordBatch {
 impl KeyParam for [RecordBatch] {
     fn key_value(&self, _: &KeyContext<'_>) -> Result<Value> {
         let Some(first) = self.first() else {
-            return Err(Error::InvalidParamName {
-                name: "table".into(),
+            return Err(Error::InvalidParamValue {
+                what: "a table".into(),
                 reason: "an empty list of batches has no schema to key".into(),
             });
         };
@@ -247,6 +247,18 @@ mod tests {
         // A slice keys as a copy of its rows.
         let copy = batch(["a", "b"], vec![None, Some(4)], vec![Some("y"), Some("z")]);
         assert_eq!(digest(&whole.slice(2, 2)), digest(&copy));
+    }
+
+    #[test]
+    fn batches_of_two_schemas_or_none_are_errors_saying_so() {
+        let h = crate::keys::ContentHasher::in_memory();
+        let cx = KeyContext::new(&h);
+        let a = batch(["a", "b"], vec![Some(1)], vec![Some("x")]);
+        let b = batch(["a", "c"], vec![Some(1)], vec![Some("x")]);
+        let err = vec![a, b].key_value(&cx).unwrap_err();
+        assert!(err.to_string().contains("different schemas"), "{err}");
+        let err = Vec::<RecordBatch>::new().key_value(&cx).unwrap_err();
+        assert!(err.to_string().contains("no schema"), "{err}");
     }
 
     #[test]

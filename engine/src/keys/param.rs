@@ -220,8 +220,8 @@ impl KeyParam for PathName {
 /// characters, which become their text); enums externally tagged (`"Variant"` or
 /// `{"Variant": value}`); newtypes as their content. `what` names the value in errors.
 pub fn serde_value_of<T: serde::Serialize + ?Sized>(value: &T, what: &str) -> Result<Value> {
-    let v = serde_value::to_value(value).map_err(|e| Error::InvalidParamName {
-        name: what.to_string(),
+    let v = serde_value::to_value(value).map_err(|e| Error::InvalidParamValue {
+        what: format!("parameter {what}"),
         reason: format!("cannot serialize the value: {e}"),
     })?;
     from_serde(v, what)
@@ -276,8 +276,8 @@ fn map_key(k: serde_value::Value, what: &str) -> Result<String> {
         S::I64(n) => n.to_string(),
         S::Newtype(inner) => map_key(*inner, what)?,
         other => {
-            return Err(Error::InvalidParamName {
-                name: what.to_string(),
+            return Err(Error::InvalidParamValue {
+                what: format!("parameter {what}"),
                 reason: format!("map keys must be strings, numbers or booleans, not {other:?}"),
             });
         }
