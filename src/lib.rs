@@ -65,6 +65,11 @@ pub use cacheness_engine::{
 /// #[cacheness::cached]
 /// fn load(path: std::path::PathBuf) -> usize { 0 }
 /// ```
+///
+/// ```compile_fail
+/// #[cacheness::cached]
+/// fn open_log(name: String) -> std::fs::File { std::fs::File::open(name).unwrap() }
+/// ```
 pub use cacheness_macros::cached;
 
 /// The Delta Lake catalog (entry rows, journal, group commit).

@@ -634,6 +634,15 @@ mod tests {
         let mut c = CacheConfig::new("x");
         on.apply(&mut c, "env").unwrap();
         assert!(c.cleanup_on_open);
+        let lock =
+            Settings::from_env(|k| (k == "CACHENESS_LOCK_ACROSS_PROCESSES").then(|| "true".into()))
+                .unwrap();
+        let mut c = CacheConfig::new("x");
+        assert!(!c.lock_across_processes);
+        lock.apply(&mut c, "env").unwrap();
+        assert!(c.lock_across_processes);
+        let from_file: Settings = toml::from_str("lock_across_processes = true").unwrap();
+        assert_eq!(from_file.lock_across_processes, Some(true));
         let mut c = CacheConfig::new("x");
         let err = Settings {
             durability: Some("sometimes".into()),

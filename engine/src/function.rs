@@ -311,7 +311,6 @@ pub mod __private {
     }
 
     /// Run a synchronous `#[cached]` call.
-    #[allow(clippy::too_many_arguments)]
     pub fn call<T, E, S: Store<T>>(
         function: &str,
         keyed: Result<(crate::blocking::Cache, Params)>,

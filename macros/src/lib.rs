@@ -367,6 +367,13 @@ fn expand(raw: Punctuated<MetaNameValue, Token![,]>, item: ItemFn) -> syn::Resul
         ReturnType::Default => quote!(()),
     };
     let is_result = returns_result(&sig.output);
+    // Spanned so that a result type that cannot be stored is reported at the return type.
+    let ret_span = match &sig.output {
+        ReturnType::Type(_, ty) => ty.span(),
+        ReturnType::Default => sig.ident.span(),
+    };
+    let pick = quote_spanned!(ret_span=> (&&#rt::tag_of(&__compute)).store());
+    let pick_async = quote_spanned!(ret_span=> (&&#rt::tag_of_async(&__compute)).store());
 
     let call = if is_async {
         let compute = if is_result {
@@ -383,7 +390,7 @@ fn expand(raw: Punctuated<MetaNameValue, Token![,]>, item: ItemFn) -> syn::Resul
             let __store = {
                 #[allow(unused_imports)]
                 use #rt::{ViaCacheable as _, ViaSerdeStore as _};
-                (&&#rt::tag_of_async(&__compute)).store()
+                #pick_async
             };
             #rt::call_async(&__function, __keyed, &#opts, #keep, __store, __compute).await
         };
@@ -405,7 +412,7 @@ fn expand(raw: Punctuated<MetaNameValue, Token![,]>, item: ItemFn) -> syn::Resul
             let __store = {
                 #[allow(unused_imports)]
                 use #rt::{ViaCacheable as _, ViaSerdeStore as _};
-                (&&#rt::tag_of(&__compute)).store()
+                #pick
             };
             #rt::call(&__function, __keyed, &#opts, #keep, __store, __compute)
         };
