@@ -110,6 +110,12 @@ impl<T: KeyParam + ?Sized> KeyParam for &T {
     }
 }
 
+impl<T: KeyParam + ?Sized> KeyParam for &mut T {
+    fn key_value(&self, cx: &KeyContext<'_>) -> Result<Value> {
+        (**self).key_value(cx)
+    }
+}
+
 impl<T: KeyParam + ?Sized> KeyParam for Box<T> {
     fn key_value(&self, cx: &KeyContext<'_>) -> Result<Value> {
         (**self).key_value(cx)
@@ -319,6 +325,11 @@ mod tests {
             Value::from(vec![1i32, 2])
         );
         assert_eq!(kv(&|cx| None::<i32>.key_value(cx)), Value::Null);
+        assert_eq!(
+            kv(&|cx| (&mut vec![1u8, 2]).key_value(cx)),
+            Value::from(vec![1u8, 2]),
+            "a &mut Vec<u8> argument is bytes, as the Vec itself"
+        );
         // The serde route agrees with the KeyParam route on what both accept.
         assert_eq!(serde_value_of(&3u8, "x").unwrap(), Value::from(3i64));
         assert_eq!(
