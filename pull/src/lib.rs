@@ -1,0 +1,19 @@
+//! Pull-through tables of Cacheness: tables that fetch, from a slow source, only the parts of a
+//! query's ranges they do not hold yet (`docs/PULL_THROUGH.md`).
+//!
+//! A pull-through table has key columns, one ordered range column and value columns. Its
+//! **coverage** records which `(key, [start, end))` intervals were asked of the source, when,
+//! and until when they count; a query's requested ranges minus the coverage are the **gaps**
+//! to fetch. This crate is being built in steps (issue 7); so far:
+//!
+//! - [`interval`]: half-open intervals of range ticks, and the granularity fetches align to.
+//! - [`coverage`]: one key's coverage, recording fetches and invalidations, and gap planning
+//!   (holes inside the cached span, expiry, the volatile window, granularity).
+
+#![warn(missing_docs)]
+
+pub mod coverage;
+pub mod interval;
+
+pub use coverage::{Fetched, Freshness, KeyCoverage};
+pub use interval::{Granularity, Interval};
