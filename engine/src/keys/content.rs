@@ -15,7 +15,8 @@
 //!   times: a file whose stat is unchanged is not read again. An entry is trusted only if it was
 //!   recorded at least [`RACY_WINDOW`] after the file's last change (a file edited within the
 //!   clock tick of its hashing could otherwise keep the same stat). A cache's hasher keeps its
-//!   stat cache in `<root>/stat-cache.v1`, saved after each path it hashes and authenticated
+//!   stat cache in `<root>/stat-cache.v1`, saved at most once per [`SAVE_INTERVAL`] while
+//!   paths are hashed and when the hasher is dropped (with its cache), and authenticated
 //!   with the cache's signing key: a forged entry would key one file's content as another's,
 //!   so a file that fails its MAC is ignored.
 
@@ -46,6 +47,9 @@ pub const PARALLEL_MIN_BYTES: u64 = 64 << 20;
 pub const RACY_WINDOW: Duration = Duration::from_secs(1);
 /// The most entries a stat cache keeps (the oldest recorded go first).
 pub const STAT_CACHE_MAX: usize = 1_000_000;
+/// The least time between two saves of a stat cache while paths are hashed: a function called
+/// with a thousand files does not rewrite the file a thousand times.
+pub const SAVE_INTERVAL: Duration = Duration::from_secs(1);
 /// The stat cache file under a cache root.
 pub const STAT_CACHE_FILE: &str = "stat-cache.v1";
 const READ_BLOCK: usize = 1 << 20;
@@ -118,6 +122,7 @@ pub struct HashCounters {
 struct StatCache {
     loaded: bool,
     dirty: bool,
+    last_save: Option<std::time::Instant>,
     by_inode: HashMap<(u64, u64), Remembered>,
 }
 
@@ -194,10 +199,9 @@ impl ContentHasher {
                 hash: self.hash_file_with(path, &meta)?,
             }
         };
-        // The stat cache only saves work: a cache directory that cannot take it (read-only,
-        // full) costs re-reading next time, not this key.
-        if let Err(e) = self.save() {
-            tracing::warn!("stat cache not saved: {e}");
+        let due = self.with_stats(|s| s.last_save.is_none_or(|t| t.elapsed() >= SAVE_INTERVAL));
+        if due {
+            self.save_or_warn();
         }
         Ok(Value::Digest(digest))
     }
@@ -373,6 +377,14 @@ impl ContentHasher {
         });
     }
 
+    /// The stat cache only saves work: a cache directory that cannot take it (read-only, full)
+    /// costs re-reading next time, not a key.
+    fn save_or_warn(&self) {
+        if let Err(e) = self.save() {
+            tracing::warn!("stat cache not saved: {e}");
+        }
+    }
+
     /// Write the stat cache to its file if it changed (atomically; a failure is an error naming
     /// the file, and leaves the previous file in place).
     pub fn save(&self) -> Result<()> {
@@ -402,8 +414,15 @@ impl ContentHasher {
             std::io::Write::write_all(&mut tmp, &bytes).map_err(|e| Error::io(file, e))?;
             tmp.persist(file).map_err(|e| Error::io(file, e.error))?;
             s.dirty = false;
+            s.last_save = Some(std::time::Instant::now());
             Ok(())
         })
+    }
+}
+
+impl Drop for ContentHasher {
+    fn drop(&mut self) {
+        self.save_or_warn();
     }
 }
 
@@ -603,6 +622,36 @@ mod tests {
         assert!(err.to_string().contains("pipe"), "{err}");
         let err = h.path_value(&fifo, MissingPath::Error).unwrap_err();
         assert!(err.to_string().contains("pipe"), "{err}");
+    }
+
+    #[test]
+    fn saves_are_spaced_while_hashing_and_the_last_happens_on_drop() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join(STAT_CACHE_FILE);
+        let paths: Vec<PathBuf> = (0..3)
+            .map(|i| write(dir.path(), &format!("f{i}"), &[i as u8; 10]))
+            .collect();
+        std::thread::sleep(RACY_WINDOW + Duration::from_millis(50));
+        let h = ContentHasher::persistent(&file, signer());
+        h.path_value(&paths[0], MissingPath::Error).unwrap();
+        assert_eq!(
+            load(&file, &signer()).len(),
+            1,
+            "the first path saves at once"
+        );
+        h.path_value(&paths[1], MissingPath::Error).unwrap();
+        h.path_value(&paths[2], MissingPath::Error).unwrap();
+        assert_eq!(
+            load(&file, &signer()).len(),
+            1,
+            "within the interval: not yet"
+        );
+        drop(h);
+        assert_eq!(
+            load(&file, &signer()).len(),
+            3,
+            "dropping the hasher saves the rest"
+        );
     }
 
     #[test]
