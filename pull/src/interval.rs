@@ -47,9 +47,53 @@ impl Interval {
     }
 }
 
+/// The parts of `i` outside every interval of `others` (sorted by start, disjoint), in order.
+pub fn subtract(i: Interval, others: &[Interval]) -> Vec<Interval> {
+    let mut out = Vec::new();
+    let mut cursor = i.start;
+    for o in others.iter().filter(|o| o.end > i.start && o.start < i.end) {
+        if cursor < o.start {
+            out.push(Interval {
+                start: cursor,
+                end: o.start,
+            });
+        }
+        cursor = cursor.max(o.end);
+    }
+    if cursor < i.end {
+        out.push(Interval {
+            start: cursor,
+            end: i.end,
+        });
+    }
+    out
+}
+
 impl std::fmt::Display for Interval {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "[{}, {})", self.start, self.end)
+    }
+}
+
+/// What a range column holds, which says what "now" is as a tick.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RangeKind {
+    /// Integers (page numbers, sequence ids): there is no "now".
+    Integer,
+    /// Dates: ticks are days since 1970-01-01.
+    Date,
+    /// Timestamps: ticks are microseconds since the epoch.
+    Timestamp,
+}
+
+impl RangeKind {
+    /// `now_micros` (µs since the epoch) as a tick of this kind; `None` for integers.
+    pub fn now_tick(self, now_micros: i64) -> Option<i64> {
+        match self {
+            RangeKind::Integer => None,
+            RangeKind::Date => Some(now_micros.div_euclid(86_400_000_000)),
+            RangeKind::Timestamp => Some(now_micros),
+        }
     }
 }
 
@@ -116,6 +160,17 @@ mod tests {
         assert_eq!(g.floor(i64::MIN), i64::MIN);
         assert_eq!(g.ceil(i64::MAX - 3), i64::MAX);
         assert!(Granularity::new(0).is_none());
+    }
+
+    #[test]
+    fn subtraction_leaves_the_parts_outside() {
+        let i = |a, b| Interval::new(a, b).unwrap();
+        assert_eq!(
+            subtract(i(0, 30), &[i(5, 10), i(20, 25)]),
+            [i(0, 5), i(10, 20), i(25, 30)]
+        );
+        assert_eq!(subtract(i(0, 10), &[i(-5, 15)]), []);
+        assert_eq!(subtract(i(0, 10), &[i(10, 15)]), [i(0, 10)]);
     }
 
     #[test]

@@ -9,11 +9,18 @@
 //! - [`interval`]: half-open intervals of range ticks, and the granularity fetches align to.
 //! - [`coverage`]: one key's coverage, recording fetches and invalidations, and gap planning
 //!   (holes inside the cached span, expiry, the volatile window, granularity).
+//! - [`fetch`]: the [`Fetcher`] trait (and async closures as fetchers).
+//! - [`fill`]: filling a query's gaps: concurrent fetches with bounded parallelism, each gap
+//!   fetched once across the queries of a process, coverage recorded once rows are stored.
 
 #![warn(missing_docs)]
 
 pub mod coverage;
+pub mod fetch;
+pub mod fill;
 pub mod interval;
 
 pub use coverage::{Fetched, Freshness, KeyCoverage};
-pub use interval::{Granularity, Interval};
+pub use fetch::{FetchError, FetchRequest, Fetcher, from_fn};
+pub use fill::{FillError, FillOptions, FillReport, Filler};
+pub use interval::{Granularity, Interval, RangeKind};

@@ -1,0 +1,77 @@
+//! Fetchers: what asks the source for one key's interval and returns its rows as Arrow.
+
+use std::fmt::Debug;
+use std::future::Future;
+
+use deltalake::arrow::array::RecordBatch;
+
+use crate::interval::Interval;
+
+/// One request to the source: a key and an interval of its range column (aligned to the
+/// table's granularity).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct FetchRequest<K> {
+    /// The key (the values of the key columns).
+    pub key: K,
+    /// The interval, `[start, end)` in ticks.
+    pub interval: Interval,
+}
+
+/// Why a fetch failed: the key and interval, and the source's reason.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("fetching {key} {interval} failed: {reason}")]
+pub struct FetchError {
+    /// The key that failed, as text.
+    pub key: String,
+    /// The interval that failed.
+    pub interval: Interval,
+    /// The source's reason.
+    pub reason: String,
+}
+
+impl FetchError {
+    /// A failure of `request` for `reason`.
+    pub fn of<K: Debug>(request: &FetchRequest<K>, reason: impl std::fmt::Display) -> Self {
+        FetchError {
+            key: format!("{:?}", request.key),
+            interval: request.interval,
+            reason: reason.to_string(),
+        }
+    }
+}
+
+/// A source of rows by key and interval. An empty batch is an answer (the range has no rows),
+/// and is covered like any other.
+pub trait Fetcher<K>: Send + Sync {
+    /// The rows of `request`'s key in its interval.
+    fn fetch(
+        &self,
+        request: &FetchRequest<K>,
+    ) -> impl Future<Output = Result<RecordBatch, FetchError>> + Send;
+}
+
+/// A fetcher from an async closure: `from_fn(|req| async move { ... })`.
+pub struct FnFetcher<F>(F);
+
+/// Wrap an async closure as a [`Fetcher`].
+pub fn from_fn<K, F, Fut>(f: F) -> FnFetcher<F>
+where
+    F: Fn(FetchRequest<K>) -> Fut + Send + Sync,
+    Fut: Future<Output = Result<RecordBatch, FetchError>> + Send,
+{
+    FnFetcher(f)
+}
+
+impl<K, F, Fut> Fetcher<K> for FnFetcher<F>
+where
+    K: Clone + Send + Sync,
+    F: Fn(FetchRequest<K>) -> Fut + Send + Sync,
+    Fut: Future<Output = Result<RecordBatch, FetchError>> + Send,
+{
+    fn fetch(
+        &self,
+        request: &FetchRequest<K>,
+    ) -> impl Future<Output = Result<RecordBatch, FetchError>> + Send {
+        (self.0)(request.clone())
+    }
+}
