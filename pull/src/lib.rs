@@ -12,6 +12,8 @@
 //! - [`fetch`]: the [`Fetcher`] trait (and async closures as fetchers).
 //! - [`fill`]: filling a query's gaps: concurrent fetches with bounded parallelism, each gap
 //!   fetched once across the queries of a process, coverage recorded once rows are stored.
+//! - [`store`]: a table's rows (a Delta table, upserted on its primary key) and its coverage
+//!   record (a Delta table of fetches and invalidations).
 
 #![warn(missing_docs)]
 
@@ -19,6 +21,7 @@ pub mod coverage;
 pub mod fetch;
 pub mod fill;
 pub mod interval;
+pub mod store;
 
 pub use coverage::{Fetched, Freshness, KeyCoverage};
 pub use fetch::{FetchError, FetchRequest, Fetcher, from_fn};

@@ -1,0 +1,503 @@
+//! Storage of a pull-through table under its directory: the rows in a Delta table (`data/`),
+//! upserted on the key and range columns so that a range fetched twice never duplicates a row,
+//! and the coverage record in another (`coverage/`): one row per fetch or invalidation, replayed
+//! in time order into each key's [`KeyCoverage`].
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use deltalake::DeltaTable;
+use deltalake::arrow::array::{Array, ArrayRef, AsArray, Int64Array, RecordBatch, StringArray};
+use deltalake::arrow::compute::cast;
+use deltalake::arrow::datatypes::{DataType, Field, Int64Type, Schema, SchemaRef};
+use deltalake::datafusion::prelude::{Expr, SessionContext, col};
+use deltalake::protocol::SaveMode;
+
+use crate::coverage::{Fetched, KeyCoverage};
+use crate::interval::Interval;
+
+/// Commit attempts of an upsert that conflicts with another writer's (each after a longer
+/// pause: 10 ms, 20 ms, ...).
+const MERGE_ATTEMPTS: usize = 10;
+
+/// What a pull-through table holds.
+#[derive(Debug, Clone)]
+pub struct TableSpec {
+    /// Every column: keys, range, values.
+    pub schema: SchemaRef,
+    /// The key columns (together with the range column, the primary key).
+    pub key_columns: Vec<String>,
+    /// The ordered range column (`None`: a lookup table, keyed by the key columns alone).
+    pub range_column: Option<String>,
+}
+
+impl TableSpec {
+    /// The primary key: the key columns, then the range column.
+    pub fn primary_key(&self) -> Vec<&str> {
+        self.key_columns
+            .iter()
+            .map(String::as_str)
+            .chain(self.range_column.as_deref())
+            .collect()
+    }
+}
+
+/// Why storing failed: the table and the reason.
+#[derive(Debug, thiserror::Error)]
+#[error("pull-through table at {table}: {reason}")]
+pub struct StoreError {
+    /// The table's directory.
+    pub table: PathBuf,
+    /// Why.
+    pub reason: String,
+}
+
+/// One pull-through table's rows and coverage record.
+#[derive(Debug, Clone)]
+pub struct TableStore {
+    dir: PathBuf,
+    spec: TableSpec,
+}
+
+fn coverage_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("key", DataType::Utf8, false),
+        Field::new("range_start", DataType::Int64, false),
+        Field::new("range_end", DataType::Int64, false),
+        Field::new("at", DataType::Int64, false),
+        Field::new("valid_until", DataType::Int64, true),
+        Field::new("op", DataType::Utf8, false),
+    ]))
+}
+
+impl TableStore {
+    /// Open the table in `dir`, creating its two Delta tables if missing. The spec's columns
+    /// must include the key and range columns.
+    pub async fn open(dir: &Path, spec: TableSpec) -> Result<TableStore, StoreError> {
+        let store = TableStore {
+            dir: dir.to_path_buf(),
+            spec,
+        };
+        for name in store.spec.primary_key() {
+            if store.spec.schema.field_with_name(name).is_err() {
+                return Err(store.error(format!("the schema has no column {name:?}")));
+            }
+        }
+        store.create("data", store.spec.schema.clone()).await?;
+        store.create("coverage", coverage_schema()).await?;
+        Ok(store)
+    }
+
+    /// The table's spec.
+    pub fn spec(&self) -> &TableSpec {
+        &self.spec
+    }
+
+    fn error(&self, reason: impl std::fmt::Display) -> StoreError {
+        StoreError {
+            table: self.dir.clone(),
+            reason: reason.to_string(),
+        }
+    }
+
+    fn url(&self, part: &str) -> Result<url::Url, StoreError> {
+        let path = self.dir.join(part);
+        std::fs::create_dir_all(&path)
+            .map_err(|e| self.error(format!("{}: {e}", path.display())))?;
+        let text = path
+            .to_str()
+            .ok_or_else(|| self.error("the path is not valid UTF-8"))?;
+        deltalake::ensure_table_uri(text).map_err(|e| self.error(e))
+    }
+
+    async fn table(&self, part: &str) -> Result<DeltaTable, StoreError> {
+        let mut t = DeltaTable::try_from_url(self.url(part)?)
+            .await
+            .map_err(|e| self.error(e))?;
+        t.load()
+            .await
+            .map_err(|e| self.error(format!("{part}: {e}")))?;
+        Ok(t)
+    }
+
+    async fn create(&self, part: &str, schema: SchemaRef) -> Result<(), StoreError> {
+        let t = DeltaTable::try_from_url(self.url(part)?)
+            .await
+            .map_err(|e| self.error(e))?;
+        if t.version().is_some() {
+            return Ok(());
+        }
+        let created = t
+            .write(vec![RecordBatch::new_empty(schema)])
+            .with_save_mode(SaveMode::Ignore)
+            .await;
+        match created {
+            Ok(_) => Ok(()),
+            // Created by another process at the same moment.
+            Err(e) => match self.table(part).await {
+                Ok(_) => Ok(()),
+                Err(_) => Err(self.error(format!("creating {part}: {e}"))),
+            },
+        }
+    }
+
+    /// Insert `batch`'s rows, replacing the stored rows with the same primary key. Retried when
+    /// another writer committed first.
+    pub async fn upsert(&self, batch: RecordBatch) -> Result<(), StoreError> {
+        if batch.num_rows() == 0 {
+            return Ok(());
+        }
+        let key: Vec<&str> = self.spec.primary_key();
+        let predicate = key
+            .iter()
+            .map(|c| col(format!("target.{c}")).eq(col(format!("source.{c}"))))
+            .reduce(Expr::and)
+            .ok_or_else(|| self.error("no primary key columns"))?;
+        let columns: Vec<String> = batch
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect();
+        let mut last = String::new();
+        for attempt in 0..MERGE_ATTEMPTS {
+            if attempt > 0 {
+                let pause = 10 * attempt as u64;
+                tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
+            }
+            let table = self.table("data").await?;
+            let source = SessionContext::new()
+                .read_batch(batch.clone())
+                .map_err(|e| self.error(e))?;
+            let result = table
+                .merge(source, predicate.clone())
+                .with_source_alias("source")
+                .with_target_alias("target")
+                .when_matched_update(|u| {
+                    columns
+                        .iter()
+                        .filter(|c| !key.contains(&c.as_str()))
+                        .fold(u, |u, c| u.update(c.as_str(), col(format!("source.{c}"))))
+                })
+                .and_then(|m| {
+                    m.when_not_matched_insert(|i| {
+                        columns
+                            .iter()
+                            .fold(i, |i, c| i.set(c.as_str(), col(format!("source.{c}"))))
+                    })
+                });
+            let merge = result.map_err(|e| self.error(format!("upsert: {e}")))?;
+            match merge.await {
+                Ok(_) => return Ok(()),
+                // Another writer committed first: merge again against its rows.
+                Err(deltalake::DeltaTableError::Transaction {
+                    source:
+                        e @ (deltalake::kernel::transaction::TransactionError::CommitConflict(_)
+                        | deltalake::kernel::transaction::TransactionError::MaxCommitAttempts(_)),
+                }) => last = e.to_string(),
+                Err(e) => return Err(self.error(format!("upsert: {e}"))),
+            }
+        }
+        Err(self.error(format!("upsert failed {MERGE_ATTEMPTS} times: {last}")))
+    }
+
+    async fn append_coverage(&self, rows: RecordBatch) -> Result<(), StoreError> {
+        let table = self.table("coverage").await?;
+        table
+            .write(vec![rows])
+            .with_save_mode(SaveMode::Append)
+            .await
+            .map_err(|e| self.error(format!("coverage: {e}")))?;
+        Ok(())
+    }
+
+    fn coverage_rows(
+        &self,
+        key: &str,
+        interval: Interval,
+        at: i64,
+        valid_until: Option<i64>,
+        op: &str,
+    ) -> Result<RecordBatch, StoreError> {
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(StringArray::from(vec![key])),
+            Arc::new(Int64Array::from(vec![interval.start])),
+            Arc::new(Int64Array::from(vec![interval.end])),
+            Arc::new(Int64Array::from(vec![at])),
+            Arc::new(Int64Array::from(vec![valid_until])),
+            Arc::new(StringArray::from(vec![op])),
+        ];
+        RecordBatch::try_new(coverage_schema(), columns).map_err(|e| self.error(e))
+    }
+
+    /// Record a fetch of `key` (after its rows were upserted).
+    pub async fn record(&self, key: &str, f: &Fetched) -> Result<(), StoreError> {
+        let rows = self.coverage_rows(key, f.interval, f.fetched_at, f.valid_until, "fetch")?;
+        self.append_coverage(rows).await
+    }
+
+    /// Record that `interval` of `key` was invalidated at `at` (µs since the epoch).
+    pub async fn invalidate(
+        &self,
+        key: &str,
+        interval: Interval,
+        at: i64,
+    ) -> Result<(), StoreError> {
+        let rows = self.coverage_rows(key, interval, at, None, "invalidate")?;
+        self.append_coverage(rows).await
+    }
+
+    /// Every key's coverage, replayed from the record in time order.
+    pub async fn coverage(&self) -> Result<HashMap<String, KeyCoverage>, StoreError> {
+        let table = self.table("coverage").await?;
+        let provider = table.table_provider().await.map_err(|e| self.error(e))?;
+        let batches = SessionContext::new()
+            .read_table(provider)
+            .map_err(|e| self.error(e))?
+            .collect()
+            .await
+            .map_err(|e| self.error(format!("reading coverage: {e}")))?;
+        let mut events: Vec<(i64, bool, String, Fetched)> = Vec::new();
+        for b in &batches {
+            // Scans may hand strings back as views or dictionaries: cast to the written types.
+            let text = |name: &str| -> Result<StringArray, StoreError> {
+                let c = b
+                    .column_by_name(name)
+                    .ok_or_else(|| self.error(format!("coverage has no column {name}")))?;
+                let c = cast(c, &DataType::Utf8)
+                    .map_err(|e| self.error(format!("coverage {name}: {e}")))?;
+                Ok(c.as_string::<i32>().clone())
+            };
+            let int = |name: &str| -> Result<Int64Array, StoreError> {
+                let c = b
+                    .column_by_name(name)
+                    .ok_or_else(|| self.error(format!("coverage has no column {name}")))?;
+                let c = cast(c, &DataType::Int64)
+                    .map_err(|e| self.error(format!("coverage {name}: {e}")))?;
+                Ok(c.as_primitive::<Int64Type>().clone())
+            };
+            let (keys, starts, ends, ats, valid, ops) = (
+                text("key")?,
+                int("range_start")?,
+                int("range_end")?,
+                int("at")?,
+                int("valid_until")?,
+                text("op")?,
+            );
+            for r in 0..b.num_rows() {
+                let Some(interval) = Interval::new(starts.value(r), ends.value(r)) else {
+                    continue;
+                };
+                let fetched = Fetched {
+                    interval,
+                    fetched_at: ats.value(r),
+                    valid_until: (!valid.is_null(r)).then(|| valid.value(r)),
+                };
+                let invalidation = ops.value(r) == "invalidate";
+                events.push((
+                    ats.value(r),
+                    invalidation,
+                    keys.value(r).to_string(),
+                    fetched,
+                ));
+            }
+        }
+        // At the same instant, an invalidation comes after the fetch it undoes.
+        events.sort_by_key(|(at, invalidation, _, _)| (*at, *invalidation));
+        let mut coverage: HashMap<String, KeyCoverage> = HashMap::new();
+        for (_, invalidation, key, f) in events {
+            let c = coverage.entry(key).or_default();
+            if invalidation {
+                c.invalidate(f.interval);
+            } else {
+                c.record(f);
+            }
+        }
+        Ok(coverage)
+    }
+
+    /// Every stored row (for tests and small tables; queries go through SQL).
+    pub async fn rows(&self) -> Result<Vec<RecordBatch>, StoreError> {
+        let table = self.table("data").await?;
+        let provider = table.table_provider().await.map_err(|e| self.error(e))?;
+        SessionContext::new()
+            .read_table(provider)
+            .map_err(|e| self.error(e))?
+            .collect()
+            .await
+            .map_err(|e| self.error(format!("reading rows: {e}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use deltalake::arrow::array::Float64Array;
+
+    use super::*;
+    use crate::fetch::{FetchError, FetchRequest, from_fn};
+    use crate::fill::{FillOptions, Filler};
+
+    fn spec() -> TableSpec {
+        TableSpec {
+            schema: Arc::new(Schema::new(vec![
+                Field::new("symbol", DataType::Utf8, false),
+                Field::new("day", DataType::Int64, false),
+                Field::new("price", DataType::Float64, true),
+            ])),
+            key_columns: vec!["symbol".into()],
+            range_column: Some("day".into()),
+        }
+    }
+
+    fn prices(symbol: &str, days: std::ops::Range<i64>, bump: f64) -> RecordBatch {
+        let n = (days.end - days.start) as usize;
+        RecordBatch::try_new(
+            spec().schema,
+            vec![
+                Arc::new(StringArray::from(vec![symbol; n])),
+                Arc::new(Int64Array::from_iter_values(days.clone())),
+                Arc::new(Float64Array::from_iter_values(
+                    days.map(|d| d as f64 + bump),
+                )),
+            ],
+        )
+        .unwrap()
+    }
+
+    /// (symbol, day, price) of every stored row, sorted.
+    async fn stored(store: &TableStore) -> Vec<(String, i64, f64)> {
+        let mut out = Vec::new();
+        for b in store.rows().await.unwrap() {
+            let s = cast(b.column(0), &DataType::Utf8).unwrap();
+            let s = s.as_string::<i32>();
+            let d = b.column(1).as_primitive::<Int64Type>();
+            let p = b
+                .column(2)
+                .as_primitive::<deltalake::arrow::datatypes::Float64Type>();
+            for r in 0..b.num_rows() {
+                out.push((s.value(r).to_string(), d.value(r), p.value(r)));
+            }
+        }
+        out.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
+        out
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_upsert_replaces_rows_with_the_same_primary_key_and_never_duplicates() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = TableStore::open(dir.path(), spec()).await.unwrap();
+        store.upsert(prices("AAPL", 1..4, 0.0)).await.unwrap();
+        store.upsert(prices("AAPL", 2..6, 0.5)).await.unwrap();
+        store.upsert(prices("MSFT", 1..2, 0.0)).await.unwrap();
+        store.upsert(prices("AAPL", 2..6, 0.5)).await.unwrap();
+        let rows = stored(&store).await;
+        let aapl: Vec<(i64, f64)> = rows
+            .iter()
+            .filter(|r| r.0 == "AAPL")
+            .map(|r| (r.1, r.2))
+            .collect();
+        assert_eq!(aapl, [(1, 1.0), (2, 2.5), (3, 3.5), (4, 4.5), (5, 5.5)]);
+        assert_eq!(rows.len(), 6);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn coverage_survives_reopening_with_invalidations_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = TableStore::open(dir.path(), spec()).await.unwrap();
+        let f = |a, b, at| Fetched {
+            interval: Interval::new(a, b).unwrap(),
+            fetched_at: at,
+            valid_until: Some(at + 1_000),
+        };
+        store.record("[\"AAPL\"]", &f(1, 11, 10)).await.unwrap();
+        store.record("[\"AAPL\"]", &f(20, 31, 11)).await.unwrap();
+        store
+            .invalidate("[\"AAPL\"]", Interval::new(5, 8).unwrap(), 12)
+            .await
+            .unwrap();
+        let again = TableStore::open(dir.path(), spec()).await.unwrap();
+        let c = again.coverage().await.unwrap();
+        let spans: Vec<(i64, i64)> = c["[\"AAPL\"]"]
+            .spans()
+            .iter()
+            .map(|s| (s.interval.start, s.interval.end))
+            .collect();
+        assert_eq!(spans, [(1, 5), (8, 11), (20, 31)]);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_fill_stores_rows_then_coverage_and_a_new_process_fetches_nothing_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = TableStore::open(dir.path(), spec()).await.unwrap();
+        let fetches = std::sync::Mutex::new(Vec::new());
+        let source = from_fn(|req: FetchRequest<String>| {
+            fetches.lock().unwrap().push(req.interval);
+            async move {
+                let s = req.key.clone();
+                Ok::<_, FetchError>(prices(&s, req.interval.start..req.interval.end, 0.0))
+            }
+        });
+        let fill = |filler: Filler<String>| {
+            let (store, source) = (&store, &source);
+            async move {
+                filler
+                    .fill(
+                        &["AAPL".to_string()],
+                        Interval::new(1, 11).unwrap(),
+                        &FillOptions::default(),
+                        source,
+                        |req, batch| async move {
+                            store.upsert(batch).await.map_err(|e| e.to_string())?;
+                            let f = Fetched {
+                                interval: req.interval,
+                                fetched_at: crate::fill::now_micros(),
+                                valid_until: None,
+                            };
+                            store.record(&req.key, &f).await.map_err(|e| e.to_string())
+                        },
+                    )
+                    .await
+                    .unwrap()
+            }
+        };
+        fill(Filler::new()).await;
+        assert_eq!(stored(&store).await.len(), 10);
+        // Another process: coverage from the record, nothing fetched.
+        let reopened = Filler::with_coverage(store.coverage().await.unwrap());
+        let report = fill(reopened).await;
+        assert!(report.fetched.is_empty());
+        assert_eq!(fetches.lock().unwrap().len(), 1);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_writers_of_overlapping_ranges_leave_no_duplicate() {
+        let dir = tempfile::tempdir().unwrap();
+        TableStore::open(dir.path(), spec()).await.unwrap();
+        // Four writers, each with a handle of its own (as four processes), overlapping days.
+        let writers: Vec<_> = (0..4)
+            .map(|w| {
+                let path = dir.path().to_path_buf();
+                tokio::spawn(async move {
+                    let store = TableStore::open(&path, spec()).await.unwrap();
+                    store.upsert(prices("AAPL", w..w + 6, 0.0)).await
+                })
+            })
+            .collect();
+        for w in writers {
+            w.await.unwrap().unwrap();
+        }
+        let store = TableStore::open(dir.path(), spec()).await.unwrap();
+        let days: Vec<i64> = stored(&store).await.iter().map(|r| r.1).collect();
+        assert_eq!(days, (0..9).collect::<Vec<_>>(), "each day once");
+    }
+
+    #[tokio::test]
+    async fn a_spec_naming_a_missing_column_is_refused_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut bad = spec();
+        bad.range_column = Some("date".into());
+        let err = TableStore::open(dir.path(), bad).await.unwrap_err();
+        assert!(err.to_string().contains("\"date\""), "{err}");
+    }
+}
