@@ -10,6 +10,9 @@
 //! - [`coverage`]: one key's coverage, recording fetches and invalidations, and gap planning
 //!   (holes inside the cached span, expiry, the volatile window, granularity).
 //! - [`fetch`]: the [`Fetcher`] trait (and async closures as fetchers).
+//! - [`command`]: the command fetcher (an external program per fetch, its output decoded).
+//! - [`decode`]: a source's answer (CSV, JSON lines or array, Parquet, Arrow IPC) read into the
+//!   table's schema.
 //! - [`fill`]: filling a query's gaps: concurrent fetches with bounded parallelism, each gap
 //!   fetched once across the queries of a process, coverage recorded once rows are stored.
 //! - [`store`]: a table's rows (a Delta table, upserted on its primary key) and its coverage
@@ -17,7 +20,9 @@
 
 #![warn(missing_docs)]
 
+pub mod command;
 pub mod coverage;
+pub mod decode;
 pub mod fetch;
 pub mod fill;
 pub mod interval;
