@@ -15,6 +15,8 @@
 //!   table's schema.
 //! - [`fill`]: filling a query's gaps: concurrent fetches with bounded parallelism, each gap
 //!   fetched once across the queries of a process, coverage recorded once rows are stored.
+//! - [`table`]: a table on disk (`<root>/tables/<name>/`): settings and presets, and
+//!   `get(keys, range)` without SQL.
 //! - [`store`]: a table's rows (a Delta table, upserted on its primary key) and its coverage
 //!   record (a Delta table of fetches and invalidations).
 
@@ -27,6 +29,7 @@ pub mod fetch;
 pub mod fill;
 pub mod interval;
 pub mod store;
+pub mod table;
 
 pub use coverage::{Fetched, Freshness, KeyCoverage};
 pub use fetch::{FetchError, FetchRequest, Fetcher, from_fn};

@@ -317,6 +317,14 @@ impl TableStore {
         Ok(coverage)
     }
 
+    /// The rows' Delta table as a DataFusion table (filters on it are pushed into the scan).
+    pub async fn provider(
+        &self,
+    ) -> Result<Arc<dyn deltalake::datafusion::catalog::TableProvider>, StoreError> {
+        let table = self.table("data").await?;
+        table.table_provider().await.map_err(|e| self.error(e))
+    }
+
     /// Every stored row (for tests and small tables; queries go through SQL).
     pub async fn rows(&self) -> Result<Vec<RecordBatch>, StoreError> {
         let table = self.table("data").await?;

@@ -1,0 +1,492 @@
+//! A pull-through table on disk: `<root>/tables/<name>/` holding its settings
+//! (`settings.json`), rows and coverage record ([`crate::store`]), and `get(keys, range)`, which
+//! fills the gaps and answers from the stored rows, without SQL.
+//!
+//! Presets give the ancestor's access patterns documented defaults (`docs/PULL_THROUGH.md`).
+//! This step supports one key column; several key columns come with the SQL provider.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use deltalake::arrow::array::RecordBatch;
+use deltalake::arrow::datatypes::{DataType, SchemaRef};
+use deltalake::datafusion::prelude::{Expr, SessionContext, cast, col, lit};
+use serde::{Deserialize, Serialize};
+
+use crate::coverage::Fetched;
+use crate::fetch::Fetcher;
+use crate::fill::{FillError, FillOptions, Filler, now_micros};
+use crate::interval::{Granularity, Interval, RangeKind};
+use crate::store::{StoreError, TableSpec, TableStore};
+
+/// The interval a lookup table (no range column) covers per key: the whole key.
+pub const WHOLE_KEY: Interval = Interval { start: 0, end: 1 };
+
+/// The range column of a table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RangeSettings {
+    /// Its name.
+    pub column: String,
+    /// `integer`, `date` or `timestamp` (microseconds).
+    pub kind: String,
+    /// The unit fetches align to, in ticks (days for dates, µs for timestamps).
+    pub granularity: i64,
+}
+
+/// How a table fetches and keeps what it fetched (`settings.json`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Settings {
+    /// The preset these settings started from.
+    pub preset: String,
+    /// The key column.
+    pub key_column: String,
+    /// The range column (`None`: a lookup table).
+    pub range: Option<RangeSettings>,
+    /// How long a fetch counts, in seconds (`None`: forever).
+    pub ttl_seconds: Option<u64>,
+    /// The volatile window in ticks (`None`: none).
+    pub volatile_window: Option<i64>,
+    /// The most fetches at once.
+    pub parallelism: usize,
+}
+
+impl Settings {
+    fn with(preset: &str, key: &str, range: Option<RangeSettings>) -> Settings {
+        Settings {
+            preset: preset.into(),
+            key_column: key.into(),
+            range,
+            ttl_seconds: None,
+            volatile_window: None,
+            parallelism: 8,
+        }
+    }
+
+    /// Historical analysis: fetched ranges stay valid (no TTL, no volatile window).
+    pub fn for_timeseries(key: &str, range: RangeSettings) -> Settings {
+        Settings::with("timeseries", key, Some(range))
+    }
+
+    /// Live data: fetches count for 5 minutes and the last 2 granules (today and yesterday
+    /// for dates) are refetched on every query.
+    pub fn for_realtime_timeseries(key: &str, range: RangeSettings) -> Settings {
+        let window = 2 * range.granularity;
+        Settings {
+            ttl_seconds: Some(300),
+            volatile_window: Some(window),
+            ..Settings::with("realtime_timeseries", key, Some(range))
+        }
+    }
+
+    /// Records by key (no range column): the gaps are the missing keys, kept for a day, fetched
+    /// 16 at a time.
+    pub fn for_lookup_table(key: &str) -> Settings {
+        Settings {
+            ttl_seconds: Some(86_400),
+            parallelism: 16,
+            ..Settings::with("lookup_table", key, None)
+        }
+    }
+
+    /// Bulk scans of ranges that do not change: like `for_timeseries`, 4 fetches at a time.
+    pub fn for_analytics_table(key: &str, range: RangeSettings) -> Settings {
+        Settings {
+            parallelism: 4,
+            ..Settings::with("analytics_table", key, Some(range))
+        }
+    }
+
+    fn kind(&self) -> Result<RangeKind, String> {
+        match self.range.as_ref().map(|r| r.kind.as_str()) {
+            None | Some("integer") => Ok(RangeKind::Integer),
+            Some("date") => Ok(RangeKind::Date),
+            Some("timestamp") => Ok(RangeKind::Timestamp),
+            Some(other) => Err(format!(
+                "range kind {other:?} is not integer, date or timestamp"
+            )),
+        }
+    }
+
+    fn fill_options(&self) -> Result<FillOptions, String> {
+        let granularity = self
+            .range
+            .as_ref()
+            .map_or(Some(Granularity::TICK), |r| Granularity::new(r.granularity));
+        Ok(FillOptions {
+            kind: self.kind()?,
+            granularity: granularity.ok_or("granularity must be at least 1")?,
+            ttl: self.ttl_seconds.map(Duration::from_secs),
+            volatile_window: self.volatile_window,
+            parallelism: self.parallelism.max(1),
+        })
+    }
+}
+
+/// Why a table operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum TableError {
+    /// The name, settings or schema are not acceptable.
+    #[error("pull-through table {name}: {reason}")]
+    Invalid {
+        /// The table.
+        name: String,
+        /// Why.
+        reason: String,
+    },
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Filling a gap failed (fetched ranges stay stored and covered).
+    #[error(transparent)]
+    Fill(#[from] FillError),
+}
+
+/// A pull-through table, open.
+pub struct PullTable {
+    name: String,
+    dir: PathBuf,
+    settings: Settings,
+    options: FillOptions,
+    store: TableStore,
+    filler: Filler<String>,
+}
+
+fn valid_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_lowercase())
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && name.len() <= 63
+}
+
+impl PullTable {
+    /// The directory of table `name` under a cache root.
+    pub fn dir(root: &Path, name: &str) -> PathBuf {
+        root.join("tables").join(name)
+    }
+
+    /// Create table `name` (or open it if it exists with the same settings).
+    pub async fn create(
+        root: &Path,
+        name: &str,
+        schema: SchemaRef,
+        settings: Settings,
+    ) -> Result<PullTable, TableError> {
+        let invalid = |reason: String| TableError::Invalid {
+            name: name.to_string(),
+            reason,
+        };
+        if !valid_name(name) {
+            return Err(invalid(
+                "names are [a-z][a-z0-9_]*, at most 63 bytes".into(),
+            ));
+        }
+        let dir = Self::dir(root, name);
+        let file = dir.join("settings.json");
+        match std::fs::read(&file) {
+            Ok(bytes) => {
+                let existing: Settings = serde_json::from_slice(&bytes)
+                    .map_err(|e| invalid(format!("{}: {e}", file.display())))?;
+                if existing != settings {
+                    return Err(invalid(format!(
+                        "exists with other settings ({})",
+                        file.display()
+                    )));
+                }
+            }
+            Err(_) => {
+                std::fs::create_dir_all(&dir)
+                    .map_err(|e| invalid(format!("{}: {e}", dir.display())))?;
+                let text =
+                    serde_json::to_vec_pretty(&settings).map_err(|e| invalid(e.to_string()))?;
+                std::fs::write(&file, text)
+                    .map_err(|e| invalid(format!("{}: {e}", file.display())))?;
+            }
+        }
+        Self::open_with(name, dir, schema, settings).await
+    }
+
+    /// Open table `name` under `root`, with the schema it was created with.
+    pub async fn open(root: &Path, name: &str, schema: SchemaRef) -> Result<PullTable, TableError> {
+        let dir = Self::dir(root, name);
+        let file = dir.join("settings.json");
+        let invalid = |reason: String| TableError::Invalid {
+            name: name.to_string(),
+            reason,
+        };
+        let bytes =
+            std::fs::read(&file).map_err(|e| invalid(format!("{}: {e}", file.display())))?;
+        let settings: Settings = serde_json::from_slice(&bytes)
+            .map_err(|e| invalid(format!("{}: {e}", file.display())))?;
+        Self::open_with(name, dir, schema, settings).await
+    }
+
+    async fn open_with(
+        name: &str,
+        dir: PathBuf,
+        schema: SchemaRef,
+        settings: Settings,
+    ) -> Result<PullTable, TableError> {
+        let invalid = |reason: String| TableError::Invalid {
+            name: name.to_string(),
+            reason,
+        };
+        let options = settings.fill_options().map_err(invalid)?;
+        let spec = TableSpec {
+            schema,
+            key_columns: vec![settings.key_column.clone()],
+            range_column: settings.range.as_ref().map(|r| r.column.clone()),
+        };
+        let store = TableStore::open(&dir, spec).await?;
+        let filler = Filler::with_coverage(store.coverage().await?);
+        Ok(PullTable {
+            name: name.to_string(),
+            dir,
+            settings,
+            options,
+            store,
+            filler,
+        })
+    }
+
+    /// The table's settings.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// The table's directory.
+    pub fn path(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The rows of `keys` in `range` (`None` for a lookup table): the gaps are fetched with
+    /// `fetcher` first. A failed fetch fails the call; what was fetched stays.
+    pub async fn get<F: Fetcher<String>>(
+        &self,
+        keys: &[&str],
+        range: Option<Interval>,
+        fetcher: &F,
+    ) -> Result<Vec<RecordBatch>, TableError> {
+        let want = match (&self.settings.range, range) {
+            (None, _) => WHOLE_KEY,
+            (Some(_), Some(r)) => r,
+            (Some(r), None) => {
+                return Err(TableError::Invalid {
+                    name: self.name.clone(),
+                    reason: format!("a range of {} is needed", r.column),
+                });
+            }
+        };
+        let owned: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
+        let ttl = self.options.ttl;
+        let store = &self.store;
+        self.filler
+            .fill(
+                &owned,
+                want,
+                &self.options,
+                fetcher,
+                |req, batch| async move {
+                    store.upsert(batch).await.map_err(|e| e.to_string())?;
+                    let now = now_micros();
+                    let f = Fetched {
+                        interval: req.interval,
+                        fetched_at: now,
+                        valid_until: ttl.map(|t| {
+                            now.saturating_add(i64::try_from(t.as_micros()).unwrap_or(i64::MAX))
+                        }),
+                    };
+                    store.record(&req.key, &f).await.map_err(|e| e.to_string())
+                },
+            )
+            .await?;
+        self.read(&owned, range).await
+    }
+
+    async fn read(
+        &self,
+        keys: &[String],
+        range: Option<Interval>,
+    ) -> Result<Vec<RecordBatch>, TableError> {
+        let ctx = SessionContext::new();
+        let mut df = ctx
+            .read_table(self.store.provider().await?)
+            .map_err(|e| self.invalid(e))?;
+        let key = col(format!("\"{}\"", self.settings.key_column));
+        let wanted: Vec<Expr> = keys.iter().map(|k| lit(k.as_str())).collect();
+        df = df
+            .filter(cast(key, DataType::Utf8).in_list(wanted, false))
+            .map_err(|e| self.invalid(e))?;
+        if let (Some(r), Some(i)) = (&self.settings.range, range) {
+            let ticks = cast(col(format!("\"{}\"", r.column)), DataType::Int64);
+            df = df
+                .filter(ticks.clone().gt_eq(lit(i.start)).and(ticks.lt(lit(i.end))))
+                .map_err(|e| self.invalid(e))?;
+        }
+        df.collect().await.map_err(|e| self.invalid(e))
+    }
+
+    fn invalid(&self, e: impl std::fmt::Display) -> TableError {
+        TableError::Invalid {
+            name: self.name.clone(),
+            reason: e.to_string(),
+        }
+    }
+
+    /// Forget the coverage of `range` (all of it for a lookup table) of `key`: the next query
+    /// fetches it again.
+    pub async fn invalidate(&self, key: &str, range: Option<Interval>) -> Result<(), TableError> {
+        let interval = range.unwrap_or(match &self.settings.range {
+            None => WHOLE_KEY,
+            Some(_) => Interval {
+                start: i64::MIN,
+                end: i64::MAX,
+            },
+        });
+        self.store.invalidate(key, interval, now_micros()).await?;
+        self.filler.invalidate(&key.to_string(), interval);
+        Ok(())
+    }
+}
+
+impl std::fmt::Debug for PullTable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PullTable")
+            .field("name", &self.name)
+            .field("dir", &self.dir)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use deltalake::arrow::array::{ArrayRef, AsArray, Float64Array, Int64Array, StringArray};
+    use deltalake::arrow::datatypes::{Field, Int64Type, Schema};
+
+    use super::*;
+    use crate::fetch::{FetchError, FetchRequest, from_fn};
+
+    fn prices_schema() -> SchemaRef {
+        std::sync::Arc::new(Schema::new(vec![
+            Field::new("symbol", DataType::Utf8, false),
+            Field::new("day", DataType::Int64, false),
+            Field::new("price", DataType::Float64, true),
+        ]))
+    }
+
+    fn day_range() -> RangeSettings {
+        RangeSettings {
+            column: "day".into(),
+            kind: "integer".into(),
+            granularity: 1,
+        }
+    }
+
+    /// A source of one row per day, price = day; logs its requests.
+    fn source(log: &Mutex<Vec<(String, Interval)>>) -> impl Fetcher<String> + '_ {
+        from_fn(move |req: FetchRequest<String>| {
+            log.lock().unwrap().push((req.key.clone(), req.interval));
+            async move {
+                let days: Vec<i64> = (req.interval.start..req.interval.end).collect();
+                let prices: Vec<f64> = days.iter().map(|d| *d as f64).collect();
+                let symbols = vec![req.key.as_str(); days.len()];
+                let columns: Vec<ArrayRef> = vec![
+                    std::sync::Arc::new(StringArray::from(symbols)),
+                    std::sync::Arc::new(Int64Array::from(days)),
+                    std::sync::Arc::new(Float64Array::from(prices)),
+                ];
+                RecordBatch::try_new(prices_schema(), columns).map_err(|e| FetchError::of(&req, e))
+            }
+        })
+    }
+
+    fn days(batches: &[RecordBatch]) -> Vec<i64> {
+        let mut d: Vec<i64> = batches
+            .iter()
+            .flat_map(|b| b.column(1).as_primitive::<Int64Type>().values().to_vec())
+            .collect();
+        d.sort();
+        d
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn get_fetches_the_gaps_answers_from_storage_and_remembers_after_reopening() {
+        let root = tempfile::tempdir().unwrap();
+        let log = Mutex::new(Vec::new());
+        let src = source(&log);
+        let settings = Settings::for_timeseries("symbol", day_range());
+        let t = PullTable::create(root.path(), "prices", prices_schema(), settings.clone())
+            .await
+            .unwrap();
+        let rows = t.get(&["AAPL"], Interval::new(1, 11), &src).await.unwrap();
+        assert_eq!(days(&rows), (1..11).collect::<Vec<_>>());
+        let rows = t.get(&["AAPL"], Interval::new(5, 16), &src).await.unwrap();
+        assert_eq!(days(&rows), (5..16).collect::<Vec<_>>());
+        assert_eq!(
+            std::mem::take(&mut *log.lock().unwrap()),
+            [
+                ("AAPL".to_string(), Interval::new(1, 11).unwrap()),
+                ("AAPL".to_string(), Interval::new(11, 16).unwrap())
+            ]
+        );
+        drop(t);
+        let t = PullTable::open(root.path(), "prices", prices_schema())
+            .await
+            .unwrap();
+        let rows = t.get(&["AAPL"], Interval::new(1, 16), &src).await.unwrap();
+        assert_eq!(rows.iter().map(RecordBatch::num_rows).sum::<usize>(), 15);
+        assert!(log.lock().unwrap().is_empty(), "reopened: nothing fetched");
+        t.invalidate("AAPL", Interval::new(3, 5)).await.unwrap();
+        t.get(&["AAPL"], Interval::new(1, 16), &src).await.unwrap();
+        assert_eq!(
+            std::mem::take(&mut *log.lock().unwrap()),
+            [("AAPL".to_string(), Interval::new(3, 5).unwrap())]
+        );
+        // Creating it again with other settings is refused.
+        let other = Settings::for_realtime_timeseries("symbol", day_range());
+        let err = PullTable::create(root.path(), "prices", prices_schema(), other)
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("other settings"), "{err}");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_lookup_table_fetches_missing_keys_only() {
+        let root = tempfile::tempdir().unwrap();
+        let log = Mutex::new(Vec::new());
+        let src = source(&log);
+        let t = PullTable::create(
+            root.path(),
+            "users",
+            prices_schema(),
+            Settings::for_lookup_table("symbol"),
+        )
+        .await
+        .unwrap();
+        t.get(&["a", "b"], None, &src).await.unwrap();
+        let rows = t.get(&["a", "c"], None, &src).await.unwrap();
+        let mut keys: Vec<String> = log.lock().unwrap().iter().map(|(k, _)| k.clone()).collect();
+        keys.sort();
+        assert_eq!(keys, ["a", "b", "c"], "a was not fetched twice");
+        let symbols: usize = rows.iter().map(RecordBatch::num_rows).sum();
+        assert_eq!(symbols, 2, "one row each for a and c");
+    }
+
+    #[test]
+    fn presets_have_their_documented_defaults_and_bad_names_are_refused() {
+        let rt = Settings::for_realtime_timeseries("s", day_range());
+        assert_eq!((rt.ttl_seconds, rt.volatile_window), (Some(300), Some(2)));
+        let lookup = Settings::for_lookup_table("id");
+        assert_eq!(
+            (lookup.range, lookup.ttl_seconds, lookup.parallelism),
+            (None, Some(86_400), 16)
+        );
+        assert_eq!(
+            Settings::for_analytics_table("s", day_range()).parallelism,
+            4
+        );
+        assert_eq!(Settings::for_timeseries("s", day_range()).ttl_seconds, None);
+        assert!(!valid_name("Prices") && !valid_name("../x") && valid_name("prices_1d"));
+    }
+}
