@@ -329,22 +329,13 @@ pub mod __private {
         };
         let store = &store;
         let mut slot = Some(move || compute().map(|v| store.wrap(v)));
-        match cache.memoize_in(&params, opts, |s| keep(store.peek(s)), &mut slot) {
-            Ok((v, outcome)) => {
-                state.count(outcome);
-                Ok(store.unwrap(v))
-            }
-            Err(MemoError::Compute(e)) => {
-                state.count(crate::memo::Outcome::Computed);
-                Err(e)
-            }
-            Err(MemoError::Cache(e)) => {
-                state.failed(function, &e);
-                match slot.take() {
-                    Some(compute) => compute().map(|v| store.unwrap(v)),
-                    None => unreachable_taken(function),
-                }
-            }
+        let result = cache.memoize_in(&params, opts, |s| keep(store.peek(s)), &mut slot);
+        if let Some(answer) = settle(function, &state, store, result) {
+            return answer;
+        }
+        match slot.take() {
+            Some(compute) => compute().map(|v| store.unwrap(v)),
+            None => unreachable_taken(function),
         }
     }
 
@@ -374,21 +365,35 @@ pub mod __private {
             .nonblocking()
             .memoize_in(&params, opts, |s| keep(store.peek(s)), &mut slot)
             .await;
+        if let Some(answer) = settle(function, &state, store, result) {
+            return answer;
+        }
+        match slot.take() {
+            Some(compute) => compute().await.map(|v| store.unwrap(v)),
+            None => unreachable_taken(function),
+        }
+    }
+
+    /// Count a memoized call's outcome and give its answer; `None` when the cache failed (it
+    /// is logged and counted) and the computation must run uncached.
+    fn settle<T, E, S: Store<T>>(
+        function: &str,
+        state: &FunctionState,
+        store: &S,
+        result: std::result::Result<(S::Stored, crate::memo::Outcome), MemoError<E>>,
+    ) -> Option<std::result::Result<T, E>> {
         match result {
             Ok((v, outcome)) => {
                 state.count(outcome);
-                Ok(store.unwrap(v))
+                Some(Ok(store.unwrap(v)))
             }
             Err(MemoError::Compute(e)) => {
                 state.count(crate::memo::Outcome::Computed);
-                Err(e)
+                Some(Err(e))
             }
             Err(MemoError::Cache(e)) => {
                 state.failed(function, &e);
-                match slot.take() {
-                    Some(compute) => compute().await.map(|v| store.unwrap(v)),
-                    None => unreachable_taken(function),
-                }
+                None
             }
         }
     }

@@ -372,55 +372,55 @@ fn expand(raw: Punctuated<MetaNameValue, Token![,]>, item: ItemFn) -> syn::Resul
         ReturnType::Type(_, ty) => ty.span(),
         ReturnType::Default => sig.ident.span(),
     };
-    let pick = quote_spanned!(ret_span=> (&&#rt::tag_of(&__compute)).store());
-    let pick_async = quote_spanned!(ret_span=> (&&#rt::tag_of_async(&__compute)).store());
-
-    let call = if is_async {
-        let compute = if is_result {
-            quote!(move || #rt::typed_future::<#ret_ty, _>(async move #block))
-        } else {
+    // Sync and async calls differ in how the body becomes a computation and in which runtime
+    // function runs it; the rest of the expansion is shared.
+    let (compute, tag_of, run_call, await_) = match (is_async, is_result) {
+        (true, true) => (
+            quote!(move || #rt::typed_future::<#ret_ty, _>(async move #block)),
+            quote!(tag_of_async),
+            quote!(call_async),
+            quote!(.await),
+        ),
+        (true, false) => (
             quote!(move || async move {
                 ::core::result::Result::Ok::<#ret_ty, ::std::convert::Infallible>(
                     #rt::typed_future::<#ret_ty, _>(async move #block).await
                 )
-            })
-        };
-        let run = quote! {
-            let __compute = #compute;
-            let __store = {
-                #[allow(unused_imports)]
-                use #rt::{ViaCacheable as _, ViaSerdeStore as _};
-                #pick_async
-            };
-            #rt::call_async(&__function, __keyed, &#opts, #keep, __store, __compute).await
-        };
-        if is_result {
-            run
-        } else {
-            quote!(#rt::never({ #run }))
-        }
-    } else {
-        let compute = if is_result {
-            quote!(move || -> #ret_ty #block)
-        } else {
+            }),
+            quote!(tag_of_async),
+            quote!(call_async),
+            quote!(.await),
+        ),
+        (false, true) => (
+            quote!(move || -> #ret_ty #block),
+            quote!(tag_of),
+            quote!(call),
+            quote!(),
+        ),
+        (false, false) => (
             quote!(move || ::core::result::Result::Ok::<#ret_ty, ::std::convert::Infallible>(
                 (move || -> #ret_ty #block)()
-            ))
+            )),
+            quote!(tag_of),
+            quote!(call),
+            quote!(),
+        ),
+    };
+    let pick = quote_spanned!(ret_span=> (&&#rt::#tag_of(&__compute)).store());
+    let run = quote! {
+        let __compute = #compute;
+        let __store = {
+            #[allow(unused_imports)]
+            use #rt::{ViaCacheable as _, ViaSerdeStore as _};
+            #pick
         };
-        let run = quote! {
-            let __compute = #compute;
-            let __store = {
-                #[allow(unused_imports)]
-                use #rt::{ViaCacheable as _, ViaSerdeStore as _};
-                #pick
-            };
-            #rt::call(&__function, __keyed, &#opts, #keep, __store, __compute)
-        };
-        if is_result {
-            run
-        } else {
-            quote!(#rt::never({ #run }))
-        }
+        #rt::#run_call(&__function, __keyed, &#opts, #keep, __store, __compute) #await_
+    };
+    // Functions that do not return `Result` run as computations that cannot fail.
+    let call = if is_result {
+        run
+    } else {
+        quote!(#rt::never({ #run }))
     };
 
     let info_fn = format_ident!("{}_cache_info", fn_name);
