@@ -42,6 +42,20 @@ pub struct FillOptions {
     pub parallelism: usize,
 }
 
+impl FillOptions {
+    /// The coverage record of a fetch of `interval` made at `now` (µs since the epoch): valid
+    /// for the TTL from then.
+    pub fn fetched(&self, interval: Interval, now: i64) -> Fetched {
+        Fetched {
+            interval,
+            fetched_at: now,
+            valid_until: self
+                .ttl
+                .map(|t| now.saturating_add(i64::try_from(t.as_micros()).unwrap_or(i64::MAX))),
+        }
+    }
+}
+
 impl Default for FillOptions {
     fn default() -> Self {
         FillOptions {
@@ -99,6 +113,16 @@ struct State<K> {
     coverage: HashMap<K, KeyCoverage>,
     in_flight: HashMap<K, Vec<InFlight>>,
     next_owner: u64,
+}
+
+impl<K: Eq + Hash> State<K> {
+    /// The gaps of `key` over `want` (all of it for a key never fetched).
+    fn gaps(&self, key: &K, want: Interval, opts: &FillOptions, at: Freshness) -> Vec<Interval> {
+        self.coverage.get(key).map_or_else(
+            || vec![opts.granularity.align_out(want)],
+            |c| c.gaps(want, opts.granularity, at),
+        )
+    }
 }
 
 /// The coverage of a table's keys and the fetches in flight for them.
@@ -183,20 +207,20 @@ where
         let state = self.lock();
         keys.iter()
             .flat_map(|key| {
-                let gaps = state.coverage.get(key).map_or_else(
-                    || vec![opts.granularity.align_out(want)],
-                    |c| c.gaps(want, opts.granularity, at),
-                );
-                gaps.into_iter().map(|interval| FetchRequest {
-                    key: key.clone(),
-                    interval,
-                })
+                state
+                    .gaps(key, want, opts, at)
+                    .into_iter()
+                    .map(|interval| FetchRequest {
+                        key: key.clone(),
+                        interval,
+                    })
             })
             .collect()
     }
 
-    /// Fetch what `keys` over `want` are missing with `fetcher`, hand each fetch's rows to
-    /// `store`, and record its coverage once stored.
+    /// Fetch what `keys` over `want` are missing with `fetcher`, hand each fetch's rows and
+    /// coverage record to `store` (to keep both durably, rows first), and record the coverage
+    /// in memory once `store` succeeded.
     pub async fn fill<F, S, SF>(
         &self,
         keys: &[K],
@@ -207,7 +231,7 @@ where
     ) -> Result<FillReport<K>, FillError>
     where
         F: Fetcher<K>,
-        S: Fn(FetchRequest<K>, RecordBatch) -> SF,
+        S: Fn(FetchRequest<K>, RecordBatch, Fetched) -> SF,
         SF: Future<Output = Result<(), String>>,
     {
         let owner = {
@@ -235,17 +259,16 @@ where
             let results: Vec<(FetchRequest<K>, Result<(), FillError>)> =
                 futures::stream::iter(mine)
                     .map(|req| async {
-                        let result =
-                            match fetcher.fetch(&req).await {
-                                Ok(batch) => store(req.clone(), batch).await.map_err(|reason| {
-                                    FillError::Store {
-                                        key: format!("{:?}", req.key),
-                                        interval: req.interval,
-                                        reason,
-                                    }
+                        let result = match fetcher.fetch(&req).await {
+                            Ok(batch) => store(req.clone(), batch, opts.fetched(req.interval, now))
+                                .await
+                                .map_err(|reason| FillError::Store {
+                                    key: format!("{:?}", req.key),
+                                    interval: req.interval,
+                                    reason,
                                 }),
-                                Err(e) => Err(FillError::Fetch(e)),
-                            };
+                            Err(e) => Err(FillError::Fetch(e)),
+                        };
                         (req, result)
                     })
                     .buffer_unordered(opts.parallelism.max(1))
@@ -261,15 +284,7 @@ where
                                 .coverage
                                 .entry(req.key.clone())
                                 .or_default()
-                                .record(Fetched {
-                                    interval: req.interval,
-                                    fetched_at: now,
-                                    valid_until: opts.ttl.map(|t| {
-                                        now.saturating_add(
-                                            i64::try_from(t.as_micros()).unwrap_or(i64::MAX),
-                                        )
-                                    }),
-                                });
+                                .record(opts.fetched(req.interval, now));
                             settled
                                 .entry(req.key.clone())
                                 .or_default()
@@ -325,10 +340,7 @@ where
         let mut mine = Vec::new();
         let mut waits = Vec::new();
         for key in keys {
-            let gaps = state.coverage.get(key).map_or_else(
-                || vec![opts.granularity.align_out(want)],
-                |c| c.gaps(want, opts.granularity, at),
-            );
+            let gaps = state.gaps(key, want, opts, at);
             let gaps: Vec<Interval> = match settled.get(key) {
                 Some(done) => gaps.into_iter().flat_map(|g| subtract(g, done)).collect(),
                 None => gaps,
@@ -443,12 +455,25 @@ mod tests {
         }
     }
 
-    async fn stored(_: FetchRequest<String>, _: RecordBatch) -> Result<(), String> {
+    async fn stored(_: FetchRequest<String>, _: RecordBatch, _: Fetched) -> Result<(), String> {
         Ok(())
     }
 
     fn keys(k: &[&str]) -> Vec<String> {
         k.iter().map(|s| s.to_string()).collect()
+    }
+
+    /// A fill of key `k` over `range` with default options, on a task of its own.
+    fn spawn_fill(
+        f: &Arc<Filler<String>>,
+        src: &Arc<Source>,
+        range: Interval,
+    ) -> tokio::task::JoinHandle<Result<FillReport<String>, FillError>> {
+        let (f, src) = (f.clone(), src.clone());
+        tokio::spawn(async move {
+            f.fill(&keys(&["k"]), range, &FillOptions::default(), &*src, stored)
+                .await
+        })
     }
 
     #[tokio::test]
@@ -505,21 +530,7 @@ mod tests {
     async fn eight_identical_queries_fetch_once() {
         let f = Arc::new(Filler::new());
         let src = Arc::new(Source::slow(100));
-        let tasks: Vec<_> = (0..8)
-            .map(|_| {
-                let (f, src) = (f.clone(), src.clone());
-                tokio::spawn(async move {
-                    f.fill(
-                        &keys(&["k"]),
-                        iv(0, 10),
-                        &FillOptions::default(),
-                        &*src,
-                        stored,
-                    )
-                    .await
-                })
-            })
-            .collect();
+        let tasks: Vec<_> = (0..8).map(|_| spawn_fill(&f, &src, iv(0, 10))).collect();
         let mut waited = 0;
         for t in tasks {
             waited += t.await.unwrap().unwrap().waited;
@@ -532,19 +543,7 @@ mod tests {
     async fn an_overlapping_query_fetches_only_what_is_not_in_flight() {
         let f = Arc::new(Filler::new());
         let src = Arc::new(Source::slow(200));
-        let first = {
-            let (f, src) = (f.clone(), src.clone());
-            tokio::spawn(async move {
-                f.fill(
-                    &keys(&["k"]),
-                    iv(0, 20),
-                    &FillOptions::default(),
-                    &*src,
-                    stored,
-                )
-                .await
-            })
-        };
+        let first = spawn_fill(&f, &src, iv(0, 20));
         tokio::time::sleep(Duration::from_millis(50)).await;
         let r = f
             .fill(
@@ -605,7 +604,7 @@ mod tests {
                 iv(0, 5),
                 &FillOptions::default(),
                 &src,
-                |_, _| async { Err("disk full".to_string()) },
+                |_, _, _| async { Err("disk full".to_string()) },
             )
             .await
             .unwrap_err();
@@ -656,33 +655,9 @@ mod tests {
     async fn a_dropped_query_hands_its_fetches_to_those_waiting() {
         let f = Arc::new(Filler::new());
         let src = Arc::new(Source::slow(300));
-        let first = {
-            let (f, src) = (f.clone(), src.clone());
-            tokio::spawn(async move {
-                f.fill(
-                    &keys(&["k"]),
-                    iv(0, 5),
-                    &FillOptions::default(),
-                    &*src,
-                    stored,
-                )
-                .await
-            })
-        };
+        let first = spawn_fill(&f, &src, iv(0, 5));
         tokio::time::sleep(Duration::from_millis(50)).await;
-        let second = {
-            let (f, src) = (f.clone(), src.clone());
-            tokio::spawn(async move {
-                f.fill(
-                    &keys(&["k"]),
-                    iv(0, 5),
-                    &FillOptions::default(),
-                    &*src,
-                    stored,
-                )
-                .await
-            })
-        };
+        let second = spawn_fill(&f, &src, iv(0, 5));
         tokio::time::sleep(Duration::from_millis(50)).await;
         first.abort();
         let r = second.await.unwrap().unwrap();

@@ -455,14 +455,12 @@ mod tests {
                         Interval::new(1, 11).unwrap(),
                         &FillOptions::default(),
                         source,
-                        |req, batch| async move {
+                        |req, batch, fetched| async move {
                             store.upsert(batch).await.map_err(|e| e.to_string())?;
-                            let f = Fetched {
-                                interval: req.interval,
-                                fetched_at: crate::fill::now_micros(),
-                                valid_until: None,
-                            };
-                            store.record(&req.key, &f).await.map_err(|e| e.to_string())
+                            store
+                                .record(&req.key, &fetched)
+                                .await
+                                .map_err(|e| e.to_string())
                         },
                     )
                     .await

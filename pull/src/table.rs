@@ -13,7 +13,6 @@ use deltalake::arrow::datatypes::{DataType, SchemaRef};
 use deltalake::datafusion::prelude::{Expr, SessionContext, cast, col, lit};
 use serde::{Deserialize, Serialize};
 
-use crate::coverage::Fetched;
 use crate::fetch::Fetcher;
 use crate::fill::{FillError, FillOptions, Filler, now_micros};
 use crate::interval::{Granularity, Interval, RangeKind};
@@ -277,7 +276,6 @@ impl PullTable {
             }
         };
         let owned: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
-        let ttl = self.options.ttl;
         let store = &self.store;
         self.filler
             .fill(
@@ -285,17 +283,12 @@ impl PullTable {
                 want,
                 &self.options,
                 fetcher,
-                |req, batch| async move {
+                |req, batch, fetched| async move {
                     store.upsert(batch).await.map_err(|e| e.to_string())?;
-                    let now = now_micros();
-                    let f = Fetched {
-                        interval: req.interval,
-                        fetched_at: now,
-                        valid_until: ttl.map(|t| {
-                            now.saturating_add(i64::try_from(t.as_micros()).unwrap_or(i64::MAX))
-                        }),
-                    };
-                    store.record(&req.key, &f).await.map_err(|e| e.to_string())
+                    store
+                        .record(&req.key, &fetched)
+                        .await
+                        .map_err(|e| e.to_string())
                 },
             )
             .await?;
