@@ -169,26 +169,9 @@ fn parse_options(raw: Punctuated<MetaNameValue, Token![,]>) -> syn::Result<Optio
     Ok(o)
 }
 
-/// The catalog's own column names, which key parameters may not take (the same list as
-/// `cacheness::keys::RESERVED_NAMES`; `tests/functions.rs` checks they agree).
-const RESERVED_NAMES: [&str; 13] = [
-    "cache_key",
-    "data_type",
-    "format",
-    "path",
-    "raw_bytes",
-    "stored_bytes",
-    "content_hash",
-    "created_at",
-    "expires_at",
-    "description",
-    "entry_name",
-    "params_json",
-    "signature",
-];
-
 /// A parameter name for an argument: leading underscores dropped; it must then be a valid
-/// key parameter name (`[a-z][a-z0-9_]*`, at most 64 bytes).
+/// key parameter name (`[a-z][a-z0-9_]*`, at most 64 bytes). Names the catalog reserves are
+/// refused by [`reserved_name_check`], against the catalog's own list.
 fn param_name(ident: &syn::Ident) -> syn::Result<String> {
     let raw = ident.to_string();
     let name = raw.trim_start_matches('_').to_string();
@@ -197,15 +180,7 @@ fn param_name(ident: &syn::Ident) -> syn::Result<String> {
         && name
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-    if RESERVED_NAMES.contains(&name.as_str()) {
-        Err(syn::Error::new(
-            ident.span(),
-            format!(
-                "`{name}` is a column of the cache catalog and cannot name a key parameter: \
-                 rename the argument, or leave it out with ignore = [...]"
-            ),
-        ))
-    } else if valid {
+    if valid {
         Ok(name)
     } else {
         Err(syn::Error::new(
@@ -213,6 +188,20 @@ fn param_name(ident: &syn::Ident) -> syn::Result<String> {
             "a #[cached] argument's name is its key parameter's name: use [a-z][a-z0-9_]* \
              (leading underscores are dropped), or leave it out with ignore = [...]",
         ))
+    }
+}
+
+/// A compile-time check, in the expansion, that `name` is not a catalog column: the list is
+/// `cacheness::keys::RESERVED_NAMES` itself, evaluated by a `const fn`, so it has one source.
+fn reserved_name_check(name: &str, span: Span) -> Tokens {
+    let message = format!(
+        "`{name}` is a column of the cache catalog and cannot name a key parameter: rename \
+         the argument, or leave it out with ignore = [...]"
+    );
+    quote_spanned! {span=>
+        const _: () = if ::cacheness::keys::is_reserved_name(#name) {
+            ::core::panic!(#message)
+        };
     }
 }
 
@@ -242,6 +231,7 @@ fn expand(raw: Punctuated<MetaNameValue, Token![,]>, item: ItemFn) -> syn::Resul
 
     // Arguments: (binding, parameter name), receiver as `self`.
     let mut args: Vec<(Tokens, String, Span)> = Vec::new();
+    let mut name_checks: Vec<Tokens> = Vec::new();
     let mut names = std::collections::HashSet::new();
     for input in &sig.inputs {
         let (binding, name) = match input {
@@ -252,7 +242,9 @@ fn expand(raw: Punctuated<MetaNameValue, Token![,]>, item: ItemFn) -> syn::Resul
                     let name = if o.ignore.contains(&ident.to_string()) {
                         ident.to_string()
                     } else {
-                        param_name(ident)?
+                        let name = param_name(ident)?;
+                        name_checks.push(reserved_name_check(&name, ident.span()));
+                        name
                     };
                     (quote!(#ident), name)
                 }
@@ -332,6 +324,7 @@ fn expand(raw: Punctuated<MetaNameValue, Token![,]>, item: ItemFn) -> syn::Resul
         }
     };
     let key_block = quote! {
+        #(#name_checks)*
         let __function: ::std::borrow::Cow<'static, str> = #function_id;
         let __keyed = #rt::key(
             #cache,

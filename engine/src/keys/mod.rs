@@ -25,6 +25,27 @@ use cacheness_catalog::ColumnValue;
 
 /// Parameter names the catalog uses for its own columns; key parameters may not use them.
 pub const RESERVED_NAMES: &[&str] = &cacheness_catalog::schema::FIXED_COLUMNS;
+/// Whether `name` is one of [`RESERVED_NAMES`]. A `const fn`: `#[cached]` evaluates it at
+/// compile time to refuse argument names the catalog reserves.
+pub const fn is_reserved_name(name: &str) -> bool {
+    let name = name.as_bytes();
+    let mut i = 0;
+    while i < RESERVED_NAMES.len() {
+        let reserved = RESERVED_NAMES[i].as_bytes();
+        if reserved.len() == name.len() {
+            let mut j = 0;
+            while j < name.len() && reserved[j] == name[j] {
+                j += 1;
+            }
+            if j == name.len() {
+                return true;
+            }
+        }
+        i += 1;
+    }
+    false
+}
+
 /// Longest parameter name accepted.
 pub const MAX_NAME_LEN: usize = 64;
 
@@ -50,7 +71,7 @@ pub fn validate_name(name: &str) -> Result<()> {
     if name.len() > MAX_NAME_LEN {
         return Err(bad("names are at most 64 bytes"));
     }
-    if RESERVED_NAMES.contains(&name) {
+    if is_reserved_name(name) {
         return Err(bad("this name is a catalog column"));
     }
     Ok(())
