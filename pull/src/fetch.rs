@@ -75,3 +75,49 @@ where
         (self.0)(request.clone())
     }
 }
+
+/// A [`Fetcher`] behind a pointer, for owners that choose their fetcher at run time (the SQL
+/// provider, the CLI): `SharedFetcher::new(fetcher)`.
+#[derive(Clone)]
+pub struct SharedFetcher(std::sync::Arc<dyn DynFetcher>);
+
+/// The object-safe form of [`Fetcher<String>`], implemented for every such fetcher.
+pub trait DynFetcher: Send + Sync {
+    /// [`Fetcher::fetch`], boxed.
+    fn fetch_boxed<'a>(
+        &'a self,
+        request: &'a FetchRequest<String>,
+    ) -> futures::future::BoxFuture<'a, Result<RecordBatch, FetchError>>;
+}
+
+impl<F: Fetcher<String>> DynFetcher for F {
+    fn fetch_boxed<'a>(
+        &'a self,
+        request: &'a FetchRequest<String>,
+    ) -> futures::future::BoxFuture<'a, Result<RecordBatch, FetchError>> {
+        Box::pin(self.fetch(request))
+    }
+}
+
+impl SharedFetcher {
+    /// Share `fetcher`.
+    pub fn new(fetcher: impl Fetcher<String> + 'static) -> Self {
+        SharedFetcher(std::sync::Arc::new(fetcher))
+    }
+}
+
+impl Fetcher<String> for SharedFetcher {
+    fn fetch(
+        &self,
+        request: &FetchRequest<String>,
+    ) -> impl Future<Output = Result<RecordBatch, FetchError>> + Send {
+        let (fetcher, request) = (self.0.clone(), request.clone());
+        async move { fetcher.fetch_boxed(&request).await }
+    }
+}
+
+impl Debug for SharedFetcher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SharedFetcher")
+    }
+}

@@ -15,6 +15,9 @@
 //!   table's schema.
 //! - [`fill`]: filling a query's gaps: concurrent fetches with bounded parallelism, each gap
 //!   fetched once across the queries of a process, coverage recorded once rows are stored.
+//! - [`bounds`]: the keys and range a SQL query's filters ask for.
+//! - [`provider`]: the table in SQL, a DataFusion `TableProvider` whose plan lists the fetches
+//!   (`EXPLAIN`) and whose execution fills the gaps before scanning.
 //! - [`table`]: a table on disk (`<root>/tables/<name>/`): settings and presets, and
 //!   `get(keys, range)` without SQL.
 //! - [`store`]: a table's rows (a Delta table, upserted on its primary key) and its coverage
@@ -22,16 +25,20 @@
 
 #![warn(missing_docs)]
 
+pub mod bounds;
 pub mod command;
 pub mod coverage;
 pub mod decode;
 pub mod fetch;
 pub mod fill;
 pub mod interval;
+pub mod provider;
 pub mod store;
 pub mod table;
 
 pub use coverage::{Fetched, Freshness, KeyCoverage};
-pub use fetch::{FetchError, FetchRequest, Fetcher, from_fn};
+pub use fetch::{FetchError, FetchRequest, Fetcher, SharedFetcher, from_fn};
 pub use fill::{FillError, FillOptions, FillReport, Filler};
 pub use interval::{Granularity, Interval, RangeKind};
+pub use provider::PullProvider;
+pub use table::{FetchObserver, PullTable, Settings, WithoutBounds};

@@ -6,6 +6,7 @@
 //! This step supports one key column; several key columns come with the SQL provider.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use deltalake::arrow::array::RecordBatch;
@@ -13,7 +14,7 @@ use deltalake::arrow::datatypes::{DataType, SchemaRef};
 use deltalake::datafusion::prelude::{Expr, SessionContext, cast, col, lit};
 use serde::{Deserialize, Serialize};
 
-use crate::fetch::Fetcher;
+use crate::fetch::{FetchRequest, Fetcher};
 use crate::fill::{FillError, FillOptions, Filler, now_micros};
 use crate::interval::{Granularity, Interval, RangeKind};
 use crate::store::{StoreError, TableSpec, TableStore};
@@ -47,6 +48,37 @@ pub struct Settings {
     pub volatile_window: Option<i64>,
     /// The most fetches at once.
     pub parallelism: usize,
+    /// What a SQL query that does not bound the keys (or the range) gets.
+    #[serde(default)]
+    pub without_bounds: WithoutBounds,
+}
+
+/// What a SQL query gets when its filters do not say which keys (or which range) to fetch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WithoutBounds {
+    /// An error naming the missing predicate (the default).
+    #[default]
+    Fail,
+    /// The rows already stored, fetching nothing; the plan and a warning say so.
+    CacheOnly,
+}
+
+/// Told what a table fetches, as it happens (the CLI's progress bar).
+pub trait FetchObserver: Send + Sync {
+    /// A query of `table` is about to run `fetches` (fetches of other queries it waits for
+    /// are not counted).
+    fn planned(&self, table: &str, fetches: &[FetchRequest<String>]) {
+        let _ = (table, fetches);
+    }
+    /// `fetch` returned `rows` rows, now stored and covered.
+    fn stored(&self, table: &str, fetch: &FetchRequest<String>, rows: usize) {
+        let _ = (table, fetch, rows);
+    }
+    /// A query of `table` is answered from stored rows only, for `reason`.
+    fn cache_only(&self, table: &str, reason: &str) {
+        let _ = (table, reason);
+    }
 }
 
 impl Settings {
@@ -58,6 +90,7 @@ impl Settings {
             ttl_seconds: None,
             volatile_window: None,
             parallelism: 8,
+            without_bounds: WithoutBounds::Fail,
         }
     }
 
@@ -257,6 +290,68 @@ impl PullTable {
         &self.dir
     }
 
+    /// The table's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The kind of its range column (integer for a lookup table).
+    pub fn kind(&self) -> RangeKind {
+        self.options.kind
+    }
+
+    /// The fetches a query for `keys` over `want` would run now (ignoring fetches in flight).
+    pub fn plan(&self, keys: &[String], want: Interval) -> Vec<FetchRequest<String>> {
+        self.filler.plan(keys, want, &self.options)
+    }
+
+    /// The interval a query asks for: `range` for a table with a range column (required),
+    /// [`WHOLE_KEY`] for a lookup table.
+    pub fn wanted(&self, range: Option<Interval>) -> Result<Interval, TableError> {
+        match (&self.settings.range, range) {
+            (None, _) => Ok(WHOLE_KEY),
+            (Some(_), Some(r)) => Ok(r),
+            (Some(r), None) => Err(self.invalid(format!("a range of {} is needed", r.column))),
+        }
+    }
+
+    /// Fetch what `keys` over `want` are missing with `fetcher`, storing rows and coverage;
+    /// `observer` hears of each fetch. A failed fetch fails the call; what was fetched stays.
+    pub async fn fill<F: Fetcher<String>>(
+        &self,
+        keys: &[String],
+        want: Interval,
+        fetcher: &F,
+        observer: Option<&dyn FetchObserver>,
+    ) -> Result<(), TableError> {
+        if let Some(o) = observer {
+            o.planned(&self.name, &self.plan(keys, want));
+        }
+        let store = &self.store;
+        let name = self.name.as_str();
+        self.filler
+            .fill(
+                keys,
+                want,
+                &self.options,
+                fetcher,
+                |req, batch, fetched| async move {
+                    let rows = batch.num_rows();
+                    store.upsert(batch).await.map_err(|e| e.to_string())?;
+                    store
+                        .record(&req.key, &fetched)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    if let Some(o) = observer {
+                        o.stored(name, &req, rows);
+                    }
+                    Ok(())
+                },
+            )
+            .await?;
+        Ok(())
+    }
+
     /// The rows of `keys` in `range` (`None` for a lookup table): the gaps are fetched with
     /// `fetcher` first. A failed fetch fails the call; what was fetched stays.
     pub async fn get<F: Fetcher<String>>(
@@ -265,34 +360,17 @@ impl PullTable {
         range: Option<Interval>,
         fetcher: &F,
     ) -> Result<Vec<RecordBatch>, TableError> {
-        let want = match (&self.settings.range, range) {
-            (None, _) => WHOLE_KEY,
-            (Some(_), Some(r)) => r,
-            (Some(r), None) => {
-                return Err(TableError::Invalid {
-                    name: self.name.clone(),
-                    reason: format!("a range of {} is needed", r.column),
-                });
-            }
-        };
+        let want = self.wanted(range)?;
         let owned: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
-        let store = &self.store;
-        self.filler
-            .fill(
-                &owned,
-                want,
-                &self.options,
-                fetcher,
-                |req, batch, fetched| async move {
-                    store.upsert(batch).await.map_err(|e| e.to_string())?;
-                    store
-                        .record(&req.key, &fetched)
-                        .await
-                        .map_err(|e| e.to_string())
-                },
-            )
-            .await?;
+        self.fill(&owned, want, fetcher, None).await?;
         self.read(&owned, range).await
+    }
+
+    /// The stored rows as a DataFusion table (a fresh snapshot: what was stored so far).
+    pub async fn stored_rows(
+        &self,
+    ) -> Result<Arc<dyn deltalake::datafusion::catalog::TableProvider>, TableError> {
+        Ok(self.store.provider().await?)
     }
 
     async fn read(
