@@ -5,7 +5,7 @@ use std::future::Future;
 
 use deltalake::arrow::array::RecordBatch;
 
-use crate::interval::Interval;
+use crate::interval::{Interval, RangeKind};
 
 /// One request to the source: a key and an interval of its range column (aligned to the
 /// table's granularity).
@@ -15,6 +15,26 @@ pub struct FetchRequest<K> {
     pub key: K,
     /// The interval, `[start, end)` in ticks.
     pub interval: Interval,
+}
+
+impl FetchRequest<String> {
+    /// `template` with this request's placeholders filled: `{key}` the key, `{start}` the first
+    /// tick of the interval, `{end}` the first tick after it, `{last}` the last tick in it, each
+    /// written as the range column reads ([`RangeKind::text`]) and passed through `encode`
+    /// (URL encoding for URLs, nothing for arguments).
+    pub fn render(
+        &self,
+        template: &str,
+        kind: RangeKind,
+        encode: impl Fn(&str) -> String,
+    ) -> String {
+        let i = self.interval;
+        template
+            .replace("{key}", &encode(&self.key))
+            .replace("{start}", &encode(&kind.text(i.start)))
+            .replace("{end}", &encode(&kind.text(i.end)))
+            .replace("{last}", &encode(&kind.text(i.end.saturating_sub(1))))
+    }
 }
 
 /// Why a fetch failed: the key and interval, and the source's reason.

@@ -379,12 +379,16 @@ where
 }
 
 /// When gaps are judged: validity at `now`, the volatile window before `now` as a tick.
+/// The volatile window of `w` ticks is the last `w` ticks up to and including now's (for dates,
+/// a window of 2 is yesterday and today).
 fn freshness(opts: &FillOptions, now: i64) -> Freshness {
     Freshness {
         now,
-        final_before: opts
-            .volatile_window
-            .and_then(|w| opts.kind.now_tick(now).map(|t| t.saturating_sub(w))),
+        final_before: opts.volatile_window.and_then(|w| {
+            opts.kind
+                .now_tick(now)
+                .map(|t| t.saturating_sub(w.saturating_sub(1)))
+        }),
     }
 }
 
@@ -646,8 +650,8 @@ mod tests {
         f.fill(&k, want, &o, &src, stored).await.unwrap();
         assert_eq!(
             src.take_log(),
-            [("k".into(), iv(today - 2, today + 1))],
-            "the last two days and today, nothing older"
+            [("k".into(), iv(today - 1, today + 1))],
+            "a window of 2 days: yesterday and today, nothing older"
         );
     }
 

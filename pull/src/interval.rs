@@ -87,6 +87,21 @@ pub enum RangeKind {
 }
 
 impl RangeKind {
+    /// `tick` as the range column reads: `2024-01-05` for dates, RFC 3339 for timestamps,
+    /// digits for integers.
+    pub fn text(self, tick: i64) -> String {
+        match self {
+            RangeKind::Integer => tick.to_string(),
+            RangeKind::Date => chrono::NaiveDate::from_ymd_opt(1970, 1, 1)
+                .and_then(|e| e.checked_add_signed(chrono::Duration::days(tick)))
+                .map_or_else(|| tick.to_string(), |d| d.to_string()),
+            RangeKind::Timestamp => chrono::DateTime::from_timestamp_micros(tick).map_or_else(
+                || tick.to_string(),
+                |t| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+            ),
+        }
+    }
+
     /// `now_micros` (µs since the epoch) as a tick of this kind; `None` for integers.
     pub fn now_tick(self, now_micros: i64) -> Option<i64> {
         match self {
@@ -186,5 +201,15 @@ mod tests {
         assert_eq!(a.intersect(&Interval::new(10, 20).unwrap()), None);
         assert_eq!(a.len(), 10);
         assert!(a.contains(0) && !a.contains(10));
+    }
+
+    #[test]
+    fn ticks_are_written_as_the_range_column_reads() {
+        assert_eq!(RangeKind::Date.text(19_723), "2024-01-01");
+        assert_eq!(RangeKind::Integer.text(-4), "-4");
+        assert_eq!(
+            RangeKind::Timestamp.text(1_704_067_200_000_000),
+            "2024-01-01T00:00:00Z"
+        );
     }
 }

@@ -11,6 +11,8 @@
 //!   (holes inside the cached span, expiry, the volatile window, granularity).
 //! - [`fetch`]: the [`Fetcher`] trait (and async closures as fetchers).
 //! - [`command`]: the command fetcher (an external program per fetch, its output decoded).
+//! - [`http`]: the HTTP fetcher (a URL template per fetch; timeouts, retries, a concurrency
+//!   limit).
 //! - [`decode`]: a source's answer (CSV, JSON lines or array, Parquet, Arrow IPC) read into the
 //!   table's schema.
 //! - [`fill`]: filling a query's gaps: concurrent fetches with bounded parallelism, each gap
@@ -31,6 +33,7 @@ pub mod coverage;
 pub mod decode;
 pub mod fetch;
 pub mod fill;
+pub mod http;
 pub mod interval;
 pub mod provider;
 pub mod store;

@@ -26,7 +26,6 @@ use deltalake::datafusion::prelude::{Expr, SessionContext};
 use futures::TryStreamExt;
 
 use crate::bounds::{Bounds, bounds};
-use crate::command::tick_text;
 use crate::fetch::{FetchRequest, SharedFetcher};
 use crate::interval::{Interval, RangeKind};
 use crate::table::{FetchObserver, PullTable, WithoutBounds};
@@ -250,8 +249,8 @@ fn interval_text(kind: RangeKind, interval: Interval, lookup: bool) -> String {
     }
     format!(
         " [{}, {})",
-        tick_text(kind, interval.start),
-        tick_text(kind, interval.end)
+        kind.text(interval.start),
+        kind.text(interval.end)
     )
 }
 
@@ -391,8 +390,8 @@ mod tests {
             let text = format!(
                 "{} {}..{}",
                 req.key,
-                tick_text(RangeKind::Date, req.interval.start),
-                tick_text(RangeKind::Date, req.interval.end - 1)
+                RangeKind::Date.text(req.interval.start),
+                RangeKind::Date.text(req.interval.end - 1)
             );
             log.lock().unwrap().push(text);
             async move {
