@@ -2,8 +2,8 @@
 //!
 //! `main.rs` holds the arguments and dispatch; [`input`] reads what `put` caches, [`npy`]
 //! converts arrays to and from `.npy`, [`list`] filters and sorts `ls`, [`output`] writes query
-//! results, [`params`] types `-p name=value`, [`progress`] draws progress on a terminal, and
-//! [`demo`] is `cacheness demo`.
+//! results, [`params`] types `-p name=value`, [`progress`] draws progress on a terminal,
+//! [`table`] manages pull-through tables, and [`demo`] is `cacheness demo`.
 
 mod demo;
 mod input;
@@ -12,6 +12,7 @@ mod npy;
 mod output;
 mod params;
 mod progress;
+mod table;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -145,6 +146,12 @@ enum Command {
         #[arg(long, short, required_if_eq("format", "parquet"))]
         output: Option<PathBuf>,
     },
+    /// Pull-through tables: create, list, show coverage, invalidate (docs/PULL_THROUGH.md).
+    /// Query them with `cacheness sql`.
+    Table {
+        #[command(subcommand)]
+        command: TableCommand,
+    },
     /// Write an entry's value in its natural format: tables as Parquet, arrays as .b2nd (the
     /// checked payload files themselves) or .npy, objects and JSON as JSON text, bytes as they
     /// are. Exits 3 when there is no such entry.
@@ -158,6 +165,40 @@ enum Command {
         /// in .npy, else `b2nd`.
         #[arg(long, value_enum)]
         array_format: Option<ArrayFormat>,
+    },
+}
+
+/// `cacheness table ...`.
+#[derive(Subcommand, Debug)]
+enum TableCommand {
+    /// Create a pull-through table (or check that one exists with these settings); prints its
+    /// settings as JSON.
+    Create(table::CreateArgs),
+    /// List the pull-through tables, one JSON object per line.
+    Ls,
+    /// Show what was fetched: one JSON object per fetched span (key, start, last, when, valid
+    /// until).
+    Coverage {
+        /// The table.
+        name: String,
+        /// Only this key.
+        #[arg(long)]
+        key: Option<String>,
+    },
+    /// Forget what was fetched for a key (from --from to --last, inclusive; all of it without
+    /// them): the next query fetches it again.
+    Invalidate {
+        /// The table.
+        name: String,
+        /// The key.
+        #[arg(long)]
+        key: String,
+        /// The first tick to forget (a date, an RFC 3339 time or an integer).
+        #[arg(long)]
+        from: Option<String>,
+        /// The last tick to forget.
+        #[arg(long)]
+        last: Option<String>,
     },
 }
 
@@ -223,9 +264,10 @@ fn sql_to(
     output: Option<&Path>,
 ) -> CliResult<Outcome> {
     let cache = cacheness::blocking::Cache::open(cache_dir(dir))?;
-    let spinner = progress::spinner("running the query");
-    let batches = cache.sql(query)?;
-    spinner.finish_and_clear();
+    let fetches = std::sync::Arc::new(progress::FetchProgress::new());
+    let batches = cache.sql_observed(query, fetches.clone());
+    fetches.finish();
+    let batches = batches?;
     match output {
         Some(path) => {
             let mut file =
@@ -345,6 +387,26 @@ fn run(cli: Cli) -> CliResult<Outcome> {
             sql_to(cli.dir, &query, format, output.as_deref())
         }
         Command::Demo => demo::run(cli.dir).map(|()| Outcome::Done),
+        Command::Table { command } => {
+            let root = cache_dir(cli.dir);
+            match command {
+                TableCommand::Create(args) => {
+                    let settings = table::create(&root, &args)?;
+                    println!("{}", serde_json::to_string_pretty(&settings)?);
+                }
+                TableCommand::Ls => table::list(&root)?,
+                TableCommand::Coverage { name, key } => {
+                    table::coverage(&root, &name, key.as_deref())?
+                }
+                TableCommand::Invalidate {
+                    name,
+                    key,
+                    from,
+                    last,
+                } => table::invalidate(&root, &name, &key, from.as_deref(), last.as_deref())?,
+            }
+            Ok(Outcome::Done)
+        }
         Command::Ls {
             params,
             data_type,

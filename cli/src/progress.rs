@@ -32,3 +32,50 @@ pub fn spinner(message: &str) -> ProgressBar {
     bar.enable_steady_tick(Duration::from_millis(100));
     bar
 }
+
+/// Progress of a query's pull-through fetches: a bar over the planned fetches (on a
+/// terminal), and a note on standard error when a table answers from stored rows only.
+pub struct FetchProgress {
+    bar: ProgressBar,
+}
+
+impl FetchProgress {
+    /// A bar with nothing planned yet (hidden until a fetch is planned).
+    pub fn new() -> Self {
+        let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::hidden());
+        if let Ok(style) = ProgressStyle::with_template("fetching {msg} [{bar:30}] {pos}/{len}") {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        FetchProgress { bar }
+    }
+
+    /// Remove the bar.
+    pub fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+}
+
+impl cacheness::pull::FetchObserver for FetchProgress {
+    fn planned(&self, table: &str, fetches: &[cacheness::pull::FetchRequest<String>]) {
+        if fetches.is_empty() {
+            return;
+        }
+        if self.bar.is_hidden() {
+            self.bar.set_draw_target(target());
+        }
+        self.bar.inc_length(fetches.len() as u64);
+        self.bar.set_message(table.to_string());
+    }
+
+    fn stored(&self, table: &str, fetch: &cacheness::pull::FetchRequest<String>, rows: usize) {
+        self.bar
+            .set_message(format!("{table}: {} ({rows} rows)", fetch.key));
+        self.bar.inc(1);
+    }
+
+    fn cache_only(&self, table: &str, reason: &str) {
+        self.bar.suspend(|| {
+            eprintln!("note: {table} answered from stored rows only: {reason}");
+        });
+    }
+}

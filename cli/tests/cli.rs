@@ -40,6 +40,14 @@ fn demo_caches_verifies_and_lists_four_entries() {
         stdout.contains("all 4 values read back bit-exactly"),
         "{stdout}"
     );
+    // The pull-through part: fetch, served from the cache, only the hole.
+    for line in [
+        "fetched AAPL 2024-01-01..2024-01-12 (10 rows)",
+        "fetched nothing: served from the cache",
+        "fetched MSFT 2024-01-13..2024-01-19 (5 rows)",
+    ] {
+        assert!(stdout.contains(line), "missing {line:?}: {stdout}");
+    }
     for step in [
         "put 1M-row Arrow table",
         "get 10M float64 array",
@@ -1049,4 +1057,149 @@ fn at_path_params_key_files_and_trees_by_content_like_the_rust_api() {
     let out = run_in(&cache_dir, &["get", "-p", "dataset=@/no/such.csv"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("/no/such.csv"));
+}
+
+#[test]
+fn pull_through_tables_from_a_command_fetch_only_gaps_and_show_and_forget_coverage() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("fetches.log");
+    // The source: one CSV row per integer tick from $2 to $3 for key $1; logs each call.
+    let script = format!(
+        r#"echo "$1 $2..$3" >> {log}; echo sensor,t,reading; i=$2; while [ $i -le $3 ]; do echo "$1,$i,$((i*10))"; i=$((i+1)); done"#,
+        log = log.display()
+    );
+    let command = format!("sh -c '{script}' sh {{key}} {{start}} {{last}}");
+    let out = run_in(
+        dir.path(),
+        &[
+            "table",
+            "create",
+            "readings",
+            "--columns",
+            "sensor:str,t:int,reading:int",
+            "--key",
+            "sensor",
+            "--range",
+            "t",
+            "--command",
+            &command,
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let fetched = || {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        let _ = std::fs::remove_file(&log);
+        text.lines().map(str::to_string).collect::<Vec<_>>()
+    };
+    let q = |a: i64, b: i64| {
+        format!(
+            "SELECT sum(reading) AS s, count(*) AS n FROM readings \
+             WHERE sensor = 'a' AND t BETWEEN {a} AND {b}"
+        )
+    };
+    assert_eq!(sql_csv(dir.path(), &q(1, 10)), "s,n\n550,10\n");
+    assert_eq!(fetched(), ["a 1..10"]);
+    assert_eq!(sql_csv(dir.path(), &q(5, 15)), "s,n\n1100,11\n");
+    assert_eq!(
+        fetched(),
+        ["a 11..15"],
+        "a second process fetched only the gap"
+    );
+
+    // EXPLAIN lists the fetches a query would make, and makes none.
+    let plan = sql_csv(dir.path(), &format!("EXPLAIN {}", q(1, 20)));
+    assert!(plan.contains("fetches=1 [a [16, 21)]"), "{plan}");
+    assert!(fetched().is_empty());
+
+    // Coverage, then invalidation of part of it.
+    let out = run_in(dir.path(), &["table", "coverage", "readings"]);
+    let spans: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let ranges: Vec<(String, String)> = spans
+        .iter()
+        .map(|s| (s["start"].to_string(), s["last"].to_string()))
+        .collect();
+    assert_eq!(
+        ranges,
+        [
+            ("\"1\"".into(), "\"10\"".into()),
+            ("\"11\"".into(), "\"15\"".into())
+        ]
+    );
+    let out = run_in(
+        dir.path(),
+        &[
+            "table",
+            "invalidate",
+            "readings",
+            "--key",
+            "a",
+            "--from",
+            "3",
+            "--last",
+            "4",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    sql_csv(dir.path(), &q(1, 15));
+    assert_eq!(fetched(), ["a 3..4"]);
+
+    // A query without a key predicate fails, naming it.
+    let out = run_in(dir.path(), &["sql", "SELECT * FROM readings WHERE t < 5"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no predicate on its key column sensor"),
+        "{err}"
+    );
+
+    // Bad definitions are refused, naming what is wrong.
+    let out = run_in(
+        dir.path(),
+        &[
+            "table",
+            "create",
+            "bad",
+            "--columns",
+            "k:str,t:decimal",
+            "--range",
+            "t",
+            "--demo",
+        ],
+    );
+    assert!(!out.status.success());
+    let out = run_in(
+        dir.path(),
+        &[
+            "table",
+            "create",
+            "bad",
+            "--columns",
+            "k:str,t:text",
+            "--key",
+            "k",
+            "--range",
+            "t",
+            "--url",
+            "http://x/{key}",
+        ],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("the range column t is Utf8"), "{err}");
+    let out = run_in(dir.path(), &["table", "ls"]);
+    let names: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["name"].to_string())
+        .collect();
+    assert_eq!(names, ["\"readings\""]);
 }

@@ -281,8 +281,18 @@ impl Cache {
     /// Run a SQL statement over the cache (DataFusion; tables in `docs/SQL.md`), e.g.
     /// `SELECT cache_key, stored_bytes FROM cache_entries WHERE model = 'xgboost'`.
     /// Runs on a runtime of its own for the call.
+    /// Pull-through tables under `<root>/tables/` answer too (`docs/PULL_THROUGH.md`).
     pub fn sql(&self, sql: &str) -> Result<Vec<RecordBatch>> {
-        runtime()?.block_on(crate::query::run(&self.core, sql))
+        runtime()?.block_on(crate::query::run(&self.core, sql, None))
+    }
+
+    /// [`Self::sql`], telling `observer` of each fetch of a pull-through table.
+    pub fn sql_observed(
+        &self,
+        sql: &str,
+        observer: std::sync::Arc<dyn crate::pull::FetchObserver>,
+    ) -> Result<Vec<RecordBatch>> {
+        runtime()?.block_on(crate::query::run(&self.core, sql, Some(observer)))
     }
 
     /// Declare the custom metadata table `name` with `columns` (a `cache_key` column is added),

@@ -335,8 +335,18 @@ impl Cache {
 
     /// Run a SQL statement over the cache (DataFusion; tables in `docs/SQL.md`), e.g.
     /// `SELECT cache_key, stored_bytes FROM cache_entries WHERE model = 'xgboost'`.
+    /// Pull-through tables under `<root>/tables/` answer too (`docs/PULL_THROUGH.md`).
     pub async fn sql(&self, sql: &str) -> Result<Vec<RecordBatch>> {
-        crate::query::run(&self.core, sql).await
+        crate::query::run(&self.core, sql, None).await
+    }
+
+    /// [`Self::sql`], telling `observer` of each fetch of a pull-through table.
+    pub async fn sql_observed(
+        &self,
+        sql: &str,
+        observer: std::sync::Arc<dyn crate::pull::FetchObserver>,
+    ) -> Result<Vec<RecordBatch>> {
+        crate::query::run(&self.core, sql, Some(observer)).await
     }
 
     /// Entry and byte counts (catalog) and this process's hits, misses and removals.

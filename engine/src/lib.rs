@@ -54,6 +54,7 @@ pub mod store;
 pub mod usage;
 
 pub use cache::Cache;
+pub use cacheness_sql::pull;
 pub use codec::array::Element;
 pub use codec::object::RawObject;
 pub use codec::{Cacheable, CodecOptions, DataType, EntryMeta, Format, Serde};

@@ -3,7 +3,8 @@
 
 use std::sync::Arc;
 
-use cacheness_sql::{Payloads, TableLookup, TablePayload};
+use cacheness_sql::pull::FetchObserver;
+use cacheness_sql::{Payloads, PullTables, TableLookup, TablePayload};
 use deltalake::arrow::array::RecordBatch;
 use deltalake::datafusion::common::ScalarValue;
 
@@ -85,9 +86,17 @@ impl Payloads for CorePayloads {
     }
 }
 
-/// Run one statement over the cache.
-pub(crate) async fn run(core: &Arc<CacheCore>, sql: &str) -> Result<Vec<RecordBatch>> {
+/// Run one statement over the cache; `observer` hears of pull-through tables' fetches.
+pub(crate) async fn run(
+    core: &Arc<CacheCore>,
+    sql: &str,
+    observer: Option<Arc<dyn FetchObserver>>,
+) -> Result<Vec<RecordBatch>> {
     core.check_open()?;
     let payloads = Arc::new(CorePayloads(core.clone()));
-    Ok(cacheness_sql::query(core.catalog(), payloads, sql).await?)
+    let pull = PullTables {
+        root: Some(core.root().to_path_buf()),
+        observer,
+    };
+    Ok(cacheness_sql::query(core.catalog(), payloads, &pull, sql).await?)
 }

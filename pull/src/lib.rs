@@ -22,6 +22,8 @@
 //!   (`EXPLAIN`) and whose execution fills the gaps before scanning.
 //! - [`table`]: a table on disk (`<root>/tables/<name>/`): settings and presets, and
 //!   `get(keys, range)` without SQL.
+//! - [`source`]: a table's source as settings (HTTP, command, the demo source), so SQL and the
+//!   CLI can fetch without Rust code.
 //! - [`store`]: a table's rows (a Delta table, upserted on its primary key) and its coverage
 //!   record (a Delta table of fetches and invalidations).
 
@@ -36,6 +38,7 @@ pub mod fill;
 pub mod http;
 pub mod interval;
 pub mod provider;
+pub mod source;
 pub mod store;
 pub mod table;
 

@@ -89,6 +89,19 @@ impl TableStore {
         Ok(store)
     }
 
+    /// The columns of the rows stored in `dir` (as scans return them: strings may be views).
+    pub async fn stored_schema(dir: &Path) -> Result<SchemaRef, StoreError> {
+        let probe = TableStore {
+            dir: dir.to_path_buf(),
+            spec: TableSpec {
+                schema: Arc::new(Schema::empty()),
+                key_columns: Vec::new(),
+                range_column: None,
+            },
+        };
+        Ok(probe.provider().await?.schema())
+    }
+
     /// The table's spec.
     pub fn spec(&self) -> &TableSpec {
         &self.spec

@@ -14,9 +14,12 @@ use deltalake::arrow::datatypes::{DataType, SchemaRef};
 use deltalake::datafusion::prelude::{Expr, SessionContext, cast, col, lit};
 use serde::{Deserialize, Serialize};
 
-use crate::fetch::{FetchRequest, Fetcher};
+use crate::coverage::Fetched;
+use crate::fetch::{FetchError, FetchRequest, Fetcher, SharedFetcher, from_fn};
 use crate::fill::{FillError, FillOptions, Filler, now_micros};
 use crate::interval::{Granularity, Interval, RangeKind};
+use crate::provider::without_views;
+use crate::source::SourceSettings;
 use crate::store::{StoreError, TableSpec, TableStore};
 
 /// The interval a lookup table (no range column) covers per key: the whole key.
@@ -51,6 +54,10 @@ pub struct Settings {
     /// What a SQL query that does not bound the keys (or the range) gets.
     #[serde(default)]
     pub without_bounds: WithoutBounds,
+    /// Where SQL and the CLI fetch from (`None`: only the Rust API fills the table, with
+    /// the fetcher it passes).
+    #[serde(default)]
+    pub source: Option<SourceSettings>,
 }
 
 /// What a SQL query gets when its filters do not say which keys (or which range) to fetch.
@@ -91,6 +98,15 @@ impl Settings {
             volatile_window: None,
             parallelism: 8,
             without_bounds: WithoutBounds::Fail,
+            source: None,
+        }
+    }
+
+    /// These settings fetching from `source`.
+    pub fn with_source(self, source: SourceSettings) -> Settings {
+        Settings {
+            source: Some(source),
+            ..self
         }
     }
 
@@ -237,19 +253,84 @@ impl PullTable {
         Self::open_with(name, dir, schema, settings).await
     }
 
-    /// Open table `name` under `root`, with the schema it was created with.
-    pub async fn open(root: &Path, name: &str, schema: SchemaRef) -> Result<PullTable, TableError> {
+    /// Open table `name` under `root`, with the columns it was created with.
+    pub async fn open(root: &Path, name: &str) -> Result<PullTable, TableError> {
         let dir = Self::dir(root, name);
         let file = dir.join("settings.json");
         let invalid = |reason: String| TableError::Invalid {
             name: name.to_string(),
             reason,
         };
-        let bytes =
-            std::fs::read(&file).map_err(|e| invalid(format!("{}: {e}", file.display())))?;
+        let bytes = std::fs::read(&file).map_err(|e| {
+            invalid(match e.kind() {
+                std::io::ErrorKind::NotFound => {
+                    format!("no such table ({} is missing)", file.display())
+                }
+                _ => format!("{}: {e}", file.display()),
+            })
+        })?;
         let settings: Settings = serde_json::from_slice(&bytes)
             .map_err(|e| invalid(format!("{}: {e}", file.display())))?;
-        Self::open_with(name, dir, schema, settings).await
+        let schema = TableStore::stored_schema(&dir).await?;
+        Self::open_with(name, dir, without_views(&schema), settings).await
+    }
+
+    /// The names of the tables under `root`, sorted.
+    pub fn list(root: &Path) -> Result<Vec<String>, TableError> {
+        let dir = root.join("tables");
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => {
+                return Err(TableError::Invalid {
+                    name: dir.display().to_string(),
+                    reason: e.to_string(),
+                });
+            }
+        };
+        let mut names: Vec<String> = entries
+            .filter_map(|e| e.ok())
+            .filter(|e| e.path().join("settings.json").is_file())
+            .filter_map(|e| e.file_name().into_string().ok())
+            .filter(|n| valid_name(n))
+            .collect();
+        names.sort();
+        Ok(names)
+    }
+
+    /// The fetcher of the table's configured source; without one, a fetcher that fails
+    /// saying the table is filled through the Rust API only (so stored ranges still answer).
+    pub fn fetcher(&self) -> Result<SharedFetcher, TableError> {
+        match &self.settings.source {
+            Some(source) => source
+                .fetcher(&self.store.spec().schema, self.options.kind)
+                .map_err(|e| self.invalid(e)),
+            None => {
+                let name = self.name.clone();
+                Ok(SharedFetcher::new(from_fn(
+                    move |req: FetchRequest<String>| {
+                        let why = format!(
+                            "table {name} has no source in its settings; fill it through the Rust \
+                         API (PullTable::get with a fetcher)"
+                        );
+                        async move { Err(FetchError::of(&req, why)) }
+                    },
+                )))
+            }
+        }
+    }
+
+    /// The durable coverage record: each key's fetched intervals, when and until when.
+    pub async fn coverage(&self) -> Result<Vec<(String, Vec<Fetched>)>, TableError> {
+        let mut all: Vec<(String, Vec<Fetched>)> = self
+            .store
+            .coverage()
+            .await?
+            .into_iter()
+            .map(|(k, c)| (k, c.spans().to_vec()))
+            .collect();
+        all.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(all)
     }
 
     async fn open_with(
@@ -502,9 +583,20 @@ mod tests {
             ]
         );
         drop(t);
-        let t = PullTable::open(root.path(), "prices", prices_schema())
-            .await
-            .unwrap();
+        let t = PullTable::open(root.path(), "prices").await.unwrap();
+        let coverage = t.coverage().await.unwrap();
+        let spans: Vec<Interval> = coverage[0].1.iter().map(|f| f.interval).collect();
+        assert_eq!(
+            (coverage[0].0.as_str(), spans),
+            (
+                "AAPL",
+                vec![
+                    Interval::new(1, 11).unwrap(),
+                    Interval::new(11, 16).unwrap()
+                ]
+            ),
+            "the durable coverage record, one span per fetch"
+        );
         let rows = t.get(&["AAPL"], Interval::new(1, 16), &src).await.unwrap();
         assert_eq!(rows.iter().map(RecordBatch::num_rows).sum::<usize>(), 15);
         assert!(log.lock().unwrap().is_empty(), "reopened: nothing fetched");

@@ -11,12 +11,13 @@
 //! The session also has the **custom metadata tables** (each under its name, rows of live
 //! entries only), **`cached_table(...)`** (a cached Arrow table by key or parameters),
 //! **named cached tables** (`SELECT * FROM train`: the newest live entry put with that name),
-//! **`cache_history`** (the catalog's Delta versions) and **`cache_entries_at(...)`** (the
-//! catalog as of a version or time).
+//! **`cache_history`** (the catalog's Delta versions), **`cache_entries_at(...)`** (the
+//! catalog as of a version or time) and the **pull-through tables** under `<root>/tables/`
+//! ([`pull_tables`], `docs/PULL_THROUGH.md`), which fetch what a query asks for and lack.
 //!
 //! Modules: [`entries`] (`cache_entries`), [`metadata`] (custom metadata tables), [`payload`]
 //! (`cached_table` and the engine's [`Payloads`] lookups), [`named`] (tables by entry name),
-//! [`history`] (`cache_history`, `cache_entries_at`), `args` (constant arguments of table
+//! [`history`] (`cache_history`, `cache_entries_at`), [`pull_tables`], `args` (constant arguments of table
 //! functions), [`error`] (the error type). The statements and their semantics are documented
 //! in `docs/SQL.md`.
 
@@ -29,6 +30,7 @@ pub mod history;
 pub mod metadata;
 pub mod named;
 pub mod payload;
+pub mod pull_tables;
 
 use std::sync::Arc;
 
@@ -36,13 +38,21 @@ use cacheness_catalog::Catalog;
 use deltalake::arrow::array::RecordBatch;
 use deltalake::datafusion::prelude::SessionContext;
 
+pub use cacheness_pull as pull;
 pub use error::{Result, SqlError};
 pub use payload::{Payloads, TableLookup, TablePayload};
+pub use pull_tables::PullTables;
 
 /// A DataFusion session over the cache whose catalog is `catalog` and whose payloads
-/// `payloads` reads, with its tables and table functions registered as of now.
-pub async fn session(catalog: &Catalog, payloads: Arc<dyn Payloads>) -> Result<SessionContext> {
+/// `payloads` reads, with its tables and table functions registered as of now, and the
+/// pull-through tables of `pull`.
+pub async fn session(
+    catalog: &Catalog,
+    payloads: Arc<dyn Payloads>,
+    pull: &PullTables,
+) -> Result<SessionContext> {
     let ctx = SessionContext::new();
+    pull_tables::register(&ctx, pull).await?;
     let (table, overlay) = catalog.table_and_overlay().await?;
     let schema = entries::register(&ctx, &table, &overlay).await?;
     metadata::register(&ctx, &catalog.metadata_tables()).await?;
@@ -92,9 +102,10 @@ async fn use_named_tables(ctx: &SessionContext, payloads: Arc<dyn Payloads>) -> 
 pub async fn query(
     catalog: &Catalog,
     payloads: Arc<dyn Payloads>,
+    pull: &PullTables,
     sql: &str,
 ) -> Result<Vec<RecordBatch>> {
-    let ctx = session(catalog, payloads).await?;
+    let ctx = session(catalog, payloads, pull).await?;
     let df = ctx.sql(sql).await.map_err(|e| SqlError::query(sql, e))?;
     let schema = entries::plain_types(df.schema().as_arrow());
     let mut batches = df.collect().await.map_err(|e| SqlError::query(sql, e))?;

@@ -1,0 +1,61 @@
+//! Pull-through tables in the session: every table under `<root>/tables/` is registered under
+//! its name, fetching from the source its settings name (`docs/PULL_THROUGH.md`).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use cacheness_pull::{FetchObserver, PullProvider, PullTable};
+use deltalake::datafusion::prelude::SessionContext;
+
+use crate::error::{Result, SqlError};
+
+/// Where a session finds pull-through tables, and who hears of their fetches.
+#[derive(Clone, Default)]
+pub struct PullTables {
+    /// The cache root (`<root>/tables/<name>/`); `None`: no pull-through tables.
+    pub root: Option<PathBuf>,
+    /// Told of each fetch (the CLI's progress bar).
+    pub observer: Option<Arc<dyn FetchObserver>>,
+}
+
+impl std::fmt::Debug for PullTables {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PullTables")
+            .field("root", &self.root)
+            .field("observer", &self.observer.is_some())
+            .finish()
+    }
+}
+
+impl PullTables {
+    /// The tables under `root`.
+    pub fn under(root: &Path) -> Self {
+        PullTables {
+            root: Some(root.to_path_buf()),
+            observer: None,
+        }
+    }
+}
+
+/// Register each pull-through table of `tables` in `ctx`.
+pub async fn register(ctx: &SessionContext, tables: &PullTables) -> Result<()> {
+    let Some(root) = &tables.root else {
+        return Ok(());
+    };
+    let names = PullTable::list(root).map_err(|e| SqlError::table("tables", e))?;
+    for name in names {
+        let table = PullTable::open(root, &name)
+            .await
+            .map_err(|e| SqlError::table(&name, e))?;
+        let fetcher = table.fetcher().map_err(|e| SqlError::table(&name, e))?;
+        let mut provider = PullProvider::new(Arc::new(table), fetcher)
+            .await
+            .map_err(|e| SqlError::table(&name, e))?;
+        if let Some(o) = &tables.observer {
+            provider = provider.with_observer(o.clone());
+        }
+        ctx.register_table(name.as_str(), Arc::new(provider))
+            .map_err(|e| SqlError::table(&name, e))?;
+    }
+    Ok(())
+}
