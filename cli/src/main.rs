@@ -173,7 +173,7 @@ enum Command {
 enum TableCommand {
     /// Create a pull-through table (or check that one exists with these settings); prints its
     /// settings as JSON.
-    Create(table::CreateArgs),
+    Create(Box<table::CreateArgs>),
     /// List the pull-through tables, one JSON object per line.
     Ls,
     /// Show what was fetched: one JSON object per fetched span (key, start, last, when, valid

@@ -56,6 +56,14 @@ pub struct CreateArgs {
     /// may hold {key}, {start}, {end}, {last}).
     #[arg(long, group = "source")]
     pub command: Option<String>,
+    /// Fetch by running --query on this PostgreSQL server (`host=... port=... user=...
+    /// dbname=...` or a postgresql:// URL; the password from PGPASSWORD if not in it).
+    #[arg(long, group = "source", requires = "query", value_name = "CONNINFO")]
+    pub postgres: Option<String>,
+    /// The PostgreSQL query: $1 is the key, $2 and $3 the range's first value and the one
+    /// after its last (a lookup table's query takes $1 only).
+    #[arg(long, requires = "postgres")]
+    pub query: Option<String>,
     /// Fetch from the built-in deterministic demo source (daily prices).
     #[arg(long, group = "source")]
     pub demo: bool,
@@ -81,7 +89,7 @@ pub struct CreateArgs {
     /// HTTP retries after a failed attempt.
     #[arg(long, default_value_t = 3)]
     pub retries: u32,
-    /// HTTP requests at once.
+    /// HTTP requests (PostgreSQL connections) at once.
     #[arg(long, default_value_t = 8)]
     pub concurrency: usize,
 }
@@ -210,6 +218,13 @@ pub fn create(root: &Path, a: &CreateArgs) -> CliResult<Settings> {
             retries: a.retries,
             concurrency: a.concurrency,
         })
+    } else if let (Some(conninfo), Some(query)) = (&a.postgres, &a.query) {
+        Some(SourceSettings::Postgres {
+            conninfo: conninfo.clone(),
+            query: query.clone(),
+            timeout_seconds,
+            concurrency: a.concurrency,
+        })
     } else if let Some(line) = &a.command {
         a.format.parse::<Format>()?;
         let mut words = shlex::split(line)
@@ -229,8 +244,8 @@ pub fn create(root: &Path, a: &CreateArgs) -> CliResult<Settings> {
     // The source must be usable now, not at the first query, and nothing is created if not.
     if let Some(source) = &source {
         let kind = match &settings.range {
-            Some(r) => range_kind(&schema, &r.column)?,
-            None => RangeKind::Integer,
+            Some(r) => Some(range_kind(&schema, &r.column)?),
+            None => None,
         };
         source.fetcher(&schema, kind)?;
     }

@@ -99,7 +99,7 @@ pub fn decode(bytes: Vec<u8>, format: Format, schema: &SchemaRef) -> Result<Reco
 
 /// A batch with `schema`'s columns, by name, cast to their types (self-describing formats
 /// may carry other column orders or narrower types).
-fn conform(b: &RecordBatch, schema: &SchemaRef) -> Result<RecordBatch, String> {
+pub(crate) fn conform(b: &RecordBatch, schema: &SchemaRef) -> Result<RecordBatch, String> {
     if b.schema().fields() == schema.fields() {
         return Ok(b.clone());
     }

@@ -13,6 +13,7 @@
 //! - [`command`]: the command fetcher (an external program per fetch, its output decoded).
 //! - [`http`]: the HTTP fetcher (a URL template per fetch; timeouts, retries, a concurrency
 //!   limit).
+//! - [`postgres`]: the PostgreSQL fetcher (a parameterized query per fetch).
 //! - [`decode`]: a source's answer (CSV, JSON lines or array, Parquet, Arrow IPC) read into the
 //!   table's schema.
 //! - [`fill`]: filling a query's gaps: concurrent fetches with bounded parallelism, each gap
@@ -37,6 +38,7 @@ pub mod fetch;
 pub mod fill;
 pub mod http;
 pub mod interval;
+pub mod postgres;
 pub mod provider;
 pub mod source;
 pub mod store;

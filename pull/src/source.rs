@@ -1,5 +1,6 @@
 //! A table's source as settings (`settings.json`), so that SQL and the CLI can fetch for a
-//! table without Rust code: an HTTP URL template, a command, or the built-in demo source.
+//! table without Rust code: an HTTP URL template, a command, a PostgreSQL query, or the
+//! built-in demo source.
 //! Tables filled only through the Rust API (a closure fetcher) have no source here.
 
 use std::time::Duration;
@@ -14,6 +15,7 @@ use crate::decode::Format;
 use crate::fetch::{FetchError, FetchRequest, Fetcher, SharedFetcher};
 use crate::http::HttpFetcher;
 use crate::interval::RangeKind;
+use crate::postgres::PostgresFetcher;
 
 /// Where a table's rows come from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -47,12 +49,30 @@ pub enum SourceSettings {
         #[serde(default = "default_timeout")]
         timeout_seconds: u64,
     },
+    /// Run a parameterized query on a PostgreSQL server (`$1` key, `$2`/`$3` the interval).
+    Postgres {
+        /// `host=... port=... user=... dbname=...` or a `postgresql://` URL (without a
+        /// password, `PGPASSWORD` is used).
+        conninfo: String,
+        /// The query.
+        query: String,
+        /// Each fetch's timeout, in seconds.
+        #[serde(default = "default_timeout")]
+        timeout_seconds: u64,
+        /// The most connections at once.
+        #[serde(default = "default_pg_concurrency")]
+        concurrency: usize,
+    },
     /// The built-in deterministic daily prices of `cacheness demo` ([`demo_schema`]).
     Demo,
 }
 
 fn default_timeout() -> u64 {
     HttpFetcher::TIMEOUT.as_secs()
+}
+
+fn default_pg_concurrency() -> usize {
+    PostgresFetcher::CONCURRENCY
 }
 
 fn default_retries() -> u32 {
@@ -64,9 +84,25 @@ fn default_concurrency() -> usize {
 }
 
 impl SourceSettings {
-    /// The fetcher these settings describe, for a table of `schema` whose range is `kind`.
-    pub fn fetcher(&self, schema: &SchemaRef, kind: RangeKind) -> Result<SharedFetcher, String> {
+    /// The fetcher these settings describe, for a table of `schema` whose range is `kind`
+    /// (`None`: a lookup table).
+    pub fn fetcher(
+        &self,
+        schema: &SchemaRef,
+        kind: Option<RangeKind>,
+    ) -> Result<SharedFetcher, String> {
+        let ticks = kind.unwrap_or(RangeKind::Integer);
         Ok(match self {
+            SourceSettings::Postgres {
+                conninfo,
+                query,
+                timeout_seconds,
+                concurrency,
+            } => SharedFetcher::new(
+                PostgresFetcher::new(conninfo, query, schema.clone(), kind)?
+                    .timeout(Duration::from_secs(*timeout_seconds))
+                    .concurrency(*concurrency),
+            ),
             SourceSettings::Http {
                 url,
                 format,
@@ -74,7 +110,7 @@ impl SourceSettings {
                 retries,
                 concurrency,
             } => SharedFetcher::new(
-                HttpFetcher::new(url, format.parse()?, schema.clone(), kind)
+                HttpFetcher::new(url, format.parse()?, schema.clone(), ticks)
                     .timeout(Duration::from_secs(*timeout_seconds))
                     .retries(*retries, HttpFetcher::BACKOFF)
                     .concurrency(*concurrency),
@@ -89,7 +125,7 @@ impl SourceSettings {
                 args: args.clone(),
                 format: format.parse::<Format>()?,
                 schema: schema.clone(),
-                kind,
+                kind: ticks,
                 timeout: Duration::from_secs(*timeout_seconds),
             }),
             SourceSettings::Demo => {
@@ -192,16 +228,16 @@ mod tests {
             retries: 0,
             concurrency: 1,
         };
-        let err = bad.fetcher(&schema, RangeKind::Date).unwrap_err();
+        let err = bad.fetcher(&schema, Some(RangeKind::Date)).unwrap_err();
         assert!(err.contains("xml"), "{err}");
         let other = std::sync::Arc::new(Schema::new(vec![Field::new("x", DataType::Utf8, false)]));
         let err = SourceSettings::Demo
-            .fetcher(&other, RangeKind::Date)
+            .fetcher(&other, Some(RangeKind::Date))
             .unwrap_err();
         assert!(err.contains("symbol Utf8"), "{err}");
         assert!(
             SourceSettings::Demo
-                .fetcher(&schema, RangeKind::Date)
+                .fetcher(&schema, Some(RangeKind::Date))
                 .is_ok()
         );
         // Settings files written before a field existed still read.

@@ -303,7 +303,10 @@ impl PullTable {
     pub fn fetcher(&self) -> Result<SharedFetcher, TableError> {
         match &self.settings.source {
             Some(source) => source
-                .fetcher(&self.store.spec().schema, self.options.kind)
+                .fetcher(
+                    &self.store.spec().schema,
+                    self.settings.range.as_ref().map(|_| self.options.kind),
+                )
                 .map_err(|e| self.invalid(e)),
             None => {
                 let name = self.name.clone();
