@@ -68,6 +68,17 @@ impl Default for FillOptions {
     }
 }
 
+/// One fetch's answer, handed to the store: the request, its rows and its coverage record.
+#[derive(Debug, Clone)]
+pub struct Stored<K> {
+    /// What was asked.
+    pub request: FetchRequest<K>,
+    /// What the source answered (possibly no rows).
+    pub rows: RecordBatch,
+    /// The coverage to record once the rows are kept.
+    pub fetched: Fetched,
+}
+
 /// What a fill fetched.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FillReport<K> {
@@ -188,6 +199,12 @@ where
         f
     }
 
+    /// Take `coverage` (read from the durable record, which holds everything this process
+    /// recorded and what other processes did) for the keys it names.
+    pub fn refresh(&self, coverage: HashMap<K, KeyCoverage>) {
+        self.lock().coverage.extend(coverage);
+    }
+
     /// A copy of one key's coverage.
     pub fn coverage(&self, key: &K) -> KeyCoverage {
         self.lock().coverage.get(key).cloned().unwrap_or_default()
@@ -218,9 +235,10 @@ where
             .collect()
     }
 
-    /// Fetch what `keys` over `want` are missing with `fetcher`, hand each fetch's rows and
-    /// coverage record to `store` (to keep both durably, rows first), and record the coverage
-    /// in memory once `store` succeeded.
+    /// Fetch what `keys` over `want` are missing with `fetcher`, hand the rows and coverage
+    /// records of the fetches that succeeded to `store` (to keep both durably, rows first),
+    /// together, once per round of fetches, so a fill of many keys commits once, not once per
+    /// key; then record the coverage in memory.
     pub async fn fill<F, S, SF>(
         &self,
         keys: &[K],
@@ -231,7 +249,7 @@ where
     ) -> Result<FillReport<K>, FillError>
     where
         F: Fetcher<K>,
-        S: Fn(FetchRequest<K>, RecordBatch, Fetched) -> SF,
+        S: Fn(Vec<Stored<K>>) -> SF,
         SF: Future<Output = Result<(), String>>,
     {
         let owner = {
@@ -256,24 +274,41 @@ where
             if mine.is_empty() && waits.is_empty() {
                 return Ok(report);
             }
-            let results: Vec<(FetchRequest<K>, Result<(), FillError>)> =
+            let answers: Vec<(FetchRequest<K>, Result<RecordBatch, FetchError>)> =
                 futures::stream::iter(mine)
                     .map(|req| async {
-                        let result = match fetcher.fetch(&req).await {
-                            Ok(batch) => store(req.clone(), batch, opts.fetched(req.interval, now))
-                                .await
-                                .map_err(|reason| FillError::Store {
-                                    key: format!("{:?}", req.key),
-                                    interval: req.interval,
-                                    reason,
-                                }),
-                            Err(e) => Err(FillError::Fetch(e)),
-                        };
-                        (req, result)
+                        let answer = fetcher.fetch(&req).await;
+                        (req, answer)
                     })
                     .buffer_unordered(opts.parallelism.max(1))
                     .collect()
                     .await;
+            let mut results: Vec<(FetchRequest<K>, Result<(), FillError>)> = Vec::new();
+            let mut batch = Vec::new();
+            for (req, answer) in answers {
+                match answer {
+                    Ok(rows) => batch.push(Stored {
+                        fetched: opts.fetched(req.interval, now),
+                        request: req,
+                        rows,
+                    }),
+                    Err(e) => results.push((req, Err(FillError::Fetch(e)))),
+                }
+            }
+            let requests: Vec<FetchRequest<K>> = batch.iter().map(|s| s.request.clone()).collect();
+            let stored = if batch.is_empty() {
+                Ok(())
+            } else {
+                store(batch).await
+            };
+            for req in requests {
+                let result = stored.clone().map_err(|reason| FillError::Store {
+                    key: format!("{:?}", req.key),
+                    interval: req.interval,
+                    reason,
+                });
+                results.push((req, result));
+            }
             let mut first_error = None;
             {
                 let mut state = self.lock();
@@ -459,7 +494,7 @@ mod tests {
         }
     }
 
-    async fn stored(_: FetchRequest<String>, _: RecordBatch, _: Fetched) -> Result<(), String> {
+    async fn stored(_: Vec<Stored<String>>) -> Result<(), String> {
         Ok(())
     }
 
@@ -608,7 +643,7 @@ mod tests {
                 iv(0, 5),
                 &FillOptions::default(),
                 &src,
-                |_, _, _| async { Err("disk full".to_string()) },
+                |_| async { Err("disk full".to_string()) },
             )
             .await
             .unwrap_err();

@@ -6,15 +6,17 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use deltalake::DeltaTable;
 use deltalake::arrow::array::{Array, ArrayRef, AsArray, Int64Array, RecordBatch, StringArray};
-use deltalake::arrow::compute::cast;
+use deltalake::arrow::compute::{cast, concat_batches};
 use deltalake::arrow::datatypes::{DataType, Field, Int64Type, Schema, SchemaRef};
 use deltalake::datafusion::prelude::{Expr, SessionContext, col};
 use deltalake::protocol::SaveMode;
 
 use crate::coverage::{Fetched, KeyCoverage};
+use crate::fill::Stored;
 use crate::interval::Interval;
 
 /// Commit attempts of an upsert that conflicts with another writer's (each after a longer
@@ -58,7 +60,28 @@ pub struct StoreError {
 pub struct TableStore {
     dir: PathBuf,
     spec: TableSpec,
+    /// The rows' table as last loaded, reused while its log directory is unchanged.
+    loaded: Arc<tokio::sync::Mutex<Option<Loaded>>>,
 }
+
+/// A loaded snapshot of the rows' table and the log directory's mtime when it was loaded
+/// (`None`: too recent to trust, reload next time).
+struct Loaded {
+    table: DeltaTable,
+    log_mtime: Option<SystemTime>,
+}
+
+impl std::fmt::Debug for Loaded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Loaded")
+            .field("version", &self.table.version())
+            .finish()
+    }
+}
+
+/// A log directory changed this recently may change again within the same mtime tick
+/// (file times are coarse, a few ms): a snapshot loaded then is not reused.
+const RACY_MTIME: Duration = Duration::from_millis(50);
 
 fn coverage_schema() -> SchemaRef {
     Arc::new(Schema::new(vec![
@@ -78,6 +101,7 @@ impl TableStore {
         let store = TableStore {
             dir: dir.to_path_buf(),
             spec,
+            loaded: Arc::default(),
         };
         for name in store.spec.primary_key() {
             if store.spec.schema.field_with_name(name).is_err() {
@@ -98,6 +122,7 @@ impl TableStore {
                 key_columns: Vec::new(),
                 range_column: None,
             },
+            loaded: Arc::default(),
         };
         Ok(probe.provider().await?.schema())
     }
@@ -225,28 +250,101 @@ impl TableStore {
         Ok(())
     }
 
+    /// Coverage record rows: `(key, interval, at, valid_until, op)` each.
     fn coverage_rows(
         &self,
-        key: &str,
-        interval: Interval,
-        at: i64,
-        valid_until: Option<i64>,
-        op: &str,
+        records: &[(&str, Interval, i64, Option<i64>, &str)],
     ) -> Result<RecordBatch, StoreError> {
         let columns: Vec<ArrayRef> = vec![
-            Arc::new(StringArray::from(vec![key])),
-            Arc::new(Int64Array::from(vec![interval.start])),
-            Arc::new(Int64Array::from(vec![interval.end])),
-            Arc::new(Int64Array::from(vec![at])),
-            Arc::new(Int64Array::from(vec![valid_until])),
-            Arc::new(StringArray::from(vec![op])),
+            Arc::new(StringArray::from_iter_values(records.iter().map(|r| r.0))),
+            Arc::new(Int64Array::from_iter_values(
+                records.iter().map(|r| r.1.start),
+            )),
+            Arc::new(Int64Array::from_iter_values(
+                records.iter().map(|r| r.1.end),
+            )),
+            Arc::new(Int64Array::from_iter_values(records.iter().map(|r| r.2))),
+            Arc::new(Int64Array::from_iter(records.iter().map(|r| r.3))),
+            Arc::new(StringArray::from_iter_values(records.iter().map(|r| r.4))),
         ];
         RecordBatch::try_new(coverage_schema(), columns).map_err(|e| self.error(e))
     }
 
-    /// Record a fetch of `key` (after its rows were upserted).
+    /// Keep the answers of a round of fetches: their rows in one upsert, then their coverage
+    /// in one append (two commits however many fetches).
+    pub async fn keep(&self, answers: &[Stored<String>]) -> Result<(), StoreError> {
+        let batches: Vec<RecordBatch> = answers
+            .iter()
+            .map(|a| a.rows.clone())
+            .filter(|b| b.num_rows() > 0)
+            .collect();
+        if let Some(first) = batches.first() {
+            let rows = concat_batches(&first.schema(), &batches)
+                .map_err(|e| self.error(format!("the answers' columns differ: {e}")))?;
+            self.upsert(rows).await?;
+        }
+        let records: Vec<(&str, Interval, i64, Option<i64>, &str)> = answers
+            .iter()
+            .map(|a| {
+                let f = &a.fetched;
+                (
+                    a.request.key.as_str(),
+                    f.interval,
+                    f.fetched_at,
+                    f.valid_until,
+                    "fetch",
+                )
+            })
+            .collect();
+        if records.is_empty() {
+            return Ok(());
+        }
+        self.append_coverage(self.coverage_rows(&records)?).await
+    }
+
+    /// How many data files hold the rows now.
+    pub async fn file_count(&self) -> Result<usize, StoreError> {
+        let table = self.current_rows().await?;
+        Ok(table.get_file_uris().map_err(|e| self.error(e))?.count())
+    }
+
+    /// The rows' table version (the number of its commits less one).
+    pub async fn version(&self) -> Result<u64, StoreError> {
+        Ok(self.current_rows().await?.version().unwrap_or(0))
+    }
+
+    /// Rewrite the rows' small files into files of about `target_bytes`, clustered by the key
+    /// and range columns (Z-order) when `cluster`; returns (files removed, files added).
+    pub async fn compact(
+        &self,
+        target_bytes: u64,
+        cluster: bool,
+    ) -> Result<(u64, u64), StoreError> {
+        let table = self.table("data").await?;
+        let target = std::num::NonZeroU64::new(target_bytes.max(1))
+            .ok_or_else(|| self.error("a target file size of 0"))?;
+        let mut optimize = table.optimize().with_target_size(target);
+        if cluster {
+            let columns = self
+                .spec
+                .primary_key()
+                .iter()
+                .map(|c| c.to_string())
+                .collect();
+            optimize = optimize.with_type(deltalake::operations::optimize::OptimizeType::ZOrder(
+                columns,
+            ));
+        }
+        let (_, metrics) = optimize
+            .await
+            .map_err(|e| self.error(format!("compacting: {e}")))?;
+        Ok((metrics.num_files_removed, metrics.num_files_added))
+    }
+
+    /// Record a fetch of `key` whose rows were kept already.
     pub async fn record(&self, key: &str, f: &Fetched) -> Result<(), StoreError> {
-        let rows = self.coverage_rows(key, f.interval, f.fetched_at, f.valid_until, "fetch")?;
+        let rows =
+            self.coverage_rows(&[(key, f.interval, f.fetched_at, f.valid_until, "fetch")])?;
         self.append_coverage(rows).await
     }
 
@@ -257,7 +355,7 @@ impl TableStore {
         interval: Interval,
         at: i64,
     ) -> Result<(), StoreError> {
-        let rows = self.coverage_rows(key, interval, at, None, "invalidate")?;
+        let rows = self.coverage_rows(&[(key, interval, at, None, "invalidate")])?;
         self.append_coverage(rows).await
     }
 
@@ -330,17 +428,42 @@ impl TableStore {
         Ok(coverage)
     }
 
+    /// The rows' Delta table, current: the snapshot loaded last while the log directory's
+    /// mtime has not changed since (one `stat`, not a log replay, per query), else reloaded.
+    async fn current_rows(&self) -> Result<DeltaTable, StoreError> {
+        let log = self.dir.join("data").join("_delta_log");
+        let mtime = std::fs::metadata(&log).and_then(|m| m.modified()).ok();
+        let mut slot = self.loaded.lock().await;
+        if let Some(l) = slot.as_ref()
+            && l.log_mtime.is_some()
+            && l.log_mtime == mtime
+        {
+            return Ok(l.table.clone());
+        }
+        let table = self.table("data").await?;
+        let settled = mtime.filter(|m| {
+            SystemTime::now()
+                .duration_since(*m)
+                .is_ok_and(|age| age > RACY_MTIME)
+        });
+        *slot = Some(Loaded {
+            table: table.clone(),
+            log_mtime: settled,
+        });
+        Ok(table)
+    }
+
     /// The rows' Delta table as a DataFusion table (filters on it are pushed into the scan).
     pub async fn provider(
         &self,
     ) -> Result<Arc<dyn deltalake::datafusion::catalog::TableProvider>, StoreError> {
-        let table = self.table("data").await?;
+        let table = self.current_rows().await?;
         table.table_provider().await.map_err(|e| self.error(e))
     }
 
     /// Every stored row (for tests and small tables; queries go through SQL).
     pub async fn rows(&self) -> Result<Vec<RecordBatch>, StoreError> {
-        let table = self.table("data").await?;
+        let table = self.current_rows().await?;
         let provider = table.table_provider().await.map_err(|e| self.error(e))?;
         SessionContext::new()
             .read_table(provider)
@@ -423,6 +546,23 @@ mod tests {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_reused_snapshot_still_sees_every_later_commit_of_any_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        let reader = TableStore::open(dir.path(), spec()).await.unwrap();
+        let writer = TableStore::open(dir.path(), spec()).await.unwrap();
+        for n in 1..=4_i64 {
+            // Another writer commits (as another process would), sometimes right after the
+            // reader loaded, sometimes after the log's mtime settled.
+            writer.upsert(prices("AAPL", n..n + 1, 0.0)).await.unwrap();
+            assert_eq!(stored(&reader).await.len() as i64, n);
+            assert_eq!(stored(&reader).await.len() as i64, n, "reused, same answer");
+            if n % 2 == 0 {
+                tokio::time::sleep(RACY_MTIME * 2).await;
+            }
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn coverage_survives_reopening_with_invalidations_in_order() {
         let dir = tempfile::tempdir().unwrap();
         let store = TableStore::open(dir.path(), spec()).await.unwrap();
@@ -468,12 +608,8 @@ mod tests {
                         Interval::new(1, 11).unwrap(),
                         &FillOptions::default(),
                         source,
-                        |req, batch, fetched| async move {
-                            store.upsert(batch).await.map_err(|e| e.to_string())?;
-                            store
-                                .record(&req.key, &fetched)
-                                .await
-                                .map_err(|e| e.to_string())
+                        |answers| async move {
+                            store.keep(&answers).await.map_err(|e| e.to_string())
                         },
                     )
                     .await

@@ -5,18 +5,20 @@
 //! Presets give the ancestor's access patterns documented defaults (`docs/PULL_THROUGH.md`).
 //! This step supports one key column; several key columns come with the SQL provider.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use deltalake::arrow::array::RecordBatch;
+use deltalake::arrow::array::{Array, AsArray, RecordBatch, UInt32Array};
+use deltalake::arrow::compute::{cast as cast_array, take_record_batch};
 use deltalake::arrow::datatypes::{DataType, SchemaRef};
 use deltalake::datafusion::prelude::{Expr, SessionContext, cast, col, lit};
 use serde::{Deserialize, Serialize};
 
 use crate::coverage::Fetched;
 use crate::fetch::{FetchError, FetchRequest, Fetcher, SharedFetcher, from_fn};
-use crate::fill::{FillError, FillOptions, Filler, now_micros};
+use crate::fill::{FillError, FillOptions, Filler, Stored, now_micros};
 use crate::interval::{Granularity, Interval, RangeKind};
 use crate::provider::without_views;
 use crate::source::SourceSettings;
@@ -58,6 +60,33 @@ pub struct Settings {
     /// the fetcher it passes).
     #[serde(default)]
     pub source: Option<SourceSettings>,
+    /// How the rows' files are laid out and compacted.
+    #[serde(default)]
+    pub layout: Layout,
+}
+
+/// How a table's rows are laid out on disk: each fill writes one file; every `compact_every`
+/// commits of rows, the small files are rewritten into files of about `target_file_mib`,
+/// clustered by key and range (Z-order) when `cluster`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Layout {
+    /// The size compaction aims for, in MiB.
+    pub target_file_mib: u64,
+    /// Compact after this many commits of rows (0: never; `OPTIMIZE` from any engine works).
+    pub compact_every: u64,
+    /// Cluster files by the key and range columns, so a query for a few keys and a short
+    /// range reads few files.
+    pub cluster: bool,
+}
+
+impl Default for Layout {
+    fn default() -> Self {
+        Layout {
+            target_file_mib: 128,
+            compact_every: 100,
+            cluster: true,
+        }
+    }
 }
 
 /// What a SQL query gets when its filters do not say which keys (or which range) to fetch.
@@ -99,6 +128,7 @@ impl Settings {
             parallelism: 8,
             without_bounds: WithoutBounds::Fail,
             source: None,
+            layout: Layout::default(),
         }
     }
 
@@ -110,36 +140,62 @@ impl Settings {
         }
     }
 
-    /// Historical analysis: fetched ranges stay valid (no TTL, no volatile window).
+    /// Historical analysis: fetched ranges stay valid (no TTL, no volatile window); large
+    /// files (256 MiB) clustered by key and range, compacted every 50 commits.
     pub fn for_timeseries(key: &str, range: RangeSettings) -> Settings {
-        Settings::with("timeseries", key, Some(range))
+        Settings {
+            layout: Layout {
+                target_file_mib: 256,
+                compact_every: 50,
+                cluster: true,
+            },
+            ..Settings::with("timeseries", key, Some(range))
+        }
     }
 
     /// Live data: fetches count for 5 minutes and the last 2 granules (today and yesterday
-    /// for dates) are refetched on every query.
+    /// for dates) are refetched on every query; many small appends, so small files (32 MiB)
+    /// compacted often (every 20 commits), not clustered (cheap to rewrite).
     pub fn for_realtime_timeseries(key: &str, range: RangeSettings) -> Settings {
         let window = 2 * range.granularity;
         Settings {
             ttl_seconds: Some(300),
             volatile_window: Some(window),
+            layout: Layout {
+                target_file_mib: 32,
+                compact_every: 20,
+                cluster: false,
+            },
             ..Settings::with("realtime_timeseries", key, Some(range))
         }
     }
 
     /// Records by key (no range column): the gaps are the missing keys, kept for a day, fetched
-    /// 16 at a time.
+    /// 16 at a time; point lookups through the API read an in-memory index; files of 64 MiB
+    /// clustered by key, compacted every 50 commits.
     pub fn for_lookup_table(key: &str) -> Settings {
         Settings {
             ttl_seconds: Some(86_400),
             parallelism: 16,
+            layout: Layout {
+                target_file_mib: 64,
+                compact_every: 50,
+                cluster: true,
+            },
             ..Settings::with("lookup_table", key, None)
         }
     }
 
-    /// Bulk scans of ranges that do not change: like `for_timeseries`, 4 fetches at a time.
+    /// Bulk scans of ranges that do not change: like `for_timeseries`, 4 fetches at a time,
+    /// the largest files (512 MiB) for scan throughput.
     pub fn for_analytics_table(key: &str, range: RangeSettings) -> Settings {
         Settings {
             parallelism: 4,
+            layout: Layout {
+                target_file_mib: 512,
+                compact_every: 50,
+                cluster: true,
+            },
             ..Settings::with("analytics_table", key, Some(range))
         }
     }
@@ -197,6 +253,34 @@ pub struct PullTable {
     options: FillOptions,
     store: TableStore,
     filler: Filler<String>,
+    /// A lookup table's rows by key: loaded on the first `get`, kept current by this process's
+    /// fills, so a point lookup of a covered key costs a hash lookup, not a query.
+    index: std::sync::Mutex<Option<HashMap<String, RecordBatch>>>,
+    /// `version / compact_every` when last checked (-1: not yet).
+    compacted: std::sync::atomic::AtomicI64,
+}
+
+/// `batch`'s rows grouped by the text of column `key`.
+fn rows_by_key(batch: &RecordBatch, key: &str) -> Result<HashMap<String, RecordBatch>, String> {
+    let column = batch
+        .column_by_name(key)
+        .ok_or_else(|| format!("the rows have no column {key}"))?;
+    let text = cast_array(column, &DataType::Utf8).map_err(|e| format!("column {key}: {e}"))?;
+    let text = text.as_string::<i32>();
+    let mut rows: HashMap<String, Vec<u32>> = HashMap::new();
+    for i in 0..batch.num_rows() {
+        if text.is_valid(i) {
+            let row = u32::try_from(i).map_err(|e| e.to_string())?;
+            rows.entry(text.value(i).to_string()).or_default().push(row);
+        }
+    }
+    rows.into_iter()
+        .map(|(k, idx)| {
+            take_record_batch(batch, &UInt32Array::from(idx))
+                .map(|b| (k, b))
+                .map_err(|e| e.to_string())
+        })
+        .collect()
 }
 
 fn valid_name(name: &str) -> bool {
@@ -361,6 +445,8 @@ impl PullTable {
             options,
             store,
             filler,
+            index: std::sync::Mutex::new(None),
+            compacted: std::sync::atomic::AtomicI64::new(-1),
         })
     }
 
@@ -408,36 +494,82 @@ impl PullTable {
         fetcher: &F,
         observer: Option<&dyn FetchObserver>,
     ) -> Result<(), TableError> {
+        let planned = self.plan(keys, want);
+        if planned.is_empty() {
+            return Ok(());
+        }
+        // Across processes: one filler of this table at a time, which first takes up what the
+        // others fetched meanwhile, so two processes never fetch the same gap twice.
+        let _fill_lock = self.lock_fills().await?;
+        self.filler.refresh(self.store.coverage().await?);
         if let Some(o) = observer {
             o.planned(&self.name, &self.plan(keys, want));
         }
         let store = &self.store;
         let name = self.name.as_str();
         self.filler
-            .fill(
-                keys,
-                want,
-                &self.options,
-                fetcher,
-                |req, batch, fetched| async move {
-                    let rows = batch.num_rows();
-                    store.upsert(batch).await.map_err(|e| e.to_string())?;
-                    store
-                        .record(&req.key, &fetched)
-                        .await
-                        .map_err(|e| e.to_string())?;
-                    if let Some(o) = observer {
-                        o.stored(name, &req, rows);
+            .fill(keys, want, &self.options, fetcher, |answers| async move {
+                store.keep(&answers).await.map_err(|e| e.to_string())?;
+                self.remember(&answers)?;
+                if let Some(o) = observer {
+                    for a in &answers {
+                        o.stored(name, &a.request, a.rows.num_rows());
                     }
-                    Ok(())
-                },
-            )
+                }
+                Ok(())
+            })
             .await?;
+        self.compact_if_due().await
+    }
+
+    /// Compact the rows' files when `layout.compact_every` commits of rows went by since the
+    /// table's version last crossed a multiple of it (checked after each fill that stored).
+    async fn compact_if_due(&self) -> Result<(), TableError> {
+        let layout = self.settings.layout;
+        if layout.compact_every == 0 {
+            return Ok(());
+        }
+        let version = self.store.version().await?;
+        let due = i64::try_from(version / layout.compact_every).unwrap_or(i64::MAX);
+        let last = self
+            .compacted
+            .swap(due, std::sync::atomic::Ordering::SeqCst);
+        if last >= 0 && due > last {
+            let (removed, added) = self
+                .store
+                .compact(
+                    layout.target_file_mib.saturating_mul(1 << 20),
+                    layout.cluster,
+                )
+                .await?;
+            tracing::info!(
+                table = self.name,
+                removed,
+                added,
+                "compacted the rows' files"
+            );
+        }
         Ok(())
     }
 
+    /// Hold `<table>/fill.lock` exclusively (waiting for another process's fill to end).
+    async fn lock_fills(&self) -> Result<std::fs::File, TableError> {
+        let path = self.dir.join("fill.lock");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| self.invalid(format!("{}: {e}", path.display())))?;
+        tokio::task::spawn_blocking(move || file.lock().map(|()| file))
+            .await
+            .map_err(|e| self.invalid(e))?
+            .map_err(|e| self.invalid(format!("locking {}: {e}", path.display())))
+    }
+
     /// The rows of `keys` in `range` (`None` for a lookup table): the gaps are fetched with
-    /// `fetcher` first. A failed fetch fails the call; what was fetched stays.
+    /// `fetcher` first. A failed fetch fails the call; what was fetched stays. A lookup table
+    /// answers from its in-memory index (no query is planned).
     pub async fn get<F: Fetcher<String>>(
         &self,
         keys: &[&str],
@@ -446,8 +578,82 @@ impl PullTable {
     ) -> Result<Vec<RecordBatch>, TableError> {
         let want = self.wanted(range)?;
         let owned: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
+        if self.settings.range.is_none() {
+            self.load_index().await?;
+        }
         self.fill(&owned, want, fetcher, None).await?;
+        if self.settings.range.is_none() {
+            return self.indexed_rows(&owned);
+        }
         self.read(&owned, range).await
+    }
+
+    /// Fill the index of a lookup table from the stored rows, once.
+    async fn load_index(&self) -> Result<(), TableError> {
+        if self.lock_index().is_some() {
+            return Ok(());
+        }
+        let schema = self.store.spec().schema.clone();
+        let mut index = HashMap::new();
+        for batch in self.store.rows().await? {
+            let columns = schema
+                .fields()
+                .iter()
+                .map(|f| {
+                    let c = batch
+                        .column_by_name(f.name())
+                        .ok_or_else(|| self.invalid(format!("stored rows lack {}", f.name())))?;
+                    cast_array(c, f.data_type()).map_err(|e| self.invalid(e))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let batch =
+                RecordBatch::try_new(schema.clone(), columns).map_err(|e| self.invalid(e))?;
+            index.extend(
+                rows_by_key(&batch, &self.settings.key_column).map_err(|e| self.invalid(e))?,
+            );
+        }
+        let mut slot = self.lock_index();
+        if slot.is_none() {
+            *slot = Some(index);
+        }
+        Ok(())
+    }
+
+    fn lock_index(&self) -> std::sync::MutexGuard<'_, Option<HashMap<String, RecordBatch>>> {
+        self.index
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Put the rows of `answers` in the index (if loaded).
+    fn remember(&self, answers: &[Stored<String>]) -> Result<(), String> {
+        if self.settings.range.is_some() {
+            return Ok(());
+        }
+        let mut slot = self.lock_index();
+        if let Some(index) = slot.as_mut() {
+            for a in answers {
+                // A key the source has no row for is remembered as having none.
+                index.remove(&a.request.key);
+                index.extend(rows_by_key(&a.rows, &self.settings.key_column)?);
+            }
+        }
+        Ok(())
+    }
+
+    /// The indexed rows of `keys`, in their order.
+    fn indexed_rows(&self, keys: &[String]) -> Result<Vec<RecordBatch>, TableError> {
+        let slot = self.lock_index();
+        let index = slot
+            .as_ref()
+            .ok_or_else(|| self.invalid("the key index is not loaded"))?;
+        let batches: Vec<RecordBatch> = keys.iter().filter_map(|k| index.get(k).cloned()).collect();
+        if batches.is_empty() {
+            return Ok(vec![RecordBatch::new_empty(
+                self.store.spec().schema.clone(),
+            )]);
+        }
+        Ok(batches)
     }
 
     /// The stored rows as a DataFusion table (a fresh snapshot: what was stored so far).
@@ -516,7 +722,7 @@ impl std::fmt::Debug for PullTable {
 mod tests {
     use std::sync::Mutex;
 
-    use deltalake::arrow::array::{ArrayRef, AsArray, Float64Array, Int64Array, StringArray};
+    use deltalake::arrow::array::{ArrayRef, Float64Array, Int64Array, StringArray};
     use deltalake::arrow::datatypes::{Field, Int64Type, Schema};
 
     use super::*;
@@ -635,8 +841,85 @@ mod tests {
         let mut keys: Vec<String> = log.lock().unwrap().iter().map(|(k, _)| k.clone()).collect();
         keys.sort();
         assert_eq!(keys, ["a", "b", "c"], "a was not fetched twice");
-        let symbols: usize = rows.iter().map(RecordBatch::num_rows).sum();
-        assert_eq!(symbols, 2, "one row each for a and c");
+        let symbols: Vec<&str> = rows
+            .iter()
+            .flat_map(|b| b.column(0).as_string::<i32>().iter().flatten())
+            .collect();
+        assert_eq!(symbols, ["a", "c"], "one row each, in the order asked");
+        // Another process: its index is loaded from the stored rows; nothing is fetched.
+        let other = PullTable::open(root.path(), "users").await.unwrap();
+        log.lock().unwrap().clear();
+        let rows = other.get(&["c", "b"], None, &src).await.unwrap();
+        let symbols: Vec<&str> = rows
+            .iter()
+            .flat_map(|b| b.column(0).as_string::<i32>().iter().flatten())
+            .collect();
+        assert_eq!(symbols, ["c", "b"]);
+        assert!(log.lock().unwrap().is_empty());
+        assert_eq!(rows[0].schema(), prices_schema(), "the declared types");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn two_processes_needing_the_same_gap_fetch_it_once() {
+        let root = tempfile::tempdir().unwrap();
+        let settings = Settings::for_timeseries("symbol", day_range());
+        let a = PullTable::create(root.path(), "prices", prices_schema(), settings)
+            .await
+            .unwrap();
+        // A second opening has its own filler and its own lock file handle, as another
+        // process would.
+        let b = PullTable::open(root.path(), "prices").await.unwrap();
+        let log = Mutex::new(Vec::new());
+        let fast = source(&log);
+        let fast = &fast;
+        let slow = from_fn(move |req: FetchRequest<String>| async move {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            fast.fetch(&req).await
+        });
+        let want = Interval::new(1, 31);
+        let (ra, rb) = tokio::join!(a.get(&["AAPL"], want, &slow), b.get(&["AAPL"], want, &slow));
+        assert_eq!(days(&ra.unwrap()).len(), 30);
+        assert_eq!(days(&rb.unwrap()).len(), 30);
+        assert_eq!(
+            log.lock().unwrap().len(),
+            1,
+            "one fetch for both: {:?}",
+            log.lock().unwrap()
+        );
+        let rows: usize = a
+            .store
+            .rows()
+            .await
+            .unwrap()
+            .iter()
+            .map(RecordBatch::num_rows)
+            .sum();
+        assert_eq!(rows, 30, "no duplicate rows");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn small_fills_are_compacted_every_n_commits_and_lose_nothing() {
+        let root = tempfile::tempdir().unwrap();
+        let mut settings = Settings::for_timeseries("symbol", day_range());
+        settings.layout.compact_every = 4;
+        let t = PullTable::create(root.path(), "prices", prices_schema(), settings)
+            .await
+            .unwrap();
+        let log = Mutex::new(Vec::new());
+        let src = source(&log);
+        let mut files = Vec::new();
+        for d in 0..9 {
+            t.get(&["AAPL"], Interval::new(d * 10, d * 10 + 10), &src)
+                .await
+                .unwrap();
+            files.push(t.store.file_count().await.unwrap());
+        }
+        // Version 0 is the empty table; each fill adds a commit; crossing versions 4 and 8
+        // compacts (which is a commit too).
+        assert!(files.iter().max().unwrap() <= &4, "{files:?}");
+        assert_eq!(files[3], 1, "compacted at the 4th commit: {files:?}");
+        let rows = t.get(&["AAPL"], Interval::new(0, 90), &src).await.unwrap();
+        assert_eq!(days(&rows), (0..90).collect::<Vec<_>>());
     }
 
     #[test]
