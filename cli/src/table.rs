@@ -36,7 +36,7 @@ pub struct CreateArgs {
     /// bool, date, timestamp (µs, UTC). With --demo: the demo's columns.
     #[arg(long, value_name = "NAME:TYPE,...", required_unless_present = "demo")]
     pub columns: Option<String>,
-    /// The key column.
+    /// The key column, or several separated by commas (`symbol,venue`).
     #[arg(long, default_value = "symbol")]
     pub key: String,
     /// The range column (not for --preset lookup-table).
@@ -194,6 +194,13 @@ pub fn create(root: &Path, a: &CreateArgs) -> CliResult<Settings> {
         (Preset::RealtimeTimeseries, Some(r)) => Settings::for_realtime_timeseries(&a.key, r),
         (Preset::AnalyticsTable, Some(r)) => Settings::for_analytics_table(&a.key, r),
     };
+    let keys: Vec<&str> = a
+        .key
+        .split(',')
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+        .collect();
+    settings = settings.with_key_columns(&keys);
     if let Some(ttl) = a.ttl {
         settings.ttl_seconds = Some(ttl.as_secs().max(1));
     }
@@ -247,7 +254,7 @@ pub fn create(root: &Path, a: &CreateArgs) -> CliResult<Settings> {
             Some(r) => Some(range_kind(&schema, &r.column)?),
             None => None,
         };
-        source.fetcher(&schema, kind)?;
+        source.fetcher(&schema, kind, &settings.key_columns)?;
     }
     settings.source = source;
     let rt = tokio::runtime::Builder::new_current_thread()

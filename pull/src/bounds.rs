@@ -17,24 +17,41 @@ const MICROS_PER_DAY: i64 = 86_400_000_000;
 /// The keys and range a query's filters ask for.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Bounds {
-    /// The keys (`None`: no predicate names them), sorted, without repeats.
+    /// The keys as key texts ([`crate::key`]: every combination of the values asked for each
+    /// key column), sorted, without repeats; `None`: a key column has no predicate naming its
+    /// values.
     pub keys: Option<Vec<String>>,
+    /// The first key column without such a predicate.
+    pub unbounded_key: Option<String>,
     /// The lowest tick asked for (inclusive), if bounded below.
     pub start: Option<i64>,
     /// The tick after the highest asked for (exclusive), if bounded above.
     pub end: Option<i64>,
 }
 
-/// The bounds `filters` put on `key_column` and on `range` (its column and kind).
-pub fn bounds(filters: &[Expr], key_column: &str, range: Option<(&str, RangeKind)>) -> Bounds {
+/// The bounds `filters` put on `key_columns` and on `range` (its column and kind).
+pub fn bounds(
+    filters: &[Expr],
+    key_columns: &[String],
+    range: Option<(&str, RangeKind)>,
+) -> Bounds {
     let mut b = Bounds::default();
+    let mut values: Vec<Option<Vec<String>>> = vec![None; key_columns.len()];
     for expr in filters.iter().flat_map(|f| split_conjunction(f)) {
-        if let Some(keys) = keys_of(expr, key_column) {
-            b.keys = Some(match b.keys.take() {
-                None => keys,
-                Some(prev) => prev.into_iter().filter(|k| keys.contains(k)).collect(),
-            });
-        } else if let Some((column, kind)) = range {
+        let mut is_key = false;
+        for (column, known) in key_columns.iter().zip(values.iter_mut()) {
+            if let Some(keys) = keys_of(expr, column) {
+                is_key = true;
+                *known = Some(match known.take() {
+                    None => keys,
+                    Some(prev) => prev.into_iter().filter(|k| keys.contains(k)).collect(),
+                });
+            }
+        }
+        if is_key {
+            continue;
+        }
+        if let Some((column, kind)) = range {
             let (start, end) = range_of(expr, column, kind);
             if let Some(s) = start {
                 b.start = Some(b.start.map_or(s, |p| p.max(s)));
@@ -44,9 +61,30 @@ pub fn bounds(filters: &[Expr], key_column: &str, range: Option<(&str, RangeKind
             }
         }
     }
-    if let Some(keys) = b.keys.as_mut() {
+    b.unbounded_key = key_columns
+        .iter()
+        .zip(&values)
+        .find(|(_, v)| v.is_none())
+        .map(|(c, _)| c.clone());
+    if b.unbounded_key.is_none() {
+        // Every combination of the values of each column.
+        let mut keys: Vec<Vec<String>> = vec![Vec::new()];
+        for column_values in values.into_iter().flatten() {
+            keys = keys
+                .into_iter()
+                .flat_map(|prefix| {
+                    column_values.iter().map(move |v| {
+                        let mut k = prefix.clone();
+                        k.push(v.clone());
+                        k
+                    })
+                })
+                .collect();
+        }
+        let mut keys: Vec<String> = keys.iter().map(|k| crate::key::encode(k)).collect();
         keys.sort();
         keys.dedup();
+        b.keys = Some(keys);
     }
     b
 }
@@ -229,6 +267,29 @@ mod tests {
 
     fn day(d: i32) -> Expr {
         lit(ScalarValue::Date32(Some(d)))
+    }
+
+    fn bounds(filters: &[Expr], key: &str, range: Option<(&str, RangeKind)>) -> Bounds {
+        super::bounds(filters, &[key.to_string()], range)
+    }
+
+    #[test]
+    fn several_key_columns_ask_for_every_combination_and_name_the_unbounded_one() {
+        let cols = ["symbol".to_string(), "venue".to_string()];
+        let b = super::bounds(
+            &[
+                col("symbol").in_list(vec![lit("A"), lit("B")], false),
+                col("venue").eq(lit("X")),
+            ],
+            &cols,
+            None,
+        );
+        assert_eq!(
+            b.keys,
+            Some(vec![r#"["A","X"]"#.to_string(), r#"["B","X"]"#.to_string()])
+        );
+        let b = super::bounds(&[col("symbol").eq(lit("A"))], &cols, None);
+        assert_eq!((b.keys, b.unbounded_key), (None, Some("venue".to_string())));
     }
 
     #[test]

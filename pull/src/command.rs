@@ -35,6 +35,8 @@ pub struct CommandFetcher {
     pub kind: RangeKind,
     /// The longest a run may take.
     pub timeout: Duration,
+    /// The table's key columns, for `{key.NAME}` placeholders (empty: only `{key}`).
+    pub key_columns: Vec<String>,
 }
 
 impl CommandFetcher {
@@ -42,7 +44,7 @@ impl CommandFetcher {
     pub fn render(&self, req: &FetchRequest<String>) -> Vec<String> {
         self.args
             .iter()
-            .map(|a| req.render(a, self.kind, |s| s.to_string()))
+            .map(|a| req.render(a, self.kind, &self.key_columns, |s| s.to_string()))
             .collect()
     }
 
@@ -147,6 +149,7 @@ mod tests {
             ])),
             kind: RangeKind::Integer,
             timeout: Duration::from_millis(timeout_ms),
+            key_columns: Vec::new(),
         }
     }
 

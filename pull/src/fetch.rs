@@ -18,19 +18,28 @@ pub struct FetchRequest<K> {
 }
 
 impl FetchRequest<String> {
-    /// `template` with this request's placeholders filled: `{key}` the key, `{start}` the first
-    /// tick of the interval, `{end}` the first tick after it, `{last}` the last tick in it, each
-    /// written as the range column reads ([`RangeKind::text`]) and passed through `encode`
-    /// (URL encoding for URLs, nothing for arguments).
+    /// `template` with this request's placeholders filled: `{key}` the key text, `{key.NAME}`
+    /// the value of key column `NAME` (of `key_columns`, for tables with several), `{start}`
+    /// the first tick of the interval, `{end}` the first tick after it, `{last}` the last tick
+    /// in it, each written as the range column reads ([`RangeKind::text`]) and passed through
+    /// `encode` (URL encoding for URLs, nothing for arguments).
     pub fn render(
         &self,
         template: &str,
         kind: RangeKind,
+        key_columns: &[String],
         encode: impl Fn(&str) -> String,
     ) -> String {
         let i = self.interval;
-        template
-            .replace("{key}", &encode(&self.key))
+        let mut text = template.to_string();
+        if text.contains("{key.") {
+            let parts = crate::key::decode(&self.key, key_columns.len())
+                .unwrap_or_else(|_| vec![self.key.clone()]);
+            for (column, part) in key_columns.iter().zip(&parts) {
+                text = text.replace(&format!("{{key.{column}}}"), &encode(part));
+            }
+        }
+        text.replace("{key}", &encode(&self.key))
             .replace("{start}", &encode(&kind.text(i.start)))
             .replace("{end}", &encode(&kind.text(i.end)))
             .replace("{last}", &encode(&kind.text(i.end.saturating_sub(1))))

@@ -38,6 +38,7 @@ pub struct HttpFetcher {
     schema: SchemaRef,
     kind: RangeKind,
     headers: Vec<(String, String)>,
+    key_columns: Vec<String>,
     timeout: Duration,
     retries: u32,
     backoff: Duration,
@@ -64,6 +65,7 @@ impl HttpFetcher {
             schema,
             kind,
             headers: Vec::new(),
+            key_columns: Vec::new(),
             timeout: Self::TIMEOUT,
             retries: Self::RETRIES,
             backoff: Self::BACKOFF,
@@ -98,9 +100,15 @@ impl HttpFetcher {
         self
     }
 
+    /// The table's key columns, for `{key.NAME}` placeholders.
+    pub fn key_columns(mut self, columns: &[String]) -> Self {
+        self.key_columns = columns.to_vec();
+        self
+    }
+
     /// The URL of one fetch.
     pub fn url_of(&self, req: &FetchRequest<String>) -> String {
-        req.render(&self.url, self.kind, |s| {
+        req.render(&self.url, self.kind, &self.key_columns, |s| {
             utf8_percent_encode(s, UNRESERVED).to_string()
         })
     }

@@ -19,6 +19,7 @@
 //! - [`fill`]: filling a query's gaps: concurrent fetches with bounded parallelism, each gap
 //!   fetched once across the queries of a process, coverage recorded once rows are stored.
 //! - [`bounds`]: the keys and range a SQL query's filters ask for.
+//! - [`key`]: a row's key (one or several key columns) as one text.
 //! - [`provider`]: the table in SQL, a DataFusion `TableProvider` whose plan lists the fetches
 //!   (`EXPLAIN`) and whose execution fills the gaps before scanning.
 //! - [`table`]: a table on disk (`<root>/tables/<name>/`): settings and presets, and
@@ -38,6 +39,7 @@ pub mod fetch;
 pub mod fill;
 pub mod http;
 pub mod interval;
+pub mod key;
 pub mod postgres;
 pub mod provider;
 pub mod source;

@@ -4,7 +4,8 @@
 //! The query takes `$1` = the key (text), `$2` = the interval's first tick and `$3` = the
 //! first tick after it, typed as the range column (`bigint`, `date`, `timestamptz`), e.g.
 //! `SELECT symbol, day, close FROM prices WHERE symbol = $1 AND day >= $2 AND day < $3`. A
-//! lookup table's query takes `$1` only. Values are bound, never spliced into the text, so a
+//! lookup table's query takes `$1` only. A table with several key columns binds one
+//! parameter per key column first (`$1`, `$2`, ...), then the range's two. Values are bound, never spliced into the text, so a
 //! key cannot inject SQL. Result columns are matched to the table's by name and cast; a
 //! column of a type with no Arrow reading here (`numeric`, `json`, ...) is an error that says
 //! to cast it in the query (`close::float8`).
@@ -37,6 +38,7 @@ pub struct PostgresFetcher {
     query: String,
     schema: SchemaRef,
     kind: Option<RangeKind>,
+    key_columns: usize,
     timeout: Duration,
     slots: Arc<Semaphore>,
 }
@@ -68,9 +70,16 @@ impl PostgresFetcher {
             query: query.to_string(),
             schema,
             kind,
+            key_columns: 1,
             timeout: Self::TIMEOUT,
             slots: Arc::new(Semaphore::new(Self::CONCURRENCY)),
         })
+    }
+
+    /// Bind one parameter per key column (`n` of them) before the range's.
+    pub fn key_columns(mut self, n: usize) -> Self {
+        self.key_columns = n.max(1);
+        self
     }
 
     /// Each fetch's timeout.
@@ -105,24 +114,29 @@ impl PostgresFetcher {
         let micros = |t: i64| -> Result<DateTime<Utc>, String> {
             DateTime::from_timestamp_micros(t).ok_or_else(|| format!("time {t} is out of range"))
         };
-        let rows = match self.kind {
-            None => client.query(&statement, &[&req.key]).await,
+        let parts = crate::key::decode(&req.key, self.key_columns)?;
+        let mut params: Vec<&(dyn ToSql + Sync)> =
+            parts.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
+        let (ints, dates, times);
+        match self.kind {
+            None => {}
             Some(RangeKind::Integer) => {
-                client
-                    .query(&statement, &[&req.key, &i.start, &i.end])
-                    .await
+                ints = [i.start, i.end];
+                params.extend(ints.iter().map(|v| v as &(dyn ToSql + Sync)));
             }
             Some(RangeKind::Date) => {
-                let (a, b) = (days(i.start)?, days(i.end)?);
-                client.query(&statement, &[&req.key, &a, &b]).await
+                dates = [days(i.start)?, days(i.end)?];
+                params.extend(dates.iter().map(|v| v as &(dyn ToSql + Sync)));
             }
             Some(RangeKind::Timestamp) => {
-                let (a, b) = (micros(i.start)?, micros(i.end)?);
-                let params: [&(dyn ToSql + Sync); 3] = [&req.key, &a, &b];
-                client.query(&statement, &params).await
+                times = [micros(i.start)?, micros(i.end)?];
+                params.extend(times.iter().map(|v| v as &(dyn ToSql + Sync)));
             }
         }
-        .map_err(|e| format!("running the query: {}", db_error(&e)))?;
+        let rows = client
+            .query(&statement, &params)
+            .await
+            .map_err(|e| format!("running the query: {}", db_error(&e)))?;
         drop(client);
         driver.abort();
         let batch = to_batch(statement.columns(), &rows)?;

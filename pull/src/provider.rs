@@ -96,12 +96,17 @@ impl PullProvider {
             .range
             .as_ref()
             .map(|r| (r.column.as_str(), self.table.kind()));
-        let Bounds { keys, start, end } = bounds(filters, &settings.key_column, range);
+        let Bounds {
+            keys,
+            unbounded_key,
+            start,
+            end,
+        } = bounds(filters, &settings.key_columns, range);
         let name = self.table.name();
         let missing = match (&keys, range) {
             (None, _) => Some(format!(
                 "no predicate on its key column {k}: add {k} = '...' or {k} IN (...)",
-                k = settings.key_column
+                k = unbounded_key.unwrap_or_default()
             )),
             (Some(_), Some((column, kind))) if start.is_none() => Some(format!(
                 "no lower bound on its range column {column}: add {column} >= ... or \
@@ -565,6 +570,105 @@ mod tests {
             fetched(&log),
             ["FAIL 2024-01-01..2024-01-02"],
             "FAIL is not covered"
+        );
+    }
+}
+
+#[cfg(test)]
+mod several_keys {
+    use std::sync::Mutex;
+
+    use deltalake::arrow::array::{ArrayRef, Date32Array, RecordBatch, StringArray};
+
+    use super::*;
+    use crate::fetch::{FetchError, from_fn};
+    use crate::table::{RangeSettings, Settings};
+
+    fn schema() -> SchemaRef {
+        Arc::new(Schema::new(vec![
+            Field::new("symbol", DataType::Utf8, false),
+            Field::new("venue", DataType::Utf8, false),
+            Field::new("day", DataType::Date32, false),
+        ]))
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_table_keyed_by_two_columns_fetches_each_combination_asked() {
+        let root = tempfile::tempdir().unwrap();
+        let settings = Settings::for_timeseries(
+            "symbol",
+            RangeSettings {
+                column: "day".into(),
+                kind: "date".into(),
+                granularity: 1,
+            },
+        )
+        .with_key_columns(&["symbol", "venue"]);
+        let table = PullTable::create(root.path(), "quotes", schema(), settings)
+            .await
+            .unwrap();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let l = log.clone();
+        let columns = ["symbol".to_string(), "venue".to_string()];
+        let fetcher = SharedFetcher::new(from_fn(move |req: FetchRequest<String>| {
+            // What a URL template would say.
+            l.lock().unwrap().push(req.render(
+                "/{key.symbol}/{key.venue}/{start}",
+                RangeKind::Date,
+                &columns,
+                |s| s.to_string(),
+            ));
+            async move {
+                let parts = crate::key::decode(&req.key, 2).map_err(|e| FetchError::of(&req, e))?;
+                let days: Vec<i32> = (req.interval.start..req.interval.end)
+                    .map(|d| d as i32)
+                    .collect();
+                let n = days.len();
+                let columns: Vec<ArrayRef> = vec![
+                    Arc::new(StringArray::from(vec![parts[0].as_str(); n])),
+                    Arc::new(StringArray::from(vec![parts[1].as_str(); n])),
+                    Arc::new(Date32Array::from(days)),
+                ];
+                RecordBatch::try_new(schema(), columns).map_err(|e| FetchError::of(&req, e))
+            }
+        }));
+        let provider = PullProvider::new(Arc::new(table), fetcher).await.unwrap();
+        let ctx = SessionContext::new();
+        ctx.register_table("quotes", Arc::new(provider)).unwrap();
+        let q = "SELECT symbol, venue, count(*) AS n FROM quotes \
+                 WHERE symbol IN ('A', 'B') AND venue = 'X' \
+                 AND day BETWEEN DATE '2024-01-01' AND DATE '2024-01-03' GROUP BY 1, 2 ORDER BY 1";
+        let r = ctx.sql(q).await.unwrap().collect().await.unwrap();
+        let text = deltalake::arrow::util::pretty::pretty_format_batches(&r)
+            .unwrap()
+            .to_string();
+        assert!(
+            text.contains("| A      | X     | 3 |") && text.contains("| B      | X     | 3 |"),
+            "{text}"
+        );
+        let mut fetched = std::mem::take(&mut *log.lock().unwrap());
+        fetched.sort();
+        assert_eq!(fetched, ["/A/X/2024-01-01", "/B/X/2024-01-01"]);
+        // Venue Y of A is another key: fetched; A at X is not fetched again.
+        ctx.sql("SELECT * FROM quotes WHERE symbol = 'A' AND venue IN ('X', 'Y') AND day BETWEEN DATE '2024-01-01' AND DATE '2024-01-03'")
+            .await
+            .unwrap()
+            .collect()
+            .await
+            .unwrap();
+        assert_eq!(*log.lock().unwrap(), ["/A/Y/2024-01-01"]);
+        // Without a predicate on venue: the error names it.
+        let err = ctx
+            .sql("SELECT * FROM quotes WHERE symbol = 'A' AND day > DATE '2024-01-01'")
+            .await
+            .unwrap()
+            .collect()
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("no predicate on its key column venue"),
+            "{err}"
         );
     }
 }

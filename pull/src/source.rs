@@ -90,6 +90,7 @@ impl SourceSettings {
         &self,
         schema: &SchemaRef,
         kind: Option<RangeKind>,
+        key_columns: &[String],
     ) -> Result<SharedFetcher, String> {
         let ticks = kind.unwrap_or(RangeKind::Integer);
         Ok(match self {
@@ -100,6 +101,7 @@ impl SourceSettings {
                 concurrency,
             } => SharedFetcher::new(
                 PostgresFetcher::new(conninfo, query, schema.clone(), kind)?
+                    .key_columns(key_columns.len())
                     .timeout(Duration::from_secs(*timeout_seconds))
                     .concurrency(*concurrency),
             ),
@@ -111,6 +113,7 @@ impl SourceSettings {
                 concurrency,
             } => SharedFetcher::new(
                 HttpFetcher::new(url, format.parse()?, schema.clone(), ticks)
+                    .key_columns(key_columns)
                     .timeout(Duration::from_secs(*timeout_seconds))
                     .retries(*retries, HttpFetcher::BACKOFF)
                     .concurrency(*concurrency),
@@ -127,6 +130,7 @@ impl SourceSettings {
                 schema: schema.clone(),
                 kind: ticks,
                 timeout: Duration::from_secs(*timeout_seconds),
+                key_columns: key_columns.to_vec(),
             }),
             SourceSettings::Demo => {
                 if schema.fields() != demo_schema().fields() {
@@ -228,16 +232,18 @@ mod tests {
             retries: 0,
             concurrency: 1,
         };
-        let err = bad.fetcher(&schema, Some(RangeKind::Date)).unwrap_err();
+        let err = bad
+            .fetcher(&schema, Some(RangeKind::Date), &[])
+            .unwrap_err();
         assert!(err.contains("xml"), "{err}");
         let other = std::sync::Arc::new(Schema::new(vec![Field::new("x", DataType::Utf8, false)]));
         let err = SourceSettings::Demo
-            .fetcher(&other, Some(RangeKind::Date))
+            .fetcher(&other, Some(RangeKind::Date), &[])
             .unwrap_err();
         assert!(err.contains("symbol Utf8"), "{err}");
         assert!(
             SourceSettings::Demo
-                .fetcher(&schema, Some(RangeKind::Date))
+                .fetcher(&schema, Some(RangeKind::Date), &[])
                 .is_ok()
         );
         // Settings files written before a field existed still read.

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use deltalake::arrow::array::{Array, AsArray, RecordBatch, UInt32Array};
+use deltalake::arrow::array::{RecordBatch, UInt32Array};
 use deltalake::arrow::compute::{cast as cast_array, take_record_batch};
 use deltalake::arrow::datatypes::{DataType, SchemaRef};
 use deltalake::datafusion::prelude::{Expr, SessionContext, cast, col, lit};
@@ -43,8 +43,10 @@ pub struct RangeSettings {
 pub struct Settings {
     /// The preset these settings started from.
     pub preset: String,
-    /// The key column.
-    pub key_column: String,
+    /// The key columns (one or more; `key_column` in files written before several were
+    /// supported).
+    #[serde(alias = "key_column", deserialize_with = "one_or_many")]
+    pub key_columns: Vec<String>,
     /// The range column (`None`: a lookup table).
     pub range: Option<RangeSettings>,
     /// How long a fetch counts, in seconds (`None`: forever).
@@ -89,6 +91,20 @@ impl Default for Layout {
     }
 }
 
+/// A column name or a list of them.
+fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match OneOrMany::deserialize(d)? {
+        OneOrMany::One(c) => vec![c],
+        OneOrMany::Many(cs) => cs,
+    })
+}
+
 /// What a SQL query gets when its filters do not say which keys (or which range) to fetch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -121,7 +137,7 @@ impl Settings {
     fn with(preset: &str, key: &str, range: Option<RangeSettings>) -> Settings {
         Settings {
             preset: preset.into(),
-            key_column: key.into(),
+            key_columns: vec![key.into()],
             range,
             ttl_seconds: None,
             volatile_window: None,
@@ -129,6 +145,14 @@ impl Settings {
             without_bounds: WithoutBounds::Fail,
             source: None,
             layout: Layout::default(),
+        }
+    }
+
+    /// These settings with several key columns (the presets take one).
+    pub fn with_key_columns(self, columns: &[&str]) -> Settings {
+        Settings {
+            key_columns: columns.iter().map(|c| c.to_string()).collect(),
+            ..self
         }
     }
 
@@ -260,18 +284,16 @@ pub struct PullTable {
     compacted: std::sync::atomic::AtomicI64,
 }
 
-/// `batch`'s rows grouped by the text of column `key`.
-fn rows_by_key(batch: &RecordBatch, key: &str) -> Result<HashMap<String, RecordBatch>, String> {
-    let column = batch
-        .column_by_name(key)
-        .ok_or_else(|| format!("the rows have no column {key}"))?;
-    let text = cast_array(column, &DataType::Utf8).map_err(|e| format!("column {key}: {e}"))?;
-    let text = text.as_string::<i32>();
+/// `batch`'s rows grouped by their key text ([`crate::key`]).
+fn rows_by_key(
+    batch: &RecordBatch,
+    keys: &[String],
+) -> Result<HashMap<String, RecordBatch>, String> {
     let mut rows: HashMap<String, Vec<u32>> = HashMap::new();
-    for i in 0..batch.num_rows() {
-        if text.is_valid(i) {
+    for (i, key) in crate::key::of_rows(batch, keys)?.into_iter().enumerate() {
+        if let Some(key) = key {
             let row = u32::try_from(i).map_err(|e| e.to_string())?;
-            rows.entry(text.value(i).to_string()).or_default().push(row);
+            rows.entry(key).or_default().push(row);
         }
     }
     rows.into_iter()
@@ -311,6 +333,18 @@ impl PullTable {
             return Err(invalid(
                 "names are [a-z][a-z0-9_]*, at most 63 bytes".into(),
             ));
+        }
+        let named = settings
+            .key_columns
+            .iter()
+            .chain(settings.range.as_ref().map(|r| &r.column));
+        for column in named {
+            if schema.field_with_name(column).is_err() {
+                return Err(invalid(format!("the columns have no {column:?}")));
+            }
+        }
+        if settings.key_columns.is_empty() {
+            return Err(invalid("no key column".into()));
         }
         let dir = Self::dir(root, name);
         let file = dir.join("settings.json");
@@ -390,6 +424,7 @@ impl PullTable {
                 .fetcher(
                     &self.store.spec().schema,
                     self.settings.range.as_ref().map(|_| self.options.kind),
+                    &self.settings.key_columns,
                 )
                 .map_err(|e| self.invalid(e)),
             None => {
@@ -433,7 +468,7 @@ impl PullTable {
         let options = settings.fill_options().map_err(invalid)?;
         let spec = TableSpec {
             schema,
-            key_columns: vec![settings.key_column.clone()],
+            key_columns: settings.key_columns.clone(),
             range_column: settings.range.as_ref().map(|r| r.column.clone()),
         };
         let store = TableStore::open(&dir, spec).await?;
@@ -609,7 +644,7 @@ impl PullTable {
             let batch =
                 RecordBatch::try_new(schema.clone(), columns).map_err(|e| self.invalid(e))?;
             index.extend(
-                rows_by_key(&batch, &self.settings.key_column).map_err(|e| self.invalid(e))?,
+                rows_by_key(&batch, &self.settings.key_columns).map_err(|e| self.invalid(e))?,
             );
         }
         let mut slot = self.lock_index();
@@ -635,7 +670,7 @@ impl PullTable {
             for a in answers {
                 // A key the source has no row for is remembered as having none.
                 index.remove(&a.request.key);
-                index.extend(rows_by_key(&a.rows, &self.settings.key_column)?);
+                index.extend(rows_by_key(&a.rows, &self.settings.key_columns)?);
             }
         }
         Ok(())
@@ -672,11 +707,26 @@ impl PullTable {
         let mut df = ctx
             .read_table(self.store.provider().await?)
             .map_err(|e| self.invalid(e))?;
-        let key = col(format!("\"{}\"", self.settings.key_column));
-        let wanted: Vec<Expr> = keys.iter().map(|k| lit(k.as_str())).collect();
-        df = df
-            .filter(cast(key, DataType::Utf8).in_list(wanted, false))
-            .map_err(|e| self.invalid(e))?;
+        let text = |c: &str| cast(col(format!("\"{c}\"")), DataType::Utf8);
+        let columns = &self.settings.key_columns;
+        let wanted = match columns.as_slice() {
+            [one] => text(one).in_list(keys.iter().map(|k| lit(k.as_str())).collect(), false),
+            _ => {
+                let mut any = lit(false);
+                for k in keys {
+                    let parts =
+                        crate::key::decode(k, columns.len()).map_err(|e| self.invalid(e))?;
+                    let all = columns
+                        .iter()
+                        .zip(&parts)
+                        .map(|(c, p)| text(c).eq(lit(p.as_str())))
+                        .fold(lit(true), Expr::and);
+                    any = any.or(all);
+                }
+                any
+            }
+        };
+        df = df.filter(wanted).map_err(|e| self.invalid(e))?;
         if let (Some(r), Some(i)) = (&self.settings.range, range) {
             let ticks = cast(col(format!("\"{}\"", r.column)), DataType::Int64);
             df = df
@@ -722,7 +772,7 @@ impl std::fmt::Debug for PullTable {
 mod tests {
     use std::sync::Mutex;
 
-    use deltalake::arrow::array::{ArrayRef, Float64Array, Int64Array, StringArray};
+    use deltalake::arrow::array::{ArrayRef, AsArray, Float64Array, Int64Array, StringArray};
     use deltalake::arrow::datatypes::{Field, Int64Type, Schema};
 
     use super::*;
