@@ -9,8 +9,10 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use deltalake::DeltaTable;
-use deltalake::arrow::array::{Array, ArrayRef, AsArray, Int64Array, RecordBatch, StringArray};
-use deltalake::arrow::compute::{cast, concat_batches};
+use deltalake::arrow::array::{
+    Array, ArrayRef, AsArray, Int64Array, RecordBatch, StringArray, UInt32Array,
+};
+use deltalake::arrow::compute::{cast, concat_batches, take_record_batch};
 use deltalake::arrow::datatypes::{DataType, Field, Int64Type, Schema, SchemaRef};
 use deltalake::datafusion::prelude::{Expr, SessionContext, col};
 use deltalake::protocol::SaveMode;
@@ -186,6 +188,7 @@ impl TableStore {
         if batch.num_rows() == 0 {
             return Ok(());
         }
+        let batch = self.last_per_primary_key(batch)?;
         let key: Vec<&str> = self.spec.primary_key();
         let predicate = key
             .iter()
@@ -238,6 +241,35 @@ impl TableStore {
             }
         }
         Err(self.error(format!("upsert failed {MERGE_ATTEMPTS} times: {last}")))
+    }
+
+    /// `batch` with one row per primary key, the last (a source that answers a row twice must
+    /// not store it twice: a merge inserts every source row that matches no stored one). A
+    /// row with a null key column is refused, naming the column.
+    fn last_per_primary_key(&self, batch: RecordBatch) -> Result<RecordBatch, StoreError> {
+        let columns: Vec<String> = self
+            .spec
+            .primary_key()
+            .iter()
+            .map(|c| c.to_string())
+            .collect();
+        let keys = crate::key::of_rows(&batch, &columns).map_err(|e| self.error(e))?;
+        let mut last: HashMap<String, u32> = HashMap::with_capacity(keys.len());
+        for (i, k) in keys.into_iter().enumerate() {
+            let k = k.ok_or_else(|| {
+                self.error(format!(
+                    "row {i} has a null in a key column ({})",
+                    columns.join(", ")
+                ))
+            })?;
+            last.insert(k, u32::try_from(i).map_err(|e| self.error(e))?);
+        }
+        if last.len() == batch.num_rows() {
+            return Ok(batch);
+        }
+        let mut rows: Vec<u32> = last.into_values().collect();
+        rows.sort_unstable();
+        take_record_batch(&batch, &UInt32Array::from(rows)).map_err(|e| self.error(e))
     }
 
     async fn append_coverage(&self, rows: RecordBatch) -> Result<(), StoreError> {
@@ -535,7 +567,25 @@ mod tests {
         store.upsert(prices("AAPL", 2..6, 0.5)).await.unwrap();
         store.upsert(prices("MSFT", 1..2, 0.0)).await.unwrap();
         store.upsert(prices("AAPL", 2..6, 0.5)).await.unwrap();
-        let rows = stored(&store).await;
+        // One answer holding a row twice: the last one stays, once.
+        let twice = concat_batches(
+            &spec().schema,
+            &[prices("MSFT", 5..7, 0.0), prices("MSFT", 6..7, 0.25)],
+        )
+        .unwrap();
+        store.upsert(twice).await.unwrap();
+        let msft: Vec<(i64, f64)> = stored(&store)
+            .await
+            .iter()
+            .filter(|r| r.0 == "MSFT")
+            .map(|r| (r.1, r.2))
+            .collect();
+        assert_eq!(msft, [(1, 1.0), (5, 5.0), (6, 6.25)]);
+        let rows: Vec<_> = stored(&store)
+            .await
+            .into_iter()
+            .filter(|r| r.0 == "AAPL" || r.1 == 1)
+            .collect();
         let aapl: Vec<(i64, f64)> = rows
             .iter()
             .filter(|r| r.0 == "AAPL")
