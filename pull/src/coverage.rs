@@ -130,6 +130,8 @@ impl KeyCoverage {
         // Ticks from the first granule holding a volatile tick on are never final.
         let final_end = at.final_before.map_or(i64::MAX, |f| g.floor(f));
         let spans = &self.spans[self.overlapping(want)];
+        // At most one gap before each span and one after the last: grow the buffer once.
+        gaps.reserve(spans.len() + 1);
         // Coverage is recorded aligned, so most gaps already are: align only when needed.
         let aligned = g.ticks() == 1;
         let mut push = |gap: Interval| {
