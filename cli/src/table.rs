@@ -94,6 +94,13 @@ pub struct CreateArgs {
     pub concurrency: usize,
 }
 
+/// A runtime for one command's table operations.
+fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+}
+
 /// `name:type,...` as a schema.
 pub fn parse_columns(text: &str) -> Result<SchemaRef, String> {
     let mut fields = Vec::new();
@@ -176,12 +183,7 @@ pub fn create(root: &Path, a: &CreateArgs) -> CliResult<Settings> {
         Some(column) => {
             let kind = range_kind(&schema, &column)?;
             Some(RangeSettings {
-                kind: match kind {
-                    RangeKind::Integer => "integer",
-                    RangeKind::Date => "date",
-                    RangeKind::Timestamp => "timestamp",
-                }
-                .into(),
+                kind: kind.name().into(),
                 granularity: granularity(&a.granularity, kind)?,
                 column,
             })
@@ -257,18 +259,14 @@ pub fn create(root: &Path, a: &CreateArgs) -> CliResult<Settings> {
         source.fetcher(&schema, kind, &settings.key_columns)?;
     }
     settings.source = source;
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
+    let rt = runtime()?;
     let table = rt.block_on(PullTable::create(root, &a.name, schema, settings))?;
     Ok(table.settings().clone())
 }
 
 /// `table coverage`: one JSON object per fetched span.
 pub fn coverage(root: &Path, name: &str, key: Option<&str>) -> CliResult<()> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
+    let rt = runtime()?;
     let table = rt.block_on(PullTable::open(root, name))?;
     let kind = table.kind();
     let lookup = table.settings().range.is_none();
@@ -320,9 +318,7 @@ pub fn invalidate(
     from: Option<&str>,
     last: Option<&str>,
 ) -> CliResult<()> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
+    let rt = runtime()?;
     let table = rt.block_on(PullTable::open(root, name))?;
     let kind = table.kind();
     let range = match (from, last) {

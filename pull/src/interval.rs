@@ -87,6 +87,22 @@ pub enum RangeKind {
 }
 
 impl RangeKind {
+    /// The kind's name in settings: `integer`, `date` or `timestamp`.
+    pub fn name(self) -> &'static str {
+        match self {
+            RangeKind::Integer => "integer",
+            RangeKind::Date => "date",
+            RangeKind::Timestamp => "timestamp",
+        }
+    }
+
+    /// The kind named `name` ([`Self::name`]).
+    pub fn from_name(name: &str) -> Option<RangeKind> {
+        [RangeKind::Integer, RangeKind::Date, RangeKind::Timestamp]
+            .into_iter()
+            .find(|k| k.name() == name)
+    }
+
     /// `tick` as the range column reads: `2024-01-05` for dates, RFC 3339 for timestamps,
     /// digits for integers.
     pub fn text(self, tick: i64) -> String {

@@ -225,13 +225,11 @@ impl Settings {
     }
 
     fn kind(&self) -> Result<RangeKind, String> {
-        match self.range.as_ref().map(|r| r.kind.as_str()) {
-            None | Some("integer") => Ok(RangeKind::Integer),
-            Some("date") => Ok(RangeKind::Date),
-            Some("timestamp") => Ok(RangeKind::Timestamp),
-            Some(other) => Err(format!(
-                "range kind {other:?} is not integer, date or timestamp"
-            )),
+        match self.range.as_ref() {
+            None => Ok(RangeKind::Integer),
+            Some(r) => RangeKind::from_name(&r.kind).ok_or_else(|| {
+                format!("range kind {:?} is not integer, date or timestamp", r.kind)
+            }),
         }
     }
 
