@@ -36,7 +36,7 @@ fn stored_rows(root: &std::path::Path, table: &str) -> usize {
         .build()
         .unwrap();
     rt.block_on(async {
-        let tables = cacheness::catalog::MetadataTables::new(&root.join("catalog"));
+        let tables = cacheness::catalog::MetadataTables::new(root.join("catalog"));
         let t = tables.open(table).await.unwrap();
         let ctx = cacheness::deps::datafusion::prelude::SessionContext::new();
         t.update_datafusion_session(&ctx.state()).unwrap();

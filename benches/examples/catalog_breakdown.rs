@@ -38,7 +38,8 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    let table = cache.core().catalog_table_path();
+    let table = cache.core().catalog_table();
+    let table_dir = table.local_dir().unwrap().to_path_buf();
     let (open, scan) = rt.block_on(async {
         let t = Instant::now();
         let mut delta = DeltaCatalog::open(&table).await.unwrap();
@@ -64,7 +65,10 @@ fn main() {
     });
     let parquet = ms(Samples::collect(9, |_| {
         let mut rows = 0;
-        for f in std::fs::read_dir(&table).unwrap().filter_map(Result::ok) {
+        for f in std::fs::read_dir(&table_dir)
+            .unwrap()
+            .filter_map(Result::ok)
+        {
             if f.path().extension().is_some_and(|e| e == "parquet") {
                 let file = std::fs::File::open(f.path()).unwrap();
                 let reader =

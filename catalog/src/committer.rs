@@ -9,10 +9,12 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use crate::CatalogPlace;
 use crate::delta::DeltaCatalog;
 use crate::error::{CatalogError, Result};
 use crate::journal::{self, JournalWriter};
 use crate::row::{CatalogOp, CatalogRow};
+use crate::storage::Location;
 
 /// Stack size of the committer thread (reserved address space; only touched pages cost memory).
 const COMMITTER_STACK: usize = 64 << 20;
@@ -163,11 +165,12 @@ impl Shared {
 /// cache never waits on Delta); requests that need the table wait for it, and get its error if
 /// it cannot be opened (the thread retries every second).
 pub(crate) fn start(
-    catalog_dir: &Path,
+    place: &CatalogPlace,
     policy: CommitPolicy,
 ) -> Result<(Arc<Shared>, std::thread::JoinHandle<()>)> {
+    let catalog_dir = &place.local;
     let journal_dir = catalog_dir.join("journal");
-    let table_dir = catalog_dir.join("cache_entries");
+    let table_dir = place.shared.join("cache_entries");
     let journal = JournalWriter::create(&journal_dir, policy.fsync)?;
     let shared = Arc::new(Shared {
         state: Mutex::new(State {
@@ -207,11 +210,13 @@ pub(crate) fn start(
 
 /// Open the Delta table and replay the journals of dead writers.
 async fn open_table(
-    table_dir: &Path,
+    table_dir: &Location,
+    local_dir: &Path,
     journal_dir: &Path,
     payload_root: Option<&Path>,
 ) -> Result<DeltaCatalog> {
     let mut delta = DeltaCatalog::open(table_dir).await?;
+    delta.lock_maintenance_in(local_dir);
     if let Some(root) = payload_root {
         delta.check_payloads_under(root);
     }
@@ -255,7 +260,7 @@ struct Batch {
     ops: Vec<CatalogOp>,
 }
 
-fn run(rt: &tokio::runtime::Runtime, shared: &Shared, table_dir: &Path) {
+fn run(rt: &tokio::runtime::Runtime, shared: &Shared, table_dir: &Location) {
     let mut unsent: Vec<Batch> = Vec::new();
     let mut commits_since_compact = 0usize;
     let mut commits_since_maintenance = 0usize;
@@ -341,12 +346,13 @@ fn run(rt: &tokio::runtime::Runtime, shared: &Shared, table_dir: &Path) {
         if delta.is_none() && needs_table {
             match rt.block_on(open_table(
                 table_dir,
+                &shared.catalog_dir,
                 &shared.journal_dir,
                 shared.policy.payload_root.as_deref(),
             )) {
                 Ok(d) => delta = Some(d),
                 Err(e) => {
-                    tracing::warn!(table = %table_dir.display(), "cannot open the catalog (retrying): {e}");
+                    tracing::warn!(table = %table_dir.label(), "cannot open the catalog (retrying): {e}");
                     open_error = e.to_string();
                     idle_open_at = Instant::now() + RETRY_AFTER;
                 }
@@ -381,7 +387,7 @@ fn run(rt: &tokio::runtime::Runtime, shared: &Shared, table_dir: &Path) {
             None => {
                 for req in requests {
                     let err = || CatalogError::CommitFailed {
-                        table: table_dir.display().to_string(),
+                        table: table_dir.label(),
                         message: format!("the catalog cannot be opened: {open_error}"),
                     };
                     match req {

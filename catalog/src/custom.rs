@@ -7,7 +7,6 @@
 //! the committer after it commits the invalidation (best effort: SQL shows only rows of live
 //! entries in any case), and a clear empties every table.
 
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use deltalake::DeltaTable;
@@ -17,9 +16,10 @@ use deltalake::datafusion::prelude::{col, lit};
 use deltalake::kernel::transaction::CommitProperties;
 use deltalake::protocol::SaveMode;
 
-use crate::delta::{delta_err, table_url};
+use crate::delta::delta_err;
 use crate::error::{CatalogError, Result};
 use crate::names::validate_name;
+use crate::storage::Location;
 
 /// The column that ties a row to its entry.
 pub const KEY_COLUMN: &str = "cache_key";
@@ -45,12 +45,12 @@ fn stored_type(t: &DataType) -> DataType {
 /// The metadata tables of one catalog directory.
 #[derive(Debug, Clone)]
 pub struct MetadataTables {
-    dir: PathBuf,
+    dir: Location,
 }
 
-/// How errors name the table in `path`.
-fn label(path: &Path) -> String {
-    path.display().to_string()
+/// How errors name the table at `location`.
+fn label(location: &Location) -> String {
+    location.label()
 }
 
 fn meta_err(name: &str, message: impl Into<String>) -> CatalogError {
@@ -61,31 +61,20 @@ fn meta_err(name: &str, message: impl Into<String>) -> CatalogError {
 }
 
 impl MetadataTables {
-    /// The metadata tables under the catalog directory `dir` (`<root>/catalog`).
-    pub fn new(dir: &Path) -> Self {
-        MetadataTables {
-            dir: dir.to_path_buf(),
-        }
+    /// The metadata tables under the catalog location `dir` (`<root>/catalog`).
+    pub fn new(dir: impl Into<Location>) -> Self {
+        MetadataTables { dir: dir.into() }
     }
 
-    fn path(&self, name: &str) -> PathBuf {
+    fn path(&self, name: &str) -> Location {
         self.dir.join(name)
     }
 
     /// The names of the declared tables, sorted.
-    pub fn names(&self) -> Result<Vec<String>> {
-        let entries = match std::fs::read_dir(&self.dir) {
-            Ok(e) => e,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(CatalogError::io(&self.dir, e)),
-        };
+    pub async fn names(&self) -> Result<Vec<String>> {
         let mut names = Vec::new();
-        for entry in entries {
-            let entry = entry.map_err(|e| CatalogError::io(&self.dir, e))?;
-            let Some(name) = entry.file_name().to_str().map(str::to_string) else {
-                continue;
-            };
-            if validate_name(&name).is_ok() && entry.path().join("_delta_log").is_dir() {
+        for name in self.dir.child_dirs().await? {
+            if validate_name(&name).is_ok() && self.path(&name).has_delta_log().await? {
                 names.push(name);
             }
         }
@@ -96,13 +85,10 @@ impl MetadataTables {
     async fn load(&self, name: &str) -> Result<Option<DeltaTable>> {
         validate_name(name)?;
         let path = self.path(name);
-        if !path.join("_delta_log").is_dir() {
+        if !path.has_delta_log().await? {
             return Ok(None);
         }
-        let url = table_url(&path)?;
-        let table = DeltaTable::try_from_url(url)
-            .await
-            .map_err(delta_err(&label(&path)))?;
+        let table = path.delta_table().await?;
         Ok(table.version().is_some().then_some(table))
     }
 
@@ -118,10 +104,9 @@ impl MetadataTables {
 
     /// The user's columns of a loaded table (its schema without `cache_key`).
     pub fn columns(table: &DeltaTable, name: &str) -> Result<SchemaRef> {
-        let path = PathBuf::from(table.table_url().path());
         let schema = table
             .snapshot()
-            .map_err(delta_err(&label(&path)))?
+            .map_err(delta_err(table.table_url().as_str()))?
             .snapshot()
             .arrow_schema();
         let fields: Vec<Field> = schema
@@ -154,16 +139,14 @@ impl MetadataTables {
             return check_same(name, &existing, columns);
         }
         let path = self.path(name);
-        std::fs::create_dir_all(&path).map_err(|e| CatalogError::io(&path, e))?;
+        path.create_dir_all()?;
         let mut fields = vec![Field::new(KEY_COLUMN, DataType::Utf8, false)];
         fields.extend(columns.fields().iter().map(|f| {
             let t = stored_type(f.data_type());
             f.as_ref().clone().with_data_type(t)
         }));
         let empty = RecordBatch::new_empty(Arc::new(Schema::new(fields)));
-        let table = DeltaTable::try_from_url(table_url(&path)?)
-            .await
-            .map_err(delta_err(&label(&path)))?;
+        let table = path.delta_table().await?;
         let created = table
             .write(vec![empty])
             .with_save_mode(SaveMode::Ignore)
@@ -212,7 +195,7 @@ impl MetadataTables {
         if keys.is_empty() {
             return Ok(());
         }
-        for name in self.names()? {
+        for name in self.names().await? {
             let mut table = self.open(&name).await?;
             let path = self.path(&name);
             for chunk in keys.chunks(DELETE_CHUNK) {
@@ -231,7 +214,7 @@ impl MetadataTables {
 
     /// Delete every row of every table (the cache was cleared).
     pub async fn clear(&self) -> Result<()> {
-        for name in self.names()? {
+        for name in self.names().await? {
             let table = self.open(&name).await?;
             let path = self.path(&name);
             table

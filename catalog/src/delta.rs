@@ -18,6 +18,7 @@ use crate::error::{CatalogError, Result};
 use crate::maintenance::{MaintenanceLock, MaintenanceReport};
 use crate::row::{CatalogOp, CatalogRow};
 use crate::schema::{Projection, base_schema, batch_to_rows, rows_to_batch, schema_for_rows};
+use crate::storage::Location;
 
 /// How many times a commit that lost a race with another writer is tried again.
 const COMMIT_ATTEMPTS: usize = 20;
@@ -34,7 +35,9 @@ const TABLE_CONFIG: [(&str, &str); 2] = [
 
 /// Handle on the `cache_entries` Delta table of one cache.
 pub struct DeltaCatalog {
-    dir: PathBuf,
+    location: Location,
+    /// Where this host keeps the maintenance lock (the catalog directory for a local cache).
+    lock_dir: Option<PathBuf>,
     label: String,
     table: Option<DeltaTable>,
     /// The cache root, when commits check that each row's payload still exists
@@ -50,22 +53,20 @@ pub(crate) fn delta_err(label: &str) -> impl Fn(deltalake::DeltaTableError) -> C
     }
 }
 
-/// The URL delta-rs opens the table in directory `dir` by.
-pub(crate) fn table_url(dir: &Path) -> Result<url::Url> {
-    let path = dir.to_str().ok_or_else(|| CatalogError::Journal {
-        path: dir.to_path_buf(),
-        message: "catalog path is not valid UTF-8".into(),
-    })?;
-    deltalake::ensure_table_uri(path).map_err(delta_err(&dir.display().to_string()))
-}
-
 impl DeltaCatalog {
-    /// Open (creating if needed) the table in `dir`.
-    pub async fn open(dir: &Path) -> Result<Self> {
-        std::fs::create_dir_all(dir).map_err(|e| CatalogError::io(dir, e))?;
+    /// Open (creating if needed) the table at `location` (a directory or an object store
+    /// prefix).
+    pub async fn open(location: impl Into<Location>) -> Result<Self> {
+        let location = location.into();
+        location.create_dir_all()?;
+        let lock_dir = location
+            .local_dir()
+            .and_then(Path::parent)
+            .map(Path::to_path_buf);
         let mut me = DeltaCatalog {
-            dir: dir.to_path_buf(),
-            label: dir.display().to_string(),
+            label: location.label(),
+            location,
+            lock_dir,
             table: None,
             payload_root: None,
         };
@@ -86,8 +87,15 @@ impl DeltaCatalog {
         self.payload_root = Some(root.to_path_buf());
     }
 
-    fn url(&self) -> Result<url::Url> {
-        table_url(&self.dir)
+    /// Keep the maintenance lock in `dir` (this host's state directory, for a cache on an
+    /// object store: maintenance is then one process per host; see `docs/SCALE.md`).
+    pub fn lock_maintenance_in(&mut self, dir: &Path) {
+        self.lock_dir = Some(dir.to_path_buf());
+    }
+
+    /// Where the table lives.
+    pub fn location(&self) -> &Location {
+        &self.location
     }
 
     /// (Re)load the latest table state; `table` stays `None` if no table exists yet. A loaded
@@ -101,20 +109,14 @@ impl DeltaCatalog {
                 }
             }
         }
-        let url = self.url()?;
-        let table = DeltaTable::try_from_url(url)
-            .await
-            .map_err(delta_err(&self.label))?;
+        let table = self.location.delta_table().await?;
         self.table = table.version().is_some().then_some(table);
         Ok(())
     }
 
     async fn create(&mut self) -> Result<()> {
-        let url = self.url()?;
         let empty = rows_to_batch(&base_schema(), &[], &self.label)?;
-        let table = DeltaTable::try_from_url(url)
-            .await
-            .map_err(delta_err(&self.label))?;
+        let table = self.location.delta_table().await?;
         let result = table
             .write(vec![empty])
             .with_save_mode(SaveMode::Ignore)
@@ -270,10 +272,10 @@ impl DeltaCatalog {
     /// effort: SQL shows only rows of live entries anyway, so a failure is logged, not raised
     /// (which would replay the committed segment).
     async fn delete_metadata(&self, keys: &[String]) {
-        let Some(catalog_dir) = self.dir.parent() else {
+        let Some(catalog) = self.location.parent() else {
             return;
         };
-        if let Err(e) = MetadataTables::new(catalog_dir).delete_keys(keys).await {
+        if let Err(e) = MetadataTables::new(catalog).delete_keys(keys).await {
             tracing::warn!(catalog = %self.label, "deleting metadata rows of invalidated entries: {e}");
         }
     }
@@ -361,6 +363,9 @@ impl DeltaCatalog {
 
     /// The snapshot's data files, if plain Parquet reads of them give the table's rows.
     fn plain_parquet_files(&self) -> Result<Option<Vec<PathBuf>>> {
+        let Some(dir) = self.location.local_dir() else {
+            return Ok(None); // on an object store the Delta scan reads them
+        };
         let table = self.table()?;
         let snapshot = table.snapshot().map_err(delta_err(&self.label))?;
         let metadata = snapshot.metadata();
@@ -380,7 +385,7 @@ impl DeltaCatalog {
             if path.contains("://") || path.starts_with('/') {
                 return Ok(None); // absolute paths (shallow clones): leave them to the scan
             }
-            files.push(self.dir.join(path.as_ref()));
+            files.push(dir.join(path.as_ref()));
         }
         Ok(Some(files))
     }
@@ -403,8 +408,16 @@ impl DeltaCatalog {
         retention: Duration,
         force: bool,
     ) -> Result<MaintenanceReport> {
-        let catalog_dir = self.dir.parent().unwrap_or(&self.dir).to_path_buf();
-        let Some(_lock) = MaintenanceLock::try_acquire(&catalog_dir)? else {
+        let lock_dir = match &self.lock_dir {
+            Some(d) => d.clone(),
+            None => {
+                return Err(CatalogError::Location {
+                    location: self.label.clone(),
+                    message: "no local directory to hold the maintenance lock in".into(),
+                });
+            }
+        };
+        let Some(_lock) = MaintenanceLock::try_acquire(&lock_dir)? else {
             return Ok(MaintenanceReport {
                 skipped: true,
                 ..Default::default()

@@ -72,6 +72,22 @@ pub enum CatalogError {
         /// What went wrong.
         message: String,
     },
+    /// A cache location (a path or an object store URL) cannot be used.
+    #[error("cache location {location}: {message}")]
+    Location {
+        /// The location as given.
+        location: String,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// An object store request failed.
+    #[error("object store {location}: {source}")]
+    ObjectStore {
+        /// The object (or prefix) involved.
+        location: String,
+        /// The underlying error.
+        source: Box<object_store::Error>,
+    },
     /// The background committer has stopped (the catalog was closed or its thread died).
     #[error("the catalog committer for {root} is not running")]
     CommitterGone {

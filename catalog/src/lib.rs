@@ -22,7 +22,14 @@
 //! (user-declared metadata tables, one Delta table each, rows tied to entries by key), [`names`]
 //! (the rule for names that become SQL tables), [`maintenance`] (compaction, vacuum, checkpoints
 //! and log cleanup, one process at a time), [`lockfile`] (the lock files that make it one: the
-//! engine's eviction passes use them too).
+//! engine's eviction passes use them too), [`storage`] (where the shared files live: a local
+//! directory or an object store prefix; see [`CatalogPlace`]).
+//!
+//! On an object store (`s3://`, `gs://`, `az://`) the Delta tables live in the bucket and
+//! every host keeps its journals and lock files in a local directory of its own: a host's
+//! acknowledged operations survive its crash on its own disk and reach the shared table with
+//! its next commit; Delta commits from several hosts never overwrite each other
+//! (put-if-absent, see [`storage`]).
 
 #![warn(missing_docs)]
 
@@ -37,6 +44,7 @@ pub mod maintenance;
 pub mod names;
 pub mod row;
 pub mod schema;
+pub mod storage;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -48,12 +56,40 @@ pub use error::{CatalogError, Result};
 pub use listing::Overlay;
 pub use row::{CatalogOp, CatalogRow, ColumnValue};
 pub use schema::Projection;
+pub use storage::Location;
+
+/// Where a catalog lives: its shared tables, and this host's journals and lock files.
+#[derive(Debug, Clone)]
+pub struct CatalogPlace {
+    /// `<root>/catalog`: the Delta table `cache_entries` and the custom metadata tables, on
+    /// a local disk or an object store.
+    pub shared: Location,
+    /// This host's directory for journals and lock files: the same directory as `shared`
+    /// for a local cache, a directory in the host's local state for a cache on an object store.
+    pub local: PathBuf,
+}
+
+impl From<&Path> for CatalogPlace {
+    fn from(dir: &Path) -> Self {
+        CatalogPlace {
+            shared: Location::Local(dir.to_path_buf()),
+            local: dir.to_path_buf(),
+        }
+    }
+}
+
+impl From<&PathBuf> for CatalogPlace {
+    fn from(dir: &PathBuf) -> Self {
+        CatalogPlace::from(dir.as_path())
+    }
+}
 
 /// The catalog of one cache, as seen by one process.
 pub struct Catalog {
     shared: Arc<Shared>,
     thread: Mutex<Option<std::thread::JoinHandle<()>>>,
     dir: PathBuf,
+    place: CatalogPlace,
 }
 
 impl std::fmt::Debug for Catalog {
@@ -63,31 +99,33 @@ impl std::fmt::Debug for Catalog {
 }
 
 impl Catalog {
-    /// Open the catalog under `catalog_dir` (usually `<root>/catalog`), creating the Delta table
-    /// if needed and replaying journals left by dead processes (both in the background, see the
-    /// crate docs).
-    pub fn open(catalog_dir: &Path, policy: CommitPolicy) -> Result<Self> {
-        let (shared, handle) = committer::start(catalog_dir, policy)?;
+    /// Open the catalog at `place` (usually a directory `<root>/catalog`), creating the Delta
+    /// table if needed and replaying journals left by dead processes (both in the background,
+    /// see the crate docs).
+    pub fn open(place: impl Into<CatalogPlace>, policy: CommitPolicy) -> Result<Self> {
+        let place = place.into();
+        let (shared, handle) = committer::start(&place, policy)?;
         Ok(Catalog {
             shared,
             thread: Mutex::new(Some(handle)),
-            dir: catalog_dir.to_path_buf(),
+            dir: place.local.clone(),
+            place,
         })
     }
 
-    /// The catalog directory.
+    /// This host's catalog directory (journals, lock files).
     pub fn dir(&self) -> &Path {
         &self.dir
     }
 
     /// The custom metadata tables of this catalog.
     pub fn metadata_tables(&self) -> MetadataTables {
-        MetadataTables::new(&self.dir)
+        MetadataTables::new(&self.place.shared)
     }
 
-    /// The Delta table directory.
-    pub fn table_dir(&self) -> PathBuf {
-        self.dir.join("cache_entries")
+    /// Where the `cache_entries` Delta table lives.
+    pub fn table_location(&self) -> Location {
+        self.place.shared.join("cache_entries")
     }
 
     /// Journal an operation; it reaches Delta with the next group commit.

@@ -79,8 +79,16 @@ pub enum Durability {
 /// How a cache is opened. Build with [`CacheConfig::new`] and the `with_*` methods.
 #[derive(Debug, Clone)]
 pub struct CacheConfig {
-    /// The cache root directory.
+    /// The cache root directory. For a cache on an object store ([`Self::location`]) this is
+    /// the host's local state directory instead: journals, usage counters, lock files, the
+    /// stat cache (`docs/SCALE.md`).
     pub root: PathBuf,
+    /// The object store URL the cache lives at (`s3://bucket/prefix`, `gs://…`, `az://…`);
+    /// `None` for a cache in the local directory [`Self::root`].
+    pub location: Option<String>,
+    /// Object store settings (credentials, endpoint, region: the keys `object_store` takes,
+    /// such as `aws_endpoint` or `aws_allow_http`); they override the environment's.
+    pub storage_options: std::collections::HashMap<String, String>,
     /// Write durability.
     pub durability: Durability,
     /// TTL for entries put without one; `None` means entries never expire.
@@ -121,10 +129,27 @@ pub struct CacheConfig {
 }
 
 impl CacheConfig {
-    /// Defaults for a cache at `root`.
+    /// Defaults for a cache at `root`: a local directory, or an object store URL
+    /// (`s3://bucket/prefix`, `gs://bucket/prefix`, `az://container/prefix`; `file://` URLs are
+    /// local directories). A cache on an object store keeps this host's state in
+    /// `$CACHENESS_LOCAL_STATE` if set, else in `~/.cache/cacheness/hosts/<hash of the URL>`
+    /// ([`Self::with_local_state`] to choose).
     pub fn new(root: impl Into<PathBuf>) -> Self {
+        let root: PathBuf = root.into();
+        let text = root.to_string_lossy();
+        let (root, location) = if cacheness_catalog::Location::is_remote_url(&text) {
+            let url = text.trim_end_matches('/').to_string();
+            (default_local_state(&url), Some(url))
+        } else {
+            match text.strip_prefix("file://") {
+                Some(path) => (PathBuf::from(path), None),
+                None => (root, None),
+            }
+        };
         CacheConfig {
-            root: root.into(),
+            root,
+            location,
+            storage_options: Default::default(),
             durability: Durability::Buffered,
             default_ttl: None,
             commit_interval: Duration::from_millis(1000),
@@ -140,6 +165,21 @@ impl CacheConfig {
             max_entries: None,
             eviction_low_watermark: DEFAULT_LOW_WATERMARK,
         }
+    }
+
+    /// Keep this host's state of a cache on an object store (journals, counters, locks) in
+    /// `dir` instead of the default (see [`Self::new`]). Two processes are the same host when
+    /// they share this directory.
+    pub fn with_local_state(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.root = dir.into();
+        self
+    }
+
+    /// Set an object store option (e.g. `aws_endpoint`, `aws_region`, `aws_allow_http`); it
+    /// overrides the environment's.
+    pub fn with_storage_option(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.storage_options.insert(key.into(), value.into());
+        self
     }
 
     /// Limit the payload bytes the cache keeps (`None`: no limit).
@@ -244,6 +284,22 @@ impl CacheConfig {
         Settings::from_env(|k| std::env::var(k).ok())?.apply(&mut self, "environment")?;
         Ok(self)
     }
+}
+
+/// The default local state directory of the cache at object store URL `url`:
+/// `$CACHENESS_LOCAL_STATE`, else `$XDG_CACHE_HOME` (or `~/.cache`)`/cacheness/hosts/<hash>`.
+fn default_local_state(url: &str) -> PathBuf {
+    if let Some(dir) = std::env::var_os("CACHENESS_LOCAL_STATE") {
+        return PathBuf::from(dir);
+    }
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(std::env::temp_dir);
+    let hash = xxhash_rust::xxh3::xxh3_64(url.as_bytes());
+    base.join("cacheness")
+        .join("hosts")
+        .join(format!("{hash:016x}"))
 }
 
 /// Settings as written in `cacheness.toml` (and, upper-cased with a `CACHENESS_` prefix, in the

@@ -5,7 +5,7 @@
 //! derive the key, read the payload at the path the key names, check its signature, then its
 //! own metadata (key, parameters, expiry, type), and decode. No read touches the Delta table.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
@@ -19,7 +19,7 @@ use crate::config::CacheConfig;
 use crate::error::{Error, Result};
 use crate::keys::{Params, hex};
 use crate::seal;
-use crate::signing::{Record, Signer, Unverified};
+use crate::signing::{Record, Signer, SigningKey, Unverified};
 use crate::stats::{CacheStats, Counters, RemovalReason, ReportInputs};
 use crate::store::{BlobStore, is_valid_key};
 
@@ -286,16 +286,41 @@ impl CacheCore {
         std::fs::create_dir_all(root).map_err(|e| Error::io(root, e))?;
         let root = std::path::absolute(root).map_err(|e| Error::io(root, e))?;
         let config = CacheConfig { root, ..config }.resolve()?;
-        let signer = Signer::load(&config.signing_key, &config.root)?;
-        let store = BlobStore::open(&config.root, config.durability)?;
+        let remote = match &config.location {
+            Some(url) => Some(cacheness_catalog::Location::parse(
+                url,
+                &config.storage_options,
+            )?),
+            None => None,
+        };
+        let (signer, store, shared_catalog) = match remote.as_ref().and_then(|l| l.remote()) {
+            Some(r) => (
+                match config.signing_key {
+                    SigningKey::Default => Signer::from_key(&crate::signing::shared_key(r)?),
+                    ref other => Signer::load(other, &config.root)?,
+                },
+                BlobStore::open_remote(&config.root, config.durability, r.clone())?,
+                cacheness_catalog::Location::Remote(r.clone()).join("catalog"),
+            ),
+            None => (
+                Signer::load(&config.signing_key, &config.root)?,
+                BlobStore::open(&config.root, config.durability)?,
+                cacheness_catalog::Location::Local(config.root.join("catalog")),
+            ),
+        };
         let catalog = Catalog::open(
-            &config.root.join("catalog"),
+            cacheness_catalog::CatalogPlace {
+                shared: shared_catalog,
+                local: config.root.join("catalog"),
+            },
             CommitPolicy {
                 interval: config.commit_interval,
                 max_rows: config.commit_max_rows,
                 fsync: config.durability == crate::config::Durability::Fsync,
                 retention: config.maintenance_retention,
-                payload_root: Some(config.root.clone()),
+                // On an object store a commit does not look for each row's payload (a
+                // request per row); docs/SCALE.md.
+                payload_root: (!store.is_remote()).then(|| config.root.clone()),
             },
         )?;
         let access = config
@@ -421,12 +446,7 @@ impl CacheCore {
         // Write first: a put that fails (a full disk) leaves the key's previous entry, in any
         // format, as it was.
         let mut replaces = self.store.write(&key, format, &encoded.bytes)?;
-        for other in Format::ALL.into_iter().filter(|f| *f != format) {
-            // A stat is cheaper than unlinking a file that is not there (the common case).
-            if self.store.exists(&key, other) {
-                replaces |= self.store.remove(&key, other)?;
-            }
-        }
+        replaces |= self.store.remove_other_formats(&key, format)?;
         row.signature = Some(signature);
         self.catalog.submit(CatalogOp::Put {
             row: Box::new(row),
@@ -461,10 +481,8 @@ impl CacheCore {
     /// metadata table would shadow it in SQL).
     fn check_entry_name(&self, name: &str) -> Result<()> {
         cacheness_catalog::names::validate_name(name)?;
-        if self
-            .catalog
-            .metadata_tables()
-            .names()?
+        let tables = self.catalog.metadata_tables();
+        if cacheness_catalog::storage::wait(tables.names())?
             .iter()
             .any(|t| t == name)
         {
@@ -530,8 +548,8 @@ impl CacheCore {
             }
             Ok(loaded) => Ok(Some(loaded)),
             Err(Rejection::Corrupt(reason)) => {
-                let path = self.store.path(&lookup.key, format);
-                tracing::warn!(path = %path.display(), "removing corrupt payload: {reason}");
+                let path = self.store.describe(&lookup.key, format);
+                tracing::warn!(path = %path, "removing corrupt payload: {reason}");
                 self.remove(&lookup.key, format, RemovalReason::Corrupt)?;
                 Ok(None)
             }
@@ -539,12 +557,12 @@ impl CacheCore {
                 self.counters
                     .invalid_signatures
                     .fetch_add(1, Ordering::Relaxed);
-                let path = self.store.path(&lookup.key, format);
+                let path = self.store.describe(&lookup.key, format);
                 if self.config.delete_invalid_signatures {
-                    tracing::warn!(path = %path.display(), "removing payload: {why}");
+                    tracing::warn!(path = %path, "removing payload: {why}");
                     self.remove(&lookup.key, format, RemovalReason::InvalidSignature)?;
                 } else {
-                    tracing::warn!(path = %path.display(), "not serving payload (kept): {why}");
+                    tracing::warn!(path = %path, "not serving payload (kept): {why}");
                 }
                 Ok(None)
             }
@@ -853,9 +871,9 @@ impl CacheCore {
         Ok(self.catalog.close()?)
     }
 
-    /// Path of the Delta table (for tools that read the catalog directly).
-    pub fn catalog_table_path(&self) -> PathBuf {
-        self.catalog.table_dir()
+    /// Where the Delta table lives (for tools that read the catalog directly).
+    pub fn catalog_table(&self) -> cacheness_catalog::Location {
+        self.catalog.table_location()
     }
 }
 

@@ -17,7 +17,9 @@ use bytes::Bytes;
 use crate::codec::Format;
 use crate::config::Durability;
 use crate::error::{Error, Result};
+use crate::remote_blobs::RemoteBlobs;
 use crate::usage::Usage;
+use cacheness_catalog::storage::Remote;
 
 /// The payload files of one cache.
 #[derive(Debug)]
@@ -25,6 +27,8 @@ pub struct BlobStore {
     root: PathBuf,
     durability: Durability,
     usage: Usage,
+    /// Set when the payloads live on an object store: every operation goes there instead.
+    remote: Option<RemoteBlobs>,
 }
 
 /// One payload file as a walk of `blobs/` found it.
@@ -55,6 +59,25 @@ impl BlobStore {
     /// Open the store under `root`, creating `blobs/00` .. `blobs/ff` once so puts never need
     /// to create directories.
     pub fn open(root: &Path, durability: Durability) -> Result<Self> {
+        Self::open_at(root, durability, None)
+    }
+
+    /// Open the store of a cache whose payloads live on the object store `remote`; `root` is
+    /// the host's local state directory (it keeps the usage counters).
+    pub fn open_remote(root: &Path, durability: Durability, remote: Remote) -> Result<Self> {
+        Self::open_at(root, durability, Some(RemoteBlobs::new(remote)))
+    }
+
+    fn open_at(root: &Path, durability: Durability, remote: Option<RemoteBlobs>) -> Result<Self> {
+        if remote.is_some() {
+            std::fs::create_dir_all(root).map_err(|e| Error::io(root, e))?;
+            return Ok(BlobStore {
+                root: root.to_path_buf(),
+                durability,
+                usage: Usage::open(root)?,
+                remote,
+            });
+        }
         let blobs = root.join("blobs");
         if !blobs.join("ff").is_dir() {
             for i in 0..=255u8 {
@@ -66,7 +89,21 @@ impl BlobStore {
             root: root.to_path_buf(),
             durability,
             usage: Usage::open(root)?,
+            remote: None,
         })
+    }
+
+    /// Whether the payloads live on an object store.
+    pub fn is_remote(&self) -> bool {
+        self.remote.is_some()
+    }
+
+    /// How messages name a payload: its path, or its URL on an object store.
+    pub fn describe(&self, key: &str, format: Format) -> String {
+        match &self.remote {
+            Some(r) => r.url(key, format),
+            None => self.path(key, format).display().to_string(),
+        }
     }
 
     /// The cache's shared usage counters.
@@ -90,6 +127,11 @@ impl BlobStore {
     /// which tells a new key from a replacement without a separate `stat` of the destination:
     /// that lookup of a name the kernel has not seen costs ≈ 3 µs on ext4, a tenth of a put.
     pub fn write(&self, key: &str, format: Format, bytes: &[u8]) -> Result<bool> {
+        if let Some(r) = &self.remote {
+            let replaced = r.write(key, format, bytes)?;
+            self.count_write(bytes.len(), replaced);
+            return Ok(replaced);
+        }
         let path = self.path(key, format);
         let dir = path.parent().unwrap_or(&self.root);
         let mut tmp = tempfile::Builder::new()
@@ -112,18 +154,43 @@ impl BlobStore {
             }
             Err(e) => return Err(Error::io(&path, e.error)),
         };
-        // A replaced payload's old size is unknown here: counting the new one in full only
-        // over-estimates, which the next eviction pass corrects.
-        self.usage.add(
-            i64::try_from(bytes.len()).unwrap_or(i64::MAX),
-            i64::from(!replaced),
-        );
+        self.count_write(bytes.len(), replaced);
         if self.durability == Durability::Fsync {
             fs::File::open(dir)
                 .and_then(|d| d.sync_all())
                 .map_err(|e| Error::io(dir, e))?;
         }
         Ok(replaced)
+    }
+
+    /// Count a write in the usage counters. A replaced payload's old size is unknown here:
+    /// counting the new one in full only over-estimates, which the next eviction pass corrects.
+    fn count_write(&self, len: usize, replaced: bool) {
+        self.usage
+            .add(i64::try_from(len).unwrap_or(i64::MAX), i64::from(!replaced));
+    }
+
+    /// Remove the payloads of `key` in formats other than `format`; true if there was one.
+    /// On disk a `stat` per format (cheaper than unlinking files that are not there, the
+    /// common case); on an object store one LIST.
+    pub fn remove_other_formats(&self, key: &str, format: Format) -> Result<bool> {
+        let others: Vec<Format> = match &self.remote {
+            Some(r) => r
+                .formats(key)?
+                .into_iter()
+                .map(|(f, _)| f)
+                .filter(|f| *f != format)
+                .collect(),
+            None => Format::ALL
+                .into_iter()
+                .filter(|f| *f != format && self.exists(key, *f))
+                .collect(),
+        };
+        let mut removed = false;
+        for other in others {
+            removed |= self.remove(key, other)?;
+        }
+        Ok(removed)
     }
 
     /// Read a payload; `None` if there is none.
@@ -133,6 +200,9 @@ impl BlobStore {
     /// short and then fails its content hash.
     pub fn read(&self, key: &str, format: Format) -> Result<Option<Bytes>> {
         use std::io::Read;
+        if let Some(r) = &self.remote {
+            return r.read(key, format);
+        }
         let path = self.path(key, format);
         let mut file = match fs::File::open(&path) {
             Ok(f) => f,
@@ -150,16 +220,30 @@ impl BlobStore {
 
     /// Whether a payload file exists.
     pub fn exists(&self, key: &str, format: Format) -> bool {
-        self.path(key, format).exists()
+        self.size(key, format).is_some()
     }
 
     /// Size of a payload file, if it exists.
     pub fn size(&self, key: &str, format: Format) -> Option<u64> {
+        if let Some(r) = &self.remote {
+            let found = r.formats(key).ok()?;
+            return found
+                .into_iter()
+                .find(|(f, _)| *f == format)
+                .map(|(_, n)| n);
+        }
         fs::metadata(self.path(key, format)).ok().map(|m| m.len())
     }
 
     /// Remove a payload; true if there was one.
     pub fn remove(&self, key: &str, format: Format) -> Result<bool> {
+        if let Some(r) = &self.remote {
+            let removed = r.remove(key, format)?;
+            if let Some(len) = removed {
+                self.uncount(len);
+            }
+            return Ok(removed.is_some());
+        }
         let path = self.path(key, format);
         let len = fs::symlink_metadata(&path).map_or(0, |m| m.len());
         match fs::remove_file(&path) {
@@ -180,6 +264,9 @@ impl BlobStore {
     /// left out: repair judges those). Files that vanish during the walk are skipped.
     pub fn payload_files(&self) -> Result<Vec<PayloadFile>> {
         use std::os::unix::fs::MetadataExt;
+        if let Some(r) = &self.remote {
+            return r.payload_files();
+        }
         let blobs = self.root.join("blobs");
         let mut files = Vec::new();
         for shard in 0..=255u8 {
@@ -224,6 +311,13 @@ impl BlobStore {
     /// newer and wins). True if it was removed.
     pub fn remove_if_unchanged(&self, file: &PayloadFile) -> Result<bool> {
         use std::os::unix::fs::MetadataExt;
+        if let Some(r) = &self.remote {
+            let removed = r.remove_if_unchanged(file)?;
+            if removed {
+                self.uncount(file.len);
+            }
+            return Ok(removed);
+        }
         let path = self.path(&file.key, file.format);
         let aside =
             path.with_file_name(format!(".{}.{}.evicting.tmp", file.key, file.format.ext()));

@@ -15,7 +15,7 @@ use crate::error::{Result, SqlError};
 
 /// Register every declared metadata table of `tables` in `ctx` (after `cache_entries`).
 pub async fn register(ctx: &SessionContext, tables: &MetadataTables) -> Result<()> {
-    for name in tables.names()? {
+    for name in tables.names().await? {
         let err = |e: &dyn std::fmt::Display| SqlError::table(&name, e);
         let table = tables.open(&name).await?;
         table

@@ -150,4 +150,66 @@ for name, arr in arrays.items():
     back = np.load(npy_out)
     check(f"numpy loads cacheness get -o {name}.npy", back.dtype == arr.dtype and np.array_equal(back, arr))
 
+# --- The same cache on S3 (moto's server on loopback): deltalake, DuckDB and Polars read the catalog
+# from the bucket, pyarrow reads a payload from it -----------------------------------------------
+import socket
+import time
+import urllib.request
+
+with socket.socket() as s:
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+moto = subprocess.Popen(
+    [os.path.join(os.path.dirname(sys.executable), "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+    stdout=subprocess.DEVNULL,
+    stderr=subprocess.DEVNULL,
+)
+atexit.register(moto.kill)
+endpoint = f"http://127.0.0.1:{port}"
+for _ in range(300):
+    try:
+        urllib.request.urlopen(urllib.request.Request(f"{endpoint}/interop", method="PUT"))
+        break
+    except OSError:
+        time.sleep(0.1)
+S3_ENV = {
+    "AWS_ENDPOINT_URL": endpoint,
+    "AWS_ALLOW_HTTP": "true",
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_REGION": "us-east-1",
+}
+S3_URL = "s3://interop/team/cache"
+
+
+def s3_cli(host, *args):
+    """Run `cacheness --dir S3_URL args...` as host `host` (its own local state)."""
+    env = dict(os.environ, **S3_ENV, CACHENESS_LOCAL_STATE=os.path.join(WORK, f"host-{host}"))
+    p = subprocess.run([BIN, "--dir", S3_URL, *args], capture_output=True, env=env)
+    if p.returncode != 0:
+        raise AssertionError(f"cacheness {' '.join(args)} exited {p.returncode}: {p.stderr.decode()}")
+    return p.stdout
+
+
+s3_table_key = s3_cli("a", "put", src_parquet, "-p", "model=xgboost", "-p", "kind=table").decode().strip()
+for epochs in (5, 20):
+    s3_cli("b", "put", os.path.join(WORK, "f64_2d.npy"), "-p", "model=lgbm", "-p", f"epochs={epochs}")
+s3_cli("a", "flush")
+s3_cli("b", "flush")
+opts = {k.lower(): v for k, v in S3_ENV.items()}
+s3_dt = DeltaTable(f"{S3_URL}/catalog/cache_entries", storage_options=opts)
+s3_con = duckdb.connect()
+s3_con.register("cache_entries", s3_dt.to_pyarrow_dataset())
+q = "SELECT model, count(*) AS n FROM cache_entries GROUP BY model ORDER BY model"
+duck = [tuple(r) for r in s3_con.execute(q).fetchall()]
+ours = [tuple(json.loads(line).values()) for line in s3_cli("c", "sql", "--format", "json", q).decode().splitlines()]
+check("deltalake reads the catalog from S3 and DuckDB queries it (two hosts' rows)", duck == ours == [("lgbm", 2), ("xgboost", 1)], f"{duck} vs {ours}")
+df = pl.read_delta(f"{S3_URL}/catalog/cache_entries", storage_options=opts)
+check("pl.read_delta reads the catalog from S3", df.height == 3 and s3_table_key in df["cache_key"].to_list(), f"{df.height} rows")
+(rel,) = s3_con.execute(f"SELECT path FROM cache_entries WHERE cache_key = '{s3_table_key}'").fetchone()
+import pyarrow.fs as pafs
+s3fs = pafs.S3FileSystem(access_key="testing", secret_key="testing", endpoint_override=endpoint, scheme="http", region="us-east-1")
+remote = pq.read_table(f"interop/team/cache/{rel}", filesystem=s3fs)
+check("pyarrow reads a cached table's payload from S3", remote.equals(table))
+
 print(f"interop: {len(checks)} checks passed")

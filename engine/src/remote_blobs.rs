@@ -1,0 +1,202 @@
+//! Payloads on an object store: the same names as on disk (`blobs/<2 hex>/<key>.<ext>` under
+//! the cache's prefix), written and read with `object_store` requests run on the IO runtime
+//! (`cacheness_catalog::storage`).
+//!
+//! - **Writes are atomic** as on disk: an object appears whole when its PUT (or the completion
+//!   of its multipart upload) succeeds. A new key is written with put-if-absent
+//!   (`If-None-Match: *` on S3), which tells a new key from a replacement without a separate
+//!   request, like the disk's `RENAME_NOREPLACE`; a replacement is then a plain PUT.
+//! - Payloads of at least [`MULTIPART_THRESHOLD`] bytes are uploaded in parts of that size, so
+//!   a large payload neither needs one huge request nor restarts from zero when a part fails.
+//! - One LIST of `blobs/<2 hex>/<key>.` finds every format a key is stored in, so the check a
+//!   put makes for payloads of the key in other formats is one request, not one per format.
+
+use bytes::Bytes;
+use cacheness_catalog::storage::{Remote, on_io, store_err, wait};
+use futures::TryStreamExt;
+use object_store::path::Path as ObjectPath;
+use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, WriteMultipart};
+
+use crate::codec::Format;
+use crate::error::Result;
+use crate::store::{BlobStore, PayloadFile, is_valid_key};
+
+/// Payloads of at least this many bytes are uploaded in parts of this size (S3 takes parts of
+/// 5 MiB and more).
+pub const MULTIPART_THRESHOLD: usize = 8 << 20;
+
+/// The payloads of one cache on an object store.
+#[derive(Clone)]
+pub(crate) struct RemoteBlobs {
+    remote: Remote,
+}
+
+impl std::fmt::Debug for RemoteBlobs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "RemoteBlobs({})", self.remote.url())
+    }
+}
+
+impl RemoteBlobs {
+    pub(crate) fn new(remote: Remote) -> Self {
+        RemoteBlobs { remote }
+    }
+
+    fn object(&self, key: &str, format: Format) -> ObjectPath {
+        self.remote.path(&BlobStore::rel_path(key, format))
+    }
+
+    /// The payload's URL (for messages).
+    pub(crate) fn url(&self, key: &str, format: Format) -> String {
+        self.remote.url_of(&BlobStore::rel_path(key, format))
+    }
+
+    /// Write a payload; true if it replaced one of the same key and format.
+    pub(crate) fn write(&self, key: &str, format: Format, bytes: &[u8]) -> Result<bool> {
+        let store = self.remote.store().clone();
+        let path = self.object(key, format);
+        let err = store_err(self.url(key, format));
+        let payload = Bytes::copy_from_slice(bytes);
+        let replaced = wait(on_io(async move {
+            if payload.len() >= MULTIPART_THRESHOLD {
+                let replaced = match store.head(&path).await {
+                    Ok(_) => true,
+                    Err(object_store::Error::NotFound { .. }) => false,
+                    Err(e) => return Err(e),
+                };
+                let upload = store.put_multipart(&path).await?;
+                let mut writer = WriteMultipart::new_with_chunk_size(upload, MULTIPART_THRESHOLD);
+                writer.put(payload);
+                writer.finish().await?;
+                return Ok(replaced);
+            }
+            let create = PutOptions {
+                mode: PutMode::Create,
+                ..Default::default()
+            };
+            match store.put_opts(&path, payload.clone().into(), create).await {
+                Ok(_) => Ok(false),
+                Err(object_store::Error::AlreadyExists { .. }) => {
+                    store.put(&path, payload.into()).await?;
+                    Ok(true)
+                }
+                Err(e) => Err(e),
+            }
+        }))
+        .map_err(err)?;
+        Ok(replaced)
+    }
+
+    /// Read a payload; `None` if there is none.
+    pub(crate) fn read(&self, key: &str, format: Format) -> Result<Option<Bytes>> {
+        let store = self.remote.store().clone();
+        let path = self.object(key, format);
+        let got = wait(on_io(async move {
+            match store.get(&path).await {
+                Ok(r) => r.bytes().await.map(Some),
+                Err(object_store::Error::NotFound { .. }) => Ok(None),
+                Err(e) => Err(e),
+            }
+        }));
+        Ok(got.map_err(store_err(self.url(key, format)))?)
+    }
+
+    /// The formats `key` is stored in, with their sizes: one LIST request.
+    pub(crate) fn formats(&self, key: &str) -> Result<Vec<(Format, u64)>> {
+        let store = self.remote.store().clone();
+        let shard = self.remote.path(&format!("blobs/{}", &key[..2]));
+        let listed: Vec<object_store::ObjectMeta> = wait(on_io(async move {
+            store.list(Some(&shard)).try_collect().await
+        }))
+        .map_err(store_err(
+            self.remote.url_of(&format!("blobs/{}/", &key[..2])),
+        ))?;
+        Ok(listed
+            .iter()
+            .filter_map(|m| {
+                let (k, format) = parse_name(m.location.filename()?)?;
+                (k == key).then_some((format, m.size))
+            })
+            .collect())
+    }
+
+    /// Remove a payload; true if there was one.
+    pub(crate) fn remove(&self, key: &str, format: Format) -> Result<Option<u64>> {
+        let store = self.remote.store().clone();
+        let path = self.object(key, format);
+        let removed = wait(on_io(async move {
+            let len = match store.head(&path).await {
+                Ok(meta) => meta.size,
+                Err(object_store::Error::NotFound { .. }) => return Ok(None),
+                Err(e) => return Err(e),
+            };
+            match store.delete(&path).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(Some(len)),
+                Err(e) => Err(e),
+            }
+        }));
+        Ok(removed.map_err(store_err(self.url(key, format)))?)
+    }
+
+    /// Every payload object under `blobs/`.
+    pub(crate) fn payload_files(&self) -> Result<Vec<PayloadFile>> {
+        let store = self.remote.store().clone();
+        let blobs = self.remote.path("blobs");
+        let listed: Vec<object_store::ObjectMeta> = wait(on_io(async move {
+            store.list(Some(&blobs)).try_collect().await
+        }))
+        .map_err(store_err(self.remote.url_of("blobs/")))?;
+        Ok(listed
+            .into_iter()
+            .filter_map(|m| {
+                let (key, format) = parse_name(m.location.filename()?)?;
+                Some(PayloadFile {
+                    key: key.to_string(),
+                    format,
+                    len: m.size,
+                    modified: m.last_modified.into(),
+                    ino: etag_id(m.e_tag.as_deref()),
+                })
+            })
+            .collect())
+    }
+
+    /// Remove `file` if it is still the object a listing found (same ETag and time): a
+    /// conditional check then a delete, so a put landing between them can be lost to the
+    /// eviction (object stores have no conditional delete); `docs/SCALE.md` says so.
+    pub(crate) fn remove_if_unchanged(&self, file: &PayloadFile) -> Result<bool> {
+        let store = self.remote.store().clone();
+        let path = self.object(&file.key, file.format);
+        let url = self.url(&file.key, file.format);
+        let file = file.clone();
+        let removed = wait(on_io(async move {
+            let meta = match store.head(&path).await {
+                Ok(m) => m,
+                Err(object_store::Error::NotFound { .. }) => return Ok(false),
+                Err(e) => return Err(e),
+            };
+            let modified: std::time::SystemTime = meta.last_modified.into();
+            if etag_id(meta.e_tag.as_deref()) != file.ino || modified != file.modified {
+                return Ok(false);
+            }
+            match store.delete(&path).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(true),
+                Err(e) => Err(e),
+            }
+        }));
+        Ok(removed.map_err(store_err(url))?)
+    }
+}
+
+/// The key and format of a payload object's name, if it is one.
+fn parse_name(name: &str) -> Option<(&str, Format)> {
+    let (key, ext) = name.split_once('.')?;
+    let format = Format::ALL.into_iter().find(|f| f.ext() == ext)?;
+    is_valid_key(key).then_some((key, format))
+}
+
+/// An ETag as a number (what a disk's inode number does in [`PayloadFile`]: tells one write
+/// from another under the same name).
+fn etag_id(etag: Option<&str>) -> u64 {
+    etag.map_or(0, |e| xxhash_rust::xxh3::xxh3_64(e.as_bytes()))
+}
