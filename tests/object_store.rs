@@ -106,9 +106,12 @@ fn two_hosts_put_500_each_and_both_list_1000() {
         assert_eq!(keys.len(), 1000);
         let other = 1 - h as i64;
         for i in [0i64, 250, 499] {
-            let got: Option<Serde<(i64, i64)>> =
-                cache.get(&params!(host = other, i = i)).unwrap();
-            assert_eq!(got, Some(Serde((other, i))), "host {h} reads host {other}'s {i}");
+            let got: Option<Serde<(i64, i64)>> = cache.get(&params!(host = other, i = i)).unwrap();
+            assert_eq!(
+                got,
+                Some(Serde((other, i))),
+                "host {h} reads host {other}'s {i}"
+            );
         }
         cache.close().unwrap();
     }
@@ -224,7 +227,9 @@ fn table(n: i64) -> RecordBatch {
     ]));
     let cols: Vec<ArrayRef> = vec![
         Arc::new(Int64Array::from_iter_values(0..n)),
-        Arc::new(StringArray::from_iter_values((0..n).map(|i| format!("r{i}")))),
+        Arc::new(StringArray::from_iter_values(
+            (0..n).map(|i| format!("r{i}")),
+        )),
     ];
     RecordBatch::try_new(schema, cols).unwrap()
 }
@@ -237,10 +242,15 @@ fn every_format_round_trips_and_sql_ttl_and_invalidation_work() {
     let cache = open(&s3, &url, state.path());
     let t = table(1000);
     let a = Array2::<f64>::from_shape_fn((300, 40), |(i, j)| (i * 40 + j) as f64);
-    cache.put(&t, &params!(kind = "table", model = "xgboost")).unwrap();
+    cache
+        .put(&t, &params!(kind = "table", model = "xgboost"))
+        .unwrap();
     cache.put(&a, &params!(kind = "array")).unwrap();
     cache
-        .put(&Serde(vec!["a".to_string(), "b".to_string()]), &params!(kind = "serde"))
+        .put(
+            &Serde(vec!["a".to_string(), "b".to_string()]),
+            &params!(kind = "serde"),
+        )
         .unwrap();
     cache
         .put_with(
@@ -249,14 +259,29 @@ fn every_format_round_trips_and_sql_ttl_and_invalidation_work() {
             &PutOptions::default().ttl(Duration::from_millis(1)),
         )
         .unwrap();
-    assert_eq!(cache.get::<RecordBatch>(&params!(kind = "table", model = "xgboost")).unwrap(), Some(t));
-    assert_eq!(cache.get::<Array2<f64>>(&params!(kind = "array")).unwrap(), Some(a));
     assert_eq!(
-        cache.get::<Serde<Vec<String>>>(&params!(kind = "serde")).unwrap(),
+        cache
+            .get::<RecordBatch>(&params!(kind = "table", model = "xgboost"))
+            .unwrap(),
+        Some(t)
+    );
+    assert_eq!(
+        cache.get::<Array2<f64>>(&params!(kind = "array")).unwrap(),
+        Some(a)
+    );
+    assert_eq!(
+        cache
+            .get::<Serde<Vec<String>>>(&params!(kind = "serde"))
+            .unwrap(),
         Some(Serde(vec!["a".to_string(), "b".to_string()]))
     );
     std::thread::sleep(Duration::from_millis(5));
-    assert_eq!(cache.get::<Serde<u8>>(&params!(kind = "short-lived")).unwrap(), None);
+    assert_eq!(
+        cache
+            .get::<Serde<u8>>(&params!(kind = "short-lived"))
+            .unwrap(),
+        None
+    );
     // The payloads are where the layout says, under the prefix.
     let blobs = s3.keys("f/blobs/");
     assert_eq!(
@@ -267,7 +292,13 @@ fn every_format_round_trips_and_sql_ttl_and_invalidation_work() {
     );
     // Replacing a key with another format leaves one payload for it.
     cache.put(&Serde(7i64), &params!(kind = "array")).unwrap();
-    assert_eq!(s3.keys("f/blobs/").iter().filter(|k| k.ends_with(".b2nd")).count(), 0);
+    assert_eq!(
+        s3.keys("f/blobs/")
+            .iter()
+            .filter(|k| k.ends_with(".b2nd"))
+            .count(),
+        0
+    );
     assert!(cache.invalidate(&params!(kind = "serde")).unwrap());
     cache.flush().unwrap();
     let batches = cache

@@ -38,6 +38,7 @@ pub mod custom;
 pub mod delta;
 pub mod error;
 pub mod journal;
+pub mod lease;
 mod listing;
 pub mod lockfile;
 pub mod maintenance;

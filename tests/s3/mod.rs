@@ -148,9 +148,13 @@ impl S3 {
             let mut reply = String::new();
             conn.read_to_string(&mut reply).unwrap();
             keys.extend(between_all(&reply, "<Key>", "</Key>"));
-            token = between_all(&reply, "<NextContinuationToken>", "</NextContinuationToken>")
-                .into_iter()
-                .next();
+            token = between_all(
+                &reply,
+                "<NextContinuationToken>",
+                "</NextContinuationToken>",
+            )
+            .into_iter()
+            .next();
             if token.is_none() {
                 return keys;
             }
