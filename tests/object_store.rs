@@ -314,3 +314,47 @@ fn every_format_round_trips_and_sql_ttl_and_invalidation_work() {
         .collect();
     assert_eq!(live.len(), 2, "{live:?}");
 }
+
+#[test]
+fn a_host_that_never_returns_leaves_payloads_that_repair_indexes() {
+    let s3 = S3::start("orphans");
+    let url = s3.url("o");
+    let lost = tempfile::tempdir().unwrap();
+    let mut child = host("host_put_until_killed", &s3, &url, lost.path())
+        .spawn()
+        .unwrap();
+    let mut acked = Vec::new();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    while acked.len() < 20 {
+        let line = lines.next().unwrap().unwrap();
+        if let Some(rest) = line.strip_prefix("ACK ") {
+            acked.push(rest.split_once(' ').unwrap().1.to_string());
+        }
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // The machine is gone for good, journal and all.
+    drop(lost);
+    let state = tempfile::tempdir().unwrap();
+    let cache = open(&s3, &url, state.path());
+    assert!(cache.list_entries().unwrap().is_empty());
+    let found = cache.verify().unwrap();
+    assert!(found.payloads >= acked.len(), "{found:?}");
+    let orphans: HashSet<String> = found
+        .problems
+        .iter()
+        .filter(|p| p.kind == cacheness::repair::ProblemKind::Orphan)
+        .filter_map(|p| p.cache_key.clone())
+        .collect();
+    assert!(acked.iter().all(|k| orphans.contains(k)), "{found:?}");
+    let fixed = cache.repair().unwrap();
+    assert!(fixed.rows_written >= acked.len(), "{fixed:?}");
+    let listed: HashSet<String> = cache
+        .list_entries()
+        .unwrap()
+        .into_iter()
+        .map(|e| e.cache_key)
+        .collect();
+    assert!(acked.iter().all(|k| listed.contains(k)));
+    assert!(cache.verify().unwrap().problems.is_empty());
+}

@@ -22,6 +22,10 @@ struct Args {
     /// Scratch location (default: the system temp dir).
     #[arg(long)]
     dir: Option<PathBuf>,
+    /// Run W1–W3's caches on this object store URL (e.g. `s3://bench/run`; credentials and
+    /// endpoint from the `AWS_*` environment): docs/SCALE.md.
+    #[arg(long)]
+    remote: Option<String>,
     /// Internal: run as W7 child process number N.
     #[arg(long, hide = true)]
     w7_child: Option<usize>,
@@ -68,6 +72,7 @@ fn main() {
     let cfg = RunConfig {
         quick: args.quick,
         scratch: run_dir.path().to_path_buf(),
+        remote: args.remote.clone(),
     };
     let wanted =
         |w: &str| args.only.is_empty() || args.only.iter().any(|o| o.eq_ignore_ascii_case(w));

@@ -388,7 +388,8 @@ fn run(cli: Cli) -> CliResult<Outcome> {
         }
         Command::Demo => demo::run(cli.dir).map(|()| Outcome::Done),
         Command::Table { command } => {
-            let root = cache_dir(cli.dir);
+            let cache = cacheness::blocking::Cache::open(cache_dir(cli.dir))?;
+            let root = cache.core().tables_root();
             match command {
                 TableCommand::Create(args) => {
                     let settings = table::create(&root, &args)?;

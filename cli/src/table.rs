@@ -2,7 +2,6 @@
 //! invalidate a key's range (`docs/PULL_THROUGH.md`, `docs/CLI.md`). Querying them is
 //! `cacheness sql`.
 
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,7 +9,7 @@ use cacheness::deps::arrow::datatypes::{DataType, Field, Schema, SchemaRef, Time
 use cacheness::pull::interval::{Interval, RangeKind};
 use cacheness::pull::source::{SourceSettings, demo_schema};
 use cacheness::pull::table::{RangeSettings, Settings, WithoutBounds};
-use cacheness::pull::{PullTable, decode::Format};
+use cacheness::pull::{PullTable, TablesRoot, decode::Format};
 
 use crate::CliResult;
 
@@ -163,7 +162,7 @@ fn granularity(text: &str, kind: RangeKind) -> Result<i64, String> {
 }
 
 /// `table create`: the settings and schema from the arguments, then the table.
-pub fn create(root: &Path, a: &CreateArgs) -> CliResult<Settings> {
+pub fn create(root: &TablesRoot, a: &CreateArgs) -> CliResult<Settings> {
     let schema = match (&a.columns, a.demo) {
         (_, true) => demo_schema(),
         (Some(c), false) => parse_columns(c)?,
@@ -265,7 +264,7 @@ pub fn create(root: &Path, a: &CreateArgs) -> CliResult<Settings> {
 }
 
 /// `table coverage`: one JSON object per fetched span.
-pub fn coverage(root: &Path, name: &str, key: Option<&str>) -> CliResult<()> {
+pub fn coverage(root: &TablesRoot, name: &str, key: Option<&str>) -> CliResult<()> {
     let rt = runtime()?;
     let table = rt.block_on(PullTable::open(root, name))?;
     let kind = table.kind();
@@ -312,7 +311,7 @@ fn tick(kind: RangeKind, text: &str) -> Result<i64, String> {
 /// `table invalidate`: forget `key`'s coverage from `from` to `last` (inclusive; all of it
 /// without bounds).
 pub fn invalidate(
-    root: &Path,
+    root: &TablesRoot,
     name: &str,
     key: &str,
     from: Option<&str>,
@@ -337,11 +336,12 @@ pub fn invalidate(
 }
 
 /// `table ls`: one JSON object per table, its settings.
-pub fn list(root: &Path) -> CliResult<()> {
+pub fn list(root: &TablesRoot) -> CliResult<()> {
+    let rt = runtime()?;
     let mut out = std::io::stdout().lock();
-    for name in PullTable::list(root)? {
-        let text = std::fs::read(PullTable::dir(root, &name).join("settings.json"))?;
-        let settings: serde_json::Value = serde_json::from_slice(&text)?;
+    for name in rt.block_on(PullTable::list(root))? {
+        let table = rt.block_on(PullTable::open(root, &name))?;
+        let settings = serde_json::to_value(table.settings())?;
         serde_json::to_writer(
             &mut out,
             &serde_json::json!({ "name": name, "settings": settings }),

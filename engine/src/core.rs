@@ -257,6 +257,8 @@ impl Loaded {
 /// The state of one open cache.
 pub struct CacheCore {
     config: CacheConfig,
+    /// Where the shared files live: the root directory, or the object store prefix.
+    shared: cacheness_catalog::Location,
     store: BlobStore,
     catalog: Catalog,
     signer: Signer,
@@ -293,6 +295,9 @@ impl CacheCore {
             )?),
             None => None,
         };
+        let shared = remote
+            .clone()
+            .unwrap_or_else(|| cacheness_catalog::Location::Local(config.root.clone()));
         let (signer, store, shared_catalog) = match remote.as_ref().and_then(|l| l.remote()) {
             Some(r) => (
                 match config.signing_key {
@@ -332,6 +337,7 @@ impl CacheCore {
         );
         let core = CacheCore {
             config,
+            shared,
             store,
             catalog,
             signer,
@@ -869,6 +875,20 @@ impl CacheCore {
         }
         self.flush_accesses();
         Ok(self.catalog.close()?)
+    }
+
+    /// Where the cache's pull-through tables live (`<root>/tables`), and this host's directory
+    /// for their lock files.
+    pub fn tables_root(&self) -> cacheness_sql::pull::TablesRoot {
+        cacheness_sql::pull::TablesRoot {
+            shared: self.shared.join("tables"),
+            local: self.config.root.join("tables"),
+        }
+    }
+
+    /// Where the cache lives: its root directory, or its object store prefix.
+    pub fn location(&self) -> &cacheness_catalog::Location {
+        &self.shared
     }
 
     /// Where the Delta table lives (for tools that read the catalog directly).

@@ -95,7 +95,7 @@ pub(crate) async fn run(
     core.check_open()?;
     let payloads = Arc::new(CorePayloads(core.clone()));
     let pull = PullTables {
-        root: Some(core.root().to_path_buf()),
+        root: Some(core.tables_root()),
         observer,
     };
     Ok(cacheness_sql::query(core.catalog(), payloads, &pull, sql).await?)

@@ -112,7 +112,18 @@ enum Fix {
     RemovePayload(String, Format, RemovalReason),
     WriteRow(Box<CatalogRow>, bool),
     RemoveFile(std::path::PathBuf),
+    /// Remove a payload object on an object store (no row involved).
+    RemoveObject(String, Format),
     Nothing,
+}
+
+/// The fix that removes the payload file `file` (key `key`, format `format`) and nothing else.
+fn remove_file(core: &CacheCore, file: &Path, key: &str, format: Format) -> Fix {
+    if core.store().is_remote() {
+        Fix::RemoveObject(key.to_string(), format)
+    } else {
+        Fix::RemoveFile(file.to_path_buf())
+    }
 }
 
 struct Finding {
@@ -149,6 +160,11 @@ pub fn repair(core: &CacheCore) -> Result<RepairReport> {
             Fix::WriteRow(row, replaces) => {
                 core.catalog().submit(CatalogOp::Put { row, replaces })?;
                 report.rows_written += 1;
+            }
+            Fix::RemoveObject(key, format) => {
+                if core.store().remove(&key, format)? {
+                    report.files_removed += 1;
+                }
             }
             Fix::RemoveFile(path) => match std::fs::remove_file(&path) {
                 Ok(()) => report.files_removed += 1,
@@ -320,6 +336,18 @@ fn scan(core: &CacheCore) -> Result<(VerifyReport, Vec<Finding>)> {
         }
     }
     let mut payloads = 0;
+    if core.store().is_remote() {
+        // An object store holds no temporary files or shard directories: only objects,
+        // named here as they would be under the root for the messages.
+        for f in core.store().payload_files()? {
+            let file = core
+                .root()
+                .join(crate::store::BlobStore::rel_path(&f.key, f.format));
+            let (finding, is_payload) = judge_file(core, &file, &indexed, &judged, now)?;
+            payloads += usize::from(is_payload);
+            findings.extend(finding);
+        }
+    }
     let blobs = core.root().join("blobs");
     for shard in read_dir(&blobs)? {
         if !shard.is_dir() {
@@ -428,12 +456,12 @@ fn judge_file(
         Err(Verdict::Corrupt(reason)) => Finding {
             problem: problem(ProblemKind::CorruptPayload, Some(key), path, reason),
             // The file only: the key may have a valid row (and payload) in another format.
-            fix: vec![Fix::RemoveFile(file.to_path_buf())],
+            fix: vec![remove_file(core, file, key, format)],
         },
         Err(Verdict::InvalidSignature(reason)) => Finding {
             problem: problem(ProblemKind::InvalidSignature, Some(key), path, reason),
             fix: vec![if core.config().delete_invalid_signatures {
-                Fix::RemoveFile(file.to_path_buf())
+                remove_file(core, file, key, format)
             } else {
                 Fix::Nothing
             }],
@@ -445,7 +473,7 @@ fn judge_file(
                 path,
                 "expired, and not in the catalog".into(),
             ),
-            fix: vec![Fix::RemoveFile(file.to_path_buf())],
+            fix: vec![remove_file(core, file, key, format)],
         },
         Ok(loaded) => {
             let truth = row_of(&loaded)?;
@@ -466,11 +494,11 @@ fn judge_file(
                     );
                     let fix = if truth.created_at > created {
                         vec![
-                            Fix::RemoveFile(core.store().path(key, other)),
+                            remove_file(core, &core.store().path(key, other), key, other),
                             Fix::WriteRow(Box::new(truth), true),
                         ]
                     } else {
-                        vec![Fix::RemoveFile(file.to_path_buf())]
+                        vec![remove_file(core, file, key, format)]
                     };
                     Finding {
                         problem: problem(ProblemKind::DuplicatePayload, Some(key), path, detail),

@@ -51,4 +51,4 @@ pub use fetch::{FetchError, FetchRequest, Fetcher, SharedFetcher, from_fn};
 pub use fill::{FillError, FillOptions, FillReport, Filler};
 pub use interval::{Granularity, Interval, RangeKind};
 pub use provider::PullProvider;
-pub use table::{FetchObserver, PullTable, Settings, WithoutBounds};
+pub use table::{FetchObserver, PullTable, Settings, TablesRoot, WithoutBounds};

@@ -4,10 +4,10 @@
 //! in time order into each key's [`KeyCoverage`].
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use cacheness_catalog::storage::Location;
 use deltalake::DeltaTable;
 use deltalake::arrow::array::{
     Array, ArrayRef, AsArray, Int64Array, RecordBatch, StringArray, UInt32Array,
@@ -51,8 +51,8 @@ impl TableSpec {
 #[derive(Debug, thiserror::Error)]
 #[error("pull-through table at {table}: {reason}")]
 pub struct StoreError {
-    /// The table's directory.
-    pub table: PathBuf,
+    /// Where the table lives (a path or a URL).
+    pub table: String,
     /// Why.
     pub reason: String,
 }
@@ -60,7 +60,7 @@ pub struct StoreError {
 /// One pull-through table's rows and coverage record.
 #[derive(Debug, Clone)]
 pub struct TableStore {
-    dir: PathBuf,
+    dir: Location,
     spec: TableSpec,
     /// The rows' table as last loaded, reused while its log directory is unchanged.
     loaded: Arc<tokio::sync::Mutex<Option<Loaded>>>,
@@ -99,9 +99,9 @@ fn coverage_schema() -> SchemaRef {
 impl TableStore {
     /// Open the table in `dir`, creating its two Delta tables if missing. The spec's columns
     /// must include the key and range columns.
-    pub async fn open(dir: &Path, spec: TableSpec) -> Result<TableStore, StoreError> {
+    pub async fn open(dir: &Location, spec: TableSpec) -> Result<TableStore, StoreError> {
         let store = TableStore {
-            dir: dir.to_path_buf(),
+            dir: dir.clone(),
             spec,
             loaded: Arc::default(),
         };
@@ -116,9 +116,9 @@ impl TableStore {
     }
 
     /// The columns of the rows stored in `dir` (as scans return them: strings may be views).
-    pub async fn stored_schema(dir: &Path) -> Result<SchemaRef, StoreError> {
+    pub async fn stored_schema(dir: &Location) -> Result<SchemaRef, StoreError> {
         let probe = TableStore {
-            dir: dir.to_path_buf(),
+            dir: dir.clone(),
             spec: TableSpec {
                 schema: Arc::new(Schema::empty()),
                 key_columns: Vec::new(),
@@ -136,25 +136,20 @@ impl TableStore {
 
     fn error(&self, reason: impl std::fmt::Display) -> StoreError {
         StoreError {
-            table: self.dir.clone(),
+            table: self.dir.label(),
             reason: reason.to_string(),
         }
     }
 
-    fn url(&self, part: &str) -> Result<url::Url, StoreError> {
-        let path = self.dir.join(part);
-        std::fs::create_dir_all(&path)
-            .map_err(|e| self.error(format!("{}: {e}", path.display())))?;
-        let text = path
-            .to_str()
-            .ok_or_else(|| self.error("the path is not valid UTF-8"))?;
-        deltalake::ensure_table_uri(text).map_err(|e| self.error(e))
+    /// The Delta table `part` (`data` or `coverage`), not loaded if it does not exist yet.
+    async fn delta(&self, part: &str) -> Result<DeltaTable, StoreError> {
+        let at = self.dir.join(part);
+        at.create_dir_all().map_err(|e| self.error(e))?;
+        at.delta_table().await.map_err(|e| self.error(e))
     }
 
     async fn table(&self, part: &str) -> Result<DeltaTable, StoreError> {
-        let mut t = DeltaTable::try_from_url(self.url(part)?)
-            .await
-            .map_err(|e| self.error(e))?;
+        let mut t = self.delta(part).await?;
         t.load()
             .await
             .map_err(|e| self.error(format!("{part}: {e}")))?;
@@ -162,9 +157,7 @@ impl TableStore {
     }
 
     async fn create(&self, part: &str, schema: SchemaRef) -> Result<(), StoreError> {
-        let t = DeltaTable::try_from_url(self.url(part)?)
-            .await
-            .map_err(|e| self.error(e))?;
+        let t = self.delta(part).await?;
         if t.version().is_some() {
             return Ok(());
         }
@@ -463,7 +456,23 @@ impl TableStore {
     /// The rows' Delta table, current: the snapshot loaded last while the log directory's
     /// mtime has not changed since (one `stat`, not a log replay, per query), else reloaded.
     async fn current_rows(&self) -> Result<DeltaTable, StoreError> {
-        let log = self.dir.join("data").join("_delta_log");
+        let Some(dir) = self.dir.local_dir() else {
+            // An object store has no directory mtime: bring the last snapshot up to date
+            // (one LIST of the log from its version), or load the table.
+            let mut slot = self.loaded.lock().await;
+            if let Some(l) = slot.as_mut()
+                && l.table.update_incremental(None).await.is_ok()
+            {
+                return Ok(l.table.clone());
+            }
+            let table = self.table("data").await?;
+            *slot = Some(Loaded {
+                table: table.clone(),
+                log_mtime: None,
+            });
+            return Ok(table);
+        };
+        let log = dir.join("data").join("_delta_log");
         let mtime = std::fs::metadata(&log).and_then(|m| m.modified()).ok();
         let mut slot = self.loaded.lock().await;
         if let Some(l) = slot.as_ref()
@@ -562,7 +571,9 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn an_upsert_replaces_rows_with_the_same_primary_key_and_never_duplicates() {
         let dir = tempfile::tempdir().unwrap();
-        let store = TableStore::open(dir.path(), spec()).await.unwrap();
+        let store = TableStore::open(&Location::Local(dir.path().to_path_buf()), spec())
+            .await
+            .unwrap();
         store.upsert(prices("AAPL", 1..4, 0.0)).await.unwrap();
         store.upsert(prices("AAPL", 2..6, 0.5)).await.unwrap();
         store.upsert(prices("MSFT", 1..2, 0.0)).await.unwrap();
@@ -598,8 +609,12 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_reused_snapshot_still_sees_every_later_commit_of_any_writer() {
         let dir = tempfile::tempdir().unwrap();
-        let reader = TableStore::open(dir.path(), spec()).await.unwrap();
-        let writer = TableStore::open(dir.path(), spec()).await.unwrap();
+        let reader = TableStore::open(&Location::Local(dir.path().to_path_buf()), spec())
+            .await
+            .unwrap();
+        let writer = TableStore::open(&Location::Local(dir.path().to_path_buf()), spec())
+            .await
+            .unwrap();
         for n in 1..=4_i64 {
             // Another writer commits (as another process would), sometimes right after the
             // reader loaded, sometimes after the log's mtime settled.
@@ -615,7 +630,9 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn coverage_survives_reopening_with_invalidations_in_order() {
         let dir = tempfile::tempdir().unwrap();
-        let store = TableStore::open(dir.path(), spec()).await.unwrap();
+        let store = TableStore::open(&Location::Local(dir.path().to_path_buf()), spec())
+            .await
+            .unwrap();
         let f = |a, b, at| Fetched {
             interval: Interval::new(a, b).unwrap(),
             fetched_at: at,
@@ -627,7 +644,9 @@ mod tests {
             .invalidate("[\"AAPL\"]", Interval::new(5, 8).unwrap(), 12)
             .await
             .unwrap();
-        let again = TableStore::open(dir.path(), spec()).await.unwrap();
+        let again = TableStore::open(&Location::Local(dir.path().to_path_buf()), spec())
+            .await
+            .unwrap();
         let c = again.coverage().await.unwrap();
         let spans: Vec<(i64, i64)> = c["[\"AAPL\"]"]
             .spans()
@@ -640,7 +659,9 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_fill_stores_rows_then_coverage_and_a_new_process_fetches_nothing_again() {
         let dir = tempfile::tempdir().unwrap();
-        let store = TableStore::open(dir.path(), spec()).await.unwrap();
+        let store = TableStore::open(&Location::Local(dir.path().to_path_buf()), spec())
+            .await
+            .unwrap();
         let fetches = std::sync::Mutex::new(Vec::new());
         let source = from_fn(|req: FetchRequest<String>| {
             fetches.lock().unwrap().push(req.interval);
@@ -678,13 +699,17 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn concurrent_writers_of_overlapping_ranges_leave_no_duplicate() {
         let dir = tempfile::tempdir().unwrap();
-        TableStore::open(dir.path(), spec()).await.unwrap();
+        TableStore::open(&Location::Local(dir.path().to_path_buf()), spec())
+            .await
+            .unwrap();
         // Four writers, each with a handle of its own (as four processes), overlapping days.
         let writers: Vec<_> = (0..4)
             .map(|w| {
                 let path = dir.path().to_path_buf();
                 tokio::spawn(async move {
-                    let store = TableStore::open(&path, spec()).await.unwrap();
+                    let store = TableStore::open(&Location::Local(path.clone()), spec())
+                        .await
+                        .unwrap();
                     store.upsert(prices("AAPL", w..w + 6, 0.0)).await
                 })
             })
@@ -692,7 +717,9 @@ mod tests {
         for w in writers {
             w.await.unwrap().unwrap();
         }
-        let store = TableStore::open(dir.path(), spec()).await.unwrap();
+        let store = TableStore::open(&Location::Local(dir.path().to_path_buf()), spec())
+            .await
+            .unwrap();
         let days: Vec<i64> = stored(&store).await.iter().map(|r| r.1).collect();
         assert_eq!(days, (0..9).collect::<Vec<_>>(), "each day once");
     }
@@ -702,7 +729,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut bad = spec();
         bad.range_column = Some("date".into());
-        let err = TableStore::open(dir.path(), bad).await.unwrap_err();
+        let err = TableStore::open(&Location::Local(dir.path().to_path_buf()), bad)
+            .await
+            .unwrap_err();
         assert!(err.to_string().contains("\"date\""), "{err}");
     }
 }

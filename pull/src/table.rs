@@ -1,6 +1,8 @@
-//! A pull-through table on disk: `<root>/tables/<name>/` holding its settings
-//! (`settings.json`), rows and coverage record ([`crate::store`]), and `get(keys, range)`, which
-//! fills the gaps and answers from the stored rows, without SQL.
+//! A pull-through table: `<root>/tables/<name>/` holding its settings (`settings.json`), rows and
+//! coverage record ([`crate::store`]), and `get(keys, range)`, which fills the gaps and answers
+//! from the stored rows, without SQL. The tables live where the cache does, on a local disk or
+//! an object store ([`TablesRoot`]); the lock that lets one process at a time fill a table is
+//! a lock file on disk, and a lease object on an object store.
 //!
 //! Presets give the ancestor's access patterns documented defaults (`docs/PULL_THROUGH.md`).
 //! This step supports one key column; several key columns come with the SQL provider.
@@ -23,6 +25,114 @@ use crate::interval::{Granularity, Interval, RangeKind};
 use crate::provider::without_views;
 use crate::source::SourceSettings;
 use crate::store::{StoreError, TableSpec, TableStore};
+use cacheness_catalog::storage::{Location, on_io, store_err};
+use object_store::{ObjectStoreExt, PutMode, PutOptions};
+
+/// Where a cache's pull-through tables live.
+#[derive(Debug, Clone)]
+pub struct TablesRoot {
+    /// `<root>/tables`: the tables themselves, on a local disk or an object store.
+    pub shared: Location,
+    /// A local directory for this host's lock files (the same directory as `shared` for a
+    /// cache on a local disk).
+    pub local: PathBuf,
+}
+
+impl TablesRoot {
+    /// The tables of the cache whose root directory is `root` (`<root>/tables`).
+    pub fn under(root: &Path) -> Self {
+        let dir = root.join("tables");
+        TablesRoot {
+            shared: Location::Local(dir.clone()),
+            local: dir,
+        }
+    }
+}
+
+impl From<&Path> for TablesRoot {
+    fn from(root: &Path) -> Self {
+        TablesRoot::under(root)
+    }
+}
+
+impl From<&PathBuf> for TablesRoot {
+    fn from(root: &PathBuf) -> Self {
+        TablesRoot::under(root)
+    }
+}
+
+impl From<&TablesRoot> for TablesRoot {
+    fn from(root: &TablesRoot) -> Self {
+        root.clone()
+    }
+}
+
+/// How long a remote fill lease lasts if its holder dies without releasing it.
+const FILL_LEASE_TTL: Duration = Duration::from_secs(600);
+
+/// Read the small file `name` at `at`; `None` if it does not exist.
+async fn read_small(at: &Location, name: &str) -> Result<Option<Vec<u8>>, String> {
+    match at {
+        Location::Local(dir) => {
+            let file = dir.join(name);
+            match std::fs::read(&file) {
+                Ok(b) => Ok(Some(b)),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                Err(e) => Err(format!("{}: {e}", file.display())),
+            }
+        }
+        Location::Remote(r) => {
+            let (store, path) = (r.store().clone(), r.path(name));
+            let got = on_io(async move {
+                match store.get(&path).await {
+                    Ok(g) => g.bytes().await.map(|b| Some(b.to_vec())),
+                    Err(object_store::Error::NotFound { .. }) => Ok(None),
+                    Err(e) => Err(e),
+                }
+            })
+            .await;
+            got.map_err(|e| store_err(r.url_of(name))(e).to_string())
+        }
+    }
+}
+
+/// Write the small file `name` at `at` unless it exists; false if it did.
+async fn create_small(at: &Location, name: &str, bytes: Vec<u8>) -> Result<bool, String> {
+    match at {
+        Location::Local(dir) => {
+            std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+            let file = dir.join(name);
+            let mut tmp = tempfile_in(dir)?;
+            std::io::Write::write_all(&mut tmp, &bytes)
+                .map_err(|e| format!("{}: {e}", file.display()))?;
+            match tmp.persist_noclobber(&file) {
+                Ok(_) => Ok(true),
+                Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+                Err(e) => Err(format!("{}: {}", file.display(), e.error)),
+            }
+        }
+        Location::Remote(r) => {
+            let (store, path) = (r.store().clone(), r.path(name));
+            let put = on_io(async move {
+                let create = PutOptions {
+                    mode: PutMode::Create,
+                    ..Default::default()
+                };
+                match store.put_opts(&path, bytes.into(), create).await {
+                    Ok(_) => Ok(true),
+                    Err(object_store::Error::AlreadyExists { .. }) => Ok(false),
+                    Err(e) => Err(e),
+                }
+            })
+            .await;
+            put.map_err(|e| store_err(r.url_of(name))(e).to_string())
+        }
+    }
+}
+
+fn tempfile_in(dir: &Path) -> Result<tempfile::NamedTempFile, String> {
+    tempfile::NamedTempFile::new_in(dir).map_err(|e| format!("{}: {e}", dir.display()))
+}
 
 /// The interval a lookup table (no range column) covers per key: the whole key.
 pub const WHOLE_KEY: Interval = Interval { start: 0, end: 1 };
@@ -270,7 +380,9 @@ pub enum TableError {
 /// A pull-through table, open.
 pub struct PullTable {
     name: String,
-    dir: PathBuf,
+    dir: Location,
+    /// This host's directory for the table's lock file.
+    lock_dir: PathBuf,
     settings: Settings,
     options: FillOptions,
     store: TableStore,
@@ -311,18 +423,19 @@ fn valid_name(name: &str) -> bool {
 }
 
 impl PullTable {
-    /// The directory of table `name` under a cache root.
-    pub fn dir(root: &Path, name: &str) -> PathBuf {
-        root.join("tables").join(name)
+    /// Where table `name` lives, and its host-local lock directory.
+    fn place(root: &TablesRoot, name: &str) -> (Location, PathBuf) {
+        (root.shared.join(name), root.local.join(name))
     }
 
     /// Create table `name` (or open it if it exists with the same settings).
     pub async fn create(
-        root: &Path,
+        root: impl Into<TablesRoot>,
         name: &str,
         schema: SchemaRef,
         settings: Settings,
     ) -> Result<PullTable, TableError> {
+        let root = root.into();
         let invalid = |reason: String| TableError::Invalid {
             name: name.to_string(),
             reason,
@@ -344,72 +457,63 @@ impl PullTable {
         if settings.key_columns.is_empty() {
             return Err(invalid("no key column".into()));
         }
-        let dir = Self::dir(root, name);
-        let file = dir.join("settings.json");
-        match std::fs::read(&file) {
-            Ok(bytes) => {
-                let existing: Settings = serde_json::from_slice(&bytes)
-                    .map_err(|e| invalid(format!("{}: {e}", file.display())))?;
-                if existing != settings {
-                    return Err(invalid(format!(
-                        "exists with other settings ({})",
-                        file.display()
-                    )));
-                }
-            }
-            Err(_) => {
-                std::fs::create_dir_all(&dir)
-                    .map_err(|e| invalid(format!("{}: {e}", dir.display())))?;
-                let text =
-                    serde_json::to_vec_pretty(&settings).map_err(|e| invalid(e.to_string()))?;
-                std::fs::write(&file, text)
-                    .map_err(|e| invalid(format!("{}: {e}", file.display())))?;
+        let (dir, lock_dir) = Self::place(&root, name);
+        let file = format!("{}settings.json", dir_label(&dir));
+        let text = serde_json::to_vec_pretty(&settings).map_err(|e| invalid(e.to_string()))?;
+        // Created once, whole (two processes creating the table at once agree on one).
+        if !create_small(&dir, "settings.json", text)
+            .await
+            .map_err(invalid)?
+        {
+            let bytes = read_small(&dir, "settings.json")
+                .await
+                .map_err(invalid)?
+                .unwrap_or_default();
+            let existing: Settings =
+                serde_json::from_slice(&bytes).map_err(|e| invalid(format!("{file}: {e}")))?;
+            if existing != settings {
+                return Err(invalid(format!("exists with other settings ({file})")));
             }
         }
-        Self::open_with(name, dir, schema, settings).await
+        Self::open_with(name, dir, lock_dir, schema, settings).await
     }
 
     /// Open table `name` under `root`, with the columns it was created with.
-    pub async fn open(root: &Path, name: &str) -> Result<PullTable, TableError> {
-        let dir = Self::dir(root, name);
-        let file = dir.join("settings.json");
+    pub async fn open(root: impl Into<TablesRoot>, name: &str) -> Result<PullTable, TableError> {
+        let root = root.into();
+        let (dir, lock_dir) = Self::place(&root, name);
+        let file = format!("{}settings.json", dir_label(&dir));
         let invalid = |reason: String| TableError::Invalid {
             name: name.to_string(),
             reason,
         };
-        let bytes = std::fs::read(&file).map_err(|e| {
-            invalid(match e.kind() {
-                std::io::ErrorKind::NotFound => {
-                    format!("no such table ({} is missing)", file.display())
-                }
-                _ => format!("{}: {e}", file.display()),
-            })
-        })?;
-        let settings: Settings = serde_json::from_slice(&bytes)
-            .map_err(|e| invalid(format!("{}: {e}", file.display())))?;
+        let bytes = read_small(&dir, "settings.json")
+            .await
+            .map_err(invalid)?
+            .ok_or_else(|| invalid(format!("no such table ({file} is missing)")))?;
+        let settings: Settings =
+            serde_json::from_slice(&bytes).map_err(|e| invalid(format!("{file}: {e}")))?;
         let schema = TableStore::stored_schema(&dir).await?;
-        Self::open_with(name, dir, without_views(&schema), settings).await
+        Self::open_with(name, dir, lock_dir, without_views(&schema), settings).await
     }
 
     /// The names of the tables under `root`, sorted.
-    pub fn list(root: &Path) -> Result<Vec<String>, TableError> {
-        let dir = root.join("tables");
-        let entries = match std::fs::read_dir(&dir) {
-            Ok(e) => e,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => {
-                return Err(TableError::Invalid {
-                    name: dir.display().to_string(),
-                    reason: e.to_string(),
-                });
-            }
+    pub async fn list(root: impl Into<TablesRoot>) -> Result<Vec<String>, TableError> {
+        let root = root.into();
+        let listing_error = |e: cacheness_catalog::CatalogError| TableError::Invalid {
+            name: root.shared.label(),
+            reason: e.to_string(),
         };
-        let mut names: Vec<String> = entries
-            .filter_map(|e| e.ok())
-            .filter(|e| e.path().join("settings.json").is_file())
-            .filter_map(|e| e.file_name().into_string().ok())
-            .filter(|n| valid_name(n))
-            .collect();
+        let mut names = Vec::new();
+        for name in root.shared.child_dirs().await.map_err(listing_error)? {
+            if !valid_name(&name) {
+                continue;
+            }
+            let there = read_small(&root.shared.join(&name), "settings.json").await;
+            if matches!(there, Ok(Some(_))) {
+                names.push(name);
+            }
+        }
         names.sort();
         Ok(names)
     }
@@ -455,7 +559,8 @@ impl PullTable {
 
     async fn open_with(
         name: &str,
-        dir: PathBuf,
+        dir: Location,
+        lock_dir: PathBuf,
         schema: SchemaRef,
         settings: Settings,
     ) -> Result<PullTable, TableError> {
@@ -474,6 +579,7 @@ impl PullTable {
         Ok(PullTable {
             name: name.to_string(),
             dir,
+            lock_dir,
             settings,
             options,
             store,
@@ -488,8 +594,8 @@ impl PullTable {
         &self.settings
     }
 
-    /// The table's directory.
-    pub fn path(&self) -> &Path {
+    /// Where the table lives.
+    pub fn location(&self) -> &Location {
         &self.dir
     }
 
@@ -533,7 +639,21 @@ impl PullTable {
         }
         // Across processes: one filler of this table at a time, which first takes up what the
         // others fetched meanwhile, so two processes never fetch the same gap twice.
-        let _fill_lock = self.lock_fills().await?;
+        // (Compaction runs under it too: on an object store that keeps it to one host.)
+        let lock = self.lock_fills().await?;
+        let filled = self.fill_locked(keys, want, fetcher, observer).await;
+        lock.release().await;
+        filled
+    }
+
+    /// [`Self::fill`] with the fill lock held.
+    async fn fill_locked<F: Fetcher<String>>(
+        &self,
+        keys: &[String],
+        want: Interval,
+        fetcher: &F,
+        observer: Option<&dyn FetchObserver>,
+    ) -> Result<(), TableError> {
         self.filler.refresh(self.store.coverage().await?);
         if let Some(o) = observer {
             o.planned(&self.name, &self.plan(keys, want));
@@ -585,19 +705,39 @@ impl PullTable {
         Ok(())
     }
 
-    /// Hold `<table>/fill.lock` exclusively (waiting for another process's fill to end).
-    async fn lock_fills(&self) -> Result<std::fs::File, TableError> {
-        let path = self.dir.join("fill.lock");
+    /// Hold the table's fill lock, waiting for another process's fill to end: `fill.lock` in
+    /// the host's lock directory, and on an object store also the lease object `fill.lock`
+    /// beside the table's settings (one filling process across hosts).
+    async fn lock_fills(&self) -> Result<FillLock, TableError> {
+        std::fs::create_dir_all(&self.lock_dir)
+            .map_err(|e| self.invalid(format!("{}: {e}", self.lock_dir.display())))?;
+        let path = self.lock_dir.join("fill.lock");
         let file = std::fs::OpenOptions::new()
             .create(true)
             .truncate(false)
             .write(true)
             .open(&path)
             .map_err(|e| self.invalid(format!("{}: {e}", path.display())))?;
-        tokio::task::spawn_blocking(move || file.lock().map(|()| file))
+        let file = tokio::task::spawn_blocking(move || file.lock().map(|()| file))
             .await
             .map_err(|e| self.invalid(e))?
-            .map_err(|e| self.invalid(format!("locking {}: {e}", path.display())))
+            .map_err(|e| self.invalid(format!("locking {}: {e}", path.display())))?;
+        let mut lease = None;
+        if self.dir.remote().is_some() {
+            loop {
+                match cacheness_catalog::lease::try_acquire(&self.dir, "fill.lock", FILL_LEASE_TTL)
+                    .await
+                    .map_err(|e| self.invalid(e))?
+                {
+                    Some(held) => {
+                        lease = Some(held);
+                        break;
+                    }
+                    None => tokio::time::sleep(Duration::from_millis(100)).await,
+                }
+            }
+        }
+        Ok(FillLock { _file: file, lease })
     }
 
     /// The rows of `keys` in `range` (`None` for a lookup table): the gaps are fetched with
@@ -757,11 +897,35 @@ impl PullTable {
     }
 }
 
+/// A held fill lock ([`PullTable::lock_fills`]); [`FillLock::release`] it when the fill ends.
+struct FillLock {
+    _file: std::fs::File,
+    lease: Option<cacheness_catalog::lease::Guard>,
+}
+
+impl FillLock {
+    async fn release(self) {
+        if let Some(lease) = self.lease {
+            lease.release().await;
+        }
+    }
+}
+
+/// A location's label ending in a separator, to name a file in it.
+fn dir_label(dir: &Location) -> String {
+    let label = dir.label();
+    if label.ends_with('/') {
+        label
+    } else {
+        format!("{label}/")
+    }
+}
+
 impl std::fmt::Debug for PullTable {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PullTable")
             .field("name", &self.name)
-            .field("dir", &self.dir)
+            .field("dir", &self.dir.label())
             .finish()
     }
 }

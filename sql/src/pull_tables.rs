@@ -1,10 +1,10 @@
-//! Pull-through tables in the session: every table under `<root>/tables/` is registered under
-//! its name, fetching from the source its settings name (`docs/PULL_THROUGH.md`).
+//! Pull-through tables in the session: every table under `<root>/tables/` (a directory or an
+//! object store prefix) is registered under its name, fetching from the source its settings name (`docs/PULL_THROUGH.md`).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
-use cacheness_pull::{FetchObserver, PullProvider, PullTable};
+use cacheness_pull::{FetchObserver, PullProvider, PullTable, TablesRoot};
 use deltalake::datafusion::prelude::SessionContext;
 
 use crate::error::{Result, SqlError};
@@ -12,8 +12,8 @@ use crate::error::{Result, SqlError};
 /// Where a session finds pull-through tables, and who hears of their fetches.
 #[derive(Clone, Default)]
 pub struct PullTables {
-    /// The cache root (`<root>/tables/<name>/`); `None`: no pull-through tables.
-    pub root: Option<PathBuf>,
+    /// Where the cache's tables live (`<root>/tables/<name>/`); `None`: no pull-through tables.
+    pub root: Option<TablesRoot>,
     /// Told of each fetch (the CLI's progress bar).
     pub observer: Option<Arc<dyn FetchObserver>>,
 }
@@ -28,10 +28,15 @@ impl std::fmt::Debug for PullTables {
 }
 
 impl PullTables {
-    /// The tables under `root`.
+    /// The tables of the cache whose root directory is `root`.
     pub fn under(root: &Path) -> Self {
+        Self::at(TablesRoot::under(root))
+    }
+
+    /// The tables at `root` (on a local disk or an object store).
+    pub fn at(root: TablesRoot) -> Self {
         PullTables {
-            root: Some(root.to_path_buf()),
+            root: Some(root),
             observer: None,
         }
     }
@@ -42,7 +47,9 @@ pub async fn register(ctx: &SessionContext, tables: &PullTables) -> Result<()> {
     let Some(root) = &tables.root else {
         return Ok(());
     };
-    let names = PullTable::list(root).map_err(|e| SqlError::table("tables", e))?;
+    let names = PullTable::list(root)
+        .await
+        .map_err(|e| SqlError::table("tables", e))?;
     for name in names {
         let table = PullTable::open(root, &name)
             .await

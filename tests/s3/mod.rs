@@ -3,6 +3,8 @@
 //! the `moto_server` that `$CACHENESS_MOTO_SERVER` names); each test starts its own server on a
 //! free port and stops it when the handle drops.
 
+#![allow(dead_code)] // each test binary uses part of it
+
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;

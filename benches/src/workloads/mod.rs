@@ -21,6 +21,10 @@ pub struct RunConfig {
     /// Where each workload makes its scratch directory: the run's own directory, removed only
     /// when the whole run ends (see [`scratch`]).
     pub scratch: PathBuf,
+    /// An object store URL (`s3://bucket/prefix`): W1–W3 then open their caches under it
+    /// (one prefix per workload, the scratch directory as the host's local state) while their
+    /// baselines stay on the local disk.
+    pub remote: Option<String>,
 }
 
 /// A fresh scratch directory for one workload. It is *not* removed when dropped: the run's
@@ -39,6 +43,25 @@ pub fn scratch(cfg: &RunConfig, name: &str) -> tempfile::TempDir {
         });
     dir.disable_cleanup(true);
     dir
+}
+
+/// Open the cache of a workload that can run on an object store ([`RunConfig::remote`]): there
+/// if the run says so, else in `dir`.
+pub fn open_workload_cache(cfg: &RunConfig, dir: &Path) -> Cache {
+    let Some(url) = &cfg.remote else {
+        return open_cache(dir);
+    };
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let at = format!("{}/{name}", url.trim_end_matches('/'));
+    Cache::open_with(
+        CacheConfig::new(at.as_str())
+            .with_local_state(dir)
+            .with_commit_interval(Duration::from_secs(3600)),
+    )
+    .unwrap_or_else(|e| panic!("cannot open a cache at {at}: {e}"))
 }
 
 /// Open a cache the way the workloads use it: default settings, group commit left to flush.

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use cacheness::Serde;
 use serde_json::json;
 
-use super::{RunConfig, open_cache, scratch};
+use super::{RunConfig, open_workload_cache, scratch};
 use crate::timing::Samples;
 use crate::{SmallValue, small_params, small_value};
 
@@ -38,7 +38,7 @@ impl Codec {
 pub fn run(cfg: &RunConfig) -> serde_json::Value {
     let n = if cfg.quick { 1_000 } else { 10_000 };
     let dir = scratch(cfg, "w1");
-    let cache = open_cache(dir.path());
+    let cache = open_workload_cache(cfg, dir.path());
     // Warm-up on keys of their own, removed afterwards.
     for i in 0..100 {
         let p = cacheness::params!(warmup = i);

@@ -5,7 +5,7 @@ use cacheness::deps::ndarray::Array1;
 use cacheness::{CodecOptions, Element, codec::array::NotBool, params};
 use serde_json::json;
 
-use super::{RunConfig, dir_bytes, open_cache, scratch};
+use super::{RunConfig, dir_bytes, open_workload_cache, scratch};
 use crate::timing::{Samples, mb_per_s, round};
 use crate::{normal_f64, runs_i32};
 
@@ -17,7 +17,7 @@ fn one<T: Element + NotBool + PartialEq + Default>(
     arr: Array1<T>,
 ) -> serde_json::Value {
     let dir = scratch(cfg, "w2");
-    let cache = open_cache(dir.path());
+    let cache = open_workload_cache(cfg, dir.path());
     let bytes = arr.len() * std::mem::size_of::<T>();
     // Warm-up.
     cache.put(&arr, &params!(warmup = label)).ok();

@@ -14,7 +14,7 @@ use deltalake::parquet::basic::{Compression, ZstdLevel};
 use deltalake::parquet::file::properties::WriterProperties;
 use serde_json::json;
 
-use super::{RunConfig, dir_bytes, open_cache, scratch};
+use super::{RunConfig, dir_bytes, open_workload_cache, scratch};
 use crate::timing::{Samples, mb_per_s, round};
 use crate::w3_table;
 
@@ -26,7 +26,7 @@ pub fn run(cfg: &RunConfig) -> serde_json::Value {
     let table = w3_table(rows, 1);
     let bytes = table.get_array_memory_size();
     let dir = scratch(cfg, "w3");
-    let cache = open_cache(dir.path());
+    let cache = open_workload_cache(cfg, dir.path());
     cache.put(&table, &params!(warmup = 1)).ok();
     cache.invalidate(&params!(warmup = 1)).ok();
     let put = Samples::collect(REPS, |i| {
