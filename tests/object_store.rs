@@ -358,3 +358,90 @@ fn a_host_that_never_returns_leaves_payloads_that_repair_indexes() {
     assert!(acked.iter().all(|k| listed.contains(k)));
     assert!(cache.verify().unwrap().problems.is_empty());
 }
+
+#[test]
+fn the_read_through_layer_serves_hot_payloads_and_never_a_stale_one() {
+    let s3 = S3::start("readthrough");
+    let url = s3.url("rt");
+    let (a_state, b_state) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let a = open(&s3, &url, a_state.path());
+    let mut config = CacheConfig::new(url.as_str())
+        .with_local_state(b_state.path())
+        .with_read_through(Some(1 << 20));
+    for (k, v) in s3.options() {
+        config = config.with_storage_option(k, v);
+    }
+    let b = Cache::open_with(config).unwrap();
+    let p = params!(k = 1);
+    a.put(&Serde(vec![1i64; 1000]), &p).unwrap();
+    let get = |c: &Cache| c.get::<Serde<Vec<i64>>>(&p).unwrap();
+    assert_eq!(get(&b), Some(Serde(vec![1; 1000])), "the first get fetches");
+    assert_eq!(b.stats().unwrap().read_through_hits, 0);
+    assert_eq!(
+        get(&b),
+        Some(Serde(vec![1; 1000])),
+        "the second is the copy"
+    );
+    assert_eq!(b.stats().unwrap().read_through_hits, 1);
+    // Another host replaces the entry: the copy is never served again.
+    a.put(&Serde(vec![2i64; 1000]), &p).unwrap();
+    assert_eq!(get(&b), Some(Serde(vec![2; 1000])));
+    assert_eq!(b.stats().unwrap().read_through_hits, 1);
+    assert_eq!(get(&b), Some(Serde(vec![2; 1000])));
+    assert_eq!(b.stats().unwrap().read_through_hits, 2);
+    // ... or invalidates it: a miss here too.
+    assert!(a.invalidate(&p).unwrap());
+    assert_eq!(get(&b), None);
+    // A copy altered on the local disk fails the read path's checks: it is dropped, and the
+    // bucket's sound object is read again (and is not removed).
+    let q = params!(k = 2);
+    a.put(&Serde(vec![3i64; 1000]), &q).unwrap();
+    assert!(b.get::<Serde<Vec<i64>>>(&q).unwrap().is_some());
+    let copies: Vec<_> = walk(&b_state.path().join("read-through"));
+    assert_eq!(copies.len(), 1, "{copies:?}");
+    let mut bytes = std::fs::read(&copies[0]).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xff;
+    std::fs::write(&copies[0], &bytes).unwrap();
+    assert_eq!(
+        b.get::<Serde<Vec<i64>>>(&q).unwrap(),
+        Some(Serde(vec![3; 1000]))
+    );
+    assert_ne!(
+        std::fs::read(&copies[0]).unwrap(),
+        bytes,
+        "the copy was replaced"
+    );
+    assert_eq!(
+        a.get::<Serde<Vec<i64>>>(&q).unwrap(),
+        Some(Serde(vec![3; 1000]))
+    );
+    // The directory keeps within its bound.
+    use rand::Rng;
+    let mut rng = rand::rng();
+    for i in 0..30i64 {
+        let noise: Vec<u64> = (0..12_500).map(|_| rng.random()).collect();
+        a.put(&Serde(noise), &params!(noise = i)).unwrap();
+        assert!(
+            b.get::<Serde<Vec<u64>>>(&params!(noise = i))
+                .unwrap()
+                .is_some()
+        );
+    }
+    let total: u64 = walk(&b_state.path().join("read-through"))
+        .iter()
+        .map(|f| std::fs::metadata(f).unwrap().len())
+        .sum();
+    assert!(total <= 1 << 20, "{total} bytes");
+    assert!(total > 0);
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for shard in std::fs::read_dir(dir).unwrap().flatten() {
+        for f in std::fs::read_dir(shard.path()).unwrap().flatten() {
+            out.push(f.path());
+        }
+    }
+    out
+}

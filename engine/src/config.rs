@@ -89,6 +89,10 @@ pub struct CacheConfig {
     /// Object store settings (credentials, endpoint, region: the keys `object_store` takes,
     /// such as `aws_endpoint` or `aws_allow_http`); they override the environment's.
     pub storage_options: std::collections::HashMap<String, String>,
+    /// For a cache on an object store: keep copies of hot payloads in
+    /// `<local state>/read-through`, at most this many bytes, revalidated on every get with
+    /// one conditional request (`docs/SCALE.md`). `None`: off.
+    pub read_through_max_bytes: Option<u64>,
     /// Write durability.
     pub durability: Durability,
     /// TTL for entries put without one; `None` means entries never expire.
@@ -150,6 +154,7 @@ impl CacheConfig {
             root,
             location,
             storage_options: Default::default(),
+            read_through_max_bytes: None,
             durability: Durability::Buffered,
             default_ttl: None,
             commit_interval: Duration::from_millis(1000),
@@ -179,6 +184,13 @@ impl CacheConfig {
     /// overrides the environment's.
     pub fn with_storage_option(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
         self.storage_options.insert(key.into(), value.into());
+        self
+    }
+
+    /// Keep up to `max` bytes of hot remote payloads in a local read-through directory
+    /// (`None`: off; see [`Self::read_through_max_bytes`]).
+    pub fn with_read_through(mut self, max: Option<u64>) -> Self {
+        self.read_through_max_bytes = max;
         self
     }
 
@@ -342,6 +354,8 @@ pub struct Settings {
     pub max_size_bytes: Option<SizeSetting>,
     /// The entry limit; 0 means none.
     pub max_entries: Option<u64>,
+    /// The read-through layer's bound: bytes or a size with a unit; 0 means off.
+    pub read_through_max_bytes: Option<SizeSetting>,
     /// The fraction of a limit eviction evicts down to, in `(0, 1]`.
     pub eviction_low_watermark: Option<f64>,
 }
@@ -355,7 +369,7 @@ pub const SECURITY_SETTINGS: [&str; 3] = [
 ];
 
 /// The environment variables read, with the setting each one sets.
-pub const ENV_VARS: [&str; 17] = [
+pub const ENV_VARS: [&str; 18] = [
     "CACHENESS_DURABILITY",
     "CACHENESS_DEFAULT_TTL_SECONDS",
     "CACHENESS_COMMIT_INTERVAL_MS",
@@ -372,6 +386,7 @@ pub const ENV_VARS: [&str; 17] = [
     "CACHENESS_ALLOW_UNSIGNED_ENTRIES",
     "CACHENESS_MAX_SIZE_BYTES",
     "CACHENESS_MAX_ENTRIES",
+    "CACHENESS_READ_THROUGH_MAX_BYTES",
     "CACHENESS_EVICTION_LOW_WATERMARK",
 ];
 
@@ -479,6 +494,16 @@ impl Settings {
                 })
                 .transpose()?,
             max_entries: parse_num("CACHENESS_MAX_ENTRIES", get("CACHENESS_MAX_ENTRIES"))?,
+            read_through_max_bytes: get("CACHENESS_READ_THROUGH_MAX_BYTES")
+                .map(|t| {
+                    parse_size(&t)
+                        .map(SizeSetting::Bytes)
+                        .map_err(|reason| Error::Config {
+                            source_name: "CACHENESS_READ_THROUGH_MAX_BYTES".into(),
+                            reason,
+                        })
+                })
+                .transpose()?,
             eviction_low_watermark: parse_num(
                 "CACHENESS_EVICTION_LOW_WATERMARK",
                 get("CACHENESS_EVICTION_LOW_WATERMARK"),
@@ -580,6 +605,12 @@ impl Settings {
         }
         if let Some(n) = self.max_entries {
             config.max_entries = (n > 0).then_some(n);
+        }
+        if let Some(size) = self.read_through_max_bytes {
+            let b = size
+                .bytes()
+                .map_err(|e| bad(format!("read_through_max_bytes: {e}")))?;
+            config.read_through_max_bytes = (b > 0).then_some(b);
         }
         if let Some(w) = self.eviction_low_watermark {
             if !(w > 0.0 && w <= 1.0) {

@@ -304,7 +304,12 @@ impl CacheCore {
                     SigningKey::Default => Signer::from_key(&crate::signing::shared_key(r)?),
                     ref other => Signer::load(other, &config.root)?,
                 },
-                BlobStore::open_remote(&config.root, config.durability, r.clone())?,
+                BlobStore::open_remote(
+                    &config.root,
+                    config.durability,
+                    r.clone(),
+                    config.read_through_max_bytes,
+                )?,
                 cacheness_catalog::Location::Remote(r.clone()).join("catalog"),
             ),
             None => (
@@ -547,7 +552,29 @@ impl CacheCore {
     /// Check a payload against its lookup. Failures remove it (corrupt, expired) or leave it
     /// (collision: it is another entry's valid payload) and give `None`.
     fn check(&self, lookup: &Lookup, format: Format, bytes: Bytes) -> Result<Option<Loaded>> {
-        match self.inspect(lookup, format, bytes) {
+        let judged = self.inspect(lookup, format, bytes);
+        // A local read-through copy that fails is dropped and the object read again: the
+        // bucket's object may be sound, and is judged (and removed if need be) on its own.
+        if matches!(judged, Err(Rejection::Corrupt(_) | Rejection::Unsigned(_)))
+            && self.store.forget_copy(&lookup.key, format)
+        {
+            tracing::warn!(key = %lookup.key, "dropped a read-through copy that failed its checks");
+            return match self.store.read(&lookup.key, format)? {
+                Some(fresh) => self.judged(lookup, format, self.inspect(lookup, format, fresh)),
+                None => Ok(None),
+            };
+        }
+        self.judged(lookup, format, judged)
+    }
+
+    /// Act on the judgement of a payload: remove it (expired, corrupt), count it, or pass it.
+    fn judged(
+        &self,
+        lookup: &Lookup,
+        format: Format,
+        judged: std::result::Result<Loaded, Rejection>,
+    ) -> Result<Option<Loaded>> {
+        match judged {
             Ok(loaded) if loaded.expired(now_micros()) => {
                 self.remove(&lookup.key, format, RemovalReason::Expired)?;
                 Ok(None)
@@ -852,6 +879,7 @@ impl CacheCore {
             max_size_bytes: self.config.max_size_bytes,
             max_entries: self.config.max_entries,
             evictions: self.store.usage().evictions(),
+            read_through_hits: self.store.read_through_hits(),
             ..Default::default()
         };
         for r in rows.iter().filter(|r| is_live(r, now)) {

@@ -46,6 +46,7 @@ pub mod keys;
 pub mod memo;
 mod metadata;
 mod query;
+mod read_through;
 mod remote_blobs;
 pub mod repair;
 pub mod seal;

@@ -15,10 +15,11 @@ use bytes::Bytes;
 use cacheness_catalog::storage::{Remote, on_io, store_err, wait};
 use futures::TryStreamExt;
 use object_store::path::Path as ObjectPath;
-use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, WriteMultipart};
+use object_store::{GetOptions, ObjectStore, ObjectStoreExt, PutMode, PutOptions, WriteMultipart};
 
 use crate::codec::Format;
 use crate::error::Result;
+use crate::read_through::ReadThrough;
 use crate::store::{BlobStore, PayloadFile, is_valid_key};
 
 /// Payloads of at least this many bytes are uploaded in parts of this size (S3 takes parts of
@@ -26,9 +27,20 @@ use crate::store::{BlobStore, PayloadFile, is_valid_key};
 pub const MULTIPART_THRESHOLD: usize = 8 << 20;
 
 /// The payloads of one cache on an object store.
-#[derive(Clone)]
 pub(crate) struct RemoteBlobs {
     remote: Remote,
+    /// Local copies of hot payloads, if configured.
+    read_through: Option<ReadThrough>,
+}
+
+/// What a get of a payload object found.
+enum Fetched {
+    /// The object, with its ETag.
+    New(Option<String>, Bytes),
+    /// The version the read-through copy holds.
+    Unchanged,
+    /// No object.
+    Gone,
 }
 
 impl std::fmt::Debug for RemoteBlobs {
@@ -38,8 +50,35 @@ impl std::fmt::Debug for RemoteBlobs {
 }
 
 impl RemoteBlobs {
-    pub(crate) fn new(remote: Remote) -> Self {
-        RemoteBlobs { remote }
+    pub(crate) fn new(remote: Remote, read_through: Option<ReadThrough>) -> Self {
+        RemoteBlobs {
+            remote,
+            read_through,
+        }
+    }
+
+    /// Gets served by the read-through layer so far.
+    pub(crate) fn read_through_hits(&self) -> u64 {
+        self.read_through.as_ref().map_or(0, ReadThrough::hits)
+    }
+
+    /// Keep (or drop, without an ETag) the read-through copy of a payload version.
+    fn keep(&self, key: &str, format: Format, etag: Option<&str>, bytes: &[u8]) {
+        if let Some(rt) = &self.read_through {
+            match etag {
+                Some(e) => rt.put(key, format, e, bytes),
+                None => {
+                    rt.remove(key, format);
+                }
+            }
+        }
+    }
+
+    /// Drop the read-through copy of a payload; true if there was one.
+    pub(crate) fn forget(&self, key: &str, format: Format) -> bool {
+        self.read_through
+            .as_ref()
+            .is_some_and(|rt| rt.remove(key, format))
     }
 
     fn object(&self, key: &str, format: Format) -> ObjectPath {
@@ -57,7 +96,7 @@ impl RemoteBlobs {
         let path = self.object(key, format);
         let err = store_err(self.url(key, format));
         let payload = Bytes::copy_from_slice(bytes);
-        let replaced = wait(on_io(async move {
+        let (replaced, etag) = wait(on_io(async move {
             if payload.len() >= MULTIPART_THRESHOLD {
                 let replaced = match store.head(&path).await {
                     Ok(_) => true,
@@ -67,38 +106,77 @@ impl RemoteBlobs {
                 let upload = store.put_multipart(&path).await?;
                 let mut writer = WriteMultipart::new_with_chunk_size(upload, MULTIPART_THRESHOLD);
                 writer.put(payload);
-                writer.finish().await?;
-                return Ok(replaced);
+                let done = writer.finish().await?;
+                return Ok((replaced, done.e_tag));
             }
             let create = PutOptions {
                 mode: PutMode::Create,
                 ..Default::default()
             };
             match store.put_opts(&path, payload.clone().into(), create).await {
-                Ok(_) => Ok(false),
+                Ok(done) => Ok((false, done.e_tag)),
                 Err(object_store::Error::AlreadyExists { .. }) => {
-                    store.put(&path, payload.into()).await?;
-                    Ok(true)
+                    let done = store.put(&path, payload.into()).await?;
+                    Ok((true, done.e_tag))
                 }
                 Err(e) => Err(e),
             }
         }))
         .map_err(err)?;
+        // The writer's next get of it is local.
+        self.keep(key, format, etag.as_deref(), bytes);
         Ok(replaced)
     }
 
-    /// Read a payload; `None` if there is none.
+    /// Read a payload; `None` if there is none. With a read-through copy, one conditional
+    /// GET (`If-None-Match`) that moves no payload bytes when the copy is current.
     pub(crate) fn read(&self, key: &str, format: Format) -> Result<Option<Bytes>> {
+        let copy = self
+            .read_through
+            .as_ref()
+            .and_then(|rt| rt.get(key, format));
         let store = self.remote.store().clone();
         let path = self.object(key, format);
+        let if_none_match = copy.as_ref().map(|(etag, _)| etag.clone());
         let got = wait(on_io(async move {
-            match store.get(&path).await {
-                Ok(r) => r.bytes().await.map(Some),
-                Err(object_store::Error::NotFound { .. }) => Ok(None),
+            let opts = GetOptions {
+                if_none_match,
+                ..Default::default()
+            };
+            match store.get_opts(&path, opts).await {
+                Ok(r) => {
+                    let etag = r.meta.e_tag.clone();
+                    r.bytes().await.map(|b| Fetched::New(etag, b))
+                }
+                Err(object_store::Error::NotModified { .. }) => Ok(Fetched::Unchanged),
+                Err(object_store::Error::NotFound { .. }) => Ok(Fetched::Gone),
                 Err(e) => Err(e),
             }
-        }));
-        Ok(got.map_err(store_err(self.url(key, format)))?)
+        }))
+        .map_err(store_err(self.url(key, format)))?;
+        match (got, copy) {
+            (Fetched::Unchanged, Some((_, bytes))) => {
+                if let Some(rt) = &self.read_through {
+                    rt.hit(key, format);
+                }
+                Ok(Some(bytes))
+            }
+            (Fetched::New(etag, bytes), _) => {
+                self.keep(key, format, etag.as_deref(), &bytes);
+                Ok(Some(bytes))
+            }
+            (Fetched::Gone, _) => {
+                self.forget(key, format);
+                Ok(None)
+            }
+            (Fetched::Unchanged, None) => Err(store_err(self.url(key, format))(
+                object_store::Error::Generic {
+                    store: "S3",
+                    source: "answered Not Modified to an unconditional GET".into(),
+                },
+            )
+            .into()),
+        }
     }
 
     /// The formats `key` is stored in, with their sizes: one LIST request.
@@ -135,6 +213,7 @@ impl RemoteBlobs {
                 Err(e) => Err(e),
             }
         }));
+        self.forget(key, format);
         Ok(removed.map_err(store_err(self.url(key, format)))?)
     }
 
@@ -168,6 +247,7 @@ impl RemoteBlobs {
         let store = self.remote.store().clone();
         let path = self.object(&file.key, file.format);
         let url = self.url(&file.key, file.format);
+        self.forget(&file.key, file.format);
         let file = file.clone();
         let removed = wait(on_io(async move {
             let meta = match store.head(&path).await {

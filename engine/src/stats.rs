@@ -91,6 +91,9 @@ pub struct CacheStats {
     pub eviction_passes: u64,
     /// When the last eviction pass ran.
     pub last_eviction_pass: Option<chrono::DateTime<chrono::Utc>>,
+    /// Gets of a cache on an object store served from the local read-through copy after a
+    /// `304 Not Modified` (this process).
+    pub read_through_hits: u64,
 }
 
 /// What a report says beyond the counters: catalog sums, limits and eviction totals.
@@ -102,6 +105,7 @@ pub(crate) struct ReportInputs {
     pub max_size_bytes: Option<u64>,
     pub max_entries: Option<u64>,
     pub evictions: crate::usage::EvictionTotals,
+    pub read_through_hits: u64,
 }
 
 impl Counters {
@@ -129,6 +133,7 @@ impl Counters {
             last_eviction_pass: (ev.last_pass_at > 0)
                 .then(|| chrono::DateTime::from_timestamp_micros(ev.last_pass_at))
                 .flatten(),
+            read_through_hits: r.read_through_hits,
         }
     }
 }

@@ -17,6 +17,7 @@ use bytes::Bytes;
 use crate::codec::Format;
 use crate::config::Durability;
 use crate::error::{Error, Result};
+use crate::read_through::ReadThrough;
 use crate::remote_blobs::RemoteBlobs;
 use crate::usage::Usage;
 use cacheness_catalog::storage::Remote;
@@ -64,8 +65,29 @@ impl BlobStore {
 
     /// Open the store of a cache whose payloads live on the object store `remote`; `root` is
     /// the host's local state directory (it keeps the usage counters).
-    pub fn open_remote(root: &Path, durability: Durability, remote: Remote) -> Result<Self> {
-        Self::open_at(root, durability, Some(RemoteBlobs::new(remote)))
+    /// With `read_through`, copies of hot payloads are kept in `<root>/read-through`, at most
+    /// that many bytes.
+    pub fn open_remote(
+        root: &Path,
+        durability: Durability,
+        remote: Remote,
+        read_through: Option<u64>,
+    ) -> Result<Self> {
+        let layer = read_through.map(|max| ReadThrough::open(root.join("read-through"), max));
+        Self::open_at(root, durability, Some(RemoteBlobs::new(remote, layer)))
+    }
+
+    /// Drop the local read-through copy of a payload (one that failed the read path's checks:
+    /// the bucket's object may be sound); true if there was one.
+    pub fn forget_copy(&self, key: &str, format: Format) -> bool {
+        self.remote.as_ref().is_some_and(|r| r.forget(key, format))
+    }
+
+    /// Gets served by the read-through layer so far (0 without one).
+    pub fn read_through_hits(&self) -> u64 {
+        self.remote
+            .as_ref()
+            .map_or(0, RemoteBlobs::read_through_hits)
     }
 
     fn open_at(root: &Path, durability: Durability, remote: Option<RemoteBlobs>) -> Result<Self> {
