@@ -445,3 +445,97 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+#[test]
+fn metadata_tables_maintenance_and_eviction_work_on_the_bucket() {
+    let s3 = S3::start("upkeep");
+    let url = s3.url("u");
+    let (a_state, b_state) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let a = open(&s3, &url, a_state.path());
+    // Custom metadata: declared and attached on host A, queried on host B.
+    let columns = Schema::new(vec![
+        Field::new("experiment_id", DataType::Utf8, false),
+        Field::new("accuracy", DataType::Int64, false),
+    ]);
+    a.declare_metadata_table("ml_experiments", &columns)
+        .unwrap();
+    for i in 0..3i64 {
+        a.put(&Serde(i), &params!(run = i)).unwrap();
+        let row = RecordBatch::try_new(
+            Arc::new(columns.clone()),
+            vec![
+                Arc::new(StringArray::from(vec![format!("exp-{i}")])) as ArrayRef,
+                Arc::new(Int64Array::from(vec![90 + i])),
+            ],
+        )
+        .unwrap();
+        a.attach_metadata(&params!(run = i), "ml_experiments", &row)
+            .unwrap();
+    }
+    a.flush().unwrap();
+    assert!(
+        s3.keys("u/catalog/ml_experiments/_delta_log/").len() > 1,
+        "the metadata table is in the bucket"
+    );
+    let b = open(&s3, &url, b_state.path());
+    let best = b
+        .sql(
+            "SELECT m.experiment_id FROM ml_experiments m JOIN cache_entries e \
+             ON m.cache_key = e.cache_key WHERE m.accuracy > 90 ORDER BY m.accuracy DESC",
+        )
+        .unwrap();
+    let ids: Vec<String> = best
+        .iter()
+        .flat_map(|b| {
+            let col = b.column(0).as_any().downcast_ref::<StringArray>().unwrap();
+            col.iter()
+                .map(|v| v.unwrap_or_default().to_string())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert_eq!(ids, ["exp-2", "exp-1"]);
+    // Maintenance on the bucket: compaction (under the lease), checkpoint, vacuum.
+    for i in 3..40i64 {
+        a.put(&Serde(i), &params!(run = i)).unwrap();
+        a.flush().unwrap();
+    }
+    let report = a.maintain().unwrap();
+    assert!(!report.skipped, "{report:?}");
+    assert!(report.checkpoint_version.is_some(), "{report:?}");
+    assert!(report.data_files <= 2, "{report:?}");
+    let history = a
+        .sql("SELECT count(*) AS n FROM cache_history WHERE operation = 'OPTIMIZE'")
+        .unwrap();
+    let optimized = history[0]
+        .column(0)
+        .as_any()
+        .downcast_ref::<Int64Array>()
+        .unwrap()
+        .value(0);
+    assert!(optimized >= 1, "40 commits were compacted at least once");
+    assert!(
+        s3.keys("u/catalog/compaction.lock").is_empty(),
+        "the compaction lease is released"
+    );
+    assert_eq!(b.list_entries().unwrap().len(), 40);
+    // Eviction by entry count: the bucket's objects are walked and the oldest go.
+    drop(b);
+    let mut config = CacheConfig::new(url.as_str())
+        .with_local_state(b_state.path())
+        .with_max_entries(Some(30));
+    for (k, v) in s3.options() {
+        config = config.with_storage_option(k, v);
+    }
+    let limited = Cache::open_with(config).unwrap();
+    let report = limited.evict().unwrap();
+    assert!(report.evicted_for_entries >= 10, "{report:?}");
+    limited.flush().unwrap();
+    let left = s3.keys("u/blobs/").len() as u64;
+    assert!(left <= 30, "{left} payloads left");
+    assert_eq!(limited.list_entries().unwrap().len() as u64, left);
+    assert_eq!(
+        limited.get::<Serde<i64>>(&params!(run = 39i64)).unwrap(),
+        Some(Serde(39)),
+        "the newest stays"
+    );
+}
