@@ -519,6 +519,21 @@ mod tests {
     }
 
     #[test]
+    fn gcs_and_azure_urls_open_with_their_settings() {
+        let gcs = HashMap::from([("google_skip_signature".to_string(), "true".to_string())]);
+        let g = Location::parse("gs://bucket/team/cache", &gcs).unwrap();
+        assert_eq!(g.remote().unwrap().prefix().as_ref(), "team/cache");
+        let azure = HashMap::from([
+            ("azure_storage_account_name".to_string(), "acct".to_string()),
+            ("azure_storage_account_key".to_string(), "a2V5".to_string()),
+        ]);
+        for url in ["az://container/cache", "abfss://container@acct.dfs.core.windows.net/cache"] {
+            let a = Location::parse(url, &azure).unwrap();
+            assert_eq!(a.remote().unwrap().prefix().as_ref(), "cache", "{url}");
+        }
+    }
+
+    #[test]
     fn a_url_without_a_bucket_is_refused_naming_it() {
         let e = Location::parse("s3:///nobucket", &HashMap::new()).unwrap_err();
         assert!(e.to_string().contains("s3:///nobucket"), "{e}");
