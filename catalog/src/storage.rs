@@ -527,7 +527,10 @@ mod tests {
             ("azure_storage_account_name".to_string(), "acct".to_string()),
             ("azure_storage_account_key".to_string(), "a2V5".to_string()),
         ]);
-        for url in ["az://container/cache", "abfss://container@acct.dfs.core.windows.net/cache"] {
+        for url in [
+            "az://container/cache",
+            "abfss://container@acct.dfs.core.windows.net/cache",
+        ] {
             let a = Location::parse(url, &azure).unwrap();
             assert_eq!(a.remote().unwrap().prefix().as_ref(), "cache", "{url}");
         }

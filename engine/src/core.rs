@@ -456,8 +456,7 @@ impl CacheCore {
             })?;
         // Write first: a put that fails (a full disk) leaves the key's previous entry, in any
         // format, as it was.
-        let mut replaces = self.store.write(&key, format, &encoded.bytes)?;
-        replaces |= self.store.remove_other_formats(&key, format)?;
+        let replaces = self.store.put_payload(&key, format, &encoded.bytes)?;
         row.signature = Some(signature);
         self.catalog.submit(CatalogOp::Put {
             row: Box::new(row),

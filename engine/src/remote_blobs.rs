@@ -8,8 +8,8 @@
 //!   request, like the disk's `RENAME_NOREPLACE`; a replacement is then a plain PUT.
 //! - Payloads of at least [`MULTIPART_THRESHOLD`] bytes are uploaded in parts of that size, so
 //!   a large payload neither needs one huge request nor restarts from zero when a part fails.
-//! - One LIST of `blobs/<2 hex>/<key>.` finds every format a key is stored in, so the check a
-//!   put makes for payloads of the key in other formats is one request, not one per format.
+//! - A put asks for the key's payloads in the other formats (which it must remove) with HEADs
+//!   sent together with its PUT, so it waits for one round trip.
 
 use bytes::Bytes;
 use cacheness_catalog::storage::{Remote, on_io, store_err, wait};
@@ -21,6 +21,39 @@ use crate::codec::Format;
 use crate::error::Result;
 use crate::read_through::ReadThrough;
 use crate::store::{BlobStore, PayloadFile, is_valid_key};
+
+/// Write one payload object: put-if-absent, then (if it existed) a plain overwrite; large
+/// payloads in parts. Whether it replaced one, and the new object's ETag.
+async fn put_payload(
+    store: std::sync::Arc<dyn ObjectStore>,
+    path: ObjectPath,
+    payload: Bytes,
+) -> std::result::Result<(bool, Option<String>), object_store::Error> {
+    if payload.len() >= MULTIPART_THRESHOLD {
+        let replaced = match store.head(&path).await {
+            Ok(_) => true,
+            Err(object_store::Error::NotFound { .. }) => false,
+            Err(e) => return Err(e),
+        };
+        let upload = store.put_multipart(&path).await?;
+        let mut writer = WriteMultipart::new_with_chunk_size(upload, MULTIPART_THRESHOLD);
+        writer.put(payload);
+        let done = writer.finish().await?;
+        return Ok((replaced, done.e_tag));
+    }
+    let create = PutOptions {
+        mode: PutMode::Create,
+        ..Default::default()
+    };
+    match store.put_opts(&path, payload.clone().into(), create).await {
+        Ok(done) => Ok((false, done.e_tag)),
+        Err(object_store::Error::AlreadyExists { .. }) => {
+            let done = store.put(&path, payload.into()).await?;
+            Ok((true, done.e_tag))
+        }
+        Err(e) => Err(e),
+    }
+}
 
 /// Payloads of at least this many bytes are uploaded in parts of this size (S3 takes parts of
 /// 5 MiB and more).
@@ -90,42 +123,60 @@ impl RemoteBlobs {
         self.remote.url_of(&BlobStore::rel_path(key, format))
     }
 
-    /// Write a payload; true if it replaced one of the same key and format.
-    pub(crate) fn write(&self, key: &str, format: Format, bytes: &[u8]) -> Result<bool> {
+    /// Write a payload: whether it replaced one of the same key and format, and the other
+    /// formats the key is stored in (which the caller removes). The PUT and the HEADs of the
+    /// other formats go out at once: a put waits for one round trip, not three.
+    pub(crate) fn write(
+        &self,
+        key: &str,
+        format: Format,
+        bytes: &[u8],
+    ) -> Result<(bool, Vec<Format>)> {
         let store = self.remote.store().clone();
         let path = self.object(key, format);
         let err = store_err(self.url(key, format));
         let payload = Bytes::copy_from_slice(bytes);
-        let (replaced, etag) = wait(on_io(async move {
-            if payload.len() >= MULTIPART_THRESHOLD {
-                let replaced = match store.head(&path).await {
-                    Ok(_) => true,
-                    Err(object_store::Error::NotFound { .. }) => false,
-                    Err(e) => return Err(e),
-                };
-                let upload = store.put_multipart(&path).await?;
-                let mut writer = WriteMultipart::new_with_chunk_size(upload, MULTIPART_THRESHOLD);
-                writer.put(payload);
-                let done = writer.finish().await?;
-                return Ok((replaced, done.e_tag));
-            }
-            let create = PutOptions {
-                mode: PutMode::Create,
-                ..Default::default()
-            };
-            match store.put_opts(&path, payload.clone().into(), create).await {
-                Ok(done) => Ok((false, done.e_tag)),
-                Err(object_store::Error::AlreadyExists { .. }) => {
-                    let done = store.put(&path, payload.into()).await?;
-                    Ok((true, done.e_tag))
+        let others: Vec<(Format, ObjectPath)> = Format::ALL
+            .into_iter()
+            .filter(|f| *f != format)
+            .map(|f| (f, self.object(key, f)))
+            .collect();
+        let (written, present) = wait(on_io(async move {
+            let heads = futures::future::join_all(others.iter().map(|(f, p)| {
+                let store = store.clone();
+                async move {
+                    match store.head(p).await {
+                        Ok(_) => Ok(Some(*f)),
+                        Err(object_store::Error::NotFound { .. }) => Ok(None),
+                        Err(e) => Err(e),
+                    }
                 }
-                Err(e) => Err(e),
-            }
+            }));
+            let put = put_payload(store.clone(), path, payload);
+            let (written, heads) = futures::join!(put, heads);
+            let present: std::result::Result<Vec<Option<Format>>, object_store::Error> =
+                heads.into_iter().collect();
+            Ok::<_, object_store::Error>((written?, present?))
         }))
         .map_err(err)?;
+        let (replaced, etag) = written;
         // The writer's next get of it is local.
         self.keep(key, format, etag.as_deref(), bytes);
-        Ok(replaced)
+        Ok((replaced, present.into_iter().flatten().collect()))
+    }
+
+    /// Size of a payload object, if it exists (one HEAD).
+    pub(crate) fn size(&self, key: &str, format: Format) -> Result<Option<u64>> {
+        let store = self.remote.store().clone();
+        let path = self.object(key, format);
+        let got = wait(on_io(async move {
+            match store.head(&path).await {
+                Ok(meta) => Ok(Some(meta.size)),
+                Err(object_store::Error::NotFound { .. }) => Ok(None),
+                Err(e) => Err(e),
+            }
+        }));
+        Ok(got.map_err(store_err(self.url(key, format)))?)
     }
 
     /// Read a payload; `None` if there is none. With a read-through copy, one conditional
@@ -177,25 +228,6 @@ impl RemoteBlobs {
             )
             .into()),
         }
-    }
-
-    /// The formats `key` is stored in, with their sizes: one LIST request.
-    pub(crate) fn formats(&self, key: &str) -> Result<Vec<(Format, u64)>> {
-        let store = self.remote.store().clone();
-        let shard = self.remote.path(&format!("blobs/{}", &key[..2]));
-        let listed: Vec<object_store::ObjectMeta> = wait(on_io(async move {
-            store.list(Some(&shard)).try_collect().await
-        }))
-        .map_err(store_err(
-            self.remote.url_of(&format!("blobs/{}/", &key[..2])),
-        ))?;
-        Ok(listed
-            .iter()
-            .filter_map(|m| {
-                let (k, format) = parse_name(m.location.filename()?)?;
-                (k == key).then_some((format, m.size))
-            })
-            .collect())
     }
 
     /// Remove a payload; true if there was one.

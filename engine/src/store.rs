@@ -150,7 +150,7 @@ impl BlobStore {
     /// that lookup of a name the kernel has not seen costs ≈ 3 µs on ext4, a tenth of a put.
     pub fn write(&self, key: &str, format: Format, bytes: &[u8]) -> Result<bool> {
         if let Some(r) = &self.remote {
-            let replaced = r.write(key, format, bytes)?;
+            let (replaced, _other_formats) = r.write(key, format, bytes)?;
             self.count_write(bytes.len(), replaced);
             return Ok(replaced);
         }
@@ -192,27 +192,30 @@ impl BlobStore {
             .add(i64::try_from(len).unwrap_or(i64::MAX), i64::from(!replaced));
     }
 
-    /// Remove the payloads of `key` in formats other than `format`; true if there was one.
-    /// On disk a `stat` per format (cheaper than unlinking files that are not there, the
-    /// common case); on an object store one LIST.
-    pub fn remove_other_formats(&self, key: &str, format: Format) -> Result<bool> {
-        let others: Vec<Format> = match &self.remote {
-            Some(r) => r
-                .formats(key)?
-                .into_iter()
-                .map(|(f, _)| f)
-                .filter(|f| *f != format)
-                .collect(),
-            None => Format::ALL
-                .into_iter()
-                .filter(|f| *f != format && self.exists(key, *f))
-                .collect(),
+    /// Write a payload and remove the key's payloads in other formats (a put of another type
+    /// under the same key): true if it replaced any. On disk a `stat` per other format
+    /// (cheaper than unlinking files that are not there, the common case); on an object store
+    /// HEADs sent together with the PUT.
+    pub fn put_payload(&self, key: &str, format: Format, bytes: &[u8]) -> Result<bool> {
+        let (mut replaced, others) = match &self.remote {
+            Some(r) => {
+                let (replaced, others) = r.write(key, format, bytes)?;
+                self.count_write(bytes.len(), replaced);
+                (replaced, others)
+            }
+            None => {
+                let replaced = self.write(key, format, bytes)?;
+                let others: Vec<Format> = Format::ALL
+                    .into_iter()
+                    .filter(|f| *f != format && self.exists(key, *f))
+                    .collect();
+                (replaced, others)
+            }
         };
-        let mut removed = false;
         for other in others {
-            removed |= self.remove(key, other)?;
+            replaced |= self.remove(key, other)?;
         }
-        Ok(removed)
+        Ok(replaced)
     }
 
     /// Read a payload; `None` if there is none.
@@ -248,11 +251,7 @@ impl BlobStore {
     /// Size of a payload file, if it exists.
     pub fn size(&self, key: &str, format: Format) -> Option<u64> {
         if let Some(r) = &self.remote {
-            let found = r.formats(key).ok()?;
-            return found
-                .into_iter()
-                .find(|(f, _)| *f == format)
-                .map(|(_, n)| n);
+            return r.size(key, format).ok().flatten();
         }
         fs::metadata(self.path(key, format)).ok().map(|m| m.len())
     }
