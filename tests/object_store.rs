@@ -292,6 +292,22 @@ fn every_format_round_trips_and_sql_ttl_and_invalidation_work() {
     );
     // Replacing a key with another format leaves one payload for it.
     cache.put(&Serde(7i64), &params!(kind = "array")).unwrap();
+    // Asking for the old type finds the other format (HEADs sent with the first GET).
+    let wrong = cache
+        .get::<Array2<f64>>(&params!(kind = "array"))
+        .unwrap_err();
+    assert!(
+        matches!(wrong, cacheness::Error::WrongType { .. }),
+        "{wrong}"
+    );
+    assert_eq!(
+        cache.get::<Serde<i64>>(&params!(kind = "array")).unwrap(),
+        Some(Serde(7))
+    );
+    assert_eq!(
+        cache.get::<Serde<i64>>(&params!(kind = "nothing")).unwrap(),
+        None
+    );
     assert_eq!(
         s3.keys("f/blobs/")
             .iter()

@@ -527,10 +527,7 @@ impl CacheCore {
                 .collect(),
             None => Format::ALL.to_vec(),
         };
-        for (i, format) in formats.into_iter().enumerate() {
-            let Some(bytes) = self.store.read(&lookup.key, format)? else {
-                continue;
-            };
+        if let Some((i, format, bytes)) = self.store.read_first(&lookup.key, &formats)? {
             let Some(loaded) = self.check(lookup, format, bytes)? else {
                 return Ok(None);
             };

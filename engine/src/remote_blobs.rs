@@ -55,6 +55,31 @@ async fn put_payload(
     }
 }
 
+/// GET a payload object, conditionally on the read-through copy's ETag if there is one.
+fn fetch(
+    store: std::sync::Arc<dyn ObjectStore>,
+    path: ObjectPath,
+    copy: &Option<(String, Bytes)>,
+) -> impl std::future::Future<Output = std::result::Result<Fetched, object_store::Error>> + Send + 'static
+{
+    let if_none_match = copy.as_ref().map(|(etag, _)| etag.clone());
+    async move {
+        let opts = GetOptions {
+            if_none_match,
+            ..Default::default()
+        };
+        match store.get_opts(&path, opts).await {
+            Ok(r) => {
+                let etag = r.meta.e_tag.clone();
+                r.bytes().await.map(|b| Fetched::New(etag, b))
+            }
+            Err(object_store::Error::NotModified { .. }) => Ok(Fetched::Unchanged),
+            Err(object_store::Error::NotFound { .. }) => Ok(Fetched::Gone),
+            Err(e) => Err(e),
+        }
+    }
+}
+
 /// Payloads of at least this many bytes are uploaded in parts of this size (S3 takes parts of
 /// 5 MiB and more).
 pub const MULTIPART_THRESHOLD: usize = 8 << 20;
@@ -182,29 +207,71 @@ impl RemoteBlobs {
     /// Read a payload; `None` if there is none. With a read-through copy, one conditional
     /// GET (`If-None-Match`) that moves no payload bytes when the copy is current.
     pub(crate) fn read(&self, key: &str, format: Format) -> Result<Option<Bytes>> {
-        let copy = self
-            .read_through
-            .as_ref()
-            .and_then(|rt| rt.get(key, format));
+        let copy = self.copy(key, format);
+        let get = fetch(self.remote.store().clone(), self.object(key, format), &copy);
+        let got = wait(on_io(get)).map_err(store_err(self.url(key, format)))?;
+        self.settle(key, format, got, copy)
+    }
+
+    /// The payload of `key` in the first of `formats` it is stored in (see
+    /// `BlobStore::read_first`): the first format's GET and the others' HEADs at once, then a
+    /// GET of the first other format found, if the first was not.
+    pub(crate) fn read_first(
+        &self,
+        key: &str,
+        formats: &[Format],
+    ) -> Result<Option<(usize, Format, Bytes)>> {
+        let Some((&first, rest)) = formats.split_first() else {
+            return Ok(None);
+        };
         let store = self.remote.store().clone();
-        let path = self.object(key, format);
-        let if_none_match = copy.as_ref().map(|(etag, _)| etag.clone());
-        let got = wait(on_io(async move {
-            let opts = GetOptions {
-                if_none_match,
-                ..Default::default()
-            };
-            match store.get_opts(&path, opts).await {
-                Ok(r) => {
-                    let etag = r.meta.e_tag.clone();
-                    r.bytes().await.map(|b| Fetched::New(etag, b))
+        let heads: Vec<ObjectPath> = rest.iter().map(|f| self.object(key, *f)).collect();
+        let copy = self.copy(key, first);
+        let get = fetch(store.clone(), self.object(key, first), &copy);
+        let (got, found) = wait(on_io(async move {
+            let heads = futures::future::join_all(heads.iter().map(|p| {
+                let store = store.clone();
+                async move {
+                    match store.head(p).await {
+                        Ok(_) => Ok(true),
+                        Err(object_store::Error::NotFound { .. }) => Ok(false),
+                        Err(e) => Err(e),
+                    }
                 }
-                Err(object_store::Error::NotModified { .. }) => Ok(Fetched::Unchanged),
-                Err(object_store::Error::NotFound { .. }) => Ok(Fetched::Gone),
-                Err(e) => Err(e),
-            }
+            }));
+            let (got, heads) = futures::join!(get, heads);
+            let found: std::result::Result<Vec<bool>, object_store::Error> =
+                heads.into_iter().collect();
+            Ok::<_, object_store::Error>((got?, found?))
         }))
-        .map_err(store_err(self.url(key, format)))?;
+        .map_err(store_err(self.url(key, first)))?;
+        if let Some(bytes) = self.settle(key, first, got, copy)? {
+            return Ok(Some((0, first, bytes)));
+        }
+        for (i, (format, there)) in rest.iter().zip(found).enumerate() {
+            if there && let Some(bytes) = self.read(key, *format)? {
+                return Ok(Some((i + 1, *format, bytes)));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The read-through copy of a payload, if any.
+    fn copy(&self, key: &str, format: Format) -> Option<(String, Bytes)> {
+        self.read_through
+            .as_ref()
+            .and_then(|rt| rt.get(key, format))
+    }
+
+    /// What a fetch found, as the payload's bytes; the read-through copy is used, replaced or
+    /// dropped accordingly.
+    fn settle(
+        &self,
+        key: &str,
+        format: Format,
+        got: Fetched,
+        copy: Option<(String, Bytes)>,
+    ) -> Result<Option<Bytes>> {
         match (got, copy) {
             (Fetched::Unchanged, Some((_, bytes))) => {
                 if let Some(rt) = &self.read_through {

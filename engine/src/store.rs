@@ -243,6 +243,26 @@ impl BlobStore {
         Ok(Some(Bytes::from(buf)))
     }
 
+    /// The payload of `key` in the first of `formats` it is stored in: its index in
+    /// `formats`, the format and the bytes. On disk one read after another; on an object store
+    /// the GET of the first format goes out with HEADs of the others, so a miss (or a hit in
+    /// the first format) waits for one round trip, not one per format.
+    pub fn read_first(
+        &self,
+        key: &str,
+        formats: &[Format],
+    ) -> Result<Option<(usize, Format, Bytes)>> {
+        if let Some(r) = &self.remote {
+            return r.read_first(key, formats);
+        }
+        for (i, format) in formats.iter().enumerate() {
+            if let Some(bytes) = self.read(key, *format)? {
+                return Ok(Some((i, *format, bytes)));
+            }
+        }
+        Ok(None)
+    }
+
     /// Whether a payload file exists.
     pub fn exists(&self, key: &str, format: Format) -> bool {
         self.size(key, format).is_some()
