@@ -245,8 +245,8 @@ impl BlobStore {
 
     /// The payload of `key` in the first of `formats` it is stored in: its index in
     /// `formats`, the format and the bytes. On disk one read after another; on an object store
-    /// the GET of the first format goes out with HEADs of the others, so a miss (or a hit in
-    /// the first format) waits for one round trip, not one per format.
+    /// a GET of the first format, and on a miss HEADs of the others at once (two round trips,
+    /// not one per format).
     pub fn read_first(
         &self,
         key: &str,
