@@ -505,17 +505,12 @@ impl DeltaCatalog {
 
     /// [`Self::compact_beyond`] with the compaction guard held.
     async fn compact_guarded(&mut self, files: usize) -> Result<bool> {
-        self.load().await?;
-        if self.file_count() <= files {
-            return Ok(false);
-        }
         let mut last_error = String::new();
         for attempt in 0..COMPACT_ATTEMPTS {
-            if attempt > 0 {
-                self.load().await?;
-                if self.file_count() <= files {
-                    return Ok(false);
-                }
+            // Another process may have compacted before the guard was ours, or meanwhile.
+            self.load().await?;
+            if self.file_count() <= files {
+                return Ok(false);
             }
             let table = self.table()?.clone();
             match table.optimize().await {

@@ -20,7 +20,7 @@ use object_store::{GetOptions, ObjectStore, ObjectStoreExt, PutMode, PutOptions,
 use crate::codec::Format;
 use crate::error::Result;
 use crate::read_through::ReadThrough;
-use crate::store::{BlobStore, PayloadFile, is_valid_key};
+use crate::store::{BlobStore, PayloadFile, parse_payload_name};
 
 /// Write one payload object: put-if-absent, then (if it existed) a plain overwrite; large
 /// payloads in parts. Whether it replaced one, and the new object's ETag.
@@ -327,7 +327,7 @@ impl RemoteBlobs {
         Ok(listed
             .into_iter()
             .filter_map(|m| {
-                let (key, format) = parse_name(m.location.filename()?)?;
+                let (key, format) = parse_payload_name(m.location.filename()?)?;
                 Some(PayloadFile {
                     key: key.to_string(),
                     format,
@@ -365,13 +365,6 @@ impl RemoteBlobs {
         }));
         Ok(removed.map_err(store_err(url))?)
     }
-}
-
-/// The key and format of a payload object's name, if it is one.
-fn parse_name(name: &str) -> Option<(&str, Format)> {
-    let (key, ext) = name.split_once('.')?;
-    let format = Format::ALL.into_iter().find(|f| f.ext() == ext)?;
-    is_valid_key(key).then_some((key, format))
 }
 
 /// An ETag as a number (what a disk's inode number does in [`PayloadFile`]: tells one write

@@ -437,10 +437,7 @@ fn judge_file(
         };
         return Ok((Some(finding), false));
     }
-    let parsed = name
-        .split_once('.')
-        .and_then(|(key, ext)| Some((key, Format::from_name(ext)?)))
-        .filter(|(key, _)| is_valid_key(key) && key.starts_with(shard));
+    let parsed = crate::store::parse_payload_name(name).filter(|(key, _)| key.starts_with(shard));
     let Some((key, format)) = parsed else {
         return Ok((Some(unknown(root, file, "not a payload name")), false));
     };

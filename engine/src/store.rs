@@ -56,6 +56,13 @@ pub fn is_valid_key(key: &str) -> bool {
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
+/// The key and format a payload file's name (`<key>.<ext>`) stands for, if it is one.
+pub fn parse_payload_name(name: &str) -> Option<(&str, Format)> {
+    let (key, ext) = name.split_once('.')?;
+    let format = Format::from_name(ext)?;
+    is_valid_key(key).then_some((key, format))
+}
+
 impl BlobStore {
     /// Open the store under `root`, creating `blobs/00` .. `blobs/ff` once so puts never need
     /// to create directories.
@@ -320,12 +327,7 @@ impl BlobStore {
             for entry in entries {
                 let entry = entry.map_err(|e| Error::io(&dir, e))?;
                 let name = entry.file_name();
-                let Some((key, format)) = name
-                    .to_str()
-                    .and_then(|n| n.split_once('.'))
-                    .and_then(|(key, ext)| Some((key, Format::from_name(ext)?)))
-                    .filter(|(key, _)| is_valid_key(key))
-                else {
+                let Some((key, format)) = name.to_str().and_then(parse_payload_name) else {
                     continue;
                 };
                 let meta = match entry.metadata() {
