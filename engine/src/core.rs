@@ -456,7 +456,13 @@ impl CacheCore {
             })?;
         // Write first: a put that fails (a full disk) leaves the key's previous entry, in any
         // format, as it was.
-        let replaces = self.store.put_payload(&key, format, &encoded.bytes)?;
+        let outboard = match self.store.is_remote() {
+            true => self.signer.outboard(&encoded.bytes, format.slot_at()),
+            false => None,
+        };
+        let replaces = self
+            .store
+            .put_payload(&key, format, &encoded.bytes, outboard)?;
         row.signature = Some(signature);
         self.catalog.submit(CatalogOp::Put {
             row: Box::new(row),

@@ -30,11 +30,7 @@ async fn put_payload(
     payload: Bytes,
 ) -> std::result::Result<(bool, Option<String>), object_store::Error> {
     if payload.len() >= MULTIPART_THRESHOLD {
-        let replaced = match store.head(&path).await {
-            Ok(_) => true,
-            Err(object_store::Error::NotFound { .. }) => false,
-            Err(e) => return Err(e),
-        };
+        let replaced = head_opt(store.as_ref(), &path).await?.is_some();
         let upload = store.put_multipart(&path).await?;
         let mut writer = WriteMultipart::new_with_chunk_size(upload, MULTIPART_THRESHOLD);
         writer.put(payload);
@@ -51,6 +47,29 @@ async fn put_payload(
             let done = store.put(&path, payload.into()).await?;
             Ok((true, done.e_tag))
         }
+        Err(e) => Err(e),
+    }
+}
+
+/// HEAD an object: its metadata, or `None` if there is no such object.
+pub(crate) async fn head_opt(
+    store: &dyn ObjectStore,
+    path: &ObjectPath,
+) -> std::result::Result<Option<object_store::ObjectMeta>, object_store::Error> {
+    match store.head(path).await {
+        Ok(meta) => Ok(Some(meta)),
+        Err(object_store::Error::NotFound { .. }) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Delete an object; one that is already gone counts as deleted.
+async fn delete_quietly(
+    store: &dyn ObjectStore,
+    path: &ObjectPath,
+) -> std::result::Result<(), object_store::Error> {
+    match store.delete(path).await {
+        Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
         Err(e) => Err(e),
     }
 }
@@ -83,6 +102,10 @@ fn fetch(
 /// Payloads of at least this many bytes are uploaded in parts of this size (S3 takes parts of
 /// 5 MiB and more).
 pub const MULTIPART_THRESHOLD: usize = 8 << 20;
+
+/// What an outboard tree's object name adds to its payload's (`<key>.<ext>.tree`); payload
+/// walks skip these names.
+pub const TREE_SUFFIX: &str = ".tree";
 
 /// The payloads of one cache on an object store.
 pub(crate) struct RemoteBlobs {
@@ -143,6 +166,14 @@ impl RemoteBlobs {
         self.remote.path(&BlobStore::rel_path(key, format))
     }
 
+    /// The object holding a payload's outboard tree (`crate::ranged`).
+    pub(crate) fn tree(&self, key: &str, format: Format) -> ObjectPath {
+        self.remote.path(&format!(
+            "{}{TREE_SUFFIX}",
+            BlobStore::rel_path(key, format)
+        ))
+    }
+
     /// The payload's URL (for messages).
     pub(crate) fn url(&self, key: &str, format: Format) -> String {
         self.remote.url_of(&BlobStore::rel_path(key, format))
@@ -156,9 +187,11 @@ impl RemoteBlobs {
         key: &str,
         format: Format,
         bytes: &[u8],
+        outboard: Option<Vec<u8>>,
     ) -> Result<(bool, Vec<Format>)> {
         let store = self.remote.store().clone();
         let path = self.object(key, format);
+        let outboard = outboard.map(|t| (self.tree(key, format), t));
         let err = store_err(self.url(key, format));
         let payload = Bytes::copy_from_slice(bytes);
         let others: Vec<(Format, ObjectPath)> = Format::ALL
@@ -169,16 +202,19 @@ impl RemoteBlobs {
         let (written, present) = wait(on_io(async move {
             let heads = futures::future::join_all(others.iter().map(|(f, p)| {
                 let store = store.clone();
-                async move {
-                    match store.head(p).await {
-                        Ok(_) => Ok(Some(*f)),
-                        Err(object_store::Error::NotFound { .. }) => Ok(None),
-                        Err(e) => Err(e),
-                    }
-                }
+                async move { Ok(head_opt(store.as_ref(), p).await?.map(|_| *f)) }
             }));
             let put = put_payload(store.clone(), path, payload);
-            let (written, heads) = futures::join!(put, heads);
+            // The tree goes up beside the payload; a reader that meets one without the
+            // other finds they disagree and reads the whole payload.
+            let tree = async {
+                match outboard {
+                    Some((p, t)) => store.put(&p, Bytes::from(t).into()).await.map(|_| ()),
+                    None => Ok(()),
+                }
+            };
+            let (written, heads, tree) = futures::join!(put, heads, tree);
+            tree?;
             let present: std::result::Result<Vec<Option<Format>>, object_store::Error> =
                 heads.into_iter().collect();
             Ok::<_, object_store::Error>((written?, present?))
@@ -195,11 +231,7 @@ impl RemoteBlobs {
         let store = self.remote.store().clone();
         let path = self.object(key, format);
         let got = wait(on_io(async move {
-            match store.head(&path).await {
-                Ok(meta) => Ok(Some(meta.size)),
-                Err(object_store::Error::NotFound { .. }) => Ok(None),
-                Err(e) => Err(e),
-            }
+            Ok::<_, object_store::Error>(head_opt(store.as_ref(), &path).await?.map(|m| m.size))
         }));
         Ok(got.map_err(store_err(self.url(key, format)))?)
     }
@@ -235,13 +267,7 @@ impl RemoteBlobs {
         let found = wait(on_io(async move {
             futures::future::join_all(heads.iter().map(|p| {
                 let store = store.clone();
-                async move {
-                    match store.head(p).await {
-                        Ok(_) => Ok(true),
-                        Err(object_store::Error::NotFound { .. }) => Ok(false),
-                        Err(e) => Err(e),
-                    }
-                }
+                async move { Ok(head_opt(store.as_ref(), p).await?.is_some()) }
             }))
             .await
             .into_iter()
@@ -301,16 +327,16 @@ impl RemoteBlobs {
     pub(crate) fn remove(&self, key: &str, format: Format) -> Result<Option<u64>> {
         let store = self.remote.store().clone();
         let path = self.object(key, format);
+        let tree = self.tree(key, format);
         let removed = wait(on_io(async move {
-            let len = match store.head(&path).await {
-                Ok(meta) => meta.size,
-                Err(object_store::Error::NotFound { .. }) => return Ok(None),
-                Err(e) => return Err(e),
+            let Some(meta) = head_opt(store.as_ref(), &path).await? else {
+                return Ok(None);
             };
-            match store.delete(&path).await {
-                Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(Some(len)),
-                Err(e) => Err(e),
-            }
+            let (payload, tree) = futures::join!(
+                delete_quietly(store.as_ref(), &path),
+                delete_quietly(store.as_ref(), &tree)
+            );
+            payload.and(tree).map(|()| Some(meta.size))
         }));
         self.forget(key, format);
         Ok(removed.map_err(store_err(self.url(key, format)))?)
@@ -345,23 +371,23 @@ impl RemoteBlobs {
     pub(crate) fn remove_if_unchanged(&self, file: &PayloadFile) -> Result<bool> {
         let store = self.remote.store().clone();
         let path = self.object(&file.key, file.format);
+        let tree = self.tree(&file.key, file.format);
         let url = self.url(&file.key, file.format);
         self.forget(&file.key, file.format);
         let file = file.clone();
         let removed = wait(on_io(async move {
-            let meta = match store.head(&path).await {
-                Ok(m) => m,
-                Err(object_store::Error::NotFound { .. }) => return Ok(false),
-                Err(e) => return Err(e),
+            let Some(meta) = head_opt(store.as_ref(), &path).await? else {
+                return Ok(false);
             };
             let modified: std::time::SystemTime = meta.last_modified.into();
             if etag_id(meta.e_tag.as_deref()) != file.ino || modified != file.modified {
                 return Ok(false);
             }
-            match store.delete(&path).await {
-                Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(true),
-                Err(e) => Err(e),
-            }
+            let (payload, tree) = futures::join!(
+                delete_quietly(store.as_ref(), &path),
+                delete_quietly(store.as_ref(), &tree)
+            );
+            payload.and(tree).map(|()| true)
         }));
         Ok(removed.map_err(store_err(url))?)
     }

@@ -43,6 +43,13 @@ pub const SMALL_FILE: usize = 2048;
 const PARALLEL_MIN: usize = 4 << 20;
 /// The subtree size hashed by one task of a parallel MAC (a power of two of BLAKE3 chunks).
 const LEAF: usize = 1 << 20;
+/// The leaf size of an outboard tree: the unit a ranged read fetches and checks.
+pub const OUTBOARD_LEAF: usize = 256 << 10;
+/// Payloads at least this large get an outboard tree on an object store.
+pub const OUTBOARD_MIN: usize = 8 << 20;
+/// An outboard tree's first bytes; then the file's length (u64, little-endian) and 32 bytes per
+/// leaf.
+const OUTBOARD_MAGIC: &[u8; 8] = b"cntree1\n";
 
 /// Where the signing key comes from.
 #[derive(Clone, PartialEq, Eq, Default)]
@@ -486,14 +493,96 @@ impl Signer {
         // chunks that leaves the right child non-empty. Leaves of at most LEAF bytes (a power
         // of two of chunks) cut along that tree, so their chaining values merge exactly.
         let mut leaves = Vec::new();
-        subtree_leaves(0..buf.len(), &mut leaves);
+        subtree_leaves(0..buf.len(), LEAF, &mut leaves);
         let cvs = parallel_map(&leaves, threads, |r| hasher(r.clone()).finalize_non_root());
+        self.root_of(&leaves, &cvs)
+    }
+
+    /// The payload MAC of a file (at least two leaves long) from its leaves' chaining values.
+    fn root_of(&self, leaves: &[Range<usize>], cvs: &[[u8; 32]]) -> [u8; 32] {
         let mode = Mode::KeyedHash(&self.mac_key);
-        let split = blake3::hazmat::left_subtree_len(buf.len() as u64) as usize;
+        let len = leaves.last().map_or(0, |r| r.end);
+        let split = blake3::hazmat::left_subtree_len(len as u64) as usize;
         let left = leaves.partition_point(|r| r.start < split);
         let l = merge(&leaves[..left], &cvs[..left], mode);
         let r = merge(&leaves[left..], &cvs[left..], mode);
         *blake3::hazmat::merge_subtrees_root(&l, &r, mode).as_bytes()
+    }
+
+    /// The chaining value of the leaf of a payload MAC tree that starts at `start` and holds
+    /// `bytes`, with the signature slot at `slot` (a file position) masked.
+    fn leaf_cv(&self, start: usize, bytes: &[u8], slot: usize) -> [u8; 32] {
+        let mut h = blake3::Hasher::new_keyed(&self.mac_key);
+        h.set_input_offset(start as u64);
+        let end = start + bytes.len();
+        let slot_end = slot + SIGNATURE_LEN;
+        if slot_end <= start || slot >= end {
+            h.update(bytes);
+        } else {
+            // The slot overlaps this leaf (it may begin in the previous one).
+            let mut masked = bytes.to_vec();
+            let from = slot.max(start);
+            let to = slot_end.min(end);
+            masked[from - start..to - start]
+                .copy_from_slice(&SIGNATURE_PLACEHOLDER[from - slot..to - slot]);
+            h.update(&masked);
+        }
+        h.finalize_non_root()
+    }
+
+    /// The outboard tree of a signed payload (`docs/SCALE.md`, "Ranged reads"): the chaining
+    /// value of every [`OUTBOARD_LEAF`]-byte leaf of its payload MAC, so that a reader holding
+    /// the signature can check any leaf alone. `None` for files below [`OUTBOARD_MIN`] or
+    /// without a signature slot.
+    pub fn outboard(&self, buf: &[u8], at: SlotAt) -> Option<Vec<u8>> {
+        if buf.len() < OUTBOARD_MIN {
+            return None;
+        }
+        let slot = seal::locate(buf, at)?.signature?;
+        let leaves = outboard_leaves(buf.len() as u64);
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+        let cvs = parallel_map(&leaves, threads, |r| {
+            self.leaf_cv(r.start, &buf[r.clone()], slot)
+        });
+        let mut out = Vec::with_capacity(OUTBOARD_MAGIC.len() + 8 + cvs.len() * 32);
+        out.extend_from_slice(OUTBOARD_MAGIC);
+        out.extend_from_slice(&(buf.len() as u64).to_le_bytes());
+        for cv in &cvs {
+            out.extend_from_slice(cv);
+        }
+        Some(out)
+    }
+
+    /// Check an outboard tree against a signature's payload MAC for a file of `len` bytes:
+    /// the leaves' chaining values if it is that file's tree, `None` otherwise (another
+    /// version's tree, damaged, or forged).
+    pub fn check_outboard(&self, outboard: &[u8], len: u64, sig: &Signature) -> Option<Outboard> {
+        let rest = outboard.strip_prefix(OUTBOARD_MAGIC.as_slice())?;
+        let (stated, cvs) = rest.split_first_chunk::<8>()?;
+        if u64::from_le_bytes(*stated) != len || len < OUTBOARD_MIN as u64 {
+            return None;
+        }
+        let leaves = outboard_leaves(len);
+        let (cvs, tail) = cvs.as_chunks::<32>();
+        if !tail.is_empty() || cvs.len() != leaves.len() {
+            return None;
+        }
+        // blake3::Hash compares in constant time.
+        let root = blake3::Hash::from(self.root_of(&leaves, cvs));
+        (root == blake3::Hash::from(sig.mac)).then(|| Outboard {
+            leaves,
+            cvs: cvs.to_vec(),
+        })
+    }
+
+    /// Whether `bytes`, read at `leaf`'s place in a file whose signature slot is at `slot`,
+    /// are that leaf as signed.
+    pub fn check_leaf(&self, outboard: &Outboard, leaf: usize, bytes: &[u8], slot: usize) -> bool {
+        let (Some(range), Some(cv)) = (outboard.leaves.get(leaf), outboard.cvs.get(leaf)) else {
+            return false;
+        };
+        range.len() == bytes.len()
+            && blake3::Hash::from(self.leaf_cv(range.start, bytes, slot)) == blake3::Hash::from(*cv)
     }
 
     fn entry_hmac(&self, record: &Record<'_>, mac: &[u8; 32]) -> Hmac<Sha256> {
@@ -578,15 +667,57 @@ fn hmac_with(key: &[u8]) -> Hmac<Sha256> {
         .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"))
 }
 
-/// The leaves (at most [`LEAF`] bytes each) of the BLAKE3 subtree over `range`, in order.
-fn subtree_leaves(range: Range<usize>, out: &mut Vec<Range<usize>>) {
-    if range.len() <= LEAF {
+/// The leaves (at most `leaf` bytes each, a power of two of BLAKE3 chunks) of the BLAKE3
+/// subtree over `range`, in order.
+fn subtree_leaves(range: Range<usize>, leaf: usize, out: &mut Vec<Range<usize>>) {
+    if range.len() <= leaf {
         out.push(range);
         return;
     }
     let split = range.start + blake3::hazmat::left_subtree_len(range.len() as u64) as usize;
-    subtree_leaves(range.start..split, out);
-    subtree_leaves(split..range.end, out);
+    subtree_leaves(range.start..split, leaf, out);
+    subtree_leaves(split..range.end, leaf, out);
+}
+
+/// The leaves of the outboard tree of a file of `len` bytes: every one [`OUTBOARD_LEAF`]
+/// bytes long and starting at a multiple of it, but the last.
+pub fn outboard_leaves(len: u64) -> Vec<Range<usize>> {
+    let mut leaves = Vec::new();
+    subtree_leaves(0..len as usize, OUTBOARD_LEAF, &mut leaves);
+    leaves
+}
+
+/// An outboard tree checked against a signature: the leaves of the file and their chaining
+/// values.
+#[derive(Debug, Clone)]
+pub struct Outboard {
+    leaves: Vec<Range<usize>>,
+    cvs: Vec<[u8; 32]>,
+}
+
+impl Outboard {
+    /// The leaves that hold any byte of `range` (a range of file positions), in order.
+    pub fn leaves_of(&self, range: Range<u64>) -> Range<usize> {
+        let last = self.leaves.len();
+        let first = (range.start / OUTBOARD_LEAF as u64) as usize;
+        let end = range.end.div_ceil(OUTBOARD_LEAF as u64) as usize;
+        first.min(last)..end.min(last)
+    }
+
+    /// The file positions of leaf `i`.
+    pub fn leaf(&self, i: usize) -> Option<Range<usize>> {
+        self.leaves.get(i).cloned()
+    }
+
+    /// How many leaves the file has.
+    pub fn len(&self) -> usize {
+        self.leaves.len()
+    }
+
+    /// Whether the file has no leaves (never, for a checked outboard).
+    pub fn is_empty(&self) -> bool {
+        self.leaves.is_empty()
+    }
 }
 
 /// The chaining value of the non-root subtree made of `leaves`, whose values are `cvs`.
@@ -702,6 +833,92 @@ mod tests {
                 "{len}"
             );
         }
+    }
+
+    #[test]
+    fn an_outboard_checks_each_leaf_alone_and_only_for_its_file() {
+        let signer = Signer::from_key(&[3; 32]);
+        // Not a multiple of a leaf; the slot straddles a leaf boundary.
+        let len = OUTBOARD_MIN + 3 * OUTBOARD_LEAF + 777;
+        let data: Vec<u8> = (0..len).map(|i| (i * 7 % 253) as u8).collect();
+        let boundary = 5 * OUTBOARD_LEAF;
+        let head = &data[..boundary - 60 - seal::SLOT_LEN - 2];
+        let mut buf = [
+            head,
+            seal::PLACEHOLDER.as_slice(),
+            b"..",
+            SIGNATURE_PLACEHOLDER.as_slice(),
+            &data[boundary..],
+        ]
+        .concat();
+        let hash = seal::seal(&mut buf, SlotAt::Back).unwrap();
+        let n = buf.len();
+        signer
+            .sign(&mut buf, SlotAt::Back, &record(&hash, n))
+            .unwrap();
+        let sig = signer.check_payload(&buf, SlotAt::Back).unwrap();
+        let slot = seal::locate(&buf, SlotAt::Back).unwrap().signature.unwrap();
+        assert!(slot < boundary && slot + SIGNATURE_LEN > boundary);
+        let tree = signer.outboard(&buf, SlotAt::Back).unwrap();
+        let ob = signer
+            .check_outboard(&tree, buf.len() as u64, &sig)
+            .unwrap();
+        assert_eq!(ob.len(), buf.len().div_ceil(OUTBOARD_LEAF));
+        for i in 0..ob.len() {
+            let r = ob.leaf(i).unwrap();
+            assert!(signer.check_leaf(&ob, i, &buf[r.clone()], slot), "leaf {i}");
+            let mut bad = buf[r.clone()].to_vec();
+            let at = (i * 9973) % bad.len();
+            bad[at] ^= 1;
+            // A flipped byte fails, unless it lies in the (masked) signature slot.
+            let in_slot = (slot..slot + SIGNATURE_LEN).contains(&(r.start + at));
+            assert_eq!(signer.check_leaf(&ob, i, &bad, slot), in_slot, "leaf {i}");
+            assert!(!signer.check_leaf(&ob, (i + 1) % ob.len(), &buf[r], slot));
+        }
+        assert_eq!(ob.leaves_of(0..1), 0..1);
+        assert_eq!(
+            ob.leaves_of(OUTBOARD_LEAF as u64 - 1..OUTBOARD_LEAF as u64 + 1),
+            0..2
+        );
+        assert_eq!(
+            ob.leaves_of(buf.len() as u64 - 1..buf.len() as u64),
+            ob.len() - 1..ob.len()
+        );
+        // Another length, another file's signature, another key, a cut tree: refused.
+        assert!(
+            signer
+                .check_outboard(&tree, buf.len() as u64 + 1, &sig)
+                .is_none()
+        );
+        let (other, _) = signed(&signer, &data[1..]);
+        let other_sig = signer.check_payload(&other, SlotAt::Back).unwrap();
+        assert!(
+            signer
+                .check_outboard(&tree, buf.len() as u64, &other_sig)
+                .is_none()
+        );
+        let stranger = Signer::from_key(&[4; 32]);
+        assert!(
+            stranger
+                .check_outboard(&tree, buf.len() as u64, &sig)
+                .is_none()
+        );
+        assert!(
+            signer
+                .check_outboard(&tree[..tree.len() - 1], buf.len() as u64, &sig)
+                .is_none()
+        );
+        let mut forged = tree.clone();
+        let last = forged.len() - 1;
+        forged[last] ^= 1;
+        assert!(
+            signer
+                .check_outboard(&forged, buf.len() as u64, &sig)
+                .is_none()
+        );
+        // Small files have no tree.
+        let (small, _) = signed(&signer, &data[..OUTBOARD_LEAF]);
+        assert!(signer.outboard(&small, SlotAt::Back).is_none());
     }
 
     proptest! {

@@ -157,7 +157,7 @@ impl BlobStore {
     /// that lookup of a name the kernel has not seen costs ≈ 3 µs on ext4, a tenth of a put.
     pub fn write(&self, key: &str, format: Format, bytes: &[u8]) -> Result<bool> {
         if let Some(r) = &self.remote {
-            let (replaced, _other_formats) = r.write(key, format, bytes)?;
+            let (replaced, _other_formats) = r.write(key, format, bytes, None)?;
             self.count_write(bytes.len(), replaced);
             return Ok(replaced);
         }
@@ -203,10 +203,19 @@ impl BlobStore {
     /// under the same key): true if it replaced any. On disk a `stat` per other format
     /// (cheaper than unlinking files that are not there, the common case); on an object store
     /// HEADs sent together with the PUT.
-    pub fn put_payload(&self, key: &str, format: Format, bytes: &[u8]) -> Result<bool> {
+    ///
+    /// `outboard` is the payload's outboard tree, stored beside it on an object store (for
+    /// ranged reads, `crate::ranged`); the disk has no use for it.
+    pub fn put_payload(
+        &self,
+        key: &str,
+        format: Format,
+        bytes: &[u8],
+        outboard: Option<Vec<u8>>,
+    ) -> Result<bool> {
         let (mut replaced, others) = match &self.remote {
             Some(r) => {
-                let (replaced, others) = r.write(key, format, bytes)?;
+                let (replaced, others) = r.write(key, format, bytes, outboard)?;
                 self.count_write(bytes.len(), replaced);
                 (replaced, others)
             }
