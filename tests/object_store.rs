@@ -555,3 +555,108 @@ fn metadata_tables_maintenance_and_eviction_work_on_the_bucket() {
         "the newest stays"
     );
 }
+
+/// Three columns of incompressible integers (below 2^40, so sums fit), `n` rows.
+fn noise_table(n: usize) -> RecordBatch {
+    let mut x = 0x9E37_79B9_7F4A_7C15u64;
+    let mut column = || -> ArrayRef {
+        Arc::new(Int64Array::from_iter_values((0..n).map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as i64
+        })))
+    };
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("a", DataType::Int64, false),
+        Field::new("b", DataType::Int64, false),
+        Field::new("c", DataType::Int64, false),
+    ]));
+    RecordBatch::try_new(schema, vec![column(), column(), column()]).unwrap()
+}
+
+fn int_column(batch: &RecordBatch, i: usize) -> &Int64Array {
+    batch
+        .column(i)
+        .as_any()
+        .downcast_ref::<Int64Array>()
+        .unwrap()
+}
+
+/// One i64 answer of a statement.
+fn one_int(cache: &Cache, sql: &str) -> Result<i64, String> {
+    let batches = cache.sql(sql).map_err(|e| e.to_string())?;
+    Ok(int_column(&batches[0], 0).value(0))
+}
+
+#[test]
+fn large_tables_are_scanned_in_checked_parts() {
+    let s3 = S3::start("ranged");
+    let url = s3.url("parts");
+    let state = tempfile::tempdir().unwrap();
+    let cache = open(&s3, &url, state.path());
+    // 2.2 M rows: three row groups (the writer's 1 Mi rows each) of three 8-byte columns.
+    let batch = noise_table(2_200_000);
+    let key = cache.put(&batch, &params!(t = "big")).unwrap();
+    let len = cache.info_by_key(&key).unwrap().unwrap().stored_bytes;
+    assert!(len > 32 << 20, "{len}");
+    let object = format!("parts/blobs/{}/{key}.parquet", &key[..2]);
+    assert!(s3.keys("parts/blobs").contains(&format!("{object}.tree")));
+    let sum = |i: usize| int_column(&batch, i).values().iter().sum::<i64>();
+
+    // One column: about a third of the payload is fetched.
+    let q = |col: &str| format!("SELECT sum({col}) FROM cached_table('{key}')");
+    assert_eq!(one_int(&cache, &q("b")), Ok(sum(1)));
+    let stats = cache.stats().unwrap();
+    assert_eq!(stats.ranged_reads, 1);
+    assert!(
+        stats.ranged_bytes > len / 4 && stats.ranged_bytes < len / 2,
+        "{} of {len}",
+        stats.ranged_bytes
+    );
+    // A limit reads the first row group only: one column of it is a seventh or so.
+    let first = cache
+        .sql(&format!("SELECT c FROM cached_table('{key}') LIMIT 3"))
+        .unwrap();
+    assert_eq!(
+        int_column(&first[0], 0).values()[..3],
+        int_column(&batch, 2).values()[..3]
+    );
+    let fetched = cache.stats().unwrap().ranged_bytes - stats.ranged_bytes;
+    assert!(fetched < len / 5, "{fetched} of {len}");
+
+    // A stranger alters bytes in column b's chunks: reading b fails and names the object,
+    // while a and c, untouched, still read and check.
+    let mut bytes = s3.get(&object);
+    // Row group 0 holds a, b, c in turn, each about 3/20 of the file: this is inside b.
+    let inside_b = bytes.len() * 23 / 100;
+    bytes[inside_b] ^= 0x55;
+    s3.put(&object, bytes);
+    let err = one_int(&cache, &q("b")).unwrap_err();
+    assert!(
+        err.contains(&object) && err.contains("signed tree"),
+        "{err}"
+    );
+    assert_eq!(one_int(&cache, &q("a")), Ok(sum(0)));
+    // A whole get judges the payload as corrupt (and removes it), as on disk.
+    assert_eq!(cache.get::<RecordBatch>(&params!(t = "big")).unwrap(), None);
+    assert!(cache.sql(&q("a")).is_err());
+
+    // Small tables have no tree and are read whole.
+    let small = cache.put(&table(100), &params!(t = "small")).unwrap();
+    assert!(
+        !s3.keys("parts/blobs")
+            .iter()
+            .any(|k| k.contains(&small) && k.ends_with(".tree"))
+    );
+    let n = one_int(
+        &cache,
+        &format!("SELECT count(*) FROM cached_table('{small}')"),
+    );
+    assert_eq!(n, Ok(100));
+    assert_eq!(
+        cache.stats().unwrap().ranged_reads,
+        4,
+        "b, the limit, b again, a"
+    );
+}

@@ -18,6 +18,7 @@ use crate::codec::{Cacheable, DataType, EncodeCtx, EntryMeta, Format};
 use crate::config::CacheConfig;
 use crate::error::{Error, Result};
 use crate::keys::{Params, hex};
+use crate::ranged::{Opened, PayloadData};
 use crate::seal;
 use crate::signing::{Record, Signer, SigningKey, Unverified};
 use crate::stats::{CacheStats, Counters, RemovalReason, ReportInputs};
@@ -618,7 +619,6 @@ impl CacheCore {
         format: Format,
         bytes: Bytes,
     ) -> std::result::Result<Loaded, Rejection> {
-        let what = BlobStore::rel_path(&lookup.key, format);
         let corrupt = |reason: &str| Err(Rejection::Corrupt(reason.to_string()));
         // The payload MAC first: bytes nobody with the key wrote never reach a format decoder
         // (Blosc2's is C). A signed file that verifies is intact, so its content hash is not
@@ -634,6 +634,22 @@ impl CacheCore {
                 Some(_) => return Err(Rejection::Unsigned(why)),
             },
         };
+        self.inspect_checked(lookup, format, bytes, signature, verified_hash)
+    }
+
+    /// The checks of [`Self::inspect`] after the payload MAC (or content hash) has passed:
+    /// metadata, key, parameters, entry HMAC. `bytes` may hold only the parts the metadata
+    /// lies in (a ranged read, whose parts passed the signed tree), at their file positions.
+    fn inspect_checked(
+        &self,
+        lookup: &Lookup,
+        format: Format,
+        bytes: Bytes,
+        signature: Option<crate::signing::Signature>,
+        verified_hash: Option<String>,
+    ) -> std::result::Result<Loaded, Rejection> {
+        let what = BlobStore::rel_path(&lookup.key, format);
+        let corrupt = |reason: &str| Err(Rejection::Corrupt(reason.to_string()));
         let (meta, hash) = match format.read_meta(&bytes, &what) {
             Ok((meta, claimed)) => match verified_hash {
                 Some(hash) if claimed != hash => {
@@ -685,12 +701,57 @@ impl CacheCore {
     /// (`exists` and `info` do not count).
     fn load_for_get(&self, lookup: &Lookup, want: Option<DataType>) -> Result<Option<Loaded>> {
         let loaded = self.load(lookup, want)?;
-        match (&loaded, &self.access) {
+        self.count_lookup(lookup, &loaded);
+        Ok(loaded)
+    }
+
+    /// Count a get's lookup: a miss, or an access (for LRU eviction).
+    fn count_lookup(&self, lookup: &Lookup, loaded: &Option<Loaded>) {
+        match (loaded, &self.access) {
             (None, _) => self.counters.miss(),
             (Some(l), Some(access)) => access.record(&lookup.key, l.format),
             (Some(_), None) => {}
         }
-        Ok(loaded)
+    }
+
+    /// A get of a value of type `want` that reads its payload in checked parts where it can
+    /// (a large payload on an object store, `crate::ranged`): the entry's info, and the
+    /// payload, whole or in parts. The same checks as a get, but the payload MAC is checked
+    /// part by part as parts are read.
+    pub fn payload_parts(
+        &self,
+        lookup: &Lookup,
+        want: DataType,
+    ) -> Result<Option<(EntryInfo, PayloadData)>> {
+        self.check_open()?;
+        let format = want.format();
+        let (loaded, parts) = match self.store.open_ranged(&lookup.key, format, &self.signer)? {
+            // Another format, or nothing: the plain load tells which (a miss, a wrong type).
+            Opened::Missing => (self.load(lookup, Some(want))?, None),
+            Opened::Whole(bytes) => (self.check(lookup, format, bytes)?, None),
+            Opened::Ranged(parts, sig) => {
+                let known = Bytes::from(parts.sparse());
+                let judged = self.inspect_checked(lookup, format, known, Some(sig), None);
+                (self.judged(lookup, format, judged)?, Some(parts))
+            }
+        };
+        self.count_lookup(lookup, &loaded);
+        let Some(loaded) = loaded else {
+            return Ok(None);
+        };
+        if loaded.meta.data_type != want {
+            return Err(Error::WrongType {
+                key: lookup.key.clone(),
+                stored: loaded.meta.data_type.as_str().to_string(),
+                requested: want.as_str().to_string(),
+            });
+        }
+        self.counters.hit();
+        let info = loaded.info()?;
+        Ok(Some(match parts {
+            Some(p) => (info, PayloadData::Parts(std::sync::Arc::from(p))),
+            None => (info, PayloadData::Whole(loaded.bytes)),
+        }))
     }
 
     /// Get a value.
@@ -882,6 +943,7 @@ impl CacheCore {
             max_entries: self.config.max_entries,
             evictions: self.store.usage().evictions(),
             read_through_hits: self.store.read_through_hits(),
+            ranged: self.store.ranged_counts(),
             ..Default::default()
         };
         for r in rows.iter().filter(|r| is_live(r, now)) {

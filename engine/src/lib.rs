@@ -12,6 +12,9 @@
 //! - [`signing`]: signing keys, the payload MAC and entry HMAC every payload and catalog row
 //!   carries, checked on every read (`docs/SECURITY.md`).
 //! - [`store`]: payload paths and atomic writes, counted in the shared [`usage`] counters.
+//! - `remote_blobs`, `read_through`: payloads on an object store, and local copies of hot ones;
+//!   [`ranged`]: reading only the parts of a large remote payload a scan or slice needs, each
+//!   part checked against the payload's signed outboard tree.
 //! - [`eviction`]: the size and entry limits (least-recently-used eviction across processes);
 //!   `access` records gets in payload modification times, in batches.
 //! - [`core`]: the synchronous put/get logic; [`Cache`] (async) and [`blocking::Cache`] wrap it.
@@ -46,6 +49,7 @@ pub mod keys;
 pub mod memo;
 mod metadata;
 mod query;
+pub mod ranged;
 mod read_through;
 mod remote_blobs;
 pub mod repair;

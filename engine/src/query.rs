@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use cacheness_sql::payload::PayloadBytes;
 use cacheness_sql::pull::FetchObserver;
 use cacheness_sql::{Payloads, PullTables, TableLookup, TablePayload};
 use deltalake::arrow::array::RecordBatch;
@@ -10,8 +11,9 @@ use deltalake::datafusion::common::ScalarValue;
 
 use crate::codec::DataType;
 use crate::core::{CacheCore, Lookup};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::keys::{Params, Value};
+use crate::ranged::PayloadData;
 
 /// The cache's payloads, as the SQL layer sees them.
 #[derive(Debug)]
@@ -68,20 +70,22 @@ impl Payloads for CorePayloads {
                 Lookup::params(&params)
             }
         }
-        .and_then(|l| self.0.payload(&l))
-        .map_err(|e| e.to_string())?;
-        let Some((info, bytes)) = found else {
+        .and_then(|l| self.0.payload_parts(&l, DataType::ArrowTable))
+        .map_err(|e| match e {
+            Error::WrongType { key, stored, .. } => {
+                format!("entry {key} holds {stored}, not an Arrow table")
+            }
+            e => e.to_string(),
+        })?;
+        let Some((info, data)) = found else {
             return Ok(None);
         };
-        if info.data_type != DataType::ArrowTable.as_str() {
-            return Err(format!(
-                "entry {} holds {}, not an Arrow table",
-                info.cache_key, info.data_type
-            ));
-        }
         Ok(Some(TablePayload {
             key: info.cache_key,
-            bytes,
+            bytes: match data {
+                PayloadData::Whole(b) => PayloadBytes::Whole(b),
+                PayloadData::Parts(p) => PayloadBytes::Parts(p),
+            },
         }))
     }
 }

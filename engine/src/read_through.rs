@@ -57,6 +57,11 @@ impl ReadThrough {
 
     /// The copy of a payload: its ETag and bytes; `None` if there is none (or it is unreadable,
     /// which is a miss of the layer, not an error of the get).
+    /// Whether a copy of a payload is held (whatever its version).
+    pub(crate) fn holds(&self, key: &str, format: Format) -> bool {
+        self.path(key, format).exists()
+    }
+
     pub(crate) fn get(&self, key: &str, format: Format) -> Option<(String, Bytes)> {
         let path = self.path(key, format);
         let bytes = std::fs::read(&path).ok()?;

@@ -112,6 +112,8 @@ pub(crate) struct RemoteBlobs {
     remote: Remote,
     /// Local copies of hot payloads, if configured.
     read_through: Option<ReadThrough>,
+    /// What ranged reads fetched.
+    pub(crate) parts: std::sync::Arc<crate::ranged::PartsCounters>,
 }
 
 /// What a get of a payload object found.
@@ -135,7 +137,14 @@ impl RemoteBlobs {
         RemoteBlobs {
             remote,
             read_through,
+            parts: Default::default(),
         }
+    }
+
+    /// Ranged reads so far and the payload bytes they fetched.
+    pub(crate) fn ranged_counts(&self) -> (u64, u64) {
+        let g = |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed);
+        (g(&self.parts.reads), g(&self.parts.bytes))
     }
 
     /// Gets served by the read-through layer so far.
@@ -162,7 +171,20 @@ impl RemoteBlobs {
             .is_some_and(|rt| rt.remove(key, format))
     }
 
-    fn object(&self, key: &str, format: Format) -> ObjectPath {
+    /// Whether the read-through layer holds a copy of a payload.
+    pub(crate) fn has_copy(&self, key: &str, format: Format) -> bool {
+        self.read_through
+            .as_ref()
+            .is_some_and(|rt| rt.holds(key, format))
+    }
+
+    /// The object store the payloads live on.
+    pub(crate) fn store(&self) -> &std::sync::Arc<dyn ObjectStore> {
+        self.remote.store()
+    }
+
+    /// A payload's object.
+    pub(crate) fn object(&self, key: &str, format: Format) -> ObjectPath {
         self.remote.path(&BlobStore::rel_path(key, format))
     }
 

@@ -94,6 +94,11 @@ pub struct CacheStats {
     /// Gets of a cache on an object store served from the local read-through copy after a
     /// `304 Not Modified` (this process).
     pub read_through_hits: u64,
+    /// Gets and `cached_table` scans that read a large payload on an object store in checked
+    /// parts rather than whole (this process; `docs/SCALE.md`, "Ranged reads").
+    pub ranged_reads: u64,
+    /// Payload bytes those ranged reads fetched (this process).
+    pub ranged_bytes: u64,
 }
 
 /// What a report says beyond the counters: catalog sums, limits and eviction totals.
@@ -106,6 +111,7 @@ pub(crate) struct ReportInputs {
     pub max_entries: Option<u64>,
     pub evictions: crate::usage::EvictionTotals,
     pub read_through_hits: u64,
+    pub ranged: (u64, u64),
 }
 
 impl Counters {
@@ -134,6 +140,8 @@ impl Counters {
                 .then(|| chrono::DateTime::from_timestamp_micros(ev.last_pass_at))
                 .flatten(),
             read_through_hits: r.read_through_hits,
+            ranged_reads: r.ranged.0,
+            ranged_bytes: r.ranged.1,
         }
     }
 }

@@ -97,6 +97,11 @@ impl BlobStore {
             .map_or(0, RemoteBlobs::read_through_hits)
     }
 
+    /// Ranged reads so far and the payload bytes they fetched (0 on disk).
+    pub fn ranged_counts(&self) -> (u64, u64) {
+        self.remote.as_ref().map_or((0, 0), |r| r.ranged_counts())
+    }
+
     fn open_at(root: &Path, durability: Durability, remote: Option<RemoteBlobs>) -> Result<Self> {
         if remote.is_some() {
             std::fs::create_dir_all(root).map_err(|e| Error::io(root, e))?;
@@ -232,6 +237,24 @@ impl BlobStore {
             replaced |= self.remove(key, other)?;
         }
         Ok(replaced)
+    }
+
+    /// Open a payload for ranged reads (`crate::ranged`): on an object store a large payload
+    /// with a matching tree is read in parts; on disk (where the file is mapped) and for
+    /// anything else the whole payload is read.
+    pub(crate) fn open_ranged(
+        &self,
+        key: &str,
+        format: Format,
+        signer: &crate::signing::Signer,
+    ) -> Result<crate::ranged::Opened> {
+        use crate::ranged::Opened;
+        match &self.remote {
+            Some(r) => r.open_ranged(key, format, signer),
+            None => Ok(self
+                .read(key, format)?
+                .map_or(Opened::Missing, Opened::Whole)),
+        }
     }
 
     /// Read a payload; `None` if there is none.

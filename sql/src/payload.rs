@@ -5,10 +5,17 @@
 //! bytes are held in memory for the statement, so the table is exactly the file that passed
 //! the checks even if the entry is replaced meanwhile; each scan decodes only the projected
 //! columns.
+//!
+//! A large payload on an object store comes in parts ([`PayloadParts`]): a scan fetches only
+//! the column chunks it reads (the projected columns, of every row group or of the first ones
+//! that hold a `LIMIT`'s rows), each part checked against the payload's signed tree before the
+//! decoder sees it. Parts fetched stay for the statement; an entry replaced meanwhile makes the
+//! fetch fail rather than mix two versions.
 
+use std::ops::Range;
 use std::sync::Arc;
 
-use bytes::Bytes;
+use bytes::{Buf, Bytes};
 use deltalake::arrow::array::{RecordBatch, RecordBatchOptions};
 use deltalake::arrow::datatypes::SchemaRef;
 use deltalake::datafusion::catalog::TableFunctionArgs;
@@ -23,6 +30,8 @@ use deltalake::parquet::arrow::ProjectionMask;
 use deltalake::parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ParquetRecordBatchReaderBuilder,
 };
+use deltalake::parquet::errors::{ParquetError, Result as ParquetResult};
+use deltalake::parquet::file::reader::{ChunkReader, Length};
 
 use crate::args;
 
@@ -57,8 +66,107 @@ impl std::fmt::Display for TableLookup {
 pub struct TablePayload {
     /// The entry's key.
     pub key: String,
-    /// The whole payload file, checked.
-    pub bytes: Bytes,
+    /// The payload file: whole, or read in checked parts.
+    pub bytes: PayloadBytes,
+}
+
+/// A payload read in parts, each part checked before it is handed out (a large payload on an
+/// object store: the engine's `ranged` module). Scans fetch the column chunks they need first,
+/// in one batch, so the Parquet reader's later reads come from memory.
+pub trait PayloadParts: Send + Sync + std::fmt::Debug {
+    /// The payload's length in bytes.
+    fn len(&self) -> u64;
+    /// Whether the payload is empty.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// The checked bytes of `range` (clipped to the payload).
+    fn read(&self, range: Range<u64>) -> Result<Bytes, String>;
+    /// Checked bytes from `pos` to the end of the part that holds it (for streaming reads that
+    /// should not fetch past what they need).
+    fn read_at(&self, pos: u64) -> Result<Bytes, String>;
+    /// Fetch and check every part `ranges` touch, in one batch of requests.
+    fn prefetch(&self, ranges: &[Range<u64>]) -> Result<(), String>;
+}
+
+/// A payload's bytes as the Parquet reader sees them.
+#[derive(Debug, Clone)]
+pub enum PayloadBytes {
+    /// The whole file, checked.
+    Whole(Bytes),
+    /// The file read in checked parts.
+    Parts(Arc<dyn PayloadParts>),
+}
+
+impl Length for PayloadBytes {
+    fn len(&self) -> u64 {
+        match self {
+            PayloadBytes::Whole(b) => b.len() as u64,
+            PayloadBytes::Parts(p) => p.len(),
+        }
+    }
+}
+
+impl ChunkReader for PayloadBytes {
+    type T = PayloadRead;
+
+    fn get_read(&self, start: u64) -> ParquetResult<PayloadRead> {
+        Ok(match self {
+            PayloadBytes::Whole(b) => {
+                let start = (start as usize).min(b.len());
+                PayloadRead::Whole(b.slice(start..).reader())
+            }
+            PayloadBytes::Parts(p) => PayloadRead::Parts {
+                parts: p.clone(),
+                pos: start,
+                held: Bytes::new(),
+            },
+        })
+    }
+
+    fn get_bytes(&self, start: u64, length: usize) -> ParquetResult<Bytes> {
+        match self {
+            PayloadBytes::Whole(b) => b.get_bytes(start, length),
+            PayloadBytes::Parts(p) => p
+                .read(start..start + length as u64)
+                .map_err(|m| ParquetError::External(m.into())),
+        }
+    }
+}
+
+/// A streaming read of a payload from some position.
+pub enum PayloadRead {
+    /// Of a whole file.
+    Whole(bytes::buf::Reader<Bytes>),
+    /// Of a file in parts: one part is held at a time.
+    Parts {
+        /// The parts.
+        parts: Arc<dyn PayloadParts>,
+        /// The file position after `held`.
+        pos: u64,
+        /// Checked bytes not yet read.
+        held: Bytes,
+    },
+}
+
+impl std::io::Read for PayloadRead {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            PayloadRead::Whole(r) => r.read(buf),
+            PayloadRead::Parts { parts, pos, held } => {
+                if held.is_empty() {
+                    if *pos >= parts.len() {
+                        return Ok(0);
+                    }
+                    *held = parts.read_at(*pos).map_err(std::io::Error::other)?;
+                    *pos += held.len() as u64;
+                }
+                let n = buf.len().min(held.len());
+                buf[..n].copy_from_slice(&held.split_to(n));
+                Ok(n)
+            }
+        }
+    }
 }
 
 /// The engine's side: finds an entry and checks its payload the way a get does.
@@ -120,6 +228,41 @@ impl TableProvider for PayloadTable {
 }
 
 impl PayloadTable {
+    /// The row groups a scan reads: all of them, or the first ones that hold `limit` rows.
+    fn row_groups(&self, limit: Option<usize>) -> Vec<usize> {
+        let groups = self.metadata.metadata().row_groups();
+        let mut rows = 0usize;
+        let mut out = Vec::with_capacity(groups.len());
+        for (i, g) in groups.iter().enumerate() {
+            if limit.is_some_and(|n| rows >= n) {
+                break;
+            }
+            out.push(i);
+            rows = rows.saturating_add(usize::try_from(g.num_rows()).unwrap_or(usize::MAX));
+        }
+        out
+    }
+
+    /// The file ranges of the column chunks of `groups` that `projection` (top-level column
+    /// indices; `None`: all) reads.
+    fn column_chunks(&self, groups: &[usize], projection: Option<&Vec<usize>>) -> Vec<Range<u64>> {
+        let meta = self.metadata.metadata();
+        let schema = meta.file_metadata().schema_descr();
+        let row_groups = meta.row_groups();
+        groups
+            .iter()
+            .filter_map(|g| row_groups.get(*g))
+            .flat_map(|g| g.columns().iter().enumerate())
+            .filter(|(leaf, _)| {
+                projection.is_none_or(|p| p.contains(&schema.get_column_root_idx(*leaf)))
+            })
+            .map(|(_, c)| {
+                let (start, len) = c.byte_range();
+                start..start + len
+            })
+            .collect()
+    }
+
     /// The rows of the projected columns (at most `limit`), as an in-memory plan.
     fn decode(
         &self,
@@ -163,9 +306,16 @@ impl PayloadTable {
             }
             None => self.schema(),
         };
+        let groups = self.row_groups(limit);
         if let Some(n) = limit {
             builder = builder.with_limit(n);
         }
+        if let PayloadBytes::Parts(parts) = &self.payload.bytes {
+            parts
+                .prefetch(&self.column_chunks(&groups, projection))
+                .map_err(|e| decode_error(key, e))?;
+        }
+        builder = builder.with_row_groups(groups);
         let batches: Vec<RecordBatch> = builder
             .build()
             .map_err(|e| decode_error(key, e))?

@@ -124,6 +124,45 @@ impl S3 {
         ]
     }
 
+    /// Read an object of the bucket.
+    #[allow(dead_code)] // not every test binary that includes this module tampers
+    pub fn get(&self, key: &str) -> Vec<u8> {
+        use object_store::ObjectStoreExt;
+        let store = self.client();
+        let path = object_store::path::Path::from(key);
+        runtime().block_on(async {
+            store
+                .get(&path)
+                .await
+                .unwrap()
+                .bytes()
+                .await
+                .unwrap()
+                .to_vec()
+        })
+    }
+
+    /// Write an object of the bucket, as a stranger with the bucket's credentials would.
+    #[allow(dead_code)]
+    pub fn put(&self, key: &str, bytes: Vec<u8>) {
+        use object_store::ObjectStoreExt;
+        let store = self.client();
+        let path = object_store::path::Path::from(key);
+        runtime().block_on(async { store.put(&path, bytes.into()).await.unwrap() });
+    }
+
+    fn client(&self) -> object_store::aws::AmazonS3 {
+        object_store::aws::AmazonS3Builder::new()
+            .with_endpoint(&self.endpoint)
+            .with_allow_http(true)
+            .with_access_key_id("testing")
+            .with_secret_access_key("testing")
+            .with_region("us-east-1")
+            .with_bucket_name(&self.bucket)
+            .build()
+            .unwrap()
+    }
+
     /// The keys of every object under `prefix` (a ListObjectsV2 call, parsed crudely).
     pub fn keys(&self, prefix: &str) -> Vec<String> {
         let addr = self.endpoint.trim_start_matches("http://");
@@ -176,4 +215,12 @@ impl Drop for S3 {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+#[allow(dead_code)]
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
 }
