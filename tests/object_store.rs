@@ -660,3 +660,68 @@ fn large_tables_are_scanned_in_checked_parts() {
         "b, the limit, b again, a"
     );
 }
+
+#[test]
+fn array_slices_fetch_only_their_chunks() {
+    let s3 = S3::start("slices");
+    let url = s3.url("arr");
+    let state = tempfile::tempdir().unwrap();
+    let cache = open(&s3, &url, state.path());
+    // 2 Mi rows × 4 incompressible float64s (64 MiB): chunks of 256 Ki rows (8 MiB), 8 of them.
+    let mut x = 0x2545_F491_4F6C_DD1Du64;
+    let a = Array2::from_shape_simple_fn((2 << 20, 4), || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        (x >> 11) as f64
+    });
+    let p = params!(a = "big");
+    let key = cache.put(&a, &p).unwrap();
+    let len = cache.info_by_key(&key).unwrap().unwrap().stored_bytes;
+    let object = format!("arr/blobs/{}/{key}.b2nd", &key[..2]);
+    assert!(s3.keys("arr/blobs").contains(&format!("{object}.tree")));
+    let slice = |rows: std::ops::Range<usize>| {
+        cache.get_array_slice::<f64>(&p, &[rows, 0..4]).map(|got| {
+            got.map(|g| {
+                g.into_dimensionality::<cacheness::deps::ndarray::Ix2>()
+                    .unwrap()
+            })
+        })
+    };
+    let rows = |r: std::ops::Range<usize>| a.slice(cacheness::deps::ndarray::s![r, ..]).to_owned();
+
+    // Within the first chunk: about one chunk of eight is fetched.
+    assert_eq!(slice(100..200).unwrap(), Some(rows(100..200)));
+    let first = cache.stats().unwrap();
+    assert_eq!(first.ranged_reads, 1);
+    assert!(
+        first.ranged_bytes < len / 6,
+        "{} of {len}",
+        first.ranged_bytes
+    );
+    // Across a chunk boundary: two chunks.
+    let edge = 256 << 10;
+    assert_eq!(
+        slice(edge - 3..edge + 3).unwrap(),
+        Some(rows(edge - 3..edge + 3))
+    );
+    let fetched = cache.stats().unwrap().ranged_bytes - first.ranged_bytes;
+    assert!(fetched < len / 3, "{fetched} of {len}");
+
+    // A stranger alters the sixth chunk: slices of it fail naming the object; others still
+    // read and check.
+    let mut bytes = s3.get(&object);
+    let in_sixth = bytes.len() * 11 / 16;
+    bytes[in_sixth] ^= 0x55;
+    s3.put(&object, bytes);
+    let sixth = 5 * edge + 10;
+    let err = slice(sixth..sixth + 2).unwrap_err().to_string();
+    assert!(
+        err.contains(&object) && err.contains("signed tree"),
+        "{err}"
+    );
+    assert_eq!(slice(0..2).unwrap(), Some(rows(0..2)));
+    // The whole get judges it corrupt and removes it.
+    assert_eq!(cache.get::<Array2<f64>>(&p).unwrap(), None);
+    assert_eq!(slice(0..2).unwrap(), None);
+}

@@ -186,6 +186,23 @@ impl Cache {
         Ok((value, Outcome::Computed))
     }
 
+    /// Get part of the array stored under parameters: one range of indices per dimension, as
+    /// an array of the part's shape (see [`crate::Cache::get_array_slice`]).
+    ///
+    /// ```no_run
+    /// use cacheness_engine::{blocking::Cache, params};
+    /// let cache = Cache::open("/tmp/my-cache")?;
+    /// let rows = cache.get_array_slice::<f64>(&params!(run = 7), &[0..10, 0..3])?;
+    /// # Ok::<(), cacheness_engine::Error>(())
+    /// ```
+    pub fn get_array_slice<T: crate::codec::array::Element>(
+        &self,
+        params: &Params,
+        ranges: &crate::codec::array::Slice,
+    ) -> Result<Option<ndarray::ArrayD<T>>> {
+        self.core.get_array_slice(&Lookup::params(params)?, ranges)
+    }
+
     /// Get the value stored under a cache key.
     pub fn get_by_key<T: Cacheable>(&self, key: &str) -> Result<Option<T>> {
         self.core.get(&Lookup::key(key)?)

@@ -198,6 +198,19 @@ impl Cache {
         Ok((value, Outcome::Computed))
     }
 
+    /// Get part of the array stored under parameters: one range of indices per dimension
+    /// (`&[0..10, 5..7]`), as an array of the part's shape. Only the Blosc2 chunks the part
+    /// touches are decompressed; on an object store only they are fetched, each part checked
+    /// against the entry's signature first (`docs/SCALE.md`, "Ranged reads"). A range outside
+    /// the array is [`crate::Error::InvalidSlice`].
+    pub async fn get_array_slice<T: crate::codec::array::Element>(
+        &self,
+        params: &Params,
+        ranges: &crate::codec::array::Slice,
+    ) -> Result<Option<ndarray::ArrayD<T>>> {
+        self.core.get_array_slice(&Lookup::params(params)?, ranges)
+    }
+
     /// Get the value stored under a cache key.
     pub async fn get_by_key<T: Cacheable>(&self, key: &str) -> Result<Option<T>> {
         self.core.get(&Lookup::key(key)?)

@@ -14,15 +14,17 @@ use cacheness_catalog::{Catalog, CatalogOp, CatalogRow, CommitPolicy};
 use chrono::{DateTime, Utc};
 
 use crate::access::AccessLog;
+use crate::codec::array::{self, Element, Slice};
 use crate::codec::{Cacheable, DataType, EncodeCtx, EntryMeta, Format};
 use crate::config::CacheConfig;
 use crate::error::{Error, Result};
 use crate::keys::{Params, hex};
-use crate::ranged::{Opened, PayloadData};
+use crate::ranged::{Opened, PayloadData, RangedPayload};
 use crate::seal;
 use crate::signing::{Record, Signer, SigningKey, Unverified};
 use crate::stats::{CacheStats, Counters, RemovalReason, ReportInputs};
 use crate::store::{BlobStore, is_valid_key};
+use ndarray::ArrayD;
 
 /// Options of one put.
 #[derive(Debug, Clone, Default)]
@@ -714,15 +716,15 @@ impl CacheCore {
         }
     }
 
-    /// A get of a value of type `want` that reads its payload in checked parts where it can
-    /// (a large payload on an object store, `crate::ranged`): the entry's info, and the
-    /// payload, whole or in parts. The same checks as a get, but the payload MAC is checked
-    /// part by part as parts are read.
-    pub fn payload_parts(
+    /// [`Self::load_for_get`] of a value of type `want` that reads its payload in checked
+    /// parts where it can (a large payload on an object store, `crate::ranged`). The same
+    /// checks as a get, but the payload MAC is checked part by part as parts are read; the
+    /// `Loaded` bytes then hold only the parts read so far.
+    fn load_parts(
         &self,
         lookup: &Lookup,
         want: DataType,
-    ) -> Result<Option<(EntryInfo, PayloadData)>> {
+    ) -> Result<Option<(Loaded, Option<Box<RangedPayload>>)>> {
         self.check_open()?;
         let format = want.format();
         let (loaded, parts) = match self.store.open_ranged(&lookup.key, format, &self.signer)? {
@@ -746,12 +748,51 @@ impl CacheCore {
                 requested: want.as_str().to_string(),
             });
         }
+        Ok(Some((loaded, parts)))
+    }
+
+    /// The payload of a value of type `want`, whole or (a large payload on an object store)
+    /// in checked parts, with the entry's info: what `cached_table` scans read.
+    pub fn payload_parts(
+        &self,
+        lookup: &Lookup,
+        want: DataType,
+    ) -> Result<Option<(EntryInfo, PayloadData)>> {
+        let Some((loaded, parts)) = self.load_parts(lookup, want)? else {
+            return Ok(None);
+        };
         self.counters.hit();
         let info = loaded.info()?;
         Ok(Some(match parts {
             Some(p) => (info, PayloadData::Parts(std::sync::Arc::from(p))),
             None => (info, PayloadData::Whole(loaded.bytes)),
         }))
+    }
+
+    /// Get part of an array: one range of indices per dimension. Only the Blosc2 chunks the
+    /// part touches are decompressed, and on an object store only they are fetched (with the
+    /// frame's header, offsets and trailer), each fetched part checked before C reads it.
+    pub fn get_array_slice<T: Element>(
+        &self,
+        lookup: &Lookup,
+        ranges: &Slice,
+    ) -> Result<Option<ArrayD<T>>> {
+        let Some((loaded, parts)) = self.load_parts(lookup, DataType::Ndarray)? else {
+            return Ok(None);
+        };
+        let key = &lookup.key;
+        let value = match parts {
+            None => array::decode_slice::<T>(&loaded.bytes, &loaded.meta, ranges)?,
+            Some(parts) => {
+                let (header_len, index_start) = array::frame_layout(&loaded.bytes, key)?;
+                parts.prefetch(&[0..header_len, index_start..parts.len()])?;
+                let chunks = array::slice_chunk_ranges(&parts.sparse(), key, ranges)?;
+                parts.prefetch(&chunks)?;
+                array::decode_slice::<T>(&parts.sparse(), &loaded.meta, ranges)?
+            }
+        };
+        self.counters.hit();
+        Ok(Some(value))
     }
 
     /// Get a value.

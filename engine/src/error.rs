@@ -64,6 +64,14 @@ pub enum Error {
         /// The data type asked for.
         requested: String,
     },
+    /// A slice asked of an array entry does not fit its shape.
+    #[error("cannot slice entry {key}: {reason}")]
+    InvalidSlice {
+        /// The entry's key.
+        key: String,
+        /// What does not fit.
+        reason: String,
+    },
     /// The configuration is invalid.
     #[error("configuration {source_name}: {reason}")]
     Config {

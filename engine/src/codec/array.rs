@@ -223,29 +223,17 @@ impl<T: Element, D: Dimension> Cacheable for Array<T, D> {
     }
 
     fn decode(bytes: bytes::Bytes, meta: &EntryMeta) -> Result<Self> {
-        let stored = meta
-            .info
-            .get("dtype")
-            .and_then(|d| d.as_str())
-            .unwrap_or("?");
-        if stored != T::NAME {
-            return Err(Error::WrongType {
-                key: meta.key.clone(),
-                stored: format!("ndarray<{stored}>"),
-                requested: Self::type_name(),
-            });
-        }
+        let stored = stored_dtype::<T>(meta, Self::type_name)?;
         let arr = ffi::Array::from_frame(&bytes, default_threads())
             .map_err(|e| Error::corrupt(what(&meta.key), e))?;
         let shape = arr.shape();
-        if let Some(n) = D::NDIM
-            && n != shape.len()
-        {
-            return Err(Error::WrongType {
-                key: meta.key.clone(),
-                stored: format!("ndarray<{stored}, {} dims>", shape.len()),
-                requested: Self::type_name(),
-            });
+        let wrong_dims = || Error::WrongType {
+            key: meta.key.clone(),
+            stored: format!("ndarray<{stored}, {} dims>", shape.len()),
+            requested: Self::type_name(),
+        };
+        if D::NDIM.is_some_and(|n| n != shape.len()) {
+            return Err(wrong_dims());
         }
         let dims: Vec<usize> = shape
             .iter()
@@ -255,54 +243,221 @@ impl<T: Element, D: Dimension> Cacheable for Array<T, D> {
             })
             .collect::<Result<_>>()?;
         let n: usize = dims.iter().product();
-        let nbytes = n
-            .checked_mul(std::mem::size_of::<T>())
-            .ok_or_else(|| Error::corrupt(what(&meta.key), "array size overflows"))?;
-        if nbytes as u64 != meta.raw_bytes {
+        let size = n.checked_mul(std::mem::size_of::<T>());
+        if size.is_none_or(|s| s as u64 != meta.raw_bytes) {
             return Err(Error::corrupt(
                 what(&meta.key),
                 "array size disagrees with its metadata",
             ));
         }
-        let data: Vec<T> = if std::any::TypeId::of::<T>() == std::any::TypeId::of::<bool>() {
-            // Only 0 and 1 are valid bools: decode as bytes and check.
-            let mut raw = vec![0u8; n];
-            arr.to_buffer(&mut raw)
-                .map_err(|e| Error::corrupt(what(&meta.key), e))?;
-            if raw.iter().any(|&b| b > 1) {
-                return Err(Error::corrupt(
-                    what(&meta.key),
-                    "bool array holds bytes other than 0 and 1",
-                ));
-            }
-            // SAFETY: T is bool and every byte is 0 or 1.
-            #[allow(unsafe_code)]
-            unsafe {
-                let mut raw = std::mem::ManuallyDrop::new(raw);
-                Vec::from_raw_parts(raw.as_mut_ptr().cast::<T>(), raw.len(), raw.capacity())
-            }
-        } else {
-            let mut v: Vec<T> = Vec::with_capacity(n);
-            // SAFETY: the buffer has capacity for n elements; b2nd fills all nbytes, and any
-            // bit pattern is a valid T for the numeric Element types.
-            #[allow(unsafe_code)]
-            unsafe {
-                let out = std::slice::from_raw_parts_mut(v.as_mut_ptr().cast::<u8>(), nbytes);
-                arr.to_buffer(out)
-                    .map_err(|e| Error::corrupt(what(&meta.key), e))?;
-                v.set_len(n);
-            }
-            v
-        };
+        let data = elements::<T>(n, &meta.key, |out| arr.to_buffer(out))?;
         let dyn_arr = ArrayD::from_shape_vec(IxDyn(&dims), data)
             .map_err(|e| Error::corrupt(what(&meta.key), format!("shape: {e}")))?;
-        dyn_arr
-            .into_dimensionality::<D>()
-            .map_err(|_| Error::WrongType {
-                key: meta.key.clone(),
-                stored: format!("ndarray<{stored}, {} dims>", dims.len()),
-                requested: Self::type_name(),
-            })
+        dyn_arr.into_dimensionality::<D>().map_err(|_| wrong_dims())
+    }
+}
+
+/// The element type an array entry stores, if it is `T` (else `WrongType`, naming `requested`).
+fn stored_dtype<T: Element>(meta: &EntryMeta, requested: impl Fn() -> String) -> Result<&str> {
+    let stored = meta
+        .info
+        .get("dtype")
+        .and_then(|d| d.as_str())
+        .unwrap_or("?");
+    if stored != T::NAME {
+        return Err(Error::WrongType {
+            key: meta.key.clone(),
+            stored: format!("ndarray<{stored}>"),
+            requested: requested(),
+        });
+    }
+    Ok(stored)
+}
+
+/// `n` elements of `T` that `fill` writes as bytes (C's decompression); bools are checked to
+/// be 0 or 1.
+fn elements<T: Element>(
+    n: usize,
+    key: &str,
+    fill: impl FnOnce(&mut [u8]) -> std::result::Result<(), String>,
+) -> Result<Vec<T>> {
+    let nbytes = n
+        .checked_mul(std::mem::size_of::<T>())
+        .ok_or_else(|| Error::corrupt(what(key), "array size overflows"))?;
+    if std::any::TypeId::of::<T>() == std::any::TypeId::of::<bool>() {
+        // Only 0 and 1 are valid bools: decode as bytes and check.
+        let mut raw = vec![0u8; n];
+        fill(&mut raw).map_err(|e| Error::corrupt(what(key), e))?;
+        if raw.iter().any(|&b| b > 1) {
+            return Err(Error::corrupt(
+                what(key),
+                "bool array holds bytes other than 0 and 1",
+            ));
+        }
+        // SAFETY: T is bool and every byte is 0 or 1.
+        #[allow(unsafe_code)]
+        unsafe {
+            let mut raw = std::mem::ManuallyDrop::new(raw);
+            return Ok(Vec::from_raw_parts(
+                raw.as_mut_ptr().cast::<T>(),
+                raw.len(),
+                raw.capacity(),
+            ));
+        }
+    }
+    let mut v: Vec<T> = Vec::with_capacity(n);
+    // SAFETY: the buffer has capacity for n elements; fill writes all nbytes (or fails, and
+    // the length stays 0), and any bit pattern is a valid T for the numeric Element types.
+    #[allow(unsafe_code)]
+    unsafe {
+        let out = std::slice::from_raw_parts_mut(v.as_mut_ptr().cast::<u8>(), nbytes);
+        fill(out).map_err(|e| Error::corrupt(what(key), e))?;
+        v.set_len(n);
+    }
+    Ok(v)
+}
+
+/// A part of an n-dimensional array: one range of indices per dimension.
+pub type Slice = [std::ops::Range<usize>];
+
+/// The start and stop of `ranges` as Blosc2 takes them, if they lie in `shape`.
+fn slice_bounds(key: &str, shape: &[i64], ranges: &Slice) -> Result<(Vec<i64>, Vec<i64>)> {
+    let bad = |reason: String| Error::InvalidSlice {
+        key: key.to_string(),
+        reason,
+    };
+    if ranges.len() != shape.len() {
+        return Err(bad(format!(
+            "the array has {} dimensions, the slice {}",
+            shape.len(),
+            ranges.len()
+        )));
+    }
+    let mut bounds = (Vec::new(), Vec::new());
+    for (d, (r, &len)) in ranges.iter().zip(shape).enumerate() {
+        if r.start > r.end || r.end as u64 > len.max(0) as u64 {
+            return Err(bad(format!(
+                "dimension {d} has {len} elements; {}..{} is not within it",
+                r.start, r.end
+            )));
+        }
+        bounds.0.push(r.start as i64);
+        bounds.1.push(r.end as i64);
+    }
+    Ok(bounds)
+}
+
+/// Decode the part `ranges` of an array payload (checked, as for [`Cacheable::decode`]):
+/// Blosc2 decompresses only the chunks the part touches.
+pub fn decode_slice<T: Element>(
+    frame: &[u8],
+    meta: &EntryMeta,
+    ranges: &Slice,
+) -> Result<ArrayD<T>> {
+    stored_dtype::<T>(meta, <ArrayD<T> as Cacheable>::type_name)?;
+    let arr = ffi::Array::from_frame(frame, default_threads())
+        .map_err(|e| Error::corrupt(what(&meta.key), e))?;
+    let (start, stop) = slice_bounds(&meta.key, &arr.shape(), ranges)?;
+    let dims: Vec<usize> = ranges.iter().map(|r| r.end - r.start).collect();
+    let n: usize = dims.iter().product();
+    let data = match n {
+        0 => Vec::new(),
+        _ => elements::<T>(n, &meta.key, |out| arr.slice_to_buffer(&start, &stop, out))?,
+    };
+    ArrayD::from_shape_vec(IxDyn(&dims), data)
+        .map_err(|e| Error::corrupt(what(&meta.key), format!("shape: {e}")))
+}
+
+/// A Blosc2 frame's header length and where its offsets chunk starts: the header length (a
+/// big-endian i32 at byte 11) plus the compressed bytes of its chunks (a big-endian i64 at
+/// byte 39), as C-Blosc2's `frame.h` lays out the header. Everything from the offsets chunk to
+/// the end (offsets and trailer) is what reading any chunk needs besides the chunk itself.
+pub fn frame_layout(frame: &[u8], key: &str) -> Result<(u64, u64)> {
+    let field = |at: usize, n: usize| -> Result<u64> {
+        let b = frame
+            .get(at..at + n)
+            .ok_or_else(|| Error::corrupt(what(key), "Blosc2 frame header is cut short"))?;
+        Ok(b.iter().fold(0u64, |acc, &x| (acc << 8) | u64::from(x)))
+    };
+    let (header_len, cbytes) = (field(11, 4)?, field(39, 8)?);
+    let index_start = header_len
+        .checked_add(cbytes)
+        .filter(|&end| end <= frame.len() as u64)
+        .ok_or_else(|| {
+            Error::corrupt(what(key), "Blosc2 frame header gives sizes beyond the file")
+        })?;
+    Ok((header_len, index_start))
+}
+
+/// The byte ranges of the chunks of an array frame that the part `ranges` touches. `frame`
+/// needs only its header, its offsets chunk and its trailer in place (a ranged read's sparse
+/// buffer): the chunks' own bytes are not read.
+pub fn slice_chunk_ranges(
+    frame: &[u8],
+    key: &str,
+    ranges: &Slice,
+) -> Result<Vec<std::ops::Range<u64>>> {
+    let arr = ffi::Array::from_frame(frame, 1).map_err(|e| Error::corrupt(what(key), e))?;
+    let shape = arr.shape();
+    let (start, stop) = slice_bounds(key, &shape, ranges)?;
+    if start.iter().zip(&stop).any(|(a, b)| a == b) {
+        return Ok(Vec::new());
+    }
+    let chunkshape = arr.chunkshape();
+    let offsets = arr
+        .chunk_offsets()
+        .map_err(|e| Error::corrupt(what(key), e))?;
+    let (header_len, index_start) = frame_layout(frame, key)?;
+    // Chunks lie one after another: each ends where the next-placed one starts.
+    let mut starts: Vec<u64> = offsets
+        .iter()
+        .filter(|&&o| o >= 0)
+        .map(|&o| o as u64)
+        .collect();
+    starts.sort_unstable();
+    let end_of = |o: u64| {
+        let i = starts.partition_point(|&s| s <= o);
+        starts.get(i).map_or(index_start, |&s| header_len + s)
+    };
+    // The chunk grid (C order), and the chunks the part spans along each dimension.
+    let grid: Vec<i64> = shape
+        .iter()
+        .zip(&chunkshape)
+        .map(|(&s, &c)| (s + c.max(1) - 1) / c.max(1))
+        .collect();
+    let spans: Vec<std::ops::Range<i64>> = start
+        .iter()
+        .zip(&stop)
+        .zip(&chunkshape)
+        .map(|((&a, &b), &c)| a / c.max(1)..(b - 1) / c.max(1) + 1)
+        .collect();
+    let mut out = Vec::new();
+    let mut at: Vec<i64> = spans.iter().map(|s| s.start).collect();
+    loop {
+        let linear = at.iter().zip(&grid).fold(0i64, |acc, (&i, &g)| acc * g + i);
+        let offset = usize::try_from(linear)
+            .ok()
+            .and_then(|l| offsets.get(l))
+            .ok_or_else(|| {
+                Error::corrupt(what(key), "Blosc2 frame has fewer chunks than its shape")
+            })?;
+        if *offset >= 0 {
+            let o = *offset as u64;
+            out.push(header_len + o..end_of(o));
+        }
+        // Next position in the spans, last dimension fastest.
+        let mut d = spans.len();
+        loop {
+            if d == 0 {
+                return Ok(out);
+            }
+            d -= 1;
+            at[d] += 1;
+            if at[d] < spans[d].end {
+                break;
+            }
+            at[d] = spans[d].start;
+        }
     }
 }
 

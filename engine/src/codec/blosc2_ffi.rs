@@ -69,6 +69,14 @@ unsafe extern "C" {
         array: *mut *mut B2ndArrayHead,
     ) -> c_int;
     fn b2nd_free(array: *mut B2ndArrayHead) -> c_int;
+    fn b2nd_get_slice_cbuffer(
+        array: *const B2ndArrayHead,
+        start: *const i64,
+        stop: *const i64,
+        buffer: *mut c_void,
+        buffershape: *const i64,
+        buffersize: i64,
+    ) -> c_int;
 }
 
 static INIT: Once = Once::new();
@@ -244,6 +252,68 @@ impl<'a> Array<'a> {
             let head = &*self.ptr;
             head.shape[..head.ndim.max(0) as usize].to_vec()
         }
+    }
+
+    /// The array's chunk shape.
+    pub fn chunkshape(&self) -> Vec<i64> {
+        // SAFETY: the head is valid while self lives.
+        unsafe {
+            let head = &*self.ptr;
+            head.chunkshape[..head.ndim.max(0) as usize]
+                .iter()
+                .map(|&c| i64::from(c))
+                .collect()
+        }
+    }
+
+    /// Where each chunk starts, counted from the end of the frame's header (negative: a chunk
+    /// of one repeated value, stored in the offset itself). Reads the frame's offsets chunk.
+    pub fn chunk_offsets(&self) -> Result<Vec<i64>, String> {
+        // SAFETY: sc is valid for an opened array; C returns a malloc'd buffer of nchunks
+        // offsets that we copy and free.
+        unsafe {
+            let sc = (*self.ptr).sc;
+            if sc.is_null() {
+                return Err("the array has no super-chunk".into());
+            }
+            let n = usize::try_from((*sc).nchunks).map_err(|e| e.to_string())?;
+            let ptr = sys::blosc2_frame_get_offsets(sc);
+            if ptr.is_null() {
+                return Err("blosc2_frame_get_offsets failed".into());
+            }
+            let v = std::slice::from_raw_parts(ptr, n).to_vec();
+            libc::free(ptr.cast());
+            Ok(v)
+        }
+    }
+
+    /// Decompress the part `start..stop` (per dimension, in bounds) into `out` (C order, the
+    /// part's shape); only the chunks the part touches are read.
+    pub fn slice_to_buffer(
+        &self,
+        start: &[i64],
+        stop: &[i64],
+        out: &mut [u8],
+    ) -> Result<(), String> {
+        let ndim = self.shape().len();
+        if start.len() != ndim || stop.len() != ndim {
+            return Err(format!(
+                "a slice of a {ndim}-dimensional array needs {ndim} ranges"
+            ));
+        }
+        let shape: Vec<i64> = start.iter().zip(stop).map(|(a, b)| b - a).collect();
+        // SAFETY: start, stop and shape hold ndim values; out is writable for its length.
+        let rc = unsafe {
+            b2nd_get_slice_cbuffer(
+                self.ptr,
+                start.as_ptr(),
+                stop.as_ptr(),
+                out.as_mut_ptr().cast(),
+                shape.as_ptr(),
+                out.len() as i64,
+            )
+        };
+        check(rc, "b2nd_get_slice_cbuffer")
     }
 
     /// Decompress the whole array into `out` (C order).
