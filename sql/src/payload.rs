@@ -20,10 +20,18 @@ use deltalake::arrow::array::{RecordBatch, RecordBatchOptions};
 use deltalake::arrow::datatypes::SchemaRef;
 use deltalake::datafusion::catalog::TableFunctionArgs;
 use deltalake::datafusion::catalog::{Session, TableFunctionImpl, TableProvider};
+use deltalake::datafusion::common::DFSchema;
 use deltalake::datafusion::common::{ScalarValue, plan_err};
 use deltalake::datafusion::datasource::memory::MemorySourceConfig;
+use deltalake::datafusion::datasource::physical_plan::parquet::{
+    ParquetAccessPlan, ParquetFileMetrics, RowGroupAccessPlanFilter,
+};
 use deltalake::datafusion::error::{DataFusionError, Result as DfResult};
-use deltalake::datafusion::logical_expr::TableType;
+use deltalake::datafusion::logical_expr::utils::conjunction;
+use deltalake::datafusion::logical_expr::{TableProviderFilterPushDown, TableType};
+use deltalake::datafusion::physical_optimizer::pruning::{
+    PruningPredicate, PruningPredicateBuilder,
+};
 use deltalake::datafusion::physical_plan::ExecutionPlan;
 use deltalake::datafusion::prelude::Expr;
 use deltalake::parquet::arrow::ProjectionMask;
@@ -216,31 +224,70 @@ impl TableProvider for PayloadTable {
         TableType::Base
     }
 
+    /// Filters prune row groups by their statistics; DataFusion still applies them to the rows.
+    fn supports_filters_pushdown(
+        &self,
+        filters: &[&Expr],
+    ) -> DfResult<Vec<TableProviderFilterPushDown>> {
+        Ok(vec![TableProviderFilterPushDown::Inexact; filters.len()])
+    }
+
     async fn scan(
         &self,
-        _state: &dyn Session,
+        state: &dyn Session,
         projection: Option<&Vec<usize>>,
-        _filters: &[Expr],
+        filters: &[Expr],
         limit: Option<usize>,
     ) -> DfResult<Arc<dyn ExecutionPlan>> {
-        unpanicked(&self.payload.key, || self.decode(projection, limit))
+        let groups = self.row_groups(state, filters, limit);
+        unpanicked(&self.payload.key, || {
+            self.decode(projection, &groups, limit)
+        })
     }
 }
 
 impl PayloadTable {
-    /// The row groups a scan reads: all of them, or the first ones that hold `limit` rows.
-    fn row_groups(&self, limit: Option<usize>) -> Vec<usize> {
-        let groups = self.metadata.metadata().row_groups();
+    /// The row groups a scan reads: those whose statistics (min, max, null count) do not rule
+    /// out `filters`, and of those only the first ones that hold `limit` rows.
+    fn row_groups(
+        &self,
+        state: &dyn Session,
+        filters: &[Expr],
+        limit: Option<usize>,
+    ) -> Vec<usize> {
+        let meta = self.metadata.metadata();
+        let groups = meta.row_groups();
+        let mut kept = RowGroupAccessPlanFilter::new(ParquetAccessPlan::new_all(groups.len()));
+        if let Some(predicate) =
+            conjunction(filters.iter().cloned()).and_then(|e| self.pruning_predicate(state, e))
+        {
+            let metrics = ParquetFileMetrics::new(0, &self.payload.key, &Default::default());
+            let schema = self.schema();
+            let parquet = meta.file_metadata().schema_descr();
+            kept.prune_by_statistics(&schema, parquet, groups, &predicate, &metrics);
+        }
         let mut rows = 0usize;
         let mut out = Vec::with_capacity(groups.len());
-        for (i, g) in groups.iter().enumerate() {
+        for i in kept.build().row_group_indexes() {
             if limit.is_some_and(|n| rows >= n) {
                 break;
             }
             out.push(i);
-            rows = rows.saturating_add(usize::try_from(g.num_rows()).unwrap_or(usize::MAX));
+            let n = groups.get(i).map_or(0, |g| g.num_rows());
+            rows = rows.saturating_add(usize::try_from(n).unwrap_or(usize::MAX));
         }
         out
+    }
+
+    /// The statistics test of a filter; `None` if DataFusion cannot plan one (then nothing is
+    /// pruned: the filter is still applied to every row).
+    fn pruning_predicate(&self, state: &dyn Session, filter: Expr) -> Option<PruningPredicate> {
+        let df_schema = DFSchema::try_from(self.schema()).ok()?;
+        let physical = state.create_physical_expr(filter, &df_schema).ok()?;
+        PruningPredicateBuilder::new()
+            .with_file_schema(self.schema())
+            .try_build(physical)
+            .ok()
     }
 
     /// The file ranges of the column chunks of `groups` that `projection` (top-level column
@@ -267,6 +314,7 @@ impl PayloadTable {
     fn decode(
         &self,
         projection: Option<&Vec<usize>>,
+        groups: &[usize],
         limit: Option<usize>,
     ) -> DfResult<Arc<dyn ExecutionPlan>> {
         let key = &self.payload.key;
@@ -306,16 +354,15 @@ impl PayloadTable {
             }
             None => self.schema(),
         };
-        let groups = self.row_groups(limit);
         if let Some(n) = limit {
             builder = builder.with_limit(n);
         }
         if let PayloadBytes::Parts(parts) = &self.payload.bytes {
             parts
-                .prefetch(&self.column_chunks(&groups, projection))
+                .prefetch(&self.column_chunks(groups, projection))
                 .map_err(|e| decode_error(key, e))?;
         }
-        builder = builder.with_row_groups(groups);
+        builder = builder.with_row_groups(groups.to_vec());
         let batches: Vec<RecordBatch> = builder
             .build()
             .map_err(|e| decode_error(key, e))?
