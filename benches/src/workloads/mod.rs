@@ -64,6 +64,20 @@ pub fn open_workload_cache(cfg: &RunConfig, dir: &Path) -> Cache {
     .unwrap_or_else(|e| panic!("cannot open a cache at {at}: {e}"))
 }
 
+/// Time `sample` on `cache` [`PART_REPS`] times: the median in milliseconds and the payload
+/// bytes each call fetched in parts from an object store (0 on a local disk, where a part is
+/// read from the mapped file).
+pub fn timed_part_reads(cache: &Cache, mut sample: impl FnMut()) -> serde_json::Value {
+    let fetched = || cache.stats().map_or(0, |s| s.ranged_bytes);
+    let before = fetched();
+    let t = crate::timing::Samples::collect(PART_REPS, |_| sample());
+    let per_call = (fetched() - before) / PART_REPS as u64;
+    serde_json::json!({"p50_ms": crate::timing::round(t.p50() / 1000.0), "fetched_bytes": per_call})
+}
+
+/// How many times each part read (a slice, a one-column scan) is timed.
+pub const PART_REPS: usize = 5;
+
 /// Open a cache the way the workloads use it: default settings, group commit left to flush.
 pub fn open_cache(dir: &Path) -> Cache {
     Cache::open_with(CacheConfig::new(dir).with_commit_interval(Duration::from_secs(3600)))

@@ -5,7 +5,7 @@ use cacheness::deps::ndarray::Array1;
 use cacheness::{CodecOptions, Element, codec::array::NotBool, params};
 use serde_json::json;
 
-use super::{RunConfig, dir_bytes, open_workload_cache, scratch};
+use super::{RunConfig, dir_bytes, open_workload_cache, scratch, timed_part_reads};
 use crate::timing::{Samples, mb_per_s, round};
 use crate::{normal_f64, runs_i32};
 
@@ -33,6 +33,15 @@ fn one<T: Element + NotBool + PartialEq + Default>(
     let ok = back
         .into_iter()
         .all(|b| matches!(b, Ok(Some(b)) if b == arr));
+    // A 1 % slice from the middle: only the chunks it touches are read (and, on an object
+    // store, fetched).
+    let (from, to) = (arr.len() / 2, arr.len() / 2 + arr.len() / 100);
+    let mut part_ok = true;
+    let slice = timed_part_reads(&cache, || {
+        let got = cache.get_array_slice::<T>(&params!(array = label, rep = 0), &[from..to]);
+        part_ok &=
+            matches!(got, Ok(Some(g)) if g.as_slice() == arr.as_slice().map(|a| &a[from..to]));
+    });
 
     let data = arr.as_slice().unwrap_or(&[]);
     let options = CodecOptions::default();
@@ -67,7 +76,8 @@ fn one<T: Element + NotBool + PartialEq + Default>(
     json!({
         "array": label, "bytes": bytes,
         "put_mb_s": p(&put), "get_mb_s": p(&get), "stored_over_raw": round(stored as f64 / (REPS * bytes) as f64),
-        "values_checked": ok && blosc_ok,
+        "values_checked": ok && blosc_ok && part_ok,
+        "slice_1pct": slice,
         "baselines": {
             "blosc2_file": {"put_mb_s": p(&blosc_put), "get_mb_s": p(&blosc_get)},
             "plain_file": {"put_mb_s": p(&file_put), "get_mb_s": p(&file_get)},
