@@ -737,3 +737,45 @@ fn array_slices_fetch_only_their_chunks() {
     assert_eq!(cache.get::<Array2<f64>>(&p).unwrap(), None);
     assert_eq!(slice(0..2).unwrap(), None);
 }
+
+#[test]
+fn a_footer_larger_than_the_first_fetch_is_read_in_parts_too() {
+    let s3 = S3::start("footer");
+    let url = s3.url("wide");
+    let state = tempfile::tempdir().unwrap();
+    let cache = open(&s3, &url, state.path());
+    // 3,000 columns of 400 incompressible integers: 9.6 MB of data, and a footer (a chunk's
+    // metadata per column, the Arrow schema) larger than the 512 KiB a ranged read first gets.
+    let (columns, rows) = (3000, 400);
+    let mut x = 0x1234_5678_9ABC_DEF1u64;
+    let fields: Vec<Field> = (0..columns)
+        .map(|i| Field::new(format!("c{i}"), DataType::Int64, false))
+        .collect();
+    let arrays: Vec<ArrayRef> = (0..columns)
+        .map(|_| {
+            Arc::new(Int64Array::from_iter_values((0..rows).map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                (x >> 24) as i64
+            }))) as ArrayRef
+        })
+        .collect();
+    let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays).unwrap();
+    let key = cache.put(&batch, &params!(t = "wide")).unwrap();
+    let object = format!("wide/blobs/{}/{key}.parquet", &key[..2]);
+    let file = s3.get(&object);
+    let n = file.len();
+    let footer = u32::from_le_bytes(file[n - 8..n - 4].try_into().unwrap()) as usize;
+    assert!(footer > 512 << 10 && n > 8 << 20, "footer {footer} of {n}");
+    let want: i64 = int_column(&batch, 1234).values().iter().sum();
+    let q = format!("SELECT sum(c1234) FROM cached_table('{key}')");
+    assert_eq!(one_int(&cache, &q), Ok(want));
+    let stats = cache.stats().unwrap();
+    assert_eq!((stats.ranged_reads, stats.removed_corrupt), (1, 0));
+    assert!(
+        stats.ranged_bytes < (footer + n / 4) as u64,
+        "{} of {n}",
+        stats.ranged_bytes
+    );
+}

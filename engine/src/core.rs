@@ -732,9 +732,25 @@ impl CacheCore {
             Opened::Missing => (self.load(lookup, Some(want))?, None),
             Opened::Whole(bytes) => (self.check(lookup, format, bytes)?, None),
             Opened::Ranged(parts, sig) => {
-                let known = Bytes::from(parts.sparse());
-                let judged = self.inspect_checked(lookup, format, known, Some(sig), None);
-                (self.judged(lookup, format, judged)?, Some(parts))
+                // The metadata may reach past the first answer's leaves (a footer over
+                // 512 KiB): fetch the rest before it is read, or a sound payload would be
+                // judged corrupt. If its extent cannot be found, the whole payload is read and
+                // judged as a get judges it.
+                let meta = format.meta_ranges(&parts.sparse(), &lookup.key);
+                match meta.and_then(|m| parts.prefetch(&m)) {
+                    Ok(()) => {
+                        let known = Bytes::from(parts.sparse());
+                        let judged = self.inspect_checked(lookup, format, known, Some(sig), None);
+                        (self.judged(lookup, format, judged)?, Some(parts))
+                    }
+                    Err(e) => {
+                        tracing::debug!(key = %lookup.key, "ranged read falls back to whole: {e}");
+                        match self.store.read(&lookup.key, format)? {
+                            Some(bytes) => (self.check(lookup, format, bytes)?, None),
+                            None => (None, None),
+                        }
+                    }
+                }
             }
         };
         self.count_lookup(lookup, &loaded);
@@ -784,8 +800,7 @@ impl CacheCore {
         let value = match parts {
             None => array::decode_slice::<T>(&loaded.bytes, &loaded.meta, ranges)?,
             Some(parts) => {
-                let (header_len, index_start) = array::frame_layout(&loaded.bytes, key)?;
-                parts.prefetch(&[0..header_len, index_start..parts.len()])?;
+                // The header, offsets and trailer were fetched to read the metadata.
                 let chunks = array::slice_chunk_ranges(&parts.sparse(), key, ranges)?;
                 parts.prefetch(&chunks)?;
                 array::decode_slice::<T>(&parts.sparse(), &loaded.meta, ranges)?

@@ -102,6 +102,21 @@ impl Format {
         }
     }
 
+    /// The parts of a payload [`Self::read_meta`] reads, found from the file's first and last
+    /// bytes (a ranged read's checked head and tail, the rest zeros): the Parquet footer; the
+    /// Blosc2 header, chunk offsets and trailer. The whole file for the object container.
+    pub fn meta_ranges(self, known: &[u8], what: &str) -> Result<Vec<std::ops::Range<u64>>> {
+        let len = known.len() as u64;
+        Ok(match self {
+            Format::Container => vec![0..len],
+            Format::Parquet => vec![table::footer_start(known) as u64..len],
+            Format::B2nd => {
+                let (header_len, index_start) = array::frame_layout(known, what)?;
+                vec![0..header_len, index_start..len]
+            }
+        })
+    }
+
     /// Read the entry metadata and claimed content hash of a payload of this format. The bytes
     /// must have passed [`crate::seal::check`]: the Blosc2 reader is C and trusts its input.
     pub fn read_meta(self, bytes: &[u8], what: &str) -> Result<(EntryMeta, String)> {

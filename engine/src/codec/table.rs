@@ -127,15 +127,20 @@ fn read_meta_unguarded(bytes: &[u8], what: &str) -> Result<(EntryMeta, String)> 
     Ok((meta, hash))
 }
 
-/// The footer plus some slack (the whole file if small): parsing needs only this.
+/// The footer and its length (the whole file if small): parsing needs only this.
 fn tail(bytes: &[u8]) -> &[u8] {
-    if bytes.len() < 8 {
-        return bytes;
-    }
+    &bytes[footer_start(bytes)..]
+}
+
+/// Where the footer starts: its length is the little-endian u32 8 bytes from the end.
+pub(crate) fn footer_start(bytes: &[u8]) -> usize {
     let n = bytes.len();
+    if n < 8 {
+        return 0;
+    }
     let footer_len =
         u32::from_le_bytes([bytes[n - 8], bytes[n - 7], bytes[n - 6], bytes[n - 5]]) as usize;
-    &bytes[n.saturating_sub(footer_len.saturating_add(8))..]
+    n.saturating_sub(footer_len.saturating_add(8))
 }
 
 fn read_all(bytes: Bytes, meta: &EntryMeta) -> Result<(SchemaRef, Vec<RecordBatch>)> {
