@@ -108,8 +108,8 @@ impl Format {
     pub fn meta_ranges(self, known: &[u8], what: &str) -> Result<Vec<std::ops::Range<u64>>> {
         let len = known.len() as u64;
         Ok(match self {
-            Format::Container => vec![0..len],
-            Format::Parquet => vec![table::footer_start(known) as u64..len],
+            Format::Container => std::iter::once(0..len).collect(),
+            Format::Parquet => std::iter::once(table::footer_start(known) as u64..len).collect(),
             Format::B2nd => {
                 let (header_len, index_start) = array::frame_layout(known, what)?;
                 vec![0..header_len, index_start..len]
