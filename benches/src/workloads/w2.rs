@@ -38,7 +38,8 @@ fn one<T: Element + NotBool + PartialEq + Default>(
     let (from, to) = (arr.len() / 2, arr.len() / 2 + arr.len() / 100);
     let mut part_ok = true;
     let slice = timed_part_reads(&cache, || {
-        let part = std::slice::from_ref(&(from..to));
+        let part = from..to;
+        let part = std::slice::from_ref(&part);
         let got = cache.get_array_slice::<T>(&params!(array = label, rep = 0), part);
         part_ok &=
             matches!(got, Ok(Some(g)) if g.as_slice() == arr.as_slice().map(|a| &a[from..to]));
