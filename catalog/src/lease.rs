@@ -45,9 +45,7 @@ impl Guard {
     /// Release the guard now (for a lease: delete the object and wait for it).
     pub async fn release(self) {
         if let Guard::Remote(mut lease) = self {
-            let store = lease.remote.store().clone();
-            let path = lease.path.clone();
-            if let Err(e) = on_io(async move { store.delete(&path).await }).await {
+            if let Err(e) = on_io(lease.delete()).await {
                 tracing::debug!(lease = %lease.path, "releasing a lease (it will expire): {e}");
             }
             lease.released = true;
@@ -132,18 +130,27 @@ async fn try_lease(remote: &Remote, name: &str, ttl: Duration) -> Result<Option<
     }))
 }
 
+impl Lease {
+    /// The request that deletes the lease object.
+    fn delete(
+        &self,
+    ) -> impl std::future::Future<Output = object_store::Result<()>> + Send + 'static {
+        let (store, path) = (self.remote.store().clone(), self.path.clone());
+        async move { store.delete(&path).await }
+    }
+}
+
 impl Drop for Lease {
     fn drop(&mut self) {
         if self.released {
             return;
         }
-        let store = self.remote.store().clone();
-        let path = self.path.clone();
+        let delete = self.delete();
         // Best effort, without waiting: an undeleted lease expires.
         let _ = std::thread::Builder::new()
             .name("cacheness-lease".into())
             .spawn(move || {
-                let _ = crate::storage::wait(on_io(async move { store.delete(&path).await }));
+                let _ = crate::storage::wait(on_io(delete));
             });
     }
 }

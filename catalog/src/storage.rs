@@ -24,8 +24,8 @@ use deltalake::logstore::{
     ObjectStoreRef, StorageConfig, default_logstore, logstore_factories, object_store_factories,
 };
 use deltalake::{DeltaResult, DeltaTableError};
-use object_store::ObjectStore;
 use object_store::path::Path as ObjectPath;
+use object_store::{ObjectStore, ObjectStoreExt};
 use url::Url;
 
 use crate::error::{CatalogError, Result};
@@ -110,16 +110,76 @@ impl Location {
                 let rel = rel.trim_matches('/');
                 let mut url = r.url.clone();
                 url.set_path(&format!("{}{rel}/", r.url.path()));
-                let prefix = rel
-                    .split('/')
-                    .filter(|p| !p.is_empty())
-                    .fold(r.prefix.clone(), |p, part| p.clone().join(part));
                 Location::Remote(Remote {
                     url,
                     store: r.store.clone(),
-                    prefix,
+                    prefix: r.path(rel),
                     options: r.options.clone(),
                 })
+            }
+        }
+    }
+
+    /// Read the small file `rel` (a settings file, a key) whole; `None` if there is none.
+    pub async fn read_small(&self, rel: &str) -> Result<Option<Vec<u8>>> {
+        match self {
+            Location::Local(dir) => {
+                let file = dir.join(rel);
+                match std::fs::read(&file) {
+                    Ok(b) => Ok(Some(b)),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                    Err(e) => Err(CatalogError::io(file, e)),
+                }
+            }
+            Location::Remote(r) => {
+                let (store, path) = (r.store().clone(), r.path(rel));
+                let got = on_io(async move {
+                    match store.get(&path).await {
+                        Ok(g) => g.bytes().await.map(|b| Some(b.to_vec())),
+                        Err(object_store::Error::NotFound { .. }) => Ok(None),
+                        Err(e) => Err(e),
+                    }
+                })
+                .await;
+                got.map_err(store_err(r.url_of(rel)))
+            }
+        }
+    }
+
+    /// Write the small file `rel` whole unless it exists: true if this call created it. On
+    /// disk a rename that refuses to replace; on an object store a put-if-absent. So of
+    /// processes or hosts creating it at once, exactly one succeeds and all read its bytes.
+    pub async fn create_small(&self, rel: &str, bytes: Vec<u8>) -> Result<bool> {
+        match self {
+            Location::Local(dir) => {
+                let file = dir.join(rel);
+                let parent = file.parent().unwrap_or(dir);
+                std::fs::create_dir_all(parent).map_err(|e| CatalogError::io(parent, e))?;
+                let mut tmp = tempfile::NamedTempFile::new_in(parent)
+                    .map_err(|e| CatalogError::io(parent, e))?;
+                std::io::Write::write_all(&mut tmp, &bytes)
+                    .map_err(|e| CatalogError::io(&file, e))?;
+                match tmp.persist_noclobber(&file) {
+                    Ok(_) => Ok(true),
+                    Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+                    Err(e) => Err(CatalogError::io(file, e.error)),
+                }
+            }
+            Location::Remote(r) => {
+                let (store, path) = (r.store().clone(), r.path(rel));
+                let put = on_io(async move {
+                    let create = object_store::PutOptions {
+                        mode: object_store::PutMode::Create,
+                        ..Default::default()
+                    };
+                    match store.put_opts(&path, bytes.into(), create).await {
+                        Ok(_) => Ok(true),
+                        Err(object_store::Error::AlreadyExists { .. }) => Ok(false),
+                        Err(e) => Err(e),
+                    }
+                })
+                .await;
+                put.map_err(store_err(r.url_of(rel)))
             }
         }
     }

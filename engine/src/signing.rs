@@ -172,38 +172,21 @@ fn load_or_create_file(path: &Path) -> Result<[u8; KEY_LEN]> {
 /// one) by the first host. Whoever can read the bucket can then sign: `docs/SCALE.md` says
 /// when to give every host the key through `CACHENESS_SIGNING_KEY` instead.
 pub(crate) fn shared_key(remote: &cacheness_catalog::storage::Remote) -> Result<[u8; KEY_LEN]> {
-    use cacheness_catalog::storage::{on_io, store_err, wait};
-    use object_store::{ObjectStoreExt, PutMode, PutOptions};
+    use cacheness_catalog::storage::{Location, wait};
     let name = remote.url_of(DEFAULT_KEY_FILE);
     let mut fresh = [0u8; KEY_LEN];
     getrandom::fill(&mut fresh).map_err(|e| key_error(&name, format!("no randomness: {e}")))?;
-    let store = remote.store().clone();
-    let path = remote.path(DEFAULT_KEY_FILE);
+    let at = Location::Remote(remote.clone());
     let text = format!("{}\n", crate::keys::hex(&fresh));
-    let stored = wait(on_io(async move {
-        let create = PutOptions {
-            mode: PutMode::Create,
-            ..Default::default()
-        };
-        match store
-            .put_opts(&path, text.into_bytes().into(), create)
-            .await
-        {
-            Ok(_) => Ok(None),
-            Err(object_store::Error::AlreadyExists { .. }) => {
-                store.get(&path).await?.bytes().await.map(Some)
-            }
-            Err(e) => Err(e),
-        }
-    }))
-    .map_err(store_err(&name))?;
-    match stored {
-        None => Ok(fresh),
-        Some(bytes) => std::str::from_utf8(&bytes)
-            .ok()
-            .and_then(|t| parse_hex_key(t.trim()))
-            .ok_or_else(|| key_error(&name, "it does not hold a key of 64 hex digits")),
+    if wait(at.create_small(DEFAULT_KEY_FILE, text.into_bytes()))? {
+        return Ok(fresh);
     }
+    // Another host created it first: use theirs.
+    let stored = wait(at.read_small(DEFAULT_KEY_FILE))?.unwrap_or_default();
+    std::str::from_utf8(&stored)
+        .ok()
+        .and_then(|t| parse_hex_key(t.trim()))
+        .ok_or_else(|| key_error(&name, "it does not hold a key of 64 hex digits"))
 }
 
 fn key_from_file(path: &Path, bytes: &[u8]) -> Result<[u8; KEY_LEN]> {

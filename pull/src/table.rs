@@ -25,8 +25,7 @@ use crate::interval::{Granularity, Interval, RangeKind};
 use crate::provider::without_views;
 use crate::source::SourceSettings;
 use crate::store::{StoreError, TableSpec, TableStore};
-use cacheness_catalog::storage::{Location, on_io, store_err};
-use object_store::{ObjectStoreExt, PutMode, PutOptions};
+use cacheness_catalog::storage::Location;
 
 /// Where a cache's pull-through tables live.
 #[derive(Debug, Clone)]
@@ -69,70 +68,6 @@ impl From<&TablesRoot> for TablesRoot {
 
 /// How long a remote fill lease lasts if its holder dies without releasing it.
 const FILL_LEASE_TTL: Duration = Duration::from_secs(600);
-
-/// Read the small file `name` at `at`; `None` if it does not exist.
-async fn read_small(at: &Location, name: &str) -> Result<Option<Vec<u8>>, String> {
-    match at {
-        Location::Local(dir) => {
-            let file = dir.join(name);
-            match std::fs::read(&file) {
-                Ok(b) => Ok(Some(b)),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-                Err(e) => Err(format!("{}: {e}", file.display())),
-            }
-        }
-        Location::Remote(r) => {
-            let (store, path) = (r.store().clone(), r.path(name));
-            let got = on_io(async move {
-                match store.get(&path).await {
-                    Ok(g) => g.bytes().await.map(|b| Some(b.to_vec())),
-                    Err(object_store::Error::NotFound { .. }) => Ok(None),
-                    Err(e) => Err(e),
-                }
-            })
-            .await;
-            got.map_err(|e| store_err(r.url_of(name))(e).to_string())
-        }
-    }
-}
-
-/// Write the small file `name` at `at` unless it exists; false if it did.
-async fn create_small(at: &Location, name: &str, bytes: Vec<u8>) -> Result<bool, String> {
-    match at {
-        Location::Local(dir) => {
-            std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-            let file = dir.join(name);
-            let mut tmp = tempfile_in(dir)?;
-            std::io::Write::write_all(&mut tmp, &bytes)
-                .map_err(|e| format!("{}: {e}", file.display()))?;
-            match tmp.persist_noclobber(&file) {
-                Ok(_) => Ok(true),
-                Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
-                Err(e) => Err(format!("{}: {}", file.display(), e.error)),
-            }
-        }
-        Location::Remote(r) => {
-            let (store, path) = (r.store().clone(), r.path(name));
-            let put = on_io(async move {
-                let create = PutOptions {
-                    mode: PutMode::Create,
-                    ..Default::default()
-                };
-                match store.put_opts(&path, bytes.into(), create).await {
-                    Ok(_) => Ok(true),
-                    Err(object_store::Error::AlreadyExists { .. }) => Ok(false),
-                    Err(e) => Err(e),
-                }
-            })
-            .await;
-            put.map_err(|e| store_err(r.url_of(name))(e).to_string())
-        }
-    }
-}
-
-fn tempfile_in(dir: &Path) -> Result<tempfile::NamedTempFile, String> {
-    tempfile::NamedTempFile::new_in(dir).map_err(|e| format!("{}: {e}", dir.display()))
-}
 
 /// The interval a lookup table (no range column) covers per key: the whole key.
 pub const WHOLE_KEY: Interval = Interval { start: 0, end: 1 };
@@ -461,13 +396,16 @@ impl PullTable {
         let file = format!("{}settings.json", dir_label(&dir));
         let text = serde_json::to_vec_pretty(&settings).map_err(|e| invalid(e.to_string()))?;
         // Created once, whole (two processes creating the table at once agree on one).
-        if !create_small(&dir, "settings.json", text)
+        let failed = |e: cacheness_catalog::CatalogError| invalid(e.to_string());
+        if !dir
+            .create_small("settings.json", text)
             .await
-            .map_err(invalid)?
+            .map_err(failed)?
         {
-            let bytes = read_small(&dir, "settings.json")
+            let bytes = dir
+                .read_small("settings.json")
                 .await
-                .map_err(invalid)?
+                .map_err(failed)?
                 .unwrap_or_default();
             let existing: Settings =
                 serde_json::from_slice(&bytes).map_err(|e| invalid(format!("{file}: {e}")))?;
@@ -487,9 +425,10 @@ impl PullTable {
             name: name.to_string(),
             reason,
         };
-        let bytes = read_small(&dir, "settings.json")
+        let bytes = dir
+            .read_small("settings.json")
             .await
-            .map_err(invalid)?
+            .map_err(|e| invalid(e.to_string()))?
             .ok_or_else(|| invalid(format!("no such table ({file} is missing)")))?;
         let settings: Settings =
             serde_json::from_slice(&bytes).map_err(|e| invalid(format!("{file}: {e}")))?;
@@ -509,7 +448,7 @@ impl PullTable {
             if !valid_name(&name) {
                 continue;
             }
-            let there = read_small(&root.shared.join(&name), "settings.json").await;
+            let there = root.shared.join(&name).read_small("settings.json").await;
             if matches!(there, Ok(Some(_))) {
                 names.push(name);
             }
