@@ -239,8 +239,10 @@ impl TableProvider for PayloadTable {
         filters: &[Expr],
         limit: Option<usize>,
     ) -> DfResult<Arc<dyn ExecutionPlan>> {
-        let groups = self.row_groups(state, filters, limit);
+        // Statistics and decoding both parse what the file says: a panic of either (possible
+        // on malformed input that still has a valid signature) is an error naming the entry.
         unpanicked(&self.payload.key, || {
+            let groups = self.row_groups(state, filters, limit);
             self.decode(projection, &groups, limit)
         })
     }

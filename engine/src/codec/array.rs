@@ -492,7 +492,63 @@ pub(crate) fn retouch(
 
 #[cfg(test)]
 mod tests {
-    use super::{partition, raw_frame, raw_unframe};
+    use super::*;
+
+    /// What a ranged read holds of `frame`: the header, the offsets and trailer, and the
+    /// given byte ranges, exactly; zeros elsewhere.
+    fn holding_only(frame: &[u8], ranges: &[std::ops::Range<u64>]) -> Vec<u8> {
+        let (header_len, index_start) = frame_layout(frame, "k").unwrap();
+        let mut sparse = vec![0u8; frame.len()];
+        let meta = [0..header_len, index_start..frame.len() as u64];
+        for r in meta.iter().chain(ranges) {
+            let r = r.start as usize..r.end as usize;
+            sparse[r.clone()].copy_from_slice(&frame[r]);
+        }
+        sparse
+    }
+
+    #[test]
+    fn the_chunks_a_slice_touches_are_all_it_needs() {
+        // 3 × 6 Mi int16s: chunks of 1 × 4 Mi (8 MiB), a grid of 3 × 2.
+        let (rows, cols) = (3usize, 6usize << 20);
+        let data: Vec<i16> = (0..rows * cols).map(|i| (i % 30_011) as i16).collect();
+        let shape = [rows as i64, cols as i64];
+        let arr = compress::<i16>(as_bytes(&data), &shape, &CodecOptions::default()).unwrap();
+        let frame = arr.to_frame().unwrap();
+        let meta = EntryMeta {
+            v: 1,
+            key: "k".into(),
+            params: String::new(),
+            data_type: DataType::Ndarray,
+            created_at: 0,
+            expires_at: None,
+            description: None,
+            raw_bytes: (data.len() * 2) as u64,
+            info: serde_json::json!({"dtype": "int16"}),
+            name: None,
+        };
+        let whole = ArrayD::from_shape_vec(IxDyn(&[rows, cols]), data).unwrap();
+        let edge = 4usize << 20;
+        for (ranges, chunks) in [
+            (vec![0..1, 10..20], 1),
+            (vec![1..3, edge - 2..edge + 2], 4),
+            (vec![2..3, edge..cols], 1),
+            (vec![0..3, 0..cols], 6),
+            (vec![0..0, 0..5], 0),
+        ] {
+            let touched = slice_chunk_ranges(&frame, "k", &ranges).unwrap();
+            assert_eq!(touched.len(), chunks, "{ranges:?}");
+            let sparse = holding_only(&frame, &touched);
+            let part = decode_slice::<i16>(&sparse, &meta, &ranges).unwrap();
+            let (r, c) = (ranges[0].clone(), ranges[1].clone());
+            let want = whole.slice(ndarray::s![r, c]).to_owned().into_dyn();
+            assert_eq!(part, want, "{ranges:?}");
+        }
+        // Without the chunk's bytes the part cannot be decoded (so the test above means
+        // something): an error, not zeros.
+        let missing = holding_only(&frame, &[]);
+        assert!(decode_slice::<i16>(&missing, &meta, &[0..1, 0..10]).is_err());
+    }
 
     #[test]
     fn raw_frames_round_trip() {
