@@ -339,9 +339,8 @@ pub fn invalidate(
 pub fn list(root: &TablesRoot) -> CliResult<()> {
     let rt = runtime()?;
     let mut out = std::io::stdout().lock();
-    for name in rt.block_on(PullTable::list(root))? {
-        let table = rt.block_on(PullTable::open(root, &name))?;
-        let settings = serde_json::to_value(table.settings())?;
+    for (name, settings) in rt.block_on(PullTable::list_settings(root))? {
+        let settings = serde_json::to_value(settings)?;
         serde_json::to_writer(
             &mut out,
             &serde_json::json!({ "name": name, "settings": settings }),

@@ -1202,4 +1202,13 @@ fn pull_through_tables_from_a_command_fetch_only_gaps_and_show_and_forget_covera
         .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["name"].to_string())
         .collect();
     assert_eq!(names, ["\"readings\""]);
+    // A damaged settings file is an error naming it, not a table silently left out.
+    let settings = dir.path().join("tables/readings/settings.json");
+    std::fs::write(&settings, "{not json").unwrap();
+    let out = run_in(dir.path(), &["table", "ls"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("readings/settings.json"),
+        "{err}"
+    );
 }

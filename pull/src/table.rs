@@ -438,23 +438,37 @@ impl PullTable {
 
     /// The names of the tables under `root`, sorted.
     pub async fn list(root: impl Into<TablesRoot>) -> Result<Vec<String>, TableError> {
+        let tables = Self::list_settings(root).await?;
+        Ok(tables.into_iter().map(|(name, _)| name).collect())
+    }
+
+    /// The tables under `root` with their settings, sorted by name. Reads each table's
+    /// `settings.json` only, not its Delta log. A settings file that cannot be read or parsed
+    /// is an error naming it.
+    pub async fn list_settings(
+        root: impl Into<TablesRoot>,
+    ) -> Result<Vec<(String, Settings)>, TableError> {
         let root = root.into();
-        let listing_error = |e: cacheness_catalog::CatalogError| TableError::Invalid {
-            name: root.shared.label(),
-            reason: e.to_string(),
+        let failed = |name: &str, reason: String| TableError::Invalid {
+            name: name.to_string(),
+            reason,
         };
-        let mut names = Vec::new();
-        for name in root.shared.child_dirs().await.map_err(listing_error)? {
-            if !valid_name(&name) {
-                continue;
-            }
-            let there = root.shared.join(&name).read_small("settings.json").await;
-            if matches!(there, Ok(Some(_))) {
-                names.push(name);
-            }
+        let listed = root.shared.child_dirs().await;
+        let listed = listed.map_err(|e| failed(&root.shared.label(), e.to_string()))?;
+        let mut tables = Vec::new();
+        for name in listed.into_iter().filter(|n| valid_name(n)) {
+            let dir = root.shared.join(&name);
+            let bytes = dir.read_small("settings.json").await;
+            let Some(bytes) = bytes.map_err(|e| failed(&name, e.to_string()))? else {
+                continue; // a directory that is not a table
+            };
+            let file = format!("{}settings.json", dir_label(&dir));
+            let settings: Settings = serde_json::from_slice(&bytes)
+                .map_err(|e| failed(&name, format!("{file}: {e}")))?;
+            tables.push((name, settings));
         }
-        names.sort();
-        Ok(names)
+        tables.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(tables)
     }
 
     /// The fetcher of the table's configured source; without one, a fetcher that fails
