@@ -412,6 +412,19 @@ fn parse_num<T: std::str::FromStr>(var: &str, v: Option<String>) -> Result<Optio
     .transpose()
 }
 
+/// A size variable (`2GiB`, or bytes) as a byte count setting.
+fn parse_size_setting(var: &str, v: Option<String>) -> Result<Option<SizeSetting>> {
+    v.map(|t| {
+        parse_size(&t)
+            .map(SizeSetting::Bytes)
+            .map_err(|reason| Error::Config {
+                source_name: var.to_string(),
+                reason,
+            })
+    })
+    .transpose()
+}
+
 impl Settings {
     fn from_file(path: &Path) -> Result<Option<Settings>> {
         let text = match std::fs::read_to_string(path) {
@@ -483,27 +496,15 @@ impl Settings {
                 "CACHENESS_ALLOW_UNSIGNED_ENTRIES",
                 get("CACHENESS_ALLOW_UNSIGNED_ENTRIES"),
             )?,
-            max_size_bytes: get("CACHENESS_MAX_SIZE_BYTES")
-                .map(|t| {
-                    parse_size(&t)
-                        .map(SizeSetting::Bytes)
-                        .map_err(|reason| Error::Config {
-                            source_name: "CACHENESS_MAX_SIZE_BYTES".into(),
-                            reason,
-                        })
-                })
-                .transpose()?,
+            max_size_bytes: parse_size_setting(
+                "CACHENESS_MAX_SIZE_BYTES",
+                get("CACHENESS_MAX_SIZE_BYTES"),
+            )?,
             max_entries: parse_num("CACHENESS_MAX_ENTRIES", get("CACHENESS_MAX_ENTRIES"))?,
-            read_through_max_bytes: get("CACHENESS_READ_THROUGH_MAX_BYTES")
-                .map(|t| {
-                    parse_size(&t)
-                        .map(SizeSetting::Bytes)
-                        .map_err(|reason| Error::Config {
-                            source_name: "CACHENESS_READ_THROUGH_MAX_BYTES".into(),
-                            reason,
-                        })
-                })
-                .transpose()?,
+            read_through_max_bytes: parse_size_setting(
+                "CACHENESS_READ_THROUGH_MAX_BYTES",
+                get("CACHENESS_READ_THROUGH_MAX_BYTES"),
+            )?,
             eviction_low_watermark: parse_num(
                 "CACHENESS_EVICTION_LOW_WATERMARK",
                 get("CACHENESS_EVICTION_LOW_WATERMARK"),
