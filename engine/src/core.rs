@@ -800,8 +800,9 @@ impl CacheCore {
         let value = match parts {
             None => array::decode_slice::<T>(&loaded.bytes, &loaded.meta, ranges)?,
             Some(parts) => {
-                // The header, offsets and trailer were fetched to read the metadata.
-                let chunks = array::slice_chunk_ranges(&parts.sparse(), key, ranges)?;
+                // The loaded bytes hold the header, offsets and trailer (fetched to read the
+                // metadata): all that finding the chunks needs.
+                let chunks = array::slice_chunk_ranges(&loaded.bytes, key, ranges)?;
                 parts.prefetch(&chunks)?;
                 array::decode_slice::<T>(&parts.sparse(), &loaded.meta, ranges)?
             }

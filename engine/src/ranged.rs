@@ -117,13 +117,13 @@ async fn get_range(
 impl RemoteBlobs {
     /// Open a payload for ranged reads (see the module docs).
     pub(crate) fn open_ranged(&self, key: &str, format: Format, signer: &Signer) -> Result<Opened> {
-        let whole = |this: &Self| -> Result<Opened> {
-            Ok(this
+        let whole = || -> Result<Opened> {
+            Ok(self
                 .read(key, format)?
                 .map_or(Opened::Missing, Opened::Whole))
         };
         if self.has_copy(key, format) {
-            return whole(self);
+            return whole();
         }
         let store = self.store().clone();
         let path = self.object(key, format);
@@ -161,18 +161,18 @@ impl RemoteBlobs {
             return Ok(Opened::Whole(tail));
         }
         let Some(tree) = tree.map(|(_, _, t)| t) else {
-            return whole(self);
+            return whole();
         };
         let len = meta.size;
         let Some(slot) = seal::locate(&tail, SlotAt::Back).and_then(|s| s.signature) else {
-            return whole(self);
+            return whole();
         };
         let slot_bytes = &tail[slot..slot + crate::seal::SIGNATURE_LEN];
         let Some(sig) = Signature::parse(slot_bytes) else {
-            return whole(self);
+            return whole();
         };
         let Some(checked) = signer.check_outboard(&tree, len, &sig) else {
-            return whole(self);
+            return whole();
         };
         let ranged = RangedPayload {
             store,
@@ -192,12 +192,12 @@ impl RemoteBlobs {
             match head {
                 // Only the same version's head is of use: a head of another fails its leaf.
                 Some((m, r, b)) if m.e_tag == meta.e_tag => pieces.push((r.start, b)),
-                _ => return whole(self),
+                _ => return whole(),
             }
         }
         for (start, bytes) in pieces {
             if !ranged.keep_whole_leaves(start, &bytes) {
-                return whole(self);
+                return whole();
             }
         }
         ranged.counters.reads.fetch_add(1, Ordering::Relaxed);

@@ -6,9 +6,12 @@
 //! the checks even if the entry is replaced meanwhile; each scan decodes only the projected
 //! columns.
 //!
+//! Filters skip the row groups whose statistics rule them out (they are still applied to
+//! every row read), and a `LIMIT` without filters reads only the first row groups it needs.
+//!
 //! A large payload on an object store comes in parts ([`PayloadParts`]): a scan fetches only
-//! the column chunks it reads (the projected columns, of every row group or of the first ones
-//! that hold a `LIMIT`'s rows), each part checked against the payload's signed tree before the
+//! the column chunks it reads (the projected columns of the row groups it reads), each part
+//! checked against the payload's signed tree before the
 //! decoder sees it. Parts fetched stay for the statement; an entry replaced meanwhile makes the
 //! fetch fail rather than mix two versions.
 
