@@ -52,6 +52,25 @@ fn open(s3: &S3, url: &str, state: &std::path::Path) -> Cache {
     Cache::open_with(config).unwrap()
 }
 
+/// A cache in a bucket of its own server, opened as one host: the server, the host's local
+/// state and the cache (bound in this order, they drop in reverse: the cache first).
+fn one_host(bucket: &str, prefix: &str) -> (S3, tempfile::TempDir, Cache) {
+    let s3 = S3::start(bucket);
+    let state = tempfile::tempdir().unwrap();
+    let cache = open(&s3, &s3.url(prefix), state.path());
+    (s3, state, cache)
+}
+
+/// An endless xorshift64 sequence from `seed`: incompressible test data, the same every run.
+fn noise(mut x: u64) -> impl FnMut() -> u64 {
+    move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    }
+}
+
 /// Child: put 500 entries tagged with its host number, then exit normally.
 #[test]
 #[ignore = "run as a child process by two_hosts_put_500_each_and_both_list_1000"]
@@ -236,10 +255,7 @@ fn table(n: i64) -> RecordBatch {
 
 #[test]
 fn every_format_round_trips_and_sql_ttl_and_invalidation_work() {
-    let s3 = S3::start("formats");
-    let url = s3.url("f");
-    let state = tempfile::tempdir().unwrap();
-    let cache = open(&s3, &url, state.path());
+    let (s3, _state, cache) = one_host("formats", "f");
     let t = table(1000);
     let a = Array2::<f64>::from_shape_fn((300, 40), |(i, j)| (i * 40 + j) as f64);
     cache
@@ -559,14 +575,11 @@ fn metadata_tables_maintenance_and_eviction_work_on_the_bucket() {
 /// Three columns of incompressible integers (below 2^40, so sums fit) and a row number `id`,
 /// `n` rows.
 fn noise_table(n: usize) -> RecordBatch {
-    let mut x = 0x9E37_79B9_7F4A_7C15u64;
+    let mut next = noise(0x9E37_79B9_7F4A_7C15);
     let mut column = || -> ArrayRef {
-        Arc::new(Int64Array::from_iter_values((0..n).map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as i64
-        })))
+        Arc::new(Int64Array::from_iter_values(
+            (0..n).map(|_| (next() >> 24) as i64),
+        ))
     };
     let schema = Arc::new(Schema::new(vec![
         Field::new("a", DataType::Int64, false),
@@ -594,10 +607,7 @@ fn one_int(cache: &Cache, sql: &str) -> Result<i64, String> {
 
 #[test]
 fn large_tables_are_scanned_in_checked_parts() {
-    let s3 = S3::start("ranged");
-    let url = s3.url("parts");
-    let state = tempfile::tempdir().unwrap();
-    let cache = open(&s3, &url, state.path());
+    let (s3, _state, cache) = one_host("ranged", "parts");
     // 2.2 M rows: three row groups (the writer's 1 Mi rows each) of three 8-byte columns.
     let batch = noise_table(2_200_000);
     let key = cache.put(&batch, &params!(t = "big")).unwrap();
@@ -675,18 +685,10 @@ fn large_tables_are_scanned_in_checked_parts() {
 
 #[test]
 fn array_slices_fetch_only_their_chunks() {
-    let s3 = S3::start("slices");
-    let url = s3.url("arr");
-    let state = tempfile::tempdir().unwrap();
-    let cache = open(&s3, &url, state.path());
+    let (s3, _state, cache) = one_host("slices", "arr");
     // 2 Mi rows × 4 incompressible float64s (64 MiB): chunks of 256 Ki rows (8 MiB), 8 of them.
-    let mut x = 0x2545_F491_4F6C_DD1Du64;
-    let a = Array2::from_shape_simple_fn((2 << 20, 4), || {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        (x >> 11) as f64
-    });
+    let mut next = noise(0x2545_F491_4F6C_DD1D);
+    let a = Array2::from_shape_simple_fn((2 << 20, 4), || (next() >> 11) as f64);
     let p = params!(a = "big");
     let key = cache.put(&a, &p).unwrap();
     let len = cache.info_by_key(&key).unwrap().unwrap().stored_bytes;
@@ -740,25 +742,19 @@ fn array_slices_fetch_only_their_chunks() {
 
 #[test]
 fn a_footer_larger_than_the_first_fetch_is_read_in_parts_too() {
-    let s3 = S3::start("footer");
-    let url = s3.url("wide");
-    let state = tempfile::tempdir().unwrap();
-    let cache = open(&s3, &url, state.path());
+    let (s3, _state, cache) = one_host("footer", "wide");
     // 3,000 columns of 400 incompressible integers: 9.6 MB of data, and a footer (a chunk's
     // metadata per column, the Arrow schema) larger than the 512 KiB a ranged read first gets.
     let (columns, rows) = (3000, 400);
-    let mut x = 0x1234_5678_9ABC_DEF1u64;
+    let mut next = noise(0x1234_5678_9ABC_DEF1);
     let fields: Vec<Field> = (0..columns)
         .map(|i| Field::new(format!("c{i}"), DataType::Int64, false))
         .collect();
     let arrays: Vec<ArrayRef> = (0..columns)
         .map(|_| {
-            Arc::new(Int64Array::from_iter_values((0..rows).map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                (x >> 24) as i64
-            }))) as ArrayRef
+            Arc::new(Int64Array::from_iter_values(
+                (0..rows).map(|_| (next() >> 24) as i64),
+            )) as ArrayRef
         })
         .collect();
     let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays).unwrap();
