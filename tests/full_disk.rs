@@ -6,36 +6,12 @@
 
 mod common;
 
+use cacheness_test_support::Tmpfs;
+
 use std::path::Path;
-use std::process::Command;
 
 use cacheness::deps::ndarray::Array1;
 use cacheness::{Serde, params};
-
-/// A mounted tmpfs, unmounted on drop.
-struct Tmpfs(tempfile::TempDir);
-
-impl Tmpfs {
-    fn mount(size: &str) -> Option<Tmpfs> {
-        let dir = tempfile::tempdir().ok()?;
-        let ok = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
-            .arg(dir.path())
-            .output()
-            .is_ok_and(|o| o.status.success());
-        ok.then_some(Tmpfs(dir))
-    }
-
-    fn path(&self) -> &Path {
-        self.0.path()
-    }
-}
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg(self.0.path()).status();
-    }
-}
 
 fn temp_files(root: &Path) -> Vec<String> {
     common::payload_files(root)
@@ -97,4 +73,62 @@ fn cacheness_noise(n: usize) -> Array1<f64> {
         x ^= x << 17;
         f64::from_bits((x >> 12) | 0x3ff0_0000_0000_0000)
     }))
+}
+
+/// The disk fills up at every write point of a put and of the commit that follows (payload,
+/// journal record, Delta data file, Delta log entry), one run per amount of space left: a put
+/// either succeeds and is served, listed and committed once space is back, or fails, is not
+/// served and is never listed. Nothing panics, and the cache verifies clean afterwards.
+#[test]
+fn a_full_disk_at_any_write_of_a_put_or_a_commit_keeps_payloads_and_catalog_in_agreement() {
+    let Some(fs) = Tmpfs::mount("8m") else {
+        eprintln!("skipped: cannot mount a tmpfs here");
+        return;
+    };
+    let filler = fs.path().join("filler");
+    let mut outcomes = std::collections::BTreeSet::new();
+    for left_kib in (0..=48).step_by(4) {
+        let root = fs.path().join(format!("cache-{left_kib}"));
+        let cache = common::open_quiet(&root);
+        cache.put(&Serde(0), &params!(i = 0)).unwrap();
+        cache.flush().unwrap();
+        fs.fill_leaving(&filler, left_kib * 1024);
+        let p = params!(i = 1);
+        let put = cache.put(&Serde(1), &p);
+        let flushed = cache.flush();
+        let served = cache.get::<Serde<i32>>(&p).unwrap();
+        match &put {
+            Ok(_) => assert_eq!(served, Some(Serde(1)), "{left_kib} KiB: acknowledged"),
+            Err(e) => {
+                let msg = e.to_string();
+                assert!(msg.contains("No space left"), "{left_kib} KiB: {msg}");
+                assert_eq!(served, None, "{left_kib} KiB: a failed put is not served");
+            }
+        }
+        outcomes.insert((put.is_ok(), flushed.is_ok()));
+        drop(cache);
+        std::fs::remove_file(&filler).unwrap();
+        // Space is back: the next process commits what was journaled.
+        let cache = common::open_quiet(&root);
+        cache.flush().unwrap();
+        let listed: Vec<_> = cache
+            .list_entries()
+            .unwrap()
+            .into_iter()
+            .map(|e| e.cache_key)
+            .collect();
+        let expected = if put.is_ok() { 2 } else { 1 };
+        assert_eq!(listed.len(), expected, "{left_kib} KiB: {listed:?}");
+        let report = cache.verify().unwrap();
+        assert!(report.is_clean(), "{left_kib} KiB: {:?}", report.problems);
+        drop(cache);
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+    // The runs hit a failed put, a put whose commit failed, and a put that went through.
+    assert!(
+        outcomes.contains(&(false, true)) || outcomes.contains(&(false, false)),
+        "{outcomes:?}"
+    );
+    assert!(outcomes.contains(&(true, false)), "{outcomes:?}");
+    assert!(outcomes.contains(&(true, true)), "{outcomes:?}");
 }

@@ -142,3 +142,72 @@ fn cache_with_toml(root: &std::path::Path, toml: &str) {
     Cache::open(root).unwrap().close().unwrap();
     assert_eq!(common::payload_files(root).len(), before - 1);
 }
+
+/// One TTL rule: zero means never (overriding a default), more than 1,000 years is an error
+/// naming the key before anything is written, and a default past the limit fails the open.
+#[test]
+fn ttls_are_range_checked_and_zero_means_never() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = Cache::open_with(
+        CacheConfig::new(dir.path())
+            .with_default_ttl(Some(Duration::from_millis(50)))
+            .with_lock_across_processes(false),
+    )
+    .unwrap();
+    cache
+        .put_with(
+            &Serde(1),
+            &params!(i = 1),
+            &PutOptions::default().ttl(Duration::ZERO),
+        )
+        .unwrap();
+    cache.put(&Serde(2), &params!(i = 2)).unwrap();
+    std::thread::sleep(Duration::from_millis(120));
+    let never: Option<Serde<i32>> = cache.get(&params!(i = 1)).unwrap();
+    assert_eq!(never.map(|s| s.0), Some(1), "a zero TTL never expires");
+    let defaulted: Option<Serde<i32>> = cache.get(&params!(i = 2)).unwrap();
+    assert!(defaulted.is_none(), "the default TTL applies without one");
+    let entry = &cache.list_entries().unwrap()[0];
+    assert_eq!(entry.expires_at, None);
+
+    let too_long = Duration::from_secs(96_000_000 * 86_400);
+    match cache.put_with(
+        &Serde(3),
+        &params!(i = 3),
+        &PutOptions::default().ttl(too_long),
+    ) {
+        Err(cacheness::Error::InvalidTtl { key, reason }) => {
+            assert_eq!(key, params!(i = 3).key().unwrap());
+            assert!(reason.contains("96000000d"), "{reason}");
+        }
+        other => panic!("expected InvalidTtl, got {other:?}"),
+    }
+    assert!(!cache.exists(&params!(i = 3)).unwrap());
+    assert_eq!(cache.list_entries().unwrap().len(), 1);
+    // The longest TTL itself is fine and shows as a real time.
+    cache
+        .put_with(
+            &Serde(4),
+            &params!(i = 4),
+            &PutOptions::default().ttl(cacheness::config::MAX_TTL),
+        )
+        .unwrap();
+    let year = cache
+        .list_entries()
+        .unwrap()
+        .into_iter()
+        .find_map(|e| e.expires_at)
+        .map(|t| chrono::Datelike::year(&t))
+        .unwrap();
+    assert!(year > 2900, "{year}");
+    drop(cache);
+
+    let bad_default = tempfile::tempdir().unwrap();
+    std::fs::write(
+        bad_default.path().join("cacheness.toml"),
+        format!("default_ttl_seconds = {}\n", too_long.as_secs()),
+    )
+    .unwrap();
+    let e = Cache::open(bad_default.path()).unwrap_err().to_string();
+    assert!(e.contains("default_ttl_seconds"), "{e}");
+}

@@ -507,3 +507,131 @@ fn history_lists_versions_and_entries_can_be_read_as_of_one() {
     let msg = sql_error(&cache, "SELECT * FROM cache_entries_at('yesterday-ish')");
     assert!(msg.contains("yesterday-ish"), "{msg}");
 }
+
+/// SQL over a cache only reads: every statement kind DataFusion parses that is not a query is
+/// refused before it runs, and the cache, the catalog and the file system are as before.
+#[test]
+fn only_queries_run_every_other_statement_kind_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    let cache = common::open_quiet(dir.path());
+    cache
+        .put_with(
+            &Serde(1),
+            &params!(model = "xgboost"),
+            &PutOptions::default().description("kept"),
+        )
+        .unwrap();
+    cache.flush().unwrap();
+    let key_file = dir.path().join("signing.key");
+    let key_before = std::fs::read(&key_file).unwrap();
+    let target = outside.path().join("written.csv");
+    let t = target.display();
+    let k = key_file.display();
+    let refused = [
+        format!(
+            "COPY (SELECT '{}' AS k) TO '{k}' STORED AS CSV",
+            "0".repeat(64)
+        ),
+        format!("COPY (SELECT 1 AS a) TO '{t}' STORED AS CSV"),
+        format!("COPY cache_entries TO '{t}' STORED AS PARQUET"),
+        format!("EXPLAIN COPY (SELECT 1 AS a) TO '{t}' STORED AS CSV"),
+        format!("EXPLAIN ANALYZE COPY (SELECT 1 AS a) TO '{t}' STORED AS CSV"),
+        "CREATE EXTERNAL TABLE pw STORED AS CSV LOCATION '/etc/passwd'".into(),
+        format!("CREATE EXTERNAL TABLE w (a INT) STORED AS CSV LOCATION '{t}'"),
+        "CREATE TABLE t (a INT)".into(),
+        "CREATE TABLE t AS SELECT 1 AS a".into(),
+        "CREATE OR REPLACE TABLE cache_entries AS SELECT 1 AS a".into(),
+        "CREATE VIEW v AS SELECT 1 AS a".into(),
+        "CREATE SCHEMA s".into(),
+        "CREATE DATABASE d".into(),
+        "CREATE FUNCTION f(INT) RETURNS INT RETURN $1 + 1".into(),
+        "DROP TABLE cache_entries".into(),
+        "DROP TABLE IF EXISTS cache_entries".into(),
+        "DROP VIEW IF EXISTS v".into(),
+        "DROP SCHEMA IF EXISTS public".into(),
+        "DROP FUNCTION IF EXISTS f".into(),
+        "INSERT INTO cache_entries SELECT * FROM cache_entries".into(),
+        "INSERT INTO cache_entries (description) VALUES ('x')".into(),
+        "EXPLAIN ANALYZE INSERT INTO cache_entries SELECT * FROM cache_entries".into(),
+        "UPDATE cache_entries SET description = 'changed'".into(),
+        "DELETE FROM cache_entries".into(),
+        "TRUNCATE cache_entries".into(),
+        "SET datafusion.execution.batch_size = 1".into(),
+        "SET TIME ZONE = 'UTC'".into(),
+        "PREPARE p(INT) AS SELECT $1".into(),
+        "EXECUTE p(1)".into(),
+        "DEALLOCATE p".into(),
+        "BEGIN".into(),
+        "START TRANSACTION".into(),
+        "COMMIT".into(),
+        "ROLLBACK".into(),
+        "SELECT 1; DROP TABLE cache_entries".into(),
+        "CREATE INDEX i ON cache_entries (model)".into(),
+        "ALTER TABLE cache_entries ADD COLUMN x INT".into(),
+        "GRANT SELECT ON cache_entries TO public".into(),
+    ];
+    for sql in &refused {
+        let e = sql_error(&cache, sql);
+        // Statements DataFusion can plan are refused by the read-only check; the others fail
+        // to plan at all. Either way nothing runs.
+        let planned_and_refused = e.contains("SQL over a cache only reads");
+        let unsupported = e.contains("not supported")
+            || e.contains("Unsupported")
+            || e.contains("only supports a single SQL statement");
+        assert!(planned_and_refused || unsupported, "{sql}: {e}");
+    }
+    assert!(!target.exists(), "a refused statement wrote {t}");
+    assert_eq!(std::fs::read(&key_file).unwrap(), key_before);
+    assert_eq!(count_where(&cache, "description = 'kept'"), 1);
+    let got: Option<Serde<i32>> = cache.get(&params!(model = "xgboost")).unwrap();
+    assert_eq!(got.map(|s| s.0), Some(1));
+    // The same statement kinds that only read do run.
+    for sql in [
+        "SELECT count(*) FROM cache_entries",
+        "WITH x AS (SELECT 1 AS a) SELECT a FROM x",
+        "VALUES (1), (2)",
+        "SELECT 1 UNION ALL SELECT 2",
+        "EXPLAIN SELECT * FROM cache_entries",
+        "DESCRIBE cache_entries",
+        "SELECT * FROM cache_entries WHERE cache_key IN (SELECT cache_key FROM cache_entries)",
+    ] {
+        cache
+            .sql(sql)
+            .unwrap_or_else(|e| panic!("{sql} should run: {e}"));
+    }
+}
+
+/// One put with 10,000 parameters is stored and found, but adds no typed column: the schema
+/// every later commit and scan carries stays small (the parameters are in `params_json`).
+#[test]
+fn a_put_with_thousands_of_parameters_does_not_grow_the_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = common::open_quiet(dir.path());
+    let mut wide = cacheness::Params::new();
+    for i in 0..10_000 {
+        wide = wide.with(&format!("p{i}"), i);
+    }
+    cache.put(&Serde(1), &wide).unwrap();
+    cache.put(&Serde(2), &params!(model = "small")).unwrap();
+    cache.flush().unwrap();
+    let batches = cache.sql("SELECT * FROM cache_entries").unwrap();
+    let columns: Vec<String> = batches[0]
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
+    assert!(columns.len() < 20, "{} columns", columns.len());
+    assert!(columns.contains(&"model".to_string()));
+    assert_eq!(batches.iter().map(|b| b.num_rows()).sum::<usize>(), 2);
+    assert_eq!(
+        count_where(&cache, "params_json LIKE '%\"p9999\":9999%'"),
+        1
+    );
+    let got: Option<Serde<i32>> = cache.get(&wide).unwrap();
+    assert_eq!(got.map(|s| s.0), Some(1));
+    assert!(cache.invalidate(&wide).unwrap());
+    cache.flush().unwrap();
+    assert_eq!(count_where(&cache, "true"), 1);
+}

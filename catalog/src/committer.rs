@@ -164,10 +164,41 @@ impl Shared {
 /// opens the Delta table and replays the journals of dead writers in the background (opening a
 /// cache never waits on Delta); requests that need the table wait for it, and get its error if
 /// it cannot be opened (the thread retries every second).
+/// The message of a panic that delta-rs raises and catches itself when a data file's upload
+/// fails at its last step (object_store's `BufWriter::abort` after shutdown began): on a full
+/// disk, every commit attempt raised one, and the default hook printed each with a backtrace.
+const CAUGHT_UPSTREAM_PANIC: &str = "Already shut down";
+
+/// Keep the process's panic hook from printing the one panic delta-rs catches by design, on
+/// the committer's thread only; every other panic goes to the hook that was there before.
+fn quiet_caught_upstream_panics() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let on_committer = std::thread::current().name() == Some(COMMITTER_THREAD);
+            let message = info
+                .payload()
+                .downcast_ref::<&str>()
+                .copied()
+                .or_else(|| info.payload().downcast_ref::<String>().map(String::as_str));
+            if on_committer && message == Some(CAUGHT_UPSTREAM_PANIC) {
+                tracing::debug!("delta-rs could not abort a failed upload ({info})");
+                return;
+            }
+            previous(info);
+        }));
+    });
+}
+
+/// The committer thread's name.
+const COMMITTER_THREAD: &str = "cacheness-commit";
+
 pub(crate) fn start(
     place: &CatalogPlace,
     policy: CommitPolicy,
 ) -> Result<(Arc<Shared>, std::thread::JoinHandle<()>)> {
+    quiet_caught_upstream_panics();
     let catalog_dir = &place.local;
     let journal_dir = catalog_dir.join("journal");
     let table_dir = place.shared.join("cache_entries");
@@ -189,7 +220,7 @@ pub(crate) fn start(
     });
     let thread_shared = shared.clone();
     let handle = std::thread::Builder::new()
-        .name("cacheness-commit".into())
+        .name(COMMITTER_THREAD.into())
         // DataFusion plans recurse deeply; the default 2 MiB thread stack is not enough.
         .stack_size(COMMITTER_STACK)
         .spawn(move || {
@@ -220,7 +251,11 @@ async fn open_table(
     if let Some(root) = payload_root {
         delta.check_payloads_under(root);
     }
-    replay_dead_writers(&mut delta, journal_dir).await?;
+    // A replay that fails (a full disk) leaves the segments where they are: listings still
+    // read them, and the next open replays them. It must not keep the table closed.
+    if let Err(e) = replay_dead_writers(&mut delta, journal_dir).await {
+        tracing::warn!(table = %table_dir.label(), "cannot replay the journals of finished processes yet: {e}");
+    }
     Ok(delta)
 }
 
@@ -427,6 +462,12 @@ fn serve(
         match req {
             Request::Flush(reply) => reply.send(match commit_result {
                 Ok(()) => Ok(()),
+                Err(CatalogError::CommitFailed { table, message }) => {
+                    Err(CatalogError::CommitFailed {
+                        table: table.clone(),
+                        message: message.clone(),
+                    })
+                }
                 Err(e) => Err(CatalogError::CommitFailed {
                     table: delta.label().to_string(),
                     message: e.to_string(),

@@ -188,6 +188,13 @@ impl DeltaCatalog {
             }
             match self.try_commit(ops, writer, seq).await {
                 Ok(()) => return Ok(()),
+                // Retrying cannot help a full disk or a read-only file system.
+                Err(e) if crate::error::is_out_of_space(&e) => {
+                    return Err(CatalogError::CommitFailed {
+                        table: self.label.clone(),
+                        message: e.to_string(),
+                    });
+                }
                 Err(e) => {
                     tracing::debug!(table = %self.label, attempt, "catalog commit retry: {e}");
                     last_error = e.to_string();

@@ -87,7 +87,10 @@ impl From<&PathBuf> for CatalogPlace {
 
 /// The catalog of one cache, as seen by one process.
 pub struct Catalog {
-    shared: Arc<Shared>,
+    /// The committer, or why it could not start (the catalog directory is unusable: a file
+    /// in its place, no permission). Without it gets still work; whatever needs the catalog
+    /// fails with [`CatalogError::Unavailable`].
+    shared: std::result::Result<Arc<Shared>, String>,
     thread: Mutex<Option<std::thread::JoinHandle<()>>>,
     dir: PathBuf,
     place: CatalogPlace,
@@ -103,12 +106,23 @@ impl Catalog {
     /// Open the catalog at `place` (usually a directory `<root>/catalog`), creating the Delta
     /// table if needed and replaying journals left by dead processes (both in the background,
     /// see the crate docs).
+    ///
+    /// A catalog directory that cannot be used (a file in its place, no permission) does not
+    /// fail the open: the cache's gets never need the catalog, so they keep working, and every
+    /// operation that does need it fails with [`CatalogError::Unavailable`], naming the
+    /// directory and the cause.
     pub fn open(place: impl Into<CatalogPlace>, policy: CommitPolicy) -> Result<Self> {
         let place = place.into();
-        let (shared, handle) = committer::start(&place, policy)?;
+        let (shared, handle) = match committer::start(&place, policy) {
+            Ok((shared, handle)) => (Ok(shared), Some(handle)),
+            Err(e) => {
+                tracing::warn!(catalog = %place.local.display(), "the catalog is unavailable: {e}");
+                (Err(e.to_string()), None)
+            }
+        };
         Ok(Catalog {
             shared,
-            thread: Mutex::new(Some(handle)),
+            thread: Mutex::new(handle),
             dir: place.local.clone(),
             place,
         })
@@ -129,14 +143,24 @@ impl Catalog {
         self.place.shared.join("cache_entries")
     }
 
+    /// The committer, or [`CatalogError::Unavailable`].
+    fn committer(&self) -> Result<&Arc<Shared>> {
+        self.shared
+            .as_ref()
+            .map_err(|reason| CatalogError::Unavailable {
+                dir: self.dir.clone(),
+                reason: reason.clone(),
+            })
+    }
+
     /// Journal an operation; it reaches Delta with the next group commit.
     pub fn submit(&self, op: CatalogOp) -> Result<()> {
-        self.shared.submit(op)
+        self.committer()?.submit(op)
     }
 
     fn call_blocking<T>(&self, make: impl FnOnce(Reply<Result<T>>) -> Request) -> Result<T> {
         let (tx, rx) = std::sync::mpsc::channel();
-        self.shared.request(make(Reply::Blocking(tx)))?;
+        self.committer()?.request(make(Reply::Blocking(tx)))?;
         rx.recv().map_err(|_| CatalogError::CommitterGone {
             root: self.dir.clone(),
         })?
@@ -144,7 +168,7 @@ impl Catalog {
 
     async fn call_async<T>(&self, make: impl FnOnce(Reply<Result<T>>) -> Request) -> Result<T> {
         let (tx, rx) = tokio::sync::oneshot::channel();
-        self.shared.request(make(Reply::Async(tx)))?;
+        self.committer()?.request(make(Reply::Async(tx)))?;
         rx.await.map_err(|_| CatalogError::CommitterGone {
             root: self.dir.clone(),
         })?
@@ -203,9 +227,12 @@ impl Catalog {
     pub fn close(&self) -> Result<()> {
         // A process that wrote nothing (or whose writes are committed) does not wait for the
         // Delta table: its committer may not even have opened it.
-        let dirty = self.shared.lock().dirty;
+        let Ok(shared) = &self.shared else {
+            return Ok(()); // nothing was journaled, nothing runs
+        };
+        let dirty = shared.lock().dirty;
         let flushed = if dirty { self.flush_blocking() } else { Ok(()) };
-        self.shared.shutdown();
+        shared.shutdown();
         let handle = self.thread.lock().unwrap_or_else(|p| p.into_inner()).take();
         if let Some(h) = handle {
             let _ = h.join();

@@ -3,6 +3,9 @@
 //! The fixed columns come first, then one nullable column per key parameter. A parameter column
 //! takes its type from the first non-null value the catalog sees for that name; a later value of
 //! another type is stored as NULL in that column (its true value stays in `params_json`).
+//!
+//! The typed columns are bounded ([`ColumnBounds`]), so that no put can grow the schema that
+//! every later commit and scan carries: parameters past the bounds live in `params_json` only.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -69,6 +72,32 @@ pub fn column_type(value: &ColumnValue) -> DataType {
     }
 }
 
+/// The bounds on typed parameter columns (`docs/ARCHITECTURE.md#catalog`). Every catalog
+/// column costs each later commit, checkpoint and scan, so one put with thousands of parameters
+/// would slow the whole cache for good; past these bounds a parameter is kept in `params_json`
+/// only, and its column (if any) holds NULL.
+pub struct ColumnBounds;
+
+impl ColumnBounds {
+    /// At most this many parameter columns in a catalog.
+    pub const MAX_COLUMNS: usize = 256;
+    /// A row with more parameters than this adds no new columns (it still fills existing ones).
+    pub const MAX_PARAMS_PER_ROW: usize = 64;
+    /// A parameter name longer than this (in bytes) gets no column.
+    pub const MAX_NAME_BYTES: usize = 64;
+    /// A string or bytes value longer than this is NULL in its column.
+    pub const MAX_VALUE_BYTES: usize = 1024;
+
+    /// Whether `value` fits a typed column.
+    pub fn value_fits(value: &ColumnValue) -> bool {
+        match value {
+            ColumnValue::Str(s) => s.len() <= Self::MAX_VALUE_BYTES,
+            ColumnValue::Bytes(b) => b.len() <= Self::MAX_VALUE_BYTES,
+            _ => true,
+        }
+    }
+}
+
 /// Delta stores timestamps without the zone name; compare parameter types modulo that.
 fn same_type(a: &DataType, b: &DataType) -> bool {
     match (a, b) {
@@ -79,7 +108,8 @@ fn same_type(a: &DataType, b: &DataType) -> bool {
 
 /// The schema a batch of rows is written with: the table's current schema plus any nullable
 /// fixed column it lacks (a catalog created before that column existed gains it) and a column
-/// for every parameter name it does not have yet (typed from the first non-null value).
+/// for every parameter name it does not have yet (typed from the first non-null value), within
+/// the [`ColumnBounds`].
 pub fn schema_for_rows(table_schema: &Schema, rows: &[&CatalogRow]) -> SchemaRef {
     let mut fields: Vec<Field> = table_schema
         .fields()
@@ -97,14 +127,23 @@ pub fn schema_for_rows(table_schema: &Schema, rows: &[&CatalogRow]) -> SchemaRef
             fields.push(field.as_ref().clone());
         }
     }
+    let fixed = base_schema().fields().len();
+    let mut param_columns = fields.len().saturating_sub(fixed);
     for row in rows {
+        if row.params.len() > ColumnBounds::MAX_PARAMS_PER_ROW {
+            continue;
+        }
         for (name, value) in &row.params {
-            if known.contains_key(name) {
+            if param_columns >= ColumnBounds::MAX_COLUMNS {
+                break;
+            }
+            if known.contains_key(name) || name.len() > ColumnBounds::MAX_NAME_BYTES {
                 continue;
             }
-            if let Some(v) = value {
+            if let Some(v) = value.as_ref().filter(|v| ColumnBounds::value_fits(v)) {
                 known.insert(name.clone(), fields.len());
                 fields.push(Field::new(name, column_type(v), true));
+                param_columns += 1;
             }
         }
     }
@@ -177,6 +216,7 @@ fn param_value<'a>(row: &'a CatalogRow, name: &str) -> Option<&'a ColumnValue> {
         .iter()
         .find(|(n, _)| n == name)
         .and_then(|(_, v)| v.as_ref())
+        .filter(|v| ColumnBounds::value_fits(v))
 }
 
 fn param_column(dt: &DataType, name: &str, rows: &[&CatalogRow], table: &str) -> Result<ArrayRef> {
@@ -419,6 +459,78 @@ mod tests {
             name: name.map(str::to_string),
             signature: Some(format!("cnsig1:{key}")),
         }
+    }
+
+    fn with_params(key: &str, params: Vec<(String, Option<ColumnValue>)>) -> CatalogRow {
+        CatalogRow {
+            params,
+            ..row(key, None)
+        }
+    }
+
+    fn param_names(schema: &Schema) -> Vec<String> {
+        schema.fields()[FIXED_COLUMNS.len()..]
+            .iter()
+            .map(|f| f.name().clone())
+            .collect()
+    }
+
+    #[test]
+    fn typed_parameter_columns_are_bounded() {
+        let int = |i: i64| Some(ColumnValue::Int(i));
+        // One row with 10,000 parameters adds no column at all.
+        let wide = with_params(
+            "w",
+            (0..10_000).map(|i| (format!("p{i}"), int(i))).collect(),
+        );
+        let schema = schema_for_rows(&base_schema(), &[&wide]);
+        assert!(param_names(&schema).is_empty());
+        // It still fills the columns that exist.
+        let narrow = with_params("n", vec![("p7".into(), int(7))]);
+        let schema = schema_for_rows(&base_schema(), &[&narrow]);
+        let batch = rows_to_batch(&schema, &[&wide, &narrow], "t").unwrap();
+        let p7 = batch.column_by_name("p7").unwrap();
+        let p7 = p7.as_any().downcast_ref::<Int64Array>().unwrap();
+        assert_eq!((p7.value(0), p7.value(1)), (7, 7));
+        // Many rows of new names stop at MAX_COLUMNS.
+        let rows: Vec<CatalogRow> = (0..1000)
+            .map(|i| with_params(&format!("r{i}"), vec![(format!("q{i}"), int(i))]))
+            .collect();
+        let refs: Vec<&CatalogRow> = rows.iter().collect();
+        let schema = schema_for_rows(&base_schema(), &refs);
+        assert_eq!(param_names(&schema).len(), ColumnBounds::MAX_COLUMNS);
+        let more = with_params("m", vec![("late".into(), int(1))]);
+        assert_eq!(
+            schema_for_rows(&schema, &[&more]).fields().len(),
+            schema.fields().len()
+        );
+        // Long names get no column; long values are NULL in theirs.
+        let long_name = "n".repeat(ColumnBounds::MAX_NAME_BYTES + 1);
+        let big = "v".repeat(ColumnBounds::MAX_VALUE_BYTES + 1);
+        let first = with_params(
+            "a",
+            vec![
+                (long_name.clone(), int(1)),
+                ("text".into(), Some(ColumnValue::Str(big.clone()))),
+            ],
+        );
+        let schema = schema_for_rows(&base_schema(), &[&first]);
+        assert!(
+            param_names(&schema).is_empty(),
+            "{:?}",
+            param_names(&schema)
+        );
+        let small = with_params(
+            "b",
+            vec![("text".into(), Some(ColumnValue::Str("s".into())))],
+        );
+        let schema = schema_for_rows(&base_schema(), &[&first, &small]);
+        assert_eq!(param_names(&schema), ["text"]);
+        let batch = rows_to_batch(&schema, &[&first, &small], "t").unwrap();
+        let text = batch.column_by_name("text").unwrap();
+        let text = text.as_any().downcast_ref::<StringArray>().unwrap();
+        assert!(text.is_null(0));
+        assert_eq!(text.value(1), "s");
     }
 
     #[test]

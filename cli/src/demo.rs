@@ -32,7 +32,7 @@ struct Experiment {
 fn step<T>(name: &str, f: impl FnOnce() -> DemoResult<T>) -> DemoResult<T> {
     let t = Instant::now();
     let out = f()?;
-    println!("  {name:<44} {:>9.1} ms", t.elapsed().as_secs_f64() * 1e3);
+    outln!("  {name:<44} {:>9.1} ms", t.elapsed().as_secs_f64() * 1e3)?;
     Ok(out)
 }
 
@@ -53,7 +53,7 @@ pub fn run(dir: Option<PathBuf>) -> DemoResult<()> {
             _tmp.path().to_path_buf()
         }
     };
-    println!("cacheness demo in {}", dir.display());
+    outln!("cacheness demo in {}", dir.display())?;
     let cache = step("open cache", || Ok(Cache::open(&dir)?))?;
 
     let table = w3_table(1_000_000, 42);
@@ -112,16 +112,25 @@ pub fn run(dir: Option<PathBuf>) -> DemoResult<()> {
 
     step("flush catalog (one Delta commit)", || Ok(cache.flush()?))?;
     let entries = step("list catalog entries", || Ok(cache.list_entries()?))?;
-    println!("\ncatalog {}:", cache.core().catalog_table().label());
-    println!(
+    outln!("\ncatalog {}:", cache.core().catalog_table().label())?;
+    outln!(
         "  {:<16} {:<12} {:<8} {:>12} {:>12}  params",
-        "cache_key", "data_type", "format", "raw_bytes", "stored"
-    );
+        "cache_key",
+        "data_type",
+        "format",
+        "raw_bytes",
+        "stored"
+    )?;
     for e in &entries {
-        println!(
+        outln!(
             "  {:<16} {:<12} {:<8} {:>12} {:>12}  {}",
-            e.cache_key, e.data_type, e.format, e.raw_bytes, e.stored_bytes, e.params
-        );
+            e.cache_key,
+            e.data_type,
+            e.format,
+            e.raw_bytes,
+            e.stored_bytes,
+            e.params
+        )?;
     }
     if entries.len() != 4 {
         return Err(format!("expected 4 catalog entries, found {}", entries.len()).into());
@@ -129,18 +138,18 @@ pub fn run(dir: Option<PathBuf>) -> DemoResult<()> {
     let query = "SELECT cache_key, data_type, stored_bytes FROM cache_entries \
                  WHERE dataset = 'demo' ORDER BY stored_bytes";
     let batches = step("SQL over the catalog", || Ok(cache.sql(query)?))?;
-    println!(
+    outln!(
         "
 {query}"
-    );
-    println!("{}", pretty_format_batches(&batches)?);
+    )?;
+    outln!("{}", pretty_format_batches(&batches)?)?;
     let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
     if rows != 2 {
         return Err(format!("expected 2 entries with dataset = 'demo', found {rows}").into());
     }
     pull_through(&cache, &dir)?;
     cache.close()?;
-    println!("\nall 4 values read back bit-exactly; the pull-through table fetched only its gaps");
+    outln!("\nall 4 values read back bit-exactly; the pull-through table fetched only its gaps")?;
     Ok(())
 }
 
@@ -177,7 +186,7 @@ impl FetchLog {
 /// A pull-through table over the built-in demo source: a first query fetches, a repeat is
 /// served from the cache, an overlapping query fetches only the hole.
 fn pull_through(cache: &Cache, dir: &std::path::Path) -> DemoResult<()> {
-    println!("\npull-through table `prices` (built-in deterministic daily prices):");
+    outln!("\npull-through table `prices` (built-in deterministic daily prices):")?;
     let settings = Settings::for_timeseries(
         "symbol",
         RangeSettings {
@@ -208,17 +217,17 @@ fn pull_through(cache: &Cache, dir: &std::path::Path) -> DemoResult<()> {
         })?;
         let fetched = log.take();
         if fetched.is_empty() {
-            println!("    fetched nothing: served from the cache");
+            outln!("    fetched nothing: served from the cache")?;
         }
         for f in &fetched {
-            println!("    fetched {f}");
+            outln!("    fetched {f}")?;
         }
         if fetched.len() != 2 * fetches {
             return Err(
                 format!("{what}: expected {} fetches, saw {fetched:?}", 2 * fetches).into(),
             );
         }
-        println!("{}", pretty_format_batches(&batches)?);
+        outln!("{}", pretty_format_batches(&batches)?)?;
     }
     Ok(())
 }

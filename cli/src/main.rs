@@ -5,6 +5,14 @@
 //! results, [`params`] types `-p name=value`, [`progress`] draws progress on a terminal,
 //! [`table`] manages pull-through tables, and [`demo`] is `cacheness demo`.
 
+/// `println!` through [`output::stdout`]: a closed pipe is an error the command returns (and
+/// `main` exits quietly), not a panic.
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        std::io::Write::write_fmt(&mut $crate::output::stdout(), format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
 mod demo;
 mod input;
 mod list;
@@ -102,6 +110,10 @@ enum Command {
         /// Write to this file instead of standard output (required for parquet).
         #[arg(long, short, required_if_eq("format", "parquet"))]
         output: Option<PathBuf>,
+        /// The table format shows at most this many rows (0: all); the other formats write
+        /// every row.
+        #[arg(long, default_value_t = output::DEFAULT_TABLE_ROWS)]
+        max_rows: usize,
     },
     /// Show entry counts, sizes, limits, evictions (all processes, by reason) and this
     /// process's counters as JSON.
@@ -145,6 +157,10 @@ enum Command {
         /// Write to this file instead of standard output (required for parquet).
         #[arg(long, short, required_if_eq("format", "parquet"))]
         output: Option<PathBuf>,
+        /// The table format shows at most this many rows (0: all); the other formats write
+        /// every row.
+        #[arg(long, default_value_t = output::DEFAULT_TABLE_ROWS)]
+        max_rows: usize,
     },
     /// Pull-through tables: create, list, show coverage, invalidate (docs/PULL_THROUGH.md).
     /// Query them with `cacheness sql`.
@@ -256,14 +272,61 @@ fn cache_dir(dir: Option<PathBuf>) -> PathBuf {
     dir.unwrap_or_else(|| PathBuf::from(".cacheness"))
 }
 
+/// Close the cache after a command that changed it. What the command did is done and
+/// journaled, so a failed catalog commit (a full disk) is a warning, not a failure: the rows
+/// stay in the journal and the next process that opens the cache commits them.
+fn close_after_write(cache: &cacheness::blocking::Cache) {
+    if let Err(e) = cache.close() {
+        eprintln!(
+            "warning: done, and journaled, but the catalog commit failed ({e}); the next \
+             process to open the cache commits it (or run `cacheness flush`)"
+        );
+    }
+}
+
+/// Refuse to write `output` inside the cache directory `root` (symbolic links resolved): the
+/// cache's files (its signing key, payloads, catalog) change only through the cache.
+fn outside_cache(root: &Path, output: &Path) -> CliResult<()> {
+    let resolved = match output.canonicalize() {
+        Ok(p) => p,
+        Err(_) => {
+            let parent = match output.parent() {
+                Some(p) if !p.as_os_str().is_empty() => p,
+                _ => Path::new("."),
+            };
+            let parent = parent
+                .canonicalize()
+                .map_err(|e| format!("{}: {e}", output.display()))?;
+            parent.join(output.file_name().unwrap_or_default())
+        }
+    };
+    let root = root
+        .canonicalize()
+        .map_err(|e| format!("{}: {e}", root.display()))?;
+    if resolved.starts_with(&root) {
+        return Err(format!(
+            "refusing to write {}: it is inside the cache directory {}, whose files only the cache changes",
+            output.display(),
+            root.display()
+        )
+        .into());
+    }
+    Ok(())
+}
+
 /// Run `query` and write its answer in `format` to `output` or standard output.
 fn sql_to(
     dir: Option<PathBuf>,
     query: &str,
     format: output::Format,
+    max_rows: usize,
     output: Option<&Path>,
 ) -> CliResult<Outcome> {
-    let cache = cacheness::blocking::Cache::open(cache_dir(dir))?;
+    let root = cache_dir(dir);
+    let cache = cacheness::blocking::Cache::open(&root)?;
+    if let Some(path) = output {
+        outside_cache(&root, path)?;
+    }
     let fetches = std::sync::Arc::new(progress::FetchProgress::new());
     let batches = cache.sql_observed(query, fetches.clone());
     fetches.finish();
@@ -272,9 +335,9 @@ fn sql_to(
         Some(path) => {
             let mut file =
                 std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
-            output::write(&batches, format, &mut file)?;
+            output::write(&batches, format, max_rows, &mut file)?;
         }
-        None => output::write(&batches, format, &mut std::io::stdout().lock())?,
+        None => output::write(&batches, format, max_rows, &mut output::stdout())?,
     }
     Ok(Outcome::Done)
 }
@@ -329,7 +392,11 @@ fn run(cli: Cli) -> CliResult<Outcome> {
                 Ok(k) => k,
                 Err(usage) => return Ok(usage),
             };
-            let cache = cacheness::blocking::Cache::open(cache_dir(cli.dir))?;
+            let root = cache_dir(cli.dir);
+            let cache = cacheness::blocking::Cache::open(&root)?;
+            if let Some(path) = &output {
+                outside_cache(&root, path)?;
+            }
             let npy = array_format.unwrap_or_else(|| {
                 let ext = output.as_deref().and_then(Path::extension);
                 match ext.and_then(|e| e.to_str()) {
@@ -346,7 +413,7 @@ fn run(cli: Cli) -> CliResult<Outcome> {
                 Some(path) => Box::new(std::io::BufWriter::new(
                     std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?,
                 )),
-                None => Box::new(std::io::stdout().lock()),
+                None => Box::new(output::stdout()),
             };
             write_value(&key, &info, bytes, npy, &mut out)?;
             out.flush()?;
@@ -373,18 +440,19 @@ fn run(cli: Cli) -> CliResult<Outcome> {
             };
             let cache = cacheness::blocking::Cache::open(cache_dir(cli.dir))?;
             let key = input::put(&cache, &file, input, &params, &opts)?;
-            cache.close()?;
-            println!("{key}");
+            outln!("{key}")?;
+            close_after_write(&cache);
             Ok(Outcome::Done)
         }
         Command::History {
             limit,
             format,
             output,
+            max_rows,
         } => {
             let limit = limit.map(|n| format!(" LIMIT {n}")).unwrap_or_default();
             let query = format!("SELECT * FROM cache_history ORDER BY version DESC{limit}");
-            sql_to(cli.dir, &query, format, output.as_deref())
+            sql_to(cli.dir, &query, format, max_rows, output.as_deref())
         }
         Command::Demo => demo::run(cli.dir).map(|()| Outcome::Done),
         Command::Table { command } => {
@@ -393,7 +461,7 @@ fn run(cli: Cli) -> CliResult<Outcome> {
             match command {
                 TableCommand::Create(args) => {
                     let settings = table::create(&root, &args)?;
-                    println!("{}", serde_json::to_string_pretty(&settings)?);
+                    outln!("{}", serde_json::to_string_pretty(&settings)?)?;
                 }
                 TableCommand::Ls => table::list(&root)?,
                 TableCommand::Coverage { name, key } => {
@@ -429,7 +497,7 @@ fn run(cli: Cli) -> CliResult<Outcome> {
                 limit,
             };
             let cache = cacheness::blocking::Cache::open(cache_dir(cli.dir))?;
-            let mut out = std::io::stdout().lock();
+            let mut out = output::stdout();
             for e in list::select(cache.list_entries()?, &query) {
                 serde_json::to_writer(&mut out, &e)?;
                 std::io::Write::write_all(&mut out, b"\n")?;
@@ -438,14 +506,15 @@ fn run(cli: Cli) -> CliResult<Outcome> {
         }
         Command::Stats => {
             let cache = cacheness::blocking::Cache::open(cache_dir(cli.dir))?;
-            println!("{}", serde_json::to_string_pretty(&cache.stats()?)?);
+            outln!("{}", serde_json::to_string_pretty(&cache.stats()?)?)?;
             Ok(Outcome::Done)
         }
         Command::Sql {
             query,
             format,
             output,
-        } => sql_to(cli.dir, &query, format, output.as_deref()),
+            max_rows,
+        } => sql_to(cli.dir, &query, format, max_rows, output.as_deref()),
         Command::Invalidate { entry } => {
             let key = match entry.key(&cache_dir(cli.dir.clone())) {
                 Ok(k) => k,
@@ -453,7 +522,7 @@ fn run(cli: Cli) -> CliResult<Outcome> {
             };
             let cache = cacheness::blocking::Cache::open(cache_dir(cli.dir))?;
             let removed = cache.invalidate_key(&key)?;
-            cache.close()?;
+            close_after_write(&cache);
             Ok(if removed {
                 Outcome::Done
             } else {
@@ -468,8 +537,8 @@ fn run(cli: Cli) -> CliResult<Outcome> {
             }
             let cache = cacheness::blocking::Cache::open(cache_dir(cli.dir))?;
             let n = cache.clear()?;
-            cache.close()?;
-            println!("removed {n} entries");
+            close_after_write(&cache);
+            outln!("removed {n} entries")?;
             Ok(Outcome::Done)
         }
         Command::Flush => {
@@ -481,7 +550,7 @@ fn run(cli: Cli) -> CliResult<Outcome> {
             let cache = cacheness::blocking::Cache::open(cache_dir(cli.dir))?;
             let report = cache.verify()?;
             cache.close()?;
-            let mut out = std::io::stdout().lock();
+            let mut out = output::stdout();
             for problem in &report.problems {
                 serde_json::to_writer(&mut out, problem)?;
                 std::io::Write::write_all(&mut out, b"\n")?;
@@ -514,28 +583,28 @@ fn run(cli: Cli) -> CliResult<Outcome> {
                     .map(|p| p.path.clone())
                     .collect::<Vec<_>>(),
             });
-            println!("{}", serde_json::to_string_pretty(&summary)?);
+            outln!("{}", serde_json::to_string_pretty(&summary)?)?;
             Ok(Outcome::Done)
         }
         Command::Compact => {
             let cache = cacheness::blocking::Cache::open(cache_dir(cli.dir))?;
             let report = cache.maintain()?;
             cache.close()?;
-            println!("{}", serde_json::to_string_pretty(&report)?);
+            outln!("{}", serde_json::to_string_pretty(&report)?)?;
             Ok(Outcome::Done)
         }
         Command::Evict => {
             let cache = cacheness::blocking::Cache::open(cache_dir(cli.dir))?;
             let report = cache.evict()?;
             cache.close()?;
-            println!("{}", serde_json::to_string_pretty(&report)?);
+            outln!("{}", serde_json::to_string_pretty(&report)?)?;
             Ok(Outcome::Done)
         }
         Command::Cleanup => {
             let cache = cacheness::blocking::Cache::open(cache_dir(cli.dir))?;
             let n = cache.cleanup_expired()?;
-            cache.close()?;
-            println!("removed {n} expired entries");
+            close_after_write(&cache);
+            outln!("removed {n} expired entries")?;
             Ok(Outcome::Done)
         }
     }
@@ -554,6 +623,9 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
         Ok(Outcome::Problems) => ExitCode::from(EXIT_PROBLEMS),
+        // The reader of standard output went away (`cacheness sql ... | head`): what it read
+        // was right, and there is nobody left to tell.
+        Err(_) if output::pipe_closed() => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::from(1)

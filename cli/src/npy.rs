@@ -84,6 +84,26 @@ fn dtype_of_descriptor(descr: &str) -> Option<&'static str> {
     })
 }
 
+/// Check that a header claiming `shape` of `descr` elements is followed by exactly `present`
+/// bytes, before anything is allocated: a 200-byte file may claim 2**40 elements.
+fn check_size(shape: &[usize], descr: &str, present: usize) -> Result<(), String> {
+    let itemsize: usize = descr
+        .trim_start_matches(['<', '>', '|', '='])
+        .trim_start_matches(|c: char| c.is_ascii_alphabetic() || c == '?')
+        .parse()
+        .unwrap_or(1);
+    let needed = shape
+        .iter()
+        .try_fold(itemsize, |n, &d| n.checked_mul(d))
+        .ok_or_else(|| format!("shape {shape:?} holds more bytes than memory can address"))?;
+    if needed != present {
+        return Err(format!(
+            "the header's shape {shape:?} of {descr} needs {needed} bytes of data, the file has {present}"
+        ));
+    }
+    Ok(())
+}
+
 /// Put the array in a `.npy` file's bytes; returns the key.
 pub fn put(
     cache: &Cache,
@@ -93,7 +113,8 @@ pub fn put(
     opts: &PutOptions,
 ) -> CliResult<String> {
     let bad = |e: &dyn std::fmt::Display| format!("{what}: not a readable .npy file: {e}");
-    let header = Header::from_reader(&mut &bytes[..]).map_err(|e| bad(&e))?;
+    let mut body = bytes;
+    let header = Header::from_reader(&mut body).map_err(|e| bad(&e))?;
     let descr = header.type_descriptor.to_string();
     let descr = descr.trim_matches(['\'', '"']);
     let Some(dtype) = dtype_of_descriptor(descr) else {
@@ -102,6 +123,7 @@ pub fn put(
         )
         .into());
     };
+    check_size(&header.shape, descr, body.len()).map_err(|e| bad(&e))?;
     for_element!(dtype, T => {
         let array = ArrayD::<T>::read_npy(bytes).map_err(|e| bad(&e))?;
         Ok(cache.put_with(&array, params, opts)?)
@@ -127,7 +149,25 @@ pub fn write(payload: bytes::Bytes, meta: &EntryMeta, out: &mut dyn Write) -> Cl
 
 #[cfg(test)]
 mod tests {
-    use super::dtype_of_descriptor;
+    use super::{check_size, dtype_of_descriptor};
+
+    #[test]
+    fn claimed_sizes_must_match_the_bytes_present() {
+        assert!(check_size(&[3, 2], "<f8", 48).is_ok());
+        assert!(
+            check_size(&[1 << 40], "<f8", 80)
+                .unwrap_err()
+                .contains("needs")
+        );
+        assert!(check_size(&[0, 1 << 62], "<f8", 0).is_ok());
+        assert!(
+            check_size(&[1 << 62, 8], "<f8", 0)
+                .unwrap_err()
+                .contains("address")
+        );
+        assert!(check_size(&[2], "|b1", 2).is_ok());
+        assert!(check_size(&[], "<i4", 4).is_ok());
+    }
 
     #[test]
     fn descriptors_map_to_dtypes_by_kind_and_size() {

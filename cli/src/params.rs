@@ -96,6 +96,9 @@ pub fn params(args: &[String], dir: &Path) -> Result<Params, String> {
         }
         p = p.with(&name, value);
     }
+    // A name the key spec refuses (a catalog column, a leading `_`, bad characters) is a
+    // usage error like any other malformed parameter (exit 2), found before the cache opens.
+    p.key().map_err(|e| e.to_string())?;
     Ok(p)
 }
 

@@ -270,7 +270,7 @@ pub fn coverage(root: &TablesRoot, name: &str, key: Option<&str>) -> CliResult<(
     let kind = table.kind();
     let lookup = table.settings().range.is_none();
     let micros = |t: i64| RangeKind::Timestamp.text(t);
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::output::stdout();
     for (k, spans) in rt.block_on(table.coverage())? {
         if key.is_some_and(|want| want != k) {
             continue;
@@ -338,7 +338,7 @@ pub fn invalidate(
 /// `table ls`: one JSON object per table, its settings.
 pub fn list(root: &TablesRoot) -> CliResult<()> {
     let rt = runtime()?;
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::output::stdout();
     for (name, settings) in rt.block_on(PullTable::list_settings(root))? {
         let settings = serde_json::to_value(settings)?;
         serde_json::to_writer(

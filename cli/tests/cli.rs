@@ -1,30 +1,10 @@
 //! End-to-end tests of the real `cacheness` binary.
 
+mod common;
+
 use std::process::Command;
 
-fn cacheness() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_cacheness"))
-}
-
-/// Run `cacheness <args> --dir <dir>`.
-fn run_in(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
-    cacheness()
-        .args(args)
-        .arg("--dir")
-        .arg(dir)
-        .output()
-        .unwrap()
-}
-
-/// The entries `cacheness ls` prints, parsed.
-fn ls(dir: &std::path::Path) -> Vec<serde_json::Value> {
-    let out = run_in(dir, &["ls"]);
-    assert!(out.status.success());
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
+use common::{cacheness, ls, run_in};
 
 #[test]
 fn demo_caches_verifies_and_lists_four_entries() {
@@ -102,7 +82,9 @@ fn sql_answers_in_every_output_format() {
     assert_eq!(rows.len(), 2);
     assert_eq!(rows[0]["data_type"], "json");
     assert!(rows[1]["stored_bytes"].as_i64().unwrap() > 0);
-    let pq = dir.path().join("out.parquet");
+    // Outputs go outside the cache directory (inside it they are refused).
+    let outputs = tempfile::tempdir().unwrap();
+    let pq = outputs.path().join("out.parquet");
     let out = run_in(
         dir.path(),
         &["sql", "--format", "parquet", "-o", pq.to_str().unwrap(), q],
@@ -197,7 +179,8 @@ fn get_writes_each_value_in_its_natural_format() {
     );
     assert_eq!(&table.stdout[..4], b"PAR1");
 
-    let out = dir.path().join("array.b2nd");
+    let outputs = tempfile::tempdir().unwrap();
+    let out = outputs.path().join("array.b2nd");
     let array = cacheness()
         .args(["get", "--key", &key_of("ndarray"), "--output"])
         .arg(&out)

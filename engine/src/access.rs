@@ -90,7 +90,7 @@ impl AccessLog {
             let path = self
                 .root
                 .join(BlobStore::rel_path(&format!("{k:016x}"), format));
-            if let Err(e) = utimensat(CWD, &path, &times, AtFlags::empty())
+            if let Err(e) = utimensat(CWD, &path, &times, AtFlags::SYMLINK_NOFOLLOW)
                 && e != rustix::io::Errno::NOENT
             {
                 tracing::debug!(path = %path.display(), "cannot record an access: {e}");

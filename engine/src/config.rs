@@ -13,6 +13,43 @@ use crate::error::{Error, Result};
 /// The default of [`CacheConfig::eviction_low_watermark`].
 pub const DEFAULT_LOW_WATERMARK: f64 = 0.8;
 
+/// The default of [`CacheConfig::sql_memory_limit_bytes`]: 2 GiB.
+pub const DEFAULT_SQL_MEMORY_LIMIT: u64 = 2 << 30;
+
+/// The least [`CacheConfig::sql_memory_limit_bytes`] may be: 16 MiB.
+pub const MIN_SQL_MEMORY_LIMIT: u64 = 16 << 20;
+
+/// The longest TTL an entry may have: 1,000 years (365.25-day years), far inside what every
+/// timestamp type that reads the catalog can hold.
+pub const MAX_TTL: Duration = Duration::from_secs(1_000 * 31_557_600);
+
+/// The TTL a put gives its entry, by the one rule of `docs/LIFECYCLE.md`: the put's own TTL,
+/// else the cache's default; zero means "never expires" (so a put can opt out of a default);
+/// more than [`MAX_TTL`] is an error, whose reason this returns.
+pub fn effective_ttl(
+    put: Option<Duration>,
+    default: Option<Duration>,
+) -> std::result::Result<Option<Duration>, String> {
+    match put.or(default) {
+        Some(t) if t > MAX_TTL => Err(format!(
+            "{} is longer than the longest TTL, {} (1,000 years); for no expiry give none, or 0",
+            humanize_secs(t.as_secs()),
+            humanize_secs(MAX_TTL.as_secs())
+        )),
+        Some(t) if t.is_zero() => Ok(None),
+        t => Ok(t),
+    }
+}
+
+/// Whole seconds as days when that is what they are (`96000000d`), else seconds.
+fn humanize_secs(secs: u64) -> String {
+    if secs % 86_400 == 0 {
+        format!("{}d", secs / 86_400)
+    } else {
+        format!("{secs}s")
+    }
+}
+
 /// A size as written in settings: bytes, or a number with a unit (`KB`, `MB`, `GB`, `TB` in
 /// powers of 1000; `KiB`, `MiB`, `GiB`, `TiB` in powers of 1024; `B`), case-insensitive,
 /// e.g. `10GiB`, `500 MB`, `1.5GB`.
@@ -93,9 +130,12 @@ pub struct CacheConfig {
     /// `<local state>/read-through`, at most this many bytes, revalidated on every get with
     /// one conditional request (`docs/SCALE.md`). `None`: off.
     pub read_through_max_bytes: Option<u64>,
+    /// The memory a SQL statement may use: DataFusion's operators (joins, sorts,
+    /// aggregates) and the answer it collects together (`docs/SQL.md`).
+    pub sql_memory_limit_bytes: u64,
     /// Write durability.
     pub durability: Durability,
-    /// TTL for entries put without one; `None` means entries never expire.
+    /// TTL for entries put without one; `None` (or zero) means entries never expire.
     pub default_ttl: Option<Duration>,
     /// The group commit's time bound.
     pub commit_interval: Duration,
@@ -155,6 +195,7 @@ impl CacheConfig {
             location,
             storage_options: Default::default(),
             read_through_max_bytes: None,
+            sql_memory_limit_bytes: DEFAULT_SQL_MEMORY_LIMIT,
             durability: Durability::Buffered,
             default_ttl: None,
             commit_interval: Duration::from_millis(1000),
@@ -191,6 +232,12 @@ impl CacheConfig {
     /// (`None`: off; see [`Self::read_through_max_bytes`]).
     pub fn with_read_through(mut self, max: Option<u64>) -> Self {
         self.read_through_max_bytes = max;
+        self
+    }
+
+    /// Limit the memory one SQL statement may use (see [`Self::sql_memory_limit_bytes`]).
+    pub fn with_sql_memory_limit(mut self, bytes: u64) -> Self {
+        self.sql_memory_limit_bytes = bytes;
         self
     }
 
@@ -358,6 +405,8 @@ pub struct Settings {
     pub read_through_max_bytes: Option<SizeSetting>,
     /// The fraction of a limit eviction evicts down to, in `(0, 1]`.
     pub eviction_low_watermark: Option<f64>,
+    /// The memory one SQL statement may use: bytes or a size with a unit.
+    pub sql_memory_limit_bytes: Option<SizeSetting>,
 }
 
 /// The settings `cacheness.toml` may not hold: whoever can write the cache directory could
@@ -369,7 +418,7 @@ pub const SECURITY_SETTINGS: [&str; 3] = [
 ];
 
 /// The environment variables read, with the setting each one sets.
-pub const ENV_VARS: [&str; 18] = [
+pub const ENV_VARS: [&str; 19] = [
     "CACHENESS_DURABILITY",
     "CACHENESS_DEFAULT_TTL_SECONDS",
     "CACHENESS_COMMIT_INTERVAL_MS",
@@ -388,6 +437,7 @@ pub const ENV_VARS: [&str; 18] = [
     "CACHENESS_MAX_ENTRIES",
     "CACHENESS_READ_THROUGH_MAX_BYTES",
     "CACHENESS_EVICTION_LOW_WATERMARK",
+    "CACHENESS_SQL_MEMORY_LIMIT_BYTES",
 ];
 
 fn parse_bool(var: &str, v: Option<String>) -> Result<Option<bool>> {
@@ -509,6 +559,10 @@ impl Settings {
                 "CACHENESS_EVICTION_LOW_WATERMARK",
                 get("CACHENESS_EVICTION_LOW_WATERMARK"),
             )?,
+            sql_memory_limit_bytes: parse_size_setting(
+                "CACHENESS_SQL_MEMORY_LIMIT_BYTES",
+                get("CACHENESS_SQL_MEMORY_LIMIT_BYTES"),
+            )?,
         })
     }
 
@@ -530,7 +584,10 @@ impl Settings {
             };
         }
         if let Some(s) = self.default_ttl_seconds {
-            config.default_ttl = (s > 0).then(|| Duration::from_secs(s));
+            let ttl = Duration::from_secs(s);
+            effective_ttl(None, Some(ttl))
+                .map_err(|reason| bad(format!("default_ttl_seconds: {reason}")))?;
+            config.default_ttl = (s > 0).then_some(ttl);
         }
         if let Some(ms) = self.commit_interval_ms {
             config.commit_interval = Duration::from_millis(ms.max(1));
@@ -618,6 +675,17 @@ impl Settings {
                 return Err(bad(format!("eviction_low_watermark {w} is not in (0, 1]")));
             }
             config.eviction_low_watermark = w;
+        }
+        if let Some(size) = self.sql_memory_limit_bytes {
+            let b = size
+                .bytes()
+                .map_err(|e| bad(format!("sql_memory_limit_bytes: {e}")))?;
+            if b < MIN_SQL_MEMORY_LIMIT {
+                return Err(bad(format!(
+                    "sql_memory_limit_bytes {b} is below the least a statement needs, {MIN_SQL_MEMORY_LIMIT} (16 MiB)"
+                )));
+            }
+            config.sql_memory_limit_bytes = b;
         }
         Ok(())
     }

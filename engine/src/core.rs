@@ -31,7 +31,9 @@ use ndarray::ArrayD;
 pub struct PutOptions {
     /// A description stored with the entry.
     pub description: Option<String>,
-    /// Time to live; `None` uses the cache's default TTL.
+    /// Time to live; `None` uses the cache's default TTL, zero means the entry never expires
+    /// (whatever the default), and more than [`crate::config::MAX_TTL`] is an error
+    /// (`docs/LIFECYCLE.md`).
     pub ttl: Option<Duration>,
     /// Rows to attach to the entry in custom metadata tables (table name, rows), replacing
     /// the rows the key had there. The put returns once they are committed.
@@ -283,11 +285,60 @@ impl std::fmt::Debug for CacheCore {
     }
 }
 
+/// Refuse a cache root that cannot be one, before anything is written: a path that is not
+/// UTF-8 (the catalog addresses its files by URL) or an existing file that is not a directory.
+fn check_root(root: &Path) -> Result<()> {
+    if root.to_str().is_none() {
+        return Err(Error::Config {
+            source_name: format!("cache directory {}", root.display()),
+            reason: "the path is not valid UTF-8, which the catalog's file URLs need".into(),
+        });
+    }
+    match std::fs::metadata(root) {
+        Ok(m) if !m.is_dir() => Err(Error::io(
+            root,
+            std::io::Error::new(
+                std::io::ErrorKind::NotADirectory,
+                "the cache directory exists and is not a directory",
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// A missing key file is created only in a cache without entries: over signed entries, a new
+/// key would make every one of them fail its check, and the first get of each would remove it
+/// while saying only "not found". So name what happened and what to do instead.
+fn refuse_new_key_over_entries(source: &SigningKey, root: &Path) -> Result<()> {
+    let Some(file) = source.file(root) else {
+        return Ok(());
+    };
+    if file.exists() {
+        return Ok(());
+    }
+    let Some(entry) = BlobStore::first_payload(root) else {
+        return Ok(());
+    };
+    Err(Error::SigningKey {
+        source_name: file.display().to_string(),
+        reason: format!(
+            "the key file is missing, but the cache holds entries signed with it (such as {}). \
+             A new key would make every entry fail its check and be removed. Restore the key \
+             file from a backup (or give the key with CACHENESS_SIGNING_KEY); to discard the \
+             entries instead, delete {} and {}",
+            entry.display(),
+            root.join("blobs").display(),
+            root.join("catalog").display(),
+        ),
+    })
+}
+
 impl CacheCore {
     /// Open (creating if needed) the cache described by `config` (after resolving the config
     /// file and environment).
     pub fn open(config: CacheConfig) -> Result<Self> {
         let root = &config.root;
+        check_root(root)?;
         std::fs::create_dir_all(root).map_err(|e| Error::io(root, e))?;
         let root = std::path::absolute(root).map_err(|e| Error::io(root, e))?;
         let config = CacheConfig { root, ..config }.resolve()?;
@@ -316,7 +367,10 @@ impl CacheCore {
                 cacheness_catalog::Location::Remote(r.clone()).join("catalog"),
             ),
             None => (
-                Signer::load(&config.signing_key, &config.root)?,
+                {
+                    refuse_new_key_over_entries(&config.signing_key, &config.root)?;
+                    Signer::load(&config.signing_key, &config.root)?
+                },
                 BlobStore::open(&config.root, config.durability)?,
                 cacheness_catalog::Location::Local(config.root.join("catalog")),
             ),
@@ -419,9 +473,12 @@ impl CacheCore {
             self.check_entry_name(name)?;
         }
         let created_at = now_micros();
-        let ttl = opts.ttl.or(self.config.default_ttl);
-        let expires_at = ttl
-            .map(|t| created_at.saturating_add(i64::try_from(t.as_micros()).unwrap_or(i64::MAX)));
+        let expires_at = crate::config::effective_ttl(opts.ttl, self.config.default_ttl)
+            .map_err(|reason| Error::InvalidTtl {
+                key: key.clone(),
+                reason,
+            })?
+            .map(|t| created_at.saturating_add(t.as_micros() as i64));
         let meta = EntryMeta {
             v: 1,
             key: key.clone(),
@@ -467,10 +524,18 @@ impl CacheCore {
             .store
             .put_payload(&key, format, &encoded.bytes, outboard)?;
         row.signature = Some(signature);
-        self.catalog.submit(CatalogOp::Put {
+        // The row is the other half of the entry. If it cannot be journaled (a full disk),
+        // the payload goes again, so that nothing is served that the catalog cannot list and
+        // the put's error tells the truth: the key holds no value (docs/RELIABILITY.md).
+        if let Err(source) = self.catalog.submit(CatalogOp::Put {
             row: Box::new(row),
             replaces,
-        })?;
+        }) {
+            if let Err(e) = self.store.remove(&key, format) {
+                tracing::warn!(key = %key, "cannot remove the payload of an undone put: {e}");
+            }
+            return Err(Error::PutUndone { key, source });
+        }
         // The entry is stored: a pass that fails (an unreadable shard, say) is reported, not
         // turned into a failed put that the caller would retry. `evict()` returns its error.
         if crate::eviction::needed(self)

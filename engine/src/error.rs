@@ -72,6 +72,14 @@ pub enum Error {
         /// What does not fit.
         reason: String,
     },
+    /// A put's TTL is out of range (more than [`crate::config::MAX_TTL`]).
+    #[error("invalid TTL for key {key}: {reason}")]
+    InvalidTtl {
+        /// The key being written.
+        key: String,
+        /// What is wrong with the TTL.
+        reason: String,
+    },
     /// The configuration is invalid.
     #[error("configuration {source_name}: {reason}")]
     Config {
@@ -87,6 +95,18 @@ pub enum Error {
         source_name: String,
         /// What is wrong.
         reason: String,
+    },
+    /// A put wrote its payload but could not journal its catalog row (a full disk, say), so
+    /// it removed the payload again: the key holds no value, and the catalog agrees.
+    #[error(
+        "put of key {key} undone, and the key holds no value: its catalog row could not be journaled: {source}"
+    )]
+    PutUndone {
+        /// The key.
+        key: String,
+        /// Why the row could not be journaled.
+        #[source]
+        source: cacheness_catalog::CatalogError,
     },
     /// The catalog failed.
     #[error(transparent)]

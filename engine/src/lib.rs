@@ -11,7 +11,9 @@
 //! - [`seal`]: whole-file XXH3-128 content hashes stored inside each payload.
 //! - [`signing`]: signing keys, the payload MAC and entry HMAC every payload and catalog row
 //!   carries, checked on every read (`docs/SECURITY.md`).
-//! - [`store`]: payload paths and atomic writes, counted in the shared [`usage`] counters.
+//! - [`store`]: payload paths and atomic writes, counted in the shared [`usage`] counters;
+//!   `shard_dirs`: the shard directories, opened without following links, that every file
+//!   operation of the store is relative to.
 //! - `remote_blobs`, `read_through`: payloads on an object store, and local copies of hot ones;
 //!   [`ranged`]: reading only the parts of a large remote payload a scan or slice needs, each
 //!   part checked against the payload's signed outboard tree.
@@ -54,6 +56,7 @@ mod read_through;
 mod remote_blobs;
 pub mod repair;
 pub mod seal;
+mod shard_dirs;
 pub mod signing;
 pub mod stats;
 pub mod store;

@@ -102,5 +102,8 @@ pub(crate) async fn run(
         root: Some(core.tables_root()),
         observer,
     };
-    Ok(cacheness_sql::query(core.catalog(), payloads, &pull, sql).await?)
+    let limits = cacheness_sql::Limits {
+        memory_bytes: usize::try_from(core.config().sql_memory_limit_bytes).unwrap_or(usize::MAX),
+    };
+    Ok(cacheness_sql::query(core.catalog(), payloads, &pull, limits, sql).await?)
 }

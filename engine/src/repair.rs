@@ -57,8 +57,15 @@ pub enum ProblemKind {
     /// A temporary file of a write that never finished, older than [`TEMP_FILE_GRACE`].
     /// Repair removes it.
     StaleTempFile,
-    /// A file under `blobs/` whose name is not a payload's. Reported, never removed.
+    /// A file under `blobs/` whose name is not a payload's, or a symbolic link there.
+    /// Reported, never removed.
     UnknownFile,
+    /// A directory of the cache (`blobs/` and its shards, `catalog/` and its tables,
+    /// `tables/` and its pull-through tables) that is a symbolic link or not a directory. The
+    /// cache neither follows nor changes it (writes and removals there are refused: a link
+    /// would lead them outside the root); reported so an operator can put a real directory
+    /// back.
+    ForeignDirectory,
 }
 
 /// One problem: what, which entry, which file.
@@ -166,11 +173,24 @@ pub fn repair(core: &CacheCore) -> Result<RepairReport> {
                     report.files_removed += 1;
                 }
             }
-            Fix::RemoveFile(path) => match std::fs::remove_file(&path) {
-                Ok(()) => report.files_removed += 1,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(Error::io(path, e)),
-            },
+            Fix::RemoveFile(path) => {
+                let shard = path
+                    .parent()
+                    .and_then(Path::file_name)
+                    .and_then(|n| n.to_str())
+                    .and_then(|h| usize::from_str_radix(h, 16).ok())
+                    .filter(|&i| i < 256);
+                let name = path.file_name().and_then(|n| n.to_str());
+                let (Some(shard), Some(name)) = (shard, name) else {
+                    return Err(Error::io(
+                        &path,
+                        std::io::Error::other("not a file of a shard directory"),
+                    ));
+                };
+                if core.store().remove_from_shard(shard, name)? {
+                    report.files_removed += 1;
+                }
+            }
             Fix::Nothing => {}
         }
     }
@@ -278,7 +298,24 @@ fn scan(core: &CacheCore) -> Result<(VerifyReport, Vec<Finding>)> {
             continue;
         };
         let path = crate::store::BlobStore::rel_path(&key, format);
-        let Some(bytes) = core.store().read(&key, format)? else {
+        let read = match core.store().read(&key, format) {
+            Ok(read) => read,
+            // Unreadable where it should be (a shard that is a link, a permission): reported,
+            // and the row is kept, since the payload may come back.
+            Err(e) => {
+                findings.push(Finding {
+                    problem: problem(
+                        ProblemKind::MissingPayload,
+                        Some(&key),
+                        path,
+                        format!("the catalog row's payload cannot be read: {e}"),
+                    ),
+                    fix: vec![Fix::Nothing],
+                });
+                continue;
+            }
+        };
+        let Some(bytes) = read else {
             findings.push(Finding {
                 problem: problem(
                     ProblemKind::MissingPayload,
@@ -348,8 +385,16 @@ fn scan(core: &CacheCore) -> Result<(VerifyReport, Vec<Finding>)> {
             findings.extend(finding);
         }
     }
+    findings.extend(foreign_directories(core.root())?);
     let blobs = core.root().join("blobs");
+    if is_link(&blobs) {
+        return Ok((report_of(checked_rows, payloads, &findings), findings));
+    }
     for shard in read_dir(&blobs)? {
+        if is_link(&shard) {
+            findings.push(foreign_directory(core.root(), &shard));
+            continue;
+        }
         if !shard.is_dir() {
             findings.push(unknown(core.root(), &shard, "not a shard directory"));
             continue;
@@ -360,12 +405,61 @@ fn scan(core: &CacheCore) -> Result<(VerifyReport, Vec<Finding>)> {
             findings.extend(finding);
         }
     }
-    let report = VerifyReport {
-        rows: checked_rows,
+    Ok((report_of(checked_rows, payloads, &findings), findings))
+}
+
+fn report_of(rows: usize, payloads: usize, findings: &[Finding]) -> VerifyReport {
+    VerifyReport {
+        rows,
         payloads,
         problems: findings.iter().map(|f| f.problem.clone()).collect(),
-    };
-    Ok((report, findings))
+    }
+}
+
+/// Whether `path` is a symbolic link.
+fn is_link(path: &Path) -> bool {
+    std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink())
+}
+
+fn foreign_directory(root: &Path, path: &Path) -> Finding {
+    Finding {
+        problem: problem(
+            ProblemKind::ForeignDirectory,
+            None,
+            relative(root, path),
+            "a symbolic link where the cache keeps a directory of its own: the cache does not \
+             follow it (writes and removals there are refused); put a real directory back"
+                .into(),
+        ),
+        fix: vec![Fix::Nothing],
+    }
+}
+
+/// The directories of the cache outside `blobs/`'s shards that are symbolic links or not
+/// directories: `blobs/` itself, `catalog/` and its tables, `tables/` and its tables.
+fn foreign_directories(root: &Path) -> Result<Vec<Finding>> {
+    let mut found = Vec::new();
+    for top in ["blobs", "catalog", "tables"] {
+        let dir = root.join(top);
+        match std::fs::symlink_metadata(&dir) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(Error::io(&dir, e)),
+            Ok(m) if m.is_dir() => {}
+            Ok(_) => {
+                found.push(foreign_directory(root, &dir));
+                continue;
+            }
+        }
+        if top == "blobs" {
+            continue; // its shards are judged by the walk
+        }
+        for inner in read_dir(&dir)? {
+            if is_link(&inner) {
+                found.push(foreign_directory(root, &inner));
+            }
+        }
+    }
+    Ok(found)
 }
 
 fn read_dir(dir: &Path) -> Result<Vec<std::path::PathBuf>> {
@@ -411,6 +505,10 @@ fn judge_file(
     now: i64,
 ) -> Result<(Option<Finding>, bool)> {
     let root = core.root();
+    if is_link(file) {
+        let why = "a symbolic link: the cache neither follows nor removes it";
+        return Ok((Some(unknown(root, file, why)), false));
+    }
     let name = file.file_name().and_then(|n| n.to_str()).unwrap_or("");
     let shard = file
         .parent()

@@ -68,6 +68,18 @@ pub enum SigningKey {
     Bytes([u8; KEY_LEN]),
 }
 
+impl SigningKey {
+    /// The key file this source reads (and creates when it is missing), for the cache at
+    /// `root`; `None` for keys that are not files.
+    pub fn file(&self, root: &Path) -> Option<PathBuf> {
+        match self {
+            SigningKey::Default => Some(root.join(DEFAULT_KEY_FILE)),
+            SigningKey::File(path) => Some(path.clone()),
+            _ => None,
+        }
+    }
+}
+
 impl std::fmt::Debug for SigningKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -104,6 +116,19 @@ impl SigningKey {
                 }
             }
         }
+    }
+}
+
+/// Why `text` is not a key of 64 hex digits: its length, or its first character that is not
+/// a hex digit.
+fn not_a_key(text: &str) -> String {
+    let chars = text.chars().count();
+    match text.char_indices().find(|(_, c)| !c.is_ascii_hexdigit()) {
+        Some((i, c)) if chars == 2 * KEY_LEN => format!(
+            "it holds 64 characters, but {c:?} (at byte {i}) is not a hex digit: a key is 64 \
+             hex digits (0-9, a-f)"
+        ),
+        _ => format!("it holds {chars} characters, expected a key of 64 hex digits"),
     }
 }
 
@@ -211,15 +236,7 @@ fn key_from_file(path: &Path, bytes: &[u8]) -> Result<[u8; KEY_LEN]> {
     }
     let text = std::str::from_utf8(bytes)
         .map_err(|_| key_error(&name, "it is not text (expected 64 hex digits)"))?;
-    parse_hex_key(text).ok_or_else(|| {
-        key_error(
-            &name,
-            format!(
-                "it holds {} characters, expected a key of 64 hex digits",
-                text.trim().len()
-            ),
-        )
-    })
+    parse_hex_key(text).ok_or_else(|| key_error(&name, not_a_key(text.trim())))
 }
 
 /// A signature as a slot or catalog column holds it.

@@ -2,7 +2,9 @@
 //!
 //! Writes go to a temporary file in the destination directory and are renamed into place, so
 //! a reader never sees a half-written payload; with [`Durability::Fsync`] the file and the
-//! directory are fsync'd too. A crash leaves at worst a `.tmp` orphan.
+//! directory are fsync'd too. A crash leaves at worst a `.tmp` orphan. Every file operation is
+//! relative to its shard directory's descriptor and follows no symbolic link
+//! ([`crate::shard_dirs`]), so nothing a store does can reach outside the cache root.
 //!
 //! Every write and removal is counted in the cache's shared [`Usage`] counters, which the size
 //! limit reads; [`BlobStore::payload_files`] walks the files for an eviction pass, and
@@ -10,7 +12,11 @@
 
 use std::fs;
 use std::io::Write;
+use std::os::fd::BorrowedFd;
 use std::path::{Path, PathBuf};
+
+use rustix::fs::{AtFlags, Mode, OFlags, RenameFlags};
+use rustix::io::Errno;
 
 use bytes::Bytes;
 
@@ -19,6 +25,7 @@ use crate::config::Durability;
 use crate::error::{Error, Result};
 use crate::read_through::ReadThrough;
 use crate::remote_blobs::RemoteBlobs;
+use crate::shard_dirs::{ShardDirs, io_error};
 use crate::usage::Usage;
 use cacheness_catalog::storage::Remote;
 
@@ -30,6 +37,42 @@ pub struct BlobStore {
     usage: Usage,
     /// Set when the payloads live on an object store: every operation goes there instead.
     remote: Option<RemoteBlobs>,
+    /// The shard directories on disk (`None` on an object store).
+    shards: Option<ShardDirs>,
+}
+
+/// A payload's file name in its shard.
+fn file_name(key: &str, format: Format) -> String {
+    format!("{key}.{}", format.ext())
+}
+
+/// The modification time of a `stat`.
+fn modified_of(stat: &rustix::fs::Stat) -> std::time::SystemTime {
+    let since = std::time::Duration::new(
+        u64::try_from(stat.st_mtime).unwrap_or(0),
+        u32::try_from(stat.st_mtime_nsec).unwrap_or(0),
+    );
+    std::time::UNIX_EPOCH + since
+}
+
+/// Whether a `stat` is of a regular file.
+fn is_file(stat: &rustix::fs::Stat) -> bool {
+    rustix::fs::FileType::from_raw_mode(stat.st_mode) == rustix::fs::FileType::RegularFile
+}
+
+/// A temporary file in a shard, removed on drop unless renamed into place.
+struct TempFile<'a> {
+    dir: BorrowedFd<'a>,
+    name: String,
+    placed: bool,
+}
+
+impl Drop for TempFile<'_> {
+    fn drop(&mut self) {
+        if !self.placed {
+            let _ = rustix::fs::unlinkat(self.dir, self.name.as_str(), AtFlags::empty());
+        }
+    }
 }
 
 /// One payload file as a walk of `blobs/` found it.
@@ -61,6 +104,36 @@ pub fn parse_payload_name(name: &str) -> Option<(&str, Format)> {
     let (key, ext) = name.split_once('.')?;
     let format = Format::from_name(ext)?;
     is_valid_key(key).then_some((key, format))
+}
+
+/// Rename the temporary file into place as `name` in its shard; true if it replaced a file.
+/// The rename first refuses to replace (`RENAME_NOREPLACE`), which tells a new key from a
+/// replacement without a separate lookup; a file system without it links and unlinks instead.
+fn place(tmp: &mut TempFile<'_>, name: &str) -> rustix::io::Result<bool> {
+    let (dir, from) = (tmp.dir, tmp.name.as_str());
+    let replaced = match rustix::fs::renameat_with(dir, from, dir, name, RenameFlags::NOREPLACE) {
+        Ok(()) => false,
+        Err(Errno::EXIST) => {
+            rustix::fs::renameat(dir, from, dir, name)?;
+            true
+        }
+        Err(Errno::INVAL | Errno::NOSYS | Errno::OPNOTSUPP) => {
+            match rustix::fs::linkat(dir, from, dir, name, AtFlags::empty()) {
+                Ok(()) => {
+                    let _ = rustix::fs::unlinkat(dir, from, AtFlags::empty());
+                    false
+                }
+                Err(Errno::EXIST) => {
+                    rustix::fs::renameat(dir, from, dir, name)?;
+                    true
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(e) => return Err(e),
+    };
+    tmp.placed = true;
+    Ok(replaced)
 }
 
 impl BlobStore {
@@ -110,20 +183,23 @@ impl BlobStore {
                 durability,
                 usage: Usage::open(root)?,
                 remote,
+                shards: None,
             });
-        }
-        let blobs = root.join("blobs");
-        if !blobs.join("ff").is_dir() {
-            for i in 0..=255u8 {
-                let d = blobs.join(format!("{i:02x}"));
-                fs::create_dir_all(&d).map_err(|e| Error::io(&d, e))?;
-            }
         }
         Ok(BlobStore {
             root: root.to_path_buf(),
             durability,
             usage: Usage::open(root)?,
             remote: None,
+            shards: Some(ShardDirs::open(root)?),
+        })
+    }
+
+    /// The shard directories; an error on an object store (callers check
+    /// [`Self::is_remote`] first).
+    fn shards(&self) -> Result<&ShardDirs> {
+        self.shards.as_ref().ok_or_else(|| Error::Background {
+            reason: "a disk operation was asked of a store on an object store".into(),
         })
     }
 
@@ -166,33 +242,36 @@ impl BlobStore {
             self.count_write(bytes.len(), replaced);
             return Ok(replaced);
         }
-        let path = self.path(key, format);
-        let dir = path.parent().unwrap_or(&self.root);
-        let mut tmp = tempfile::Builder::new()
-            .prefix(&format!(".{key}."))
-            .suffix(".tmp")
-            .tempfile_in(dir)
-            .map_err(|e| Error::io(dir, e))?;
-        // Errors name the payload being written (the temporary file is removed on return).
-        tmp.write_all(bytes).map_err(|e| Error::io(&path, e))?;
-        if self.durability == Durability::Fsync {
-            tmp.as_file().sync_all().map_err(|e| Error::io(&path, e))?;
-        }
-        let replaced = match tmp.persist_noclobber(&path) {
-            Ok(_) => false,
-            Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => {
-                e.file
-                    .persist(&path)
-                    .map_err(|e| Error::io(&path, e.error))?;
-                true
-            }
-            Err(e) => return Err(Error::io(&path, e.error)),
+        let shards = self.shards()?;
+        let name = file_name(key, format);
+        let path = shards.path_of(key, &name);
+        let dir = shards.shard(key)?;
+        let mut nonce = [0u8; 8];
+        getrandom::fill(&mut nonce).map_err(|e| Error::io(&path, std::io::Error::other(e)))?;
+        let mut tmp = TempFile {
+            dir,
+            name: format!(".{key}.{}.tmp", crate::keys::hex(&nonce)),
+            placed: false,
         };
+        let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW;
+        let fd = rustix::fs::openat(
+            dir,
+            tmp.name.as_str(),
+            flags | OFlags::CLOEXEC,
+            Mode::RUSR | Mode::WUSR,
+        )
+        .map_err(|e| io_error(&path, e))?;
+        // Errors name the payload being written (the temporary file is removed on return).
+        let mut file = fs::File::from(fd);
+        file.write_all(bytes).map_err(|e| Error::io(&path, e))?;
+        if self.durability == Durability::Fsync {
+            file.sync_all().map_err(|e| Error::io(&path, e))?;
+        }
+        drop(file);
+        let replaced = place(&mut tmp, &name).map_err(|e| io_error(&path, e))?;
         self.count_write(bytes.len(), replaced);
         if self.durability == Durability::Fsync {
-            fs::File::open(dir)
-                .and_then(|d| d.sync_all())
-                .map_err(|e| Error::io(dir, e))?;
+            rustix::fs::fsync(dir).map_err(|e| io_error(shards.path_of(key, ""), e))?;
         }
         Ok(replaced)
     }
@@ -267,12 +346,16 @@ impl BlobStore {
         if let Some(r) = &self.remote {
             return r.read(key, format);
         }
-        let path = self.path(key, format);
-        let mut file = match fs::File::open(&path) {
-            Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(Error::io(&path, e)),
-        };
+        let shards = self.shards()?;
+        let name = file_name(key, format);
+        let path = shards.path_of(key, &name);
+        let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+        let mut file =
+            match rustix::fs::openat(shards.shard(key)?, name.as_str(), flags, Mode::empty()) {
+                Ok(fd) => fs::File::from(fd),
+                Err(Errno::NOENT) => return Ok(None),
+                Err(e) => return Err(io_error(&path, e)),
+            };
         let len = file.metadata().map_err(|e| Error::io(&path, e))?.len();
         let mut buf = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
         (&mut file)
@@ -312,7 +395,10 @@ impl BlobStore {
         if let Some(r) = &self.remote {
             return r.size(key, format).ok().flatten();
         }
-        fs::metadata(self.path(key, format)).ok().map(|m| m.len())
+        let shard = self.shards.as_ref()?.shard(key).ok()?;
+        let stat =
+            rustix::fs::statat(shard, file_name(key, format), AtFlags::SYMLINK_NOFOLLOW).ok()?;
+        is_file(&stat).then_some(stat.st_size as u64)
     }
 
     /// Remove a payload; true if there was one.
@@ -324,15 +410,29 @@ impl BlobStore {
             }
             return Ok(removed.is_some());
         }
-        let path = self.path(key, format);
-        let len = fs::symlink_metadata(&path).map_or(0, |m| m.len());
-        match fs::remove_file(&path) {
+        let shards = self.shards()?;
+        let name = file_name(key, format);
+        let shard = shards.shard(key)?;
+        let len = rustix::fs::statat(shard, name.as_str(), AtFlags::SYMLINK_NOFOLLOW)
+            .map_or(0, |s| s.st_size as u64);
+        match rustix::fs::unlinkat(shard, name.as_str(), AtFlags::empty()) {
             Ok(()) => {
                 self.uncount(len);
                 Ok(true)
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
-            Err(e) => Err(Error::io(&path, e)),
+            Err(Errno::NOENT) => Ok(false),
+            Err(e) => Err(io_error(shards.path_of(key, &name), e)),
+        }
+    }
+
+    /// Remove the file `name` (a temporary file, or anything a repair removes) from shard
+    /// `shard` of a cache on disk, relative to the shard's descriptor; true if it was there.
+    pub fn remove_from_shard(&self, shard: usize, name: &str) -> Result<bool> {
+        let shards = self.shards()?;
+        match rustix::fs::unlinkat(shards.shard_at(shard)?, name, AtFlags::empty()) {
+            Ok(()) => Ok(true),
+            Err(Errno::NOENT) => Ok(false),
+            Err(e) => Err(io_error(shards.shard_path(shard).join(name), e)),
         }
     }
 
@@ -340,40 +440,56 @@ impl BlobStore {
         self.usage.add(-i64::try_from(len).unwrap_or(i64::MAX), -1);
     }
 
+    /// The first payload file found under `<root>/blobs/` of a cache on disk, if any: whether
+    /// the cache holds signed entries, asked before a missing signing key is replaced.
+    pub fn first_payload(root: &Path) -> Option<PathBuf> {
+        let blobs = root.join("blobs");
+        (0..=255u8).find_map(|shard| {
+            let dir = blobs.join(format!("{shard:02x}"));
+            fs::read_dir(&dir).ok()?.flatten().find_map(|entry| {
+                let name = entry.file_name();
+                name.to_str()
+                    .and_then(parse_payload_name)
+                    .map(|_| entry.path())
+            })
+        })
+    }
+
     /// Every payload file under `blobs/` (temporary files and names that are not payloads are
     /// left out: repair judges those). Files that vanish during the walk are skipped.
     pub fn payload_files(&self) -> Result<Vec<PayloadFile>> {
-        use std::os::unix::fs::MetadataExt;
         if let Some(r) = &self.remote {
             return r.payload_files();
         }
-        let blobs = self.root.join("blobs");
+        let shards = self.shards()?;
         let mut files = Vec::new();
-        for shard in 0..=255u8 {
-            let dir = blobs.join(format!("{shard:02x}"));
-            let entries = match fs::read_dir(&dir) {
-                Ok(e) => e,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-                Err(e) => return Err(Error::io(&dir, e)),
+        for i in 0..=255 {
+            // A shard that is a link or not a directory holds no payload of this cache:
+            // `verify` reports it.
+            let Ok(dir) = shards.shard_at(i) else {
+                continue;
             };
+            let path = shards.shard_path(i);
+            let entries = rustix::fs::Dir::read_from(dir).map_err(|e| io_error(&path, e))?;
             for entry in entries {
-                let entry = entry.map_err(|e| Error::io(&dir, e))?;
-                let name = entry.file_name();
-                let Some((key, format)) = name.to_str().and_then(parse_payload_name) else {
+                let entry = entry.map_err(|e| io_error(&path, e))?;
+                let Some((key, format)) =
+                    entry.file_name().to_str().ok().and_then(parse_payload_name)
+                else {
                     continue;
                 };
-                let meta = match entry.metadata() {
-                    Ok(m) if m.is_file() => m,
-                    Ok(_) => continue,
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-                    Err(e) => return Err(Error::io(entry.path(), e)),
-                };
+                let stat =
+                    match rustix::fs::statat(dir, entry.file_name(), AtFlags::SYMLINK_NOFOLLOW) {
+                        Ok(s) if is_file(&s) => s,
+                        Ok(_) | Err(Errno::NOENT) => continue,
+                        Err(e) => return Err(io_error(path.join(file_name(key, format)), e)),
+                    };
                 files.push(PayloadFile {
                     key: key.to_string(),
                     format,
-                    len: meta.len(),
-                    modified: meta.modified().map_err(|e| Error::io(entry.path(), e))?,
-                    ino: meta.ino(),
+                    len: stat.st_size as u64,
+                    modified: modified_of(&stat),
+                    ino: stat.st_ino,
                 });
             }
         }
@@ -385,7 +501,6 @@ impl BlobStore {
     /// there; a file that changed goes back (unless yet another put took its name, which is
     /// newer and wins). True if it was removed.
     pub fn remove_if_unchanged(&self, file: &PayloadFile) -> Result<bool> {
-        use std::os::unix::fs::MetadataExt;
         if let Some(r) = &self.remote {
             let removed = r.remove_if_unchanged(file)?;
             if removed {
@@ -393,29 +508,36 @@ impl BlobStore {
             }
             return Ok(removed);
         }
-        let path = self.path(&file.key, file.format);
-        let aside =
-            path.with_file_name(format!(".{}.{}.evicting.tmp", file.key, file.format.ext()));
-        match fs::rename(&path, &aside) {
+        let shards = self.shards()?;
+        let dir = shards.shard(&file.key)?;
+        let name = file_name(&file.key, file.format);
+        let path = shards.path_of(&file.key, &name);
+        let aside = format!(".{}.{}.evicting.tmp", file.key, file.format.ext());
+        let aside_path = shards.path_of(&file.key, &aside);
+        match rustix::fs::renameat(dir, name.as_str(), dir, aside.as_str()) {
             Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
-            Err(e) => return Err(Error::io(&path, e)),
+            Err(Errno::NOENT) => return Ok(false),
+            Err(e) => return Err(io_error(&path, e)),
         }
-        let meta = fs::symlink_metadata(&aside).map_err(|e| Error::io(&aside, e))?;
-        let unchanged = meta.ino() == file.ino && meta.modified().ok() == Some(file.modified);
+        let stat = rustix::fs::statat(dir, aside.as_str(), AtFlags::SYMLINK_NOFOLLOW)
+            .map_err(|e| io_error(&aside_path, e))?;
+        let unchanged = stat.st_ino == file.ino && modified_of(&stat) == file.modified;
+        let len = stat.st_size as u64;
         if unchanged {
-            fs::remove_file(&aside).map_err(|e| Error::io(&aside, e))?;
-            self.uncount(meta.len());
+            rustix::fs::unlinkat(dir, aside.as_str(), AtFlags::empty())
+                .map_err(|e| io_error(&aside_path, e))?;
+            self.uncount(len);
             return Ok(true);
         }
         // Put back without replacing: a link fails if the name was taken meanwhile, by a put
         // that is newer and wins (it counted itself as a new file, so this one is uncounted).
-        match fs::hard_link(&aside, &path) {
+        match rustix::fs::linkat(dir, aside.as_str(), dir, name.as_str(), AtFlags::empty()) {
             Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => self.uncount(meta.len()),
-            Err(e) => return Err(Error::io(&path, e)), // it stays aside; repair reports it
+            Err(Errno::EXIST) => self.uncount(len),
+            Err(e) => return Err(io_error(&path, e)), // it stays aside; repair reports it
         }
-        fs::remove_file(&aside).map_err(|e| Error::io(&aside, e))?;
+        rustix::fs::unlinkat(dir, aside.as_str(), AtFlags::empty())
+            .map_err(|e| io_error(&aside_path, e))?;
         Ok(false)
     }
 }

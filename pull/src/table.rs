@@ -363,6 +363,28 @@ impl PullTable {
         (root.shared.join(name), root.local.join(name))
     }
 
+    /// On a local disk, refuse a table whose directory (or `tables/` itself) is a symbolic
+    /// link: the Delta table and its coverage would be read and written outside the cache
+    /// root. (`cacheness verify` reports such links.)
+    fn check_real_dirs(root: &TablesRoot, name: &str) -> Result<(), TableError> {
+        let Location::Local(tables) = &root.shared else {
+            return Ok(());
+        };
+        for dir in [tables.clone(), tables.join(name)] {
+            if std::fs::symlink_metadata(&dir).is_ok_and(|m| !m.is_dir()) {
+                return Err(TableError::Invalid {
+                    name: name.to_string(),
+                    reason: format!(
+                        "{} is a symbolic link or not a directory: the cache does not follow it \
+                         outside its root",
+                        dir.display()
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
+
     /// Create table `name` (or open it if it exists with the same settings).
     pub async fn create(
         root: impl Into<TablesRoot>,
@@ -375,6 +397,7 @@ impl PullTable {
             name: name.to_string(),
             reason,
         };
+        Self::check_real_dirs(&root, name)?;
         if !valid_name(name) {
             return Err(invalid(
                 "names are [a-z][a-z0-9_]*, at most 63 bytes".into(),
@@ -419,6 +442,7 @@ impl PullTable {
     /// Open table `name` under `root`, with the columns it was created with.
     pub async fn open(root: impl Into<TablesRoot>, name: &str) -> Result<PullTable, TableError> {
         let root = root.into();
+        Self::check_real_dirs(&root, name)?;
         let (dir, lock_dir) = Self::place(&root, name);
         let file = format!("{}settings.json", dir_label(&dir));
         let invalid = |reason: String| TableError::Invalid {

@@ -13,6 +13,30 @@ pub enum SqlError {
         /// DataFusion's explanation.
         message: String,
     },
+    /// The statement is not a query: SQL over a cache only reads (no DDL, DML, `COPY` or
+    /// statements such as `SET`; docs/SQL.md).
+    #[error(
+        "`{sql}` is refused: SQL over a cache only reads; it runs queries, not DDL, DML or other statements ({message})"
+    )]
+    NotAQuery {
+        /// The statement.
+        sql: String,
+        /// What kind of statement DataFusion saw.
+        message: String,
+    },
+    /// The statement needed more memory than a statement may use (its joins, sorts and
+    /// aggregates and its answer together).
+    #[error(
+        "`{sql}` needs more memory than the {limit} bytes a SQL statement may use (sql_memory_limit_bytes; docs/SQL.md): add a LIMIT or a WHERE, aggregate, or raise the limit ({message})"
+    )]
+    MemoryLimit {
+        /// The statement.
+        sql: String,
+        /// The limit, in bytes.
+        limit: usize,
+        /// What DataFusion was doing when it ran out.
+        message: String,
+    },
     /// The catalog could not be read.
     #[error(transparent)]
     Catalog(#[from] cacheness_catalog::CatalogError),
@@ -29,15 +53,25 @@ pub enum SqlError {
 impl SqlError {
     /// A failed statement, with DataFusion's message stripped of its internal prefixes.
     pub fn query(sql: &str, e: DataFusionError) -> Self {
-        let message = match e.find_root() {
-            DataFusionError::SQL(e, _) => e.to_string(),
-            DataFusionError::Plan(m) | DataFusionError::Execution(m) => m.clone(),
-            DataFusionError::SchemaError(e, _) => e.to_string(),
-            other => other.to_string(),
-        };
         SqlError::Query {
             sql: sql.to_string(),
-            message,
+            message: root_message(&e),
+        }
+    }
+
+    /// A statement refused by the read-only check.
+    pub(crate) fn not_a_query(sql: &str, e: DataFusionError) -> Self {
+        SqlError::NotAQuery {
+            sql: sql.to_string(),
+            message: root_message(&e),
+        }
+    }
+
+    pub(crate) fn memory_limit(sql: &str, limits: crate::Limits, message: &str) -> Self {
+        SqlError::MemoryLimit {
+            sql: sql.to_string(),
+            limit: limits.memory_bytes,
+            message: message.to_string(),
         }
     }
 
@@ -46,6 +80,16 @@ impl SqlError {
             table: table.to_string(),
             message: e.to_string(),
         }
+    }
+}
+
+/// DataFusion's message for `e`, stripped of its internal prefixes.
+fn root_message(e: &DataFusionError) -> String {
+    match e.find_root() {
+        DataFusionError::SQL(e, _) => e.to_string(),
+        DataFusionError::Plan(m) | DataFusionError::Execution(m) => m.clone(),
+        DataFusionError::SchemaError(e, _) => e.to_string(),
+        other => other.to_string(),
     }
 }
 

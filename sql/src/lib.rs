@@ -36,22 +36,41 @@ use std::sync::Arc;
 
 use cacheness_catalog::Catalog;
 use deltalake::arrow::array::RecordBatch;
+use deltalake::datafusion::error::DataFusionError;
+use deltalake::datafusion::execution::context::SQLOptions;
+use deltalake::datafusion::execution::memory_pool::MemoryConsumer;
+use deltalake::datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use deltalake::datafusion::prelude::SessionConfig;
 use deltalake::datafusion::prelude::SessionContext;
+use futures::StreamExt;
 
 pub use cacheness_pull as pull;
 pub use error::{Result, SqlError};
 pub use payload::{Payloads, TableLookup, TablePayload};
 pub use pull_tables::PullTables;
 
+/// What one statement may use.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// The memory of DataFusion's operators (joins, sorts, aggregates; sorts spill to the
+    /// temporary directory past it) and of the collected answer, together.
+    pub memory_bytes: usize,
+}
+
 /// A DataFusion session over the cache whose catalog is `catalog` and whose payloads
 /// `payloads` reads, with its tables and table functions registered as of now, and the
-/// pull-through tables of `pull`.
+/// pull-through tables of `pull`, within `limits`.
 pub async fn session(
     catalog: &Catalog,
     payloads: Arc<dyn Payloads>,
     pull: &PullTables,
+    limits: Limits,
 ) -> Result<SessionContext> {
-    let ctx = SessionContext::new();
+    let runtime = RuntimeEnvBuilder::new()
+        .with_memory_limit(limits.memory_bytes, 1.0)
+        .build_arc()
+        .map_err(|e| SqlError::table("the SQL session", e))?;
+    let ctx = SessionContext::new_with_config_rt(SessionConfig::new(), runtime);
     pull_tables::register(&ctx, pull).await?;
     let (table, overlay) = catalog.table_and_overlay().await?;
     let schema = entries::register(&ctx, &table, &overlay).await?;
@@ -98,18 +117,48 @@ async fn use_named_tables(ctx: &SessionContext, payloads: Arc<dyn Payloads>) -> 
 }
 
 /// Run one SQL statement against the cache and collect its result. An empty result is one
-/// empty batch, so the answer always carries its schema.
+/// empty batch, so the answer always carries its schema. Only queries run ([`read_only`]), and
+/// the statement's operators and its answer share the memory of `limits`: past it, the
+/// statement fails with [`SqlError::MemoryLimit`] instead of taking the process down.
 pub async fn query(
     catalog: &Catalog,
     payloads: Arc<dyn Payloads>,
     pull: &PullTables,
+    limits: Limits,
     sql: &str,
 ) -> Result<Vec<RecordBatch>> {
-    let ctx = session(catalog, payloads, pull).await?;
-    let df = ctx.sql(sql).await.map_err(|e| SqlError::query(sql, e))?;
+    let ctx = session(catalog, payloads, pull, limits).await?;
+    let plan = ctx
+        .state()
+        .create_logical_plan(sql)
+        .await
+        .map_err(|e| SqlError::query(sql, e))?;
+    read_only()
+        .verify_plan(&plan)
+        .map_err(|e| SqlError::not_a_query(sql, e))?;
+    let df = ctx
+        .execute_logical_plan(plan)
+        .await
+        .map_err(|e| SqlError::query(sql, e))?;
     let schema = entries::plain_types(df.schema().as_arrow());
-    let mut batches = df.collect().await.map_err(|e| SqlError::query(sql, e))?;
-    batches.retain(|b| b.num_rows() > 0);
+    let failed = |e: DataFusionError| match e.find_root() {
+        DataFusionError::ResourcesExhausted(m) => SqlError::memory_limit(sql, limits, m),
+        _ => SqlError::query(sql, e),
+    };
+    let mut stream = df.execute_stream().await.map_err(failed)?;
+    let answer = MemoryConsumer::new("the answer of a SQL statement")
+        .register(&ctx.runtime_env().memory_pool);
+    let mut batches = Vec::new();
+    while let Some(batch) = stream.next().await {
+        let batch = batch.map_err(failed)?;
+        if batch.num_rows() == 0 {
+            continue;
+        }
+        answer
+            .try_grow(batch.get_array_memory_size())
+            .map_err(|e| SqlError::memory_limit(sql, limits, &e.to_string()))?;
+        batches.push(batch);
+    }
     if batches.is_empty() {
         return Ok(vec![RecordBatch::new_empty(schema)]);
     }
@@ -117,6 +166,18 @@ pub async fn query(
         .iter()
         .map(|b| plain_batch(b).map_err(|e| SqlError::query(sql, e.into())))
         .collect()
+}
+
+/// What SQL over a cache may do: read. No DDL (`CREATE`, `DROP`, `CREATE EXTERNAL TABLE`,
+/// which would read any file the process can), no DML (`INSERT`, `UPDATE`, `DELETE`, `COPY ...
+/// TO`, which would write any file the process can, the signing key included), no statements
+/// (`SET`, `PREPARE`, transactions). The check walks the whole plan, subqueries and `EXPLAIN`
+/// included, before anything runs.
+pub fn read_only() -> SQLOptions {
+    SQLOptions::new()
+        .with_allow_ddl(false)
+        .with_allow_dml(false)
+        .with_allow_statements(false)
 }
 
 /// A batch with string and binary views as plain strings and binaries: scans may produce

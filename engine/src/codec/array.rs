@@ -64,14 +64,20 @@ fn default_threads() -> i16 {
 /// Split `bounds` so that one partition holds at most `target` bytes, cutting outer
 /// dimensions first (C order keeps partitions contiguous). Every length is at least 1.
 fn partition(bounds: &[i64], itemsize: usize, target: usize) -> Vec<i32> {
+    // Saturating products: a shape such as (0, 2**62) holds no elements, but the product of
+    // its inner dimensions does not fit an i64.
+    let bytes_of = |dims: &[i64]| {
+        dims.iter()
+            .fold(itemsize as i64, |acc, &d| acc.saturating_mul(d))
+    };
     let mut out: Vec<i64> = bounds.iter().map(|&d| d.max(1)).collect();
     for i in 0..out.len() {
-        let inner: i64 = out[i + 1..].iter().product::<i64>().max(1) * itemsize as i64;
+        let inner = bytes_of(&out[i + 1..]).max(1);
         let fit = (target as i64 / inner).max(1);
         if out[i] > fit {
             out[i] = fit;
         }
-        if fit > 1 || out[i + 1..].iter().product::<i64>() * itemsize as i64 <= target as i64 {
+        if fit > 1 || bytes_of(&out[i + 1..]) <= target as i64 {
             break;
         }
     }
@@ -242,9 +248,15 @@ impl<T: Element, D: Dimension> Cacheable for Array<T, D> {
                     .map_err(|_| Error::corrupt(what(&meta.key), "negative dimension"))
             })
             .collect::<Result<_>>()?;
-        let n: usize = dims.iter().product();
-        let size = n.checked_mul(std::mem::size_of::<T>());
-        if size.is_none_or(|s| s as u64 != meta.raw_bytes) {
+        let n = dims.iter().try_fold(1usize, |n, &d| n.checked_mul(d));
+        let size = n.and_then(|n| n.checked_mul(std::mem::size_of::<T>()));
+        let (Some(n), Some(size)) = (n, size) else {
+            return Err(Error::corrupt(
+                what(&meta.key),
+                "array shape holds more elements than memory can address",
+            ));
+        };
+        if size as u64 != meta.raw_bytes {
             return Err(Error::corrupt(
                 what(&meta.key),
                 "array size disagrees with its metadata",

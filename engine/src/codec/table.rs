@@ -45,6 +45,22 @@ pub fn encode_batches(
     batches: &[RecordBatch],
     ctx: &EncodeCtx<'_>,
 ) -> Result<Encoded> {
+    let mut seen = std::collections::HashSet::new();
+    if let Some(twice) = schema
+        .fields()
+        .iter()
+        .find(|f| !seen.insert(f.name().as_str()))
+    {
+        return Err(encode_error(
+            ctx.meta,
+            "table",
+            format!(
+                "column {:?} appears more than once; SQL could not name it, so rename one \
+                 (column names must be unique)",
+                twice.name()
+            ),
+        ));
+    }
     let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
     let raw_bytes: u64 = batches
         .iter()

@@ -1,0 +1,75 @@
+//! Helpers that the test suites of several Cacheness crates share, so that no test harness is
+//! written twice or reached across crates by `#[path]`.
+//!
+//! - [`Tmpfs`]: a size-limited file system mounted for one test, to fill the disk at will.
+
+#![warn(missing_docs)]
+
+use std::path::Path;
+use std::process::Command;
+
+/// A tmpfs mounted on a fresh temporary directory, unmounted on drop: a real file system of
+/// a known size, for tests of a full disk.
+#[derive(Debug)]
+pub struct Tmpfs(tempfile::TempDir);
+
+impl Tmpfs {
+    /// Mount a tmpfs of `size` (`4m`, `512k`); `None` where the machine does not allow it
+    /// (mounting needs root with `CAP_SYS_ADMIN`), so the test can say so and skip.
+    pub fn mount(size: &str) -> Option<Tmpfs> {
+        let dir = tempfile::tempdir().ok()?;
+        let ok = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir.path())
+            .output()
+            .is_ok_and(|o| o.status.success());
+        ok.then_some(Tmpfs(dir))
+    }
+
+    /// Where it is mounted.
+    pub fn path(&self) -> &Path {
+        self.0.path()
+    }
+
+    /// Fill it with the file `filler` until about `left` bytes stay free (tmpfs counts whole
+    /// pages, so the space a write gets is rounded to 4 KiB).
+    pub fn fill_leaving(&self, filler: &Path, left: u64) {
+        use std::io::Write;
+        let Ok(file) = std::fs::File::create(filler) else {
+            return;
+        };
+        let mut w = std::io::BufWriter::new(file);
+        let mut remaining = self.available().saturating_sub(left);
+        let chunk = vec![0u8; 1 << 16];
+        while remaining > 0 {
+            let n = remaining.min(chunk.len() as u64) as usize;
+            if w.write_all(&chunk[..n]).is_err() {
+                break;
+            }
+            remaining -= n as u64;
+        }
+        let _ = w.flush();
+    }
+
+    /// The bytes free (as `df` says; 0 if it cannot tell).
+    pub fn available(&self) -> u64 {
+        Command::new("df")
+            .args(["--output=avail", "-B1"])
+            .arg(self.path())
+            .output()
+            .ok()
+            .and_then(|o| {
+                String::from_utf8_lossy(&o.stdout)
+                    .lines()
+                    .nth(1)
+                    .and_then(|l| l.trim().parse().ok())
+            })
+            .unwrap_or(0)
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(self.0.path()).status();
+    }
+}
