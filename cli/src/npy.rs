@@ -104,14 +104,9 @@ fn check_size(shape: &[usize], descr: &str, present: usize) -> Result<(), String
     Ok(())
 }
 
-/// Put the array in a `.npy` file's bytes; returns the key.
-pub fn put(
-    cache: &Cache,
-    bytes: &[u8],
-    what: &str,
-    params: &Params,
-    opts: &PutOptions,
-) -> CliResult<String> {
+/// The dtype (our name) of the array in a `.npy` file's bytes, once its header is read and
+/// the data is checked to be exactly what the header claims: only then may it be decoded.
+fn checked_dtype(bytes: &[u8], what: &str) -> Result<&'static str, String> {
     let bad = |e: &dyn std::fmt::Display| format!("{what}: not a readable .npy file: {e}");
     let mut body = bytes;
     let header = Header::from_reader(&mut body).map_err(|e| bad(&e))?;
@@ -120,12 +115,24 @@ pub fn put(
     let Some(dtype) = dtype_of_descriptor(descr) else {
         return Err(format!(
             "{what}: NumPy dtype {descr} cannot be cached (bool, int8–int64, uint8–uint64, float32, float64)"
-        )
-        .into());
+        ));
     };
     check_size(&header.shape, descr, body.len()).map_err(|e| bad(&e))?;
+    Ok(dtype)
+}
+
+/// Put the array in a `.npy` file's bytes; returns the key.
+pub fn put(
+    cache: &Cache,
+    bytes: &[u8],
+    what: &str,
+    params: &Params,
+    opts: &PutOptions,
+) -> CliResult<String> {
+    let dtype = checked_dtype(bytes, what)?;
     for_element!(dtype, T => {
-        let array = ArrayD::<T>::read_npy(bytes).map_err(|e| bad(&e))?;
+        let array = ArrayD::<T>::read_npy(bytes)
+            .map_err(|e| format!("{what}: not a readable .npy file: {e}"))?;
         Ok(cache.put_with(&array, params, opts)?)
     }, other => Err(format!("{what}: unsupported dtype {other}").into()))
 }
@@ -149,7 +156,46 @@ pub fn write(payload: bytes::Bytes, meta: &EntryMeta, out: &mut dyn Write) -> Cl
 
 #[cfg(test)]
 mod tests {
-    use super::{check_size, dtype_of_descriptor};
+    use super::{check_size, checked_dtype, dtype_of_descriptor};
+    use ndarray::ArrayD;
+    use ndarray_npy::ReadNpyExt;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        /// A `.npy` importer given arbitrary bytes after the magic (a header claiming any
+        /// shape and dtype, any data) answers with an array or an error, never a panic, and
+        /// decodes only what passed the size check.
+        #[test]
+        fn npy_import_never_panics(
+            descr in prop::sample::select(vec!["<f8", ">i4", "|b1", "|u1", "<c16", "x"]),
+            shape in proptest::collection::vec(0usize..1 << 20, 0..4),
+            huge in any::<bool>(),
+            data in proptest::collection::vec(any::<u8>(), 0..256),
+            noise in proptest::collection::vec(any::<u8>(), 0..40),
+        ) {
+            let mut dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
+            if huge {
+                dims.push((1u64 << 62).to_string());
+            }
+            let mut header = format!(
+                "{{'descr': '{descr}', 'fortran_order': False, 'shape': ({},), }}",
+                dims.join(", ")
+            );
+            header.push_str(&String::from_utf8_lossy(&noise));
+            header.push('\n');
+            let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+            bytes.extend_from_slice(&(header.len() as u16).to_le_bytes());
+            bytes.extend_from_slice(header.as_bytes());
+            bytes.extend_from_slice(&data);
+            if let Ok(dtype) = checked_dtype(&bytes, "fuzz.npy") {
+                for_element!(dtype, T => {
+                    let _ = ArrayD::<T>::read_npy(&bytes[..]);
+                }, _other => {});
+            }
+        }
+    }
 
     #[test]
     fn claimed_sizes_must_match_the_bytes_present() {

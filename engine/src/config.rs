@@ -43,7 +43,7 @@ pub fn effective_ttl(
 
 /// Whole seconds as days when that is what they are (`96000000d`), else seconds.
 fn humanize_secs(secs: u64) -> String {
-    if secs % 86_400 == 0 {
+    if secs.is_multiple_of(86_400) {
         format!("{}d", secs / 86_400)
     } else {
         format!("{secs}s")

@@ -3,8 +3,8 @@
 //! Writes go to a temporary file in the destination directory and are renamed into place, so
 //! a reader never sees a half-written payload; with [`Durability::Fsync`] the file and the
 //! directory are fsync'd too. A crash leaves at worst a `.tmp` orphan. Every file operation is
-//! relative to its shard directory's descriptor and follows no symbolic link
-//! ([`crate::shard_dirs`]), so nothing a store does can reach outside the cache root.
+//! relative to a descriptor of `blobs/` or of a shard and follows no symbolic link
+//! (`crate::shard_dirs`), so nothing a store does can reach outside the cache root.
 //!
 //! Every write and removal is counted in the cache's shared [`Usage`] counters, which the size
 //! limit reads; [`BlobStore::payload_files`] walks the files for an eviction pass, and
@@ -12,7 +12,7 @@
 
 use std::fs;
 use std::io::Write;
-use std::os::fd::BorrowedFd;
+use std::os::fd::{AsFd, BorrowedFd};
 use std::path::{Path, PathBuf};
 
 use rustix::fs::{AtFlags, Mode, OFlags, RenameFlags};
@@ -233,19 +233,30 @@ impl BlobStore {
 
     /// Atomically write a payload; true if it replaced a payload of the same key and format.
     ///
-    /// The rename first refuses to replace (`renameat2(RENAME_NOREPLACE)` through `tempfile`),
-    /// which tells a new key from a replacement without a separate `stat` of the destination:
-    /// that lookup of a name the kernel has not seen costs ≈ 3 µs on ext4, a tenth of a put.
+    /// The rename first refuses to replace (`renameat2(RENAME_NOREPLACE)`), which tells a new
+    /// key from a replacement without a separate `stat` of the destination: that lookup of a
+    /// name the kernel has not seen costs ≈ 3 µs on ext4, a tenth of a put.
     pub fn write(&self, key: &str, format: Format, bytes: &[u8]) -> Result<bool> {
         if let Some(r) = &self.remote {
             let (replaced, _other_formats) = r.write(key, format, bytes, None)?;
             self.count_write(bytes.len(), replaced);
             return Ok(replaced);
         }
+        let shard = self.shards()?.shard(key)?;
+        self.write_at(shard.as_fd(), key, format, bytes)
+    }
+
+    /// [`Self::write`] on disk, in the shard directory `dir` (the shard of `key`).
+    fn write_at(
+        &self,
+        dir: BorrowedFd<'_>,
+        key: &str,
+        format: Format,
+        bytes: &[u8],
+    ) -> Result<bool> {
         let shards = self.shards()?;
         let name = file_name(key, format);
         let path = shards.path_of(key, &name);
-        let dir = shards.shard(key)?;
         let mut nonce = [0u8; 8];
         getrandom::fill(&mut nonce).map_err(|e| Error::io(&path, std::io::Error::other(e)))?;
         let mut tmp = TempFile {
@@ -304,12 +315,17 @@ impl BlobStore {
                 (replaced, others)
             }
             None => {
-                let replaced = self.write(key, format, bytes)?;
-                let others: Vec<Format> = Format::ALL
-                    .into_iter()
-                    .filter(|f| *f != format && self.exists(key, *f))
-                    .collect();
-                (replaced, others)
+                // One shard descriptor for the write and the other formats' checks.
+                let shard = self.shards()?.shard(key)?;
+                let mut replaced = self.write_at(shard.as_fd(), key, format, bytes)?;
+                for other in Format::ALL.into_iter().filter(|f| *f != format) {
+                    let name = file_name(key, other);
+                    if rustix::fs::statat(&shard, name.as_str(), AtFlags::SYMLINK_NOFOLLOW).is_ok()
+                    {
+                        replaced |= self.remove_at(shard.as_fd(), key, other)?;
+                    }
+                }
+                return Ok(replaced);
             }
         };
         for other in others {
@@ -349,13 +365,10 @@ impl BlobStore {
         let shards = self.shards()?;
         let name = file_name(key, format);
         let path = shards.path_of(key, &name);
-        let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
-        let mut file =
-            match rustix::fs::openat(shards.shard(key)?, name.as_str(), flags, Mode::empty()) {
-                Ok(fd) => fs::File::from(fd),
-                Err(Errno::NOENT) => return Ok(None),
-                Err(e) => return Err(io_error(&path, e)),
-            };
+        let Some(fd) = shards.open_file(key, &name, OFlags::RDONLY)? else {
+            return Ok(None);
+        };
+        let mut file = fs::File::from(fd);
         let len = file.metadata().map_err(|e| Error::io(&path, e))?.len();
         let mut buf = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
         (&mut file)
@@ -397,7 +410,7 @@ impl BlobStore {
         }
         let shard = self.shards.as_ref()?.shard(key).ok()?;
         let stat =
-            rustix::fs::statat(shard, file_name(key, format), AtFlags::SYMLINK_NOFOLLOW).ok()?;
+            rustix::fs::statat(&shard, file_name(key, format), AtFlags::SYMLINK_NOFOLLOW).ok()?;
         is_file(&stat).then_some(stat.st_size as u64)
     }
 
@@ -410,18 +423,22 @@ impl BlobStore {
             }
             return Ok(removed.is_some());
         }
-        let shards = self.shards()?;
+        let shard = self.shards()?.shard(key)?;
+        self.remove_at(shard.as_fd(), key, format)
+    }
+
+    /// [`Self::remove`] on disk, in the shard directory `dir` (the shard of `key`).
+    fn remove_at(&self, dir: BorrowedFd<'_>, key: &str, format: Format) -> Result<bool> {
         let name = file_name(key, format);
-        let shard = shards.shard(key)?;
-        let len = rustix::fs::statat(shard, name.as_str(), AtFlags::SYMLINK_NOFOLLOW)
+        let len = rustix::fs::statat(dir, name.as_str(), AtFlags::SYMLINK_NOFOLLOW)
             .map_or(0, |s| s.st_size as u64);
-        match rustix::fs::unlinkat(shard, name.as_str(), AtFlags::empty()) {
+        match rustix::fs::unlinkat(dir, name.as_str(), AtFlags::empty()) {
             Ok(()) => {
                 self.uncount(len);
                 Ok(true)
             }
             Err(Errno::NOENT) => Ok(false),
-            Err(e) => Err(io_error(shards.path_of(key, &name), e)),
+            Err(e) => Err(io_error(self.shards()?.path_of(key, &name), e)),
         }
     }
 
@@ -429,7 +446,7 @@ impl BlobStore {
     /// `shard` of a cache on disk, relative to the shard's descriptor; true if it was there.
     pub fn remove_from_shard(&self, shard: usize, name: &str) -> Result<bool> {
         let shards = self.shards()?;
-        match rustix::fs::unlinkat(shards.shard_at(shard)?, name, AtFlags::empty()) {
+        match rustix::fs::unlinkat(&shards.shard_at(shard)?, name, AtFlags::empty()) {
             Ok(()) => Ok(true),
             Err(Errno::NOENT) => Ok(false),
             Err(e) => Err(io_error(shards.shard_path(shard).join(name), e)),
@@ -470,7 +487,7 @@ impl BlobStore {
                 continue;
             };
             let path = shards.shard_path(i);
-            let entries = rustix::fs::Dir::read_from(dir).map_err(|e| io_error(&path, e))?;
+            let entries = rustix::fs::Dir::read_from(&dir).map_err(|e| io_error(&path, e))?;
             for entry in entries {
                 let entry = entry.map_err(|e| io_error(&path, e))?;
                 let Some((key, format)) =
@@ -479,7 +496,7 @@ impl BlobStore {
                     continue;
                 };
                 let stat =
-                    match rustix::fs::statat(dir, entry.file_name(), AtFlags::SYMLINK_NOFOLLOW) {
+                    match rustix::fs::statat(&dir, entry.file_name(), AtFlags::SYMLINK_NOFOLLOW) {
                         Ok(s) if is_file(&s) => s,
                         Ok(_) | Err(Errno::NOENT) => continue,
                         Err(e) => return Err(io_error(path.join(file_name(key, format)), e)),
@@ -509,7 +526,8 @@ impl BlobStore {
             return Ok(removed);
         }
         let shards = self.shards()?;
-        let dir = shards.shard(&file.key)?;
+        let shard = shards.shard(&file.key)?;
+        let dir = shard.as_fd();
         let name = file_name(&file.key, file.format);
         let path = shards.path_of(&file.key, &name);
         let aside = format!(".{}.{}.evicting.tmp", file.key, file.format.ext());
