@@ -579,7 +579,11 @@ fn run(cli: Cli) -> CliResult<Outcome> {
                 "rows_written": report.rows_written,
                 "files_removed": report.files_removed,
                 "left_alone": report.found.problems.iter()
-                    .filter(|p| p.kind == cacheness::repair::ProblemKind::UnknownFile)
+                    .filter(|p| matches!(
+                        p.kind,
+                        cacheness::repair::ProblemKind::UnknownFile
+                            | cacheness::repair::ProblemKind::ForeignDirectory
+                    ))
                     .map(|p| p.path.clone())
                     .collect::<Vec<_>>(),
             });

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::Output;
 
 use cacheness_test_support::Tmpfs;
-use common::{assert_exit, cacheness, run_in, stderr, stdout};
+use common::{assert_exit, assert_fails_saying, cacheness, run_in, stderr, stdout};
 
 /// Put the bytes `content` under `-p k=<k>` and return the key.
 fn put_bytes(dir: &Path, k: &str, content: &[u8], extra: &[&str]) -> String {
@@ -35,8 +35,7 @@ fn sql_cannot_overwrite_the_signing_key_or_read_outside_files() {
         key_file.display()
     );
     let out = run_in(&dir, &["sql", &copy]);
-    assert_exit(&out, 1);
-    assert!(stderr(&out).contains("only reads"), "{}", stderr(&out));
+    assert_fails_saying(&out, 1, "only reads");
     assert_eq!(std::fs::read(&key_file).unwrap(), before);
     let out = run_in(
         &dir,
@@ -45,8 +44,7 @@ fn sql_cannot_overwrite_the_signing_key_or_read_outside_files() {
             "CREATE EXTERNAL TABLE pw STORED AS CSV LOCATION '/etc/passwd'",
         ],
     );
-    assert_exit(&out, 1);
-    assert!(stderr(&out).contains("only reads"), "{}", stderr(&out));
+    assert_fails_saying(&out, 1, "only reads");
     // The entry is intact and still served.
     let out = run_in(&dir, &["get", "-p", "k=1"]);
     assert_exit(&out, 0);
@@ -122,20 +120,14 @@ fn npy_headers_cannot_claim_more_than_the_file_holds() {
     let dir = base.path().join("cache");
     // 208 bytes claiming 2**40 float64s (8 TiB): refused before anything is allocated.
     let out = put_npy(&dir, "huge", &npy("<f8", "(1099511627776,)", &[0; 80]));
-    assert_exit(&out, 1);
-    assert!(
-        stderr(&out).contains("needs 8796093022208 bytes"),
-        "{}",
-        stderr(&out)
-    );
+    assert_fails_saying(&out, 1, "needs 8796093022208 bytes");
     // A shape whose byte count overflows.
     let out = put_npy(
         &dir,
         "overflow",
         &npy("<f8", "(4611686018427387904, 4)", &[]),
     );
-    assert_exit(&out, 1);
-    assert!(stderr(&out).contains("address"), "{}", stderr(&out));
+    assert_fails_saying(&out, 1, "address");
     // No elements, but a product of dimensions that does not fit: no division by zero.
     let out = put_npy(&dir, "empty", &npy("<f8", "(0, 4611686018427387904)", &[]));
     assert!(
@@ -146,17 +138,11 @@ fn npy_headers_cannot_claim_more_than_the_file_holds() {
     );
     // Too few bytes for an honest shape.
     let out = put_npy(&dir, "short", &npy("<i4", "(10,)", &[0; 8]));
-    assert_exit(&out, 1);
-    assert!(stderr(&out).contains("the file has 8"), "{}", stderr(&out));
+    assert_fails_saying(&out, 1, "the file has 8");
     // 40 dimensions: more than Blosc2 holds, said as such.
     let shape = format!("({})", "1, ".repeat(40));
     let out = put_npy(&dir, "deep", &npy("<f8", &shape, &[0; 8]));
-    assert_exit(&out, 1);
-    assert!(
-        stderr(&out).contains("at most 8 dimensions"),
-        "{}",
-        stderr(&out)
-    );
+    assert_fails_saying(&out, 1, "at most 8 dimensions");
     // An honest array still goes in and comes out.
     let data: Vec<u8> = (0..6).flat_map(|i: i32| i.to_le_bytes()).collect();
     let out = put_npy(&dir, "ok", &npy("<i4", "(2, 3)", &data));
@@ -175,8 +161,7 @@ fn ttls_are_range_checked_and_zero_means_never() {
     std::fs::write(&file, b"v").unwrap();
     let f = file.to_str().unwrap();
     let out = run_in(&dir, &["put", f, "-p", "k=1", "--ttl", "96000000d"]);
-    assert_exit(&out, 1);
-    assert!(stderr(&out).contains("longest TTL"), "{}", stderr(&out));
+    assert_fails_saying(&out, 1, "longest TTL");
     assert!(stdout(&out).is_empty());
     let out = run_in(&dir, &["put", f, "-p", "k=2", "--ttl", "0s"]);
     assert_exit(&out, 0);
@@ -201,12 +186,7 @@ fn outputs_inside_the_cache_are_refused() {
         &dir,
         &["get", "-p", "k=1", "-o", key_file.to_str().unwrap()],
     );
-    assert_exit(&out, 1);
-    assert!(
-        stderr(&out).contains("inside the cache directory"),
-        "{}",
-        stderr(&out)
-    );
+    assert_fails_saying(&out, 1, "inside the cache directory");
     // Through a symbolic link from outside, and into a shard, and by SQL's --output.
     let link = base.path().join("innocent");
     std::os::unix::fs::symlink(&dir, &link).unwrap();
@@ -284,18 +264,12 @@ fn cache_directories_that_cannot_be_one_fail_before_any_write() {
         .arg(&not_utf8)
         .output()
         .unwrap();
-    assert_exit(&out, 1);
-    assert!(stderr(&out).contains("not valid UTF-8"), "{}", stderr(&out));
+    assert_fails_saying(&out, 1, "not valid UTF-8");
     assert!(!not_utf8.exists(), "nothing was written");
     let file = base.path().join("a-file");
     std::fs::write(&file, b"").unwrap();
     let out = run_in(&file, &["put", input.to_str().unwrap(), "-p", "k=1"]);
-    assert_exit(&out, 1);
-    assert!(
-        stderr(&out).contains("is not a directory"),
-        "{}",
-        stderr(&out)
-    );
+    assert_fails_saying(&out, 1, "is not a directory");
 }
 
 /// Run `cacheness <args> --dir <dir>`, read `keep` bytes of its output, then close the pipe.
@@ -408,12 +382,7 @@ fn a_table_with_duplicate_column_names_is_refused() {
     let csv = base.path().join("dup.csv");
     std::fs::write(&csv, "a,b,a\n1,2,3\n").unwrap();
     let out = run_in(&dir, &["put", csv.to_str().unwrap(), "-p", "k=1"]);
-    assert_exit(&out, 1);
-    assert!(
-        stderr(&out).contains("column \"a\" appears more than once"),
-        "{}",
-        stderr(&out)
-    );
+    assert_fails_saying(&out, 1, "column \"a\" appears more than once");
     let out = run_in(&dir, &["ls"]);
     assert_exit(&out, 0);
     assert_eq!(stdout(&out), "");
@@ -468,6 +437,16 @@ fn a_symlinked_shard_cannot_lead_writes_or_removals_outside_the_root() {
     );
     let out = run_in(&dir, &["repair"]);
     assert_exit(&out, 0);
+    let summary: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let shard_path = format!("blobs/{}", &key[..2]);
+    assert!(
+        summary["left_alone"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p == shard_path.as_str()),
+        "{summary}"
+    );
     let after: Vec<_> = std::fs::read_dir(&outside)
         .unwrap()
         .map(|e| e.unwrap().file_name())
@@ -507,24 +486,14 @@ fn malformed_names_and_keys_get_messages_that_say_what_is_wrong() {
     for name in ["path", "_hidden", "has space", "format"] {
         let p = format!("{name}=1");
         let out = run_in(&dir, &["put", input.to_str().unwrap(), "-p", &p]);
-        assert_exit(&out, 2);
-        assert!(
-            stderr(&out).contains("invalid key parameter name"),
-            "{}",
-            stderr(&out)
-        );
+        assert_fails_saying(&out, 2, "invalid key parameter name");
         assert_exit(&run_in(&dir, &["get", "-p", &p]), 2);
     }
     // A key file of 64 characters that are not all hex digits says which one is not.
     put_bytes(&dir, "1", b"x", &[]);
     std::fs::write(dir.join("signing.key"), format!("{}z\n", "a".repeat(63))).unwrap();
     let out = run_in(&dir, &["get", "-p", "k=1"]);
-    assert_exit(&out, 1);
-    assert!(
-        stderr(&out).contains("'z' (at byte 63) is not a hex digit"),
-        "{}",
-        stderr(&out)
-    );
+    assert_fails_saying(&out, 1, "'z' (at byte 63) is not a hex digit");
 }
 
 /// A full disk during the catalog commit of `cacheness put`: the put is acknowledged (its key
@@ -607,8 +576,7 @@ fn a_file_in_place_of_the_catalog_leaves_gets_working() {
     let input = base.path().join("v2.bin");
     std::fs::write(&input, b"v2").unwrap();
     let out = run_in(&dir, &["put", input.to_str().unwrap(), "-p", "k=2"]);
-    assert_exit(&out, 1);
-    assert!(stderr(&out).contains("undone"), "{}", stderr(&out));
+    assert_fails_saying(&out, 1, "undone");
     assert_exit(&run_in(&dir, &["get", "-p", "k=2"]), 3);
     // Moved aside, repair rebuilds the catalog from the payloads.
     std::fs::remove_file(dir.join("catalog")).unwrap();

@@ -50,3 +50,10 @@ pub fn assert_exit(out: &Output, code: i32) {
         stderr(out)
     );
 }
+
+/// Assert that `out` exited with `code` and that its standard error says `needle`.
+#[track_caller]
+pub fn assert_fails_saying(out: &Output, code: i32, needle: &str) {
+    assert_exit(out, code);
+    assert!(stderr(out).contains(needle), "{}", stderr(out));
+}
