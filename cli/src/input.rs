@@ -93,8 +93,9 @@ fn table_error(what: &str, kind: &str, e: impl std::fmt::Display) -> String {
     format!("{what}: cannot read it as {kind}: {e}")
 }
 
-/// Decode `bytes` as a table in `format` (Parquet, CSV or JSON lines).
-fn table(bytes: Vec<u8>, format: InputFormat, what: &str) -> CliResult<Vec<RecordBatch>> {
+/// Decode `bytes` as a table in `format` (Parquet, CSV or JSON lines); `what` names the input
+/// in errors.
+pub fn table(bytes: Vec<u8>, format: InputFormat, what: &str) -> CliResult<Vec<RecordBatch>> {
     use cacheness::deps::arrow::{csv, json};
     let batches: Vec<RecordBatch> = match format {
         InputFormat::Parquet => {

@@ -1,9 +1,10 @@
 //! The `cacheness` command-line tool.
 //!
-//! `main.rs` holds the arguments and dispatch; [`input`] reads what `put` caches, [`npy`]
-//! converts arrays to and from `.npy`, [`list`] filters and sorts `ls`, [`output`] writes query
-//! results, [`params`] types `-p name=value`, [`progress`] draws progress on a terminal,
-//! [`table`] manages pull-through tables, and [`demo`] is `cacheness demo`.
+//! `main.rs` holds the arguments and dispatch; the library (`cacheness_cli`: [`input`] reads
+//! what `put` caches, [`npy`] converts arrays to and from `.npy`, [`progress`] draws progress
+//! on a terminal) holds what reads outside input; [`list`] filters and sorts `ls`, [`output`]
+//! writes query results, [`params`] types `-p name=value`, [`table`] manages pull-through
+//! tables, and [`demo`] is `cacheness demo`.
 
 /// `println!` through [`output::stdout`]: a closed pipe is an error the command returns (and
 /// `main` exits quietly), not a panic.
@@ -14,22 +15,18 @@ macro_rules! outln {
 }
 
 mod demo;
-mod input;
 mod list;
-mod npy;
 mod output;
 mod params;
-mod progress;
 mod table;
+
+pub use cacheness_cli::{CliResult, input, npy, progress};
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-
-/// What commands return: errors are printed and exit 1.
-pub type CliResult<T> = Result<T, Box<dyn std::error::Error>>;
 
 /// A disk cache for data and ML work, built as a small data lake.
 #[derive(Parser, Debug)]

@@ -39,6 +39,12 @@ pub struct FetchProgress {
     bar: ProgressBar,
 }
 
+impl Default for FetchProgress {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl FetchProgress {
     /// A bar with nothing planned yet (hidden until a fetch is planned).
     pub fn new() -> Self {
