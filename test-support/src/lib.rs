@@ -51,20 +51,9 @@ impl Tmpfs {
         let _ = w.flush();
     }
 
-    /// The bytes free (as `df` says; 0 if it cannot tell).
+    /// The bytes free (0 if the file system cannot tell).
     pub fn available(&self) -> u64 {
-        Command::new("df")
-            .args(["--output=avail", "-B1"])
-            .arg(self.path())
-            .output()
-            .ok()
-            .and_then(|o| {
-                String::from_utf8_lossy(&o.stdout)
-                    .lines()
-                    .nth(1)
-                    .and_then(|l| l.trim().parse().ok())
-            })
-            .unwrap_or(0)
+        fs4::available_space(self.path()).unwrap_or(0)
     }
 }
 
