@@ -100,6 +100,9 @@ pub fn table(bytes: Vec<u8>, format: InputFormat, what: &str) -> CliResult<Vec<R
     let batches: Vec<RecordBatch> = match format {
         InputFormat::Parquet => {
             let kind = "Parquet";
+            // Before parquet-rs reserves memory for the lists its footer declares.
+            cacheness::codec::parquet_footer::check(&bytes)
+                .map_err(|e| table_error(what, kind, e))?;
             ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(bytes))
                 .and_then(|b| b.build())
                 .map_err(|e| table_error(what, kind, e))?

@@ -585,3 +585,23 @@ fn a_file_in_place_of_the_catalog_leaves_gets_working() {
     let out = run_in(&dir, &["ls"]);
     assert_eq!(stdout(&out).lines().count(), 1, "{}", stdout(&out));
 }
+
+/// Found by the `parquet_import` fuzz target: a 29-byte file whose footer declares a list of
+/// billions of elements made parquet-rs reserve 154 GB and abort the process.
+#[test]
+fn a_parquet_footer_cannot_claim_more_than_the_file_holds() {
+    let base = tempfile::tempdir().unwrap();
+    let dir = base.path().join("cache");
+    let file = base.path().join("claims.parquet");
+    std::fs::write(
+        &file,
+        [
+            0xff, 0x1c, 0x1c, 0x1c, 0x1c, 0x28, 0x96, 0x96, 0x96, 0x01, 0x2d, 0x00, 0x00, 0x24,
+            0xfc, 0xdc, 0xb9, 0x9b, 0xff, 0x05, 0x41, 0x14, 0x00, 0x00, 0x00, 0x50, 0x41, 0x52,
+            0x31,
+        ],
+    )
+    .unwrap();
+    let out = run_in(&dir, &["put", file.to_str().unwrap(), "-p", "k=1"]);
+    assert_fails_saying(&out, 1, "the Parquet footer is malformed");
+}

@@ -14,6 +14,7 @@
 pub mod array;
 mod blosc2_ffi;
 pub mod object;
+pub mod parquet_footer;
 pub mod table;
 
 use serde::{Deserialize, Serialize};

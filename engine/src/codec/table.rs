@@ -124,6 +124,7 @@ pub fn read_meta(bytes: &[u8], what: &str) -> Result<(EntryMeta, String)> {
 }
 
 fn read_meta_unguarded(bytes: &[u8], what: &str) -> Result<(EntryMeta, String)> {
+    super::parquet_footer::check(bytes).map_err(|e| Error::corrupt(what, e))?;
     let footer = ParquetMetaDataReader::new()
         .parse_and_finish(&Bytes::copy_from_slice(tail(bytes)))
         .or_else(|_| ParquetMetaDataReader::new().parse_and_finish(&Bytes::copy_from_slice(bytes)))
@@ -169,6 +170,7 @@ fn read_all_unguarded(
     meta: &EntryMeta,
     what: &str,
 ) -> Result<(SchemaRef, Vec<RecordBatch>)> {
+    super::parquet_footer::check(&bytes).map_err(|e| Error::corrupt(what, e))?;
     let rows = meta.info.get("rows").and_then(|r| r.as_u64()).unwrap_or(0) as usize;
     let builder = ParquetRecordBatchReaderBuilder::try_new(bytes)
         .map_err(|e| Error::corrupt(what, format!("Parquet: {e}")))?
