@@ -101,16 +101,8 @@ enum Command {
         /// Show at most this many versions.
         #[arg(long)]
         limit: Option<usize>,
-        /// Output format.
-        #[arg(long, value_enum, default_value = "table")]
-        format: output::Format,
-        /// Write to this file instead of standard output (required for parquet).
-        #[arg(long, short, required_if_eq("format", "parquet"))]
-        output: Option<PathBuf>,
-        /// The table format shows at most this many rows (0: all); the other formats write
-        /// every row.
-        #[arg(long, default_value_t = output::DEFAULT_TABLE_ROWS)]
-        max_rows: usize,
+        #[command(flatten)]
+        answer: output::AnswerArgs,
     },
     /// Show entry counts, sizes, limits, evictions (all processes, by reason) and this
     /// process's counters as JSON.
@@ -148,16 +140,8 @@ enum Command {
     Sql {
         /// The statement.
         query: String,
-        /// Output format.
-        #[arg(long, value_enum, default_value = "table")]
-        format: output::Format,
-        /// Write to this file instead of standard output (required for parquet).
-        #[arg(long, short, required_if_eq("format", "parquet"))]
-        output: Option<PathBuf>,
-        /// The table format shows at most this many rows (0: all); the other formats write
-        /// every row.
-        #[arg(long, default_value_t = output::DEFAULT_TABLE_ROWS)]
-        max_rows: usize,
+        #[command(flatten)]
+        answer: output::AnswerArgs,
     },
     /// Pull-through tables: create, list, show coverage, invalidate (docs/PULL_THROUGH.md).
     /// Query them with `cacheness sql`.
@@ -312,29 +296,24 @@ fn outside_cache(root: &Path, output: &Path) -> CliResult<()> {
 }
 
 /// Run `query` and write its answer in `format` to `output` or standard output.
-fn sql_to(
-    dir: Option<PathBuf>,
-    query: &str,
-    format: output::Format,
-    max_rows: usize,
-    output: Option<&Path>,
-) -> CliResult<Outcome> {
+fn sql_to(dir: Option<PathBuf>, query: &str, answer: &output::AnswerArgs) -> CliResult<Outcome> {
     let root = cache_dir(dir);
     let cache = cacheness::blocking::Cache::open(&root)?;
-    if let Some(path) = output {
+    if let Some(path) = &answer.output {
         outside_cache(&root, path)?;
     }
     let fetches = std::sync::Arc::new(progress::FetchProgress::new());
     let batches = cache.sql_observed(query, fetches.clone());
     fetches.finish();
     let batches = batches?;
-    match output {
+    let (format, rows) = (answer.format, answer.max_rows);
+    match &answer.output {
         Some(path) => {
             let mut file =
                 std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
-            output::write(&batches, format, max_rows, &mut file)?;
+            output::write(&batches, format, rows, &mut file)?;
         }
-        None => output::write(&batches, format, max_rows, &mut output::stdout())?,
+        None => output::write(&batches, format, rows, &mut output::stdout())?,
     }
     Ok(Outcome::Done)
 }
@@ -441,15 +420,10 @@ fn run(cli: Cli) -> CliResult<Outcome> {
             close_after_write(&cache);
             Ok(Outcome::Done)
         }
-        Command::History {
-            limit,
-            format,
-            output,
-            max_rows,
-        } => {
+        Command::History { limit, answer } => {
             let limit = limit.map(|n| format!(" LIMIT {n}")).unwrap_or_default();
             let query = format!("SELECT * FROM cache_history ORDER BY version DESC{limit}");
-            sql_to(cli.dir, &query, format, max_rows, output.as_deref())
+            sql_to(cli.dir, &query, &answer)
         }
         Command::Demo => demo::run(cli.dir).map(|()| Outcome::Done),
         Command::Table { command } => {
@@ -506,12 +480,7 @@ fn run(cli: Cli) -> CliResult<Outcome> {
             outln!("{}", serde_json::to_string_pretty(&cache.stats()?)?)?;
             Ok(Outcome::Done)
         }
-        Command::Sql {
-            query,
-            format,
-            output,
-            max_rows,
-        } => sql_to(cli.dir, &query, format, max_rows, output.as_deref()),
+        Command::Sql { query, answer } => sql_to(cli.dir, &query, &answer),
         Command::Invalidate { entry } => {
             let key = match entry.key(&cache_dir(cli.dir.clone())) {
                 Ok(k) => k,

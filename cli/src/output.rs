@@ -54,6 +54,21 @@ impl<W: Write> Write for PipeAware<W> {
     }
 }
 
+/// How `cacheness sql` and `cacheness history` write a query's answer.
+#[derive(clap::Args, Debug)]
+pub struct AnswerArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: Format,
+    /// Write to this file instead of standard output (required for parquet).
+    #[arg(long, short, required_if_eq("format", "parquet"))]
+    pub output: Option<std::path::PathBuf>,
+    /// The table format shows at most this many rows (0: all); the other formats write
+    /// every row.
+    #[arg(long, default_value_t = DEFAULT_TABLE_ROWS)]
+    pub max_rows: usize,
+}
+
 /// Output formats of `cacheness sql`.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {

@@ -174,20 +174,7 @@ pub fn repair(core: &CacheCore) -> Result<RepairReport> {
                 }
             }
             Fix::RemoveFile(path) => {
-                let shard = path
-                    .parent()
-                    .and_then(Path::file_name)
-                    .and_then(|n| n.to_str())
-                    .and_then(|h| usize::from_str_radix(h, 16).ok())
-                    .filter(|&i| i < 256);
-                let name = path.file_name().and_then(|n| n.to_str());
-                let (Some(shard), Some(name)) = (shard, name) else {
-                    return Err(Error::io(
-                        &path,
-                        std::io::Error::other("not a file of a shard directory"),
-                    ));
-                };
-                if core.store().remove_from_shard(shard, name)? {
+                if core.store().remove_shard_file(&path)? {
                     report.files_removed += 1;
                 }
             }

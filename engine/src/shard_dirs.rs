@@ -44,9 +44,14 @@ pub(crate) struct ShardDirs {
 /// The number of a key's shard: its first two hex digits. Keys reaching here are checked
 /// (`store::is_valid_key`); anything else maps to shard 0 and fails there by name.
 fn shard_of(key: &str) -> usize {
-    key.get(..2)
-        .and_then(|h| usize::from_str_radix(h, 16).ok())
-        .unwrap_or(0)
+    key.get(..2).and_then(shard_index).unwrap_or(0)
+}
+
+/// The number of the shard named `name` (`00` .. `ff`), if it is a shard's name.
+pub(crate) fn shard_index(name: &str) -> Option<usize> {
+    (name.len() == 2)
+        .then(|| usize::from_str_radix(name, 16).ok())
+        .flatten()
 }
 
 /// The name of shard `i`.

@@ -25,7 +25,7 @@ use crate::config::Durability;
 use crate::error::{Error, Result};
 use crate::read_through::ReadThrough;
 use crate::remote_blobs::RemoteBlobs;
-use crate::shard_dirs::{ShardDirs, io_error};
+use crate::shard_dirs::{ShardDirs, io_error, shard_index, shard_name};
 use crate::usage::Usage;
 use cacheness_catalog::storage::Remote;
 
@@ -223,7 +223,7 @@ impl BlobStore {
 
     /// The payload's path relative to the cache root (as stored in the catalog).
     pub fn rel_path(key: &str, format: Format) -> String {
-        format!("blobs/{}/{key}.{}", &key[..2], format.ext())
+        format!("blobs/{}/{}", &key[..2], file_name(key, format))
     }
 
     /// The payload's absolute path.
@@ -442,14 +442,27 @@ impl BlobStore {
         }
     }
 
-    /// Remove the file `name` (a temporary file, or anything a repair removes) from shard
-    /// `shard` of a cache on disk, relative to the shard's descriptor; true if it was there.
-    pub fn remove_from_shard(&self, shard: usize, name: &str) -> Result<bool> {
+    /// Remove the file at `path` (a temporary file, or anything a repair removes), which must
+    /// be a file of a shard of a cache on disk, relative to the shard's descriptor; true if it
+    /// was there.
+    pub fn remove_shard_file(&self, path: &Path) -> Result<bool> {
         let shards = self.shards()?;
+        let shard = path
+            .parent()
+            .and_then(Path::file_name)
+            .and_then(|n| n.to_str())
+            .and_then(shard_index);
+        let name = path.file_name().and_then(|n| n.to_str());
+        let (Some(shard), Some(name)) = (shard, name) else {
+            return Err(Error::io(
+                path,
+                std::io::Error::other("not a file of a shard directory"),
+            ));
+        };
         match rustix::fs::unlinkat(&shards.shard_at(shard)?, name, AtFlags::empty()) {
             Ok(()) => Ok(true),
             Err(Errno::NOENT) => Ok(false),
-            Err(e) => Err(io_error(shards.shard_path(shard).join(name), e)),
+            Err(e) => Err(io_error(path, e)),
         }
     }
 
@@ -462,7 +475,7 @@ impl BlobStore {
     pub fn first_payload(root: &Path) -> Option<PathBuf> {
         let blobs = root.join("blobs");
         (0..=255u8).find_map(|shard| {
-            let dir = blobs.join(format!("{shard:02x}"));
+            let dir = blobs.join(shard_name(usize::from(shard)));
             fs::read_dir(&dir).ok()?.flatten().find_map(|entry| {
                 let name = entry.file_name();
                 name.to_str()
