@@ -22,7 +22,7 @@ pub use cacheness_engine::{
     Cache, CacheConfig, CacheStats, Cacheable, CodecOptions, DataType, Durability, Element,
     EntryInfo, EntryMeta, Error, Format, Params, PutOptions, RawObject, Result, Serde, SigningKey,
     Value, access, blocking, codec, config, eviction, function, keys, memo, params, pull, repair,
-    seal, signing, stats, store, usage,
+    seal, signing, stats, store, streamed, usage,
 };
 
 /// Cache a function's results on disk, keyed by its arguments (`docs/FUNCTIONS.md`).

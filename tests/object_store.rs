@@ -743,9 +743,9 @@ fn array_slices_fetch_only_their_chunks() {
 #[test]
 fn a_footer_larger_than_the_first_fetch_is_read_in_parts_too() {
     let (s3, _state, cache) = one_host("footer", "wide");
-    // 3,000 columns of 400 incompressible integers: 9.6 MB of data, and a footer (a chunk's
+    // 3,000 columns of 480 incompressible integers: 11.5 MB of data, and a footer (a chunk's
     // metadata per column, the Arrow schema) larger than the 512 KiB a ranged read first gets.
-    let (columns, rows) = (3000, 400);
+    let (columns, rows) = (3000, 480);
     let mut next = noise(0x1234_5678_9ABC_DEF1);
     let fields: Vec<Field> = (0..columns)
         .map(|i| Field::new(format!("c{i}"), DataType::Int64, false))

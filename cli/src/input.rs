@@ -5,8 +5,9 @@ use std::io::{Cursor, Read, Seek};
 use std::path::Path;
 
 use cacheness::blocking::Cache;
-use cacheness::deps::arrow::array::RecordBatch;
+use cacheness::deps::arrow::array::{RecordBatch, RecordBatchReader};
 use cacheness::deps::arrow::datatypes::SchemaRef;
+use cacheness::deps::arrow::error::ArrowError;
 use cacheness::deps::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use cacheness::{Params, PutOptions};
 
@@ -93,56 +94,160 @@ fn table_error(what: &str, kind: &str, e: impl std::fmt::Display) -> String {
     format!("{what}: cannot read it as {kind}: {e}")
 }
 
-/// Decode `bytes` as a table in `format` (Parquet, CSV or JSON lines); `what` names the input
-/// in errors.
-pub fn table(bytes: Vec<u8>, format: InputFormat, what: &str) -> CliResult<Vec<RecordBatch>> {
+/// Where a table is read from: a file (read as the batches are asked for) or bytes already in
+/// memory (standard input, which cannot be read twice).
+pub enum TableSource {
+    /// A file on disk.
+    File(std::fs::File),
+    /// Bytes in memory.
+    Memory(Vec<u8>),
+}
+
+/// A table being read: its schema, and its batches as they are read.
+pub struct TableInput {
+    /// The table's schema (inferred from every row for CSV and JSON lines).
+    pub schema: SchemaRef,
+    /// The batches, read one at a time.
+    pub batches: Box<dyn Iterator<Item = Result<RecordBatch, ArrowError>> + Send>,
+}
+
+/// A reader of a table source, for the CSV and JSON readers (which rewind it after inferring
+/// the schema).
+trait Rewindable: Read + Seek + Send {}
+impl<T: Read + Seek + Send> Rewindable for T {}
+
+fn rewindable(source: TableSource) -> Box<dyn Rewindable> {
+    match source {
+        TableSource::File(f) => Box::new(std::io::BufReader::with_capacity(1 << 20, f)),
+        TableSource::Memory(b) => Box::new(Cursor::new(b)),
+    }
+}
+
+/// Open `source` as a table in `format` (Parquet, CSV or JSON lines): its schema, and its
+/// batches to be read one at a time. `what` names the input in errors.
+pub fn open_table(source: TableSource, format: InputFormat, what: &str) -> CliResult<TableInput> {
     use cacheness::deps::arrow::{csv, json};
-    let batches: Vec<RecordBatch> = match format {
+    let input = match format {
         InputFormat::Parquet => {
             let kind = "Parquet";
+            let fail = |e: &dyn std::fmt::Display| table_error(what, kind, e);
             // Before parquet-rs reserves memory for the lists its footer declares.
-            cacheness::codec::parquet_footer::check(&bytes)
-                .map_err(|e| table_error(what, kind, e))?;
-            ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(bytes))
-                .and_then(|b| b.build())
-                .map_err(|e| table_error(what, kind, e))?
-                .collect::<Result<_, _>>()
-                .map_err(|e| table_error(what, kind, e))?
+            let reader = match source {
+                TableSource::File(file) => {
+                    cacheness::codec::parquet_footer::check_file(&file).map_err(|e| fail(&e))?;
+                    ParquetRecordBatchReaderBuilder::try_new(file).and_then(|b| b.build())
+                }
+                TableSource::Memory(bytes) => {
+                    cacheness::codec::parquet_footer::check(&bytes).map_err(|e| fail(&e))?;
+                    ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(bytes))
+                        .and_then(|b| b.build())
+                }
+            }
+            .map_err(|e| fail(&e))?;
+            TableInput {
+                schema: reader.schema(),
+                batches: Box::new(reader),
+            }
         }
         InputFormat::Csv => {
             let kind = "CSV";
-            let mut cursor = Cursor::new(bytes);
+            let mut reader = rewindable(source);
             let format = csv::reader::Format::default().with_header(true);
             let (schema, _) = format
-                .infer_schema(&mut cursor, None)
+                .infer_schema(&mut reader, None)
                 .map_err(|e| table_error(what, kind, e))?;
-            cursor.rewind()?;
+            reader.rewind()?;
+            let schema = SchemaRef::new(schema);
             let columns = schema.fields().len();
-            csv::ReaderBuilder::new(SchemaRef::new(schema))
+            let batches = csv::ReaderBuilder::new(schema.clone())
                 .with_format(format)
                 .with_batch_size(batch_rows(columns))
-                .build(cursor)
-                .map_err(|e| table_error(what, kind, e))?
-                .collect::<Result<_, _>>()
-                .map_err(|e| table_error(what, kind, e))?
+                .build(reader)
+                .map_err(|e| table_error(what, kind, e))?;
+            TableInput {
+                schema,
+                batches: Box::new(batches),
+            }
         }
         _ => {
             let kind = "JSON lines";
-            let mut cursor = Cursor::new(bytes);
-            let (schema, _) = json::reader::infer_json_schema(&mut cursor, None)
+            let mut reader = rewindable(source);
+            let (schema, _) =
+                json::reader::infer_json_schema(&mut std::io::BufReader::new(&mut reader), None)
+                    .map_err(|e| table_error(what, kind, e))?;
+            reader.rewind()?;
+            let schema = SchemaRef::new(schema);
+            let batches = json::ReaderBuilder::new(schema.clone())
+                .build(std::io::BufReader::new(reader))
                 .map_err(|e| table_error(what, kind, e))?;
-            cursor.rewind()?;
-            json::ReaderBuilder::new(SchemaRef::new(schema))
-                .build(cursor)
-                .map_err(|e| table_error(what, kind, e))?
-                .collect::<Result<_, _>>()
-                .map_err(|e| table_error(what, kind, e))?
+            TableInput {
+                schema,
+                batches: Box::new(batches),
+            }
         }
     };
+    let columns = input.schema.fields().len();
+    if columns > MAX_COLUMNS {
+        return Err(format!(
+            "{what}: the table has {columns} columns; `cacheness put` imports at most \
+             {MAX_COLUMNS} (writing Parquet takes ≈ 30 KiB of memory per column). Split it, or \
+             cache it through the library, which has no limit"
+        )
+        .into());
+    }
+    Ok(input)
+}
+
+/// The most columns an imported table may have: writing Parquet costs memory per column
+/// (≈ 12 KiB, ≈ 33 KiB with zstd) however few the rows, so a small file of a million
+/// columns could otherwise take tens of gigabytes (`docs/CLI.md`).
+pub const MAX_COLUMNS: usize = 16_384;
+
+/// Decode `bytes` as a table in `format` (Parquet, CSV or JSON lines), all batches; `what`
+/// names the input in errors.
+pub fn table(bytes: Vec<u8>, format: InputFormat, what: &str) -> CliResult<Vec<RecordBatch>> {
+    let input = open_table(TableSource::Memory(bytes), format, what)?;
+    let kind = match format {
+        InputFormat::Parquet => "Parquet",
+        InputFormat::Csv => "CSV",
+        _ => "JSON lines",
+    };
+    let batches: Vec<RecordBatch> = input
+        .batches
+        .collect::<Result<_, _>>()
+        .map_err(|e| table_error(what, kind, e))?;
     if batches.is_empty() {
         return Err(format!("{what}: the table has no rows and no batches to cache").into());
     }
     Ok(batches)
+}
+
+/// Put a table read from `path` (`-`: standard input, read whole first) batch by batch: the
+/// Parquet payload is written as the batches come (`cacheness::streamed`).
+fn put_table(
+    cache: &Cache,
+    path: &Path,
+    format: InputFormat,
+    what: &str,
+    params: &Params,
+    opts: &PutOptions,
+) -> CliResult<String> {
+    let source = if path == Path::new("-") {
+        TableSource::Memory(read_all(path)?)
+    } else {
+        TableSource::File(std::fs::File::open(path).map_err(|e| format!("{what}: {e}"))?)
+    };
+    let spinner = progress::spinner(&format!("caching {what}"));
+    let mut input = open_table(source, format, what)?;
+    let key = cache
+        .put_table_stream(input.schema, &mut input.batches, params, opts)
+        .map_err(|e| match e {
+            // The reader's own error, with the input named.
+            cacheness::Error::Read { source, .. } => format!("{what}: cannot read it: {source}"),
+            other => other.to_string(),
+        })?;
+    spinner.finish_and_clear();
+    Ok(key)
 }
 
 /// Read `path` as `format` and put it under `params`; returns the key.
@@ -160,21 +265,49 @@ pub fn put(
     } else {
         path.display().to_string()
     };
-    let bytes = read_all(path)?;
-    let spinner = progress::spinner(&format!("caching {what}"));
-    let key = match format {
+    // Tables and bytes are read as they are stored: a large input never sits in memory whole.
+    // Arrays and JSON documents are decoded whole.
+    match format {
+        InputFormat::Bytes | InputFormat::Auto => put_bytes(cache, path, &what, params, opts),
         InputFormat::Parquet | InputFormat::Csv | InputFormat::Jsonl => {
-            cache.put_with(&table(bytes, format, &what)?, params, opts)?
+            put_table(cache, path, format, &what, params, opts)
         }
-        InputFormat::Npy => npy::put(cache, &bytes, &what, params, opts)?,
+        InputFormat::Npy => {
+            let bytes = read_all(path)?;
+            let spinner = progress::spinner(&format!("caching {what}"));
+            let key = npy::put(cache, &bytes, &what, params, opts)?;
+            spinner.finish_and_clear();
+            Ok(key)
+        }
         InputFormat::Json => {
+            let bytes = read_all(path)?;
             let value: serde_json::Value = serde_json::from_slice(&bytes)
                 .map_err(|e| format!("{what}: not a JSON document: {e}"))?;
-            cache.put_with(&value, params, opts)?
+            Ok(cache.put_with(&value, params, opts)?)
         }
-        InputFormat::Bytes | InputFormat::Auto => cache.put_with(&bytes, params, opts)?,
-    };
-    spinner.finish_and_clear();
+    }
+}
+
+/// Put the bytes of `path` (`-`: standard input) as they are read, with a byte progress bar
+/// for a file on a terminal: in bounded memory however large (`cacheness::streamed`).
+fn put_bytes(
+    cache: &Cache,
+    path: &Path,
+    what: &str,
+    params: &Params,
+    opts: &PutOptions,
+) -> CliResult<String> {
+    if path == Path::new("-") {
+        let spinner = progress::spinner(&format!("caching {what}"));
+        let key = cache.put_reader_with(&mut std::io::stdin().lock(), params, opts)?;
+        spinner.finish_and_clear();
+        return Ok(key);
+    }
+    let file = std::fs::File::open(path).map_err(|e| format!("{what}: {e}"))?;
+    let len = file.metadata().map_err(|e| format!("{what}: {e}"))?.len();
+    let bar = progress::bytes(len, &format!("caching {what}"));
+    let key = cache.put_reader_with(&mut bar.wrap_read(file), params, opts)?;
+    bar.finish_and_clear();
     Ok(key)
 }
 

@@ -26,6 +26,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
+use cacheness::streamed::StreamedPayload;
 use clap::{Parser, Subcommand};
 
 /// A disk cache for data and ML work, built as a small data lake.
@@ -309,9 +310,7 @@ fn sql_to(dir: Option<PathBuf>, query: &str, answer: &output::AnswerArgs) -> Cli
     let (format, rows) = (answer.format, answer.max_rows);
     match &answer.output {
         Some(path) => {
-            let mut file =
-                std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
-            output::write(&batches, format, rows, &mut file)?;
+            output::write_file_atomically(path, |file| output::write(&batches, format, rows, file))?
         }
         None => output::write(&batches, format, rows, &mut output::stdout())?,
     }
@@ -381,18 +380,24 @@ fn run(cli: Cli) -> CliResult<Outcome> {
                 }
             }) == ArrayFormat::Npy;
             let spinner = progress::spinner(&format!("reading entry {key}"));
-            let Some((info, bytes)) = cache.payload_by_key(&key)? else {
+            let Some((info, payload)) = cache.payload_streamed_by_key(&key)? else {
                 spinner.finish_and_clear();
                 return Ok(Outcome::NotFound);
             };
-            let mut out: Box<dyn std::io::Write> = match &output {
-                Some(path) => Box::new(std::io::BufWriter::new(
-                    std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?,
-                )),
-                None => Box::new(output::stdout()),
+            let write = |out: &mut dyn std::io::Write| -> CliResult<()> {
+                match payload {
+                    StreamedPayload::Whole(bytes) => write_value(&key, &info, bytes, npy, out)?,
+                    StreamedPayload::Bytes(mut value) => {
+                        std::io::copy(&mut value, out)
+                            .map_err(|e| format!("reading entry {key}: {e}"))?;
+                    }
+                }
+                Ok(out.flush()?)
             };
-            write_value(&key, &info, bytes, npy, &mut out)?;
-            out.flush()?;
+            match &output {
+                Some(path) => output::write_file_atomically(path, write)?,
+                None => write(&mut output::stdout())?,
+            }
             spinner.finish_and_clear();
             Ok(Outcome::Done)
         }

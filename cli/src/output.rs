@@ -54,6 +54,33 @@ impl<W: Write> Write for PipeAware<W> {
     }
 }
 
+/// Write a file whole or not at all: `write` fills a temporary file beside `path`, which
+/// replaces `path` only once `write` succeeds. A get whose value fails a check halfway, or a
+/// query that fails, leaves no partial file behind.
+pub fn write_file_atomically(
+    path: &std::path::Path,
+    write: impl FnOnce(&mut dyn Write) -> Result<(), Box<dyn std::error::Error>>,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let shown = path.display();
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => std::path::Path::new("."),
+    };
+    let tmp = tempfile::Builder::new()
+        .prefix(".cacheness-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(|e| format!("{shown}: cannot create a temporary file beside it: {e}"))?;
+    let mut out = std::io::BufWriter::new(tmp);
+    write(&mut out)?;
+    let tmp = out
+        .into_inner()
+        .map_err(|e| format!("{shown}: {}", e.error()))?;
+    tmp.persist(path)
+        .map_err(|e| format!("{shown}: {}", e.error))?;
+    Ok(())
+}
+
 /// How `cacheness sql` and `cacheness history` write a query's answer.
 #[derive(clap::Args, Debug)]
 pub struct AnswerArgs {

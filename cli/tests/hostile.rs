@@ -605,3 +605,188 @@ fn a_parquet_footer_cannot_claim_more_than_the_file_holds() {
     let out = run_in(&dir, &["put", file.to_str().unwrap(), "-p", "k=1"]);
     assert_fails_saying(&out, 1, "the Parquet footer is malformed");
 }
+
+/// Run `cmd` to its end: its exit code and its peak resident memory in bytes (`wait4`'s
+/// rusage, of this child alone).
+fn peak_memory(cmd: &mut std::process::Command) -> (Option<i32>, u64) {
+    use std::os::unix::process::ExitStatusExt;
+    // Reaped by wait4 below, which clippy cannot see.
+    #[allow(clippy::zombie_processes)]
+    let child = cmd.stdout(std::process::Stdio::null()).spawn().unwrap();
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    // SAFETY: rusage is plain data; wait4 fills it for the child just spawned.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(waited, pid);
+    let code = std::process::ExitStatus::from_raw(status).code();
+    (code, u64::try_from(usage.ru_maxrss).unwrap() * 1024)
+}
+
+/// Whether two files hold the same bytes, read in parts.
+fn same_file(a: &Path, b: &Path) -> bool {
+    use std::io::Read;
+    let (mut a, mut b) = (
+        std::fs::File::open(a).unwrap(),
+        std::fs::File::open(b).unwrap(),
+    );
+    let (mut x, mut y) = (vec![0u8; 1 << 20], vec![0u8; 1 << 20]);
+    loop {
+        let n = a.read(&mut x).unwrap();
+        let mut m = 0;
+        while m < n {
+            match b.read(&mut y[m..n]).unwrap() {
+                0 => return false,
+                k => m += k,
+            }
+        }
+        if x[..n] != y[..n] {
+            return false;
+        }
+        if n == 0 {
+            return b.read(&mut y).unwrap() == 0;
+        }
+    }
+}
+
+#[test]
+fn large_values_are_put_and_read_in_bounded_memory() {
+    use std::io::Write;
+    const LEN: usize = 400 << 20;
+    let tmp = tempfile::tempdir().unwrap();
+    let (dir, input, output) = (
+        tmp.path().join("cache"),
+        tmp.path().join("value.bin"),
+        tmp.path().join("out.bin"),
+    );
+    // Incompressible bytes, written in parts.
+    let mut file = std::io::BufWriter::new(std::fs::File::create(&input).unwrap());
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    for _ in 0..LEN / 8 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        file.write_all(&x.to_le_bytes()).unwrap();
+    }
+    file.flush().unwrap();
+    drop(file);
+
+    let (code, put_peak) = peak_memory(
+        common::cacheness()
+            .arg("--dir")
+            .arg(&dir)
+            .args(["put", "-p", "k=1"])
+            .arg(&input),
+    );
+    assert_eq!(code, Some(0));
+    let (code, get_peak) = peak_memory(
+        common::cacheness()
+            .arg("--dir")
+            .arg(&dir)
+            .args(["get", "-p", "k=1", "-o"])
+            .arg(&output),
+    );
+    assert_eq!(code, Some(0));
+    assert!(same_file(&input, &output), "the value read back differs");
+    // Before: the whole value (and its compressed copy) in memory, over 800 MB.
+    let mb = |b: u64| b >> 20;
+    assert!(
+        put_peak < (LEN as u64) / 2,
+        "put peaked at {} MiB",
+        mb(put_peak)
+    );
+    assert!(
+        get_peak < (LEN as u64) / 4,
+        "get peaked at {} MiB",
+        mb(get_peak)
+    );
+    // And to standard output.
+    let (code, _) = peak_memory(
+        common::cacheness()
+            .arg("--dir")
+            .arg(&dir)
+            .args(["get", "-p", "k=1"]),
+    );
+    assert_eq!(code, Some(0));
+}
+
+#[test]
+fn tables_are_imported_in_memory_bounded_by_their_width_not_their_length() {
+    use std::io::Write;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("cache");
+    let put = |path: &Path, k: &str| {
+        peak_memory(
+            common::cacheness()
+                .arg("--dir")
+                .arg(&dir)
+                .args(["put", "-p", &format!("k={k}")])
+                .arg(path),
+        )
+    };
+
+    // Long: 4.5 million rows (110 MB). Before: read whole, decoded whole and encoded whole
+    // in memory, 320 MB.
+    let long = tmp.path().join("long.csv");
+    let mut file = std::io::BufWriter::new(std::fs::File::create(&long).unwrap());
+    writeln!(file, "a,b,c,d").unwrap();
+    const ROWS: u64 = 4_500_000;
+    for r in 0..ROWS {
+        writeln!(
+            file,
+            "{r},{},{},{}",
+            r * 7 % 1_000_003,
+            r % 977,
+            r * 13 % 100_000
+        )
+        .unwrap();
+    }
+    file.flush().unwrap();
+    drop(file);
+    let (code, peak) = put(&long, "long");
+    assert_eq!(code, Some(0));
+    assert!(peak < 200 << 20, "a long CSV peaked at {} MiB", peak >> 20);
+    let out = common::run_in(
+        &dir,
+        &[
+            "sql",
+            "--format",
+            "csv",
+            "SELECT count(*) AS n, sum(c) AS s FROM cached_table('k', 'long')",
+        ],
+    );
+    common::assert_exit(&out, 0);
+    let sum: u64 = (0..ROWS).map(|r| r % 977).sum();
+    assert_eq!(common::stdout(&out), format!("n,s\n{ROWS},{sum}\n"));
+
+    // Wide: 10,000 columns of 100 rows (4 MB). Before: 1 GB, a dictionary encoder per column.
+    let wide = tmp.path().join("wide.csv");
+    let mut file = std::io::BufWriter::new(std::fs::File::create(&wide).unwrap());
+    let header: Vec<String> = (0..10_000).map(|c| format!("c{c}")).collect();
+    writeln!(file, "{}", header.join(",")).unwrap();
+    for r in 0..100u32 {
+        let row: Vec<String> = (0..10_000u32)
+            .map(|c| ((r * c) % 1000).to_string())
+            .collect();
+        writeln!(file, "{}", row.join(",")).unwrap();
+    }
+    file.flush().unwrap();
+    drop(file);
+    let (code, peak) = put(&wide, "wide");
+    assert_eq!(code, Some(0));
+    assert!(peak < 600 << 20, "a wide CSV peaked at {} MiB", peak >> 20);
+
+    // Wider than the importer takes: refused, naming the limit, and nothing is stored.
+    let widest = tmp.path().join("widest.csv");
+    let columns = cacheness_cli::input::MAX_COLUMNS + 1;
+    let header: Vec<String> = (0..columns).map(|c| format!("c{c}")).collect();
+    let row = vec!["1"; columns];
+    std::fs::write(
+        &widest,
+        format!("{}\n{}\n", header.join(","), row.join(",")),
+    )
+    .unwrap();
+    let out = common::run_in(&dir, &["put", "-p", "k=widest", widest.to_str().unwrap()]);
+    common::assert_fails_saying(&out, 1, &format!("the table has {columns} columns"));
+    assert_eq!(common::ls(&dir).len(), 2);
+}

@@ -226,6 +226,41 @@ impl Cache {
         self.core.payload(&Lookup::key(key)?)
     }
 
+    /// [`Self::payload_by_key`], except that a large bytes value on disk comes as a reader of
+    /// the value, checked in bounded memory ([`crate::streamed`]).
+    pub fn payload_streamed_by_key(
+        &self,
+        key: &str,
+    ) -> Result<Option<(EntryInfo, crate::streamed::StreamedPayload)>> {
+        self.core.payload_streamed(&Lookup::key(key)?)
+    }
+
+    /// Store a bytes value read from `reader` (a file, standard input): the entry
+    /// `put_with(&bytes)` makes, written in bounded memory when it is large
+    /// ([`crate::streamed`]).
+    pub fn put_reader_with(
+        &self,
+        reader: &mut dyn std::io::Read,
+        params: &Params,
+        opts: &PutOptions,
+    ) -> Result<String> {
+        self.core.put_reader(reader, params, opts)
+    }
+
+    /// Store an Arrow table read batch by batch (a CSV or Parquet file being read), written
+    /// as the batches come ([`crate::streamed`]).
+    pub fn put_table_stream(
+        &self,
+        schema: deltalake::arrow::datatypes::SchemaRef,
+        batches: &mut dyn Iterator<
+            Item = std::result::Result<RecordBatch, deltalake::arrow::error::ArrowError>,
+        >,
+        params: &Params,
+        opts: &PutOptions,
+    ) -> Result<String> {
+        self.core.put_table_stream(schema, batches, params, opts)
+    }
+
     /// Whether a live entry exists for parameters.
     pub fn exists(&self, params: &Params) -> Result<bool> {
         self.core.exists(&Lookup::params(params)?)

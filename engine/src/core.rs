@@ -150,7 +150,7 @@ impl EntryInfo {
 
     fn from_loaded(loaded: &Loaded, params: &Params) -> Self {
         let (meta, format, hash) = (&loaded.meta, loaded.format, &loaded.hash);
-        let stored = loaded.bytes.len() as u64;
+        let stored = loaded.stored_bytes;
         EntryInfo {
             cache_key: meta.key.clone(),
             data_type: meta.data_type.as_str().to_string(),
@@ -215,6 +215,14 @@ pub(crate) enum Rejection {
     Collision,
 }
 
+/// What a payload's metadata states: the entry's metadata and the content hash it claims.
+pub(crate) struct Stated {
+    pub meta: EntryMeta,
+    pub hash: String,
+    /// The payload file's size.
+    pub file_len: u64,
+}
+
 /// A payload that passed every check.
 pub(crate) struct Loaded {
     pub bytes: Bytes,
@@ -223,6 +231,8 @@ pub(crate) struct Loaded {
     pub canonical: Vec<u8>,
     pub format: Format,
     pub hash: String,
+    /// The payload file's size (`bytes` may hold only its first bytes: a streamed read).
+    pub stored_bytes: u64,
     /// The signature (`None`: an unsigned payload, served only when allowed).
     pub signature: Option<crate::signing::Signature>,
 }
@@ -249,7 +259,7 @@ impl Loaded {
             data_type: self.meta.data_type.as_str(),
             format: self.format.as_str(),
             raw_bytes: self.meta.raw_bytes,
-            stored_bytes: self.bytes.len() as u64,
+            stored_bytes: self.stored_bytes,
             content_hash: &self.hash,
             created_at: self.meta.created_at,
             expires_at: self.meta.expires_at,
@@ -466,31 +476,8 @@ impl CacheCore {
         params: &Params,
         opts: &PutOptions,
     ) -> Result<String> {
-        self.check_open()?;
-        let canonical = params.canonical()?;
-        let key = crate::keys::canonical::key_of(&canonical);
-        if let Some(name) = &opts.name {
-            self.check_entry_name(name)?;
-        }
-        let created_at = now_micros();
-        let expires_at = crate::config::effective_ttl(opts.ttl, self.config.default_ttl)
-            .map_err(|reason| Error::InvalidTtl {
-                key: key.clone(),
-                reason,
-            })?
-            .map(|t| created_at.saturating_add(t.as_micros() as i64));
-        let meta = EntryMeta {
-            v: 1,
-            key: key.clone(),
-            params: hex(&canonical),
-            data_type: T::DATA_TYPE,
-            created_at,
-            expires_at,
-            description: opts.description.clone(),
-            raw_bytes: 0,
-            info: serde_json::Value::Null,
-            name: opts.name.clone(),
-        };
+        let meta = self.new_meta(params, opts, T::DATA_TYPE)?;
+        let key = meta.key.clone();
         let mut encoded = value.encode(&EncodeCtx {
             meta: &meta,
             options: &self.config.codec,
@@ -524,6 +511,53 @@ impl CacheCore {
             .store
             .put_payload(&key, format, &encoded.bytes, outboard)?;
         row.signature = Some(signature);
+        self.journal_put(row, format, replaces)
+    }
+
+    /// The metadata of a new entry of `data_type` under `params`: its key, times (the TTL
+    /// checked), description and name. Fails if the cache is closed.
+    pub(crate) fn new_meta(
+        &self,
+        params: &Params,
+        opts: &PutOptions,
+        data_type: DataType,
+    ) -> Result<EntryMeta> {
+        self.check_open()?;
+        let canonical = params.canonical()?;
+        let key = crate::keys::canonical::key_of(&canonical);
+        if let Some(name) = &opts.name {
+            self.check_entry_name(name)?;
+        }
+        let created_at = now_micros();
+        let expires_at = crate::config::effective_ttl(opts.ttl, self.config.default_ttl)
+            .map_err(|reason| Error::InvalidTtl {
+                key: key.clone(),
+                reason,
+            })?
+            .map(|t| created_at.saturating_add(t.as_micros() as i64));
+        Ok(EntryMeta {
+            v: 1,
+            key,
+            params: hex(&canonical),
+            data_type,
+            created_at,
+            expires_at,
+            description: opts.description.clone(),
+            raw_bytes: 0,
+            info: serde_json::Value::Null,
+            name: opts.name.clone(),
+        })
+    }
+
+    /// Journal the catalog row of a payload just stored (in `format`; `replaces` if it
+    /// replaced one) and run an eviction pass if a limit is passed; returns the key.
+    pub(crate) fn journal_put(
+        &self,
+        row: CatalogRow,
+        format: Format,
+        replaces: bool,
+    ) -> Result<String> {
+        let key = row.cache_key.clone();
         // The row is the other half of the entry. If it cannot be journaled (a full disk),
         // the payload goes again, so that nothing is served that the catalog cannot list and
         // the put's error tells the truth: the key holds no value (docs/RELIABILITY.md).
@@ -638,7 +672,7 @@ impl CacheCore {
     }
 
     /// Act on the judgement of a payload: remove it (expired, corrupt), count it, or pass it.
-    fn judged(
+    pub(crate) fn judged(
         &self,
         lookup: &Lookup,
         format: Format,
@@ -686,22 +720,36 @@ impl CacheCore {
         format: Format,
         bytes: Bytes,
     ) -> std::result::Result<Loaded, Rejection> {
-        let corrupt = |reason: &str| Err(Rejection::Corrupt(reason.to_string()));
         // The payload MAC first: bytes nobody with the key wrote never reach a format decoder
         // (Blosc2's is C). A signed file that verifies is intact, so its content hash is not
-        // recomputed. On failure the content hash tells damage from tampering.
+        // recomputed.
         let at = format.slot_at();
-        let (signature, verified_hash) = match self.signer.check_payload(&bytes, at) {
-            Ok(sig) => (Some(sig), None),
-            Err(why) => match seal::check(&bytes, at) {
-                None => return corrupt("content hash mismatch"),
-                Some(hash) if why == Unverified::Unsigned && self.config.allow_unsigned_entries => {
-                    (None, Some(hash))
-                }
-                Some(_) => return Err(Rejection::Unsigned(why)),
-            },
-        };
+        let (signature, verified_hash) = self
+            .trust(self.signer.check_payload(&bytes, at), || {
+                seal::check(&bytes, at)
+            })?;
         self.inspect_checked(lookup, format, bytes, signature, verified_hash)
+    }
+
+    /// What a payload's signature check (`signed`) establishes: its signature, or for an
+    /// unsigned payload (if the configuration allows them) its content hash, which
+    /// `content_hash` checks (the hash if the file matches it). On a failed signature the
+    /// content hash tells damage from tampering.
+    pub(crate) fn trust(
+        &self,
+        signed: std::result::Result<crate::signing::Signature, Unverified>,
+        content_hash: impl FnOnce() -> Option<String>,
+    ) -> std::result::Result<(Option<crate::signing::Signature>, Option<String>), Rejection> {
+        match signed {
+            Ok(sig) => Ok((Some(sig), None)),
+            Err(why) => match content_hash() {
+                None => Err(Rejection::Corrupt("content hash mismatch".into())),
+                Some(hash) if why == Unverified::Unsigned && self.config.allow_unsigned_entries => {
+                    Ok((None, Some(hash)))
+                }
+                Some(_) => Err(Rejection::Unsigned(why)),
+            },
+        }
     }
 
     /// The checks of [`Self::inspect`] after the payload MAC (or content hash) has passed:
@@ -716,16 +764,39 @@ impl CacheCore {
         verified_hash: Option<String>,
     ) -> std::result::Result<Loaded, Rejection> {
         let what = BlobStore::rel_path(&lookup.key, format);
+        match format.read_meta(&bytes, &what) {
+            Ok((meta, claimed)) => {
+                let stated = Stated {
+                    meta,
+                    hash: claimed,
+                    file_len: bytes.len() as u64,
+                };
+                self.inspect_meta(lookup, format, bytes, stated, signature, verified_hash)
+            }
+            Err(e) => Err(Rejection::Corrupt(e.to_string())),
+        }
+    }
+
+    /// The checks of [`Self::inspect_checked`] once the metadata is read: key, parameters,
+    /// entry HMAC. `bytes` become the [`Loaded`] bytes.
+    pub(crate) fn inspect_meta(
+        &self,
+        lookup: &Lookup,
+        format: Format,
+        bytes: Bytes,
+        stated: Stated,
+        signature: Option<crate::signing::Signature>,
+        verified_hash: Option<String>,
+    ) -> std::result::Result<Loaded, Rejection> {
         let corrupt = |reason: &str| Err(Rejection::Corrupt(reason.to_string()));
-        let (meta, hash) = match format.read_meta(&bytes, &what) {
-            Ok((meta, claimed)) => match verified_hash {
-                Some(hash) if claimed != hash => {
-                    return corrupt("its metadata names another content hash");
-                }
-                _ => (meta, claimed),
-            },
-            Err(e) => return corrupt(&e.to_string()),
-        };
+        let Stated {
+            meta,
+            hash,
+            file_len,
+        } = stated;
+        if verified_hash.is_some_and(|h| h != hash) {
+            return corrupt("its metadata names another content hash");
+        }
         if meta.key != lookup.key {
             return corrupt(&format!("it belongs to key {}", meta.key));
         }
@@ -753,6 +824,7 @@ impl CacheCore {
             canonical: stored_canonical,
             format,
             hash,
+            stored_bytes: file_len,
             signature: None,
         };
         if let Some(sig) = signature {
@@ -768,17 +840,22 @@ impl CacheCore {
     /// (`exists` and `info` do not count).
     fn load_for_get(&self, lookup: &Lookup, want: Option<DataType>) -> Result<Option<Loaded>> {
         let loaded = self.load(lookup, want)?;
-        self.count_lookup(lookup, &loaded);
+        self.count_lookup(lookup, loaded.as_ref());
         Ok(loaded)
     }
 
     /// Count a get's lookup: a miss, or an access (for LRU eviction).
-    fn count_lookup(&self, lookup: &Lookup, loaded: &Option<Loaded>) {
+    pub(crate) fn count_lookup(&self, lookup: &Lookup, loaded: Option<&Loaded>) {
         match (loaded, &self.access) {
             (None, _) => self.counters.miss(),
             (Some(l), Some(access)) => access.record(&lookup.key, l.format),
             (Some(_), None) => {}
         }
+    }
+
+    /// Count a hit (a get that served a value).
+    pub(crate) fn count_hit(&self) {
+        self.counters.hit();
     }
 
     /// [`Self::load_for_get`] of a value of type `want` that reads its payload in checked
@@ -818,7 +895,7 @@ impl CacheCore {
                 }
             }
         };
-        self.count_lookup(lookup, &loaded);
+        self.count_lookup(lookup, loaded.as_ref());
         let Some(loaded) = loaded else {
             return Ok(None);
         };

@@ -36,6 +36,16 @@ pub enum Error {
         /// The underlying error.
         source: std::io::Error,
     },
+    /// A value given as a reader (a file, standard input, a table's batches) could not be
+    /// read; nothing was stored.
+    #[error("cannot read the value for key {key}: {source}")]
+    Read {
+        /// The key being written.
+        key: String,
+        /// The reader's error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// A value could not be encoded into its payload format.
     #[error("cannot encode {what} for key {key}: {reason}")]
     Encode {

@@ -17,6 +17,8 @@
 //! - `remote_blobs`, `read_through`: payloads on an object store, and local copies of hot ones;
 //!   [`ranged`]: reading only the parts of a large remote payload a scan or slice needs, each
 //!   part checked against the payload's signed outboard tree.
+//! - [`streamed`]: bytes values too large to hold in memory, put from a reader and read into
+//!   a writer through small buffers, checked whole before a decoder sees them.
 //! - [`eviction`]: the size and entry limits (least-recently-used eviction across processes);
 //!   `access` records gets in payload modification times, in batches.
 //! - [`core`]: the synchronous put/get logic; [`Cache`] (async) and [`blocking::Cache`] wrap it.
@@ -60,6 +62,7 @@ mod shard_dirs;
 pub mod signing;
 pub mod stats;
 pub mod store;
+pub mod streamed;
 pub mod usage;
 
 pub use cache::Cache;

@@ -598,16 +598,28 @@ impl Signer {
         if &buf[slot..slot + SIGNATURE_LEN] != SIGNATURE_PLACEHOLDER {
             return None;
         }
-        let mac = self.payload_mac(buf, slot);
+        let text = self.signature_text(self.payload_mac(buf, slot), record);
+        buf[slot..slot + SIGNATURE_LEN].copy_from_slice(text.as_bytes());
+        Some(text)
+    }
+
+    /// The signature slot text of a payload whose payload MAC is `mac`, for the entry
+    /// `record`.
+    pub(crate) fn signature_text(&self, mac: [u8; 32], record: &Record<'_>) -> String {
         let hmac = self.entry_hmac(record, &mac).finalize().into_bytes();
-        let sig = Signature {
+        Signature {
             key_id: self.key_id,
             mac,
             hmac: hmac.into(),
-        };
-        let text = sig.text();
-        buf[slot..slot + SIGNATURE_LEN].copy_from_slice(text.as_bytes());
-        Some(text)
+        }
+        .text()
+    }
+
+    /// A hasher that computes the payload MAC of a file of at least [`SMALL_FILE`] bytes when
+    /// fed the whole file in order, its signature slot holding the placeholder: the MAC of a
+    /// payload too large to hold in memory, read or written in parts (`crate::streamed`).
+    pub(crate) fn streaming_mac(&self) -> blake3::Hasher {
+        blake3::Hasher::new_keyed(&self.mac_key)
     }
 
     /// Check a payload's bytes against its payload MAC (no format library involved). On
@@ -620,17 +632,27 @@ impl Signer {
     ) -> std::result::Result<Signature, Unverified> {
         let slots = seal::locate(buf, at).ok_or(Unverified::Unsigned)?;
         let slot = slots.signature.ok_or(Unverified::Unsigned)?;
-        if &buf[slot..slot + SIGNATURE_LEN] == SIGNATURE_PLACEHOLDER {
+        self.check_mac(&buf[slot..slot + SIGNATURE_LEN], || {
+            self.payload_mac(buf, slot)
+        })
+    }
+
+    /// Check a payload's signature slot text against its payload MAC, which `mac` computes
+    /// (only if the slot holds a signature of this key).
+    pub(crate) fn check_mac(
+        &self,
+        slot_text: &[u8],
+        mac: impl FnOnce() -> [u8; 32],
+    ) -> std::result::Result<Signature, Unverified> {
+        if slot_text == SIGNATURE_PLACEHOLDER {
             return Err(Unverified::Unsigned); // written by a tool that does not sign
         }
-        let sig =
-            Signature::parse(&buf[slot..slot + SIGNATURE_LEN]).ok_or(Unverified::Malformed)?;
+        let sig = Signature::parse(slot_text).ok_or(Unverified::Malformed)?;
         if sig.key_id != self.key_id {
             return Err(Unverified::OtherKey(crate::keys::hex(&sig.key_id)));
         }
-        let mac = blake3::Hash::from(self.payload_mac(buf, slot));
         // blake3::Hash compares in constant time.
-        if mac != blake3::Hash::from(sig.mac) {
+        if blake3::Hash::from(mac()) != blake3::Hash::from(sig.mac) {
             return Err(Unverified::Mismatch);
         }
         Ok(sig)

@@ -12,7 +12,7 @@
 
 use std::fs;
 use std::io::Write;
-use std::os::fd::{AsFd, BorrowedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use rustix::fs::{AtFlags, Mode, OFlags, RenameFlags};
@@ -60,18 +60,98 @@ fn is_file(stat: &rustix::fs::Stat) -> bool {
     rustix::fs::FileType::from_raw_mode(stat.st_mode) == rustix::fs::FileType::RegularFile
 }
 
-/// A temporary file in a shard, removed on drop unless renamed into place.
-struct TempFile<'a> {
-    dir: BorrowedFd<'a>,
+/// A temporary file in a shard (`dir`, borrowed or owned), removed on drop unless renamed
+/// into place.
+struct TempFile<D: AsFd> {
+    dir: D,
     name: String,
     placed: bool,
 }
 
-impl Drop for TempFile<'_> {
+impl<D: AsFd> TempFile<D> {
+    /// Create a new temporary file for `key` in the shard `dir`, opened for writing (`read`:
+    /// and reading); `path` (the payload's) names it in errors.
+    fn create(dir: D, key: &str, path: &Path, read: bool) -> Result<(Self, fs::File)> {
+        let mut nonce = [0u8; 8];
+        getrandom::fill(&mut nonce).map_err(|e| Error::io(path, std::io::Error::other(e)))?;
+        let name = format!(".{key}.{}.tmp", crate::keys::hex(&nonce));
+        let access = if read { OFlags::RDWR } else { OFlags::WRONLY };
+        let flags = access | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW;
+        let fd = rustix::fs::openat(
+            dir.as_fd(),
+            name.as_str(),
+            flags | OFlags::CLOEXEC,
+            Mode::RUSR | Mode::WUSR,
+        )
+        .map_err(|e| io_error(path, e))?;
+        let tmp = TempFile {
+            dir,
+            name,
+            placed: false,
+        };
+        Ok((tmp, fs::File::from(fd)))
+    }
+}
+
+impl<D: AsFd> Drop for TempFile<D> {
     fn drop(&mut self) {
         if !self.placed {
-            let _ = rustix::fs::unlinkat(self.dir, self.name.as_str(), AtFlags::empty());
+            let _ = rustix::fs::unlinkat(self.dir.as_fd(), self.name.as_str(), AtFlags::empty());
         }
+    }
+}
+
+/// A payload written in parts (a value too large to hold in memory, `crate::streamed`): a
+/// temporary file in the payload's shard, renamed into place by [`PayloadDraft::place`] and
+/// removed if dropped before.
+pub struct PayloadDraft<'s> {
+    store: &'s BlobStore,
+    key: String,
+    format: Format,
+    tmp: TempFile<OwnedFd>,
+    file: fs::File,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for PayloadDraft<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "PayloadDraft({})", self.path.display())
+    }
+}
+
+impl PayloadDraft<'_> {
+    /// The temporary file, to write and read back.
+    pub fn file(&mut self) -> &mut fs::File {
+        &mut self.file
+    }
+
+    /// The path the payload will have: what errors name.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Make the draft the key's payload (fsync'd if the store is durable) and remove the
+    /// key's payloads in other formats, as [`BlobStore::put_payload`] does; true if it
+    /// replaced any.
+    pub fn place(mut self) -> Result<bool> {
+        let store = self.store;
+        let len = self
+            .file
+            .metadata()
+            .map_err(|e| Error::io(&self.path, e))?
+            .len();
+        if store.durability == Durability::Fsync {
+            self.file.sync_all().map_err(|e| Error::io(&self.path, e))?;
+        }
+        let name = file_name(&self.key, self.format);
+        let mut replaced = place(&mut self.tmp, &name).map_err(|e| io_error(&self.path, e))?;
+        store.count_write(usize::try_from(len).unwrap_or(usize::MAX), replaced);
+        let dir = self.tmp.dir.as_fd();
+        if store.durability == Durability::Fsync {
+            rustix::fs::fsync(dir).map_err(|e| io_error(&self.path, e))?;
+        }
+        replaced |= store.remove_other_formats(dir, &self.key, self.format)?;
+        Ok(replaced)
     }
 }
 
@@ -109,8 +189,8 @@ pub fn parse_payload_name(name: &str) -> Option<(&str, Format)> {
 /// Rename the temporary file into place as `name` in its shard; true if it replaced a file.
 /// The rename first refuses to replace (`RENAME_NOREPLACE`), which tells a new key from a
 /// replacement without a separate lookup; a file system without it links and unlinks instead.
-fn place(tmp: &mut TempFile<'_>, name: &str) -> rustix::io::Result<bool> {
-    let (dir, from) = (tmp.dir, tmp.name.as_str());
+fn place<D: AsFd>(tmp: &mut TempFile<D>, name: &str) -> rustix::io::Result<bool> {
+    let (dir, from) = (tmp.dir.as_fd(), tmp.name.as_str());
     let replaced = match rustix::fs::renameat_with(dir, from, dir, name, RenameFlags::NOREPLACE) {
         Ok(()) => false,
         Err(Errno::EXIST) => {
@@ -257,23 +337,8 @@ impl BlobStore {
         let shards = self.shards()?;
         let name = file_name(key, format);
         let path = shards.path_of(key, &name);
-        let mut nonce = [0u8; 8];
-        getrandom::fill(&mut nonce).map_err(|e| Error::io(&path, std::io::Error::other(e)))?;
-        let mut tmp = TempFile {
-            dir,
-            name: format!(".{key}.{}.tmp", crate::keys::hex(&nonce)),
-            placed: false,
-        };
-        let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW;
-        let fd = rustix::fs::openat(
-            dir,
-            tmp.name.as_str(),
-            flags | OFlags::CLOEXEC,
-            Mode::RUSR | Mode::WUSR,
-        )
-        .map_err(|e| io_error(&path, e))?;
         // Errors name the payload being written (the temporary file is removed on return).
-        let mut file = fs::File::from(fd);
+        let (mut tmp, mut file) = TempFile::create(dir, key, &path, false)?;
         file.write_all(bytes).map_err(|e| Error::io(&path, e))?;
         if self.durability == Durability::Fsync {
             file.sync_all().map_err(|e| Error::io(&path, e))?;
@@ -317,21 +382,63 @@ impl BlobStore {
             None => {
                 // One shard descriptor for the write and the other formats' checks.
                 let shard = self.shards()?.shard(key)?;
-                let mut replaced = self.write_at(shard.as_fd(), key, format, bytes)?;
-                for other in Format::ALL.into_iter().filter(|f| *f != format) {
-                    let name = file_name(key, other);
-                    if rustix::fs::statat(&shard, name.as_str(), AtFlags::SYMLINK_NOFOLLOW).is_ok()
-                    {
-                        replaced |= self.remove_at(shard.as_fd(), key, other)?;
-                    }
-                }
-                return Ok(replaced);
+                let replaced = self.write_at(shard.as_fd(), key, format, bytes)?;
+                return Ok(self.remove_other_formats(shard.as_fd(), key, format)? | replaced);
             }
         };
         for other in others {
             replaced |= self.remove(key, other)?;
         }
         Ok(replaced)
+    }
+
+    /// Remove the payloads of `key` in formats other than `format` from its shard `dir`;
+    /// true if there were any. A `stat` per other format first: cheaper than unlinking files
+    /// that are not there, the common case.
+    fn remove_other_formats(&self, dir: BorrowedFd<'_>, key: &str, format: Format) -> Result<bool> {
+        let mut removed = false;
+        for other in Format::ALL.into_iter().filter(|f| *f != format) {
+            let name = file_name(key, other);
+            if rustix::fs::statat(dir, name.as_str(), AtFlags::SYMLINK_NOFOLLOW).is_ok() {
+                removed |= self.remove_at(dir, key, other)?;
+            }
+        }
+        Ok(removed)
+    }
+
+    /// Start writing a payload in parts ([`PayloadDraft`]). Only on disk: an object store
+    /// takes a payload in one request.
+    pub fn draft(&self, key: &str, format: Format) -> Result<PayloadDraft<'_>> {
+        let shards = self.shards()?;
+        let shard = shards.shard(key)?;
+        let path = shards.path_of(key, &file_name(key, format));
+        let (tmp, file) = TempFile::create(shard, key, &path, true)?;
+        Ok(PayloadDraft {
+            store: self,
+            key: key.to_string(),
+            format,
+            tmp,
+            file,
+            path,
+        })
+    }
+
+    /// Open a payload file on disk to read it in parts: the file and its length, or `None` if
+    /// there is none (or the payloads live on an object store).
+    pub fn open_local(&self, key: &str, format: Format) -> Result<Option<(fs::File, u64)>> {
+        let Some(shards) = self.shards.as_ref().filter(|_| self.remote.is_none()) else {
+            return Ok(None);
+        };
+        let name = file_name(key, format);
+        let Some(fd) = shards.open_file(key, &name, OFlags::RDONLY)? else {
+            return Ok(None);
+        };
+        let file = fs::File::from(fd);
+        let len = file
+            .metadata()
+            .map_err(|e| Error::io(shards.path_of(key, &name), e))?
+            .len();
+        Ok(Some((file, len)))
     }
 
     /// Open a payload for ranged reads (`crate::ranged`): on an object store a large payload
@@ -362,19 +469,15 @@ impl BlobStore {
         if let Some(r) = &self.remote {
             return r.read(key, format);
         }
-        let shards = self.shards()?;
-        let name = file_name(key, format);
-        let path = shards.path_of(key, &name);
-        let Some(fd) = shards.open_file(key, &name, OFlags::RDONLY)? else {
+        let Some((mut file, len)) = self.open_local(key, format)? else {
             return Ok(None);
         };
-        let mut file = fs::File::from(fd);
-        let len = file.metadata().map_err(|e| Error::io(&path, e))?.len();
+        let path = || self.path(key, format);
         let mut buf = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
         (&mut file)
             .take(len)
             .read_to_end(&mut buf)
-            .map_err(|e| Error::io(&path, e))?;
+            .map_err(|e| Error::io(path(), e))?;
         Ok(Some(Bytes::from(buf)))
     }
 

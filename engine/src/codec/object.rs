@@ -55,20 +55,7 @@ pub fn encode_container(ctx: &EncodeCtx<'_>, raw: &[u8]) -> Result<Encoded> {
     let mut meta = meta.clone();
     meta.raw_bytes = raw.len() as u64;
     meta.info = info.clone();
-    let header = Header {
-        meta,
-        hash: String::from_utf8_lossy(seal::PLACEHOLDER).into_owned(),
-        sig: Some(String::from_utf8_lossy(seal::SIGNATURE_PLACEHOLDER).into_owned()),
-        codec: codec.to_string(),
-        payload_len: payload.len() as u64,
-    };
-    let header = rmp_serde::to_vec_named(&header)
-        .map_err(|e| encode_error(&header.meta, "container header", e))?;
-    let mut out = Vec::with_capacity(FIXED + header.len() + payload.len());
-    out.extend_from_slice(MAGIC);
-    out.extend_from_slice(&VERSION.to_le_bytes());
-    out.extend_from_slice(&(header.len() as u32).to_le_bytes());
-    out.extend_from_slice(&header);
+    let mut out = head(meta, codec, payload.len() as u64, payload.len())?;
     out.extend_from_slice(payload);
     let content_hash = seal::seal(&mut out, SlotAt::Front)
         .ok_or_else(|| Error::corrupt("container", "hash slot missing after encoding"))?;
@@ -78,6 +65,29 @@ pub fn encode_container(ctx: &EncodeCtx<'_>, raw: &[u8]) -> Result<Encoded> {
         raw_bytes: raw.len() as u64,
         info,
     })
+}
+
+/// The container's first bytes (magic, version, header) for an entry `meta` whose payload of
+/// `payload_len` bytes is compressed with `codec`, both slots holding their placeholders;
+/// `room` more bytes are reserved for the payload.
+pub(crate) fn head(meta: EntryMeta, codec: &str, payload_len: u64, room: usize) -> Result<Vec<u8>> {
+    let header = Header {
+        meta,
+        hash: String::from_utf8_lossy(seal::PLACEHOLDER).into_owned(),
+        sig: Some(String::from_utf8_lossy(seal::SIGNATURE_PLACEHOLDER).into_owned()),
+        codec: codec.to_string(),
+        payload_len,
+    };
+    let bytes = rmp_serde::to_vec_named(&header)
+        .map_err(|e| encode_error(&header.meta, "container header", e))?;
+    let len = u32::try_from(bytes.len())
+        .map_err(|_| encode_error(&header.meta, "container header", "it is over 4 GiB"))?;
+    let mut out = Vec::with_capacity(FIXED + bytes.len() + room);
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&VERSION.to_le_bytes());
+    out.extend_from_slice(&len.to_le_bytes());
+    out.extend_from_slice(&bytes);
+    Ok(out)
 }
 
 /// The header fields a decoder needs: MessagePack skips the others without building them.
@@ -91,6 +101,17 @@ struct PayloadHeader {
 /// payload has the length the header gives; returns the header and the payload offset.
 fn parse<H: serde::de::DeserializeOwned>(
     bytes: &[u8],
+    what: impl Fn() -> String,
+    payload_len: impl Fn(&H) -> u64,
+) -> Result<(H, usize)> {
+    parse_head(bytes, bytes.len() as u64, what, payload_len)
+}
+
+/// [`parse`] of a container's first bytes `bytes` (at least its fixed part and header) when
+/// the whole container is `file_len` bytes long.
+fn parse_head<H: serde::de::DeserializeOwned>(
+    bytes: &[u8],
+    file_len: u64,
     what: impl Fn() -> String,
     payload_len: impl Fn(&H) -> u64,
 ) -> Result<(H, usize)> {
@@ -115,25 +136,66 @@ fn parse<H: serde::de::DeserializeOwned>(
         .map_err(|e| Error::corrupt(what(), format!("header: {e}")))?;
     let start = FIXED + hlen;
     let expected = payload_len(&header);
-    if (bytes.len() - start) as u64 != expected {
+    let present = file_len.saturating_sub(start as u64);
+    if present != expected {
         return Err(Error::corrupt(
             what(),
-            format!(
-                "payload is {} bytes, header says {expected}",
-                bytes.len() - start,
-            ),
+            format!("payload is {present} bytes, header says {expected}"),
         ));
     }
     Ok((header, start))
 }
 
-/// The metadata, claimed content hash and payload offset of a container.
-pub fn read_meta(bytes: &[u8], what: &str) -> Result<(EntryMeta, String, usize)> {
-    let (header, start) = parse(bytes, || what.to_string(), |h: &Header| h.payload_len)?;
+/// The length of the fixed part and header of a container whose first 12 bytes are `fixed`:
+/// how much to read before [`read_head`].
+pub fn head_len(fixed: &[u8; FIXED]) -> u64 {
+    FIXED as u64
+        + u64::from(u32::from_le_bytes([
+            fixed[8], fixed[9], fixed[10], fixed[11],
+        ]))
+}
+
+/// The length of a container's fixed part: what [`head_len`] reads.
+pub const FIXED_LEN: usize = FIXED;
+
+/// What a container's header says, read from its first bytes alone (a container too large
+/// to hold in memory, `crate::streamed`).
+#[derive(Debug)]
+pub struct Head {
+    /// The entry's metadata.
+    pub meta: EntryMeta,
+    /// The content hash claimed (32 hex digits).
+    pub hash: String,
+    /// The payload's codec (`none` or `zstd`).
+    pub codec: String,
+    /// Where the payload starts.
+    pub start: usize,
+}
+
+/// Read the header from `bytes`, a container's first bytes (its fixed part and header at
+/// least), when the whole container is `file_len` bytes long.
+pub fn read_head(bytes: &[u8], file_len: u64, what: &str) -> Result<Head> {
+    let (header, start) = parse_head(
+        bytes,
+        file_len,
+        || what.to_string(),
+        |h: &Header| h.payload_len,
+    )?;
     let hash = seal::parse_slot(&header.hash)
         .ok_or_else(|| Error::corrupt(what, "malformed content hash"))?
         .to_string();
-    Ok((header.meta, hash, start))
+    Ok(Head {
+        meta: header.meta,
+        hash,
+        codec: header.codec,
+        start,
+    })
+}
+
+/// The metadata, claimed content hash and payload offset of a container.
+pub fn read_meta(bytes: &[u8], what: &str) -> Result<(EntryMeta, String, usize)> {
+    let head = read_head(bytes, bytes.len() as u64, what)?;
+    Ok((head.meta, head.hash, head.start))
 }
 
 /// The uncompressed payload of a (checked) container of entry `key`, whose metadata gives its

@@ -39,73 +39,133 @@ fn compression(c: ParquetCompression) -> Compression {
     }
 }
 
+/// Tables with more columns than this are written without dictionary encoding, which costs
+/// ≈ 75 KiB of memory per column while a file is written (`docs/FORMATS.md`, "Tables").
+pub const DICTIONARY_MAX_COLUMNS: usize = 512;
+
+/// A table file being written batch by batch: the whole table in memory
+/// ([`encode_batches`]) or a table streamed to disk (`crate::streamed`). The entry metadata,
+/// which states the rows and batches, is written with the footer, followed by the hash and
+/// signature slots (placeholders until the file is sealed and signed).
+pub(crate) struct TableWriter<W: std::io::Write + Send> {
+    writer: ArrowWriter<W>,
+    meta: EntryMeta,
+    raw_bytes: u64,
+    batches: Vec<usize>,
+    columns: usize,
+}
+
+/// Buffered row-group data at which a streamed table's row group is written out: what bounds
+/// the memory a table of any length takes to write.
+pub(crate) const ROW_GROUP_BYTES: usize = 64 << 20;
+
+impl<W: std::io::Write + Send> TableWriter<W> {
+    /// Start a table of `schema` for the entry `ctx.meta`, writing to `out`. Refuses
+    /// duplicate column names (SQL could not tell them apart).
+    pub(crate) fn new(out: W, schema: SchemaRef, ctx: &EncodeCtx<'_>) -> Result<Self> {
+        let mut seen = std::collections::HashSet::new();
+        if let Some(twice) = schema
+            .fields()
+            .iter()
+            .find(|f| !seen.insert(f.name().as_str()))
+        {
+            return Err(encode_error(
+                ctx.meta,
+                "table",
+                format!(
+                    "column {:?} appears more than once; SQL could not name it, so rename one \
+                     (column names must be unique)",
+                    twice.name()
+                ),
+            ));
+        }
+        let columns = schema.fields().len();
+        let props = WriterProperties::builder()
+            .set_compression(compression(ctx.options.parquet_compression))
+            // parquet-rs keeps a dictionary encoder of ≈ 75 KiB per column however few the
+            // rows: 10,000 columns took 770 MB for a 4 MB table. A wide table goes without.
+            .set_dictionary_enabled(columns <= DICTIONARY_MAX_COLUMNS)
+            .build();
+        let writer = ArrowWriter::try_new(out, schema, Some(props))
+            .map_err(|e| encode_error(ctx.meta, "Parquet", e))?;
+        Ok(TableWriter {
+            writer,
+            meta: ctx.meta.clone(),
+            raw_bytes: 0,
+            batches: Vec::new(),
+            columns,
+        })
+    }
+
+    /// Add a batch. `bounded`: write the row group out once [`ROW_GROUP_BYTES`] are buffered.
+    pub(crate) fn write(&mut self, batch: &RecordBatch, bounded: bool) -> Result<()> {
+        self.writer
+            .write(batch)
+            .map_err(|e| encode_error(&self.meta, "Parquet", e))?;
+        self.raw_bytes += batch.get_array_memory_size() as u64;
+        self.batches.push(batch.num_rows());
+        if bounded && self.writer.in_progress_size() >= ROW_GROUP_BYTES {
+            self.writer
+                .flush()
+                .map_err(|e| encode_error(&self.meta, "Parquet", e))?;
+        }
+        Ok(())
+    }
+
+    /// Write the footer (metadata and slot placeholders) and return the output, the entry's
+    /// metadata as written, and its type details.
+    pub(crate) fn finish(mut self) -> Result<(W, EntryMeta, serde_json::Value)> {
+        let info = serde_json::json!({
+            "rows": self.batches.iter().sum::<usize>(),
+            "columns": self.columns,
+            "batches": self.batches,
+        });
+        let mut meta = self.meta;
+        meta.raw_bytes = self.raw_bytes;
+        meta.info = info.clone();
+        let meta_json =
+            serde_json::to_string(&meta).map_err(|e| encode_error(&meta, "metadata", e))?;
+        // In this order: text in the metadata (a description) comes before the real slot,
+        // which is found from the end (`crate::seal`).
+        let placeholder = |p: &[u8]| String::from_utf8_lossy(p).into_owned();
+        for (key, value) in [
+            (META_KEY, meta_json),
+            (HASH_KEY, placeholder(seal::PLACEHOLDER)),
+            (SIGNATURE_KEY, placeholder(seal::SIGNATURE_PLACEHOLDER)),
+        ] {
+            self.writer
+                .append_key_value_metadata(KeyValue::new(key.to_string(), value));
+        }
+        let out = self
+            .writer
+            .into_inner()
+            .map_err(|e| encode_error(&meta, "Parquet", e))?;
+        Ok((out, meta, info))
+    }
+}
+
 /// Encode batches (all of one schema) into a sealed Parquet file.
 pub fn encode_batches(
     schema: SchemaRef,
     batches: &[RecordBatch],
     ctx: &EncodeCtx<'_>,
 ) -> Result<Encoded> {
-    let mut seen = std::collections::HashSet::new();
-    if let Some(twice) = schema
-        .fields()
-        .iter()
-        .find(|f| !seen.insert(f.name().as_str()))
-    {
-        return Err(encode_error(
-            ctx.meta,
-            "table",
-            format!(
-                "column {:?} appears more than once; SQL could not name it, so rename one \
-                 (column names must be unique)",
-                twice.name()
-            ),
-        ));
-    }
-    let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
-    let raw_bytes: u64 = batches
+    let guess: u64 = batches
         .iter()
         .map(|b| b.get_array_memory_size() as u64)
         .sum();
-    let info = serde_json::json!({
-        "rows": rows,
-        "columns": schema.fields().len(),
-        "batches": batches.iter().map(RecordBatch::num_rows).collect::<Vec<_>>(),
-    });
-    let mut meta = ctx.meta.clone();
-    meta.raw_bytes = raw_bytes;
-    meta.info = info.clone();
-    let meta_json = serde_json::to_string(&meta).map_err(|e| encode_error(&meta, "metadata", e))?;
-    let props = WriterProperties::builder()
-        .set_compression(compression(ctx.options.parquet_compression))
-        .set_key_value_metadata(Some(vec![
-            KeyValue::new(META_KEY.to_string(), meta_json),
-            KeyValue::new(
-                HASH_KEY.to_string(),
-                String::from_utf8_lossy(seal::PLACEHOLDER).into_owned(),
-            ),
-            KeyValue::new(
-                SIGNATURE_KEY.to_string(),
-                String::from_utf8_lossy(seal::SIGNATURE_PLACEHOLDER).into_owned(),
-            ),
-        ]))
-        .build();
-    let mut out = Vec::with_capacity(raw_bytes as usize / 2 + 4096);
-    let mut writer = ArrowWriter::try_new(&mut out, schema, Some(props))
-        .map_err(|e| encode_error(&meta, "Parquet", e))?;
+    let out = Vec::with_capacity(usize::try_from(guess / 2).unwrap_or(0) + 4096);
+    let mut writer = TableWriter::new(out, schema, ctx)?;
     for batch in batches {
-        writer
-            .write(batch)
-            .map_err(|e| encode_error(&meta, "Parquet", e))?;
+        writer.write(batch, false)?;
     }
-    writer
-        .close()
-        .map_err(|e| encode_error(&meta, "Parquet", e))?;
+    let (mut out, meta, info) = writer.finish()?;
     let content_hash = seal::seal(&mut out, SlotAt::Back)
         .ok_or_else(|| Error::corrupt("Parquet payload", "hash slot missing after encoding"))?;
     Ok(Encoded {
         bytes: out,
         content_hash,
-        raw_bytes,
+        raw_bytes: meta.raw_bytes,
         info,
     })
 }
