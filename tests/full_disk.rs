@@ -132,3 +132,39 @@ fn a_full_disk_at_any_write_of_a_put_or_a_commit_keeps_payloads_and_catalog_in_a
     assert!(outcomes.contains(&(true, false)), "{outcomes:?}");
     assert!(outcomes.contains(&(true, true)), "{outcomes:?}");
 }
+
+#[test]
+fn a_large_value_streamed_onto_a_full_disk_fails_cleanly_and_loses_nothing() {
+    use cacheness::PutOptions;
+    use cacheness::streamed::STREAM_MIN;
+    // Room for the value once, not for its scratch file and its payload at the same time.
+    let len = STREAM_MIN as usize + (8 << 20);
+    let Some(fs) = Tmpfs::mount(&format!("{}", len + len / 2)) else {
+        eprintln!("skipped: cannot mount a tmpfs here");
+        return;
+    };
+    let root = fs.path().join("cache");
+    let cache = common::open_quiet(&root);
+    let p = params!(large = 1);
+    cache.put(&Serde("before".to_string()), &p).unwrap();
+    let value: Vec<u8> = cacheness_noise(len / 8)
+        .iter()
+        .flat_map(|f| f.to_le_bytes())
+        .collect();
+    let err = cache
+        .put_reader_with(&mut value.as_slice(), &p, &PutOptions::default())
+        .unwrap_err();
+    let msg = err.to_string();
+    assert!(msg.contains("No space left on device"), "{msg}");
+    assert!(msg.contains("blobs/"), "names the payload: {msg}");
+    assert!(
+        temp_files(&root).is_empty(),
+        "neither scratch nor draft is left"
+    );
+    assert_eq!(
+        cache.get::<Serde<String>>(&p).unwrap(),
+        Some(Serde("before".to_string())),
+        "the key's previous entry is intact"
+    );
+    assert!(cache.verify().unwrap().is_clean());
+}
