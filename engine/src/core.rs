@@ -1004,6 +1004,14 @@ impl CacheCore {
         for format in Format::ALL {
             any |= self.remove(&lookup.key, format, RemovalReason::Invalidated)?;
         }
+        if !any {
+            // No payload, but perhaps a row: a payload deleted outside the cache (by hand, by
+            // another tool) leaves its row, which must not outlive an invalidate. A delete of
+            // a key without a row changes nothing.
+            self.catalog.submit(CatalogOp::Delete {
+                cache_key: lookup.key.clone(),
+            })?;
+        }
         Ok(any)
     }
 
