@@ -547,3 +547,51 @@ fn four_processes_compute_a_locked_key_once() {
         "lock files are removed"
     );
 }
+
+/// Child: put three keys 30 times each, alternating formats (object, bytes, array), with
+/// content that differs per process and round.
+#[test]
+#[ignore = "run as a child process by four_processes_racing_on_keys_leave_rows_that_describe_the_payloads"]
+fn child_race_keys() {
+    if std::env::var_os(CHILD_ENV).is_none() {
+        return;
+    }
+    let dir = std::env::var("CACHE_DIR").unwrap();
+    let proc_id: i64 = std::env::var("PROC_ID").unwrap().parse().unwrap();
+    let cache =
+        Cache::open_with(CacheConfig::new(dir).with_commit_interval(Duration::from_millis(20)))
+            .unwrap();
+    for round in 0..30i64 {
+        for k in 0..3i64 {
+            let p = params!(raced = k);
+            match (round + proc_id + k) % 3 {
+                0 => cache.put(&Serde((proc_id, round)), &p),
+                1 => cache.put(&vec![proc_id as u8; 10 + round as usize], &p),
+                _ => cache.put(
+                    &cacheness::deps::ndarray::Array1::from(vec![proc_id as f64, round as f64]),
+                    &p,
+                ),
+            }
+            .unwrap();
+        }
+    }
+    cache.close().unwrap();
+    println!("DONE");
+}
+
+#[test]
+fn four_processes_racing_on_keys_leave_rows_that_describe_the_payloads() {
+    for _ in 0..3 {
+        let dir = tempfile::tempdir().unwrap();
+        run_children("child_race_keys", 4, dir.path());
+        let cache = common::open_quiet(dir.path());
+        cache.flush().unwrap();
+        let report = cache.verify().unwrap();
+        assert!(report.is_clean(), "{:?}", report.problems);
+        let served = (0..3i64)
+            .filter(|k| cache.exists(&params!(raced = *k)).unwrap())
+            .count();
+        assert_eq!(cache.list_entries().unwrap().len(), served);
+        assert_eq!(common::delta_rows(dir.path()).len(), served);
+    }
+}

@@ -39,3 +39,74 @@ fn an_invalidate_after_an_outside_deletion_leaves_no_row() {
     cache.flush().unwrap();
     assert_eq!(common::delta_rows(dir.path()).len(), 1);
 }
+
+/// What `verify` finds wrong, by kind.
+fn problems(cache: &cacheness::blocking::Cache) -> Vec<String> {
+    let report = cache.verify().unwrap();
+    report
+        .problems
+        .iter()
+        .map(|p| format!("{:?}: {}", p.kind, p.detail))
+        .collect()
+}
+
+#[test]
+fn racing_puts_of_one_key_leave_the_row_of_the_payload_that_won() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = std::sync::Arc::new(common::open_quiet(dir.path()));
+    for round in 0..12 {
+        let p = params!(raced = round);
+        let barrier = std::sync::Arc::new(std::sync::Barrier::new(8));
+        let threads: Vec<_> = (0..8)
+            .map(|t| {
+                let (cache, barrier, p) = (cache.clone(), barrier.clone(), p.clone());
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    // Every third thread puts another format under the same key.
+                    if t % 3 == 2 {
+                        cache.put(&vec![t as u8; 100 + t], &p).unwrap();
+                    } else {
+                        cache.put(&Serde(format!("thread {t}")), &p).unwrap();
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+    }
+    cache.flush().unwrap();
+    assert_eq!(problems(&cache), Vec::<String>::new());
+    assert_eq!(cache.list_entries().unwrap().len(), 12);
+    assert_eq!(common::delta_rows(dir.path()).len(), 12);
+}
+
+#[test]
+fn a_payload_whose_put_died_before_journaling_its_row_gets_a_row_made_from_it() {
+    use cacheness::PutOptions;
+    let dir = tempfile::tempdir().unwrap();
+    let cache = common::open_quiet(dir.path());
+    let p = params!(n = 1);
+    let described = |d: &str| PutOptions::default().description(d);
+    let key = cache
+        .put_with(&Serde("first".to_string()), &p, &described("first"))
+        .unwrap();
+    // Another process of the cache replaced the payload and was killed before journaling
+    // its row: its payload is there, its row nowhere.
+    let other = tempfile::tempdir().unwrap();
+    let scratch = common::open_sharing_key(other.path(), dir.path());
+    scratch
+        .put_with(&Serde("second".to_string()), &p, &described("second"))
+        .unwrap();
+    let rel = format!("blobs/{}/{key}.cnobj", &key[..2]);
+    std::fs::copy(other.path().join(&rel), dir.path().join(&rel)).unwrap();
+    cache.flush().unwrap();
+    assert_eq!(
+        cache.get::<Serde<String>>(&p).unwrap(),
+        Some(Serde("second".to_string()))
+    );
+    let rows = common::delta_rows(dir.path());
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].description.as_deref(), Some("second"));
+    assert!(cache.verify().unwrap().is_clean());
+}

@@ -13,7 +13,7 @@ use crate::CatalogPlace;
 use crate::delta::DeltaCatalog;
 use crate::error::{CatalogError, Result};
 use crate::journal::{self, JournalWriter};
-use crate::row::{CatalogOp, CatalogRow};
+use crate::row::{CatalogOp, CatalogRow, PayloadProbe};
 use crate::storage::Location;
 
 /// Stack size of the committer thread (reserved address space; only touched pages cost memory).
@@ -68,10 +68,10 @@ pub struct CommitPolicy {
     /// How long maintenance keeps removed data files and old log files
     /// ([`crate::maintenance`]).
     pub retention: Duration,
-    /// The cache root that rows' payload paths are relative to: when set, each commit turns
-    /// leaves out the rows whose payload is gone
-    /// ([`crate::delta::DeltaCatalog::check_payloads_under`]).
-    pub payload_root: Option<PathBuf>,
+    /// What commits match rows against: when set, each commit keeps for each key it touches
+    /// the row that describes the key's payload now
+    /// ([`crate::delta::DeltaCatalog::match_payloads_with`]).
+    pub payloads: Option<Arc<dyn PayloadProbe>>,
 }
 
 impl Default for CommitPolicy {
@@ -81,7 +81,7 @@ impl Default for CommitPolicy {
             max_rows: 10_000,
             fsync: false,
             retention: crate::maintenance::DEFAULT_RETENTION,
-            payload_root: None,
+            payloads: None,
         }
     }
 }
@@ -244,12 +244,12 @@ async fn open_table(
     table_dir: &Location,
     local_dir: &Path,
     journal_dir: &Path,
-    payload_root: Option<&Path>,
+    payloads: Option<Arc<dyn PayloadProbe>>,
 ) -> Result<DeltaCatalog> {
     let mut delta = DeltaCatalog::open(table_dir).await?;
     delta.lock_maintenance_in(local_dir);
-    if let Some(root) = payload_root {
-        delta.check_payloads_under(root);
+    if let Some(probe) = payloads {
+        delta.match_payloads_with(probe);
     }
     // A replay that fails (a full disk) leaves the segments where they are: listings still
     // read them, and the next open replays them. It must not keep the table closed.
@@ -383,7 +383,7 @@ fn run(rt: &tokio::runtime::Runtime, shared: &Shared, table_dir: &Location) {
                 table_dir,
                 &shared.catalog_dir,
                 &shared.journal_dir,
-                shared.policy.payload_root.as_deref(),
+                shared.policy.payloads.clone(),
             )) {
                 Ok(d) => delta = Some(d),
                 Err(e) => {

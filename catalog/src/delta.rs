@@ -2,6 +2,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use deltalake::DeltaTable;
@@ -16,7 +17,7 @@ use futures::StreamExt;
 use crate::custom::MetadataTables;
 use crate::error::{CatalogError, Result};
 use crate::maintenance::{MaintenanceLock, MaintenanceReport};
-use crate::row::{CatalogOp, CatalogRow};
+use crate::row::{CatalogOp, CatalogRow, PayloadProbe};
 use crate::schema::{Projection, base_schema, batch_to_rows, rows_to_batch, schema_for_rows};
 use crate::storage::Location;
 
@@ -46,9 +47,8 @@ pub struct DeltaCatalog {
     lock_dir: Option<PathBuf>,
     label: String,
     table: Option<DeltaTable>,
-    /// The cache root, when commits check that each row's payload still exists
-    /// ([`DeltaCatalog::check_payloads_under`]).
-    payload_root: Option<PathBuf>,
+    /// What commits match rows against, when set ([`DeltaCatalog::match_payloads_with`]).
+    probe: Option<Arc<dyn PayloadProbe>>,
 }
 
 /// A Delta error on the table labelled `label` (its path), as a catalog error.
@@ -74,7 +74,7 @@ impl DeltaCatalog {
             location,
             lock_dir,
             table: None,
-            payload_root: None,
+            probe: None,
         };
         me.load().await?;
         if me.table.is_none() {
@@ -83,14 +83,15 @@ impl DeltaCatalog {
         Ok(me)
     }
 
-    /// Make every commit check that the payload of each row it adds still exists under
-    /// `root` (rows name their payload relative to the cache root). A row whose payload is
-    /// gone was removed (invalidated, evicted, expired) after its put, possibly by another
-    /// process whose delete already reached Delta: it is left out (a replacing put still
-    /// removes the key's older rows), so a late row cannot outlive its payload. Costs a `stat`
-    /// per added row, on the committer thread.
-    pub fn check_payloads_under(&mut self, root: &Path) {
-        self.payload_root = Some(root.to_path_buf());
+    /// Make every commit keep, for each key it touches, the row that describes the key's
+    /// payload now, as `probe` finds it, and no row when it has none. Puts of one key that
+    /// race (threads, processes) can journal their rows in another order than their payloads
+    /// land, and an entry can be removed (invalidated, evicted, expired) by another process
+    /// before its put's row is committed: a row of a put that lost, or whose payload is gone,
+    /// is left out, and rows of the key that describe no payload there are deleted. Costs a
+    /// look at each touched key's payload files, on the committer thread.
+    pub fn match_payloads_with(&mut self, probe: Arc<dyn PayloadProbe>) {
+        self.probe = Some(probe);
     }
 
     /// Keep the maintenance lock in `dir` (this host's state directory, for a cache on an
@@ -214,8 +215,8 @@ impl DeltaCatalog {
     /// duplicates a row. A segment that cleared the catalog is one overwrite.
     async fn try_commit(&mut self, ops: &[CatalogOp], writer: &str, seq: i64) -> Result<()> {
         let mut plan = plan_batch(ops);
-        if let Some(root) = &self.payload_root {
-            plan.drop_rows_without_payload(root);
+        if let Some(probe) = &self.probe {
+            plan.settle(probe.as_ref());
         }
         let mut table = self.table()?.clone();
         let table_schema: Schema = table
@@ -225,7 +226,8 @@ impl DeltaCatalog {
             .arrow_schema()
             .as_ref()
             .clone();
-        let schema = schema_for_rows(&table_schema, &plan.rows);
+        let all: Vec<&CatalogRow> = plan.rows.iter().copied().chain(&plan.adopted).collect();
+        let schema = schema_for_rows(&table_schema, &all);
         let txn = || {
             CommitProperties::default()
                 .with_application_transaction(Transaction::new(writer, seq))
@@ -242,8 +244,36 @@ impl DeltaCatalog {
         let (replacing, appending): (Vec<&CatalogRow>, Vec<&CatalogRow>) = plan
             .rows
             .iter()
+            .copied()
+            .chain(&plan.adopted)
             .partition(|r| replace.contains(r.cache_key.as_str()));
         let chunks: Vec<&[String]> = plan.replace_keys.chunks(REPLACE_CHUNK).collect();
+        if !plan.sweeps.is_empty() {
+            // Rows of keys whose payload no row of this segment describes: only the rows that
+            // describe no payload there go (the payload's own row stays, or comes later).
+            let last = chunks.is_empty() && appending.is_empty();
+            let props = if last {
+                txn()
+            } else {
+                CommitProperties::default().with_max_retries(COMMIT_ATTEMPTS)
+            };
+            let predicate = plan
+                .sweeps
+                .iter()
+                .map(|(key, keep)| {
+                    let keep: Vec<Expr> = keep.iter().map(|h| lit(h.as_str())).collect();
+                    let stale = col("cache_key").eq(lit(key.as_str()));
+                    match keep.is_empty() {
+                        true => stale,
+                        false => stale.and(col("content_hash").in_list(keep, true)),
+                    }
+                })
+                .reduce(Expr::or);
+            table = self
+                .write(table, &schema, &[], SaveMode::Overwrite, predicate, props)
+                .await?;
+            self.table = Some(table.clone());
+        }
         for (i, keys) in chunks.iter().enumerate() {
             let in_chunk: HashSet<&str> = keys.iter().map(String::as_str).collect();
             let rows: Vec<&CatalogRow> = replacing
@@ -271,7 +301,7 @@ impl DeltaCatalog {
                 .await?;
             self.table = Some(table.clone());
         }
-        if !appending.is_empty() || chunks.is_empty() {
+        if !appending.is_empty() || (chunks.is_empty() && plan.sweeps.is_empty()) {
             table = self
                 .write(table, &schema, &appending, SaveMode::Append, None, txn())
                 .await?;
@@ -544,20 +574,75 @@ struct BatchPlan<'a> {
     deleted: Vec<String>,
     /// The segment cleared the catalog: everything committed before goes.
     clear: bool,
+    /// The keys the segment touches, in order, with every row put for each (in order).
+    touched: Vec<(&'a str, Vec<&'a CatalogRow>)>,
+    /// Keys whose rows go unless they describe one of these content hashes: keys with a
+    /// payload that no row of the segment describes ([`BatchPlan::settle`]).
+    sweeps: Vec<(String, Vec<String>)>,
+    /// Rows made from payloads that no journaled row describes, replacing their keys' rows.
+    adopted: Vec<CatalogRow>,
 }
 
 impl BatchPlan<'_> {
-    /// Leave out the rows whose payload file under `root` is gone. Their key's older rows go
-    /// as planned (a replacing put still replaces); nothing else changes, so a newer row
-    /// another process committed for the key in another format is not touched.
-    fn drop_rows_without_payload(&mut self, root: &Path) {
-        self.rows.retain(|r| {
-            let there = std::fs::symlink_metadata(root.join(&r.path)).is_ok();
-            if !there {
-                tracing::debug!(key = %r.cache_key, "payload gone before its row was committed");
+    /// Decide each touched key by its payload now (`probe`), whatever order its puts were
+    /// journaled in: the last row put for it that describes its payload is its row (added,
+    /// or replacing its older rows if anything in the segment replaced or deleted); with no
+    /// payload, its rows go; with a payload no row of the segment describes, only its rows
+    /// that describe no payload go. A key whose payloads cannot be told keeps the plan made
+    /// from the journal order.
+    fn settle(&mut self, probe: &dyn PayloadProbe) {
+        let replacing: HashSet<String> = self.replace_keys.iter().cloned().collect();
+        let mut rows = Vec::new();
+        let mut replace_keys = Vec::new();
+        let mut sweeps = Vec::new();
+        for (key, puts) in &self.touched {
+            let Some(disk) = probe.payloads(key) else {
+                rows.extend(self.rows.iter().filter(|r| r.cache_key == *key));
+                if replacing.contains(*key) {
+                    replace_keys.push(key.to_string());
+                }
+                continue;
+            };
+            let described = puts
+                .iter()
+                .rev()
+                .find(|r| disk.iter().any(|d| d.is_described_by(r)));
+            match described {
+                _ if disk.is_empty() => {
+                    tracing::debug!(key = %key, "no payload when its rows were committed");
+                    replace_keys.push(key.to_string());
+                }
+                Some(row) => {
+                    rows.push(*row);
+                    if replacing.contains(*key) {
+                        replace_keys.push(key.to_string());
+                    }
+                }
+                None => {
+                    // Its row is in the table, or in a segment still to come, or nowhere (a
+                    // put killed between placing its payload and journaling its row): made
+                    // from the payload itself it is right in all three cases.
+                    let adopted = match disk.as_slice() {
+                        [one] => probe.row_of(key, one),
+                        _ => None,
+                    };
+                    match adopted {
+                        Some(row) => {
+                            tracing::debug!(key = %key, "its row is made from its payload");
+                            self.adopted.push(row);
+                            replace_keys.push(key.to_string());
+                        }
+                        None => {
+                            let keep = disk.iter().map(|d| d.content_hash.clone()).collect();
+                            sweeps.push((key.to_string(), keep));
+                        }
+                    }
+                }
             }
-            there
-        });
+        }
+        self.rows = rows;
+        self.replace_keys = replace_keys;
+        self.sweeps = sweeps;
     }
 }
 
@@ -568,17 +653,22 @@ fn plan_batch(ops: &[CatalogOp]) -> BatchPlan<'_> {
     let mut last: HashMap<&str, &CatalogOp> = HashMap::new();
     let mut order: Vec<&str> = Vec::new();
     let mut replace: HashSet<&str> = HashSet::new();
+    let mut puts: HashMap<&str, Vec<&CatalogRow>> = HashMap::new();
     let mut clear = false;
     for op in ops {
         let Some(key) = op.cache_key() else {
             last.clear();
             order.clear();
             replace.clear();
+            puts.clear();
             clear = true;
             continue;
         };
         if last.insert(key, op).is_none() {
             order.push(key);
+        }
+        if let CatalogOp::Put { row, .. } = op {
+            puts.entry(key).or_default().push(row);
         }
         match op {
             CatalogOp::Put { replaces: true, .. } | CatalogOp::Delete { .. } => {
@@ -604,11 +694,18 @@ fn plan_batch(ops: &[CatalogOp]) -> BatchPlan<'_> {
         .filter(|k| matches!(last.get(*k), Some(CatalogOp::Delete { .. })))
         .map(|k| k.to_string())
         .collect();
+    let touched = order
+        .iter()
+        .map(|k| (*k, puts.remove(k).unwrap_or_default()))
+        .collect();
     BatchPlan {
         rows,
         replace_keys,
         deleted,
         clear,
+        touched,
+        sweeps: Vec::new(),
+        adopted: Vec::new(),
     }
 }
 
@@ -648,6 +745,7 @@ fn read_parquet_rows(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::row::PayloadOnDisk;
 
     fn row(k: &str) -> Box<CatalogRow> {
         Box::new(CatalogRow {
@@ -716,33 +814,81 @@ mod tests {
         assert!(plan.replace_keys.is_empty());
     }
 
+    /// Payloads "on disk" for the plan to settle against.
+    #[derive(Debug)]
+    struct Disk(HashMap<String, Vec<PayloadOnDisk>>);
+
+    impl PayloadProbe for Disk {
+        fn payloads(&self, key: &str) -> Option<Vec<PayloadOnDisk>> {
+            if key == "unknown" {
+                return None;
+            }
+            Some(self.0.get(key).cloned().unwrap_or_default())
+        }
+
+        fn row_of(&self, key: &str, payload: &PayloadOnDisk) -> Option<CatalogRow> {
+            // "adopt" holds a payload that checks out; "lost" one that does not.
+            let mut row = hashed(key, payload.content_hash.chars().next()?);
+            row.description = Some("made from the payload".into());
+            (key == "adopt").then_some(*row)
+        }
+    }
+
+    fn hashed(k: &str, hash: char) -> Box<CatalogRow> {
+        let mut r = row(k);
+        r.content_hash = hash.to_string().repeat(32);
+        r
+    }
+
+    fn on_disk(hash: char) -> Vec<PayloadOnDisk> {
+        vec![PayloadOnDisk {
+            format: "cnobj".into(),
+            content_hash: hash.to_string().repeat(32),
+        }]
+    }
+
     #[test]
-    fn rows_whose_payload_is_gone_are_left_out() {
-        let root = tempfile::tempdir().unwrap();
-        std::fs::create_dir_all(root.path().join("blobs")).unwrap();
-        std::fs::write(root.path().join("blobs/a.cnobj"), b"x").unwrap();
+    fn each_key_keeps_the_row_of_its_payload_whatever_the_journal_order() {
+        let put = |k: &str, h: char, replaces: bool| CatalogOp::Put {
+            row: hashed(k, h),
+            replaces,
+        };
         let ops = vec![
-            CatalogOp::Put {
-                row: row("a"),
-                replaces: false,
-            },
-            CatalogOp::Put {
-                row: row("b"),
-                replaces: false,
-            },
-            CatalogOp::Put {
-                row: row("c"),
-                replaces: true,
-            },
+            // Two racing puts: the payload of the first landed last.
+            put("race", '1', false),
+            put("race", '2', true),
+            // A payload gone before its row was committed.
+            put("gone", '1', true),
+            // A put that lost to a payload whose row is in another segment.
+            put("lost", '3', true),
+            // A fresh key: appended, as journaled.
+            put("fresh", '4', false),
+            // Payloads that cannot be told: the journal's plan.
+            put("unknown", '5', true),
+            // A put killed between placing its payload and journaling its row.
+            put("adopt", '6', false),
         ];
+        let disk = Disk(HashMap::from([
+            ("race".to_string(), on_disk('1')),
+            ("lost".to_string(), on_disk('9')),
+            ("fresh".to_string(), on_disk('4')),
+            ("adopt".to_string(), on_disk('7')),
+        ]));
         let mut plan = plan_batch(&ops);
-        plan.drop_rows_without_payload(root.path());
-        let keys: Vec<&str> = plan.rows.iter().map(|r| r.cache_key.as_str()).collect();
-        assert_eq!(keys, vec!["a"], "rows without a payload are not added");
+        plan.settle(&disk);
+        let rows: Vec<(&str, &str)> = plan
+            .rows
+            .iter()
+            .map(|r| (r.cache_key.as_str(), &r.content_hash[..1]))
+            .collect();
+        assert_eq!(rows, vec![("race", "1"), ("fresh", "4"), ("unknown", "5")]);
+        assert_eq!(plan.replace_keys, vec!["race", "gone", "unknown", "adopt"]);
+        assert_eq!(plan.adopted.len(), 1);
+        assert_eq!(plan.adopted[0].content_hash, "7".repeat(32));
         assert_eq!(
-            plan.replace_keys,
-            vec!["c"],
-            "a replacing put still replaces"
+            plan.sweeps,
+            vec![("lost".to_string(), vec!["9".repeat(32)])],
+            "only rows that describe no payload of the key go"
         );
     }
 

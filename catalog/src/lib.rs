@@ -55,7 +55,7 @@ use committer::{Reply, Request, Shared};
 pub use custom::MetadataTables;
 pub use error::{CatalogError, Result};
 pub use listing::Overlay;
-pub use row::{CatalogOp, CatalogRow, ColumnValue};
+pub use row::{CatalogOp, CatalogRow, ColumnValue, PayloadOnDisk, PayloadProbe};
 pub use schema::Projection;
 pub use storage::Location;
 

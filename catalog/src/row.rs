@@ -91,6 +91,38 @@ impl CatalogOp {
     }
 }
 
+/// A payload file of an entry as it is now: its format and the content hash it claims.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PayloadOnDisk {
+    /// The format name (`parquet`, `b2nd`, `cnobj`).
+    pub format: String,
+    /// The content hash the file claims (32 hex digits; not checked).
+    pub content_hash: String,
+}
+
+impl PayloadOnDisk {
+    /// Whether `row` describes this payload.
+    pub fn is_described_by(&self, row: &CatalogRow) -> bool {
+        row.format == self.format && row.content_hash == self.content_hash
+    }
+}
+
+/// What commits ask of the payloads: which payload files an entry has now. Puts of one key
+/// that race can journal their rows in another order than their payloads land, so a commit
+/// keeps, for each key it touches, the row that describes the payload there now, and no row
+/// when there is none (`docs/RELIABILITY.md`, "The catalog's invariant").
+pub trait PayloadProbe: Send + Sync + std::fmt::Debug {
+    /// The payload files of `key` now; `None` if that cannot be told (an unreadable file),
+    /// and then the key's rows are committed as journaled.
+    fn payloads(&self, key: &str) -> Option<Vec<PayloadOnDisk>>;
+
+    /// A row for `payload` of `key` made from the payload's own metadata, if the payload
+    /// passes every check a get makes: the row of a payload that no journaled row describes
+    /// (its put was killed between placing the payload and journaling the row). `None`
+    /// otherwise.
+    fn row_of(&self, key: &str, payload: &PayloadOnDisk) -> Option<CatalogRow>;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

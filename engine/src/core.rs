@@ -248,6 +248,19 @@ impl Loaded {
         Params::from_canonical(&self.canonical)
     }
 
+    /// The catalog row its own metadata gives.
+    pub(crate) fn row(&self) -> Result<CatalogRow> {
+        Ok(catalog_row(
+            &self.meta,
+            &self.params()?,
+            self.format,
+            self.meta.raw_bytes,
+            self.stored_bytes,
+            self.hash.clone(),
+            self.signature.as_ref().map(|s| s.text()),
+        ))
+    }
+
     pub(crate) fn info(&self) -> Result<EntryInfo> {
         Ok(EntryInfo::from_loaded(self, &self.params()?))
     }
@@ -397,7 +410,13 @@ impl CacheCore {
                 retention: config.maintenance_retention,
                 // On an object store a commit does not look for each row's payload (a
                 // request per row); docs/SCALE.md.
-                payload_root: (!store.is_remote()).then(|| config.root.clone()),
+                payloads: (!store.is_remote()).then(|| {
+                    std::sync::Arc::new(crate::payload_probe::DiskPayloads::new(
+                        config.root.clone(),
+                        signer.clone(),
+                        config.allow_unsigned_entries,
+                    )) as std::sync::Arc<dyn cacheness_catalog::PayloadProbe>
+                }),
             },
         )?;
         let access = config
@@ -711,129 +730,22 @@ impl CacheCore {
         }
     }
 
-    /// Judge a payload read for `lookup` in `format`, changing nothing: every integrity check a
-    /// get makes (`docs/ARCHITECTURE.md`, read path), in that order. Expiry is the caller's
-    /// next question ([`Loaded::expired`]).
+    /// The payload checks of this cache ([`Inspector`]).
+    pub(crate) fn inspector(&self) -> Inspector<'_> {
+        Inspector {
+            signer: &self.signer,
+            allow_unsigned: self.config.allow_unsigned_entries,
+        }
+    }
+
+    /// [`Inspector::inspect`] with this cache's key and settings.
     pub(crate) fn inspect(
         &self,
         lookup: &Lookup,
         format: Format,
         bytes: Bytes,
     ) -> std::result::Result<Loaded, Rejection> {
-        // The payload MAC first: bytes nobody with the key wrote never reach a format decoder
-        // (Blosc2's is C). A signed file that verifies is intact, so its content hash is not
-        // recomputed.
-        let at = format.slot_at();
-        let (signature, verified_hash) = self
-            .trust(self.signer.check_payload(&bytes, at), || {
-                seal::check(&bytes, at)
-            })?;
-        self.inspect_checked(lookup, format, bytes, signature, verified_hash)
-    }
-
-    /// What a payload's signature check (`signed`) establishes: its signature, or for an
-    /// unsigned payload (if the configuration allows them) its content hash, which
-    /// `content_hash` checks (the hash if the file matches it). On a failed signature the
-    /// content hash tells damage from tampering.
-    pub(crate) fn trust(
-        &self,
-        signed: std::result::Result<crate::signing::Signature, Unverified>,
-        content_hash: impl FnOnce() -> Option<String>,
-    ) -> std::result::Result<(Option<crate::signing::Signature>, Option<String>), Rejection> {
-        match signed {
-            Ok(sig) => Ok((Some(sig), None)),
-            Err(why) => match content_hash() {
-                None => Err(Rejection::Corrupt("content hash mismatch".into())),
-                Some(hash) if why == Unverified::Unsigned && self.config.allow_unsigned_entries => {
-                    Ok((None, Some(hash)))
-                }
-                Some(_) => Err(Rejection::Unsigned(why)),
-            },
-        }
-    }
-
-    /// The checks of [`Self::inspect`] after the payload MAC (or content hash) has passed:
-    /// metadata, key, parameters, entry HMAC. `bytes` may hold only the parts the metadata
-    /// lies in (a ranged read, whose parts passed the signed tree), at their file positions.
-    fn inspect_checked(
-        &self,
-        lookup: &Lookup,
-        format: Format,
-        bytes: Bytes,
-        signature: Option<crate::signing::Signature>,
-        verified_hash: Option<String>,
-    ) -> std::result::Result<Loaded, Rejection> {
-        let what = BlobStore::rel_path(&lookup.key, format);
-        match format.read_meta(&bytes, &what) {
-            Ok((meta, claimed)) => {
-                let stated = Stated {
-                    meta,
-                    hash: claimed,
-                    file_len: bytes.len() as u64,
-                };
-                self.inspect_meta(lookup, format, bytes, stated, signature, verified_hash)
-            }
-            Err(e) => Err(Rejection::Corrupt(e.to_string())),
-        }
-    }
-
-    /// The checks of [`Self::inspect_checked`] once the metadata is read: key, parameters,
-    /// entry HMAC. `bytes` become the [`Loaded`] bytes.
-    pub(crate) fn inspect_meta(
-        &self,
-        lookup: &Lookup,
-        format: Format,
-        bytes: Bytes,
-        stated: Stated,
-        signature: Option<crate::signing::Signature>,
-        verified_hash: Option<String>,
-    ) -> std::result::Result<Loaded, Rejection> {
-        let corrupt = |reason: &str| Err(Rejection::Corrupt(reason.to_string()));
-        let Stated {
-            meta,
-            hash,
-            file_len,
-        } = stated;
-        if verified_hash.is_some_and(|h| h != hash) {
-            return corrupt("its metadata names another content hash");
-        }
-        if meta.key != lookup.key {
-            return corrupt(&format!("it belongs to key {}", meta.key));
-        }
-        let Some(stored_canonical) = crate::keys::unhex(&meta.params) else {
-            return corrupt("stored parameters are not hex");
-        };
-        match &lookup.canonical {
-            // By parameters: equal encodings are the same parameters, whose key this is.
-            Some(c) if *c == stored_canonical => {}
-            Some(_) | None => {
-                if let Err(e) = Params::from_canonical(&stored_canonical) {
-                    return corrupt(&e.to_string());
-                }
-                if crate::keys::canonical::key_of(&stored_canonical) != lookup.key {
-                    return corrupt("stored parameters do not give this key");
-                }
-                if lookup.canonical.is_some() {
-                    return Err(Rejection::Collision);
-                }
-            }
-        }
-        let mut loaded = Loaded {
-            bytes,
-            meta,
-            canonical: stored_canonical,
-            format,
-            hash,
-            stored_bytes: file_len,
-            signature: None,
-        };
-        if let Some(sig) = signature {
-            if !self.signer.check_record(&sig, &loaded.record()) {
-                return Err(Rejection::Unsigned(Unverified::Mismatch));
-            }
-            loaded.signature = Some(sig);
-        }
-        Ok(loaded)
+        self.inspector().inspect(lookup, format, bytes)
     }
 
     /// [`Self::load`] for the methods that count as gets: nothing found is a counted miss
@@ -882,7 +794,13 @@ impl CacheCore {
                 match meta.and_then(|m| parts.prefetch(&m)) {
                     Ok(()) => {
                         let known = Bytes::from(parts.sparse());
-                        let judged = self.inspect_checked(lookup, format, known, Some(sig), None);
+                        let judged = self.inspector().inspect_checked(
+                            lookup,
+                            format,
+                            known,
+                            Some(sig),
+                            None,
+                        );
                         (self.judged(lookup, format, judged)?, Some(parts))
                     }
                     Err(e) => {
@@ -1193,6 +1111,141 @@ impl CacheCore {
     /// Where the Delta table lives (for tools that read the catalog directly).
     pub fn catalog_table(&self) -> cacheness_catalog::Location {
         self.catalog.table_location()
+    }
+}
+
+/// The checks a get makes of a payload (`docs/ARCHITECTURE.md`, read path): a cache's key
+/// and whether it serves unsigned payloads. The catalog's commits use them too, to adopt a
+/// payload whose put died before journaling its row (`crate::payload_probe`).
+pub(crate) struct Inspector<'a> {
+    pub signer: &'a Signer,
+    pub allow_unsigned: bool,
+}
+
+impl Inspector<'_> {
+    /// Judge a payload read for `lookup` in `format`, changing nothing: every integrity check a
+    /// get makes (`docs/ARCHITECTURE.md`, read path), in that order. Expiry is the caller's
+    /// next question ([`Loaded::expired`]).
+    pub(crate) fn inspect(
+        &self,
+        lookup: &Lookup,
+        format: Format,
+        bytes: Bytes,
+    ) -> std::result::Result<Loaded, Rejection> {
+        // The payload MAC first: bytes nobody with the key wrote never reach a format decoder
+        // (Blosc2's is C). A signed file that verifies is intact, so its content hash is not
+        // recomputed.
+        let at = format.slot_at();
+        let (signature, verified_hash) = self
+            .trust(self.signer.check_payload(&bytes, at), || {
+                seal::check(&bytes, at)
+            })?;
+        self.inspect_checked(lookup, format, bytes, signature, verified_hash)
+    }
+
+    /// What a payload's signature check (`signed`) establishes: its signature, or for an
+    /// unsigned payload (if the configuration allows them) its content hash, which
+    /// `content_hash` checks (the hash if the file matches it). On a failed signature the
+    /// content hash tells damage from tampering.
+    pub(crate) fn trust(
+        &self,
+        signed: std::result::Result<crate::signing::Signature, Unverified>,
+        content_hash: impl FnOnce() -> Option<String>,
+    ) -> std::result::Result<(Option<crate::signing::Signature>, Option<String>), Rejection> {
+        match signed {
+            Ok(sig) => Ok((Some(sig), None)),
+            Err(why) => match content_hash() {
+                None => Err(Rejection::Corrupt("content hash mismatch".into())),
+                Some(hash) if why == Unverified::Unsigned && self.allow_unsigned => {
+                    Ok((None, Some(hash)))
+                }
+                Some(_) => Err(Rejection::Unsigned(why)),
+            },
+        }
+    }
+
+    /// The checks of [`Self::inspect`] after the payload MAC (or content hash) has passed:
+    /// metadata, key, parameters, entry HMAC. `bytes` may hold only the parts the metadata
+    /// lies in (a ranged read, whose parts passed the signed tree), at their file positions.
+    fn inspect_checked(
+        &self,
+        lookup: &Lookup,
+        format: Format,
+        bytes: Bytes,
+        signature: Option<crate::signing::Signature>,
+        verified_hash: Option<String>,
+    ) -> std::result::Result<Loaded, Rejection> {
+        let what = BlobStore::rel_path(&lookup.key, format);
+        match format.read_meta(&bytes, &what) {
+            Ok((meta, claimed)) => {
+                let stated = Stated {
+                    meta,
+                    hash: claimed,
+                    file_len: bytes.len() as u64,
+                };
+                self.inspect_meta(lookup, format, bytes, stated, signature, verified_hash)
+            }
+            Err(e) => Err(Rejection::Corrupt(e.to_string())),
+        }
+    }
+
+    /// The checks of [`Self::inspect_checked`] once the metadata is read: key, parameters,
+    /// entry HMAC. `bytes` become the [`Loaded`] bytes.
+    pub(crate) fn inspect_meta(
+        &self,
+        lookup: &Lookup,
+        format: Format,
+        bytes: Bytes,
+        stated: Stated,
+        signature: Option<crate::signing::Signature>,
+        verified_hash: Option<String>,
+    ) -> std::result::Result<Loaded, Rejection> {
+        let corrupt = |reason: &str| Err(Rejection::Corrupt(reason.to_string()));
+        let Stated {
+            meta,
+            hash,
+            file_len,
+        } = stated;
+        if verified_hash.is_some_and(|h| h != hash) {
+            return corrupt("its metadata names another content hash");
+        }
+        if meta.key != lookup.key {
+            return corrupt(&format!("it belongs to key {}", meta.key));
+        }
+        let Some(stored_canonical) = crate::keys::unhex(&meta.params) else {
+            return corrupt("stored parameters are not hex");
+        };
+        match &lookup.canonical {
+            // By parameters: equal encodings are the same parameters, whose key this is.
+            Some(c) if *c == stored_canonical => {}
+            Some(_) | None => {
+                if let Err(e) = Params::from_canonical(&stored_canonical) {
+                    return corrupt(&e.to_string());
+                }
+                if crate::keys::canonical::key_of(&stored_canonical) != lookup.key {
+                    return corrupt("stored parameters do not give this key");
+                }
+                if lookup.canonical.is_some() {
+                    return Err(Rejection::Collision);
+                }
+            }
+        }
+        let mut loaded = Loaded {
+            bytes,
+            meta,
+            canonical: stored_canonical,
+            format,
+            hash,
+            stored_bytes: file_len,
+            signature: None,
+        };
+        if let Some(sig) = signature {
+            if !self.signer.check_record(&sig, &loaded.record()) {
+                return Err(Rejection::Unsigned(Unverified::Mismatch));
+            }
+            loaded.signature = Some(sig);
+        }
+        Ok(loaded)
     }
 }
 

@@ -19,6 +19,8 @@
 //!   part checked against the payload's signed outboard tree.
 //! - [`streamed`]: bytes values too large to hold in memory, put from a reader and read into
 //!   a writer through small buffers, checked whole before a decoder sees them.
+//! - `payload_probe`: the payload files an entry has now, which the catalog's commits match
+//!   rows against (the row that survives describes the payload that survives).
 //! - [`eviction`]: the size and entry limits (least-recently-used eviction across processes);
 //!   `access` records gets in payload modification times, in batches.
 //! - [`core`]: the synchronous put/get logic; [`Cache`] (async) and [`blocking::Cache`] wrap it.
@@ -52,6 +54,7 @@ pub mod function;
 pub mod keys;
 pub mod memo;
 mod metadata;
+mod payload_probe;
 mod query;
 pub mod ranged;
 mod read_through;

@@ -17,7 +17,7 @@ use std::time::{Duration, SystemTime};
 use cacheness_catalog::{CatalogOp, CatalogRow};
 
 use crate::codec::Format;
-use crate::core::{CacheCore, Loaded, Lookup, Rejection, catalog_row, now_micros};
+use crate::core::{CacheCore, Loaded, Lookup, Rejection, now_micros};
 use crate::error::{Error, Result};
 use crate::stats::RemovalReason;
 use crate::store::is_valid_key;
@@ -212,19 +212,6 @@ fn judge(
         }))
 }
 
-/// The row a payload's own metadata gives.
-fn row_of(loaded: &Loaded) -> Result<CatalogRow> {
-    Ok(catalog_row(
-        &loaded.meta,
-        &loaded.params()?,
-        loaded.format,
-        loaded.meta.raw_bytes,
-        loaded.bytes.len() as u64,
-        loaded.hash.clone(),
-        loaded.signature.as_ref().map(|s| s.text()),
-    ))
-}
-
 /// The fields in which a catalog row differs from the payload's (parameter columns are
 /// compared through `params_json`, which determines them).
 fn differences(row: &CatalogRow, truth: &CatalogRow) -> Vec<&'static str> {
@@ -317,7 +304,7 @@ fn scan(core: &CacheCore) -> Result<(VerifyReport, Vec<Finding>)> {
         judged.insert((key.clone(), format));
         match judge(core, &key, format, bytes)? {
             Ok(loaded) => {
-                let truth = row_of(&loaded)?;
+                let truth = loaded.row()?;
                 indexed.insert(key.clone(), (format, truth.created_at));
                 let differ = differences(&row, &truth);
                 if !differ.is_empty() {
@@ -558,7 +545,7 @@ fn judge_file(
             fix: vec![remove_file(core, file, key, format)],
         },
         Ok(loaded) => {
-            let truth = row_of(&loaded)?;
+            let truth = loaded.row()?;
             match row {
                 None => Finding {
                     problem: problem(

@@ -469,7 +469,7 @@ impl CacheCore {
         let claimed = &head[slots.hash + SLOT_PREFIX.len()..slots.hash + SLOT_LEN];
         let computed = seal::hash_hex(content.digest128());
         let content_hash = || (claimed == computed.as_bytes()).then(|| computed.clone());
-        let (signature, verified_hash) = match self.trust(signed, content_hash) {
+        let (signature, verified_hash) = match self.inspector().trust(signed, content_hash) {
             Ok(trusted) => trusted,
             Err(rejection) => return Ok(Err(rejection)),
         };
@@ -491,6 +491,7 @@ impl CacheCore {
         };
         let bytes = Bytes::from(head);
         Ok(self
+            .inspector()
             .inspect_meta(
                 lookup,
                 Format::Container,

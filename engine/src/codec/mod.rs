@@ -103,6 +103,42 @@ impl Format {
         }
     }
 
+    /// The content hash a payload file of this format claims, read from the part of the file
+    /// that holds its hash slot (the container's header, the Parquet footer, the end of a
+    /// Blosc2 frame), without checking anything: what tells one put's payload from another's
+    /// (`crate::payload_probe`). `None` if no slot is found.
+    pub fn claimed_hash(self, file: &std::fs::File) -> Option<String> {
+        use std::os::unix::fs::FileExt;
+        let len = file.metadata().ok()?.len();
+        let read = |range: std::ops::Range<u64>| {
+            let mut buf = vec![0u8; usize::try_from(range.end - range.start).ok()?];
+            file.read_exact_at(&mut buf, range.start).ok()?;
+            Some(buf)
+        };
+        let hash_in = |buf: &[u8]| {
+            let slot = crate::seal::locate(buf, self.slot_at())?.hash;
+            let text = std::str::from_utf8(buf.get(slot..slot + crate::seal::SLOT_LEN)?).ok()?;
+            crate::seal::parse_slot(text).map(str::to_string)
+        };
+        /// The most of a file read to find its slot.
+        const MOST: u64 = 16 << 20;
+        match self {
+            Format::Container => {
+                let fixed: [u8; object::FIXED_LEN] =
+                    read(0..object::FIXED_LEN as u64)?.try_into().ok()?;
+                hash_in(&read(0..object::head_len(&fixed).min(len).min(MOST))?)
+            }
+            Format::Parquet => {
+                let footer = parquet_footer::footer_range(file, len).ok()?;
+                hash_in(&read(footer.start.max(len.saturating_sub(MOST))..len)?)
+            }
+            Format::B2nd => {
+                let tail = |n: u64| read(len.saturating_sub(n)..len);
+                hash_in(&tail(256 << 10)?).or_else(|| hash_in(&tail(MOST)?))
+            }
+        }
+    }
+
     /// The parts of a payload [`Self::read_meta`] reads, found from the file's first and last
     /// bytes (a ranged read's checked head and tail, the rest zeros): the Parquet footer; the
     /// Blosc2 header, chunk offsets and trailer. The whole file for the object container.

@@ -1,0 +1,90 @@
+//! What the catalog's commits match rows against: the payload files an entry has on disk now,
+//! and the content hash each claims ([`cacheness_catalog::PayloadProbe`]).
+//!
+//! Puts of one key that race (threads of a process, processes) journal their rows in the
+//! order their journal appends happen, which need not be the order their payloads were
+//! renamed into place. A commit asks this probe for each key it touches and keeps the row
+//! that describes the payload there, so that after `flush` the catalog holds exactly one row
+//! per live payload, describing it (`docs/RELIABILITY.md`). A payload that no journaled row
+//! describes (its put was killed between placing it and journaling its row) gets a row made
+//! from its own metadata, once it passes every check a get makes.
+
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::PathBuf;
+
+use cacheness_catalog::{CatalogRow, PayloadOnDisk, PayloadProbe};
+
+use crate::codec::Format;
+use crate::core::{Inspector, Lookup};
+use crate::signing::Signer;
+use crate::store::BlobStore;
+
+/// The payload files of a cache on disk, under `root`, and the key and setting that check
+/// them.
+pub(crate) struct DiskPayloads {
+    root: PathBuf,
+    signer: Signer,
+    allow_unsigned: bool,
+}
+
+impl std::fmt::Debug for DiskPayloads {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "DiskPayloads({})", self.root.display())
+    }
+}
+
+impl DiskPayloads {
+    pub(crate) fn new(root: PathBuf, signer: Signer, allow_unsigned: bool) -> Self {
+        DiskPayloads {
+            root,
+            signer,
+            allow_unsigned,
+        }
+    }
+
+    /// Open a payload file without following a link.
+    fn open(&self, key: &str, format: Format) -> std::io::Result<std::fs::File> {
+        std::fs::File::options()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(self.root.join(BlobStore::rel_path(key, format)))
+    }
+}
+
+impl PayloadProbe for DiskPayloads {
+    fn payloads(&self, key: &str) -> Option<Vec<PayloadOnDisk>> {
+        if !crate::store::is_valid_key(key) {
+            return None;
+        }
+        let mut found = Vec::new();
+        for format in Format::ALL {
+            let file = match self.open(key, format) {
+                Ok(f) => f,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(_) => return None,
+            };
+            found.push(PayloadOnDisk {
+                format: format.as_str().to_string(),
+                content_hash: format.claimed_hash(&file)?,
+            });
+        }
+        Some(found)
+    }
+
+    fn row_of(&self, key: &str, payload: &PayloadOnDisk) -> Option<CatalogRow> {
+        use std::io::Read;
+        let format = Format::from_name(&payload.format)?;
+        let mut bytes = Vec::new();
+        self.open(key, format).ok()?.read_to_end(&mut bytes).ok()?;
+        let inspector = Inspector {
+            signer: &self.signer,
+            allow_unsigned: self.allow_unsigned,
+        };
+        let loaded = inspector
+            .inspect(&Lookup::key(key).ok()?, format, bytes.into())
+            .ok()?;
+        (loaded.hash == payload.content_hash)
+            .then(|| loaded.row().ok())
+            .flatten()
+    }
+}
