@@ -110,3 +110,48 @@ fn a_payload_whose_put_died_before_journaling_its_row_gets_a_row_made_from_it() 
     assert_eq!(rows[0].description.as_deref(), Some("second"));
     assert!(cache.verify().unwrap().is_clean());
 }
+
+/// The newest commit file of the catalog's Delta log.
+fn newest_log_file(root: &std::path::Path) -> std::path::PathBuf {
+    let log = root.join("catalog/cache_entries/_delta_log");
+    let mut files: Vec<_> = std::fs::read_dir(&log)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    files.sort();
+    files.pop().unwrap()
+}
+
+#[test]
+fn a_damaged_newest_log_file_is_an_error_never_an_empty_listing() {
+    for damage in [
+        "",
+        "{\"commitInfo\":{\"timestamp\":1}}\n{\"unexpected\":{\"a\":1}}\n",
+        "{}\n",
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = common::open_quiet(dir.path());
+        for i in 0..3 {
+            cache.put(&Serde(i), &params!(i = i)).unwrap();
+            cache.flush().unwrap();
+        }
+        cache.close().unwrap();
+        std::fs::write(newest_log_file(dir.path()), damage).unwrap();
+        let cache = common::open_quiet(dir.path());
+        // Before: 2 entries (the damaged commit read as one of nothing), without an error.
+        let text = match cache.list_entries() {
+            Ok(entries) => panic!("damage {damage:?}: listed {} entries", entries.len()),
+            Err(e) => e.to_string(),
+        };
+        assert!(
+            text.contains("_delta_log") && text.contains("repair"),
+            "damage {damage:?}: {text}"
+        );
+        assert!(cache.sql("SELECT count(*) FROM cache_entries").is_err());
+        assert_eq!(
+            cache.get::<Serde<i32>>(&params!(i = 1)).unwrap(),
+            Some(Serde(1))
+        );
+    }
+}

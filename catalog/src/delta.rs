@@ -49,6 +49,8 @@ pub struct DeltaCatalog {
     table: Option<DeltaTable>,
     /// What commits match rows against, when set ([`DeltaCatalog::match_payloads_with`]).
     probe: Option<Arc<dyn PayloadProbe>>,
+    /// The newest log version whose commit file was checked (`crate::log_check`).
+    log_checked: Option<i64>,
 }
 
 /// A Delta error on the table labelled `label` (its path), as a catalog error.
@@ -75,6 +77,7 @@ impl DeltaCatalog {
             lock_dir,
             table: None,
             probe: None,
+            log_checked: None,
         };
         me.load().await?;
         if me.table.is_none() {
@@ -108,6 +111,16 @@ impl DeltaCatalog {
     /// (Re)load the latest table state; `table` stays `None` if no table exists yet. A loaded
     /// table is brought up to date incrementally (only new log entries are read).
     async fn load(&mut self) -> Result<()> {
+        self.load_unchecked().await?;
+        // delta-rs reads an empty or foreign commit file as a commit of nothing: a listing
+        // would answer a wrong count without an error.
+        if let Some(dir) = self.location.local_dir() {
+            self.log_checked = crate::log_check::check(&dir.join("_delta_log"), self.log_checked)?;
+        }
+        Ok(())
+    }
+
+    async fn load_unchecked(&mut self) -> Result<()> {
         if let Some(table) = self.table.as_mut() {
             match table.update_incremental(None).await {
                 Ok(()) => return Ok(()),

@@ -39,6 +39,19 @@ pub enum CatalogError {
         /// What was wrong with it.
         message: String,
     },
+    /// A commit file of the catalog table's Delta log is damaged (empty, not JSON, or lines
+    /// that are no Delta action): nothing read from the table can be trusted.
+    #[error(
+        "catalog log file {file} is damaged ({message}): listings and SQL cannot be trusted \
+         until it is repaired; gets keep working. Move the table aside and run `cacheness \
+         repair`, which rebuilds it from the payloads"
+    )]
+    LogFile {
+        /// The log file at fault.
+        file: PathBuf,
+        /// What is wrong with it.
+        message: String,
+    },
     /// A data file of the catalog table could not be read.
     #[error("catalog data file {file}: {message}")]
     DataFile {

@@ -17,7 +17,8 @@
 //! - [`Catalog::list`] returns the snapshot plus all journaled operations not yet committed.
 //!
 //! Modules: [`row`] (the row and operation types), [`schema`] (Arrow schema, row ↔ batch),
-//! [`journal`] (segment files and record framing), [`delta`] (the Delta table),
+//! [`journal`] (segment files and record framing), [`delta`] (the Delta table; `log_check`: its
+//! commit files checked before they are trusted),
 //! [`committer`] (the background group commit), `listing` (snapshot ⊕ journals), [`custom`]
 //! (user-declared metadata tables, one Delta table each, rows tied to entries by key), [`names`]
 //! (the rule for names that become SQL tables), [`maintenance`] (compaction, vacuum, checkpoints
@@ -41,6 +42,7 @@ pub mod journal;
 pub mod lease;
 mod listing;
 pub mod lockfile;
+mod log_check;
 pub mod maintenance;
 pub mod names;
 pub mod row;
