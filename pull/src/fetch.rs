@@ -48,14 +48,26 @@ impl FetchRequest<String> {
 
 /// Why a fetch failed: the key and interval, and the source's reason.
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("fetching {key} {interval} failed: {reason}")]
+#[error("fetching {key}{} failed: {reason}", shown_interval(.interval, .shown.as_deref()))]
 pub struct FetchError {
     /// The key that failed, as text.
     pub key: String,
     /// The interval that failed.
     pub interval: Interval,
+    /// The interval as the range column reads it (` [2024-01-01, 2024-01-11)`; empty for a
+    /// lookup table), once the table that fetched has said ([`crate::fill::FillError::shown`]);
+    /// until then the interval shows in ticks.
+    pub shown: Option<String>,
     /// The source's reason.
     pub reason: String,
+}
+
+/// An interval in an error: as the range column reads it if known, else in ticks.
+pub(crate) fn shown_interval(interval: &Interval, shown: Option<&str>) -> String {
+    match shown {
+        Some(text) => text.to_string(),
+        None => format!(" {interval}"),
+    }
 }
 
 impl FetchError {
@@ -64,6 +76,7 @@ impl FetchError {
         FetchError {
             key: format!("{:?}", request.key),
             interval: request.interval,
+            shown: None,
             reason: reason.to_string(),
         }
     }

@@ -95,15 +95,44 @@ pub enum FillError {
     #[error(transparent)]
     Fetch(#[from] FetchError),
     /// Storing a fetch's rows failed (its interval stays uncovered).
-    #[error("storing the rows of {key} {interval} failed: {reason}")]
+    #[error(
+        "storing the rows of {key}{} failed: {reason}",
+        crate::fetch::shown_interval(.interval, .shown.as_deref())
+    )]
     Store {
         /// The key, as text.
         key: String,
         /// The interval.
         interval: Interval,
+        /// The interval as the range column reads it, once known (see [`FetchError`]).
+        shown: Option<String>,
         /// Why.
         reason: String,
     },
+}
+
+impl FillError {
+    /// The error with its interval shown as `show` writes it (the range column's own type,
+    /// as `EXPLAIN` shows it) instead of in ticks.
+    pub fn shown(self, show: impl Fn(Interval) -> String) -> Self {
+        match self {
+            FillError::Fetch(mut e) => {
+                e.shown = Some(show(e.interval));
+                FillError::Fetch(e)
+            }
+            FillError::Store {
+                key,
+                interval,
+                reason,
+                ..
+            } => FillError::Store {
+                key,
+                shown: Some(show(interval)),
+                interval,
+                reason,
+            },
+        }
+    }
 }
 
 struct InFlight {
@@ -305,6 +334,7 @@ where
                 let result = stored.clone().map_err(|reason| FillError::Store {
                     key: format!("{:?}", req.key),
                     interval: req.interval,
+                    shown: None,
                     reason,
                 });
                 results.push((req, result));

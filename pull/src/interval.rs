@@ -87,6 +87,19 @@ pub enum RangeKind {
 }
 
 impl RangeKind {
+    /// An interval as this kind of range column reads it: ` [2024-01-01, 2024-01-11)`, as
+    /// `EXPLAIN` and errors show it; empty for a lookup table (`lookup`), which has no range.
+    pub fn interval_text(self, interval: Interval, lookup: bool) -> String {
+        if lookup {
+            return String::new();
+        }
+        format!(
+            " [{}, {})",
+            self.text(interval.start),
+            self.text(interval.end)
+        )
+    }
+
     /// The kind's name in settings: `integer`, `date` or `timestamp`.
     pub fn name(self) -> &'static str {
         match self {

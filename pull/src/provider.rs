@@ -249,14 +249,7 @@ impl fmt::Debug for PullThroughExec {
 
 /// `interval` as the source sees it (dates as dates, timestamps as RFC 3339).
 fn interval_text(kind: RangeKind, interval: Interval, lookup: bool) -> String {
-    if lookup {
-        return String::new();
-    }
-    format!(
-        " [{}, {})",
-        kind.text(interval.start),
-        kind.text(interval.end)
-    )
+    kind.interval_text(interval, lookup)
 }
 
 impl DisplayAs for PullThroughExec {
@@ -561,6 +554,8 @@ mod tests {
             err.contains("FAIL") && err.contains("the source is down"),
             "{err}"
         );
+        // The interval as the range column reads it, as EXPLAIN shows it: not in day numbers.
+        assert!(err.contains("[2024-01-01, 2024-01-03)"), "{err}");
         fetched(&log);
         let r = sql(&ctx, &between(1, 2)).await.unwrap();
         assert_eq!(rows(&r), 2);

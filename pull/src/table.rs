@@ -637,6 +637,7 @@ impl PullTable {
         }
         let store = &self.store;
         let name = self.name.as_str();
+        let (kind, lookup) = (self.kind(), self.settings.range.is_none());
         self.filler
             .fill(keys, want, &self.options, fetcher, |answers| async move {
                 store.keep(&answers).await.map_err(|e| e.to_string())?;
@@ -648,7 +649,8 @@ impl PullTable {
                 }
                 Ok(())
             })
-            .await?;
+            .await
+            .map_err(|e| e.shown(|i| kind.interval_text(i, lookup)))?;
         self.compact_if_due().await
     }
 
