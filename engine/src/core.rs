@@ -204,7 +204,7 @@ impl Lookup {
     }
 }
 
-/// Why [`CacheCore::inspect`] refused a payload.
+/// Why [`Inspector::inspect`] refused a payload.
 pub(crate) enum Rejection {
     /// It failed a check (the reason); it must not be served.
     Corrupt(String),
@@ -675,7 +675,7 @@ impl CacheCore {
     /// Check a payload against its lookup. Failures remove it (corrupt, expired) or leave it
     /// (collision: it is another entry's valid payload) and give `None`.
     fn check(&self, lookup: &Lookup, format: Format, bytes: Bytes) -> Result<Option<Loaded>> {
-        let judged = self.inspect(lookup, format, bytes);
+        let judged = self.inspector().inspect(lookup, format, bytes);
         // A local read-through copy that fails is dropped and the object read again: the
         // bucket's object may be sound, and is judged (and removed if need be) on its own.
         if matches!(judged, Err(Rejection::Corrupt(_) | Rejection::Unsigned(_)))
@@ -683,7 +683,10 @@ impl CacheCore {
         {
             tracing::warn!(key = %lookup.key, "dropped a read-through copy that failed its checks");
             return match self.store.read(&lookup.key, format)? {
-                Some(fresh) => self.judged(lookup, format, self.inspect(lookup, format, fresh)),
+                Some(fresh) => {
+                    let judged = self.inspector().inspect(lookup, format, fresh);
+                    self.judged(lookup, format, judged)
+                }
                 None => Ok(None),
             };
         }
@@ -736,16 +739,6 @@ impl CacheCore {
             signer: &self.signer,
             allow_unsigned: self.config.allow_unsigned_entries,
         }
-    }
-
-    /// [`Inspector::inspect`] with this cache's key and settings.
-    pub(crate) fn inspect(
-        &self,
-        lookup: &Lookup,
-        format: Format,
-        bytes: Bytes,
-    ) -> std::result::Result<Loaded, Rejection> {
-        self.inspector().inspect(lookup, format, bytes)
     }
 
     /// [`Self::load`] for the methods that count as gets: nothing found is a counted miss

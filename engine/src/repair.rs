@@ -195,7 +195,7 @@ enum Verdict {
     InvalidSignature(String),
 }
 
-/// [`CacheCore::inspect`] for a lookup by key: the payload, or why it is unsound (a payload
+/// [`crate::core::Inspector::inspect`] for a lookup by key: the payload, or why it is unsound (a payload
 /// made from other parameters is not a collision here but a payload under the wrong name).
 fn judge(
     core: &CacheCore,
@@ -204,6 +204,7 @@ fn judge(
     bytes: bytes::Bytes,
 ) -> Result<std::result::Result<Loaded, Verdict>> {
     Ok(core
+        .inspector()
         .inspect(&Lookup::key(key)?, format, bytes)
         .map_err(|r| match r {
             Rejection::Corrupt(reason) => Verdict::Corrupt(reason),

@@ -11,7 +11,7 @@
 //!   end. The container is then written as its header followed by the scratch file's bytes,
 //!   hashed (the content hash) on the way. Its hash slot is filled, the file is read again for
 //!   the payload MAC, its signature slot is filled, and it is renamed into place. A value that
-//!   compresses to under [`WHOLE_MAX`] bytes is finished in memory, as a put in memory
+//!   compresses to under `WHOLE_MAX` (16 MiB) is finished in memory, as a put in memory
 //!   finishes it.
 //! - **Get** ([`CacheCore::payload_streamed`]): a first pass checks the whole file (payload
 //!   MAC, or the content hash of an unsigned payload where allowed) and then the header (key,
@@ -382,7 +382,7 @@ impl CacheCore {
     }
 
     /// The first pass of a streamed get: check `file` (a container of `len` bytes) whole, then
-    /// its header, as [`CacheCore::inspect`] checks a payload in memory, and judge it as a get
+    /// its header, as [`crate::core::Inspector::inspect`] checks a payload in memory, and judge it as a get
     /// does (an expired or corrupt payload is removed).
     fn open_streamed(&self, lookup: &Lookup, mut file: std::fs::File, len: u64) -> Result<Opened> {
         let format = Format::Container;
