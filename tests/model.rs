@@ -1,6 +1,6 @@
 //! A model-based test of the whole cache on disk, in one process: random sequences of puts
 //! (three formats, replacing one another), gets, invalidations, touches, outside deletions of
-//! payloads, flushes and reopens, checked against an in-memory model after every step; after
+//! payloads, flushes, catalog maintenance passes and reopens, checked against an in-memory model after every step; after
 //! every flush the listing, SQL `count(*)`, the Delta table (read through the `deltalake` and
 //! `parquet` crates, not our listing) and `verify` must agree with it exactly
 //! (`docs/RELIABILITY.md`, "The catalog's invariant").
@@ -35,6 +35,8 @@ enum Op {
     DeleteOutside(i64),
     Flush,
     Reopen,
+    /// A catalog maintenance pass: compaction, checkpoint, log cleanup, vacuum.
+    Maintain,
 }
 
 const KEYS: i64 = 4;
@@ -57,6 +59,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => n.prop_map(Op::DeleteOutside),
         1 => Just(Op::Flush),
         1 => Just(Op::Reopen),
+        1 => Just(Op::Maintain),
     ]
 }
 
@@ -157,6 +160,9 @@ impl Run {
                 self.cache().flush().unwrap();
                 self.committed = self.model.keys().copied().collect();
                 self.check_catalog();
+            }
+            Op::Maintain => {
+                self.cache().maintain().unwrap();
             }
             Op::Reopen => {
                 self.cache.take().unwrap().close().unwrap();
