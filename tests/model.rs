@@ -162,7 +162,9 @@ impl Run {
                 self.check_catalog();
             }
             Op::Maintain => {
+                // A maintenance pass commits what is journaled first.
                 self.cache().maintain().unwrap();
+                self.committed = self.model.keys().copied().collect();
             }
             Op::Reopen => {
                 self.cache.take().unwrap().close().unwrap();
