@@ -239,6 +239,7 @@ impl DeltaCatalog {
             .arrow_schema()
             .as_ref()
             .clone();
+        // The rows the segment leaves: the journaled ones kept and those made from payloads.
         let all: Vec<&CatalogRow> = plan.rows.iter().copied().chain(&plan.adopted).collect();
         let schema = schema_for_rows(&table_schema, &all);
         let txn = || {
@@ -248,17 +249,15 @@ impl DeltaCatalog {
         };
         if plan.clear {
             let t = self
-                .write(table, &schema, &plan.rows, SaveMode::Overwrite, None, txn())
+                .write(table, &schema, &all, SaveMode::Overwrite, None, txn())
                 .await?;
             self.table = Some(t);
             return Ok(());
         }
         let replace: HashSet<&str> = plan.replace_keys.iter().map(String::as_str).collect();
-        let (replacing, appending): (Vec<&CatalogRow>, Vec<&CatalogRow>) = plan
-            .rows
+        let (replacing, appending): (Vec<&CatalogRow>, Vec<&CatalogRow>) = all
             .iter()
             .copied()
-            .chain(&plan.adopted)
             .partition(|r| replace.contains(r.cache_key.as_str()));
         let chunks: Vec<&[String]> = plan.replace_keys.chunks(REPLACE_CHUNK).collect();
         if !plan.sweeps.is_empty() {
@@ -903,6 +902,25 @@ mod tests {
             vec![("lost".to_string(), vec!["9".repeat(32)])],
             "only rows that describe no payload of the key go"
         );
+    }
+
+    #[tokio::test]
+    async fn a_segment_that_clears_keeps_the_rows_made_from_payloads() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut d = DeltaCatalog::open(&dir.path().join("t")).await.unwrap();
+        let disk = Disk(HashMap::from([("adopt".to_string(), on_disk('7'))]));
+        d.match_payloads_with(Arc::new(disk));
+        let ops = vec![
+            CatalogOp::Clear,
+            CatalogOp::Put {
+                row: hashed("adopt", '6'),
+                replaces: false,
+            },
+        ];
+        d.commit(&ops, "w", 0).await.unwrap();
+        let rows = d.scan_rows(Projection::Full).await.unwrap();
+        let hashes: Vec<&str> = rows.iter().map(|r| &r.content_hash[..1]).collect();
+        assert_eq!(hashes, vec!["7"], "the row made from the payload there");
     }
 
     #[tokio::test]
