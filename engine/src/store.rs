@@ -42,7 +42,7 @@ pub struct BlobStore {
 }
 
 /// A payload's file name in its shard.
-fn file_name(key: &str, format: Format) -> String {
+pub(crate) fn file_name(key: &str, format: Format) -> String {
     format!("{key}.{}", format.ext())
 }
 
@@ -140,18 +140,10 @@ impl PayloadDraft<'_> {
             .metadata()
             .map_err(|e| Error::io(&self.path, e))?
             .len();
-        if store.durability == Durability::Fsync {
-            self.file.sync_all().map_err(|e| Error::io(&self.path, e))?;
-        }
         let name = file_name(&self.key, self.format);
-        let mut replaced = place(&mut self.tmp, &name).map_err(|e| io_error(&self.path, e))?;
-        store.count_write(usize::try_from(len).unwrap_or(usize::MAX), replaced);
+        let replaced = store.place_written(&mut self.tmp, &self.file, &name, len, &self.path)?;
         let dir = self.tmp.dir.as_fd();
-        if store.durability == Durability::Fsync {
-            rustix::fs::fsync(dir).map_err(|e| io_error(&self.path, e))?;
-        }
-        replaced |= store.remove_other_formats(dir, &self.key, self.format)?;
-        Ok(replaced)
+        Ok(store.remove_other_formats(dir, &self.key, self.format)? | replaced)
     }
 }
 
@@ -340,14 +332,30 @@ impl BlobStore {
         // Errors name the payload being written (the temporary file is removed on return).
         let (mut tmp, mut file) = TempFile::create(dir, key, &path, false)?;
         file.write_all(bytes).map_err(|e| Error::io(&path, e))?;
-        if self.durability == Durability::Fsync {
-            file.sync_all().map_err(|e| Error::io(&path, e))?;
+        self.place_written(&mut tmp, &file, &name, bytes.len() as u64, &path)
+    }
+
+    /// Make the written temporary file `tmp` (open as `file`, `len` bytes) the payload `name`
+    /// of its shard: the file is fsync'd first and the shard after when the store is durable,
+    /// and the write is counted; true if it replaced a file. `path` (the payload's) names it
+    /// in errors.
+    fn place_written<D: AsFd>(
+        &self,
+        tmp: &mut TempFile<D>,
+        file: &fs::File,
+        name: &str,
+        len: u64,
+        path: &Path,
+    ) -> Result<bool> {
+        let durable = self.durability == Durability::Fsync;
+        if durable {
+            file.sync_all().map_err(|e| Error::io(path, e))?;
         }
-        drop(file);
-        let replaced = place(&mut tmp, &name).map_err(|e| io_error(&path, e))?;
-        self.count_write(bytes.len(), replaced);
-        if self.durability == Durability::Fsync {
-            rustix::fs::fsync(dir).map_err(|e| io_error(shards.path_of(key, ""), e))?;
+        let replaced = place(tmp, name).map_err(|e| io_error(path, e))?;
+        self.count_write(usize::try_from(len).unwrap_or(usize::MAX), replaced);
+        if durable {
+            let shard = path.parent().unwrap_or(path);
+            rustix::fs::fsync(tmp.dir.as_fd()).map_err(|e| io_error(shard, e))?;
         }
         Ok(replaced)
     }
