@@ -410,13 +410,16 @@ impl CacheCore {
                 retention: config.maintenance_retention,
                 // On an object store a commit does not look for each row's payload (a
                 // request per row); docs/SCALE.md.
-                payloads: (!store.is_remote()).then(|| {
-                    std::sync::Arc::new(crate::payload_probe::DiskPayloads::new(
-                        config.root.clone(),
-                        signer.clone(),
-                        config.allow_unsigned_entries,
-                    )) as std::sync::Arc<dyn cacheness_catalog::PayloadProbe>
-                }),
+                payloads: match store.is_remote() {
+                    true => None,
+                    false => Some(std::sync::Arc::new(
+                        crate::payload_probe::DiskPayloads::open(
+                            &config.root,
+                            signer.clone(),
+                            config.allow_unsigned_entries,
+                        )?,
+                    )),
+                },
             },
         )?;
         let access = config

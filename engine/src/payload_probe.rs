@@ -9,45 +9,48 @@
 //! describes (its put was killed between placing it and journaling its row) gets a row made
 //! from its own metadata, once it passes every check a get makes.
 
-use std::os::unix::fs::OpenOptionsExt;
-use std::path::PathBuf;
+use std::path::Path;
+
+use rustix::fs::OFlags;
 
 use cacheness_catalog::{CatalogRow, PayloadOnDisk, PayloadProbe};
 
 use crate::codec::Format;
 use crate::core::{Inspector, Lookup};
+use crate::error::Result;
+use crate::shard_dirs::ShardDirs;
 use crate::signing::Signer;
-use crate::store::BlobStore;
+use crate::store::file_name;
 
-/// The payload files of a cache on disk, under `root`, and the key and setting that check
-/// them.
+/// The payload files of a cache on disk (opened as the store opens them: relative to the
+/// shard directories, following no link), and the key and setting that check them.
 pub(crate) struct DiskPayloads {
-    root: PathBuf,
+    shards: ShardDirs,
     signer: Signer,
     allow_unsigned: bool,
 }
 
 impl std::fmt::Debug for DiskPayloads {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "DiskPayloads({})", self.root.display())
+        write!(f, "DiskPayloads({:?})", self.shards)
     }
 }
 
 impl DiskPayloads {
-    pub(crate) fn new(root: PathBuf, signer: Signer, allow_unsigned: bool) -> Self {
-        DiskPayloads {
-            root,
+    /// The payloads of the cache at `root`.
+    pub(crate) fn open(root: &Path, signer: Signer, allow_unsigned: bool) -> Result<Self> {
+        Ok(DiskPayloads {
+            shards: ShardDirs::open(root)?,
             signer,
             allow_unsigned,
-        }
+        })
     }
 
-    /// Open a payload file without following a link.
-    fn open(&self, key: &str, format: Format) -> std::io::Result<std::fs::File> {
-        std::fs::File::options()
-            .read(true)
-            .custom_flags(libc::O_NOFOLLOW)
-            .open(self.root.join(BlobStore::rel_path(key, format)))
+    /// Open a payload file: `Ok(None)` if there is none.
+    fn open_file(&self, key: &str, format: Format) -> Result<Option<std::fs::File>> {
+        let name = file_name(key, format);
+        let fd = self.shards.open_file(key, &name, OFlags::RDONLY)?;
+        Ok(fd.map(std::fs::File::from))
     }
 }
 
@@ -58,10 +61,8 @@ impl PayloadProbe for DiskPayloads {
         }
         let mut found = Vec::new();
         for format in Format::ALL {
-            let file = match self.open(key, format) {
-                Ok(f) => f,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-                Err(_) => return None,
+            let Some(file) = self.open_file(key, format).ok()? else {
+                continue;
             };
             found.push(PayloadOnDisk {
                 format: format.as_str().to_string(),
@@ -75,7 +76,10 @@ impl PayloadProbe for DiskPayloads {
         use std::io::Read;
         let format = Format::from_name(&payload.format)?;
         let mut bytes = Vec::new();
-        self.open(key, format).ok()?.read_to_end(&mut bytes).ok()?;
+        self.open_file(key, format)
+            .ok()??
+            .read_to_end(&mut bytes)
+            .ok()?;
         let inspector = Inspector {
             signer: &self.signer,
             allow_unsigned: self.allow_unsigned,
