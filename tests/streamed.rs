@@ -67,6 +67,13 @@ fn a_large_value_put_from_a_reader_is_the_value_a_get_returns() {
         .unwrap()
         .len();
     assert_eq!(info.stored_bytes, file_len);
+    // The content hash in its slot is the file's: a signed payload's hash is not recomputed by
+    // a get, so only this says the hash written while streaming is right.
+    let file = std::fs::read(payload_path(dir.path(), &key)).unwrap();
+    assert_eq!(
+        cacheness::seal::check(&file, cacheness::seal::SlotAt::Front),
+        Some(info.content_hash.clone())
+    );
     // No scratch or temporary file is left in the shard.
     let shard = payload_path(dir.path(), &key)
         .parent()
@@ -256,4 +263,48 @@ fn a_reader_that_fails_puts_nothing_and_names_the_key() {
         .sum();
     assert_eq!(left, 0, "no scratch or temporary file is left");
     assert_eq!(cache.get::<Vec<u8>>(&p).unwrap(), None);
+}
+
+#[test]
+fn a_large_table_put_batch_by_batch_carries_its_own_content_hash() {
+    use cacheness::deps::arrow::array::{Int64Array, RecordBatch};
+    use std::sync::Arc;
+    let dir = tempfile::tempdir().unwrap();
+    let cache = common::open_quiet(dir.path());
+    // 24 MiB of incompressible integers: past the size sealed in memory.
+    let words = noise(24 << 20, 19);
+    let batches: Vec<RecordBatch> = words
+        .chunks(8 << 16)
+        .map(|chunk| {
+            let values = chunk
+                .chunks_exact(8)
+                .map(|w| i64::from_le_bytes(w.try_into().unwrap()));
+            RecordBatch::try_from_iter([("v", Arc::new(Int64Array::from_iter_values(values)) as _)])
+                .unwrap()
+        })
+        .collect();
+    let schema = batches[0].schema();
+    let p = params!(t = 1);
+    let key = cache
+        .put_table_stream(
+            schema,
+            &mut batches.clone().into_iter().map(Ok),
+            &p,
+            &PutOptions::default(),
+        )
+        .unwrap();
+    let path = dir
+        .path()
+        .join(format!("blobs/{}/{key}.parquet", &key[..2]));
+    let file = std::fs::read(&path).unwrap();
+    assert!(file.len() > 16 << 20, "{} bytes", file.len());
+    let info = cache.info_by_key(&key).unwrap().unwrap();
+    assert_eq!(
+        cacheness::seal::check(&file, cacheness::seal::SlotAt::Back),
+        Some(info.content_hash.clone())
+    );
+    let back = cache.get::<Vec<RecordBatch>>(&p).unwrap().unwrap();
+    assert_eq!(back, batches);
+    cache.flush().unwrap();
+    assert!(cache.verify().unwrap().is_clean());
 }

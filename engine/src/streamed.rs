@@ -37,7 +37,7 @@ use cacheness_catalog::CatalogRow;
 
 use crate::codec::object::{self, FIXED_LEN};
 use crate::codec::table::TableWriter;
-use crate::codec::{DataType, EncodeCtx, Format, encode_error, parquet_footer};
+use crate::codec::{DataType, EncodeCtx, EntryMeta, Format, encode_error, parquet_footer};
 use crate::core::{
     CacheCore, EntryInfo, Loaded, Lookup, PutOptions, Rejection, Stated, catalog_row,
 };
@@ -108,6 +108,35 @@ fn tapped_copy(
     }
 }
 
+/// A writer that hashes what it passes on. A payload is written with both slots holding
+/// their placeholders, so the hash of its bytes as written is its content hash: no pass over
+/// the file is needed for it.
+struct Hashing<W> {
+    inner: W,
+    hash: Xxh3,
+}
+
+impl<W: Write> Hashing<W> {
+    fn new(inner: W) -> Self {
+        Hashing {
+            inner,
+            hash: Xxh3::new(),
+        }
+    }
+}
+
+impl<W: Write> Write for Hashing<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hash.update(&buf[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
 /// Feed a whole file to `tap` from its start, in [`CHUNK`]-byte pieces.
 fn feed_file(
     file: &mut std::fs::File,
@@ -136,9 +165,9 @@ impl CacheCore {
         params: &Params,
         opts: &PutOptions,
     ) -> Result<String> {
-        let key = self.new_meta(params, opts, DataType::Bytes)?.key;
+        let meta = self.new_meta(params, opts, DataType::Bytes)?;
         let read_error = |e: std::io::Error| Error::Read {
-            key: key.clone(),
+            key: meta.key.clone(),
             source: Box::new(e),
         };
         let mut head = Vec::new();
@@ -153,16 +182,16 @@ impl CacheCore {
             reader.read_to_end(&mut head).map_err(read_error)?;
             return self.put(&head, params, opts);
         }
-        self.put_streamed(&mut std::io::Cursor::new(head).chain(reader), params, opts)
+        self.put_streamed(meta, &mut std::io::Cursor::new(head).chain(reader), params)
     }
 
+    /// [`Self::put_reader`] of a large value on disk, the entry `meta` (its size still 0).
     fn put_streamed(
         &self,
+        mut meta: EntryMeta,
         reader: &mut dyn Read,
         params: &Params,
-        opts: &PutOptions,
     ) -> Result<String> {
-        let mut meta = self.new_meta(params, opts, DataType::Bytes)?;
         let key = meta.key.clone();
         let format = Format::Container;
         let store = self.store();
@@ -192,8 +221,9 @@ impl CacheCore {
         let head = object::head(meta.clone(), "zstd", payload_len, 0)?;
         let mut draft = store.draft(&key, format)?;
         let path = draft.path().to_path_buf();
-        {
-            let mut out = std::io::BufWriter::with_capacity(CHUNK, &mut *draft.file());
+        let content = {
+            let mut out =
+                Hashing::new(std::io::BufWriter::with_capacity(CHUNK, &mut *draft.file()));
             out.write_all(&head).map_err(|e| Error::io(&path, e))?;
             scratch.file().rewind().map_err(on_write)?;
             copy(
@@ -203,10 +233,12 @@ impl CacheCore {
                 |e| Error::io(&path, e),
             )?;
             out.flush().map_err(|e| Error::io(&path, e))?;
-        }
+            out.hash.digest128()
+        };
         drop(scratch);
         let stored = head.len() as u64 + payload_len;
-        let row = self.seal_and_sign(&mut draft, SlotAt::Front, 0..head.len() as u64, |hash| {
+        let slots = 0..head.len() as u64;
+        let row = self.seal_and_sign(&mut draft, SlotAt::Front, slots, content, |hash| {
             catalog_row(&meta, params, format, meta.raw_bytes, stored, hash, None)
         })?;
         let replaces = draft.place()?;
@@ -253,7 +285,7 @@ impl CacheCore {
             meta: &meta,
             options: &self.config().codec,
         };
-        let out = std::io::BufWriter::with_capacity(CHUNK, &mut *draft.file());
+        let out = Hashing::new(std::io::BufWriter::with_capacity(CHUNK, &mut *draft.file()));
         let mut writer = TableWriter::new(out, schema.clone(), &ctx)?;
         let mut any = false;
         for batch in batches {
@@ -273,6 +305,7 @@ impl CacheCore {
         }
         let (mut out, meta, _) = writer.finish()?;
         out.flush().map_err(|e| Error::io(&path, e))?;
+        let content = out.hash.digest128();
         drop(out);
         let len = draft
             .file()
@@ -281,7 +314,7 @@ impl CacheCore {
             .len();
         let footer = parquet_footer::footer_range(draft.file(), len)
             .map_err(|e| Error::corrupt(format!("Parquet payload {}", path.display()), e))?;
-        let row = self.seal_and_sign(&mut draft, SlotAt::Back, footer, |hash| {
+        let row = self.seal_and_sign(&mut draft, SlotAt::Back, footer, content, |hash| {
             catalog_row(&meta, params, format, meta.raw_bytes, len, hash, None)
         })?;
         let replaces = draft.place()?;
@@ -289,15 +322,17 @@ impl CacheCore {
     }
 
     /// Seal and sign a payload written to `draft`, whose slots (both holding their
-    /// placeholders) lie within `region` of the file: fill its hash slot, then its signature
-    /// slot for the catalog row that `row` makes from the content hash, and return the row
-    /// with its signature. A file under [`WHOLE_MAX`] bytes is sealed and signed in memory,
-    /// as a put in memory does; a larger one in two passes over the file.
+    /// placeholders) lie within `region` of the file and whose bytes as written hash to
+    /// `content` ([`Hashing`]): fill its hash slot, then its signature slot for the catalog
+    /// row that `row` makes from the content hash, and return the row with its signature. A
+    /// file under [`WHOLE_MAX`] bytes is sealed and signed in memory, as a put in memory does;
+    /// a larger one in one pass over the file (for the payload MAC).
     fn seal_and_sign(
         &self,
         draft: &mut PayloadDraft<'_>,
         at: SlotAt,
         region: std::ops::Range<u64>,
+        content: u128,
         row: impl FnOnce(String) -> CatalogRow,
     ) -> Result<CatalogRow> {
         let path = draft.path().to_path_buf();
@@ -325,10 +360,7 @@ impl CacheCore {
         let slots = seal::locate(&slots_area, at).ok_or_else(missing)?;
         let hash_at = region.start + (slots.hash + SLOT_PREFIX.len()) as u64;
         let signature_at = region.start + slots.signature.ok_or_else(missing)? as u64;
-        // The file holds both placeholders: its content hash is the hash of its bytes.
-        let mut content = Xxh3::new();
-        feed_file(file, |piece| content.update(piece), &path)?;
-        let hash = seal::hash_hex(content.digest128());
+        let hash = seal::hash_hex(content);
         file.write_all_at(hash.as_bytes(), hash_at).map_err(io)?;
         // The payload MAC covers the file with the hash filled in and the signature slot
         // holding its placeholder.
@@ -430,17 +462,13 @@ impl CacheCore {
         // header) masked, and a hash of the compressed payload alone for the second pass.
         let mut content = Xxh3::new();
         let mut mac = self.signer().streaming_mac();
-        let hash_mask = (slots.hash, seal::PLACEHOLDER.as_slice());
+        let whole = 0..head.len();
+        seal::feed_masked(&head, slots.masks(), whole.clone(), |piece| {
+            content.update(piece)
+        });
         let signature_mask = slots
             .signature
             .map(|slot| (slot, seal::SIGNATURE_PLACEHOLDER.as_slice()));
-        let whole = 0..head.len();
-        seal::feed_masked(
-            &head,
-            [Some(hash_mask), signature_mask].into_iter().flatten(),
-            whole.clone(),
-            |piece| content.update(piece),
-        );
         seal::feed_masked(&head, signature_mask, whole, |piece| {
             mac.update(piece);
         });
