@@ -102,14 +102,6 @@ impl Run {
     fn apply(&mut self, op: &Op) {
         match op {
             Op::Put(n, v) => {
-                if self.dangling.contains(n) {
-                    // Known limit (docs/RELIABILITY.md): a put of a key whose payload was
-                    // deleted behind the cache's back after its row was committed adds a
-                    // second row beside the old one, since a fresh put is appended without a
-                    // look at the table. The documented remedy comes first: invalidate.
-                    assert!(!self.cache().invalidate(&p(*n)).unwrap());
-                    self.dangling.remove(n);
-                }
                 let c = self.cache();
                 match v {
                     Value::Object(x) => c.put(&Serde(*x), &p(*n)),

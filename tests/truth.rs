@@ -40,6 +40,56 @@ fn an_invalidate_after_an_outside_deletion_leaves_no_row() {
     assert_eq!(common::delta_rows(dir.path()).len(), 1);
 }
 
+#[test]
+fn a_put_after_an_outside_deletion_leaves_one_row_describing_the_new_payload() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = common::open_quiet(dir.path());
+    let p = params!(n = 1);
+    let key = cache.put(&Serde("first".to_string()), &p).unwrap();
+    cache
+        .put(&Serde("other".to_string()), &params!(n = 2))
+        .unwrap();
+    cache.flush().unwrap();
+    std::fs::remove_file(dir.path().join(format!("blobs/{}/{key}.cnobj", &key[..2]))).unwrap();
+    // The put finds no payload, so it is journaled as fresh; the table still has a row.
+    cache.put(&Serde("second".to_string()), &p).unwrap();
+    cache.flush().unwrap();
+    let rows = common::delta_rows(dir.path());
+    let of_key: Vec<_> = rows.iter().filter(|r| r.cache_key == key).collect();
+    assert_eq!(of_key.len(), 1, "one Delta row for the key: {rows:?}");
+    assert_eq!(rows.len(), 2);
+    let n = cache
+        .sql("SELECT count(*) AS n FROM cache_entries")
+        .unwrap();
+    assert_eq!(common::ints(&n, "n"), vec![2]);
+    assert!(cache.verify().unwrap().is_clean(), "{:?}", problems(&cache));
+    assert_eq!(
+        cache.get::<Serde<String>>(&p).unwrap().map(|s| s.0),
+        Some("second".to_string())
+    );
+    // Also after a reopen, where the first commit reads the keys of the table afresh.
+    drop(cache);
+    let cache = common::open_quiet(dir.path());
+    let key2 = cache
+        .put(&Serde("third".to_string()), &params!(n = 2))
+        .unwrap();
+    cache.flush().unwrap();
+    std::fs::remove_file(
+        dir.path()
+            .join(format!("blobs/{}/{key2}.cnobj", &key2[..2])),
+    )
+    .unwrap();
+    drop(cache);
+    let cache = common::open_quiet(dir.path());
+    cache
+        .put(&Serde("fourth".to_string()), &params!(n = 2))
+        .unwrap();
+    cache.flush().unwrap();
+    let rows = common::delta_rows(dir.path());
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert!(cache.verify().unwrap().is_clean(), "{:?}", problems(&cache));
+}
+
 /// What `verify` finds wrong, by kind.
 fn problems(cache: &cacheness::blocking::Cache) -> Vec<String> {
     let report = cache.verify().unwrap();

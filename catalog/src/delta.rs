@@ -14,6 +14,7 @@ use deltalake::operations::write::SchemaMode;
 use deltalake::protocol::SaveMode;
 use futures::StreamExt;
 
+use crate::committed_keys::CommittedKeys;
 use crate::custom::MetadataTables;
 use crate::error::{CatalogError, Result};
 use crate::maintenance::{MaintenanceLock, MaintenanceReport};
@@ -51,6 +52,8 @@ pub struct DeltaCatalog {
     probe: Option<Arc<dyn PayloadProbe>>,
     /// The newest log version whose commit file was checked (`crate::log_check`).
     log_checked: Option<i64>,
+    /// The keys the committed table holds rows for, to tell fresh keys from held ones.
+    committed: CommittedKeys,
 }
 
 /// A Delta error on the table labelled `label` (its path), as a catalog error.
@@ -78,6 +81,7 @@ impl DeltaCatalog {
             table: None,
             probe: None,
             log_checked: None,
+            committed: CommittedKeys::default(),
         };
         me.load().await?;
         if me.table.is_none() {
@@ -231,6 +235,23 @@ impl DeltaCatalog {
         if let Some(probe) = &self.probe {
             plan.settle(probe.as_ref());
         }
+        // The rows the segment leaves: the journaled ones kept and those made from payloads.
+        let all: Vec<&CatalogRow> = plan.rows.iter().copied().chain(&plan.adopted).collect();
+        // A key journaled as fresh can still have a row (its payload went behind the cache's
+        // back): such keys are replaced, not appended, so that the key keeps one row.
+        let mut replace_keys = plan.replace_keys.clone();
+        if !plan.clear {
+            let journaled: HashSet<&str> = replace_keys.iter().map(String::as_str).collect();
+            let fresh: Vec<&str> = all
+                .iter()
+                .map(|r| r.cache_key.as_str())
+                .filter(|k| !journaled.contains(k))
+                .collect();
+            if !fresh.is_empty() {
+                let held = self.held_keys(&fresh).await?;
+                replace_keys.extend(held);
+            }
+        }
         let mut table = self.table()?.clone();
         let table_schema: Schema = table
             .snapshot()
@@ -239,8 +260,6 @@ impl DeltaCatalog {
             .arrow_schema()
             .as_ref()
             .clone();
-        // The rows the segment leaves: the journaled ones kept and those made from payloads.
-        let all: Vec<&CatalogRow> = plan.rows.iter().copied().chain(&plan.adopted).collect();
         let schema = schema_for_rows(&table_schema, &all);
         let txn = || {
             CommitProperties::default()
@@ -254,12 +273,12 @@ impl DeltaCatalog {
             self.table = Some(t);
             return Ok(());
         }
-        let replace: HashSet<&str> = plan.replace_keys.iter().map(String::as_str).collect();
+        let replace: HashSet<&str> = replace_keys.iter().map(String::as_str).collect();
         let (replacing, appending): (Vec<&CatalogRow>, Vec<&CatalogRow>) = all
             .iter()
             .copied()
             .partition(|r| replace.contains(r.cache_key.as_str()));
-        let chunks: Vec<&[String]> = plan.replace_keys.chunks(REPLACE_CHUNK).collect();
+        let chunks: Vec<&[String]> = replace_keys.chunks(REPLACE_CHUNK).collect();
         if !plan.sweeps.is_empty() {
             // Rows of keys whose payload no row of this segment describes: only the rows that
             // describe no payload there go (the payload's own row stays, or comes later).
@@ -337,6 +356,45 @@ impl DeltaCatalog {
 
     /// One Delta write of catalog rows (schema merged), optionally replacing what a predicate
     /// matches.
+    /// Of `keys`, journaled as fresh, those the committed table may hold a row for (the table
+    /// reloaded first, and the keys of data files not seen before read): all of them when a
+    /// data file cannot be read, which costs a replacement, never a second row.
+    async fn held_keys(&mut self, keys: &[&str]) -> Result<Vec<String>> {
+        self.load().await?;
+        let table = self.table()?.clone();
+        let files: Vec<String> = table
+            .snapshot()
+            .map_err(delta_err(&self.label))?
+            .log_data()
+            .iter()
+            .map(|f| f.path().to_string())
+            .collect();
+        let store = table.object_store();
+        for file in self.committed.retain(&files) {
+            let read = async {
+                let path = deltalake::Path::parse(&file).map_err(|e| e.to_string())?;
+                let got = object_store::ObjectStoreExt::get(&store, &path)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                got.bytes().await.map_err(|e| e.to_string())
+            };
+            let added = match read.await {
+                Ok(bytes) => self.committed.add(&file, bytes).map_err(|e| e.to_string()),
+                Err(e) => Err(e),
+            };
+            if let Err(e) = added {
+                tracing::debug!(table = %self.label, file = %file, "keys of a data file unknown, replacing the fresh keys: {e}");
+                self.committed.clear();
+                return Ok(keys.iter().map(|k| k.to_string()).collect());
+            }
+        }
+        Ok(keys
+            .iter()
+            .filter(|k| self.committed.may_hold(k))
+            .map(|k| k.to_string())
+            .collect())
+    }
+
     async fn write(
         &self,
         table: DeltaTable,

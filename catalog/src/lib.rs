@@ -34,6 +34,7 @@
 
 #![warn(missing_docs)]
 
+mod committed_keys;
 pub mod committer;
 pub mod custom;
 pub mod delta;
