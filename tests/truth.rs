@@ -90,6 +90,47 @@ fn a_put_after_an_outside_deletion_leaves_one_row_describing_the_new_payload() {
     assert!(cache.verify().unwrap().is_clean(), "{:?}", problems(&cache));
 }
 
+#[test]
+fn racing_puts_of_one_key_in_different_formats_leave_one_of_them() {
+    use cacheness::deps::ndarray::Array1;
+    let dir = tempfile::tempdir().unwrap();
+    let cache = common::open_quiet(dir.path());
+    for round in 0..40 {
+        let p = params!(formats = round);
+        let barrier = std::sync::Barrier::new(3);
+        std::thread::scope(|s| {
+            let (cache, barrier, p) = (&cache, &barrier, &p);
+            s.spawn(move || {
+                barrier.wait();
+                cache.put(&Serde(round), p).unwrap();
+            });
+            s.spawn(move || {
+                barrier.wait();
+                cache.put(&vec![round as u8; 9], p).unwrap();
+            });
+            s.spawn(move || {
+                barrier.wait();
+                cache.put(&Array1::from(vec![round as f64; 3]), p).unwrap();
+            });
+        });
+        // Each put placed its file and removed the others': without the shard lock two of
+        // them could remove each other's, leaving nothing.
+        let served = [
+            matches!(cache.get::<Serde<i64>>(&p), Ok(Some(_))),
+            matches!(cache.get::<Vec<u8>>(&p), Ok(Some(_))),
+            matches!(cache.get::<Array1<f64>>(&p), Ok(Some(_))),
+        ];
+        assert_eq!(
+            served.iter().filter(|s| **s).count(),
+            1,
+            "round {round}: {served:?}"
+        );
+    }
+    cache.flush().unwrap();
+    assert_eq!(cache.list_entries().unwrap().len(), 40);
+    assert!(cache.verify().unwrap().is_clean(), "{:?}", problems(&cache));
+}
+
 /// What `verify` finds wrong, by kind.
 fn problems(cache: &cacheness::blocking::Cache) -> Vec<String> {
     let report = cache.verify().unwrap();

@@ -15,7 +15,7 @@ use std::io::Write;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
-use rustix::fs::{AtFlags, Mode, OFlags, RenameFlags};
+use rustix::fs::{AtFlags, FlockOperation, Mode, OFlags, RenameFlags};
 use rustix::io::Errno;
 
 use bytes::Bytes;
@@ -140,10 +140,8 @@ impl PayloadDraft<'_> {
             .metadata()
             .map_err(|e| Error::io(&self.path, e))?
             .len();
-        let name = file_name(&self.key, self.format);
-        let replaced = store.place_written(&mut self.tmp, &self.file, &name, len, &self.path)?;
-        let dir = self.tmp.dir.as_fd();
-        Ok(store.remove_other_formats(dir, &self.key, self.format)? | replaced)
+        let at = (self.key.as_str(), self.format);
+        store.place_written(&mut self.tmp, &self.file, at, len, &self.path)
     }
 }
 
@@ -303,22 +301,13 @@ impl BlobStore {
         self.root.join(Self::rel_path(key, format))
     }
 
-    /// Atomically write a payload; true if it replaced a payload of the same key and format.
+    /// Atomically write a payload on disk, in the shard directory `dir` (the shard of `key`),
+    /// and remove the key's payloads in other formats ([`Self::place_written`]); true if it
+    /// replaced any.
     ///
     /// The rename first refuses to replace (`renameat2(RENAME_NOREPLACE)`), which tells a new
     /// key from a replacement without a separate `stat` of the destination: that lookup of a
     /// name the kernel has not seen costs ≈ 3 µs on ext4, a tenth of a put.
-    pub fn write(&self, key: &str, format: Format, bytes: &[u8]) -> Result<bool> {
-        if let Some(r) = &self.remote {
-            let (replaced, _other_formats) = r.write(key, format, bytes, None)?;
-            self.count_write(bytes.len(), replaced);
-            return Ok(replaced);
-        }
-        let shard = self.shards()?.shard(key)?;
-        self.write_at(shard.as_fd(), key, format, bytes)
-    }
-
-    /// [`Self::write`] on disk, in the shard directory `dir` (the shard of `key`).
     fn write_at(
         &self,
         dir: BorrowedFd<'_>,
@@ -332,18 +321,25 @@ impl BlobStore {
         // Errors name the payload being written (the temporary file is removed on return).
         let (mut tmp, mut file) = TempFile::create(dir, key, &path, false)?;
         file.write_all(bytes).map_err(|e| Error::io(&path, e))?;
-        self.place_written(&mut tmp, &file, &name, bytes.len() as u64, &path)
+        self.place_written(&mut tmp, &file, (key, format), bytes.len() as u64, &path)
     }
 
-    /// Make the written temporary file `tmp` (open as `file`, `len` bytes) the payload `name`
-    /// of its shard: the file is fsync'd first and the shard after when the store is durable,
-    /// and the write is counted; true if it replaced a file. `path` (the payload's) names it
-    /// in errors.
+    /// Make the written temporary file `tmp` (open as `file`, `len` bytes) the payload of `key`
+    /// in `format` in its shard, and remove the key's payloads in other formats: the file is
+    /// fsync'd first and the shard after when the store is durable, and the write is counted;
+    /// true if it replaced a file. `path` (the payload's) names it in errors.
+    ///
+    /// The rename and the removal of the other formats happen under an exclusive `flock` of
+    /// the shard directory (a descriptor of its own per put, so threads exclude each other as
+    /// processes do): two puts of one key in different formats that race would otherwise each
+    /// place their file and then remove the other's, leaving the key with no payload. Under
+    /// the lock the later one removes the earlier one's file. A file system without `flock`
+    /// on directories places without it.
     fn place_written<D: AsFd>(
         &self,
         tmp: &mut TempFile<D>,
         file: &fs::File,
-        name: &str,
+        (key, format): (&str, Format),
         len: u64,
         path: &Path,
     ) -> Result<bool> {
@@ -351,13 +347,23 @@ impl BlobStore {
         if durable {
             file.sync_all().map_err(|e| Error::io(path, e))?;
         }
-        let replaced = place(tmp, name).map_err(|e| io_error(path, e))?;
+        let locked = rustix::fs::flock(tmp.dir.as_fd(), FlockOperation::LockExclusive);
+        let placed = place(tmp, &file_name(key, format)).map_err(|e| io_error(path, e));
+        let others = match placed {
+            Ok(_) => self.remove_other_formats(tmp.dir.as_fd(), key, format),
+            Err(_) => Ok(false),
+        };
+        if locked.is_ok() {
+            let _ = rustix::fs::flock(tmp.dir.as_fd(), FlockOperation::Unlock);
+        }
+        let replaced = placed?;
         self.count_write(usize::try_from(len).unwrap_or(usize::MAX), replaced);
+        let others = others?;
         if durable {
             let shard = path.parent().unwrap_or(path);
             rustix::fs::fsync(tmp.dir.as_fd()).map_err(|e| io_error(shard, e))?;
         }
-        Ok(replaced)
+        Ok(replaced | others)
     }
 
     /// Count a write in the usage counters. A replaced payload's old size is unknown here:
@@ -390,8 +396,7 @@ impl BlobStore {
             None => {
                 // One shard descriptor for the write and the other formats' checks.
                 let shard = self.shards()?.shard(key)?;
-                let replaced = self.write_at(shard.as_fd(), key, format, bytes)?;
-                return Ok(self.remove_other_formats(shard.as_fd(), key, format)? | replaced);
+                return self.write_at(shard.as_fd(), key, format, bytes);
             }
         };
         for other in others {
@@ -699,7 +704,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = BlobStore::open(dir.path(), Durability::Buffered).unwrap();
         let key = "00aabbccddeeff11";
-        store.write(key, Format::Container, b"first").unwrap();
+        store
+            .put_payload(key, Format::Container, b"first", None)
+            .unwrap();
         // Not payloads: a temporary file and a foreign name.
         std::fs::write(dir.path().join("blobs/00/.00aabbccddeeff11.x.tmp"), b"t").unwrap();
         std::fs::write(dir.path().join("blobs/00/notes.txt"), b"n").unwrap();
@@ -710,7 +717,9 @@ mod tests {
         );
 
         // Put again (a new inode) after the walk: kept.
-        store.write(key, Format::Container, b"second").unwrap();
+        store
+            .put_payload(key, Format::Container, b"second", None)
+            .unwrap();
         assert!(!store.remove_if_unchanged(&found).unwrap());
         assert_eq!(
             &store.read(key, Format::Container).unwrap().unwrap()[..],
@@ -746,16 +755,16 @@ mod tests {
         let usage = store.usage();
         usage.calibrate(usage.raw(), 0, 0);
         store
-            .write("00aabbccddeeff11", Format::Container, &[0; 100])
+            .put_payload("00aabbccddeeff11", Format::Container, &[0; 100], None)
             .unwrap();
         store
-            .write("11aabbccddeeff11", Format::Parquet, &[0; 50])
+            .put_payload("11aabbccddeeff11", Format::Parquet, &[0; 50], None)
             .unwrap();
         assert_eq!(usage.estimate(), Some((150, 2)));
         // A replacement of the same format adds its size (the old one is unknown): an
         // over-estimate, never an under-estimate.
         store
-            .write("00aabbccddeeff11", Format::Container, &[0; 10])
+            .put_payload("00aabbccddeeff11", Format::Container, &[0; 10], None)
             .unwrap();
         assert_eq!(usage.estimate(), Some((160, 2)));
         assert!(store.remove("11aabbccddeeff11", Format::Parquet).unwrap());

@@ -26,12 +26,19 @@ pub fn open_sharing_key(dir: &Path, keyed: &Path) -> Cache {
 
 /// Rows in the Delta table itself (not the journal): proves what reached Delta.
 pub fn delta_rows(root: &Path) -> Vec<cacheness::catalog::CatalogRow> {
+    delta_rows_at(root.join("catalog/cache_entries").into())
+}
+
+/// Rows in the Delta table at `location` (a directory or an object store prefix).
+pub fn delta_rows_at(
+    location: cacheness::catalog::storage::Location,
+) -> Vec<cacheness::catalog::CatalogRow> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
     rt.block_on(async {
-        let d = cacheness::catalog::delta::DeltaCatalog::open(&root.join("catalog/cache_entries"))
+        let d = cacheness::catalog::delta::DeltaCatalog::open(location)
             .await
             .unwrap();
         d.scan_rows(cacheness::catalog::Projection::Full)

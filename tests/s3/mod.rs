@@ -151,6 +151,20 @@ impl S3 {
         runtime().block_on(async { store.put(&path, bytes.into()).await.unwrap() });
     }
 
+    /// Delete an object of the bucket (a missing one is no error), as a cleanup script would.
+    #[allow(dead_code)]
+    pub fn delete(&self, key: &str) {
+        use object_store::ObjectStoreExt;
+        let store = self.client();
+        let path = object_store::path::Path::from(key);
+        runtime().block_on(async {
+            match store.delete(&path).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+                Err(e) => panic!("deleting {key}: {e}"),
+            }
+        });
+    }
+
     fn client(&self) -> object_store::aws::AmazonS3 {
         object_store::aws::AmazonS3Builder::new()
             .with_endpoint(&self.endpoint)
