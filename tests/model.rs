@@ -80,6 +80,9 @@ enum Op {
     /// An eviction pass with at most this many entries allowed.
     Evict(u64),
     CleanupExpired,
+    /// A listing and an SQL count, within the catalog lag (a listing commits this process's
+    /// journal first, as any catalog request does).
+    List,
     Flush,
     Reopen,
     /// A catalog maintenance pass: compaction, checkpoint, log cleanup, vacuum.
@@ -114,6 +117,7 @@ fn op(on_disk: bool) -> BoxedStrategy<Op> {
         2 => n.clone().prop_map(Op::DeleteOutside),
         1 => (1..=KEYS as u64).prop_map(Op::Evict),
         1 => Just(Op::CleanupExpired),
+        2 => Just(Op::List),
         2 => Just(Op::Flush),
         2 => Just(Op::Reopen),
         1 => Just(Op::Maintain),
@@ -248,6 +252,9 @@ struct Run {
     expired: BTreeSet<i64>,
     /// Keys this process journaled since its last commit.
     pending: BTreeSet<i64>,
+    /// Keys whose payload was deleted outside while this process's row for them was still
+    /// journaled: listed until the commit settles them.
+    unsettled: BTreeSet<i64>,
 }
 
 impl Run {
@@ -260,6 +267,7 @@ impl Run {
             dangling: BTreeSet::new(),
             expired: BTreeSet::new(),
             pending: BTreeSet::new(),
+            unsettled: BTreeSet::new(),
         }
     }
 
@@ -269,6 +277,7 @@ impl Run {
 
     /// The model after a put of `v` under `n` that the cache served.
     fn put_landed(&mut self, n: i64, v: Value) {
+        self.unsettled.remove(&n);
         self.model.insert(n, v);
         self.dangling.remove(&n);
         self.expired.remove(&n);
@@ -276,7 +285,7 @@ impl Run {
 
     fn reopen(&mut self, max_entries: Option<u64>) {
         self.cache.take().unwrap().close().unwrap();
-        self.pending.clear();
+        self.committed();
         self.cache = Some(self.backend.open(max_entries));
     }
 
@@ -310,6 +319,7 @@ impl Run {
                     assert_eq!(answer, was, "invalidate {n}");
                 }
                 self.dangling.remove(n);
+                self.unsettled.remove(n);
                 self.pending.insert(*n);
             }
             Op::Touch(n) => {
@@ -323,8 +333,11 @@ impl Run {
                 // A commit on disk settles the keys it touches by their payloads; on an object
                 // store rows are committed as journaled, so a row still pending stays too.
                 let settled = self.backend.dir().is_some() && self.pending.contains(n);
-                if self.model.remove(n).is_some() && !settled {
-                    self.dangling.insert(*n);
+                if self.model.remove(n).is_some() {
+                    match settled {
+                        true => self.unsettled.insert(*n),
+                        false => self.dangling.insert(*n),
+                    };
                 }
             }
             Op::RaceThreads(n, values) => {
@@ -351,6 +364,7 @@ impl Run {
                     match op {
                         ChildOp::Put(n, v) => self.put_landed(*n, v.clone()),
                         ChildOp::Invalidate(n) => {
+                            self.unsettled.remove(n);
                             self.model.remove(n);
                             self.dangling.remove(n);
                             self.expired.remove(n);
@@ -392,23 +406,68 @@ impl Run {
                 self.reopen(None);
             }
             Op::CleanupExpired => {
+                // It reads the catalog (which commits the journal), then journals deletes.
                 self.cache().cleanup_expired().unwrap();
+                self.committed();
                 for n in &self.expired {
                     self.pending.insert(*n);
                 }
             }
+            Op::List => {
+                self.check_listing();
+                self.committed();
+            }
             Op::Flush => {
                 self.cache().flush().unwrap();
-                self.pending.clear();
+                self.committed();
                 self.check_catalog();
             }
             Op::Maintain => {
                 // A maintenance pass commits what is journaled first.
                 self.cache().maintain().unwrap();
-                self.pending.clear();
+                self.committed();
             }
             Op::Reopen => self.reopen(None),
         }
+    }
+
+    /// This process's journal was committed.
+    fn committed(&mut self) {
+        self.pending.clear();
+        self.unsettled.clear();
+    }
+
+    /// Within the catalog lag: the listing (the Delta snapshot plus every journal) holds
+    /// every live entry and the rows left by outside deletions, and nothing else; SQL counts
+    /// what the listing holds.
+    fn check_listing(&self) {
+        let cache = self.cache();
+        let key_of = |n: &i64| p(*n).key().unwrap();
+        let listed: BTreeSet<String> = cache
+            .list_entries()
+            .unwrap()
+            .into_iter()
+            .map(|e| e.cache_key)
+            .collect();
+        let live: BTreeSet<String> = self.model.keys().map(key_of).collect();
+        let may: BTreeSet<String> = self
+            .dangling
+            .iter()
+            .chain(&self.unsettled)
+            .map(key_of)
+            .collect();
+        assert!(
+            live.is_subset(&listed) && listed.iter().all(|k| live.contains(k) || may.contains(k)),
+            "listed {listed:?}, live {live:?}, rows without payload {may:?}"
+        );
+        let batches = cache
+            .sql("SELECT count(*) AS n FROM cache_entries")
+            .unwrap();
+        assert_eq!(
+            common::ints(&batches, "n"),
+            vec![listed.len() as i64],
+            "SQL count"
+        );
     }
 
     /// After puts of `values` under `n` raced: one of them is served, whole (the racers'
