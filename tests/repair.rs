@@ -297,3 +297,55 @@ fn a_corrupt_stray_format_goes_without_taking_the_valid_entry() {
     assert_eq!(cache.list_entries().unwrap().len(), 1);
     assert_eq!(common::delta_rows(root).len(), 1);
 }
+
+#[test]
+fn a_second_row_of_a_key_in_the_delta_table_is_reported_and_repaired() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = common::open_quiet(dir.path());
+    let key = cache.put(&Serde(1i64), &params!(n = 1)).unwrap();
+    cache.put(&Serde(2i64), &params!(n = 2)).unwrap();
+    cache.flush().unwrap();
+    // Another writer (an older version, a hand edit, a race the commits cannot see) appended
+    // an older row of the key beside its own.
+    let mut stale = common::delta_rows(dir.path())
+        .into_iter()
+        .find(|r| r.cache_key == key)
+        .unwrap();
+    stale.created_at -= 1_000_000;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let location =
+            cacheness::catalog::storage::Location::from(dir.path().join("catalog/cache_entries"));
+        let table = location.delta_table().await.unwrap();
+        let schema = cacheness::catalog::schema::schema_for_rows(
+            table.snapshot().unwrap().snapshot().arrow_schema().as_ref(),
+            &[&stale],
+        );
+        let batch = cacheness::catalog::schema::rows_to_batch(&schema, &[&stale], "t").unwrap();
+        table
+            .write(vec![batch])
+            .with_save_mode(deltalake::protocol::SaveMode::Append)
+            .await
+            .unwrap();
+    });
+    assert_eq!(common::delta_rows(dir.path()).len(), 3);
+    // The listing shows the newest row; verify names the key.
+    assert_eq!(cache.list_entries().unwrap().len(), 2);
+    let report = cache.verify().unwrap();
+    assert_eq!(
+        kinds(&report),
+        vec![(ProblemKind::DuplicateRow, Some(key.clone()))]
+    );
+    cache.repair().unwrap();
+    cache.flush().unwrap();
+    let rows = common::delta_rows(dir.path());
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert!(cache.verify().unwrap().is_clean());
+    let n = cache
+        .sql("SELECT count(*) AS n FROM cache_entries")
+        .unwrap();
+    assert_eq!(common::ints(&n, "n"), vec![2]);
+}

@@ -54,6 +54,8 @@ pub(crate) enum Request {
     /// A maintenance pass; `true` forces compaction.
     Maintain(bool, Reply<Result<crate::maintenance::MaintenanceReport>>),
     Snapshot(Reply<Result<(deltalake::DeltaTable, crate::listing::Overlay)>>),
+    /// The keys with more than one row in the Delta snapshot.
+    DuplicateKeys(Reply<Result<Vec<String>>>),
 }
 
 /// Tuning of the group commit.
@@ -430,6 +432,7 @@ fn run(rt: &tokio::runtime::Runtime, shared: &Shared, table_dir: &Location) {
                         Request::List(_, reply) => reply.send(Err(err())),
                         Request::Maintain(_, reply) => reply.send(Err(err())),
                         Request::Snapshot(reply) => reply.send(Err(err())),
+                        Request::DuplicateKeys(reply) => reply.send(Err(err())),
                     }
                 }
             }
@@ -485,6 +488,9 @@ fn serve(
                 delta,
                 &shared.journal_dir,
             ))),
+            Request::DuplicateKeys(reply) => {
+                reply.send(rt.block_on(crate::listing::duplicate_keys(delta)))
+            }
         }
     }
 }

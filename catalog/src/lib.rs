@@ -210,6 +210,12 @@ impl Catalog {
             .await
     }
 
+    /// The keys with more than one row in the Delta table itself (listings show only the
+    /// newest): what `verify` reports as duplicate rows.
+    pub fn duplicate_keys_blocking(&self) -> Result<Vec<String>> {
+        self.call_blocking(Request::DuplicateKeys)
+    }
+
     /// The current Delta table and the journaled operations not in it yet (for SQL).
     pub async fn table_and_overlay(&self) -> Result<(deltalake::DeltaTable, Overlay)> {
         self.call_async(Request::Snapshot).await

@@ -79,6 +79,23 @@ pub(crate) async fn list(
     Ok(rows)
 }
 
+/// The keys with more than one row in the Delta snapshot (reloaded first). Listings show the
+/// newest of them; `verify` reports the key so that `repair` leaves it one row.
+pub(crate) async fn duplicate_keys(delta: &mut DeltaCatalog) -> Result<Vec<String>> {
+    let rows = delta.rows(Projection::Sizes).await?;
+    let mut seen: HashMap<&str, usize> = HashMap::with_capacity(rows.len());
+    for row in &rows {
+        *seen.entry(row.cache_key.as_str()).or_default() += 1;
+    }
+    let mut keys: Vec<String> = seen
+        .into_iter()
+        .filter(|(_, n)| *n > 1)
+        .map(|(k, _)| k.to_string())
+        .collect();
+    keys.sort();
+    Ok(keys)
+}
+
 /// Every journal segment on disk with its operations.
 pub(crate) fn read_journals(
     journal_dir: &Path,

@@ -47,6 +47,11 @@ pub enum ProblemKind {
     TamperedRow,
     /// A catalog row with a key or format this cache never writes. Repair deletes it.
     InvalidRow,
+    /// More than one row of a key in the Delta table, with a valid payload that the newest
+    /// describes (listings show that one; SQL over `cache_entries` and other engines reading
+    /// the table count the key more than once). Repair leaves one row, written from the
+    /// payload.
+    DuplicateRow,
     /// A valid payload without a catalog row. Repair indexes it from its own metadata.
     Orphan,
     /// An expired payload without a catalog row. Repair removes it.
@@ -250,6 +255,11 @@ fn problem(kind: ProblemKind, key: Option<&str>, path: String, detail: String) -
 fn scan(core: &CacheCore) -> Result<(VerifyReport, Vec<Finding>)> {
     let now = now_micros();
     let rows = core.catalog().list_blocking()?;
+    let duplicated: HashSet<String> = core
+        .catalog()
+        .duplicate_keys_blocking()?
+        .into_iter()
+        .collect();
     let mut findings = Vec::new();
     // Key -> (format, created_at) of its row whose payload is valid.
     let mut indexed: HashMap<String, (Format, i64)> = HashMap::new();
@@ -325,6 +335,16 @@ fn scan(core: &CacheCore) -> Result<(VerifyReport, Vec<Finding>)> {
                                 "{why}the row differs from the payload in {}",
                                 differ.join(", ")
                             ),
+                        ),
+                        fix: vec![Fix::WriteRow(Box::new(truth), true)],
+                    });
+                } else if duplicated.contains(&key) {
+                    findings.push(Finding {
+                        problem: problem(
+                            ProblemKind::DuplicateRow,
+                            Some(&key),
+                            path,
+                            "the Delta table holds more than one row of this key".into(),
                         ),
                         fix: vec![Fix::WriteRow(Box::new(truth), true)],
                     });
