@@ -325,7 +325,9 @@ impl Run {
             Op::Touch(n) => {
                 let answer = self.cache().touch(&p(*n)).unwrap();
                 assert_eq!(answer, self.model.contains_key(n), "touch {n}");
-                self.pending.insert(*n);
+                if answer {
+                    self.pending.insert(*n); // rewritten: a new row is journaled
+                }
                 assert_eq!(served(self.cache(), *n), self.model.get(n).cloned());
             }
             Op::DeleteOutside(n) => {
