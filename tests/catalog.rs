@@ -1,7 +1,7 @@
 //! The Delta catalog: typed parameter columns, type conflicts, listing before commit, and
 //! bounded file counts under many commits.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

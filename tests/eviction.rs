@@ -2,7 +2,7 @@
 //! low watermark, gets (in any process) count as use, the entry a put writes survives its own
 //! put, evicted entries leave the catalog, and `stats` says what was evicted and why.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::path::Path;

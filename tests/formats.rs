@@ -1,6 +1,6 @@
 //! Every payload format round-trips exactly; wrong-type gets are clear errors.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

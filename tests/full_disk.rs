@@ -4,7 +4,7 @@
 //! CLI test `cli/tests/cli.rs::a_put_past_the_file_size_limit_fails_cleanly` injects the same
 //! failure everywhere through the file-size limit.
 
-mod common;
+use crate::common;
 
 use cacheness_test_support::Tmpfs;
 

@@ -1,6 +1,8 @@
 //! `#[cached]` functions: keys shared with `put`/`get`, single flight, what is stored, clearing
 //! through the catalog, content-hashed path arguments.
 
+use crate::common;
+
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier, LazyLock, Mutex};
@@ -55,15 +57,15 @@ fn a_call_hits_after_its_first_run_and_put_get_share_its_key() {
     assert_eq!(ADD_RUNS.load(Ordering::SeqCst), 2);
     let info = add_cache_info();
     assert_eq!((info.hits, info.misses, info.errors), (1, 2, 0));
-    assert_eq!(info.function, "functions::add");
+    assert_eq!(info.function, concat!(module_path!(), "::add"));
     // The API finds the function's result under the same named parameters...
-    let p = function_params("functions::add", None)
+    let p = function_params(concat!(module_path!(), "::add"), None)
         .with("a", 1)
         .with("b", 2);
     let stored: Option<Serde<i64>> = ADD.cache().get(&p).unwrap();
     assert_eq!(stored.unwrap().0, 3);
     // ...and the function finds what the API put there.
-    let p = function_params("functions::add", None)
+    let p = function_params(concat!(module_path!(), "::add"), None)
         .with("a", 10)
         .with("b", 20);
     ADD.cache().put(&Serde(-1i64), &p).unwrap();
@@ -145,7 +147,7 @@ fn cache_clear_after_reopening_removes_the_earlier_runs_entries_only() {
         5,
         "cube's entries stay"
     );
-    let p = function_params("functions::square", Some(1.into())).with("x", 3);
+    let p = function_params(concat!(module_path!(), "::square"), Some(1.into())).with("x", 3);
     assert!(!cache.exists(&p).unwrap());
     assert_eq!(square_cache_clear().unwrap(), 0);
 }
@@ -384,7 +386,7 @@ fn methods_key_their_receiver() {
     assert_eq!(METHOD_RUNS.load(Ordering::SeqCst), 2);
     assert_eq!(
         Model::predict_cache_info().function,
-        "functions::Model::predict"
+        concat!(module_path!(), "::Model::predict")
     );
 }
 
@@ -539,21 +541,18 @@ fn child_uses_the_default_cache() {
 #[test]
 fn the_default_cache_is_at_cacheness_dir() {
     let dir = tempfile::tempdir().unwrap();
-    let out = std::process::Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "child_uses_the_default_cache",
-            "--ignored",
-            "--nocapture",
-        ])
-        .env("CACHENESS_TEST_CHILD", "1")
+    let out = common::rerun_test(module_path!(), "child_uses_the_default_cache")
         .env("CACHENESS_DIR", dir.path())
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success() && stdout.contains("DONE"), "{stdout}");
     let cache = Cache::open(dir.path()).unwrap();
-    let p = function_params("functions::on_the_default_cache", Some(3.into())).with("x", 41);
+    let p = function_params(
+        concat!(module_path!(), "::on_the_default_cache"),
+        Some(3.into()),
+    )
+    .with("x", 41);
     let stored: Option<Serde<i64>> = cache.get(&p).unwrap();
     assert_eq!(stored.unwrap().0, 42);
 }

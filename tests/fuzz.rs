@@ -8,7 +8,7 @@
 //!
 //! Accidental damage is stopped by the content hash and signature alike (tests/integrity.rs).
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 
@@ -162,7 +162,7 @@ proptest! {
     /// KNOWN FAILURE, kept as a reproducer: the Blosc2 decoder (C) crashes the process
     /// (SIGSEGV) on some malformed arrays. Since payloads are signed only a writer holding the
     /// key can produce one (the test above shows nothing else reaches the decoder);
-    /// `docs/SECURITY.md` says so. Run with `cargo test --test fuzz -- --ignored`.
+    /// `docs/SECURITY.md` says so. Run with `cargo test --workspace --test tests fuzz:: -- --ignored`.
     #[test]
     #[ignore = "the Blosc2 C decoder crashes on malformed frames signed with the cache's own key"]
     fn resigned_arrays_never_crash(

@@ -2,7 +2,7 @@
 //! segments. Each gives a clear error or is skipped, never a panic, and valid entries stay
 //! readable (a get never needs the catalog).
 
-mod common;
+use crate::common;
 
 use cacheness::{Serde, params};
 

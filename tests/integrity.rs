@@ -1,7 +1,7 @@
 //! Integrity on every read: damaged, truncated and moved payloads are misses, removed and
 //! counted; expiry is one rule everywhere; gets never touch the Delta catalog.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -1,7 +1,7 @@
 //! Entry lifecycle: expired entries are reclaimed by `cleanup_expired` and at open, and the
 //! payload, not a possibly stale catalog row, decides what has expired.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

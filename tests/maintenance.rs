@@ -1,7 +1,7 @@
 //! Catalog maintenance: the Delta log and data file counts stay bounded under a long run of
 //! puts and invalidations, and two processes maintaining at once lose nothing.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::time::Duration;

@@ -1,7 +1,7 @@
 //! Custom metadata tables: declared schemas, rows attached at put time or later, joined to
 //! `cache_entries` in SQL, and gone with their entries.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

@@ -11,15 +11,15 @@
 //! reopens. On disk in CI at [`DISK_CASES`] sequences, and on an S3 server (moto on loopback) at
 //! [`S3_CASES`], without the child processes (hosts sharing a bucket are `tests/object_store.rs`).
 //!
-//! A longer run: `MODEL_CASES=2000 cargo test --workspace --test model` (the S3 variant runs a
-//! tenth as many). Shrunk failures are kept in `tests/model.proptest-regressions` and replayed
+//! A longer run: `MODEL_CASES=3000 cargo test --workspace --test tests model::` (the S3 variant
+//! runs a tenth as many). Shrunk failures are kept in `tests/model.proptest-regressions` and replayed
 //! first.
 
-mod common;
-mod s3;
+use crate::common;
+use crate::s3;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Barrier};
 use std::time::Duration;
 
@@ -561,18 +561,10 @@ fn from_hex(text: &str) -> Vec<u8> {
 
 /// A child process of this test binary that runs `ops` on the cache in `dir`.
 fn child(dir: &std::path::Path, ops: &[ChildOp]) -> Command {
-    let mut cmd = Command::new(std::env::current_exe().unwrap());
-    cmd.args([
-        "--exact",
-        "model_child",
-        "--ignored",
-        "--nocapture",
-        "--test-threads=1",
-    ])
-    .env(CHILD_ENV, to_hex(&rmp_serde::to_vec(ops).unwrap()))
-    .env("MODEL_DIR", dir)
-    .stdout(Stdio::null())
-    .stderr(Stdio::inherit());
+    let mut cmd = common::rerun_test(module_path!(), "model_child");
+    cmd.env(CHILD_ENV, to_hex(&rmp_serde::to_vec(ops).unwrap()))
+        .env("MODEL_DIR", dir)
+        .stdout(std::process::Stdio::null());
     cmd
 }
 

@@ -2,11 +2,12 @@
 //! (moto) on loopback. Hosts are processes with separate local state directories; the child
 //! processes are this test binary itself, re-run with one ignored test selected.
 
-mod s3;
+use crate::common;
+use crate::s3;
 
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -21,19 +22,9 @@ const CHILD_ENV: &str = "CACHENESS_TEST_CHILD";
 /// A child process of this test binary running the ignored test `test` as a host of the cache
 /// `url` whose local state is `state`.
 fn host(test: &str, s3: &S3, url: &str, state: &std::path::Path) -> Command {
-    let mut cmd = Command::new(std::env::current_exe().unwrap());
-    cmd.args([
-        "--exact",
-        test,
-        "--ignored",
-        "--nocapture",
-        "--test-threads=1",
-    ])
-    .env(CHILD_ENV, "1")
-    .env("CACHE_URL", url)
-    .env("CACHENESS_LOCAL_STATE", state)
-    .stdout(Stdio::piped())
-    .stderr(Stdio::inherit());
+    let mut cmd = common::rerun_test(module_path!(), test);
+    cmd.env("CACHE_URL", url)
+        .env("CACHENESS_LOCAL_STATE", state);
     for (k, v) in s3.env() {
         cmd.env(k, v);
     }

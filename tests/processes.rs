@@ -3,10 +3,10 @@
 //! The child processes are this test binary itself, re-run with one ignored test selected and
 //! its instructions in environment variables.
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use cacheness::{CacheConfig, Serde, blocking::Cache, params};
@@ -14,17 +14,7 @@ use cacheness::{CacheConfig, Serde, blocking::Cache, params};
 const CHILD_ENV: &str = "CACHENESS_TEST_CHILD";
 
 fn child(test: &str, envs: &[(&str, String)]) -> Command {
-    let mut cmd = Command::new(std::env::current_exe().unwrap());
-    cmd.args([
-        "--exact",
-        test,
-        "--ignored",
-        "--nocapture",
-        "--test-threads=1",
-    ])
-    .env(CHILD_ENV, "1")
-    .stdout(Stdio::piped())
-    .stderr(Stdio::inherit());
+    let mut cmd = common::rerun_test(module_path!(), test);
     for (k, v) in envs {
         cmd.env(k, v);
     }

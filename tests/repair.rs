@@ -1,7 +1,7 @@
 //! Verify and repair: each kind of damage is reported by `verify` (which changes nothing) and
 //! fixed by `repair`; the catalog can be rebuilt from payloads alone.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

@@ -2,7 +2,7 @@
 //! (`docs/SECURITY.md`). Bytes changed and re-hashed are in tests/fuzz.rs; random damage in
 //! tests/integrity.rs.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

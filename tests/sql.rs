@@ -2,7 +2,7 @@
 //! and replacements, TTL, errors), cached tables (`cached_table`, entry names), and the
 //! catalog's history (`cache_history`, `cache_entries_at`).
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -3,7 +3,7 @@
 //! memory, checked whole before a byte is served, and refused if the file changes between the
 //! check and the read.
 
-mod common;
+use crate::common;
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};

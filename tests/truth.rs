@@ -2,7 +2,7 @@
 //! `flush`, the catalog holds exactly one row per live payload, describing it. Each test is a
 //! way the catalog was found to disagree with the payloads.
 
-mod common;
+use crate::common;
 
 use cacheness::{Serde, params};
 

@@ -1,0 +1,31 @@
+//! The integration tests of the `cacheness` crate, in one test binary, so that a build links
+//! DataFusion and deltalake into one test executable rather than one per file (ripgrep's
+//! layout). One module per area; `common` and `s3` are the helpers they share. Run one area
+//! with a filter: `cargo test --workspace --test tests model::`.
+
+mod common;
+mod s3;
+
+mod catalog;
+mod eviction;
+mod formats;
+mod full_disk;
+mod functions;
+mod fuzz;
+mod garbage;
+mod integrity;
+mod keys;
+mod lifecycle;
+mod maintenance;
+mod memo;
+mod metadata;
+mod model;
+mod object_store;
+mod processes;
+mod readme;
+mod repair;
+mod security;
+mod slices;
+mod sql;
+mod streamed;
+mod truth;
