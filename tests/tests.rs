@@ -1,10 +1,12 @@
 //! The integration tests of the `cacheness` crate, in one test binary, so that a build links
 //! DataFusion and deltalake into one test executable rather than one per file (ripgrep's
-//! layout). One module per area; `common` and `s3` are the helpers they share. Run one area
+//! layout). One module per area; `common` holds the helpers they share (and `cacheness-test-support` those the
+//! other crates' tests share too). Run one area
 //! with a filter: `cargo test --workspace --test tests model::`.
 
 mod common;
-mod s3;
+
+use cacheness_test_support::s3;
 
 mod catalog;
 mod eviction;

@@ -2,8 +2,7 @@
 //! takes the URL, two hosts (separate `CACHENESS_LOCAL_STATE`) share entries, SQL, pull-through
 //! tables (the built-in demo source), verify and stats.
 
-#[path = "../../tests/s3/mod.rs"]
-mod s3;
+use cacheness_test_support::s3;
 
 use std::process::{Command, Output};
 

@@ -2,8 +2,7 @@
 //! source on loopback: gaps are fetched once, and a second host, with local state of its own,
 //! answers from what the first stored in the bucket without fetching again.
 
-#[path = "../../tests/s3/mod.rs"]
-mod s3;
+use cacheness_test_support::s3;
 mod support;
 
 use std::collections::HashMap;

@@ -2,11 +2,40 @@
 //! written twice or reached across crates by `#[path]`.
 //!
 //! - [`Tmpfs`]: a size-limited file system mounted for one test, to fill the disk at will.
+//! - [`s3::S3`]: an S3-compatible server (moto) on loopback, one per test.
+//! - [`rerun_test`]: the test binary run again as a child process running one ignored test,
+//!   for the tests that start, race and kill processes on one cache.
 
 #![warn(missing_docs)]
 
 use std::path::Path;
 use std::process::Command;
+
+pub mod s3;
+
+/// This test binary run again as a child process that runs only the ignored test `test` of
+/// the module `module` (its `module_path!()`), with `CACHENESS_TEST_CHILD` set. Standard
+/// output is piped, standard error inherited.
+pub fn rerun_test(module: &str, test: &str) -> Command {
+    // Test names are module paths without the crate's own name.
+    let name = match module.split_once("::") {
+        Some((_, inner)) => format!("{inner}::{test}"),
+        None => test.to_string(),
+    };
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let mut cmd = Command::new(exe);
+    cmd.args([
+        "--exact",
+        &name,
+        "--ignored",
+        "--nocapture",
+        "--test-threads=1",
+    ])
+    .env("CACHENESS_TEST_CHILD", "1")
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::inherit());
+    cmd
+}
 
 /// A tmpfs mounted on a fresh temporary directory, unmounted on drop: a real file system of
 /// a known size, for tests of a full disk.

@@ -8,29 +8,7 @@ use cacheness::deps::arrow::array::{Array, AsArray, RecordBatch};
 use cacheness::deps::arrow::datatypes::DataType;
 use cacheness::{CacheConfig, blocking::Cache};
 
-/// This test binary run again as a child process that runs only the ignored test `test` of
-/// the module `module` (its `module_path!()`), with `CACHENESS_TEST_CHILD` set: the harness of
-/// the tests that start, race and kill processes on one cache. Standard output is piped,
-/// standard error inherited.
-pub fn rerun_test(module: &str, test: &str) -> std::process::Command {
-    // Test names are module paths without the crate's own name.
-    let name = match module.split_once("::") {
-        Some((_, inner)) => format!("{inner}::{test}"),
-        None => test.to_string(),
-    };
-    let mut cmd = std::process::Command::new(std::env::current_exe().unwrap());
-    cmd.args([
-        "--exact",
-        &name,
-        "--ignored",
-        "--nocapture",
-        "--test-threads=1",
-    ])
-    .env("CACHENESS_TEST_CHILD", "1")
-    .stdout(std::process::Stdio::piped())
-    .stderr(std::process::Stdio::inherit());
-    cmd
-}
+pub use cacheness_test_support::rerun_test;
 
 /// Open a cache whose group commit never fires on its own during a test (only flush/close).
 pub fn open_quiet(dir: &Path) -> Cache {

@@ -3,8 +3,6 @@
 //! the `moto_server` that `$CACHENESS_MOTO_SERVER` names); each test starts its own server on a
 //! free port and stops it when the handle drops.
 
-#![allow(dead_code)] // each test binary uses part of it
-
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
@@ -125,7 +123,6 @@ impl S3 {
     }
 
     /// Read an object of the bucket.
-    #[allow(dead_code)] // not every test binary that includes this module tampers
     pub fn get(&self, key: &str) -> Vec<u8> {
         use object_store::ObjectStoreExt;
         let store = self.client();
@@ -143,7 +140,6 @@ impl S3 {
     }
 
     /// Write an object of the bucket, as a stranger with the bucket's credentials would.
-    #[allow(dead_code)]
     pub fn put(&self, key: &str, bytes: Vec<u8>) {
         use object_store::ObjectStoreExt;
         let store = self.client();
@@ -152,7 +148,6 @@ impl S3 {
     }
 
     /// Delete an object of the bucket (a missing one is no error), as a cleanup script would.
-    #[allow(dead_code)]
     pub fn delete(&self, key: &str) {
         use object_store::ObjectStoreExt;
         let store = self.client();
@@ -231,7 +226,6 @@ impl Drop for S3 {
     }
 }
 
-#[allow(dead_code)]
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
