@@ -82,3 +82,8 @@ pub mod deps {
     pub use deltalake::parquet;
     pub use ndarray;
 }
+
+/// The README's Rust snippets, run as doctests from the README itself.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

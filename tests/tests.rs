@@ -24,7 +24,6 @@ mod metadata;
 mod model;
 mod object_store;
 mod processes;
-mod readme;
 mod repair;
 mod security;
 mod slices;
