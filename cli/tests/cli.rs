@@ -864,7 +864,7 @@ fn the_signing_key_comes_from_the_environment_and_another_key_is_refused() {
     let bad = with_key("file:", &["ls"]);
     assert_eq!(bad.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&bad.stderr);
-    assert!(stderr.contains("signing_key"), "{stderr}");
+    assert!(stderr.contains("CACHENESS_SIGNING_KEY"), "{stderr}");
 }
 
 #[test]

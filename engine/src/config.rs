@@ -340,7 +340,7 @@ impl CacheConfig {
         if let Some(settings) = Settings::from_file(&file)? {
             settings.apply(&mut self, &file.display().to_string())?;
         }
-        Settings::from_env(|k| std::env::var(k).ok())?.apply(&mut self, "environment")?;
+        Settings::from_env(|k| std::env::var(k).ok())?.apply(&mut self, ENVIRONMENT)?;
         Ok(self)
     }
 }
@@ -417,62 +417,16 @@ pub const SECURITY_SETTINGS: [&str; 3] = [
     "allow_unsigned_entries",
 ];
 
-/// The environment variables read, with the setting each one sets.
-pub const ENV_VARS: [&str; 19] = [
-    "CACHENESS_DURABILITY",
-    "CACHENESS_DEFAULT_TTL_SECONDS",
-    "CACHENESS_COMMIT_INTERVAL_MS",
-    "CACHENESS_COMMIT_MAX_ROWS",
-    "CACHENESS_ZSTD_LEVEL",
-    "CACHENESS_PARQUET_COMPRESSION",
-    "CACHENESS_BLOSC2_CODEC",
-    "CACHENESS_BLOSC2_LEVEL",
-    "CACHENESS_THREADS",
-    "CACHENESS_CLEANUP_ON_OPEN",
-    "CACHENESS_MAINTENANCE_RETENTION_SECONDS",
-    "CACHENESS_SIGNING_KEY",
-    "CACHENESS_DELETE_INVALID_SIGNATURES",
-    "CACHENESS_ALLOW_UNSIGNED_ENTRIES",
-    "CACHENESS_MAX_SIZE_BYTES",
-    "CACHENESS_MAX_ENTRIES",
-    "CACHENESS_READ_THROUGH_MAX_BYTES",
-    "CACHENESS_EVICTION_LOW_WATERMARK",
-    "CACHENESS_SQL_MEMORY_LIMIT_BYTES",
-];
+/// The source name of settings from the environment (in errors).
+pub const ENVIRONMENT: &str = "environment";
 
-fn parse_bool(var: &str, v: Option<String>) -> Result<Option<bool>> {
-    v.map(|s| match s.trim().to_ascii_lowercase().as_str() {
-        "true" | "1" | "yes" | "on" => Ok(true),
-        "false" | "0" | "no" | "off" => Ok(false),
-        _ => Err(Error::Config {
-            source_name: var.to_string(),
-            reason: format!("{s:?} is not true or false"),
-        }),
-    })
-    .transpose()
-}
-
-fn parse_num<T: std::str::FromStr>(var: &str, v: Option<String>) -> Result<Option<T>> {
-    v.map(|s| {
-        s.trim().parse::<T>().map_err(|_| Error::Config {
-            source_name: var.to_string(),
-            reason: format!("{s:?} is not a valid number"),
-        })
-    })
-    .transpose()
-}
-
-/// A size variable (`2GiB`, or bytes) as a byte count setting.
-fn parse_size_setting(var: &str, v: Option<String>) -> Result<Option<SizeSetting>> {
-    v.map(|t| {
-        parse_size(&t)
-            .map(SizeSetting::Bytes)
-            .map_err(|reason| Error::Config {
-                source_name: var.to_string(),
-                reason,
-            })
-    })
-    .transpose()
+/// The environment variables read: `CACHENESS_` and each field of [`Settings`] upper-cased,
+/// derived from the fields themselves (`crate::env_settings`).
+pub fn env_vars() -> Vec<String> {
+    crate::env_settings::fields_of::<Settings>()
+        .iter()
+        .map(|f| crate::env_settings::var_of(f))
+        .collect()
 }
 
 impl Settings {
@@ -504,89 +458,41 @@ impl Settings {
         Ok(Some(settings))
     }
 
-    /// Settings from `CACHENESS_*` variables, read through `get`.
+    /// Settings from `CACHENESS_*` variables, read through `get`: each field from the variable
+    /// named after it ([`env_vars`]).
     pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Result<Settings> {
-        Ok(Settings {
-            durability: get("CACHENESS_DURABILITY"),
-            default_ttl_seconds: parse_num(
-                "CACHENESS_DEFAULT_TTL_SECONDS",
-                get("CACHENESS_DEFAULT_TTL_SECONDS"),
-            )?,
-            commit_interval_ms: parse_num(
-                "CACHENESS_COMMIT_INTERVAL_MS",
-                get("CACHENESS_COMMIT_INTERVAL_MS"),
-            )?,
-            commit_max_rows: parse_num(
-                "CACHENESS_COMMIT_MAX_ROWS",
-                get("CACHENESS_COMMIT_MAX_ROWS"),
-            )?,
-            zstd_level: parse_num("CACHENESS_ZSTD_LEVEL", get("CACHENESS_ZSTD_LEVEL"))?,
-            parquet_compression: get("CACHENESS_PARQUET_COMPRESSION"),
-            blosc2_codec: get("CACHENESS_BLOSC2_CODEC"),
-            blosc2_level: parse_num("CACHENESS_BLOSC2_LEVEL", get("CACHENESS_BLOSC2_LEVEL"))?,
-            threads: parse_num("CACHENESS_THREADS", get("CACHENESS_THREADS"))?,
-            cleanup_on_open: parse_bool(
-                "CACHENESS_CLEANUP_ON_OPEN",
-                get("CACHENESS_CLEANUP_ON_OPEN"),
-            )?,
-            lock_across_processes: parse_bool(
-                "CACHENESS_LOCK_ACROSS_PROCESSES",
-                get("CACHENESS_LOCK_ACROSS_PROCESSES"),
-            )?,
-            maintenance_retention_seconds: parse_num(
-                "CACHENESS_MAINTENANCE_RETENTION_SECONDS",
-                get("CACHENESS_MAINTENANCE_RETENTION_SECONDS"),
-            )?,
-            signing_key: get("CACHENESS_SIGNING_KEY"),
-            delete_invalid_signatures: parse_bool(
-                "CACHENESS_DELETE_INVALID_SIGNATURES",
-                get("CACHENESS_DELETE_INVALID_SIGNATURES"),
-            )?,
-            allow_unsigned_entries: parse_bool(
-                "CACHENESS_ALLOW_UNSIGNED_ENTRIES",
-                get("CACHENESS_ALLOW_UNSIGNED_ENTRIES"),
-            )?,
-            max_size_bytes: parse_size_setting(
-                "CACHENESS_MAX_SIZE_BYTES",
-                get("CACHENESS_MAX_SIZE_BYTES"),
-            )?,
-            max_entries: parse_num("CACHENESS_MAX_ENTRIES", get("CACHENESS_MAX_ENTRIES"))?,
-            read_through_max_bytes: parse_size_setting(
-                "CACHENESS_READ_THROUGH_MAX_BYTES",
-                get("CACHENESS_READ_THROUGH_MAX_BYTES"),
-            )?,
-            eviction_low_watermark: parse_num(
-                "CACHENESS_EVICTION_LOW_WATERMARK",
-                get("CACHENESS_EVICTION_LOW_WATERMARK"),
-            )?,
-            sql_memory_limit_bytes: parse_size_setting(
-                "CACHENESS_SQL_MEMORY_LIMIT_BYTES",
-                get("CACHENESS_SQL_MEMORY_LIMIT_BYTES"),
-            )?,
+        crate::env_settings::from_env(get).map_err(|e| Error::Config {
+            source_name: ENVIRONMENT.into(),
+            reason: e.to_string(),
         })
     }
 
     /// Override `config` with every setting present here; `source` names where they came from.
     pub fn apply(self, config: &mut CacheConfig, source: &str) -> Result<()> {
-        let bad = |reason: String| Error::Config {
+        // A setting is named as its source spells it: the field in a file, the variable in
+        // the environment.
+        let bad = |field: &str, reason: String| Error::Config {
             source_name: source.to_string(),
-            reason,
+            reason: match source == ENVIRONMENT {
+                true => format!("{}: {reason}", crate::env_settings::var_of(field)),
+                false => format!("{field}: {reason}"),
+            },
         };
         if let Some(d) = self.durability {
             config.durability = match d.trim() {
                 "buffered" => Durability::Buffered,
                 "fsync" => Durability::Fsync,
                 other => {
-                    return Err(bad(format!(
-                        "durability {other:?} is not buffered or fsync"
-                    )));
+                    return Err(bad(
+                        "durability",
+                        format!("{other:?} is not buffered or fsync"),
+                    ));
                 }
             };
         }
         if let Some(s) = self.default_ttl_seconds {
             let ttl = Duration::from_secs(s);
-            effective_ttl(None, Some(ttl))
-                .map_err(|reason| bad(format!("default_ttl_seconds: {reason}")))?;
+            effective_ttl(None, Some(ttl)).map_err(|reason| bad("default_ttl_seconds", reason))?;
             config.default_ttl = (s > 0).then_some(ttl);
         }
         if let Some(ms) = self.commit_interval_ms {
@@ -597,7 +503,7 @@ impl Settings {
         }
         if let Some(l) = self.zstd_level {
             if !(1..=22).contains(&l) {
-                return Err(bad(format!("zstd_level {l} is not in 1..=22")));
+                return Err(bad("zstd_level", format!("{l} is not in 1..=22")));
             }
             config.codec.zstd_level = l;
         }
@@ -613,9 +519,10 @@ impl Settings {
                 {
                     Some(l) if (1..=22).contains(&l) => ParquetCompression::Zstd(l),
                     _ => {
-                        return Err(bad(format!(
-                            "parquet_compression {other:?} is not none, snappy, lz4, zstd or zstd:<1-22>"
-                        )));
+                        return Err(bad(
+                            "parquet_compression",
+                            format!("{other:?} is not none, snappy, lz4, zstd or zstd:<1-22>"),
+                        ));
                     }
                 },
             };
@@ -624,12 +531,12 @@ impl Settings {
             config.codec.blosc2_codec = match c.trim() {
                 "lz4" => Blosc2Codec::Lz4,
                 "zstd" => Blosc2Codec::Zstd,
-                other => return Err(bad(format!("blosc2_codec {other:?} is not lz4 or zstd"))),
+                other => return Err(bad("blosc2_codec", format!("{other:?} is not lz4 or zstd"))),
             };
         }
         if let Some(l) = self.blosc2_level {
             if l > 9 {
-                return Err(bad(format!("blosc2_level {l} is not in 0..=9")));
+                return Err(bad("blosc2_level", format!("{l} is not in 0..=9")));
             }
             config.codec.blosc2_level = l;
         }
@@ -647,7 +554,7 @@ impl Settings {
         }
         if let Some(spec) = self.signing_key {
             config.signing_key = crate::signing::SigningKey::parse(&spec)
-                .map_err(|reason| bad(format!("signing_key: {reason}")))?;
+                .map_err(|reason| bad("signing_key", reason))?;
         }
         if let Some(on) = self.delete_invalid_signatures {
             config.delete_invalid_signatures = on;
@@ -656,34 +563,34 @@ impl Settings {
             config.allow_unsigned_entries = on;
         }
         if let Some(size) = self.max_size_bytes {
-            let b = size
-                .bytes()
-                .map_err(|e| bad(format!("max_size_bytes: {e}")))?;
+            let b = size.bytes().map_err(|e| bad("max_size_bytes", e))?;
             config.max_size_bytes = (b > 0).then_some(b);
         }
         if let Some(n) = self.max_entries {
             config.max_entries = (n > 0).then_some(n);
         }
         if let Some(size) = self.read_through_max_bytes {
-            let b = size
-                .bytes()
-                .map_err(|e| bad(format!("read_through_max_bytes: {e}")))?;
+            let b = size.bytes().map_err(|e| bad("read_through_max_bytes", e))?;
             config.read_through_max_bytes = (b > 0).then_some(b);
         }
         if let Some(w) = self.eviction_low_watermark {
             if !(w > 0.0 && w <= 1.0) {
-                return Err(bad(format!("eviction_low_watermark {w} is not in (0, 1]")));
+                return Err(bad(
+                    "eviction_low_watermark",
+                    format!("{w} is not in (0, 1]"),
+                ));
             }
             config.eviction_low_watermark = w;
         }
         if let Some(size) = self.sql_memory_limit_bytes {
-            let b = size
-                .bytes()
-                .map_err(|e| bad(format!("sql_memory_limit_bytes: {e}")))?;
+            let b = size.bytes().map_err(|e| bad("sql_memory_limit_bytes", e))?;
             if b < MIN_SQL_MEMORY_LIMIT {
-                return Err(bad(format!(
-                    "sql_memory_limit_bytes {b} is below the least a statement needs, {MIN_SQL_MEMORY_LIMIT} (16 MiB)"
-                )));
+                return Err(bad(
+                    "sql_memory_limit_bytes",
+                    format!(
+                        "{b} is below the least a statement needs, {MIN_SQL_MEMORY_LIMIT} (16 MiB)"
+                    ),
+                ));
             }
             config.sql_memory_limit_bytes = b;
         }
@@ -759,6 +666,50 @@ mod tests {
             assert!(
                 err.contains(var) || err.contains(value),
                 "{var}={value}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_setting_is_read_from_its_variable_and_from_the_file() {
+        // A valid text for each field: a field added without one fails here.
+        let sample = |field: &str| match field {
+            "durability" => "fsync",
+            "parquet_compression" => "zstd:3",
+            "blosc2_codec" => "zstd",
+            "signing_key" => "env:SOME_KEY",
+            "max_size_bytes" | "read_through_max_bytes" | "sql_memory_limit_bytes" => "1GiB",
+            "eviction_low_watermark" => "0.5",
+            "cleanup_on_open"
+            | "lock_across_processes"
+            | "delete_invalid_signatures"
+            | "allow_unsigned_entries" => "true",
+            _ => "3",
+        };
+        let fields = crate::env_settings::fields_of::<Settings>();
+        assert_eq!(fields.len(), env_vars().len());
+        assert!(env_vars().contains(&"CACHENESS_LOCK_ACROSS_PROCESSES".to_string()));
+        for field in fields {
+            let var = crate::env_settings::var_of(field);
+            let from_env = Settings::from_env(|k| (k == var).then(|| sample(field).to_string()))
+                .unwrap_or_else(|e| panic!("{var}: {e}"));
+            let shown = format!("{from_env:?}");
+            assert!(shown.contains(&format!("{field}: Some(")), "{var}: {shown}");
+            if SECURITY_SETTINGS.contains(field) {
+                continue; // never read from the file
+            }
+            let value = sample(field);
+            let toml_value = match value.parse::<f64>() {
+                Ok(_) => value.to_string(),
+                Err(_) if value == "true" => value.to_string(),
+                Err(_) => format!("{value:?}"),
+            };
+            let from_file: Settings = toml::from_str(&format!("{field} = {toml_value}"))
+                .unwrap_or_else(|e| panic!("{field}: {e}"));
+            let shown = format!("{from_file:?}");
+            assert!(
+                shown.contains(&format!("{field}: Some(")),
+                "{field}: {shown}"
             );
         }
     }

@@ -32,7 +32,8 @@
 //! - `query`: SQL statements (`cacheness-sql`) and the payload lookups of `cached_table`.
 //! - [`repair`]: verify every row against its payload and every payload against the catalog,
 //!   and repair what is wrong (the catalog can be rebuilt from payloads alone).
-//! - [`config`]: [`CacheConfig`], `cacheness.toml`, `CACHENESS_*`.
+//! - [`config`]: [`CacheConfig`], `cacheness.toml`, `CACHENESS_*` (each variable read from
+//!   the field of `Settings` it is named after, by `env_settings`).
 //! - [`stats`]: counters and [`CacheStats`].
 //!
 //! Guarantees: a get returns exactly what was put under the same parameters, or nothing. Every
@@ -48,6 +49,7 @@ mod cache;
 pub mod codec;
 pub mod config;
 pub mod core;
+mod env_settings;
 pub mod error;
 pub mod eviction;
 pub mod function;
