@@ -163,6 +163,24 @@ fn served(cache: &Cache, n: i64) -> Option<Value> {
     None
 }
 
+/// The keys `list_entries` answers.
+fn listed_keys(cache: &Cache) -> BTreeSet<String> {
+    cache
+        .list_entries()
+        .unwrap()
+        .into_iter()
+        .map(|e| e.cache_key)
+        .collect()
+}
+
+/// What SQL `count(*)` over `cache_entries` answers.
+fn sql_count(cache: &Cache) -> usize {
+    let batches = cache
+        .sql("SELECT count(*) AS n FROM cache_entries")
+        .unwrap();
+    common::ints(&batches, "n")[0] as usize
+}
+
 /// Where the cache under test lives.
 enum Backend {
     Disk(tempfile::TempDir),
@@ -445,12 +463,7 @@ impl Run {
     fn check_listing(&self) {
         let cache = self.cache();
         let key_of = |n: &i64| p(*n).key().unwrap();
-        let listed: BTreeSet<String> = cache
-            .list_entries()
-            .unwrap()
-            .into_iter()
-            .map(|e| e.cache_key)
-            .collect();
+        let listed = listed_keys(cache);
         let live: BTreeSet<String> = self.model.keys().map(key_of).collect();
         let may: BTreeSet<String> = self
             .dangling
@@ -462,14 +475,7 @@ impl Run {
             live.is_subset(&listed) && listed.iter().all(|k| live.contains(k) || may.contains(k)),
             "listed {listed:?}, live {live:?}, rows without payload {may:?}"
         );
-        let batches = cache
-            .sql("SELECT count(*) AS n FROM cache_entries")
-            .unwrap();
-        assert_eq!(
-            common::ints(&batches, "n"),
-            vec![listed.len() as i64],
-            "SQL count"
-        );
+        assert_eq!(sql_count(cache), listed.len(), "SQL count");
     }
 
     /// After puts of `values` under `n` raced: one of them is served, whole (the racers'
@@ -492,12 +498,7 @@ impl Run {
             .map(key_of)
             .collect();
         let may: BTreeSet<String> = self.expired.iter().map(key_of).collect();
-        let listed: BTreeSet<String> = cache
-            .list_entries()
-            .unwrap()
-            .into_iter()
-            .map(|e| e.cache_key)
-            .collect();
+        let listed = listed_keys(cache);
         // A row whose payload was deleted behind the cache's back is listed until an
         // invalidate, a put of its key or repair (verify reports it, below).
         assert_eq!(listed, rows, "list_entries");
@@ -513,14 +514,7 @@ impl Run {
             rows.is_subset(&unique) && extra.iter().all(|k| may.contains(*k)),
             "Delta rows {unique:?}, expected {rows:?} (and maybe the expired {may:?})"
         );
-        let batches = cache
-            .sql("SELECT count(*) AS n FROM cache_entries")
-            .unwrap();
-        assert_eq!(
-            common::ints(&batches, "n"),
-            vec![rows.len() as i64],
-            "SQL count"
-        );
+        assert_eq!(sql_count(cache), rows.len(), "SQL count");
         let report = cache.verify().unwrap();
         let problems: BTreeSet<(String, Option<String>)> = report
             .problems
