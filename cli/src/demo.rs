@@ -191,7 +191,7 @@ fn pull_through(cache: &Cache, dir: &std::path::Path) -> DemoResult<()> {
         "symbol",
         RangeSettings {
             column: "day".into(),
-            kind: "date".into(),
+            kind: RangeKind::Date,
             granularity: 1,
         },
     )

@@ -182,7 +182,7 @@ pub fn create(root: &TablesRoot, a: &CreateArgs) -> CliResult<Settings> {
         Some(column) => {
             let kind = range_kind(&schema, &column)?;
             Some(RangeSettings {
-                kind: kind.name().into(),
+                kind,
                 granularity: granularity(&a.granularity, kind)?,
                 column,
             })

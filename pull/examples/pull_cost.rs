@@ -11,6 +11,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use cacheness_pull::interval::RangeKind;
 use cacheness_pull::table::RangeSettings;
 use cacheness_pull::{
     FetchError, FetchRequest, PullProvider, PullTable, Settings, SharedFetcher, from_fn,
@@ -97,7 +98,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "symbol",
         RangeSettings {
             column: "day".into(),
-            kind: "date".into(),
+            kind: RangeKind::Date,
             granularity: 1,
         },
     );

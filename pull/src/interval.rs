@@ -75,8 +75,10 @@ impl std::fmt::Display for Interval {
     }
 }
 
-/// What a range column holds, which says what "now" is as a tick.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// What a range column holds, which says what "now" is as a tick. In settings (`settings.json`)
+/// it is written `integer`, `date` or `timestamp`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum RangeKind {
     /// Integers (page numbers, sequence ids): there is no "now".
     Integer,

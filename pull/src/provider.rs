@@ -430,7 +430,7 @@ mod tests {
             "symbol",
             RangeSettings {
                 column: "day".into(),
-                kind: "date".into(),
+                kind: RangeKind::Date,
                 granularity: 1,
             },
         )
@@ -594,7 +594,7 @@ mod several_keys {
             "symbol",
             RangeSettings {
                 column: "day".into(),
-                kind: "date".into(),
+                kind: RangeKind::Date,
                 granularity: 1,
             },
         )

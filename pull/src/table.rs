@@ -77,8 +77,8 @@ pub const WHOLE_KEY: Interval = Interval { start: 0, end: 1 };
 pub struct RangeSettings {
     /// Its name.
     pub column: String,
-    /// `integer`, `date` or `timestamp` (microseconds).
-    pub kind: String,
+    /// What it holds (timestamps in microseconds).
+    pub kind: RangeKind,
     /// The unit fetches align to, in ticks (days for dates, µs for timestamps).
     pub granularity: i64,
 }
@@ -269,13 +269,8 @@ impl Settings {
         }
     }
 
-    fn kind(&self) -> Result<RangeKind, String> {
-        match self.range.as_ref() {
-            None => Ok(RangeKind::Integer),
-            Some(r) => RangeKind::from_name(&r.kind).ok_or_else(|| {
-                format!("range kind {:?} is not integer, date or timestamp", r.kind)
-            }),
-        }
+    fn kind(&self) -> RangeKind {
+        self.range.as_ref().map_or(RangeKind::Integer, |r| r.kind)
     }
 
     fn fill_options(&self) -> Result<FillOptions, String> {
@@ -284,7 +279,7 @@ impl Settings {
             .as_ref()
             .map_or(Some(Granularity::TICK), |r| Granularity::new(r.granularity));
         Ok(FillOptions {
-            kind: self.kind()?,
+            kind: self.kind(),
             granularity: granularity.ok_or("granularity must be at least 1")?,
             ttl: self.ttl_seconds.map(Duration::from_secs),
             volatile_window: self.volatile_window,
@@ -927,10 +922,22 @@ mod tests {
         ]))
     }
 
+    #[test]
+    fn range_kinds_are_written_by_name_and_unknown_ones_refused() {
+        let settings = Settings::for_timeseries("symbol", day_range());
+        let text = serde_json::to_string(&settings).unwrap();
+        assert!(text.contains(r#""kind":"integer""#), "{text}");
+        let back: Settings = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, settings);
+        let weekly = text.replace(r#""kind":"integer""#, r#""kind":"weekly""#);
+        let e = serde_json::from_str::<Settings>(&weekly).unwrap_err();
+        assert!(e.to_string().contains("weekly"), "{e}");
+    }
+
     fn day_range() -> RangeSettings {
         RangeSettings {
             column: "day".into(),
-            kind: "integer".into(),
+            kind: RangeKind::Integer,
             granularity: 1,
         }
     }

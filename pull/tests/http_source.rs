@@ -45,7 +45,7 @@ fn daily() -> Settings {
         "symbol",
         RangeSettings {
             column: "day".into(),
-            kind: "date".into(),
+            kind: RangeKind::Date,
             granularity: 1,
         },
     )
@@ -167,7 +167,7 @@ async fn the_volatile_window_refetches_the_last_days_and_nothing_else() {
         "symbol",
         RangeSettings {
             column: "day".into(),
-            kind: "date".into(),
+            kind: RangeKind::Date,
             granularity: 1,
         },
     ))

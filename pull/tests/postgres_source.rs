@@ -199,7 +199,7 @@ async fn session(server: &Server, query: &str, root: &Path, log: Log) -> Session
         "symbol",
         RangeSettings {
             column: "day".into(),
-            kind: "date".into(),
+            kind: RangeKind::Date,
             granularity: 1,
         },
     );

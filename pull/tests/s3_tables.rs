@@ -94,7 +94,7 @@ async fn a_table_on_the_bucket_fills_gaps_once_for_every_host() {
         "symbol",
         RangeSettings {
             column: "day".into(),
-            kind: "date".into(),
+            kind: RangeKind::Date,
             granularity: 1,
         },
     );
