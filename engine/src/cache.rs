@@ -13,7 +13,7 @@ use crate::config::CacheConfig;
 use crate::core::{CacheCore, EntryInfo, Lookup, PutOptions, live};
 use crate::error::Result;
 use crate::keys::Params;
-use crate::memo::{KeyLock, MemoError, MemoOptions, Outcome, Role};
+use crate::memo::{KeyLock, MemoError, MemoLookup, MemoOptions, Outcome, Step};
 use crate::stats::CacheStats;
 use deltalake::arrow::array::RecordBatch;
 use deltalake::arrow::datatypes::Schema;
@@ -160,40 +160,30 @@ impl Cache {
         F: std::future::Future<Output = std::result::Result<T, E>>,
         C: FnOnce() -> F,
     {
-        let core = &self.core;
-        let lookup = Lookup::params(params).map_err(MemoError::Cache)?;
-        let hit = || crate::memo::stored::<T>(core, &lookup).map_err(MemoError::Cache);
+        let memo = MemoLookup::new(&self.core, params, opts).map_err(MemoError::Cache)?;
         let _leader = loop {
-            if let Some(v) = hit()? {
-                return Ok((v, Outcome::Hit));
-            }
-            match core.flights().join(lookup.cache_key()) {
-                Role::Follower(flight) => flight.wait_async().await,
-                Role::Leader(guard) => break guard,
+            match memo.step::<T>().map_err(MemoError::Cache)? {
+                Step::Hit(v) => return Ok((v, Outcome::Hit)),
+                Step::Wait(flight) => flight.wait_async().await,
+                Step::Lead(guard) => break guard,
             }
         };
-        let _lock = if opts.locks(core) {
-            let (root, key) = (core.root().to_path_buf(), lookup.cache_key().to_string());
-            let lock = tokio::task::spawn_blocking(move || KeyLock::acquire(&root, &key))
-                .await
-                .map_err(|e| MemoError::Cache(task_failed(e)))?
-                .map_err(MemoError::Cache)?;
-            Some(lock)
-        } else {
-            None
+        let _lock = match memo.lock_path() {
+            Some((root, key)) => Some(
+                tokio::task::spawn_blocking(move || KeyLock::acquire(&root, &key))
+                    .await
+                    .map_err(|e| MemoError::Cache(task_failed(e)))?
+                    .map_err(MemoError::Cache)?,
+            ),
+            None => None,
         };
-        // Another leader may have stored the value since the look above.
-        if let Some(v) = hit()? {
+        if let Some(v) = memo.stored_since().map_err(MemoError::Cache)? {
             return Ok((v, Outcome::Hit));
         }
-        let Some(compute) = compute.take() else {
-            return Err(MemoError::Cache(crate::memo::taken()));
-        };
+        let compute = memo.computation(compute).map_err(MemoError::Cache)?;
         let value = compute().await.map_err(MemoError::Compute)?;
-        if keep(&value)
-            && let Err(e) = self.put_with(&value, params, &opts.put).await
-        {
-            crate::memo::report_failed_put(lookup.cache_key(), &e);
+        if keep(&value) {
+            memo.stored(self.put_with(&value, params, &opts.put).await);
         }
         Ok((value, Outcome::Computed))
     }

@@ -86,9 +86,90 @@ impl MemoOptions {
     }
 }
 
+/// One compute-once lookup, the protocol both APIs follow ([`crate::Cache::memoize_in`] and
+/// [`crate::blocking::Cache::memoize_in`] differ only in how they wait, lock, compute and put):
+///
+/// 1. [`Self::step`] until it answers a hit or makes the caller the leader (a follower waits
+///    for the flight in progress, then steps again);
+/// 2. the leader takes the key's lock across processes if [`Self::lock_path`] says so;
+/// 3. [`Self::stored_since`]: another leader may have stored the value meanwhile;
+/// 4. [`Self::computation`] takes the computation out of its slot; the caller runs it;
+/// 5. the caller puts the value if `keep` accepts it, and hands the put's result to
+///    [`Self::stored`]: a failed put is logged and the value returned anyway.
+pub(crate) struct MemoLookup<'a> {
+    core: &'a CacheCore,
+    lookup: Lookup,
+    opts: &'a MemoOptions,
+}
+
+/// What [`MemoLookup::step`] found.
+pub(crate) enum Step<'a, T> {
+    /// The value was stored.
+    Hit(T),
+    /// Another caller in this process computes it: wait, then step again.
+    Wait(FollowerWait),
+    /// Compute it; the flight ends when the guard drops.
+    Lead(LeaderGuard<'a>),
+}
+
+impl<'a> MemoLookup<'a> {
+    /// Start the lookup of `params` in `core`.
+    pub(crate) fn new(
+        core: &'a CacheCore,
+        params: &crate::keys::Params,
+        opts: &'a MemoOptions,
+    ) -> Result<Self> {
+        Ok(MemoLookup {
+            core,
+            lookup: Lookup::params(params)?,
+            opts,
+        })
+    }
+
+    /// A stored value, or this caller's role in the key's flight.
+    pub(crate) fn step<T: Cacheable>(&self) -> Result<Step<'a, T>> {
+        if let Some(v) = stored::<T>(self.core, &self.lookup)? {
+            return Ok(Step::Hit(v));
+        }
+        Ok(match self.core.flights().join(self.lookup.cache_key()) {
+            Role::Follower(flight) => Step::Wait(flight),
+            Role::Leader(guard) => Step::Lead(guard),
+        })
+    }
+
+    /// Where the leader's lock across processes is (the cache root and the key), if it takes
+    /// one: [`KeyLock::acquire`] them, blocking.
+    pub(crate) fn lock_path(&self) -> Option<(PathBuf, String)> {
+        self.opts.locks(self.core).then(|| {
+            (
+                self.core.root().to_path_buf(),
+                self.lookup.cache_key().to_string(),
+            )
+        })
+    }
+
+    /// The value stored since the first look, if another leader stored it.
+    pub(crate) fn stored_since<T: Cacheable>(&self) -> Result<Option<T>> {
+        stored::<T>(self.core, &self.lookup)
+    }
+
+    /// The computation, out of its slot (an error if the caller gave none).
+    pub(crate) fn computation<C>(&self, slot: &mut Option<C>) -> Result<C> {
+        slot.take().ok_or_else(taken)
+    }
+
+    /// Take note of the put of the computed value: a failed put is logged (the value is
+    /// returned anyway).
+    pub(crate) fn stored(&self, put: Result<String>) {
+        if let Err(e) = put {
+            report_failed_put(self.lookup.cache_key(), &e);
+        }
+    }
+}
+
 /// Look for a stored value. A stored value of another type is a miss: the computed value
 /// replaces it (a function whose return type changed recomputes instead of failing forever).
-pub(crate) fn stored<T: Cacheable>(core: &CacheCore, lookup: &Lookup) -> Result<Option<T>> {
+fn stored<T: Cacheable>(core: &CacheCore, lookup: &Lookup) -> Result<Option<T>> {
     match core.get(lookup) {
         Err(Error::WrongType { key, stored, .. }) => {
             tracing::debug!(key = %key, "stored value is {stored}: recomputing");
@@ -99,14 +180,14 @@ pub(crate) fn stored<T: Cacheable>(core: &CacheCore, lookup: &Lookup) -> Result<
 }
 
 /// The error of a computation slot found empty (a caller passed `&mut None`).
-pub(crate) fn taken() -> Error {
+fn taken() -> Error {
     Error::Background {
         reason: "compute-once lookup given no computation".into(),
     }
 }
 
 /// Log a put of a computed value that failed: the value is still returned.
-pub(crate) fn report_failed_put(key: &str, e: &Error) {
+fn report_failed_put(key: &str, e: &Error) {
     tracing::warn!(key = %key, "computed value not stored: {e}");
 }
 
