@@ -354,8 +354,6 @@ impl DeltaCatalog {
         }
     }
 
-    /// One Delta write of catalog rows (schema merged), optionally replacing what a predicate
-    /// matches.
     /// Of `keys`, journaled as fresh, those the committed table may hold a row for (the table
     /// reloaded first, and the keys of data files not seen before read): all of them when a
     /// data file cannot be read, which costs a replacement, never a second row.
@@ -395,6 +393,8 @@ impl DeltaCatalog {
             .collect())
     }
 
+    /// One Delta write of catalog rows (schema merged), optionally replacing what a predicate
+    /// matches.
     async fn write(
         &self,
         table: DeltaTable,
