@@ -1,19 +1,21 @@
 //! A model-based test of the whole cache: random sequences of operations run against the real
-//! cache and against an in-memory model of it, checked after every step; after every flush the
-//! listing, SQL `count(*)`, the Delta table (read through the `deltalake` and `parquet` crates,
-//! not our listing) and `verify` must agree with the model exactly (`docs/RELIABILITY.md`,
-//! "The catalog's invariant").
+//! cache and against an in-memory model of it. Each step checks what it answers (a get, a
+//! touch, an invalidation, a race); a list step checks the listing and SQL `count(*)` within
+//! the catalog lag; after every flush the listing, SQL `count(*)`, the Delta table (read by a
+//! `deltalake` scan, not our listing) and `verify` must agree with the model exactly
+//! (`docs/RELIABILITY.md`, "The catalog's invariant").
 //!
 //! The operations: puts in three formats replacing one another, puts that expire, gets,
 //! invalidations, touches, outside deletions of payloads, threads racing to put one key,
 //! child processes putting and invalidating on the same cache (in turn, and racing on one key),
-//! eviction past an entry limit, expiry cleanup, flushes, catalog maintenance passes and
-//! reopens. On disk in CI at [`DISK_CASES`] sequences, and on an S3 server (moto on loopback) at
-//! [`S3_CASES`], without the child processes (hosts sharing a bucket are `tests/object_store.rs`).
+//! eviction past an entry limit, expiry cleanup, listings, flushes, catalog maintenance passes
+//! and reopens. On disk in CI at [`DISK_CASES`] sequences, and on an S3 server (moto on
+//! loopback) at [`S3_CASES`], without the racing threads and processes (hosts sharing a bucket
+//! are `tests/object_store.rs`).
 //!
 //! A longer run: `MODEL_CASES=3000 cargo test --workspace --test tests model::` (the S3 variant
-//! runs a tenth as many). Shrunk failures are kept in `tests/model.proptest-regressions` and replayed
-//! first.
+//! runs a tenth as many). Shrunk failures are kept in `tests/model.proptest-regressions` and
+//! replayed first.
 
 use crate::common;
 use crate::s3;
