@@ -18,7 +18,8 @@
 //!
 //! Modules: [`row`] (the row and operation types), [`schema`] (Arrow schema, row ↔ batch),
 //! [`journal`] (segment files and record framing), [`delta`] (the Delta table; `log_check`: its
-//! commit files checked before they are trusted),
+//! commit files checked before they are trusted; `committed_keys`: which keys the committed
+//! table holds, so that a fresh put over a row left without its payload replaces that row),
 //! [`committer`] (the background group commit), `listing` (snapshot ⊕ journals), [`custom`]
 //! (user-declared metadata tables, one Delta table each, rows tied to entries by key), [`names`]
 //! (the rule for names that become SQL tables), [`maintenance`] (compaction, vacuum, checkpoints
