@@ -18,7 +18,8 @@ use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 
 use bytes::Bytes;
-use deltalake::arrow::array::{Array, LargeStringArray, StringArray, StringViewArray};
+use deltalake::arrow::array::AsArray;
+use deltalake::arrow::datatypes::DataType;
 use deltalake::parquet::arrow::ProjectionMask;
 use deltalake::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
@@ -107,22 +108,8 @@ fn read_key_fingerprints(file: &str, parquet: Bytes) -> Result<Vec<u64>> {
     let mut fps = Vec::new();
     for batch in reader {
         let batch = batch.map_err(|e| err(e.to_string()))?;
-        let column = batch
-            .column_by_name("cache_key")
-            .ok_or_else(|| err("no cache_key column".into()))?;
-        let any = column.as_any();
-        if let Some(a) = any.downcast_ref::<StringArray>() {
-            fps.extend(a.iter().flatten().map(fingerprint));
-        } else if let Some(a) = any.downcast_ref::<LargeStringArray>() {
-            fps.extend(a.iter().flatten().map(fingerprint));
-        } else if let Some(a) = any.downcast_ref::<StringViewArray>() {
-            fps.extend(a.iter().flatten().map(fingerprint));
-        } else {
-            return Err(err(format!(
-                "cache_key is {}, not a string column",
-                column.data_type()
-            )));
-        }
+        let keys = crate::schema::column(&batch, "cache_key", &DataType::Utf8, file)?;
+        fps.extend(keys.as_string::<i32>().iter().flatten().map(fingerprint));
     }
     Ok(fps)
 }
@@ -130,8 +117,8 @@ fn read_key_fingerprints(file: &str, parquet: Bytes) -> Result<Vec<u64>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use deltalake::arrow::array::RecordBatch;
-    use deltalake::arrow::datatypes::{DataType, Field, Schema};
+    use deltalake::arrow::array::{RecordBatch, StringArray};
+    use deltalake::arrow::datatypes::{Field, Schema};
     use deltalake::parquet::arrow::ArrowWriter;
     use std::sync::Arc;
 

@@ -54,8 +54,8 @@ pub(crate) enum Request {
     /// A maintenance pass; `true` forces compaction.
     Maintain(bool, Reply<Result<crate::maintenance::MaintenanceReport>>),
     Snapshot(Reply<Result<(deltalake::DeltaTable, crate::listing::Overlay)>>),
-    /// The keys with more than one row in the Delta snapshot.
-    DuplicateKeys(Reply<Result<Vec<String>>>),
+    /// A full listing, and the keys with more than one row in the Delta snapshot.
+    ListNotingDuplicates(Reply<Result<(Vec<CatalogRow>, Vec<String>)>>),
 }
 
 /// Tuning of the group commit.
@@ -432,7 +432,7 @@ fn run(rt: &tokio::runtime::Runtime, shared: &Shared, table_dir: &Location) {
                         Request::List(_, reply) => reply.send(Err(err())),
                         Request::Maintain(_, reply) => reply.send(Err(err())),
                         Request::Snapshot(reply) => reply.send(Err(err())),
-                        Request::DuplicateKeys(reply) => reply.send(Err(err())),
+                        Request::ListNotingDuplicates(reply) => reply.send(Err(err())),
                     }
                 }
             }
@@ -488,8 +488,12 @@ fn serve(
                 delta,
                 &shared.journal_dir,
             ))),
-            Request::DuplicateKeys(reply) => {
-                reply.send(rt.block_on(crate::listing::duplicate_keys(delta)))
+            Request::ListNotingDuplicates(reply) => {
+                reply.send(rt.block_on(crate::listing::list_noting_duplicates(
+                    delta,
+                    &shared.journal_dir,
+                    crate::schema::Projection::Full,
+                )))
             }
         }
     }

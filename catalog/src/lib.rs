@@ -211,10 +211,11 @@ impl Catalog {
             .await
     }
 
-    /// The keys with more than one row in the Delta table itself (listings show only the
-    /// newest): what `verify` reports as duplicate rows.
-    pub fn duplicate_keys_blocking(&self) -> Result<Vec<String>> {
-        self.call_blocking(Request::DuplicateKeys)
+    /// [`Self::list_blocking`], and the keys with more than one row in the Delta table itself
+    /// (the listing shows only the newest): what `verify` reports as duplicate rows. One read
+    /// of the table serves both.
+    pub fn list_noting_duplicates_blocking(&self) -> Result<(Vec<CatalogRow>, Vec<String>)> {
+        self.call_blocking(Request::ListNotingDuplicates)
     }
 
     /// The current Delta table and the journaled operations not in it yet (for SQL).

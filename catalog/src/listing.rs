@@ -30,18 +30,32 @@ pub(crate) async fn list(
     journal_dir: &Path,
     projection: Projection,
 ) -> Result<Vec<CatalogRow>> {
+    Ok(list_noting_duplicates(delta, journal_dir, projection)
+        .await?
+        .0)
+}
+
+/// [`list`], and the keys with more than one row in the Delta snapshot (sorted): the listing
+/// shows the newest of them; `verify` reports the key so that `repair` leaves it one row.
+pub(crate) async fn list_noting_duplicates(
+    delta: &mut DeltaCatalog,
+    journal_dir: &Path,
+    projection: Projection,
+) -> Result<(Vec<CatalogRow>, Vec<String>)> {
     let segments = read_journals(journal_dir)?;
     let rows = delta.rows(projection).await?;
     // The snapshot's rows stay where they are; an index of borrowed keys finds duplicates
     // (racing writers: the newer row wins) and the rows the journals override.
     let mut keep = vec![true; rows.len()];
     let mut latest: HashMap<&str, usize> = HashMap::with_capacity(rows.len());
+    let mut duplicated = Vec::new();
     for (i, row) in rows.iter().enumerate() {
         match latest.entry(row.cache_key.as_str()) {
             Entry::Vacant(v) => {
                 v.insert(i);
             }
             Entry::Occupied(mut o) => {
+                duplicated.push(row.cache_key.clone());
                 let j = *o.get();
                 if rows[j].created_at > row.created_at {
                     keep[i] = false;
@@ -76,24 +90,9 @@ pub(crate) async fn list(
     if !rows.is_sorted_by(|a, b| order(a, b).is_le()) {
         rows.sort_by(order);
     }
-    Ok(rows)
-}
-
-/// The keys with more than one row in the Delta snapshot (reloaded first). Listings show the
-/// newest of them; `verify` reports the key so that `repair` leaves it one row.
-pub(crate) async fn duplicate_keys(delta: &mut DeltaCatalog) -> Result<Vec<String>> {
-    let rows = delta.rows(Projection::Sizes).await?;
-    let mut seen: HashMap<&str, usize> = HashMap::with_capacity(rows.len());
-    for row in &rows {
-        *seen.entry(row.cache_key.as_str()).or_default() += 1;
-    }
-    let mut keys: Vec<String> = seen
-        .into_iter()
-        .filter(|(_, n)| *n > 1)
-        .map(|(k, _)| k.to_string())
-        .collect();
-    keys.sort();
-    Ok(keys)
+    duplicated.sort();
+    duplicated.dedup();
+    Ok((rows, duplicated))
 }
 
 /// Every journal segment on disk with its operations.

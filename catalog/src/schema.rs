@@ -299,8 +299,13 @@ fn param_column(dt: &DataType, name: &str, rows: &[&CatalogRow], table: &str) ->
 }
 
 /// A column of the batch as the expected Arrow type (scans may return views or dictionaries:
-/// those are cast).
-fn column(batch: &RecordBatch, name: &str, expected: &DataType, table: &str) -> Result<ArrayRef> {
+/// those are cast); errors name the column and `table`.
+pub(crate) fn column(
+    batch: &RecordBatch,
+    name: &str,
+    expected: &DataType,
+    table: &str,
+) -> Result<ArrayRef> {
     let err = |message: String| CatalogError::Column {
         table: table.to_string(),
         column: name.to_string(),

@@ -254,12 +254,8 @@ fn problem(kind: ProblemKind, key: Option<&str>, path: String, detail: String) -
 /// Find every problem and how to fix it.
 fn scan(core: &CacheCore) -> Result<(VerifyReport, Vec<Finding>)> {
     let now = now_micros();
-    let rows = core.catalog().list_blocking()?;
-    let duplicated: HashSet<String> = core
-        .catalog()
-        .duplicate_keys_blocking()?
-        .into_iter()
-        .collect();
+    let (rows, duplicated) = core.catalog().list_noting_duplicates_blocking()?;
+    let duplicated: HashSet<String> = duplicated.into_iter().collect();
     let mut findings = Vec::new();
     // Key -> (format, created_at) of its row whose payload is valid.
     let mut indexed: HashMap<String, (Format, i64)> = HashMap::new();
