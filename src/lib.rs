@@ -18,7 +18,7 @@
 
 #![warn(missing_docs)]
 
-pub use cacheness_engine::{
+pub use cacheness_store::{
     Cache, CacheConfig, CacheStats, Cacheable, CodecOptions, DataType, Durability, Element,
     EntryInfo, EntryMeta, Error, Format, Params, PutOptions, RawObject, Result, Serde, SigningKey,
     Value, access, blocking, codec, config, eviction, function, keys, memo, params, pull, repair,

@@ -28,8 +28,8 @@ fn task_failed(e: tokio::task::JoinError) -> crate::Error {
 /// A disk cache (async API). Cheap to clone; clones share one open cache.
 ///
 /// ```no_run
-/// # async fn demo() -> cacheness_engine::Result<()> {
-/// use cacheness_engine::{Cache, Serde, params};
+/// # async fn demo() -> cacheness_store::Result<()> {
+/// use cacheness_store::{Cache, Serde, params};
 /// let cache = Cache::open("/tmp/my-cache").await?;
 /// let p = params!(model = "xgboost", dataset = "train");
 /// cache.put(&Serde(vec![1, 2, 3]), &p).await?;

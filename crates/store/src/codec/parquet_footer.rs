@@ -519,7 +519,7 @@ mod tests {
         // claimed children and aborted.
         let crash = std::fs::read(concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/../tests/data/parquet_children_claim.parquet"
+            "/../../tests/data/parquet_children_claim.parquet"
         ))
         .unwrap();
         let e = check(&crash).unwrap_err();
@@ -538,7 +538,7 @@ mod tests {
         // The third find: booleans in a container, which parquet-rs skips as taking no bytes.
         let crash = std::fs::read(concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/../tests/data/parquet_boolean_set.parquet"
+            "/../../tests/data/parquet_boolean_set.parquet"
         ))
         .unwrap();
         let e = check(&crash).unwrap_err();

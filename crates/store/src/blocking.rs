@@ -28,12 +28,12 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 /// A disk cache (blocking API). Cheap to clone; clones share one open cache.
 ///
 /// ```no_run
-/// use cacheness_engine::{blocking::Cache, Serde, params};
+/// use cacheness_store::{blocking::Cache, Serde, params};
 /// let cache = Cache::open("/tmp/my-cache")?;
 /// let p = params!(model = "xgboost", dataset = "train");
 /// cache.put(&Serde(vec![1, 2, 3]), &p)?;
 /// let back: Option<Serde<Vec<i32>>> = cache.get(&p)?;
-/// # Ok::<(), cacheness_engine::Error>(())
+/// # Ok::<(), cacheness_store::Error>(())
 /// ```
 #[derive(Debug, Clone)]
 pub struct Cache {
@@ -103,10 +103,10 @@ impl Cache {
     /// calls with the same parameters in this process compute once ([`crate::memo`]).
     ///
     /// ```no_run
-    /// use cacheness_engine::{blocking::Cache, params, Serde};
+    /// use cacheness_store::{blocking::Cache, params, Serde};
     /// let cache = Cache::open("/tmp/my-cache")?;
     /// let Serde(n) = cache.get_or_insert_with(&params!(n = 40), || Serde(40 + 2))?;
-    /// # Ok::<(), cacheness_engine::Error>(())
+    /// # Ok::<(), cacheness_store::Error>(())
     /// ```
     pub fn get_or_insert_with<T: Cacheable>(
         &self,
@@ -178,10 +178,10 @@ impl Cache {
     /// an array of the part's shape (see [`crate::Cache::get_array_slice`]).
     ///
     /// ```no_run
-    /// use cacheness_engine::{blocking::Cache, params};
+    /// use cacheness_store::{blocking::Cache, params};
     /// let cache = Cache::open("/tmp/my-cache")?;
     /// let rows = cache.get_array_slice::<f64>(&params!(run = 7), &[0..10, 0..3])?;
-    /// # Ok::<(), cacheness_engine::Error>(())
+    /// # Ok::<(), cacheness_store::Error>(())
     /// ```
     pub fn get_array_slice<T: crate::codec::array::Element>(
         &self,

@@ -80,7 +80,7 @@ pub fn validate_name(name: &str) -> Result<()> {
 /// Named, typed key parameters. Build with [`params!`](crate::params) or [`Params::with`].
 ///
 /// ```
-/// use cacheness_engine::{params, Params};
+/// use cacheness_store::{params, Params};
 /// let a = params!(model = "xgboost", epochs = 10, lr = 0.1);
 /// let b = Params::new().with("lr", 0.1).with("epochs", 10).with("model", "xgboost");
 /// assert_eq!(a.key().unwrap(), b.key().unwrap());
@@ -113,7 +113,7 @@ impl Params {
     /// array or table keyed by its values, anything implementing [`KeyParam`].
     ///
     /// ```
-    /// use cacheness_engine::{Params, keys::{ContentHasher, KeyContext}};
+    /// use cacheness_store::{Params, keys::{ContentHasher, KeyContext}};
     /// let dir = tempfile::tempdir()?;
     /// std::fs::write(dir.path().join("train.csv"), "x\n1\n")?;
     /// let hasher = ContentHasher::in_memory();
