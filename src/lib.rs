@@ -4,9 +4,13 @@
 //! values, bytes, JSON), addressed by keys hashed from typed parameters; every entry is a row in
 //! a Delta Lake catalog that Spark, DuckDB or Polars can read.
 //!
-//! This facade only re-exports: [`Cache`] (async) and [`blocking::Cache`], [`params!`],
-//! [`Params`], [`Serde`], [`CacheConfig`], compute-once lookups ([`memo`]) and friends from `cacheness-engine`; the catalog types
-//! from `cacheness-catalog` under [`catalog`].
+//! This crate is the API: [`Cache`] (async, `cache.rs`) and [`blocking::Cache`], compute-once
+//! lookups ([`memo`]: single flight in a process, an optional lock across processes), what
+//! `#[cached]` functions run on ([`function`]), and re-exports of the types they take and
+//! return: [`params!`], [`Params`], [`Serde`], [`CacheConfig`] and friends from
+//! `cacheness-store` (keys, codecs, the blob store), the catalog types from
+//! `cacheness-catalog` under [`catalog`], pull-through tables under [`pull`]. SQL statements
+//! run through `cacheness-sql`. `docs/ARCHITECTURE.md` draws the crates.
 //!
 //! ```no_run
 //! use cacheness::{blocking::Cache, params, Serde};
@@ -18,12 +22,21 @@
 
 #![warn(missing_docs)]
 
+pub mod blocking;
+mod cache;
+pub mod function;
+pub mod memo;
+
+pub use cache::Cache;
+pub use cacheness_pull as pull;
 pub use cacheness_store::{
-    Cache, CacheConfig, CacheStats, Cacheable, CodecOptions, DataType, Durability, Element,
-    EntryInfo, EntryMeta, Error, Format, Params, PutOptions, RawObject, Result, Serde, SigningKey,
-    Value, access, blocking, codec, config, eviction, function, keys, memo, params, pull, repair,
-    seal, signing, stats, store, streamed, usage,
+    CacheConfig, CacheStats, Cacheable, CodecOptions, DataType, Durability, Element, EntryInfo,
+    EntryMeta, Error, Format, Params, PutOptions, RawObject, Result, Serde, SigningKey, Value,
+    access, codec, config, eviction, keys, params, repair, seal, signing, stats, store, streamed,
+    usage,
 };
+// The store's modules the API is written against (`crate::core::CacheCore`, ...).
+use cacheness_store::{core, error, metadata};
 
 /// Cache a function's results on disk, keyed by its arguments (`docs/FUNCTIONS.md`).
 ///

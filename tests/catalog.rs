@@ -295,10 +295,7 @@ fn fsync_durability_writes_and_reads_back() {
             .with_commit_interval(Duration::from_secs(3600)),
     )
     .unwrap();
-    assert_eq!(
-        cache.core().config().durability,
-        cacheness::Durability::Fsync
-    );
+    assert_eq!(cache.config().durability, cacheness::Durability::Fsync);
     for i in 0..20 {
         cache.put(&Serde(i), &params!(i = i)).unwrap();
     }
@@ -316,5 +313,5 @@ fn fsync_durability_writes_and_reads_back() {
     )
     .unwrap();
     let c2 = Cache::open(dir2.path()).unwrap();
-    assert_eq!(c2.core().config().durability, cacheness::Durability::Fsync);
+    assert_eq!(c2.config().durability, cacheness::Durability::Fsync);
 }

@@ -207,7 +207,7 @@ fn rows_follow_their_payloads_and_duplicates_keep_the_newer() {
         )
         .unwrap();
     cache.flush().unwrap();
-    let catalog = cache.core().catalog();
+    let catalog = cache.catalog();
     // A row that lies about its payload, and one no cache could have written.
     let mut row = catalog
         .list_blocking()

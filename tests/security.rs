@@ -136,14 +136,13 @@ fn a_changed_catalog_field_is_a_tampered_row_and_gets_ignore_it() {
         .find(|r| r.cache_key == key)
         .unwrap();
     assert!(
-        cache.core().signer().check_row(&row).is_ok(),
+        cache.signer().check_row(&row).is_ok(),
         "a row as written verifies alone"
     );
     // Someone with write access to the catalog extends the entry's life.
     row.expires_at = row.expires_at.map(|e| e + 3_600_000_000 * 24 * 365);
-    assert!(cache.core().signer().check_row(&row).is_err());
+    assert!(cache.signer().check_row(&row).is_err());
     cache
-        .core()
         .catalog()
         .submit(CatalogOp::Put {
             row: Box::new(row),
@@ -168,7 +167,7 @@ fn a_changed_catalog_field_is_a_tampered_row_and_gets_ignore_it() {
         .into_iter()
         .find(|r| r.cache_key == key)
         .unwrap();
-    assert!(cache.core().signer().check_row(&row).is_ok());
+    assert!(cache.signer().check_row(&row).is_ok());
 }
 
 #[test]
@@ -178,7 +177,7 @@ fn a_replaced_key_file_makes_every_entry_invalid_and_deletion_can_be_turned_off(
     let keys: Vec<String> = (0..3)
         .map(|i| cache.put(&Serde(i), &params!(i = i)).unwrap())
         .collect();
-    let old_id = cache.core().signer().key_id();
+    let old_id = cache.signer().key_id();
     cache.close().unwrap();
     drop(cache);
     let key_file = dir.path().join("signing.key");
@@ -187,7 +186,7 @@ fn a_replaced_key_file_makes_every_entry_invalid_and_deletion_can_be_turned_off(
     // of the old entries verify.
     std::fs::write(&key_file, format!("{}\n", "ab".repeat(32))).unwrap();
     let cache = Cache::open_with(config(dir.path()).with_delete_invalid_signatures(false)).unwrap();
-    assert_ne!(cache.core().signer().key_id(), old_id);
+    assert_ne!(cache.signer().key_id(), old_id);
     for i in 0..3 {
         assert_eq!(cache.get::<Serde<i32>>(&params!(i = i)).unwrap(), None);
     }

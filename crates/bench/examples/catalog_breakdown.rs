@@ -32,13 +32,13 @@ fn main() {
         std::hint::black_box(cache.stats().unwrap());
     }));
     let rows = ms(Samples::collect(9, |_| {
-        std::hint::black_box(cache.core().catalog().list_blocking().unwrap());
+        std::hint::black_box(cache.catalog().list_blocking().unwrap());
     }));
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
-    let table = cache.core().catalog_table();
+    let table = cache.catalog_location();
     let table_dir = table.local_dir().unwrap().to_path_buf();
     let (open, scan) = rt.block_on(async {
         let t = Instant::now();

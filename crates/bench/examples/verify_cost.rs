@@ -19,7 +19,7 @@ fn time(n: usize, f: impl FnMut(usize)) -> f64 {
 fn report(cache: &Cache, dir: &std::path::Path, key: &str, ext: &str, at: SlotAt, n: usize) {
     let bytes = std::fs::read(dir.join(format!("blobs/{}/{key}.{ext}", &key[..2]))).unwrap();
     let info = cache.info_by_key(key).unwrap().unwrap();
-    let signer = cache.core().signer();
+    let signer = cache.signer();
     let hash = time(n, |_| {
         cacheness::seal::check(&bytes, at).unwrap();
     });

@@ -112,7 +112,7 @@ pub fn run(dir: Option<PathBuf>) -> DemoResult<()> {
 
     step("flush catalog (one Delta commit)", || Ok(cache.flush()?))?;
     let entries = step("list catalog entries", || Ok(cache.list_entries()?))?;
-    outln!("\ncatalog {}:", cache.core().catalog_table().label())?;
+    outln!("\ncatalog {}:", cache.catalog_location().label())?;
     outln!(
         "  {:<16} {:<12} {:<8} {:>12} {:>12}  params",
         "cache_key",

@@ -433,7 +433,7 @@ fn run(cli: Cli) -> CliResult<Outcome> {
         Command::Demo => demo::run(cli.dir).map(|()| Outcome::Done),
         Command::Table { command } => {
             let cache = cacheness::blocking::Cache::open(cache_dir(cli.dir))?;
-            let root = cache.core().tables_root();
+            let root = cache.pull_tables_root();
             match command {
                 TableCommand::Create(args) => {
                     let settings = table::create(&root, &args)?;

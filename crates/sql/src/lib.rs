@@ -16,7 +16,8 @@
 //! ([`pull_tables`], `docs/PULL_THROUGH.md`), which fetch what a query asks for and lack.
 //!
 //! Modules: [`entries`] (`cache_entries`), [`metadata`] (custom metadata tables), [`payload`]
-//! (`cached_table` and the engine's [`Payloads`] lookups), [`named`] (tables by entry name),
+//! (`cached_table`), [`store_payloads`] (the payloads of an open cache, found and checked
+//! by the store's read path, and [`run`], a statement over an open cache), [`named`] (tables by entry name),
 //! [`history`] (`cache_history`, `cache_entries_at`), [`pull_tables`], `args` (constant arguments of table
 //! functions), [`error`] (the error type). The statements and their semantics are documented
 //! in `docs/SQL.md`.
@@ -31,6 +32,7 @@ pub mod metadata;
 pub mod named;
 pub mod payload;
 pub mod pull_tables;
+pub mod store_payloads;
 
 use std::sync::Arc;
 
@@ -44,10 +46,10 @@ use deltalake::datafusion::prelude::SessionConfig;
 use deltalake::datafusion::prelude::SessionContext;
 use futures::StreamExt;
 
-pub use cacheness_pull as pull;
 pub use error::{Result, SqlError};
-pub use payload::{Payloads, TableLookup, TablePayload};
+pub use payload::{TableLookup, TablePayload};
 pub use pull_tables::PullTables;
+pub use store_payloads::{Payloads, run, tables_root};
 
 /// What one statement may use.
 #[derive(Debug, Clone, Copy)]
@@ -62,7 +64,7 @@ pub struct Limits {
 /// pull-through tables of `pull`, within `limits`.
 pub async fn session(
     catalog: &Catalog,
-    payloads: Arc<dyn Payloads>,
+    payloads: Arc<Payloads>,
     pull: &PullTables,
     limits: Limits,
 ) -> Result<SessionContext> {
@@ -94,7 +96,7 @@ pub async fn session(
 
 /// Make the session's default schema a [`named::NamedTables`] over the tables registered so
 /// far, so that unknown table names are looked up as entry names.
-async fn use_named_tables(ctx: &SessionContext, payloads: Arc<dyn Payloads>) -> Result<()> {
+async fn use_named_tables(ctx: &SessionContext, payloads: Arc<Payloads>) -> Result<()> {
     let options = ctx.state().config_options().catalog.clone();
     let missing = |what: &str| SqlError::table("named tables", format!("no default {what}"));
     let catalog = ctx
@@ -122,7 +124,7 @@ async fn use_named_tables(ctx: &SessionContext, payloads: Arc<dyn Payloads>) -> 
 /// statement fails with [`SqlError::MemoryLimit`] instead of taking the process down.
 pub async fn query(
     catalog: &Catalog,
-    payloads: Arc<dyn Payloads>,
+    payloads: Arc<Payloads>,
     pull: &PullTables,
     limits: Limits,
     sql: &str,

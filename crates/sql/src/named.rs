@@ -21,7 +21,8 @@ use deltalake::datafusion::common::plan_err;
 use deltalake::datafusion::error::{DataFusionError, Result as DfResult};
 use deltalake::datafusion::prelude::{SessionContext, col, lit};
 
-use crate::payload::{ARROW_TABLE, PayloadTable, Payloads, TableLookup};
+use crate::payload::{ARROW_TABLE, PayloadTable, TableLookup};
+use crate::store_payloads::Payloads;
 
 /// The catalog column holding entry names.
 pub const NAME_COLUMN: &str = "entry_name";
@@ -31,7 +32,7 @@ pub const NAME_COLUMN: &str = "entry_name";
 pub struct NamedTables {
     registered: Arc<dyn SchemaProvider>,
     entries: Arc<dyn TableProvider>,
-    payloads: Arc<dyn Payloads>,
+    payloads: Arc<Payloads>,
 }
 
 impl NamedTables {
@@ -40,7 +41,7 @@ impl NamedTables {
     pub fn new(
         registered: Arc<dyn SchemaProvider>,
         entries: Arc<dyn TableProvider>,
-        payloads: Arc<dyn Payloads>,
+        payloads: Arc<Payloads>,
     ) -> Self {
         NamedTables {
             registered,
@@ -111,7 +112,7 @@ impl SchemaProvider for NamedTables {
         match self.payloads.table(&TableLookup::Key(key.clone())) {
             Ok(Some(payload)) => Ok(Some(Arc::new(PayloadTable::new(payload)?))),
             Ok(None) => plan_err!("table {name}: entry {key} was removed or has expired"),
-            Err(message) => plan_err!("table {name}: {message}"),
+            Err(e) => plan_err!("table {name}: {e}"),
         }
     }
 

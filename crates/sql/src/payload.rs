@@ -1,7 +1,7 @@
 //! Cached Arrow tables as SQL tables: `cached_table(...)` and the provider over a payload.
 //!
-//! The engine finds and checks payloads (content hash, key, expiry: the same checks as a get)
-//! through [`Payloads`]; this module turns a checked Parquet payload into a table. The checked
+//! The store finds and checks payloads (content hash, key, expiry: the same checks as a get;
+//! [`Payloads`]); this module turns a checked Parquet payload into a table. The checked
 //! bytes are held in memory for the statement, so the table is exactly the file that passed
 //! the checks even if the entry is replaced meanwhile; each scan decodes only the projected
 //! columns.
@@ -9,7 +9,7 @@
 //! Filters skip the row groups whose statistics rule them out (they are still applied to
 //! every row read), and a `LIMIT` without filters reads only the first row groups it needs.
 //!
-//! A large payload on an object store comes in parts ([`PayloadParts`]): a scan fetches only
+//! A large payload on an object store comes in parts ([`RangedPayload`]): a scan fetches only
 //! the column chunks it reads (the projected columns of the row groups it reads), each part
 //! checked against the payload's signed tree before the
 //! decoder sees it. Parts fetched stay for the statement; an entry replaced meanwhile makes the
@@ -44,7 +44,10 @@ use deltalake::parquet::arrow::arrow_reader::{
 use deltalake::parquet::errors::{ParquetError, Result as ParquetResult};
 use deltalake::parquet::file::reader::{ChunkReader, Length};
 
+use cacheness_store::ranged::RangedPayload;
+
 use crate::args;
+use crate::store_payloads::Payloads;
 
 /// The table function's name in SQL.
 pub const FUNCTION: &str = "cached_table";
@@ -81,32 +84,13 @@ pub struct TablePayload {
     pub bytes: PayloadBytes,
 }
 
-/// A payload read in parts, each part checked before it is handed out (a large payload on an
-/// object store: the engine's `ranged` module). Scans fetch the column chunks they need first,
-/// in one batch, so the Parquet reader's later reads come from memory.
-pub trait PayloadParts: Send + Sync + std::fmt::Debug {
-    /// The payload's length in bytes.
-    fn len(&self) -> u64;
-    /// Whether the payload is empty.
-    fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-    /// The checked bytes of `range` (clipped to the payload).
-    fn read(&self, range: Range<u64>) -> Result<Bytes, String>;
-    /// Checked bytes from `pos` to the end of the part that holds it (for streaming reads that
-    /// should not fetch past what they need).
-    fn read_at(&self, pos: u64) -> Result<Bytes, String>;
-    /// Fetch and check every part `ranges` touch, in one batch of requests.
-    fn prefetch(&self, ranges: &[Range<u64>]) -> Result<(), String>;
-}
-
 /// A payload's bytes as the Parquet reader sees them.
 #[derive(Debug, Clone)]
 pub enum PayloadBytes {
     /// The whole file, checked.
     Whole(Bytes),
     /// The file read in checked parts.
-    Parts(Arc<dyn PayloadParts>),
+    Parts(Arc<RangedPayload>),
 }
 
 impl Length for PayloadBytes {
@@ -152,7 +136,7 @@ pub enum PayloadRead {
     /// Of a file in parts: one part is held at a time.
     Parts {
         /// The parts.
-        parts: Arc<dyn PayloadParts>,
+        parts: Arc<RangedPayload>,
         /// The file position after `held`.
         pos: u64,
         /// Checked bytes not yet read.
@@ -178,13 +162,6 @@ impl std::io::Read for PayloadRead {
             }
         }
     }
-}
-
-/// The engine's side: finds an entry and checks its payload the way a get does.
-pub trait Payloads: Send + Sync + std::fmt::Debug {
-    /// The checked payload of the entry `lookup` names: `Ok(None)` if there is no live entry,
-    /// an error naming the entry if it is not an Arrow table or cannot be read.
-    fn table(&self, lookup: &TableLookup) -> Result<Option<TablePayload>, String>;
 }
 
 /// A cached table as a DataFusion table: the checked payload, decoded per scan.
@@ -380,12 +357,12 @@ impl PayloadTable {
 /// `cached_table(key)` or `cached_table('name', value, 'name', value, ...)`.
 #[derive(Debug)]
 pub struct CachedTableFunction {
-    payloads: Arc<dyn Payloads>,
+    payloads: Arc<Payloads>,
 }
 
 impl CachedTableFunction {
     /// The function over a cache's payloads.
-    pub fn new(payloads: Arc<dyn Payloads>) -> Self {
+    pub fn new(payloads: Arc<Payloads>) -> Self {
         CachedTableFunction { payloads }
     }
 
@@ -431,7 +408,7 @@ impl TableFunctionImpl for CachedTableFunction {
         match self.payloads.table(&lookup) {
             Ok(Some(payload)) => Ok(Arc::new(PayloadTable::new(payload)?)),
             Ok(None) => plan_err!("{FUNCTION}: no cached entry with {lookup}"),
-            Err(message) => plan_err!("{FUNCTION}: {message}"),
+            Err(e) => plan_err!("{FUNCTION}: {e}"),
         }
     }
 }

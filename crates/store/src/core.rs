@@ -294,7 +294,6 @@ pub struct CacheCore {
     /// Gets not yet recorded in payload times; only kept when a limit is set.
     access: Option<AccessLog>,
     /// Compute-once lookups in progress (single flight).
-    flights: crate::memo::Flights,
     /// Hashes content-hashed key parameters; its stat cache is kept under the root.
     hasher: crate::keys::ContentHasher,
     closed: AtomicBool,
@@ -437,7 +436,6 @@ impl CacheCore {
             signer,
             counters: Counters::default(),
             access,
-            flights: crate::memo::Flights::default(),
             hasher,
             closed: AtomicBool::new(false),
         };
@@ -450,11 +448,6 @@ impl CacheCore {
     /// The hasher of content-hashed key parameters (its stat cache is `<root>/stat-cache.v1`).
     pub fn content_hasher(&self) -> &crate::keys::ContentHasher {
         &self.hasher
-    }
-
-    /// Compute-once lookups in progress in this process.
-    pub(crate) fn flights(&self) -> &crate::memo::Flights {
-        &self.flights
     }
 
     /// The payload files.
@@ -482,7 +475,8 @@ impl CacheCore {
         &self.signer
     }
 
-    pub(crate) fn check_open(&self) -> Result<()> {
+    /// An error if the cache was closed.
+    pub fn check_open(&self) -> Result<()> {
         if self.closed.load(Ordering::Acquire) {
             return Err(Error::Closed {
                 root: self.config.root.clone(),
@@ -1057,7 +1051,7 @@ impl CacheCore {
     }
 
     /// Stats from catalog rows: live rows counted and summed directly (no entry conversion).
-    pub(crate) fn stats_from(&self, rows: &[CatalogRow]) -> CacheStats {
+    pub fn stats_from(&self, rows: &[CatalogRow]) -> CacheStats {
         let now = now_micros();
         let mut inputs = ReportInputs {
             max_size_bytes: self.config.max_size_bytes,
@@ -1088,15 +1082,6 @@ impl CacheCore {
         }
         self.flush_accesses();
         Ok(self.catalog.close()?)
-    }
-
-    /// Where the cache's pull-through tables live (`<root>/tables`), and this host's directory
-    /// for their lock files.
-    pub fn tables_root(&self) -> cacheness_sql::pull::TablesRoot {
-        cacheness_sql::pull::TablesRoot {
-            shared: self.shared.join("tables"),
-            local: self.config.root.join("tables"),
-        }
     }
 
     /// Where the cache lives: its root directory, or its object store prefix.
@@ -1246,7 +1231,7 @@ impl Inspector<'_> {
 }
 
 /// Catalog rows as entries, expired ones left out (one TTL rule everywhere).
-pub(crate) fn live(rows: Vec<CatalogRow>) -> Vec<EntryInfo> {
+pub fn live(rows: Vec<CatalogRow>) -> Vec<EntryInfo> {
     let now = now_micros();
     rows.into_iter()
         .filter(|r| is_live(r, now))

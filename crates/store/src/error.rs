@@ -122,9 +122,9 @@ pub enum Error {
     #[error(transparent)]
     Catalog(#[from] cacheness_catalog::CatalogError),
     /// A SQL statement failed (syntax, unknown table or column, types), or its tables could
-    /// not be built.
+    /// not be built: a `cacheness_sql::SqlError` (downcast the source to match on it).
     #[error(transparent)]
-    Sql(#[from] cacheness_sql::SqlError),
+    Sql(Box<dyn std::error::Error + Send + Sync>),
     /// An operation needs an entry that does not exist (or has expired).
     #[error("no live entry with key {key}")]
     NotFound {
@@ -146,14 +146,16 @@ pub enum Error {
 }
 
 impl Error {
-    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+    /// A failed file operation on `path`.
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io {
             path: path.into(),
             source,
         }
     }
 
-    pub(crate) fn corrupt(what: impl Into<String>, reason: impl std::fmt::Display) -> Self {
+    /// Stored bytes at `what` that are not what they should be.
+    pub fn corrupt(what: impl Into<String>, reason: impl std::fmt::Display) -> Self {
         Error::Corrupt {
             what: what.into(),
             reason: reason.to_string(),

@@ -1,7 +1,9 @@
-//! The engine of Cacheness: keys, payload codecs, the blob store and the Cache API.
+//! The store of Cacheness: keys, payload codecs, the blob store and the checked read path.
 //!
-//! A cache entry is one payload file plus one catalog row. This crate owns the payload side and
-//! the API; the catalog side lives in `cacheness-catalog`.
+//! A cache entry is one payload file plus one catalog row. This crate owns the payload side;
+//! the catalog side lives in `cacheness-catalog`, SQL in `cacheness-sql`, and the API users
+//! call (`Cache`, `blocking::Cache`, compute-once lookups, `#[cached]`) in `cacheness`, which
+//! wraps [`core::CacheCore`].
 //!
 //! - [`keys`]: named, typed [`Params`] and the published key spec (XXH3-64 over a canonical
 //!   encoding; `docs/KEYS.md`).
@@ -23,13 +25,9 @@
 //!   rows against (the row that survives describes the payload that survives).
 //! - [`eviction`]: the size and entry limits (least-recently-used eviction across processes);
 //!   `access` records gets in payload modification times, in batches.
-//! - [`core`]: the synchronous put/get logic; [`Cache`] (async) and [`blocking::Cache`] wrap it.
-//! - [`function`]: what `#[cached]` functions run on (keys from arguments, per-function
-//!   counters, clearing a function's entries).
-//! - [`memo`]: compute-once lookups (`get_or_insert_with`, single flight in a process, an
-//!   optional per-key lock across processes) behind `#[cached]` functions.
-//! - `metadata`: custom metadata tables (declare, attach rows to entries, clear).
-//! - `query`: SQL statements (`cacheness-sql`) and the payload lookups of `cached_table`.
+//! - [`core`]: the synchronous put/get logic (`cacheness::Cache` and
+//!   `cacheness::blocking::Cache` wrap it).
+//! - [`metadata`]: custom metadata tables (declare, attach rows to entries, clear).
 //! - [`repair`]: verify every row against its payload and every payload against the catalog,
 //!   and repair what is wrong (the catalog can be rebuilt from payloads alone).
 //! - [`config`]: [`CacheConfig`], `cacheness.toml`, `CACHENESS_*` (each variable read from
@@ -44,20 +42,15 @@
 #![warn(missing_docs)]
 
 pub mod access;
-pub mod blocking;
-mod cache;
 pub mod codec;
 pub mod config;
 pub mod core;
 mod env_settings;
 pub mod error;
 pub mod eviction;
-pub mod function;
 pub mod keys;
-pub mod memo;
-mod metadata;
+pub mod metadata;
 mod payload_probe;
-mod query;
 pub mod ranged;
 mod read_through;
 mod remote_blobs;
@@ -70,8 +63,6 @@ pub mod store;
 pub mod streamed;
 pub mod usage;
 
-pub use cache::Cache;
-pub use cacheness_sql::pull;
 pub use codec::array::Element;
 pub use codec::object::RawObject;
 pub use codec::{Cacheable, CodecOptions, DataType, EntryMeta, Format, Serde};

@@ -11,7 +11,7 @@ use crate::keys::Params;
 
 /// Declare table `name` with `columns`, or check an existing declaration. A name that live
 /// entries carry is refused: the metadata table would hide those cached tables in SQL.
-pub(crate) async fn declare(core: &CacheCore, name: &str, columns: &Schema) -> Result<()> {
+pub async fn declare(core: &CacheCore, name: &str, columns: &Schema) -> Result<()> {
     core.check_open()?;
     let now = crate::core::now_micros();
     if let Some(entry) = core
@@ -35,7 +35,7 @@ pub(crate) async fn declare(core: &CacheCore, name: &str, columns: &Schema) -> R
 }
 
 /// Attach `rows` to the live entry `lookup` names, replacing its rows in `table`.
-pub(crate) async fn attach(
+pub async fn attach(
     core: &CacheCore,
     lookup: &Lookup,
     table: &str,
@@ -59,7 +59,7 @@ async fn attach_to_key(core: &CacheCore, key: &str, table: &str, rows: &RecordBa
 
 /// Check the metadata rows a put carries before it writes anything, so a put whose rows are
 /// refused leaves no entry behind.
-pub(crate) async fn check_put(core: &CacheCore, params: &Params, opts: &PutOptions) -> Result<()> {
+pub async fn check_put(core: &CacheCore, params: &Params, opts: &PutOptions) -> Result<()> {
     if opts.metadata.is_empty() {
         return Ok(());
     }
@@ -72,7 +72,7 @@ pub(crate) async fn check_put(core: &CacheCore, params: &Params, opts: &PutOptio
 }
 
 /// The metadata rows a put carries, attached to the entry it just wrote.
-pub(crate) async fn attach_put(core: &CacheCore, key: &str, opts: &PutOptions) -> Result<()> {
+pub async fn attach_put(core: &CacheCore, key: &str, opts: &PutOptions) -> Result<()> {
     for (table, rows) in &opts.metadata {
         attach_to_key(core, key, table, rows).await?;
     }
@@ -80,6 +80,6 @@ pub(crate) async fn attach_put(core: &CacheCore, key: &str, opts: &PutOptions) -
 }
 
 /// Empty every metadata table (after a clear).
-pub(crate) async fn clear(core: &CacheCore) -> Result<()> {
+pub async fn clear(core: &CacheCore) -> Result<()> {
     Ok(core.catalog().metadata_tables().clear().await?)
 }

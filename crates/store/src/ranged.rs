@@ -312,6 +312,17 @@ impl RangedPayload {
         )
     }
 
+    /// Checked bytes from `pos` to the end of the part that holds it (for streaming reads that
+    /// should not fetch past what they need).
+    pub fn read_at(&self, pos: u64) -> Result<Bytes> {
+        let leaf = self.tree.leaves_of(pos..pos + 1);
+        let end = self
+            .tree
+            .leaf(leaf.start)
+            .map_or(self.len, |r| r.end as u64);
+        self.read(pos..end)
+    }
+
     /// The checked bytes of `range` (fetched first if need be).
     pub fn read(&self, range: Range<u64>) -> Result<Bytes> {
         let range = range.start.min(self.len)..range.end.min(self.len);
@@ -353,28 +364,5 @@ impl RangedPayload {
             }
         }
         buf
-    }
-}
-
-impl cacheness_sql::payload::PayloadParts for RangedPayload {
-    fn len(&self) -> u64 {
-        self.len
-    }
-
-    fn read(&self, range: Range<u64>) -> std::result::Result<Bytes, String> {
-        RangedPayload::read(self, range).map_err(|e| e.to_string())
-    }
-
-    fn read_at(&self, pos: u64) -> std::result::Result<Bytes, String> {
-        let leaf = self.tree.leaves_of(pos..pos + 1);
-        let end = self
-            .tree
-            .leaf(leaf.start)
-            .map_or(self.len, |r| r.end as u64);
-        RangedPayload::read(self, pos..end).map_err(|e| e.to_string())
-    }
-
-    fn prefetch(&self, ranges: &[Range<u64>]) -> std::result::Result<(), String> {
-        RangedPayload::prefetch(self, ranges).map_err(|e| e.to_string())
     }
 }

@@ -98,6 +98,7 @@ impl MemoOptions {
 ///    [`Self::stored`]: a failed put is logged and the value returned anyway.
 pub(crate) struct MemoLookup<'a> {
     core: &'a CacheCore,
+    flights: &'a Flights,
     lookup: Lookup,
     opts: &'a MemoOptions,
 }
@@ -116,11 +117,13 @@ impl<'a> MemoLookup<'a> {
     /// Start the lookup of `params` in `core`.
     pub(crate) fn new(
         core: &'a CacheCore,
+        flights: &'a Flights,
         params: &crate::keys::Params,
         opts: &'a MemoOptions,
     ) -> Result<Self> {
         Ok(MemoLookup {
             core,
+            flights,
             lookup: Lookup::params(params)?,
             opts,
         })
@@ -131,7 +134,7 @@ impl<'a> MemoLookup<'a> {
         if let Some(v) = stored::<T>(self.core, &self.lookup)? {
             return Ok(Step::Hit(v));
         }
-        Ok(match self.core.flights().join(self.lookup.cache_key()) {
+        Ok(match self.flights.join(self.lookup.cache_key()) {
             Role::Follower(flight) => Step::Wait(flight),
             Role::Leader(guard) => Step::Lead(guard),
         })
@@ -233,6 +236,12 @@ impl Flight {
 #[derive(Default)]
 pub(crate) struct Flights {
     by_key: Mutex<HashMap<String, Arc<Flight>>>,
+}
+
+impl std::fmt::Debug for Flights {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Flights").finish_non_exhaustive()
+    }
 }
 
 /// The role a caller gets for a key.

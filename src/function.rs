@@ -305,7 +305,7 @@ pub mod __private {
         missing: crate::keys::MissingPath,
     ) -> Result<(crate::blocking::Cache, Params)> {
         let cache = cache?;
-        let hasher = cache.core().content_hasher();
+        let hasher = cache.content_hasher();
         let params = build(&KeyContext::new(hasher).missing_paths(missing))?;
         Ok((cache, params))
     }

@@ -28,8 +28,8 @@ fn task_failed(e: tokio::task::JoinError) -> crate::Error {
 /// A disk cache (async API). Cheap to clone; clones share one open cache.
 ///
 /// ```no_run
-/// # async fn demo() -> cacheness_store::Result<()> {
-/// use cacheness_store::{Cache, Serde, params};
+/// # async fn demo() -> cacheness::Result<()> {
+/// use cacheness::{Cache, Serde, params};
 /// let cache = Cache::open("/tmp/my-cache").await?;
 /// let p = params!(model = "xgboost", dataset = "train");
 /// cache.put(&Serde(vec![1, 2, 3]), &p).await?;
@@ -39,6 +39,8 @@ fn task_failed(e: tokio::task::JoinError) -> crate::Error {
 #[derive(Debug, Clone)]
 pub struct Cache {
     core: Arc<CacheCore>,
+    /// Compute-once lookups in progress in this process (shared by every handle on the cache).
+    flights: Arc<crate::memo::Flights>,
 }
 
 impl Cache {
@@ -55,11 +57,12 @@ impl Cache {
             .map_err(task_failed)??;
         Ok(Cache {
             core: Arc::new(core),
+            flights: Arc::default(),
         })
     }
 
-    pub(crate) fn from_core(core: Arc<CacheCore>) -> Self {
-        Cache { core }
+    pub(crate) fn from_core(core: Arc<CacheCore>, flights: Arc<crate::memo::Flights>) -> Self {
+        Cache { core, flights }
     }
 
     /// The hasher of content-hashed key parameters, with the cache's stat cache.
@@ -67,14 +70,37 @@ impl Cache {
         self.core.content_hasher()
     }
 
-    /// The synchronous core (shared with [`crate::blocking::Cache`]).
-    pub fn core(&self) -> &Arc<CacheCore> {
-        &self.core
+    /// The configuration the cache was opened with.
+    pub fn config(&self) -> &crate::CacheConfig {
+        self.core.config()
+    }
+
+    /// The cache's signer: its signing key, which checks payloads and catalog rows
+    /// (`docs/SECURITY.md`).
+    pub fn signer(&self) -> &crate::signing::Signer {
+        self.core.signer()
+    }
+
+    /// The cache's catalog (its rows, journal and Delta table).
+    pub fn catalog(&self) -> &cacheness_catalog::Catalog {
+        self.core.catalog()
+    }
+
+    /// Where the catalog's Delta table lives (for tools that read it directly: Spark, DuckDB,
+    /// Polars).
+    pub fn catalog_location(&self) -> cacheness_catalog::Location {
+        self.core.catalog_table()
+    }
+
+    /// Where the cache's pull-through tables live (`<root>/tables`), and this host's directory
+    /// for their lock files.
+    pub fn pull_tables_root(&self) -> crate::pull::TablesRoot {
+        cacheness_sql::tables_root(&self.core)
     }
 
     /// A blocking handle on the same open cache.
     pub fn blocking(&self) -> crate::blocking::Cache {
-        crate::blocking::Cache::from_core(self.core.clone())
+        crate::blocking::Cache::from_core(self.core.clone(), self.flights.clone())
     }
 
     /// Store a value under parameters; returns its key.
@@ -160,7 +186,8 @@ impl Cache {
         F: std::future::Future<Output = std::result::Result<T, E>>,
         C: FnOnce() -> F,
     {
-        let memo = MemoLookup::new(&self.core, params, opts).map_err(MemoError::Cache)?;
+        let memo =
+            MemoLookup::new(&self.core, &self.flights, params, opts).map_err(MemoError::Cache)?;
         let _leader = loop {
             match memo.step::<T>().map_err(MemoError::Cache)? {
                 Step::Hit(v) => return Ok((v, Outcome::Hit)),
@@ -340,7 +367,7 @@ impl Cache {
     /// `SELECT cache_key, stored_bytes FROM cache_entries WHERE model = 'xgboost'`.
     /// Pull-through tables under `<root>/tables/` answer too (`docs/PULL_THROUGH.md`).
     pub async fn sql(&self, sql: &str) -> Result<Vec<RecordBatch>> {
-        crate::query::run(&self.core, sql, None).await
+        cacheness_sql::run(&self.core, sql, None).await
     }
 
     /// [`Self::sql`], telling `observer` of each fetch of a pull-through table.
@@ -349,7 +376,7 @@ impl Cache {
         sql: &str,
         observer: std::sync::Arc<dyn crate::pull::FetchObserver>,
     ) -> Result<Vec<RecordBatch>> {
-        crate::query::run(&self.core, sql, Some(observer)).await
+        cacheness_sql::run(&self.core, sql, Some(observer)).await
     }
 
     /// Entry and byte counts (catalog) and this process's hits, misses and removals.

@@ -1,32 +1,34 @@
-//! SQL over the cache, engine side: runs statements with `cacheness-sql` and answers its
-//! payload lookups (`cached_table(...)`) with the same checks as a get.
+//! The payloads of `cached_table(...)` and of tables named after entries, found and checked
+//! by the store's read path (the same checks as a get: content hash, key, expiry), and a
+//! statement run over an open cache ([`run`]).
 
 use std::sync::Arc;
 
-use cacheness_sql::payload::PayloadBytes;
-use cacheness_sql::pull::FetchObserver;
-use cacheness_sql::{Payloads, PullTables, TableLookup, TablePayload};
+use cacheness_pull::{FetchObserver, TablesRoot};
+use cacheness_store::codec::DataType;
+use cacheness_store::core::{CacheCore, Lookup};
+use cacheness_store::keys::{Params, Value};
+use cacheness_store::ranged::PayloadData;
 use deltalake::arrow::array::RecordBatch;
 use deltalake::datafusion::common::ScalarValue;
 
-use crate::codec::DataType;
-use crate::core::{CacheCore, Lookup};
-use crate::error::{Error, Result};
-use crate::keys::{Params, Value};
-use crate::ranged::PayloadData;
+use crate::error::SqlError;
+use crate::payload::{PayloadBytes, TableLookup, TablePayload};
+use crate::pull_tables::PullTables;
 
-/// The cache's payloads, as the SQL layer sees them.
-#[derive(Debug)]
-struct CorePayloads(Arc<CacheCore>);
+/// The payloads of an open cache, as SQL reads them.
+#[derive(Debug, Clone)]
+pub struct Payloads(Arc<CacheCore>);
 
 /// A SQL value as a key parameter value, with the types the CLI and the Rust API use for the
 /// same literal (`10` an integer, `0.5` a float, `'x'` a string, `true` a boolean).
-fn param_value(name: &str, v: &ScalarValue) -> std::result::Result<Value, String> {
-    let unsupported = || {
-        format!(
-            "parameter {name}: a SQL value of type {} cannot be a key parameter",
+fn param_value(name: &str, v: &ScalarValue) -> cacheness_store::Result<Value> {
+    let unsupported = || cacheness_store::Error::InvalidParamValue {
+        what: format!("parameter {name}"),
+        reason: format!(
+            "a SQL value of type {} cannot be a key parameter",
             v.data_type()
-        )
+        ),
     };
     if v.is_null() {
         return Ok(Value::Null);
@@ -58,8 +60,15 @@ fn param_value(name: &str, v: &ScalarValue) -> std::result::Result<Value, String
     })
 }
 
-impl Payloads for CorePayloads {
-    fn table(&self, lookup: &TableLookup) -> std::result::Result<Option<TablePayload>, String> {
+impl Payloads {
+    /// The payloads of the cache `core` holds.
+    pub fn new(core: Arc<CacheCore>) -> Self {
+        Payloads(core)
+    }
+
+    /// The checked payload of the entry `lookup` names: `Ok(None)` if there is no live entry,
+    /// an error naming the entry if it is not an Arrow table or cannot be read.
+    pub fn table(&self, lookup: &TableLookup) -> cacheness_store::Result<Option<TablePayload>> {
         let found = match lookup {
             TableLookup::Key(k) => Lookup::key(k),
             TableLookup::Params(pairs) => {
@@ -72,10 +81,14 @@ impl Payloads for CorePayloads {
         }
         .and_then(|l| self.0.payload_parts(&l, DataType::ArrowTable))
         .map_err(|e| match e {
-            Error::WrongType { key, stored, .. } => {
-                format!("entry {key} holds {stored}, not an Arrow table")
+            cacheness_store::Error::WrongType { key, stored, .. } => {
+                cacheness_store::Error::WrongType {
+                    key,
+                    stored,
+                    requested: "an Arrow table".into(),
+                }
             }
-            e => e.to_string(),
+            e => e,
         })?;
         let Some((info, data)) = found else {
             return Ok(None);
@@ -90,20 +103,36 @@ impl Payloads for CorePayloads {
     }
 }
 
-/// Run one statement over the cache; `observer` hears of pull-through tables' fetches.
-pub(crate) async fn run(
+/// Where the pull-through tables of the cache `core` holds live (`<root>/tables`), and this
+/// host's directory for their lock files.
+pub fn tables_root(core: &CacheCore) -> TablesRoot {
+    TablesRoot {
+        shared: core.location().join("tables"),
+        local: core.root().join("tables"),
+    }
+}
+
+/// Run one statement over the open cache `core`; `observer` hears of pull-through tables'
+/// fetches.
+pub async fn run(
     core: &Arc<CacheCore>,
     sql: &str,
     observer: Option<Arc<dyn FetchObserver>>,
-) -> Result<Vec<RecordBatch>> {
+) -> cacheness_store::Result<Vec<RecordBatch>> {
     core.check_open()?;
-    let payloads = Arc::new(CorePayloads(core.clone()));
     let pull = PullTables {
-        root: Some(core.tables_root()),
+        root: Some(tables_root(core)),
         observer,
     };
-    let limits = cacheness_sql::Limits {
+    let limits = crate::Limits {
         memory_bytes: usize::try_from(core.config().sql_memory_limit_bytes).unwrap_or(usize::MAX),
     };
-    Ok(cacheness_sql::query(core.catalog(), payloads, &pull, limits, sql).await?)
+    let payloads = Arc::new(Payloads::new(core.clone()));
+    Ok(crate::query(core.catalog(), payloads, &pull, limits, sql).await?)
+}
+
+impl From<SqlError> for cacheness_store::Error {
+    fn from(e: SqlError) -> Self {
+        cacheness_store::Error::Sql(Box::new(e))
+    }
 }

@@ -28,16 +28,18 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 /// A disk cache (blocking API). Cheap to clone; clones share one open cache.
 ///
 /// ```no_run
-/// use cacheness_store::{blocking::Cache, Serde, params};
+/// use cacheness::{blocking::Cache, Serde, params};
 /// let cache = Cache::open("/tmp/my-cache")?;
 /// let p = params!(model = "xgboost", dataset = "train");
 /// cache.put(&Serde(vec![1, 2, 3]), &p)?;
 /// let back: Option<Serde<Vec<i32>>> = cache.get(&p)?;
-/// # Ok::<(), cacheness_store::Error>(())
+/// # Ok::<(), cacheness::Error>(())
 /// ```
 #[derive(Debug, Clone)]
 pub struct Cache {
     core: Arc<CacheCore>,
+    /// Compute-once lookups in progress in this process (shared by every handle on the cache).
+    flights: Arc<crate::memo::Flights>,
 }
 
 impl Cache {
@@ -50,16 +52,17 @@ impl Cache {
     pub fn open_with(config: CacheConfig) -> Result<Self> {
         Ok(Cache {
             core: Arc::new(CacheCore::open(config)?),
+            flights: Arc::default(),
         })
     }
 
-    pub(crate) fn from_core(core: Arc<CacheCore>) -> Self {
-        Cache { core }
+    pub(crate) fn from_core(core: Arc<CacheCore>, flights: Arc<crate::memo::Flights>) -> Self {
+        Cache { core, flights }
     }
 
     /// An async handle on the same open cache.
     pub fn nonblocking(&self) -> crate::Cache {
-        crate::Cache::from_core(self.core.clone())
+        crate::Cache::from_core(self.core.clone(), self.flights.clone())
     }
 
     /// The hasher of content-hashed key parameters, with the cache's stat cache.
@@ -67,9 +70,32 @@ impl Cache {
         self.core.content_hasher()
     }
 
-    /// The synchronous core.
-    pub fn core(&self) -> &Arc<CacheCore> {
-        &self.core
+    /// The configuration the cache was opened with.
+    pub fn config(&self) -> &crate::CacheConfig {
+        self.core.config()
+    }
+
+    /// The cache's signer: its signing key, which checks payloads and catalog rows
+    /// (`docs/SECURITY.md`).
+    pub fn signer(&self) -> &crate::signing::Signer {
+        self.core.signer()
+    }
+
+    /// The cache's catalog (its rows, journal and Delta table).
+    pub fn catalog(&self) -> &cacheness_catalog::Catalog {
+        self.core.catalog()
+    }
+
+    /// Where the catalog's Delta table lives (for tools that read it directly: Spark, DuckDB,
+    /// Polars).
+    pub fn catalog_location(&self) -> cacheness_catalog::Location {
+        self.core.catalog_table()
+    }
+
+    /// Where the cache's pull-through tables live (`<root>/tables`), and this host's directory
+    /// for their lock files.
+    pub fn pull_tables_root(&self) -> crate::pull::TablesRoot {
+        cacheness_sql::tables_root(&self.core)
     }
 
     /// Store a value under parameters; returns its key.
@@ -103,10 +129,10 @@ impl Cache {
     /// calls with the same parameters in this process compute once ([`crate::memo`]).
     ///
     /// ```no_run
-    /// use cacheness_store::{blocking::Cache, params, Serde};
+    /// use cacheness::{blocking::Cache, params, Serde};
     /// let cache = Cache::open("/tmp/my-cache")?;
     /// let Serde(n) = cache.get_or_insert_with(&params!(n = 40), || Serde(40 + 2))?;
-    /// # Ok::<(), cacheness_store::Error>(())
+    /// # Ok::<(), cacheness::Error>(())
     /// ```
     pub fn get_or_insert_with<T: Cacheable>(
         &self,
@@ -151,7 +177,8 @@ impl Cache {
         keep: impl FnOnce(&T) -> bool,
         compute: &mut Option<F>,
     ) -> std::result::Result<(T, Outcome), MemoError<E>> {
-        let memo = MemoLookup::new(&self.core, params, opts).map_err(MemoError::Cache)?;
+        let memo =
+            MemoLookup::new(&self.core, &self.flights, params, opts).map_err(MemoError::Cache)?;
         let _leader = loop {
             match memo.step::<T>().map_err(MemoError::Cache)? {
                 Step::Hit(v) => return Ok((v, Outcome::Hit)),
@@ -178,10 +205,10 @@ impl Cache {
     /// an array of the part's shape (see [`crate::Cache::get_array_slice`]).
     ///
     /// ```no_run
-    /// use cacheness_store::{blocking::Cache, params};
+    /// use cacheness::{blocking::Cache, params};
     /// let cache = Cache::open("/tmp/my-cache")?;
     /// let rows = cache.get_array_slice::<f64>(&params!(run = 7), &[0..10, 0..3])?;
-    /// # Ok::<(), cacheness_store::Error>(())
+    /// # Ok::<(), cacheness::Error>(())
     /// ```
     pub fn get_array_slice<T: crate::codec::array::Element>(
         &self,
@@ -323,7 +350,7 @@ impl Cache {
     /// Runs on a runtime of its own for the call.
     /// Pull-through tables under `<root>/tables/` answer too (`docs/PULL_THROUGH.md`).
     pub fn sql(&self, sql: &str) -> Result<Vec<RecordBatch>> {
-        runtime()?.block_on(crate::query::run(&self.core, sql, None))
+        runtime()?.block_on(cacheness_sql::run(&self.core, sql, None))
     }
 
     /// [`Self::sql`], telling `observer` of each fetch of a pull-through table.
@@ -332,7 +359,7 @@ impl Cache {
         sql: &str,
         observer: std::sync::Arc<dyn crate::pull::FetchObserver>,
     ) -> Result<Vec<RecordBatch>> {
-        runtime()?.block_on(crate::query::run(&self.core, sql, Some(observer)))
+        runtime()?.block_on(cacheness_sql::run(&self.core, sql, Some(observer)))
     }
 
     /// Declare the custom metadata table `name` with `columns` (a `cache_key` column is added),
