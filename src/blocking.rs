@@ -92,6 +92,7 @@ impl Cache {
         self.core.catalog_table()
     }
 
+    #[cfg(feature = "sql")]
     /// Where the cache's pull-through tables live (`<root>/tables`), and this host's directory
     /// for their lock files.
     pub fn pull_tables_root(&self) -> crate::pull::TablesRoot {
@@ -345,6 +346,7 @@ impl Cache {
         self.core.list_entries()
     }
 
+    #[cfg(feature = "sql")]
     /// Run a SQL statement over the cache (DataFusion; tables in `docs/SQL.md`), e.g.
     /// `SELECT cache_key, stored_bytes FROM cache_entries WHERE model = 'xgboost'`.
     /// Runs on a runtime of its own for the call.
@@ -353,6 +355,7 @@ impl Cache {
         runtime()?.block_on(cacheness_sql::run(&self.core, sql, None))
     }
 
+    #[cfg(feature = "sql")]
     /// [`Self::sql`], telling `observer` of each fetch of a pull-through table.
     pub fn sql_observed(
         &self,

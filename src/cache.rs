@@ -92,6 +92,7 @@ impl Cache {
         self.core.catalog_table()
     }
 
+    #[cfg(feature = "sql")]
     /// Where the cache's pull-through tables live (`<root>/tables`), and this host's directory
     /// for their lock files.
     pub fn pull_tables_root(&self) -> crate::pull::TablesRoot {
@@ -363,6 +364,7 @@ impl Cache {
         Ok(live(self.core.catalog().list().await?))
     }
 
+    #[cfg(feature = "sql")]
     /// Run a SQL statement over the cache (DataFusion; tables in `docs/SQL.md`), e.g.
     /// `SELECT cache_key, stored_bytes FROM cache_entries WHERE model = 'xgboost'`.
     /// Pull-through tables under `<root>/tables/` answer too (`docs/PULL_THROUGH.md`).
@@ -370,6 +372,7 @@ impl Cache {
         cacheness_sql::run(&self.core, sql, None).await
     }
 
+    #[cfg(feature = "sql")]
     /// [`Self::sql`], telling `observer` of each fetch of a pull-through table.
     pub async fn sql_observed(
         &self,

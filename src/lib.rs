@@ -9,8 +9,13 @@
 //! `#[cached]` functions run on ([`function`]), and re-exports of the types they take and
 //! return: [`params!`], [`Params`], [`Serde`], [`CacheConfig`] and friends from
 //! `cacheness-store` (keys, codecs, the blob store), the catalog types from
-//! `cacheness-catalog` under [`catalog`], pull-through tables under [`pull`]. SQL statements
-//! run through `cacheness-sql`. `docs/ARCHITECTURE.md` draws the crates.
+//! `cacheness-catalog` under [`catalog`], pull-through tables under `pull`. SQL statements
+//! run through `cacheness-sql`.
+//!
+//! Cargo features (all on by default): `sql` (`Cache::sql`, pull-through tables:
+//! `cacheness-sql` and `cacheness-pull`), `http` and `postgres` (the pull-through tables'
+//! HTTP and PostgreSQL sources; each implies `sql`). Without them the API is the cache alone:
+//! no SQL session crate, no fetchers, no PostgreSQL driver. `docs/ARCHITECTURE.md` draws the crates.
 //!
 //! ```no_run
 //! use cacheness::{blocking::Cache, params, Serde};
@@ -28,6 +33,7 @@ pub mod function;
 pub mod memo;
 
 pub use cache::Cache;
+#[cfg(feature = "sql")]
 pub use cacheness_pull as pull;
 pub use cacheness_store::{
     CacheConfig, CacheStats, Cacheable, CodecOptions, DataType, Durability, Element, EntryInfo,

@@ -49,13 +49,13 @@ pub struct HttpFetcher {
 /// The defaults of [`HttpFetcher::new`].
 impl HttpFetcher {
     /// Each attempt's timeout by default.
-    pub const TIMEOUT: Duration = Duration::from_secs(30);
+    pub const TIMEOUT: Duration = Duration::from_secs(crate::source::defaults::TIMEOUT_SECONDS);
     /// Retries after the first attempt by default.
-    pub const RETRIES: u32 = 3;
+    pub const RETRIES: u32 = crate::source::defaults::HTTP_RETRIES;
     /// The pause before the first retry by default (doubled for each next one).
     pub const BACKOFF: Duration = Duration::from_millis(200);
     /// Requests at once by default.
-    pub const CONCURRENCY: usize = 8;
+    pub const CONCURRENCY: usize = crate::source::defaults::HTTP_CONCURRENCY;
 
     /// Fetch from `url` (a template), decoding `format` into `schema`, ticks written as `kind`.
     pub fn new(url: &str, format: Format, schema: SchemaRef, kind: RangeKind) -> HttpFetcher {

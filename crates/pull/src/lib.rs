@@ -11,9 +11,10 @@
 //!   (holes inside the cached span, expiry, the volatile window, granularity).
 //! - [`fetch`]: the [`Fetcher`] trait (and async closures as fetchers).
 //! - [`command`]: the command fetcher (an external program per fetch, its output decoded).
-//! - [`http`]: the HTTP fetcher (a URL template per fetch; timeouts, retries, a concurrency
-//!   limit).
-//! - [`postgres`]: the PostgreSQL fetcher (a parameterized query per fetch).
+//! - `http` (cargo feature `http`): the HTTP fetcher (a URL template per fetch; timeouts,
+//!   retries, a concurrency limit).
+//! - `postgres` (cargo feature `postgres`): the PostgreSQL fetcher (a parameterized query per
+//!   fetch).
 //! - [`decode`]: a source's answer (CSV, JSON lines or array, Parquet, Arrow IPC) read into the
 //!   table's schema.
 //! - [`fill`]: filling a query's gaps: concurrent fetches with bounded parallelism, each gap
@@ -37,9 +38,11 @@ pub mod coverage;
 pub mod decode;
 pub mod fetch;
 pub mod fill;
+#[cfg(feature = "http")]
 pub mod http;
 pub mod interval;
 pub mod key;
+#[cfg(feature = "postgres")]
 pub mod postgres;
 pub mod provider;
 pub mod source;

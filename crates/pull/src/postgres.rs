@@ -47,7 +47,7 @@ impl PostgresFetcher {
     /// Each fetch's timeout by default (connecting and running the query).
     pub const TIMEOUT: Duration = Duration::from_secs(60);
     /// Connections at once by default.
-    pub const CONCURRENCY: usize = 4;
+    pub const CONCURRENCY: usize = crate::source::defaults::POSTGRES_CONCURRENCY;
 
     /// Run `query` on the server `conninfo` names (`host=... port=... user=... dbname=...` or
     /// a `postgresql://` URL); `kind` types `$2` and `$3` (`None`: a lookup table, `$1` only).

@@ -13,9 +13,24 @@ use serde::{Deserialize, Serialize};
 use crate::command::CommandFetcher;
 use crate::decode::Format;
 use crate::fetch::{FetchError, FetchRequest, Fetcher, SharedFetcher};
+#[cfg(feature = "http")]
 use crate::http::HttpFetcher;
 use crate::interval::RangeKind;
+#[cfg(feature = "postgres")]
 use crate::postgres::PostgresFetcher;
+
+/// The defaults of source settings left out of `settings.json` (the fetchers' own defaults
+/// too).
+pub mod defaults {
+    /// Each fetch's (for HTTP, each attempt's) timeout, in seconds.
+    pub const TIMEOUT_SECONDS: u64 = 30;
+    /// HTTP retries after a first failed attempt.
+    pub const HTTP_RETRIES: u32 = 3;
+    /// HTTP requests at once.
+    pub const HTTP_CONCURRENCY: usize = 8;
+    /// PostgreSQL connections at once.
+    pub const POSTGRES_CONCURRENCY: usize = 4;
+}
 
 /// Where a table's rows come from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -68,19 +83,28 @@ pub enum SourceSettings {
 }
 
 fn default_timeout() -> u64 {
-    HttpFetcher::TIMEOUT.as_secs()
+    defaults::TIMEOUT_SECONDS
 }
 
 fn default_pg_concurrency() -> usize {
-    PostgresFetcher::CONCURRENCY
+    defaults::POSTGRES_CONCURRENCY
 }
 
 fn default_retries() -> u32 {
-    HttpFetcher::RETRIES
+    defaults::HTTP_RETRIES
 }
 
 fn default_concurrency() -> usize {
-    HttpFetcher::CONCURRENCY
+    defaults::HTTP_CONCURRENCY
+}
+
+/// The error of a source this build cannot fetch from: its cargo feature was left out.
+#[cfg(not(all(feature = "http", feature = "postgres")))]
+fn not_built(source: &str, feature: &str) -> String {
+    format!(
+        "this build of cacheness cannot fetch from {source} sources: it was built without the \
+         cargo feature `{feature}`"
+    )
 }
 
 impl SourceSettings {
@@ -94,6 +118,7 @@ impl SourceSettings {
     ) -> Result<SharedFetcher, String> {
         let ticks = kind.unwrap_or(RangeKind::Integer);
         Ok(match self {
+            #[cfg(feature = "postgres")]
             SourceSettings::Postgres {
                 conninfo,
                 query,
@@ -105,6 +130,9 @@ impl SourceSettings {
                     .timeout(Duration::from_secs(*timeout_seconds))
                     .concurrency(*concurrency),
             ),
+            #[cfg(not(feature = "postgres"))]
+            SourceSettings::Postgres { .. } => return Err(not_built("PostgreSQL", "postgres")),
+            #[cfg(feature = "http")]
             SourceSettings::Http {
                 url,
                 format,
@@ -118,6 +146,8 @@ impl SourceSettings {
                     .retries(*retries, HttpFetcher::BACKOFF)
                     .concurrency(*concurrency),
             ),
+            #[cfg(not(feature = "http"))]
+            SourceSettings::Http { .. } => return Err(not_built("HTTP", "http")),
             SourceSettings::Command {
                 program,
                 args,
