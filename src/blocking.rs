@@ -88,7 +88,7 @@ impl Cache {
 
     /// Where the catalog's Delta table lives (for tools that read it directly: Spark, DuckDB,
     /// Polars).
-    pub fn catalog_location(&self) -> cacheness_catalog::Location {
+    pub fn catalog_location(&self) -> cacheness_storage::Location {
         self.core.catalog_table()
     }
 

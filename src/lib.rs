@@ -94,6 +94,9 @@ pub use cacheness_macros::cached;
 /// The Delta Lake catalog (entry rows, journal, group commit).
 pub use cacheness_catalog as catalog;
 
+/// Where the cache's files live (a directory or an object store prefix), lock files, leases.
+pub use cacheness_storage as storage;
+
 /// Re-exported dependencies whose types appear in the API (use these to avoid version clashes).
 pub mod deps {
     pub use deltalake::arrow;

@@ -14,9 +14,10 @@
 //! to a full disk.
 
 use std::collections::HashMap;
-use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
+
+use cacheness_storage::LockFile;
 
 use crate::codec::Cacheable;
 use crate::core::{CacheCore, Lookup, PutOptions};
@@ -317,14 +318,10 @@ impl Flights {
     }
 }
 
-/// An exclusive lock on one key across processes: `<root>/locks/<key>.lock`.
-///
-/// The holder removes the file before releasing it, so lock files do not pile up. A waiter
-/// that then gets the lock on the removed file sees that the path no longer names the file it
-/// locked, and starts over on the new one.
+/// An exclusive lock on one key across processes: `<root>/locks/<key>.lock`, a transient
+/// [`LockFile`] (removed when released, so lock files do not pile up).
 pub(crate) struct KeyLock {
-    file: File,
-    path: PathBuf,
+    _file: LockFile,
 }
 
 impl KeyLock {
@@ -335,38 +332,10 @@ impl KeyLock {
 
     /// Wait for and take the lock on `key`.
     pub(crate) fn acquire(root: &Path, key: &str) -> Result<KeyLock> {
-        use std::os::unix::fs::MetadataExt;
         let dir = Self::dir(root);
         std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-        let path = dir.join(format!("{key}.lock"));
-        loop {
-            let file = File::options()
-                .create(true)
-                .truncate(false)
-                .write(true)
-                .open(&path)
-                .map_err(|e| Error::io(&path, e))?;
-            file.lock().map_err(|e| Error::io(&path, e))?;
-            let held = file.metadata().map_err(|e| Error::io(&path, e))?;
-            match std::fs::metadata(&path) {
-                Ok(now) if now.ino() == held.ino() && now.dev() == held.dev() => {
-                    return Ok(KeyLock { file, path });
-                }
-                // The previous holder removed the file we locked: lock the new one.
-                Ok(_) => continue,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-                Err(e) => return Err(Error::io(&path, e)),
-            }
-        }
-    }
-}
-
-impl Drop for KeyLock {
-    fn drop(&mut self) {
-        // Remove while still holding the lock (see the type's doc); a failure only leaves an
-        // empty file behind.
-        let _ = std::fs::remove_file(&self.path);
-        let _ = self.file.unlock();
+        let file = LockFile::acquire_transient(&dir.join(format!("{key}.lock")))?;
+        Ok(KeyLock { _file: file })
     }
 }
 

@@ -25,9 +25,9 @@ use std::process::Command;
 use std::sync::{Arc, Barrier};
 use std::time::Duration;
 
-use cacheness::catalog::storage::Location;
 use cacheness::deps::ndarray::Array1;
 use cacheness::repair::ProblemKind;
+use cacheness::storage::Location;
 use cacheness::{CacheConfig, Params, PutOptions, Serde, blocking::Cache, params};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, FileFailurePersistence, TestRunner};

@@ -317,8 +317,7 @@ fn a_second_row_of_a_key_in_the_delta_table_is_reported_and_repaired() {
         .build()
         .unwrap();
     rt.block_on(async {
-        let location =
-            cacheness::catalog::storage::Location::from(dir.path().join("catalog/cache_entries"));
+        let location = cacheness::storage::Location::from(dir.path().join("catalog/cache_entries"));
         let table = location.delta_table().await.unwrap();
         let schema = cacheness::catalog::schema::schema_for_rows(
             table.snapshot().unwrap().snapshot().arrow_schema().as_ref(),

@@ -33,7 +33,7 @@ pub fn delta_rows(root: &Path) -> Vec<cacheness::catalog::CatalogRow> {
 
 /// Rows in the Delta table at `location` (a directory or an object store prefix).
 pub fn delta_rows_at(
-    location: cacheness::catalog::storage::Location,
+    location: cacheness::storage::Location,
 ) -> Vec<cacheness::catalog::CatalogRow> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()

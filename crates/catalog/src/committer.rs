@@ -14,7 +14,7 @@ use crate::delta::DeltaCatalog;
 use crate::error::{CatalogError, Result};
 use crate::journal::{self, JournalWriter};
 use crate::row::{CatalogOp, CatalogRow, PayloadProbe};
-use crate::storage::Location;
+use cacheness_storage::Location;
 
 /// Stack size of the committer thread (reserved address space; only touched pages cost memory).
 const COMMITTER_STACK: usize = 64 << 20;
@@ -285,7 +285,7 @@ async fn replay_dead_writers(delta: &mut DeltaCatalog, journal_dir: &Path) -> Re
             }
             journal::remove_segment(&seg.path)?;
         }
-        journal::release_writer(journal_dir, &writer, lock);
+        journal::release_writer(lock);
     }
     Ok(())
 }

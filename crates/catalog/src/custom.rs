@@ -19,7 +19,7 @@ use deltalake::protocol::SaveMode;
 use crate::delta::delta_err;
 use crate::error::{CatalogError, Result};
 use crate::names::validate_name;
-use crate::storage::Location;
+use cacheness_storage::Location;
 
 /// The column that ties a row to its entry.
 pub const KEY_COLUMN: &str = "cache_key";

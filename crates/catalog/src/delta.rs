@@ -20,7 +20,7 @@ use crate::error::{CatalogError, Result};
 use crate::maintenance::{MaintenanceLock, MaintenanceReport};
 use crate::row::{CatalogOp, CatalogRow, PayloadProbe};
 use crate::schema::{Projection, base_schema, batch_to_rows, rows_to_batch, schema_for_rows};
-use crate::storage::Location;
+use cacheness_storage::Location;
 
 /// How many times a commit that lost a race with another writer is tried again.
 const COMMIT_ATTEMPTS: usize = 20;
@@ -600,7 +600,8 @@ impl DeltaCatalog {
             return Ok(false);
         };
         let Some(guard) =
-            crate::lease::try_acquire(&lease_dir, COMPACTION_LEASE, COMPACTION_TTL).await?
+            cacheness_storage::lease::try_acquire(&lease_dir, COMPACTION_LEASE, COMPACTION_TTL)
+                .await?
         else {
             tracing::debug!(table = %self.label, "another process is compacting");
             return Ok(false);

@@ -118,6 +118,9 @@ pub enum CatalogError {
         /// Why it could not be opened.
         reason: String,
     },
+    /// A file or object of the catalog could not be reached (`cacheness_storage`).
+    #[error(transparent)]
+    Storage(#[from] cacheness_storage::StorageError),
     /// A commit to the catalog failed; the operations stay in the journal and are retried.
     #[error("commit to {table} failed (the rows stay journaled and will be retried): {message}")]
     CommitFailed {
@@ -140,32 +143,4 @@ impl CatalogError {
 /// Result alias for catalog operations.
 pub type Result<T, E = CatalogError> = std::result::Result<T, E>;
 
-/// Whether `e` comes from a file system that cannot take writes now (full, over quota,
-/// read-only): an error that retrying at once cannot cure. The cause is looked for along the
-/// error's sources; where a library keeps only the text of an I/O error (delta-rs turns
-/// object_store's into strings on some paths), the OS's message is recognised in it.
-pub fn is_out_of_space(e: &(dyn std::error::Error + 'static)) -> bool {
-    use std::io::ErrorKind;
-    const MESSAGES: [&str; 3] = [
-        "No space left on device",
-        "Disk quota exceeded",
-        "Read-only file system",
-    ];
-    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    while let Some(err) = next {
-        if let Some(io) = err.downcast_ref::<std::io::Error>()
-            && matches!(
-                io.kind(),
-                ErrorKind::StorageFull | ErrorKind::QuotaExceeded | ErrorKind::ReadOnlyFilesystem
-            )
-        {
-            return true;
-        }
-        let text = err.to_string();
-        if MESSAGES.iter().any(|m| text.contains(m)) {
-            return true;
-        }
-        next = err.source();
-    }
-    false
-}
+pub use cacheness_storage::is_out_of_space;

@@ -13,7 +13,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use fs4::fs_std::FileExt;
+use cacheness_storage::LockFile;
 use xxhash_rust::xxh3::xxh3_64;
 
 use crate::error::{CatalogError, Result};
@@ -141,27 +141,13 @@ fn segment_path(dir: &Path, writer: &str, seq: i64) -> PathBuf {
 
 /// Try to take over the journal of a writer whose process is gone. Returns the held lock when
 /// the writer is not alive (nobody holds its lock), `None` when it is.
-pub fn try_adopt(dir: &Path, writer: &str) -> Result<Option<File>> {
-    let path = lock_path(dir, writer);
-    let file = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(|e| CatalogError::io(&path, e))?;
-    match FileExt::try_lock_exclusive(&file) {
-        Ok(true) => Ok(Some(file)),
-        Ok(false) => Ok(None),
-        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Ok(None),
-        Err(e) => Err(CatalogError::io(&path, e)),
-    }
+pub fn try_adopt(dir: &Path, writer: &str) -> Result<Option<LockFile>> {
+    Ok(LockFile::try_acquire(&lock_path(dir, writer))?)
 }
 
 /// Remove a writer's lock file once all its segments are gone.
-pub fn release_writer(dir: &Path, writer: &str, lock: File) {
-    let path = lock_path(dir, writer);
-    let _ = fs::remove_file(&path);
-    drop(lock);
+pub fn release_writer(lock: LockFile) {
+    lock.release_removing();
 }
 
 /// Remove one committed segment.
@@ -178,7 +164,7 @@ pub fn remove_segment(path: &Path) -> Result<()> {
 pub struct JournalWriter {
     dir: PathBuf,
     writer: String,
-    lock: Option<File>,
+    lock: Option<LockFile>,
     seq: i64,
     file: File,
     path: PathBuf,
@@ -248,7 +234,7 @@ impl JournalWriter {
         if self.records_in_segment == 0 {
             let _ = fs::remove_file(&self.path);
             if let Some(lock) = self.lock.take() {
-                release_writer(&self.dir, &self.writer, lock);
+                release_writer(lock);
             }
         }
     }

@@ -23,15 +23,15 @@
 //! [`committer`] (the background group commit), `listing` (snapshot ⊕ journals), [`custom`]
 //! (user-declared metadata tables, one Delta table each, rows tied to entries by key), [`names`]
 //! (the rule for names that become SQL tables), [`maintenance`] (compaction, vacuum, checkpoints
-//! and log cleanup, one process at a time), [`lockfile`] (the lock files that make it one: the
-//! engine's eviction passes use them too), [`storage`] (where the shared files live: a local
-//! directory or an object store prefix; see [`CatalogPlace`]).
+//! and log cleanup, one process at a time, under a `cacheness_storage::LockFile`). Where the
+//! shared files live (a local directory or an object store prefix) is `cacheness-storage`'s
+//! `Location`; see [`CatalogPlace`].
 //!
 //! On an object store (`s3://`, `gs://`, `az://`) the Delta tables live in the bucket and
 //! every host keeps its journals and lock files in a local directory of its own: a host's
 //! acknowledged operations survive its crash on its own disk and reach the shared table with
 //! its next commit; Delta commits from several hosts never overwrite each other
-//! (put-if-absent, see [`storage`]).
+//! (put-if-absent, see `cacheness_storage::object_stores`).
 
 #![warn(missing_docs)]
 
@@ -41,19 +41,17 @@ pub mod custom;
 pub mod delta;
 pub mod error;
 pub mod journal;
-pub mod lease;
 mod listing;
-pub mod lockfile;
 mod log_check;
 pub mod maintenance;
 pub mod names;
 pub mod row;
 pub mod schema;
-pub mod storage;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+use cacheness_storage::Location;
 pub use committer::CommitPolicy;
 use committer::{Reply, Request, Shared};
 pub use custom::MetadataTables;
@@ -61,7 +59,6 @@ pub use error::{CatalogError, Result};
 pub use listing::Overlay;
 pub use row::{CatalogOp, CatalogRow, ColumnValue, PayloadOnDisk, PayloadProbe};
 pub use schema::Projection;
-pub use storage::Location;
 
 /// Where a catalog lives: its shared tables, and this host's journals and lock files.
 #[derive(Debug, Clone)]

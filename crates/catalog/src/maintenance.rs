@@ -14,7 +14,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::error::Result;
-use crate::lockfile::LockFile;
+use cacheness_storage::lockfile::LockFile;
 
 /// Default retention of removed data files and old log files.
 pub const DEFAULT_RETENTION: Duration = Duration::from_secs(24 * 3600);

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use cacheness_catalog::storage::Location;
+use cacheness_storage::Location;
 use deltalake::DeltaTable;
 use deltalake::arrow::array::{
     Array, ArrayRef, AsArray, Int64Array, RecordBatch, StringArray, UInt32Array,

@@ -25,7 +25,7 @@ use crate::interval::{Granularity, Interval, RangeKind};
 use crate::provider::without_views;
 use crate::source::SourceSettings;
 use crate::store::{StoreError, TableSpec, TableStore};
-use cacheness_catalog::storage::Location;
+use cacheness_storage::Location;
 
 /// Where a cache's pull-through tables live.
 #[derive(Debug, Clone)]
@@ -414,7 +414,7 @@ impl PullTable {
         let file = format!("{}settings.json", dir_label(&dir));
         let text = serde_json::to_vec_pretty(&settings).map_err(|e| invalid(e.to_string()))?;
         // Created once, whole (two processes creating the table at once agree on one).
-        let failed = |e: cacheness_catalog::CatalogError| invalid(e.to_string());
+        let failed = |e: cacheness_storage::StorageError| invalid(e.to_string());
         if !dir
             .create_small("settings.json", text)
             .await
@@ -686,20 +686,14 @@ impl PullTable {
         std::fs::create_dir_all(&self.lock_dir)
             .map_err(|e| self.invalid(format!("{}: {e}", self.lock_dir.display())))?;
         let path = self.lock_dir.join("fill.lock");
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(|e| self.invalid(format!("{}: {e}", path.display())))?;
-        let file = tokio::task::spawn_blocking(move || file.lock().map(|()| file))
+        let file = tokio::task::spawn_blocking(move || cacheness_storage::LockFile::acquire(&path))
             .await
             .map_err(|e| self.invalid(e))?
-            .map_err(|e| self.invalid(format!("locking {}: {e}", path.display())))?;
+            .map_err(|e| self.invalid(e))?;
         let mut lease = None;
         if self.dir.remote().is_some() {
             loop {
-                match cacheness_catalog::lease::try_acquire(&self.dir, "fill.lock", FILL_LEASE_TTL)
+                match cacheness_storage::lease::try_acquire(&self.dir, "fill.lock", FILL_LEASE_TTL)
                     .await
                     .map_err(|e| self.invalid(e))?
                 {
@@ -873,8 +867,8 @@ impl PullTable {
 
 /// A held fill lock ([`PullTable::lock_fills`]); [`FillLock::release`] it when the fill ends.
 struct FillLock {
-    _file: std::fs::File,
-    lease: Option<cacheness_catalog::lease::Guard>,
+    _file: cacheness_storage::LockFile,
+    lease: Option<cacheness_storage::lease::Guard>,
 }
 
 impl FillLock {

@@ -9,11 +9,11 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use cacheness_catalog::storage::Location;
 use cacheness_pull::decode::Format;
 use cacheness_pull::http::HttpFetcher;
 use cacheness_pull::table::RangeSettings;
 use cacheness_pull::{PullProvider, PullTable, RangeKind, Settings, SharedFetcher, TablesRoot};
+use cacheness_storage::Location;
 use deltalake::arrow::array::{Float64Array, RecordBatch};
 use deltalake::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use deltalake::datafusion::prelude::SessionContext;

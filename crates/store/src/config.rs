@@ -181,7 +181,7 @@ impl CacheConfig {
     pub fn new(root: impl Into<PathBuf>) -> Self {
         let root: PathBuf = root.into();
         let text = root.to_string_lossy();
-        let (root, location) = if cacheness_catalog::Location::is_remote_url(&text) {
+        let (root, location) = if cacheness_storage::Location::is_remote_url(&text) {
             let url = text.trim_end_matches('/').to_string();
             (default_local_state(&url), Some(url))
         } else {

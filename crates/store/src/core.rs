@@ -286,7 +286,7 @@ impl Loaded {
 pub struct CacheCore {
     config: CacheConfig,
     /// Where the shared files live: the root directory, or the object store prefix.
-    shared: cacheness_catalog::Location,
+    shared: cacheness_storage::Location,
     store: BlobStore,
     catalog: Catalog,
     signer: Signer,
@@ -365,7 +365,7 @@ impl CacheCore {
         let root = std::path::absolute(root).map_err(|e| Error::io(root, e))?;
         let config = CacheConfig { root, ..config }.resolve()?;
         let remote = match &config.location {
-            Some(url) => Some(cacheness_catalog::Location::parse(
+            Some(url) => Some(cacheness_storage::Location::parse(
                 url,
                 &config.storage_options,
             )?),
@@ -373,7 +373,7 @@ impl CacheCore {
         };
         let shared = remote
             .clone()
-            .unwrap_or_else(|| cacheness_catalog::Location::Local(config.root.clone()));
+            .unwrap_or_else(|| cacheness_storage::Location::Local(config.root.clone()));
         let (signer, store, shared_catalog) = match remote.as_ref().and_then(|l| l.remote()) {
             Some(r) => (
                 match config.signing_key {
@@ -386,7 +386,7 @@ impl CacheCore {
                     r.clone(),
                     config.read_through_max_bytes,
                 )?,
-                cacheness_catalog::Location::Remote(r.clone()).join("catalog"),
+                cacheness_storage::Location::Remote(r.clone()).join("catalog"),
             ),
             None => (
                 {
@@ -394,7 +394,7 @@ impl CacheCore {
                     Signer::load(&config.signing_key, &config.root)?
                 },
                 BlobStore::open(&config.root, config.durability)?,
-                cacheness_catalog::Location::Local(config.root.join("catalog")),
+                cacheness_storage::Location::Local(config.root.join("catalog")),
             ),
         };
         let catalog = Catalog::open(
@@ -616,7 +616,7 @@ impl CacheCore {
     fn check_entry_name(&self, name: &str) -> Result<()> {
         cacheness_catalog::names::validate_name(name)?;
         let tables = self.catalog.metadata_tables();
-        if cacheness_catalog::storage::wait(tables.names())?
+        if cacheness_storage::wait(tables.names())?
             .iter()
             .any(|t| t == name)
         {
@@ -1085,12 +1085,12 @@ impl CacheCore {
     }
 
     /// Where the cache lives: its root directory, or its object store prefix.
-    pub fn location(&self) -> &cacheness_catalog::Location {
+    pub fn location(&self) -> &cacheness_storage::Location {
         &self.shared
     }
 
     /// Where the Delta table lives (for tools that read the catalog directly).
-    pub fn catalog_table(&self) -> cacheness_catalog::Location {
+    pub fn catalog_table(&self) -> cacheness_storage::Location {
         self.catalog.table_location()
     }
 }

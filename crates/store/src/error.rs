@@ -121,6 +121,10 @@ pub enum Error {
     /// The catalog failed.
     #[error(transparent)]
     Catalog(#[from] cacheness_catalog::CatalogError),
+    /// A file or object could not be reached (`cacheness_storage`: a location, an object
+    /// store request, a lock file).
+    #[error(transparent)]
+    Storage(#[from] cacheness_storage::StorageError),
     /// A SQL statement failed (syntax, unknown table or column, types), or its tables could
     /// not be built: a `cacheness_sql::SqlError` (downcast the source to match on it).
     #[error(transparent)]

@@ -20,7 +20,7 @@
 //! The payloads decide, not the catalog: a pass never opens the Delta table, so a put never
 //! waits on Delta, and a stale catalog cannot make a pass evict the wrong file.
 
-use cacheness_catalog::lockfile::LockFile;
+use cacheness_storage::lockfile::LockFile;
 
 use crate::core::CacheCore;
 use crate::error::Result;

@@ -1,6 +1,6 @@
 //! Payloads on an object store: the same names as on disk (`blobs/<2 hex>/<key>.<ext>` under
 //! the cache's prefix), written and read with `object_store` requests run on the IO runtime
-//! (`cacheness_catalog::storage`).
+//! (`cacheness_storage`).
 //!
 //! - **Writes are atomic** as on disk: an object appears whole when its PUT (or the completion
 //!   of its multipart upload) succeeds. A new key is written with put-if-absent
@@ -12,7 +12,7 @@
 //!   sent together with its PUT, so it waits for one round trip.
 
 use bytes::Bytes;
-use cacheness_catalog::storage::{Remote, on_io, store_err, wait};
+use cacheness_storage::{Remote, on_io, store_err, wait};
 use futures::TryStreamExt;
 use object_store::path::Path as ObjectPath;
 use object_store::{GetOptions, ObjectStore, ObjectStoreExt, PutMode, PutOptions, WriteMultipart};

@@ -196,8 +196,8 @@ fn load_or_create_file(path: &Path) -> Result<[u8; KEY_LEN]> {
 /// `signing.key` under the cache's prefix, created (put-if-absent, so every host agrees on
 /// one) by the first host. Whoever can read the bucket can then sign: `docs/SCALE.md` says
 /// when to give every host the key through `CACHENESS_SIGNING_KEY` instead.
-pub(crate) fn shared_key(remote: &cacheness_catalog::storage::Remote) -> Result<[u8; KEY_LEN]> {
-    use cacheness_catalog::storage::{Location, wait};
+pub(crate) fn shared_key(remote: &cacheness_storage::Remote) -> Result<[u8; KEY_LEN]> {
+    use cacheness_storage::{Location, wait};
     let name = remote.url_of(DEFAULT_KEY_FILE);
     let mut fresh = [0u8; KEY_LEN];
     getrandom::fill(&mut fresh).map_err(|e| key_error(&name, format!("no randomness: {e}")))?;

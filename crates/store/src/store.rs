@@ -27,7 +27,7 @@ use crate::read_through::ReadThrough;
 use crate::remote_blobs::RemoteBlobs;
 use crate::shard_dirs::{ShardDirs, io_error, shard_index, shard_name};
 use crate::usage::Usage;
-use cacheness_catalog::storage::Remote;
+use cacheness_storage::Remote;
 
 /// The payload files of one cache.
 #[derive(Debug)]

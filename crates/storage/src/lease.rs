@@ -14,8 +14,9 @@ use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, UpdateVersi
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
+use crate::io::on_io;
+use crate::location::{Location, Remote, store_err};
 use crate::lockfile::LockFile;
-use crate::storage::{Location, Remote, on_io, store_err};
 
 /// A held guard; released when dropped (a lease object is deleted, best effort).
 pub enum Guard {
@@ -150,7 +151,7 @@ impl Drop for Lease {
         let _ = std::thread::Builder::new()
             .name("cacheness-lease".into())
             .spawn(move || {
-                let _ = crate::storage::wait(on_io(delete));
+                let _ = crate::io::wait(on_io(delete));
             });
     }
 }

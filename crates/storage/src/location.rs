@@ -10,25 +10,19 @@
 //! `AZURE_*`, as `object_store`'s `from_env` builders read them), overridden by explicit
 //! options (the same keys, e.g. `aws_endpoint`, `aws_allow_http`; see `docs/SCALE.md`).
 //!
-//! Delta commits on a remote location use the object store's put-if-absent
-//! (`PutMode::Create`: on S3 the `If-None-Match: *` conditional write), so commits from
-//! several hosts never overwrite each other and no lock service is needed. [`register`]
-//! installs the factories that make delta-rs open such URLs with those settings.
+//! The stores themselves are built by [`crate::object_stores`].
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Once};
+use std::sync::Arc;
 
-use deltalake::logstore::{
-    DeltaIOStorageBackend, IORuntime, LogStore, LogStoreFactory, ObjectStoreFactory,
-    ObjectStoreRef, StorageConfig, default_logstore, logstore_factories, object_store_factories,
-};
-use deltalake::{DeltaResult, DeltaTableError};
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, ObjectStoreExt};
 use url::Url;
 
-use crate::error::{CatalogError, Result};
+use crate::error::{Result, StorageError};
+use crate::io::on_io;
+use crate::object_stores::{build_store, register};
 
 /// URL schemes that name an object store.
 pub const REMOTE_SCHEMES: [&str; 7] = ["s3", "s3a", "gs", "az", "adl", "abfs", "abfss"];
@@ -79,7 +73,7 @@ impl Location {
         if !Self::is_remote_url(text) {
             return Ok(Location::Local(PathBuf::from(text)));
         }
-        let bad = |message: String| CatalogError::Location {
+        let bad = |message: String| StorageError::Location {
             location: text.to_string(),
             message,
         };
@@ -128,7 +122,7 @@ impl Location {
                 match std::fs::read(&file) {
                     Ok(b) => Ok(Some(b)),
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-                    Err(e) => Err(CatalogError::io(file, e)),
+                    Err(e) => Err(StorageError::io(file, e)),
                 }
             }
             Location::Remote(r) => {
@@ -154,15 +148,15 @@ impl Location {
             Location::Local(dir) => {
                 let file = dir.join(rel);
                 let parent = file.parent().unwrap_or(dir);
-                std::fs::create_dir_all(parent).map_err(|e| CatalogError::io(parent, e))?;
+                std::fs::create_dir_all(parent).map_err(|e| StorageError::io(parent, e))?;
                 let mut tmp = tempfile::NamedTempFile::new_in(parent)
-                    .map_err(|e| CatalogError::io(parent, e))?;
+                    .map_err(|e| StorageError::io(parent, e))?;
                 std::io::Write::write_all(&mut tmp, &bytes)
-                    .map_err(|e| CatalogError::io(&file, e))?;
+                    .map_err(|e| StorageError::io(&file, e))?;
                 match tmp.persist_noclobber(&file) {
                     Ok(_) => Ok(true),
                     Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
-                    Err(e) => Err(CatalogError::io(file, e.error)),
+                    Err(e) => Err(StorageError::io(file, e.error)),
                 }
             }
             Location::Remote(r) => {
@@ -237,11 +231,11 @@ impl Location {
     pub fn table_url(&self) -> Result<Url> {
         match self {
             Location::Local(dir) => {
-                let path = dir.to_str().ok_or_else(|| CatalogError::Location {
+                let path = dir.to_str().ok_or_else(|| StorageError::Location {
                     location: dir.display().to_string(),
                     message: "path is not valid UTF-8".into(),
                 })?;
-                deltalake::ensure_table_uri(path).map_err(|e| CatalogError::Delta {
+                deltalake::ensure_table_uri(path).map_err(|e| StorageError::Delta {
                     table: dir.display().to_string(),
                     source: Box::new(e),
                 })
@@ -261,7 +255,7 @@ impl Location {
     /// Create the directory (local) — object stores have no directories to create.
     pub fn create_dir_all(&self) -> Result<()> {
         match self {
-            Location::Local(d) => std::fs::create_dir_all(d).map_err(|e| CatalogError::io(d, e)),
+            Location::Local(d) => std::fs::create_dir_all(d).map_err(|e| StorageError::io(d, e)),
             Location::Remote(_) => Ok(()),
         }
     }
@@ -298,7 +292,7 @@ impl Location {
         let url = self.table_url()?;
         deltalake::DeltaTable::try_from_url_with_storage_options(url, self.storage_options())
             .await
-            .map_err(|e| CatalogError::Delta {
+            .map_err(|e| StorageError::Delta {
                 table: self.label(),
                 source: Box::new(e),
             })
@@ -317,7 +311,7 @@ impl Location {
                     match store.list(Some(&log)).next().await {
                         None => Ok(false),
                         Some(Ok(_)) => Ok(true),
-                        Some(Err(e)) => Err(CatalogError::ObjectStore {
+                        Some(Err(e)) => Err(StorageError::ObjectStore {
                             location: label,
                             source: Box::new(e),
                         }),
@@ -336,11 +330,11 @@ impl Location {
                 let entries = match std::fs::read_dir(dir) {
                     Ok(e) => e,
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-                    Err(e) => return Err(CatalogError::io(dir, e)),
+                    Err(e) => return Err(StorageError::io(dir, e)),
                 };
                 let mut names = Vec::new();
                 for entry in entries {
-                    let entry = entry.map_err(|e| CatalogError::io(dir, e))?;
+                    let entry = entry.map_err(|e| StorageError::io(dir, e))?;
                     if entry.path().is_dir()
                         && let Some(name) = entry.file_name().to_str()
                     {
@@ -354,7 +348,7 @@ impl Location {
                 let prefix = r.prefix.clone();
                 let listed = on_io(async move { store.list_with_delimiter(Some(&prefix)).await })
                     .await
-                    .map_err(|e| CatalogError::ObjectStore {
+                    .map_err(|e| StorageError::ObjectStore {
                         location: self.label(),
                         source: Box::new(e),
                     })?;
@@ -369,8 +363,8 @@ impl Location {
 }
 
 /// An object store error on `location` (an object or prefix URL), as a catalog error.
-pub fn store_err(location: impl std::fmt::Display) -> impl Fn(object_store::Error) -> CatalogError {
-    move |source| CatalogError::ObjectStore {
+pub fn store_err(location: impl std::fmt::Display) -> impl Fn(object_store::Error) -> StorageError {
+    move |source| StorageError::ObjectStore {
         location: location.to_string(),
         source: Box::new(source),
     }
@@ -403,132 +397,6 @@ impl Remote {
     pub fn prefix(&self) -> &ObjectPath {
         &self.prefix
     }
-}
-
-/// Build the store for `url` (rooted at its bucket) and the path of its prefix. Settings come
-/// from the environment, then `options`.
-fn build_store(
-    url: &Url,
-    options: &HashMap<String, String>,
-) -> std::result::Result<(Arc<dyn ObjectStore>, ObjectPath), object_store::Error> {
-    let (scheme, path) = object_store::ObjectStoreScheme::parse(url)?;
-    let path = ObjectPath::parse(path)?;
-    let root = format!("{}://{}", url.scheme(), url.authority());
-    // Every request runs on the IO runtime, whichever runtime (or plain thread) awaits it:
-    // connection pools stay on one live runtime.
-    macro_rules! with_options {
-        ($builder:expr) => {{
-            let mut builder = $builder.with_url(root.clone());
-            for (k, v) in options {
-                if let Ok(key) = k.to_ascii_lowercase().parse() {
-                    builder = builder.with_config(key, v.clone());
-                }
-            }
-            let store: Arc<dyn ObjectStore> = Arc::new(builder.build()?);
-            Arc::new(DeltaIOStorageBackend::new(
-                store,
-                IORuntime::RT(io_runtime().handle().clone()),
-            )) as Arc<dyn ObjectStore>
-        }};
-    }
-    use object_store::ObjectStoreScheme as S;
-    let store = match scheme {
-        S::AmazonS3 => with_options!(object_store::aws::AmazonS3Builder::from_env()),
-        S::GoogleCloudStorage => {
-            with_options!(object_store::gcp::GoogleCloudStorageBuilder::from_env())
-        }
-        S::MicrosoftAzure => with_options!(object_store::azure::MicrosoftAzureBuilder::from_env()),
-        other => {
-            return Err(object_store::Error::NotSupported {
-                source: format!("{other:?} is not an object store a cache can live on").into(),
-            });
-        }
-    };
-    Ok((store, path))
-}
-
-/// The runtime every object store request runs on (two worker threads, started on first use).
-fn io_runtime() -> &'static tokio::runtime::Runtime {
-    static RT: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
-    RT.get_or_init(|| {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .thread_name("cacheness-io")
-            .enable_all()
-            .build()
-            .unwrap_or_else(|e| {
-                // Without threads there is no cache to run; nothing a user can fix here.
-                panic!("cannot start the object store IO runtime: {e}")
-            })
-    })
-}
-
-/// Run `future` on the IO runtime and await its output from any executor (or, through
-/// [`wait`], from plain synchronous code).
-pub async fn on_io<F>(future: F) -> F::Output
-where
-    F: std::future::Future + Send + 'static,
-    F::Output: Send + 'static,
-{
-    match io_runtime().spawn(future).await {
-        Ok(out) => out,
-        Err(e) => std::panic::resume_unwind(e.into_panic()),
-    }
-}
-
-/// Wait for `future` on this thread. Object store requests inside it run on the IO runtime
-/// ([`on_io`]), so this works from synchronous code and needs no runtime of its own.
-pub fn wait<F: std::future::Future>(future: F) -> F::Output {
-    futures::executor::block_on(future)
-}
-
-/// Opens object store URLs for delta-rs with [`build_store`]'s settings.
-struct StoreFactory;
-
-impl ObjectStoreFactory for StoreFactory {
-    fn parse_url_opts(
-        &self,
-        url: &Url,
-        config: &StorageConfig,
-    ) -> DeltaResult<(ObjectStoreRef, ObjectPath)> {
-        let (store, path) = build_store(url, &config.raw).map_err(DeltaTableError::from)?;
-        Ok((store, path))
-    }
-}
-
-/// Commits with put-if-absent (delta-rs's default log store): on S3 a conditional write.
-struct PutIfAbsentLogStores;
-
-impl LogStoreFactory for PutIfAbsentLogStores {
-    fn with_options(
-        &self,
-        prefixed_store: ObjectStoreRef,
-        root_store: ObjectStoreRef,
-        location: &Url,
-        options: &StorageConfig,
-    ) -> DeltaResult<Arc<dyn LogStore>> {
-        Ok(default_logstore(
-            prefixed_store,
-            root_store,
-            location,
-            options,
-        ))
-    }
-}
-
-/// Teach delta-rs to open the [`REMOTE_SCHEMES`] (once per process).
-pub fn register() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        let stores: Arc<dyn ObjectStoreFactory> = Arc::new(StoreFactory);
-        let logs: Arc<dyn LogStoreFactory> = Arc::new(PutIfAbsentLogStores);
-        for scheme in REMOTE_SCHEMES {
-            if let Ok(url) = Url::parse(&format!("{scheme}://")) {
-                object_store_factories().insert(url.clone(), stores.clone());
-                logstore_factories().insert(url, logs.clone());
-            }
-        }
-    });
 }
 
 #[cfg(test)]

@@ -1,0 +1,37 @@
+//! The IO runtime: every object store request runs on one small runtime of its own, whichever
+//! runtime (or plain thread) awaits it, so connection pools stay on a live runtime.
+
+/// The runtime every object store request runs on (two worker threads, started on first use).
+pub(crate) fn io_runtime() -> &'static tokio::runtime::Runtime {
+    static RT: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
+    RT.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("cacheness-io")
+            .enable_all()
+            .build()
+            .unwrap_or_else(|e| {
+                // Without threads there is no cache to run; nothing a user can fix here.
+                panic!("cannot start the object store IO runtime: {e}")
+            })
+    })
+}
+
+/// Run `future` on the IO runtime and await its output from any executor (or, through
+/// [`wait`], from plain synchronous code).
+pub async fn on_io<F>(future: F) -> F::Output
+where
+    F: std::future::Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    match io_runtime().spawn(future).await {
+        Ok(out) => out,
+        Err(e) => std::panic::resume_unwind(e.into_panic()),
+    }
+}
+
+/// Wait for `future` on this thread. Object store requests inside it run on the IO runtime
+/// ([`on_io`]), so this works from synchronous code and needs no runtime of its own.
+pub fn wait<F: std::future::Future>(future: F) -> F::Output {
+    futures::executor::block_on(future)
+}
