@@ -139,30 +139,20 @@ impl MetadataTables {
             return check_same(name, &existing, columns);
         }
         let path = self.path(name);
-        path.create_dir_all()?;
         let mut fields = vec![Field::new(KEY_COLUMN, DataType::Utf8, false)];
         fields.extend(columns.fields().iter().map(|f| {
             let t = stored_type(f.data_type());
             f.as_ref().clone().with_data_type(t)
         }));
         let empty = RecordBatch::new_empty(Arc::new(Schema::new(fields)));
-        let table = path.delta_table().await?;
-        let created = table
-            .write(vec![empty])
-            .with_save_mode(SaveMode::Ignore)
-            .with_table_name(name)
-            .await;
-        match created {
-            Ok(_) => Ok(()),
-            // Declared by another process at the same moment: theirs must match.
-            Err(e) => match self.load(name).await? {
-                Some(t) => {
-                    let existing = Self::columns(&t, name)?;
-                    check_same(name, &existing, columns)
-                }
-                None => Err(delta_err(&label(&path))(e)),
-            },
-        }
+        let new = cacheness_storage::delta::NewTable {
+            name: Some(name),
+            configuration: &[],
+        };
+        // Declared by another process at the same moment: theirs must match.
+        let table = cacheness_storage::delta::open_or_create(&path, empty, new).await?;
+        let existing = Self::columns(&table, name)?;
+        check_same(name, &existing, columns)
     }
 
     /// Check that `rows` could be attached to `key` in table `name` (the table is declared and

@@ -21,6 +21,7 @@ use crate::maintenance::{MaintenanceLock, MaintenanceReport};
 use crate::row::{CatalogOp, CatalogRow, PayloadProbe};
 use crate::schema::{Projection, base_schema, batch_to_rows, rows_to_batch, schema_for_rows};
 use cacheness_storage::Location;
+use cacheness_storage::delta::Attempts;
 
 /// How many times a commit that lost a race with another writer is tried again.
 const COMMIT_ATTEMPTS: usize = 20;
@@ -140,18 +141,13 @@ impl DeltaCatalog {
 
     async fn create(&mut self) -> Result<()> {
         let empty = rows_to_batch(&base_schema(), &[], &self.label)?;
-        let table = self.location.delta_table().await?;
-        let result = table
-            .write(vec![empty])
-            .with_save_mode(SaveMode::Ignore)
-            .with_table_name("cache_entries")
-            .with_configuration(TABLE_CONFIG.iter().map(|(k, v)| (*k, Some(*v))))
-            .await;
-        match result {
-            Ok(t) => self.table = Some(t),
-            // Another process created it at the same moment: load theirs.
-            Err(_) => self.load().await?,
-        }
+        let new = cacheness_storage::delta::NewTable {
+            name: Some("cache_entries"),
+            configuration: &TABLE_CONFIG,
+        };
+        cacheness_storage::delta::open_or_create(&self.location, empty, new).await?;
+        // Loaded through `load`, which checks the log files, whoever created it.
+        self.load().await?;
         if self.table.is_none() {
             return Err(CatalogError::CommitFailed {
                 table: self.label.clone(),
@@ -195,10 +191,9 @@ impl DeltaCatalog {
     /// writers, reloading the table each time.
     pub async fn commit(&mut self, ops: &[CatalogOp], writer: &str, seq: i64) -> Result<()> {
         let mut last_error = String::new();
-        for attempt in 0..COMMIT_ATTEMPTS {
+        let mut attempts = Attempts::new(COMMIT_ATTEMPTS);
+        while let Some(attempt) = attempts.next().await {
             if attempt > 0 {
-                let backoff = std::time::Duration::from_millis(5 * (1 << attempt.min(6)));
-                tokio::time::sleep(backoff).await;
                 self.load().await?;
             }
             if self.committed_seq(writer).await?.is_some_and(|v| v >= seq) {
@@ -614,7 +609,8 @@ impl DeltaCatalog {
     /// [`Self::compact_beyond`] with the compaction guard held.
     async fn compact_guarded(&mut self, files: usize) -> Result<bool> {
         let mut last_error = String::new();
-        for attempt in 0..COMPACT_ATTEMPTS {
+        let mut attempts = Attempts::new(COMPACT_ATTEMPTS);
+        while let Some(attempt) = attempts.next().await {
             // Another process may have compacted before the guard was ours, or meanwhile.
             self.load().await?;
             if self.file_count() <= files {

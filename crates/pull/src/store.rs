@@ -21,8 +21,8 @@ use crate::coverage::{Fetched, KeyCoverage};
 use crate::fill::Stored;
 use crate::interval::Interval;
 
-/// Commit attempts of an upsert that conflicts with another writer's (each after a longer
-/// pause: 10 ms, 20 ms, ...).
+/// Commit attempts of an upsert that conflicts with another writer's
+/// (`cacheness_storage::delta::Attempts`).
 const MERGE_ATTEMPTS: usize = 10;
 
 /// What a pull-through table holds.
@@ -157,22 +157,11 @@ impl TableStore {
     }
 
     async fn create(&self, part: &str, schema: SchemaRef) -> Result<(), StoreError> {
-        let t = self.delta(part).await?;
-        if t.version().is_some() {
-            return Ok(());
-        }
-        let created = t
-            .write(vec![RecordBatch::new_empty(schema)])
-            .with_save_mode(SaveMode::Ignore)
-            .await;
-        match created {
-            Ok(_) => Ok(()),
-            // Created by another process at the same moment.
-            Err(e) => match self.table(part).await {
-                Ok(_) => Ok(()),
-                Err(_) => Err(self.error(format!("creating {part}: {e}"))),
-            },
-        }
+        let empty = RecordBatch::new_empty(schema);
+        cacheness_storage::delta::open_or_create(&self.dir.join(part), empty, Default::default())
+            .await
+            .map_err(|e| self.error(format!("creating {part}: {e}")))?;
+        Ok(())
     }
 
     /// Insert `batch`'s rows, replacing the stored rows with the same primary key. Retried when
@@ -195,11 +184,8 @@ impl TableStore {
             .map(|f| f.name().clone())
             .collect();
         let mut last = String::new();
-        for attempt in 0..MERGE_ATTEMPTS {
-            if attempt > 0 {
-                let pause = 10 * attempt as u64;
-                tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
-            }
+        let mut attempts = cacheness_storage::delta::Attempts::new(MERGE_ATTEMPTS);
+        while attempts.next().await.is_some() {
             let table = self.table("data").await?;
             let source = SessionContext::new()
                 .read_batch(batch.clone())
@@ -225,11 +211,7 @@ impl TableStore {
             match merge.await {
                 Ok(_) => return Ok(()),
                 // Another writer committed first: merge again against its rows.
-                Err(deltalake::DeltaTableError::Transaction {
-                    source:
-                        e @ (deltalake::kernel::transaction::TransactionError::CommitConflict(_)
-                        | deltalake::kernel::transaction::TransactionError::MaxCommitAttempts(_)),
-                }) => last = e.to_string(),
+                Err(e) if cacheness_storage::delta::lost_race(&e) => last = e.to_string(),
                 Err(e) => return Err(self.error(format!("upsert: {e}"))),
             }
         }

@@ -10,11 +10,14 @@
 //!   synchronous callers.
 //! - [`lockfile`]: [`LockFile`], an exclusive `flock` on a file, released by the OS when its
 //!   holder dies: the one lock across processes on one host.
+//! - [`delta`]: Delta tables created once however many processes race ([`delta::open_or_create`])
+//!   and the one retry policy of commits that lose races ([`delta::Attempts`]).
 //! - [`lease`]: leases on an object store (a lock across hosts that expires).
 //! - [`error`]: [`StorageError`], naming the file, object or location at fault.
 
 #![warn(missing_docs)]
 
+pub mod delta;
 pub mod error;
 pub mod io;
 pub mod lease;
