@@ -29,13 +29,14 @@ pub const MAX_TTL: Duration = Duration::from_secs(1_000 * 31_557_600);
 pub fn effective_ttl(
     put: Option<Duration>,
     default: Option<Duration>,
-) -> std::result::Result<Option<Duration>, String> {
+) -> std::result::Result<Option<Duration>, crate::error::Invalid> {
     match put.or(default) {
         Some(t) if t > MAX_TTL => Err(format!(
             "{} is longer than the longest TTL, {} (1,000 years); for no expiry give none, or 0",
             humanize_secs(t.as_secs()),
             humanize_secs(MAX_TTL.as_secs())
-        )),
+        )
+        .into()),
         Some(t) if t.is_zero() => Ok(None),
         t => Ok(t),
     }
@@ -53,7 +54,7 @@ fn humanize_secs(secs: u64) -> String {
 /// A size as written in settings: bytes, or a number with a unit (`KB`, `MB`, `GB`, `TB` in
 /// powers of 1000; `KiB`, `MiB`, `GiB`, `TiB` in powers of 1024; `B`), case-insensitive,
 /// e.g. `10GiB`, `500 MB`, `1.5GB`.
-pub fn parse_size(text: &str) -> std::result::Result<u64, String> {
+pub fn parse_size(text: &str) -> std::result::Result<u64, crate::error::Invalid> {
     let t = text.trim();
     let split = t
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
@@ -75,11 +76,11 @@ pub fn parse_size(text: &str) -> std::result::Result<u64, String> {
         "mib" => 1 << 20,
         "gib" => 1 << 30,
         "tib" => 1 << 40,
-        _ => return Err(bad()),
+        _ => return Err(bad().into()),
     };
     let bytes = (n * scale as f64).round();
     if !bytes.is_finite() || bytes < 0.0 || bytes > u64::MAX as f64 {
-        return Err(bad());
+        return Err(bad().into());
     }
     Ok(bytes as u64)
 }
@@ -95,7 +96,7 @@ pub enum SizeSetting {
 }
 
 impl SizeSetting {
-    fn bytes(&self) -> std::result::Result<u64, String> {
+    fn bytes(&self) -> std::result::Result<u64, crate::error::Invalid> {
         match self {
             SizeSetting::Bytes(b) => Ok(*b),
             SizeSetting::Text(t) => parse_size(t),
@@ -492,7 +493,8 @@ impl Settings {
         }
         if let Some(s) = self.default_ttl_seconds {
             let ttl = Duration::from_secs(s);
-            effective_ttl(None, Some(ttl)).map_err(|reason| bad("default_ttl_seconds", reason))?;
+            effective_ttl(None, Some(ttl))
+                .map_err(|reason| bad("default_ttl_seconds", reason.to_string()))?;
             config.default_ttl = (s > 0).then_some(ttl);
         }
         if let Some(ms) = self.commit_interval_ms {
@@ -554,7 +556,7 @@ impl Settings {
         }
         if let Some(spec) = self.signing_key {
             config.signing_key = crate::signing::SigningKey::parse(&spec)
-                .map_err(|reason| bad("signing_key", reason))?;
+                .map_err(|reason| bad("signing_key", reason.to_string()))?;
         }
         if let Some(on) = self.delete_invalid_signatures {
             config.delete_invalid_signatures = on;
@@ -563,14 +565,18 @@ impl Settings {
             config.allow_unsigned_entries = on;
         }
         if let Some(size) = self.max_size_bytes {
-            let b = size.bytes().map_err(|e| bad("max_size_bytes", e))?;
+            let b = size
+                .bytes()
+                .map_err(|e| bad("max_size_bytes", e.to_string()))?;
             config.max_size_bytes = (b > 0).then_some(b);
         }
         if let Some(n) = self.max_entries {
             config.max_entries = (n > 0).then_some(n);
         }
         if let Some(size) = self.read_through_max_bytes {
-            let b = size.bytes().map_err(|e| bad("read_through_max_bytes", e))?;
+            let b = size
+                .bytes()
+                .map_err(|e| bad("read_through_max_bytes", e.to_string()))?;
             config.read_through_max_bytes = (b > 0).then_some(b);
         }
         if let Some(w) = self.eviction_low_watermark {
@@ -583,7 +589,9 @@ impl Settings {
             config.eviction_low_watermark = w;
         }
         if let Some(size) = self.sql_memory_limit_bytes {
-            let b = size.bytes().map_err(|e| bad("sql_memory_limit_bytes", e))?;
+            let b = size
+                .bytes()
+                .map_err(|e| bad("sql_memory_limit_bytes", e.to_string()))?;
             if b < MIN_SQL_MEMORY_LIMIT {
                 return Err(bad(
                     "sql_memory_limit_bytes",

@@ -548,7 +548,7 @@ impl CacheCore {
         let expires_at = crate::config::effective_ttl(opts.ttl, self.config.default_ttl)
             .map_err(|reason| Error::InvalidTtl {
                 key: key.clone(),
-                reason,
+                reason: reason.to_string(),
             })?
             .map(|t| created_at.saturating_add(t.as_micros() as i64));
         Ok(EntryMeta {

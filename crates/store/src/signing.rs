@@ -95,7 +95,7 @@ impl std::fmt::Debug for SigningKey {
 impl SigningKey {
     /// Parse a key source as written in the environment (`CACHENESS_SIGNING_KEY`): `default`,
     /// `in-memory`, `file:<path>`, `env:<VARIABLE>`, or the key itself as 64 hex digits.
-    pub fn parse(spec: &str) -> std::result::Result<SigningKey, String> {
+    pub fn parse(spec: &str) -> std::result::Result<SigningKey, crate::error::Invalid> {
         let spec = spec.trim();
         if let Some(key) = parse_hex_key(spec) {
             return Ok(SigningKey::Bytes(key));
@@ -112,7 +112,8 @@ impl SigningKey {
                     Err(format!(
                         "{spec:?} is not default, in-memory, file:<path>, env:<VARIABLE> or a \
                          64-hex-digit key"
-                    ))
+                    )
+                    .into())
                 }
             }
         }

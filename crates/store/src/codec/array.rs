@@ -11,6 +11,7 @@ use super::blosc2_ffi::{self as ffi, CompressParams};
 use super::{
     Blosc2Codec, Cacheable, CodecOptions, DataType, EncodeCtx, Encoded, EntryMeta, encode_error,
 };
+use crate::error::Invalid;
 use crate::error::{Error, Result};
 use crate::seal::{self, SlotAt};
 
@@ -126,7 +127,7 @@ fn compress<T: Element>(
     bytes: &[u8],
     shape: &[i64],
     options: &CodecOptions,
-) -> Result<ffi::Array<'static>, String> {
+) -> std::result::Result<ffi::Array<'static>, Invalid> {
     let itemsize = std::mem::size_of::<T>();
     let chunkshape = partition(shape, itemsize, CHUNK_BYTES);
     let chunk_bounds: Vec<i64> = chunkshape.iter().map(|&c| i64::from(c)).collect();
@@ -205,17 +206,17 @@ impl<T: Element, D: Dimension> Cacheable for Array<T, D> {
         let mut meta = ctx.meta.clone();
         meta.raw_bytes = bytes.len() as u64;
         meta.info = info.clone();
-        let err = |e: String| encode_error(&meta, "Blosc2 array", e);
+        let err = |e: Invalid| encode_error(&meta, "Blosc2 array", e);
         let mut arr = compress::<T>(bytes, &shape, ctx.options).map_err(err)?;
-        let meta_json = serde_json::to_string(&meta).map_err(|e| err(e.to_string()))?;
-        let packed = rmp_serde::to_vec(&meta_json).map_err(|e| err(e.to_string()))?;
+        let meta_json = serde_json::to_string(&meta).map_err(|e| err(Invalid(e.to_string())))?;
+        let packed = rmp_serde::to_vec(&meta_json).map_err(|e| err(Invalid(e.to_string())))?;
         arr.add_vlmeta(META_KEY, &packed).map_err(err)?;
         let slot = rmp_serde::to_vec(&String::from_utf8_lossy(seal::PLACEHOLDER).into_owned())
-            .map_err(|e| err(e.to_string()))?;
+            .map_err(|e| err(Invalid(e.to_string())))?;
         arr.add_vlmeta(HASH_KEY, &slot).map_err(err)?;
         let sig =
             rmp_serde::to_vec(&String::from_utf8_lossy(seal::SIGNATURE_PLACEHOLDER).into_owned())
-                .map_err(|e| err(e.to_string()))?;
+                .map_err(|e| err(Invalid(e.to_string())))?;
         arr.add_vlmeta(SIGNATURE_KEY, &sig).map_err(err)?;
         let mut frame = arr.to_frame().map_err(err)?;
         let content_hash = seal::seal(&mut frame, SlotAt::Back)
@@ -291,7 +292,7 @@ fn stored_dtype<T: Element>(meta: &EntryMeta, requested: impl Fn() -> String) ->
 fn elements<T: Element>(
     n: usize,
     key: &str,
-    fill: impl FnOnce(&mut [u8]) -> std::result::Result<(), String>,
+    fill: impl FnOnce(&mut [u8]) -> std::result::Result<(), Invalid>,
 ) -> Result<Vec<T>> {
     let nbytes = n
         .checked_mul(std::mem::size_of::<T>())

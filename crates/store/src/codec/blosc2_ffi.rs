@@ -11,6 +11,8 @@ use std::sync::Once;
 
 use blosc2_src as sys;
 
+use crate::error::Invalid;
+
 /// Blosc2's maximum number of dimensions.
 pub const MAX_DIM: usize = 8;
 
@@ -149,9 +151,9 @@ impl Drop for Array<'_> {
     }
 }
 
-fn check(rc: c_int, what: &str) -> Result<(), String> {
+fn check(rc: c_int, what: &str) -> Result<(), Invalid> {
     if rc < 0 {
-        Err(format!("{what} failed (Blosc2 error {rc})"))
+        Err(format!("{what} failed (Blosc2 error {rc})").into())
     } else {
         Ok(())
     }
@@ -166,13 +168,14 @@ impl<'a> Array<'a> {
         blockshape: &[i32],
         dtype: &str,
         params: &CompressParams,
-    ) -> Result<Array<'static>, String> {
+    ) -> Result<Array<'static>, Invalid> {
         init();
         if shape.len() > MAX_DIM {
             return Err(format!(
                 "Blosc2 arrays have at most {MAX_DIM} dimensions, not {}",
                 shape.len()
-            ));
+            )
+            .into());
         }
         let mut cp = cparams(params);
         let mut dp = dparams(params.threads);
@@ -183,7 +186,7 @@ impl<'a> Array<'a> {
             dparams: &mut dp,
             io: std::ptr::null_mut(),
         };
-        let dtype = CString::new(dtype).map_err(|e| e.to_string())?;
+        let dtype = CString::new(dtype).map_err(|e| Invalid(e.to_string()))?;
         // SAFETY: all pointers are valid for the call; b2nd copies what it keeps.
         unsafe {
             let ctx = b2nd_create_ctx(
@@ -212,7 +215,7 @@ impl<'a> Array<'a> {
     }
 
     /// Open an array over a contiguous frame without copying it.
-    pub fn from_frame(frame: &'a [u8], threads: i16) -> Result<Array<'a>, String> {
+    pub fn from_frame(frame: &'a [u8], threads: i16) -> Result<Array<'a>, Invalid> {
         init();
         let mut arr: *mut B2ndArrayHead = std::ptr::null_mut();
         // SAFETY: with copy=false the frame must outlive the array; the lifetime 'a ensures it. C does
@@ -268,7 +271,7 @@ impl<'a> Array<'a> {
 
     /// Where each chunk starts, counted from the end of the frame's header (negative: a chunk
     /// of one repeated value, stored in the offset itself). Reads the frame's offsets chunk.
-    pub fn chunk_offsets(&self) -> Result<Vec<i64>, String> {
+    pub fn chunk_offsets(&self) -> Result<Vec<i64>, Invalid> {
         // SAFETY: sc is valid for an opened array; C returns a malloc'd buffer of nchunks
         // offsets that we copy and free.
         unsafe {
@@ -276,7 +279,7 @@ impl<'a> Array<'a> {
             if sc.is_null() {
                 return Err("the array has no super-chunk".into());
             }
-            let n = usize::try_from((*sc).nchunks).map_err(|e| e.to_string())?;
+            let n = usize::try_from((*sc).nchunks).map_err(|e| Invalid(e.to_string()))?;
             let ptr = sys::blosc2_frame_get_offsets(sc);
             if ptr.is_null() {
                 return Err("blosc2_frame_get_offsets failed".into());
@@ -294,12 +297,12 @@ impl<'a> Array<'a> {
         start: &[i64],
         stop: &[i64],
         out: &mut [u8],
-    ) -> Result<(), String> {
+    ) -> Result<(), Invalid> {
         let ndim = self.shape().len();
         if start.len() != ndim || stop.len() != ndim {
-            return Err(format!(
-                "a slice of a {ndim}-dimensional array needs {ndim} ranges"
-            ));
+            return Err(
+                format!("a slice of a {ndim}-dimensional array needs {ndim} ranges").into(),
+            );
         }
         let shape: Vec<i64> = start.iter().zip(stop).map(|(a, b)| b - a).collect();
         // SAFETY: start, stop and shape hold ndim values; out is writable for its length.
@@ -317,15 +320,15 @@ impl<'a> Array<'a> {
     }
 
     /// Decompress the whole array into `out` (C order).
-    pub fn to_buffer(&self, out: &mut [u8]) -> Result<(), String> {
+    pub fn to_buffer(&self, out: &mut [u8]) -> Result<(), Invalid> {
         // SAFETY: out is a valid writable buffer of the given size.
         let rc = unsafe { b2nd_to_cbuffer(self.ptr, out.as_mut_ptr().cast(), out.len() as i64) };
         check(rc, "b2nd_to_cbuffer")
     }
 
     /// Add a variable-length metalayer, stored uncompressed (so its bytes appear verbatim).
-    pub fn add_vlmeta(&mut self, name: &str, content: &[u8]) -> Result<(), String> {
-        let name = CString::new(name).map_err(|e| e.to_string())?;
+    pub fn add_vlmeta(&mut self, name: &str, content: &[u8]) -> Result<(), Invalid> {
+        let name = CString::new(name).map_err(|e| Invalid(e.to_string()))?;
         let mut cp = cparams(&CompressParams {
             codec: sys::BLOSC_LZ4 as u8,
             level: 0,
@@ -348,8 +351,8 @@ impl<'a> Array<'a> {
     }
 
     /// Read a variable-length metalayer.
-    pub fn vlmeta(&self, name: &str) -> Result<Option<Vec<u8>>, String> {
-        let name = CString::new(name).map_err(|e| e.to_string())?;
+    pub fn vlmeta(&self, name: &str) -> Result<Option<Vec<u8>>, Invalid> {
+        let name = CString::new(name).map_err(|e| Invalid(e.to_string()))?;
         // SAFETY: sc is valid; blosc2 mallocs the content, which we copy and free.
         unsafe {
             let sc = (*self.ptr).sc;
@@ -370,7 +373,7 @@ impl<'a> Array<'a> {
     }
 
     /// Serialize to a contiguous frame (the `.b2nd` file's bytes).
-    pub fn to_frame(&self) -> Result<Vec<u8>, String> {
+    pub fn to_frame(&self) -> Result<Vec<u8>, Invalid> {
         let mut ptr: *mut u8 = std::ptr::null_mut();
         let mut len: i64 = 0;
         let mut needs_free = false;

@@ -18,13 +18,15 @@
 //! Fields the format does not define are skipped by their declared type, as parquet-rs skips
 //! them.
 
+use crate::error::Invalid;
+
 /// The deepest nesting of structs and containers accepted (Parquet's own footers nest a few
 /// levels; a schema is a flat list of elements).
 pub const MAX_DEPTH: usize = 64;
 
 /// Check the footer of the Parquet file `file`: `Err` says what is wrong with it. A file too
 /// short to have a footer passes (parquet-rs refuses it cleanly).
-pub fn check(file: &[u8]) -> Result<(), String> {
+pub fn check(file: &[u8]) -> Result<(), Invalid> {
     let Some(tail) = file.len().checked_sub(8).map(|at| &file[at..]) else {
         return Ok(());
     };
@@ -42,12 +44,12 @@ pub fn check(file: &[u8]) -> Result<(), String> {
     };
     reader
         .walk_struct(FILE_META_DATA, 0)
-        .map_err(|e| format!("the Parquet footer is malformed: {e}"))
+        .map_err(|e| Invalid(format!("the Parquet footer is malformed: {e}")))
 }
 
 /// Where the footer of the Parquet file `file` (`len` bytes) lies, with its length and magic:
 /// the last bytes of the file, which its key-value metadata is part of.
-pub fn footer_range(file: &std::fs::File, len: u64) -> Result<std::ops::Range<u64>, String> {
+pub fn footer_range(file: &std::fs::File, len: u64) -> Result<std::ops::Range<u64>, Invalid> {
     use std::os::unix::fs::FileExt;
     let mut tail = [0u8; 8];
     let at = len
@@ -66,7 +68,7 @@ pub fn footer_range(file: &std::fs::File, len: u64) -> Result<std::ops::Range<u6
 }
 
 /// [`check`] of a Parquet file on disk, reading only its footer.
-pub fn check_file(file: &std::fs::File) -> Result<(), String> {
+pub fn check_file(file: &std::fs::File) -> Result<(), Invalid> {
     use std::os::unix::fs::FileExt;
     let len = file
         .metadata()
@@ -282,7 +284,7 @@ impl Reader<'_> {
         self.bytes.len() - self.at
     }
 
-    fn byte(&mut self) -> Result<u8, String> {
+    fn byte(&mut self) -> Result<u8, Invalid> {
         let b = *self
             .bytes
             .get(self.at)
@@ -291,7 +293,7 @@ impl Reader<'_> {
         Ok(b)
     }
 
-    fn varint(&mut self) -> Result<u64, String> {
+    fn varint(&mut self) -> Result<u64, Invalid> {
         let mut value = 0u64;
         for shift in (0..64).step_by(7) {
             let b = self.byte()?;
@@ -303,36 +305,39 @@ impl Reader<'_> {
         Err(format!(
             "a variable-length integer runs past 64 bits at byte {}",
             self.at
-        ))
+        )
+        .into())
     }
 
-    fn skip(&mut self, n: u64) -> Result<(), String> {
+    fn skip(&mut self, n: u64) -> Result<(), Invalid> {
         if n > self.left() as u64 {
             return Err(format!(
                 "a value of {n} bytes at byte {} is longer than the {} bytes left",
                 self.at,
                 self.left()
-            ));
+            )
+            .into());
         }
         self.at += n as usize;
         Ok(())
     }
 
     /// A container's element count, which cannot exceed the bytes left.
-    fn count(&mut self, n: u64) -> Result<u64, String> {
+    fn count(&mut self, n: u64) -> Result<u64, Invalid> {
         if n > self.left() as u64 {
             return Err(format!(
                 "a list of {n} elements at byte {} cannot fit in the {} bytes left",
                 self.at,
                 self.left()
-            ));
+            )
+            .into());
         }
         Ok(n)
     }
 
     /// The next field of a struct: its id and type, or `None` at the struct's end. `last` is
     /// the previous field's id (ids are given as a delta from it, or in full).
-    fn field(&mut self, last: &mut i64) -> Result<Option<(i64, u8)>, String> {
+    fn field(&mut self, last: &mut i64) -> Result<Option<(i64, u8)>, Invalid> {
         let header = self.byte()?;
         if header == 0 {
             return Ok(None); // STOP
@@ -345,9 +350,9 @@ impl Reader<'_> {
     }
 
     /// A struct whose fields the format defines as `fields`.
-    fn walk_struct(&mut self, fields: &[Field], depth: usize) -> Result<(), String> {
+    fn walk_struct(&mut self, fields: &[Field], depth: usize) -> Result<(), Invalid> {
         if depth > MAX_DEPTH {
-            return Err(format!("it nests deeper than {MAX_DEPTH} levels"));
+            return Err(format!("it nests deeper than {MAX_DEPTH} levels").into());
         }
         let mut last = 0;
         while let Some((id, kind)) = self.field(&mut last)? {
@@ -358,7 +363,8 @@ impl Reader<'_> {
                          format has type {}",
                         self.at,
                         ty.code()
-                    ));
+                    )
+                    .into());
                 }
                 Some(&(_, ty)) => self.walk_value(ty, depth)?,
                 None => self.skip_value(kind, depth)?,
@@ -368,7 +374,7 @@ impl Reader<'_> {
     }
 
     /// A value of a field of type `ty` (a boolean field carries its value in its type).
-    fn walk_value(&mut self, ty: Ty, depth: usize) -> Result<(), String> {
+    fn walk_value(&mut self, ty: Ty, depth: usize) -> Result<(), Invalid> {
         match ty {
             Ty::Bool => Ok(()),
             Ty::Children => {
@@ -378,7 +384,8 @@ impl Reader<'_> {
                         "a schema element claims {children} children in a schema of {} \
                          elements",
                         self.schema_len
-                    ));
+                    )
+                    .into());
                 }
                 Ok(())
             }
@@ -396,7 +403,8 @@ impl Reader<'_> {
                          format has type {}",
                         self.at,
                         element.code()
-                    ));
+                    )
+                    .into());
                 }
                 if matches!(ty, Ty::Schema(_)) {
                     self.schema_len = n;
@@ -414,7 +422,7 @@ impl Reader<'_> {
         }
     }
 
-    fn skip_value(&mut self, kind: u8, depth: usize) -> Result<(), String> {
+    fn skip_value(&mut self, kind: u8, depth: usize) -> Result<(), Invalid> {
         match kind {
             1 | 2 => Ok(()), // a boolean field carries its value in its type
             3 => self.skip(1),
@@ -432,7 +440,7 @@ impl Reader<'_> {
                 };
                 let n = self.count(n)?;
                 if n > 0 && is_bool(header & 0x0f) {
-                    return Err(booleans(self.at));
+                    return Err(booleans(self.at).into());
                 }
                 self.skip_elements(header & 0x0f, n, depth)
             }
@@ -444,7 +452,7 @@ impl Reader<'_> {
                 let n = self.count(n)?;
                 let types = self.byte()?;
                 if is_bool(types >> 4) || is_bool(types & 0x0f) {
-                    return Err(booleans(self.at));
+                    return Err(booleans(self.at).into());
                 }
                 for _ in 0..n {
                     self.skip_element(types >> 4, depth)?;
@@ -453,11 +461,11 @@ impl Reader<'_> {
                 Ok(())
             }
             12 => self.walk_struct(EMPTY, depth + 1),
-            other => Err(format!("unknown Thrift type {other} at byte {}", self.at)),
+            other => Err(format!("unknown Thrift type {other} at byte {}", self.at).into()),
         }
     }
 
-    fn skip_elements(&mut self, kind: u8, n: u64, depth: usize) -> Result<(), String> {
+    fn skip_elements(&mut self, kind: u8, n: u64, depth: usize) -> Result<(), Invalid> {
         for _ in 0..n {
             self.skip_element(kind, depth)?;
         }
@@ -465,7 +473,7 @@ impl Reader<'_> {
     }
 
     /// An element of a container: booleans take a byte there.
-    fn skip_element(&mut self, kind: u8, depth: usize) -> Result<(), String> {
+    fn skip_element(&mut self, kind: u8, depth: usize) -> Result<(), Invalid> {
         match kind {
             1 | 2 => self.skip(1),
             kind => self.skip_value(kind, depth + 1),
@@ -506,7 +514,7 @@ mod tests {
             0x31,
         ];
         let e = check(&crash).unwrap_err();
-        assert!(e.contains("Thrift type"), "{e}");
+        assert!(e.0.contains("Thrift type"), "{e}");
         // Not a footer at all: left to parquet-rs.
         assert_eq!(check(b"PAR1"), Ok(()));
         assert_eq!(check(b"no parquet here"), Ok(()));
@@ -523,7 +531,7 @@ mod tests {
         ))
         .unwrap();
         let e = check(&crash).unwrap_err();
-        assert!(e.contains("has Thrift type 8"), "{e}");
+        assert!(e.0.contains("has Thrift type 8"), "{e}");
         // The same claim, declared with the right types.
         let footer = |children: u8| {
             let mut f = vec![0x15, 0x02, 0x19, 0x1c, 0x48, 0x01, b'a', 0x15];
@@ -542,9 +550,9 @@ mod tests {
         ))
         .unwrap();
         let e = check(&crash).unwrap_err();
-        assert!(e.contains("container of booleans"), "{e}");
+        assert!(e.0.contains("container of booleans"), "{e}");
         let e = check(&footer(60)).unwrap_err();
-        assert!(e.contains("claims 60 children in a schema of 1"), "{e}");
+        assert!(e.0.contains("claims 60 children in a schema of 1"), "{e}");
         assert_eq!(check(&footer(0)), Ok(()));
         // A list of counts that cannot fit.
         let mut many = b"PAR1".to_vec();
@@ -552,7 +560,7 @@ mod tests {
         many.extend(f);
         many.extend((f.len() as u32).to_le_bytes());
         many.extend(b"PAR1");
-        assert!(check(&many).unwrap_err().contains("cannot fit"));
+        assert!(check(&many).unwrap_err().0.contains("cannot fit"));
     }
 
     #[test]
