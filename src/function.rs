@@ -150,15 +150,16 @@ impl<C: CacheHandle> CacheHandle for Result<C> {
 /// The process-wide cache of `#[cached]` functions given no `cache`: opened on first use at
 /// `$CACHENESS_DIR`, else [`DEFAULT_DIR`]. If it cannot open, every call says why.
 pub fn default_cache() -> Result<crate::blocking::Cache> {
-    static DEFAULT: OnceLock<std::result::Result<crate::blocking::Cache, String>> = OnceLock::new();
+    static DEFAULT: OnceLock<std::result::Result<crate::blocking::Cache, Arc<Error>>> =
+        OnceLock::new();
     DEFAULT
         .get_or_init(|| {
             let dir = std::env::var_os("CACHENESS_DIR").unwrap_or_else(|| DEFAULT_DIR.into());
-            crate::blocking::Cache::open(&dir).map_err(|e| e.to_string())
+            crate::blocking::Cache::open(&dir).map_err(Arc::new)
         })
         .clone()
-        .map_err(|reason| Error::Background {
-            reason: format!("the default cache of #[cached] functions did not open: {reason}"),
+        .map_err(|cause| Error::Background {
+            reason: format!("the default cache of #[cached] functions did not open: {cause}"),
         })
 }
 

@@ -124,7 +124,7 @@ impl Shared {
     pub(crate) fn submit(&self, op: CatalogOp) -> Result<()> {
         let record = journal::encode_record(&op).map_err(|message| CatalogError::Journal {
             path: self.journal_dir.clone(),
-            message,
+            message: message.to_string(),
         })?;
         let mut st = self.lock();
         if st.stopped {

@@ -24,8 +24,8 @@ const HEADER_LEN: usize = 12;
 const MAX_RECORD: usize = 64 << 20;
 
 /// Encode one journal record.
-pub fn encode_record(op: &CatalogOp) -> Result<Vec<u8>, String> {
-    let body = rmp_serde::to_vec(op).map_err(|e| e.to_string())?;
+pub fn encode_record(op: &CatalogOp) -> Result<Vec<u8>, rmp_serde::encode::Error> {
+    let body = rmp_serde::to_vec(op)?;
     let mut out = Vec::with_capacity(HEADER_LEN + body.len());
     out.extend_from_slice(&(body.len() as u32).to_le_bytes());
     out.extend_from_slice(&xxh3_64(&body).to_le_bytes());

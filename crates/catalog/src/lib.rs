@@ -91,7 +91,7 @@ pub struct Catalog {
     /// The committer, or why it could not start (the catalog directory is unusable: a file
     /// in its place, no permission). Without it gets still work; whatever needs the catalog
     /// fails with [`CatalogError::Unavailable`].
-    shared: std::result::Result<Arc<Shared>, String>,
+    shared: std::result::Result<Arc<Shared>, Arc<CatalogError>>,
     thread: Mutex<Option<std::thread::JoinHandle<()>>>,
     dir: PathBuf,
     place: CatalogPlace,
@@ -118,7 +118,7 @@ impl Catalog {
             Ok((shared, handle)) => (Ok(shared), Some(handle)),
             Err(e) => {
                 tracing::warn!(catalog = %place.local.display(), "the catalog is unavailable: {e}");
-                (Err(e.to_string()), None)
+                (Err(Arc::new(e)), None)
             }
         };
         Ok(Catalog {
@@ -148,9 +148,9 @@ impl Catalog {
     fn committer(&self) -> Result<&Arc<Shared>> {
         self.shared
             .as_ref()
-            .map_err(|reason| CatalogError::Unavailable {
+            .map_err(|cause| CatalogError::Unavailable {
                 dir: self.dir.clone(),
-                reason: reason.clone(),
+                reason: cause.to_string(),
             })
     }
 

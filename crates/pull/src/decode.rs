@@ -5,6 +5,8 @@
 use std::io::Cursor;
 use std::sync::Arc;
 
+use cacheness_storage::Invalid;
+
 use deltalake::arrow::array::RecordBatch;
 use deltalake::arrow::compute::concat_batches;
 use deltalake::arrow::datatypes::SchemaRef;
@@ -26,9 +28,9 @@ pub enum Format {
 }
 
 impl std::str::FromStr for Format {
-    type Err = String;
+    type Err = Invalid;
 
-    fn from_str(s: &str) -> Result<Self, String> {
+    fn from_str(s: &str) -> Result<Self, Invalid> {
         Ok(match s {
             "csv" => Format::Csv,
             "jsonl" | "ndjson" | "json-lines" => Format::JsonLines,
@@ -36,16 +38,16 @@ impl std::str::FromStr for Format {
             "parquet" => Format::Parquet,
             "arrow" | "ipc" => Format::ArrowIpc,
             other => {
-                return Err(format!(
-                    "unknown format {other:?} (csv, jsonl, json, parquet, arrow)"
-                ));
+                return Err(
+                    format!("unknown format {other:?} (csv, jsonl, json, parquet, arrow)").into(),
+                );
             }
         })
     }
 }
 
 /// Read `bytes` in `format` as rows of `schema` (one batch; an empty answer is an empty batch).
-pub fn decode(bytes: Vec<u8>, format: Format, schema: &SchemaRef) -> Result<RecordBatch, String> {
+pub fn decode(bytes: Vec<u8>, format: Format, schema: &SchemaRef) -> Result<RecordBatch, Invalid> {
     use deltalake::arrow::{csv, ipc, json};
     let fail =
         |kind: &str, e: &dyn std::fmt::Display| format!("not {kind} of the table's columns: {e}");
@@ -94,12 +96,12 @@ pub fn decode(bytes: Vec<u8>, format: Format, schema: &SchemaRef) -> Result<Reco
         .iter()
         .map(|b| conform(b, schema))
         .collect::<Result<Vec<_>, _>>()?;
-    concat_batches(schema, &batches).map_err(|e| e.to_string())
+    concat_batches(schema, &batches).map_err(|e| Invalid(e.to_string()))
 }
 
 /// A batch with `schema`'s columns, by name, cast to their types (self-describing formats
 /// may carry other column orders or narrower types).
-pub(crate) fn conform(b: &RecordBatch, schema: &SchemaRef) -> Result<RecordBatch, String> {
+pub(crate) fn conform(b: &RecordBatch, schema: &SchemaRef) -> Result<RecordBatch, Invalid> {
     if b.schema().fields() == schema.fields() {
         return Ok(b.clone());
     }
@@ -109,12 +111,12 @@ pub(crate) fn conform(b: &RecordBatch, schema: &SchemaRef) -> Result<RecordBatch
         .map(|f| {
             let c = b
                 .column_by_name(f.name())
-                .ok_or_else(|| format!("the answer has no column {:?}", f.name()))?;
+                .ok_or_else(|| Invalid(format!("the answer has no column {:?}", f.name())))?;
             deltalake::arrow::compute::cast(c, f.data_type())
-                .map_err(|e| format!("column {:?}: {e}", f.name()))
+                .map_err(|e| Invalid(format!("column {:?}: {e}", f.name())))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    RecordBatch::try_new(Arc::clone(schema), columns).map_err(|e| e.to_string())
+    RecordBatch::try_new(Arc::clone(schema), columns).map_err(|e| Invalid(e.to_string()))
 }
 
 #[cfg(test)]
@@ -192,12 +194,12 @@ mod tests {
     fn answers_that_do_not_fit_say_why() {
         let s = schema();
         let err = decode(b"symbol,day,price\nA,x,1\n".to_vec(), Format::Csv, &s).unwrap_err();
-        assert!(err.contains("CSV"), "{err}");
+        assert!(err.0.contains("CSV"), "{err}");
         let err = decode(b"{\"symbol\":1}".to_vec(), Format::JsonArray, &s).unwrap_err();
-        assert!(err.contains("JSON array"), "{err}");
+        assert!(err.0.contains("JSON array"), "{err}");
         let err = decode(b"garbage".to_vec(), Format::Parquet, &s).unwrap_err();
-        assert!(err.contains("Parquet"), "{err}");
-        assert!("yaml".parse::<Format>().unwrap_err().contains("yaml"));
+        assert!(err.0.contains("Parquet"), "{err}");
+        assert!("yaml".parse::<Format>().unwrap_err().0.contains("yaml"));
         // A self-describing answer with other column order and a narrower type is conformed.
         let narrow = Arc::new(Schema::new(vec![
             Field::new("day", DataType::Int32, false),

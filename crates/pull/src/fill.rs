@@ -17,6 +17,8 @@ use std::hash::Hash;
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
+use cacheness_storage::Invalid;
+
 use deltalake::arrow::array::RecordBatch;
 use futures::StreamExt;
 use tokio::sync::watch;
@@ -279,7 +281,7 @@ where
     where
         F: Fetcher<K>,
         S: Fn(Vec<Stored<K>>) -> SF,
-        SF: Future<Output = Result<(), String>>,
+        SF: Future<Output = Result<(), Invalid>>,
     {
         let owner = {
             let mut state = self.lock();
@@ -335,7 +337,7 @@ where
                     key: format!("{:?}", req.key),
                     interval: req.interval,
                     shown: None,
-                    reason,
+                    reason: reason.to_string(),
                 });
                 results.push((req, result));
             }
@@ -524,7 +526,7 @@ mod tests {
         }
     }
 
-    async fn stored(_: Vec<Stored<String>>) -> Result<(), String> {
+    async fn stored(_: Vec<Stored<String>>) -> Result<(), Invalid> {
         Ok(())
     }
 
@@ -673,7 +675,7 @@ mod tests {
                 iv(0, 5),
                 &FillOptions::default(),
                 &src,
-                |_| async { Err("disk full".to_string()) },
+                |_| async { Err("disk full".into()) },
             )
             .await
             .unwrap_err();

@@ -17,6 +17,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use cacheness_storage::Invalid;
+
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use deltalake::arrow::array::{
     ArrayRef, BooleanArray, Date32Array, Float64Array, Int64Array, RecordBatch, StringArray,
@@ -56,10 +58,10 @@ impl PostgresFetcher {
         query: &str,
         schema: SchemaRef,
         kind: Option<RangeKind>,
-    ) -> Result<PostgresFetcher, String> {
+    ) -> Result<PostgresFetcher, Invalid> {
         let mut config: tokio_postgres::Config = conninfo
             .parse()
-            .map_err(|e| format!("connection string: {e}"))?;
+            .map_err(|e| Invalid(format!("connection string: {e}")))?;
         if config.get_password().is_none()
             && let Ok(p) = std::env::var("PGPASSWORD")
         {
@@ -94,25 +96,26 @@ impl PostgresFetcher {
         self
     }
 
-    async fn run(&self, req: &FetchRequest<String>) -> Result<RecordBatch, String> {
+    async fn run(&self, req: &FetchRequest<String>) -> Result<RecordBatch, Invalid> {
         let (client, connection) = self
             .config
             .connect(NoTls)
             .await
-            .map_err(|e| format!("connecting: {e}"))?;
+            .map_err(|e| Invalid(format!("connecting: {e}")))?;
         let driver = tokio::spawn(connection);
         let statement = client
             .prepare(&self.query)
             .await
-            .map_err(|e| format!("preparing the query: {}", db_error(&e)))?;
+            .map_err(|e| Invalid(format!("preparing the query: {}", db_error(&e))))?;
         let i = req.interval;
-        let days = |t: i64| -> Result<NaiveDate, String> {
+        let days = |t: i64| -> Result<NaiveDate, Invalid> {
             NaiveDate::from_ymd_opt(1970, 1, 1)
                 .and_then(|e| e.checked_add_signed(chrono::Duration::days(t)))
-                .ok_or_else(|| format!("day {t} is out of range"))
+                .ok_or_else(|| Invalid(format!("day {t} is out of range")))
         };
-        let micros = |t: i64| -> Result<DateTime<Utc>, String> {
-            DateTime::from_timestamp_micros(t).ok_or_else(|| format!("time {t} is out of range"))
+        let micros = |t: i64| -> Result<DateTime<Utc>, Invalid> {
+            DateTime::from_timestamp_micros(t)
+                .ok_or_else(|| Invalid(format!("time {t} is out of range")))
         };
         let parts = crate::key::decode(&req.key, self.key_columns)?;
         let mut params: Vec<&(dyn ToSql + Sync)> =
@@ -136,7 +139,7 @@ impl PostgresFetcher {
         let rows = client
             .query(&statement, &params)
             .await
-            .map_err(|e| format!("running the query: {}", db_error(&e)))?;
+            .map_err(|e| Invalid(format!("running the query: {}", db_error(&e))))?;
         drop(client);
         driver.abort();
         let batch = to_batch(statement.columns(), &rows)?;
@@ -156,7 +159,7 @@ fn db_error(e: &tokio_postgres::Error) -> String {
 }
 
 /// The rows as Arrow, each column in the type its Postgres type reads as.
-fn to_batch(columns: &[tokio_postgres::Column], rows: &[Row]) -> Result<RecordBatch, String> {
+fn to_batch(columns: &[tokio_postgres::Column], rows: &[Row]) -> Result<RecordBatch, Invalid> {
     let mut fields = Vec::new();
     let mut arrays: Vec<ArrayRef> = Vec::new();
     for (c, column) in columns.iter().enumerate() {
@@ -214,7 +217,7 @@ fn to_batch(columns: &[tokio_postgres::Column], rows: &[Row]) -> Result<RecordBa
                             .transpose()
                     })
                     .collect::<Result<Vec<Option<i32>>, _>>()
-                    .map_err(|e| format!("column {name:?}: {e}"))?;
+                    .map_err(|e| Invalid(format!("column {name:?}: {e}")))?;
                 (DataType::Date32, Arc::new(Date32Array::from(v)))
             }
             Type::TIMESTAMP => {
@@ -241,7 +244,8 @@ fn to_batch(columns: &[tokio_postgres::Column], rows: &[Row]) -> Result<RecordBa
                 return Err(format!(
                     "column {name:?} is {other}, which is not read here: cast it in the query \
                      ({name}::float8, {name}::text, ...)"
-                ));
+                )
+                .into());
             }
         };
         fields.push(Field::new(name, data_type, true));
@@ -253,7 +257,7 @@ fn to_batch(columns: &[tokio_postgres::Column], rows: &[Row]) -> Result<RecordBa
         arrays,
         &deltalake::arrow::array::RecordBatchOptions::new().with_row_count(Some(rows.len())),
     )
-    .map_err(|e| e.to_string())
+    .map_err(|e| Invalid(e.to_string()))
 }
 
 impl Fetcher<String> for PostgresFetcher {

@@ -5,6 +5,8 @@
 
 use std::time::Duration;
 
+use cacheness_storage::Invalid;
+
 use deltalake::arrow::array::RecordBatch;
 use deltalake::arrow::array::{ArrayRef, Date32Array, Float64Array, Int64Array, StringArray};
 use deltalake::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
@@ -100,11 +102,11 @@ fn default_concurrency() -> usize {
 
 /// The error of a source this build cannot fetch from: its cargo feature was left out.
 #[cfg(not(all(feature = "http", feature = "postgres")))]
-fn not_built(source: &str, feature: &str) -> String {
-    format!(
+fn not_built(source: &str, feature: &str) -> Invalid {
+    Invalid(format!(
         "this build of cacheness cannot fetch from {source} sources: it was built without the \
          cargo feature `{feature}`"
-    )
+    ))
 }
 
 impl SourceSettings {
@@ -115,7 +117,7 @@ impl SourceSettings {
         schema: &SchemaRef,
         kind: Option<RangeKind>,
         key_columns: &[String],
-    ) -> Result<SharedFetcher, String> {
+    ) -> Result<SharedFetcher, Invalid> {
         let ticks = kind.unwrap_or(RangeKind::Integer);
         Ok(match self {
             #[cfg(feature = "postgres")]
@@ -167,7 +169,8 @@ impl SourceSettings {
                     return Err(format!(
                         "the demo source answers {}, not this table's columns",
                         describe(&demo_schema())
-                    ));
+                    )
+                    .into());
                 }
                 SharedFetcher::new(DemoSource)
             }
@@ -265,12 +268,12 @@ mod tests {
         let err = bad
             .fetcher(&schema, Some(RangeKind::Date), &[])
             .unwrap_err();
-        assert!(err.contains("xml"), "{err}");
+        assert!(err.0.contains("xml"), "{err}");
         let other = std::sync::Arc::new(Schema::new(vec![Field::new("x", DataType::Utf8, false)]));
         let err = SourceSettings::Demo
             .fetcher(&other, Some(RangeKind::Date), &[])
             .unwrap_err();
-        assert!(err.contains("symbol Utf8"), "{err}");
+        assert!(err.0.contains("symbol Utf8"), "{err}");
         assert!(
             SourceSettings::Demo
                 .fetcher(&schema, Some(RangeKind::Date), &[])

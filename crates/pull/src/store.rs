@@ -662,7 +662,10 @@ mod tests {
                         &FillOptions::default(),
                         source,
                         |answers| async move {
-                            store.keep(&answers).await.map_err(|e| e.to_string())
+                            store
+                                .keep(&answers)
+                                .await
+                                .map_err(|e| cacheness_storage::Invalid(e.to_string()))
                         },
                     )
                     .await

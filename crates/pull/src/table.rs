@@ -12,6 +12,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use cacheness_storage::Invalid;
+
 use deltalake::arrow::array::{RecordBatch, UInt32Array};
 use deltalake::arrow::compute::{cast as cast_array, take_record_batch};
 use deltalake::arrow::datatypes::{DataType, SchemaRef};
@@ -273,7 +275,7 @@ impl Settings {
         self.range.as_ref().map_or(RangeKind::Integer, |r| r.kind)
     }
 
-    fn fill_options(&self) -> Result<FillOptions, String> {
+    fn fill_options(&self) -> Result<FillOptions, Invalid> {
         let granularity = self
             .range
             .as_ref()
@@ -328,11 +330,11 @@ pub struct PullTable {
 fn rows_by_key(
     batch: &RecordBatch,
     keys: &[String],
-) -> Result<HashMap<String, RecordBatch>, String> {
+) -> Result<HashMap<String, RecordBatch>, Invalid> {
     let mut rows: HashMap<String, Vec<u32>> = HashMap::new();
     for (i, key) in crate::key::of_rows(batch, keys)?.into_iter().enumerate() {
         if let Some(key) = key {
-            let row = u32::try_from(i).map_err(|e| e.to_string())?;
+            let row = u32::try_from(i).map_err(|e| Invalid(e.to_string()))?;
             rows.entry(key).or_default().push(row);
         }
     }
@@ -340,7 +342,7 @@ fn rows_by_key(
         .map(|(k, idx)| {
             take_record_batch(batch, &UInt32Array::from(idx))
                 .map(|b| (k, b))
-                .map_err(|e| e.to_string())
+                .map_err(|e| Invalid(e.to_string()))
         })
         .collect()
 }
@@ -540,7 +542,7 @@ impl PullTable {
             name: name.to_string(),
             reason,
         };
-        let options = settings.fill_options().map_err(invalid)?;
+        let options = settings.fill_options().map_err(|e| invalid(e.0))?;
         let spec = TableSpec {
             schema,
             key_columns: settings.key_columns.clone(),
@@ -635,7 +637,10 @@ impl PullTable {
         let (kind, lookup) = (self.kind(), self.settings.range.is_none());
         self.filler
             .fill(keys, want, &self.options, fetcher, |answers| async move {
-                store.keep(&answers).await.map_err(|e| e.to_string())?;
+                store
+                    .keep(&answers)
+                    .await
+                    .map_err(|e| Invalid(e.to_string()))?;
                 self.remember(&answers)?;
                 if let Some(o) = observer {
                     for a in &answers {
@@ -767,7 +772,7 @@ impl PullTable {
     }
 
     /// Put the rows of `answers` in the index (if loaded).
-    fn remember(&self, answers: &[Stored<String>]) -> Result<(), String> {
+    fn remember(&self, answers: &[Stored<String>]) -> Result<(), Invalid> {
         if self.settings.range.is_some() {
             return Ok(());
         }

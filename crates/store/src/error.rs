@@ -167,25 +167,7 @@ impl Error {
     }
 }
 
-/// Why a text or a file is not what it should be, as the layer that found it says it: a
-/// setting that is not a size, a signing key source that is no source, a Parquet footer that
-/// does not walk, a Blosc2 call that failed. The caller turns it into an [`Error`] that names
-/// the setting, key or file.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct Invalid(pub String);
-
-impl From<String> for Invalid {
-    fn from(reason: String) -> Self {
-        Invalid(reason)
-    }
-}
-
-impl From<&str> for Invalid {
-    fn from(reason: &str) -> Self {
-        Invalid(reason.to_string())
-    }
-}
+pub use cacheness_storage::Invalid;
 
 /// Result alias of the store.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
