@@ -70,36 +70,8 @@ impl Cache {
         self.core.content_hasher()
     }
 
-    /// The configuration the cache was opened with.
-    pub fn config(&self) -> &crate::CacheConfig {
-        self.core.config()
-    }
-
-    /// The cache's signer: its signing key, which checks payloads and catalog rows
-    /// (`docs/SECURITY.md`).
-    pub fn signer(&self) -> &crate::signing::Signer {
-        self.core.signer()
-    }
-
-    /// The cache's catalog (its rows, journal and Delta table).
-    pub fn catalog(&self) -> &cacheness_catalog::Catalog {
-        self.core.catalog()
-    }
-
-    /// Where the catalog's Delta table lives (for tools that read it directly: Spark, DuckDB,
-    /// Polars).
-    pub fn catalog_location(&self) -> cacheness_storage::Location {
-        self.core.catalog_table()
-    }
-
-    #[cfg(feature = "sql")]
-    /// Where the cache's pull-through tables live (`<root>/tables`), and this host's directory
-    /// for their lock files.
-    pub fn pull_tables_root(&self) -> crate::pull::TablesRoot {
-        cacheness_sql::tables_root(&self.core)
-    }
-
-    /// A blocking handle on the same open cache.
+    /// A blocking handle on the same open cache (it also answers what the cache was opened
+    /// with: its configuration, signer, catalog and where its tables live).
     pub fn blocking(&self) -> crate::blocking::Cache {
         crate::blocking::Cache::from_core(self.core.clone(), self.flights.clone())
     }
