@@ -315,3 +315,62 @@ fn fsync_durability_writes_and_reads_back() {
     let c2 = Cache::open(dir2.path()).unwrap();
     assert_eq!(c2.config().durability, cacheness::Durability::Fsync);
 }
+
+/// `EntryInfo` types its data type and format; a catalog row of a type this version does not
+/// know (written by a newer version, or by hand) is left out of listings rather than shown
+/// as an entry no get could read, and `verify` reports it.
+#[test]
+fn a_row_of_an_unknown_data_type_is_left_out_of_listings_and_verify_reports_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = common::open_quiet(dir.path());
+    let key = cache.put(&Serde(1), &params!(model = "m")).unwrap();
+    cache.flush().unwrap();
+    let entries = cache.list_entries().unwrap();
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0].data_type, cacheness::DataType::Object);
+    assert_eq!(entries[0].format, cacheness::Format::Container);
+    let json = serde_json::to_value(&entries[0]).unwrap();
+    assert_eq!(
+        json["data_type"], "object",
+        "serialized as the catalog names it"
+    );
+    assert_eq!(
+        json["format"], "cnobj",
+        "serialized as the catalog names it"
+    );
+
+    let mut row = common::delta_rows(dir.path())
+        .into_iter()
+        .find(|r| r.cache_key == key)
+        .unwrap();
+    // Someone rewrites the row (the commit keeps it: it names the payload's content hash).
+    row.data_type = "hologram".into();
+    cache
+        .catalog()
+        .submit(cacheness::catalog::CatalogOp::Put {
+            row: Box::new(row),
+            replaces: true,
+        })
+        .unwrap();
+    cache.flush().unwrap();
+    assert!(
+        common::delta_rows(dir.path())
+            .iter()
+            .any(|r| r.data_type == "hologram"),
+        "the row reached the table"
+    );
+    assert_eq!(cache.list_entries().unwrap(), vec![]);
+    let report = cache.verify().unwrap();
+    assert!(
+        report
+            .problems
+            .iter()
+            .any(|p| p.cache_key.as_deref() == Some(key.as_str())),
+        "{report:?}"
+    );
+    // The payload is untouched: a get still reads it.
+    assert_eq!(
+        cache.get::<Serde<i32>>(&params!(model = "m")).unwrap(),
+        Some(Serde(1))
+    );
+}

@@ -403,7 +403,7 @@ fn cacheable_results_are_stored_in_their_own_format() {
     assert_eq!(make_array(4).len(), 4);
     assert_eq!(make_array_cache_info().hits, 1);
     let entries = TABLE.cache().list_entries().unwrap();
-    assert_eq!(entries[0].data_type, "ndarray");
+    assert_eq!(entries[0].data_type, cacheness::DataType::Ndarray);
 }
 
 #[test]

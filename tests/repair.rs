@@ -265,7 +265,7 @@ fn rows_follow_their_payloads_and_duplicates_keep_the_newer() {
     assert_eq!(listed.len(), 2);
     let info = |k: &str| listed.iter().find(|e| e.cache_key == k).unwrap().clone();
     assert_eq!(info(&stale).description.as_deref(), Some("true"));
-    assert_eq!(info(&dup).data_type, "arrow_table");
+    assert_eq!(info(&dup).data_type, cacheness::DataType::ArrowTable);
     assert!(
         !root
             .join(format!("blobs/{}/{dup}.cnobj", &dup[..2]))

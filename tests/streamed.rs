@@ -147,7 +147,7 @@ fn a_large_object_is_read_whole() {
         .put(&RawObject(noise(LARGE, 5)), &params!(n = 4))
         .unwrap();
     let (info, payload) = cache.payload_streamed_by_key(&key).unwrap().unwrap();
-    assert_eq!(info.data_type, "object");
+    assert_eq!(info.data_type, cacheness::DataType::Object);
     let StreamedPayload::Whole(bytes) = payload else {
         panic!("only bytes values are streamed");
     };

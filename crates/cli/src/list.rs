@@ -51,7 +51,10 @@ pub fn select(mut entries: Vec<EntryInfo>, query: &Query) -> Vec<EntryInfo> {
     };
     entries.retain(|e| {
         matches(e, &wanted)
-            && query.data_type.as_ref().is_none_or(|t| *t == e.data_type)
+            && query
+                .data_type
+                .as_ref()
+                .is_none_or(|t| *t == e.data_type.as_str())
             && query
                 .name
                 .as_ref()
@@ -68,7 +71,7 @@ pub fn select(mut entries: Vec<EntryInfo>, query: &Query) -> Vec<EntryInfo> {
             SortBy::StoredBytes => a.stored_bytes.cmp(&b.stored_bytes),
             SortBy::RawBytes => a.raw_bytes.cmp(&b.raw_bytes),
             SortBy::Key => a.cache_key.cmp(&b.cache_key),
-            SortBy::DataType => a.data_type.cmp(&b.data_type),
+            SortBy::DataType => a.data_type.as_str().cmp(b.data_type.as_str()),
         }
         .then_with(|| a.cache_key.cmp(&b.cache_key));
         if query.descending {

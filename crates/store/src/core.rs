@@ -79,10 +79,12 @@ impl PutOptions {
 pub struct EntryInfo {
     /// The entry's key.
     pub cache_key: String,
-    /// What it holds (`arrow_table`, `ndarray`, `object`, `bytes`, `json`).
-    pub data_type: String,
-    /// Its payload format.
-    pub format: String,
+    /// What it holds (`arrow_table`, `ndarray`, `object`, `bytes`, `json` in the catalog).
+    #[serde(serialize_with = "catalog_name")]
+    pub data_type: DataType,
+    /// Its payload format (`parquet`, `b2nd`, `cnobj` in the catalog).
+    #[serde(serialize_with = "catalog_name")]
+    pub format: Format,
     /// Payload path relative to the cache root.
     pub path: String,
     /// Size of the value in memory.
@@ -118,8 +120,8 @@ impl EntryInfo {
     pub fn record(&self) -> Record<'_> {
         Record {
             key: &self.cache_key,
-            data_type: &self.data_type,
-            format: &self.format,
+            data_type: self.data_type.as_str(),
+            format: self.format.as_str(),
             raw_bytes: self.raw_bytes,
             stored_bytes: self.stored_bytes,
             content_hash: &self.content_hash,
@@ -130,12 +132,26 @@ impl EntryInfo {
         }
     }
 
-    fn from_row(row: CatalogRow) -> Self {
-        EntryInfo {
+    /// The entry a catalog row describes; `None` for a row whose data type or format this
+    /// version does not know (`verify` reports such rows; no get could read their payload).
+    fn from_row(row: CatalogRow) -> Option<Self> {
+        let (Some(data_type), Some(format)) = (
+            DataType::from_name(&row.data_type),
+            Format::from_name(&row.format),
+        ) else {
+            tracing::warn!(
+                key = %row.cache_key,
+                data_type = %row.data_type,
+                format = %row.format,
+                "catalog row of an unknown data type or format left out of the listing"
+            );
+            return None;
+        };
+        Some(EntryInfo {
             params: serde_json::from_str(&row.params_json).unwrap_or(serde_json::Value::Null),
             cache_key: row.cache_key,
-            data_type: row.data_type,
-            format: row.format,
+            data_type,
+            format,
             path: row.path,
             raw_bytes: row.raw_bytes.max(0) as u64,
             stored_bytes: row.stored_bytes.max(0) as u64,
@@ -145,7 +161,7 @@ impl EntryInfo {
             description: row.description,
             name: row.name,
             signature: row.signature,
-        }
+        })
     }
 
     fn from_loaded(loaded: &Loaded, params: &Params) -> Self {
@@ -153,8 +169,8 @@ impl EntryInfo {
         let stored = loaded.stored_bytes;
         EntryInfo {
             cache_key: meta.key.clone(),
-            data_type: meta.data_type.as_str().to_string(),
-            format: format.as_str().to_string(),
+            data_type: meta.data_type,
+            format,
             path: BlobStore::rel_path(&meta.key, format),
             raw_bytes: meta.raw_bytes,
             stored_bytes: stored,
@@ -1235,8 +1251,16 @@ pub fn live(rows: Vec<CatalogRow>) -> Vec<EntryInfo> {
     let now = now_micros();
     rows.into_iter()
         .filter(|r| is_live(r, now))
-        .map(EntryInfo::from_row)
+        .filter_map(EntryInfo::from_row)
         .collect()
+}
+
+/// Serialize a data type or format as the catalog names it (its `Display`).
+fn catalog_name<S: serde::Serializer, T: std::fmt::Display>(
+    value: &T,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    s.collect_str(value)
 }
 
 /// The catalog row of an entry: what its payload (`meta`, `format`, sizes, hash) says. Puts

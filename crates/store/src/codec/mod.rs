@@ -50,6 +50,19 @@ impl DataType {
         }
     }
 
+    /// The data type a catalog name stands for.
+    pub fn from_name(name: &str) -> Option<DataType> {
+        [
+            DataType::ArrowTable,
+            DataType::Ndarray,
+            DataType::Object,
+            DataType::Bytes,
+            DataType::Json,
+        ]
+        .into_iter()
+        .find(|t| t.as_str() == name)
+    }
+
     /// The format values of this type are stored in.
     pub fn format(self) -> Format {
         match self {
@@ -57,6 +70,20 @@ impl DataType {
             DataType::Ndarray => Format::B2nd,
             DataType::Object | DataType::Bytes | DataType::Json => Format::Container,
         }
+    }
+}
+
+impl std::fmt::Display for DataType {
+    /// The catalog's name (`arrow_table`, `ndarray`, `object`, `bytes`, `json`).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::fmt::Display for Format {
+    /// The catalog's name (`parquet`, `b2nd`, `cnobj`).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
