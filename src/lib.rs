@@ -105,6 +105,23 @@ pub mod deps {
     pub use ndarray;
 }
 
+/// [`Cacheable`] is sealed: a type of one's own is cached through [`Serde`], not by
+/// implementing it (this implementation is complete but for the seal, and does not compile):
+///
+/// ```compile_fail
+/// use cacheness::codec::{EncodeCtx, Encoded};
+/// use cacheness::{Cacheable, DataType, EntryMeta};
+/// struct Mine;
+/// impl Cacheable for Mine {
+///     const DATA_TYPE: DataType = DataType::Bytes;
+///     fn type_name() -> String { "Mine".into() }
+///     fn encode(&self, _: &EncodeCtx<'_>) -> cacheness::Result<Encoded> { unimplemented!() }
+///     fn decode(_: bytes::Bytes, _: &EntryMeta) -> cacheness::Result<Self> { Ok(Mine) }
+/// }
+/// ```
+#[cfg(doctest)]
+pub struct CacheableIsSealed;
+
 /// The README's Rust snippets, run as doctests from the README itself.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]

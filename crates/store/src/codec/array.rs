@@ -174,6 +174,8 @@ macro_rules! not_bool {
 }
 not_bool!(i8, i16, i32, i64, u8, u16, u32, u64, f32, f64);
 
+impl<T: Element, D: Dimension> super::sealed::Sealed for Array<T, D> {}
+
 impl<T: Element, D: Dimension> Cacheable for Array<T, D> {
     const DATA_TYPE: DataType = DataType::Ndarray;
 

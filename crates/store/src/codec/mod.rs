@@ -294,9 +294,19 @@ pub struct EncodeCtx<'a> {
     pub options: &'a CodecOptions,
 }
 
+/// The seal of [`Cacheable`]: only this crate's types implement it.
+mod sealed {
+    /// Implemented by the cacheable types of this crate only.
+    pub trait Sealed {}
+}
+
 /// A value that can be cached: it knows its data type, how to encode itself into its payload
 /// format and how to come back out of one.
-pub trait Cacheable: Sized {
+///
+/// Sealed: the payload formats are a published spec, so the set of types that write them is
+/// closed. Cache your own types through [`Serde`] (any serde type, MessagePack in the
+/// container), as bytes, as JSON, or as an Arrow table or an n-d array.
+pub trait Cacheable: sealed::Sealed + Sized {
     /// The data type of values of this Rust type.
     const DATA_TYPE: DataType;
     /// A name for messages (e.g. `ndarray<f64, 2 dims>`).

@@ -216,6 +216,8 @@ pub fn payload(bytes: &[u8], key: &str, raw_bytes: u64) -> Result<Vec<u8>> {
     }
 }
 
+impl<T: Serialize + serde::de::DeserializeOwned> super::sealed::Sealed for Serde<T> {}
+
 impl<T: Serialize + serde::de::DeserializeOwned> Cacheable for Serde<T> {
     const DATA_TYPE: DataType = DataType::Object;
 
@@ -244,6 +246,8 @@ impl<T: Serialize + serde::de::DeserializeOwned> Cacheable for Serde<T> {
     }
 }
 
+impl super::sealed::Sealed for Vec<u8> {}
+
 impl Cacheable for Vec<u8> {
     const DATA_TYPE: DataType = DataType::Bytes;
 
@@ -259,6 +263,8 @@ impl Cacheable for Vec<u8> {
         payload(&bytes, &meta.key, meta.raw_bytes)
     }
 }
+
+impl super::sealed::Sealed for serde_json::Value {}
 
 impl Cacheable for serde_json::Value {
     const DATA_TYPE: DataType = DataType::Json;
@@ -282,6 +288,8 @@ impl Cacheable for serde_json::Value {
 /// An object payload's MessagePack bytes, without a Rust type (for tools and `touch`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct RawObject(pub Vec<u8>);
+
+impl super::sealed::Sealed for RawObject {}
 
 impl Cacheable for RawObject {
     const DATA_TYPE: DataType = DataType::Object;

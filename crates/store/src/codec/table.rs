@@ -258,6 +258,8 @@ fn concat(schema: &SchemaRef, batches: &[RecordBatch], meta: &EntryMeta) -> Resu
     }
 }
 
+impl super::sealed::Sealed for RecordBatch {}
+
 impl Cacheable for RecordBatch {
     const DATA_TYPE: DataType = DataType::ArrowTable;
 
@@ -274,6 +276,8 @@ impl Cacheable for RecordBatch {
         concat(&schema, &batches, meta)
     }
 }
+
+impl super::sealed::Sealed for Vec<RecordBatch> {}
 
 impl Cacheable for Vec<RecordBatch> {
     const DATA_TYPE: DataType = DataType::ArrowTable;
