@@ -1,9 +1,10 @@
 //! The async Cache API.
 //!
-//! Puts and gets run on the calling task: they are short file operations (microseconds for small
-//! values). For multi-megabyte payloads on a latency-sensitive runtime, call them inside
-//! `tokio::task::spawn_blocking` or use [`crate::blocking::Cache`]. Catalog work (flush, listing)
-//! is awaited without blocking the runtime.
+//! Every operation does its file work, encoding, decoding and hashing off the executor, on
+//! tokio's blocking pool (`spawn_blocking`), so a put of a large array never stalls the other
+//! tasks of the runtime, a current-thread one included. That is why a put takes its value by
+//! value (it moves to the blocking pool; clone it to keep it) and values are `Send + 'static`.
+//! Catalog work (flush, listing) is awaited without blocking the runtime.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -25,6 +26,13 @@ fn task_failed(e: tokio::task::JoinError) -> crate::Error {
     }
 }
 
+/// Whether the caller runs on a multi-thread tokio runtime (where `block_in_place` may run
+/// blocking work without a thread hop).
+fn on_multi_thread_runtime() -> bool {
+    tokio::runtime::Handle::try_current()
+        .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread)
+}
+
 /// A disk cache (async API). Cheap to clone; clones share one open cache.
 ///
 /// ```no_run
@@ -32,7 +40,7 @@ fn task_failed(e: tokio::task::JoinError) -> crate::Error {
 /// use cacheness::{Cache, Serde, params};
 /// let cache = Cache::open("/tmp/my-cache").await?;
 /// let p = params!(model = "xgboost", dataset = "train");
-/// cache.put(&Serde(vec![1, 2, 3]), &p).await?;
+/// cache.put(Serde(vec![1, 2, 3]), &p).await?;
 /// let back: Option<Serde<Vec<i32>>> = cache.get(&p).await?;
 /// # Ok(()) }
 /// ```
@@ -76,33 +84,87 @@ impl Cache {
         crate::blocking::Cache::from_core(self.core.clone(), self.flights.clone())
     }
 
-    /// Store a value under parameters; returns its key.
-    pub async fn put<T: Cacheable>(&self, value: &T, params: &Params) -> Result<String> {
-        self.core.put(value, params, &PutOptions::default())
+    /// Run `op` on the core off the executor. On a multi-thread runtime the calling worker
+    /// becomes a blocking thread for the call (`block_in_place`: its other tasks move to the
+    /// other workers, and no thread hop is paid); elsewhere (a current-thread runtime) `op`
+    /// runs on tokio's blocking pool.
+    async fn off_executor<R: Send + 'static>(
+        &self,
+        op: impl FnOnce(&CacheCore) -> Result<R> + Send + 'static,
+    ) -> Result<R> {
+        if on_multi_thread_runtime() {
+            return tokio::task::block_in_place(|| op(&self.core));
+        }
+        let core = self.core.clone();
+        tokio::task::spawn_blocking(move || op(&core))
+            .await
+            .map_err(task_failed)?
+    }
+
+    /// Store a value under parameters; returns its key. The value moves to the blocking pool,
+    /// where it is encoded and written (clone it to keep it).
+    pub async fn put<T: Cacheable + Send + 'static>(
+        &self,
+        value: T,
+        params: &Params,
+    ) -> Result<String> {
+        self.put_with(value, params, &PutOptions::default()).await
     }
 
     /// Store a value with a description and/or TTL.
-    pub async fn put_with<T: Cacheable>(
+    pub async fn put_with<T: Cacheable + Send + 'static>(
         &self,
-        value: &T,
+        value: T,
         params: &Params,
         opts: &PutOptions,
     ) -> Result<String> {
-        crate::metadata::check_put(&self.core, params, opts).await?;
-        let key = self.core.put(value, params, opts)?;
-        crate::metadata::attach_put(&self.core, &key, opts).await?;
-        Ok(key)
+        self.put_returning(value, params, opts).await?.1
+    }
+
+    /// [`Self::put_with`], handing the value back with the put's result (for compute-once
+    /// lookups, which return the value they stored). An error of its own only if the blocking
+    /// task died, and the value with it.
+    async fn put_returning<T: Cacheable + Send + 'static>(
+        &self,
+        value: T,
+        params: &Params,
+        opts: &PutOptions,
+    ) -> Result<(T, Result<String>)> {
+        if let Err(e) = crate::metadata::check_put(&self.core, params, opts).await {
+            return Ok((value, Err(e)));
+        }
+        let (value, put) = if on_multi_thread_runtime() {
+            let put = tokio::task::block_in_place(|| self.core.put(&value, params, opts));
+            (value, put)
+        } else {
+            let (core, p, o) = (self.core.clone(), params.clone(), opts.clone());
+            tokio::task::spawn_blocking(move || {
+                let put = core.put(&value, &p, &o);
+                (value, put)
+            })
+            .await
+            .map_err(task_failed)?
+        };
+        let put = match put {
+            Ok(key) => crate::metadata::attach_put(&self.core, &key, opts)
+                .await
+                .map(|()| key),
+            Err(e) => Err(e),
+        };
+        Ok((value, put))
     }
 
     /// Get the value stored under parameters, if any (expired or invalid entries are misses).
-    pub async fn get<T: Cacheable>(&self, params: &Params) -> Result<Option<T>> {
-        self.core.get(&Lookup::params(params)?)
+    pub async fn get<T: Cacheable + Send + 'static>(&self, params: &Params) -> Result<Option<T>> {
+        let params = params.clone();
+        self.off_executor(move |core| core.get(&Lookup::params(&params)?))
+            .await
     }
 
     /// Get the value stored under `params`, or compute it (awaiting `compute`), store it and
     /// return it. Concurrent calls with the same parameters in this process compute once;
     /// waiting callers do not block the runtime ([`crate::memo`]).
-    pub async fn get_or_insert_with<T: Cacheable, F>(
+    pub async fn get_or_insert_with<T: Cacheable + Send + 'static, F>(
         &self,
         params: &Params,
         compute: impl FnOnce() -> F,
@@ -116,7 +178,7 @@ impl Cache {
 
     /// [`Self::get_or_insert_with`] for a computation that can fail: an error is returned and
     /// nothing is stored.
-    pub async fn try_get_or_insert_with<T: Cacheable, E: From<crate::Error>, F>(
+    pub async fn try_get_or_insert_with<T: Cacheable + Send + 'static, E: From<crate::Error>, F>(
         &self,
         params: &Params,
         compute: impl FnOnce() -> F,
@@ -132,7 +194,7 @@ impl Cache {
 
     /// The compute-once lookup behind [`Self::get_or_insert_with`] and async `#[cached]`
     /// functions (see [`crate::blocking::Cache::memoize`]).
-    pub async fn memoize<T: Cacheable, E, F>(
+    pub async fn memoize<T: Cacheable + Send + 'static, E, F>(
         &self,
         params: &Params,
         opts: &MemoOptions,
@@ -148,7 +210,7 @@ impl Cache {
 
     /// [`Self::memoize`] with the computation in a slot (see
     /// [`crate::blocking::Cache::memoize_in`]).
-    pub async fn memoize_in<T: Cacheable, E, F, C>(
+    pub async fn memoize_in<T: Cacheable + Send + 'static, E, F, C>(
         &self,
         params: &Params,
         opts: &MemoOptions,
@@ -182,9 +244,14 @@ impl Cache {
         }
         let compute = memo.computation(compute).map_err(MemoError::Cache)?;
         let value = compute().await.map_err(MemoError::Compute)?;
-        if keep(&value) {
-            memo.stored(self.put_with(&value, params, &opts.put).await);
+        if !keep(&value) {
+            return Ok((value, Outcome::Computed));
         }
+        let (value, put) = self
+            .put_returning(value, params, &opts.put)
+            .await
+            .map_err(MemoError::Cache)?;
+        memo.stored(put);
         Ok((value, Outcome::Computed))
     }
 
@@ -198,55 +265,71 @@ impl Cache {
         params: &Params,
         ranges: &crate::codec::array::Slice,
     ) -> Result<Option<ndarray::ArrayD<T>>> {
-        self.core.get_array_slice(&Lookup::params(params)?, ranges)
+        let (params, ranges) = (params.clone(), ranges.to_vec());
+        self.off_executor(move |core| core.get_array_slice(&Lookup::params(&params)?, &ranges))
+            .await
     }
 
     /// Get the value stored under a cache key.
-    pub async fn get_by_key<T: Cacheable>(&self, key: &str) -> Result<Option<T>> {
-        self.core.get(&Lookup::key(key)?)
+    pub async fn get_by_key<T: Cacheable + Send + 'static>(&self, key: &str) -> Result<Option<T>> {
+        let lookup = Lookup::key(key)?;
+        self.off_executor(move |core| core.get(&lookup)).await
     }
 
     /// Get a value and its entry information.
-    pub async fn get_with_metadata<T: Cacheable>(
+    pub async fn get_with_metadata<T: Cacheable + Send + 'static>(
         &self,
         params: &Params,
     ) -> Result<Option<(T, EntryInfo)>> {
-        self.core.get_with_metadata(&Lookup::params(params)?)
+        let params = params.clone();
+        self.off_executor(move |core| core.get_with_metadata(&Lookup::params(&params)?))
+            .await
     }
 
     /// Entry information by cache key, without decoding the value.
     pub async fn info_by_key(&self, key: &str) -> Result<Option<EntryInfo>> {
-        self.core.info(&Lookup::key(key)?)
+        let lookup = Lookup::key(key)?;
+        self.off_executor(move |core| core.info(&lookup)).await
     }
 
     /// The checked payload file of the entry with this key, and its information.
     pub async fn payload_by_key(&self, key: &str) -> Result<Option<(EntryInfo, bytes::Bytes)>> {
-        self.core.payload(&Lookup::key(key)?)
+        let lookup = Lookup::key(key)?;
+        self.off_executor(move |core| core.payload(&lookup)).await
     }
 
     /// Whether a live entry exists for parameters.
     pub async fn exists(&self, params: &Params) -> Result<bool> {
-        self.core.exists(&Lookup::params(params)?)
+        let params = params.clone();
+        self.off_executor(move |core| core.exists(&Lookup::params(&params)?))
+            .await
     }
 
     /// Whether a live entry exists for a cache key.
     pub async fn exists_key(&self, key: &str) -> Result<bool> {
-        self.core.exists(&Lookup::key(key)?)
+        let lookup = Lookup::key(key)?;
+        self.off_executor(move |core| core.exists(&lookup)).await
     }
 
     /// Remove the entry for parameters; true if there was one.
     pub async fn invalidate(&self, params: &Params) -> Result<bool> {
-        self.core.invalidate(&Lookup::params(params)?)
+        let params = params.clone();
+        self.off_executor(move |core| core.invalidate(&Lookup::params(&params)?))
+            .await
     }
 
     /// Remove the entry for a cache key; true if there was one.
     pub async fn invalidate_key(&self, key: &str) -> Result<bool> {
-        self.core.invalidate(&Lookup::key(key)?)
+        let lookup = Lookup::key(key)?;
+        self.off_executor(move |core| core.invalidate(&lookup))
+            .await
     }
 
     /// Restart an entry's TTL from now; true if it exists.
     pub async fn touch(&self, params: &Params) -> Result<bool> {
-        self.core.touch(&Lookup::params(params)?)
+        let params = params.clone();
+        self.off_executor(move |core| core.touch(&Lookup::params(&params)?))
+            .await
     }
 
     /// Maintain the catalog now (see [`crate::blocking::Cache::maintain`]).

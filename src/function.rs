@@ -351,6 +351,7 @@ pub mod __private {
     ) -> std::result::Result<T, E>
     where
         F: Future<Output = std::result::Result<T, E>>,
+        S::Stored: Send + 'static,
     {
         let state = FunctionState::of(function);
         let (cache, params) = match keyed {

@@ -224,7 +224,7 @@ async fn the_async_api_matches_the_blocking_one() {
     let dir = tempfile::tempdir().unwrap();
     let cache = cacheness::Cache::open(dir.path()).await.unwrap();
     let p = params!(model = "xgboost");
-    let key = cache.put(&Serde(vec![1u8, 2]), &p).await.unwrap();
+    let key = cache.put(Serde(vec![1u8, 2]), &p).await.unwrap();
     assert_eq!(
         cache.get::<Serde<Vec<u8>>>(&p).await.unwrap(),
         Some(Serde(vec![1, 2]))

@@ -139,7 +139,7 @@ async fn the_async_api_answers_the_same() {
     let dir = tempfile::tempdir().unwrap();
     let cache = cacheness::Cache::open(dir.path()).await.unwrap();
     for i in 0..5 {
-        cache.put(&Serde(i), &params!(i = i)).await.unwrap();
+        cache.put(Serde(i), &params!(i = i)).await.unwrap();
     }
     let n = cache
         .sql("SELECT count(*) FROM cache_entries WHERE i >= 2")

@@ -8,6 +8,7 @@ mod common;
 
 use cacheness_test_support::s3;
 
+mod async_api;
 mod catalog;
 mod eviction;
 mod formats;
