@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// A key parameter's value as it is stored in its own catalog column.
 ///
-/// Lists and maps are stored as JSON text; the engine decides that mapping.
+/// Lists and maps are stored as JSON text; the store decides that mapping.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum ColumnValue {
     /// A boolean column (`boolean` in Delta).
@@ -55,7 +55,7 @@ pub struct CatalogRow {
     /// SQL under it. Last, and defaulted, so journal records written before it existed decode.
     #[serde(default)]
     pub name: Option<String>,
-    /// The entry's signature (`cnsig1:...`, see the engine's `signing` module): the same text
+    /// The entry's signature (`cnsig1:...`, see the store's `signing` module): the same text
     /// its payload carries. Defaulted like `name`.
     #[serde(default)]
     pub signature: Option<String>,

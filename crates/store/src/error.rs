@@ -1,4 +1,5 @@
-//! The engine's error type: every variant names the key, file or value at fault.
+//! The store's error type, which the API re-exports as `cacheness::Error`: every variant names
+//! the key, file or value at fault.
 
 use std::path::PathBuf;
 

@@ -1,4 +1,4 @@
-//! Custom metadata tables, engine side: declaring them, attaching rows to entries (also as
+//! Custom metadata tables, store side: declaring them, attaching rows to entries (also as
 //! part of a put), and emptying them when the cache is cleared. The tables themselves are
 //! `cacheness_catalog::custom`; SQL shows them joined to live entries (`docs/SQL.md`).
 

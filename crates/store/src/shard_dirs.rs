@@ -59,7 +59,7 @@ pub(crate) fn shard_name(i: usize) -> String {
     format!("{i:02x}")
 }
 
-/// An I/O error from `rustix`, as the engine's error naming `path`.
+/// An I/O error from `rustix`, as the store's error naming `path`.
 pub(crate) fn io_error(path: impl Into<PathBuf>, e: rustix::io::Errno) -> Error {
     Error::io(path, std::io::Error::from(e))
 }
