@@ -101,8 +101,8 @@ impl Cache {
             .map_err(task_failed)?
     }
 
-    /// Store a value under parameters; returns its key. The value moves to the blocking pool,
-    /// where it is encoded and written (clone it to keep it).
+    /// Store a value under parameters; returns its key. The value is taken by value so that
+    /// its encoding and write can leave the executor (clone it to keep it).
     pub async fn put<T: Cacheable + Send + 'static>(
         &self,
         value: T,
