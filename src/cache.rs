@@ -1,9 +1,10 @@
 //! The async Cache API.
 //!
-//! Every operation does its file work, encoding, decoding and hashing off the executor, on
-//! tokio's blocking pool (`spawn_blocking`), so a put of a large array never stalls the other
-//! tasks of the runtime, a current-thread one included. That is why a put takes its value by
-//! value (it moves to the blocking pool; clone it to keep it) and values are `Send + 'static`.
+//! Every operation does its file work, encoding, decoding and hashing off the executor, so a
+//! put of a large array never stalls the other tasks of the runtime: on a multi-thread
+//! runtime the calling worker hands its other tasks on for the call (`block_in_place`), on a
+//! current-thread runtime the work runs on tokio's blocking pool (`spawn_blocking`). That is
+//! why a put takes its value by value (clone it to keep it) and values are `Send + 'static`.
 //! Catalog work (flush, listing) is awaited without blocking the runtime.
 
 use std::path::Path;
@@ -133,18 +134,13 @@ impl Cache {
         if let Err(e) = crate::metadata::check_put(&self.core, params, opts).await {
             return Ok((value, Err(e)));
         }
-        let (value, put) = if on_multi_thread_runtime() {
-            let put = tokio::task::block_in_place(|| self.core.put(&value, params, opts));
-            (value, put)
-        } else {
-            let (core, p, o) = (self.core.clone(), params.clone(), opts.clone());
-            tokio::task::spawn_blocking(move || {
+        let (p, o) = (params.clone(), opts.clone());
+        let (value, put) = self
+            .off_executor(move |core| {
                 let put = core.put(&value, &p, &o);
-                (value, put)
+                Ok((value, put))
             })
-            .await
-            .map_err(task_failed)?
-        };
+            .await?;
         let put = match put {
             Ok(key) => crate::metadata::attach_put(&self.core, &key, opts)
                 .await

@@ -145,8 +145,10 @@ impl DeltaCatalog {
             name: Some("cache_entries"),
             configuration: &TABLE_CONFIG,
         };
-        cacheness_storage::delta::open_or_create(&self.location, empty, new).await?;
-        // Loaded through `load`, which checks the log files, whoever created it.
+        let table = cacheness_storage::delta::open_or_create(&self.location, empty, new).await?;
+        // Brought up to date through `load`, which checks the log files, whoever created it
+        // (an incremental update of the table in hand, not a second open).
+        self.table = table.version().is_some().then_some(table);
         self.load().await?;
         if self.table.is_none() {
             return Err(CatalogError::CommitFailed {

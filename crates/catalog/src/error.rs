@@ -93,14 +93,6 @@ pub enum CatalogError {
         /// What is wrong with it.
         message: String,
     },
-    /// An object store request failed.
-    #[error("object store {location}: {source}")]
-    ObjectStore {
-        /// The object (or prefix) involved.
-        location: String,
-        /// The underlying error.
-        source: Box<object_store::Error>,
-    },
     /// The background committer has stopped (the catalog was closed or its thread died).
     #[error("the catalog committer for {root} is not running")]
     CommitterGone {

@@ -64,7 +64,7 @@ pub struct Limits {
 /// pull-through tables of `pull`, within `limits`.
 pub async fn session(
     catalog: &Catalog,
-    payloads: Arc<Payloads>,
+    payloads: Payloads,
     pull: &PullTables,
     limits: Limits,
 ) -> Result<SessionContext> {
@@ -96,7 +96,7 @@ pub async fn session(
 
 /// Make the session's default schema a [`named::NamedTables`] over the tables registered so
 /// far, so that unknown table names are looked up as entry names.
-async fn use_named_tables(ctx: &SessionContext, payloads: Arc<Payloads>) -> Result<()> {
+async fn use_named_tables(ctx: &SessionContext, payloads: Payloads) -> Result<()> {
     let options = ctx.state().config_options().catalog.clone();
     let missing = |what: &str| SqlError::table("named tables", format!("no default {what}"));
     let catalog = ctx
@@ -124,7 +124,7 @@ async fn use_named_tables(ctx: &SessionContext, payloads: Arc<Payloads>) -> Resu
 /// statement fails with [`SqlError::MemoryLimit`] instead of taking the process down.
 pub async fn query(
     catalog: &Catalog,
-    payloads: Arc<Payloads>,
+    payloads: Payloads,
     pull: &PullTables,
     limits: Limits,
     sql: &str,

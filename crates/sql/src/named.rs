@@ -32,7 +32,7 @@ pub const NAME_COLUMN: &str = "entry_name";
 pub struct NamedTables {
     registered: Arc<dyn SchemaProvider>,
     entries: Arc<dyn TableProvider>,
-    payloads: Arc<Payloads>,
+    payloads: Payloads,
 }
 
 impl NamedTables {
@@ -41,7 +41,7 @@ impl NamedTables {
     pub fn new(
         registered: Arc<dyn SchemaProvider>,
         entries: Arc<dyn TableProvider>,
-        payloads: Arc<Payloads>,
+        payloads: Payloads,
     ) -> Self {
         NamedTables {
             registered,

@@ -357,12 +357,12 @@ impl PayloadTable {
 /// `cached_table(key)` or `cached_table('name', value, 'name', value, ...)`.
 #[derive(Debug)]
 pub struct CachedTableFunction {
-    payloads: Arc<Payloads>,
+    payloads: Payloads,
 }
 
 impl CachedTableFunction {
     /// The function over a cache's payloads.
-    pub fn new(payloads: Arc<Payloads>) -> Self {
+    pub fn new(payloads: Payloads) -> Self {
         CachedTableFunction { payloads }
     }
 

@@ -16,7 +16,7 @@ use crate::error::SqlError;
 use crate::payload::{PayloadBytes, TableLookup, TablePayload};
 use crate::pull_tables::PullTables;
 
-/// The payloads of an open cache, as SQL reads them.
+/// The payloads of an open cache, as SQL reads them (cheap to clone: a handle on the cache).
 #[derive(Debug, Clone)]
 pub struct Payloads(Arc<CacheCore>);
 
@@ -127,7 +127,7 @@ pub async fn run(
     let limits = crate::Limits {
         memory_bytes: usize::try_from(core.config().sql_memory_limit_bytes).unwrap_or(usize::MAX),
     };
-    let payloads = Arc::new(Payloads::new(core.clone()));
+    let payloads = Payloads::new(core.clone());
     Ok(crate::query(core.catalog(), payloads, &pull, limits, sql).await?)
 }
 

@@ -311,10 +311,7 @@ impl Location {
                     match store.list(Some(&log)).next().await {
                         None => Ok(false),
                         Some(Ok(_)) => Ok(true),
-                        Some(Err(e)) => Err(StorageError::ObjectStore {
-                            location: label,
-                            source: Box::new(e),
-                        }),
+                        Some(Err(e)) => Err(store_err(label)(e)),
                     }
                 })
                 .await
@@ -348,10 +345,7 @@ impl Location {
                 let prefix = r.prefix.clone();
                 let listed = on_io(async move { store.list_with_delimiter(Some(&prefix)).await })
                     .await
-                    .map_err(|e| StorageError::ObjectStore {
-                        location: self.label(),
-                        source: Box::new(e),
-                    })?;
+                    .map_err(store_err(self.label()))?;
                 Ok(listed
                     .common_prefixes
                     .iter()
@@ -362,7 +356,7 @@ impl Location {
     }
 }
 
-/// An object store error on `location` (an object or prefix URL), as a catalog error.
+/// An object store error on `location` (an object or prefix URL), as a storage error.
 pub fn store_err(location: impl std::fmt::Display) -> impl Fn(object_store::Error) -> StorageError {
     move |source| StorageError::ObjectStore {
         location: location.to_string(),

@@ -309,7 +309,6 @@ pub struct CacheCore {
     counters: Counters,
     /// Gets not yet recorded in payload times; only kept when a limit is set.
     access: Option<AccessLog>,
-    /// Compute-once lookups in progress (single flight).
     /// Hashes content-hashed key parameters; its stat cache is kept under the root.
     hasher: crate::keys::ContentHasher,
     closed: AtomicBool,
