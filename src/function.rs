@@ -187,7 +187,7 @@ pub mod __private {
 
     impl<T: KeyParam + ?Sized> ViaKeyParam for &KeyArg<'_, T> {
         fn key_value(&self, cx: &KeyContext<'_>, _: &str) -> Result<Value> {
-            self.0.key_value(cx)
+            Ok(self.0.key_value(cx)?)
         }
     }
 
@@ -199,7 +199,7 @@ pub mod __private {
 
     impl<T: serde::Serialize + ?Sized> ViaSerde for KeyArg<'_, T> {
         fn key_value(&self, _: &KeyContext<'_>, name: &str) -> Result<Value> {
-            crate::keys::param::serde_value_of(self.0, name)
+            Ok(crate::keys::param::serde_value_of(self.0, name)?)
         }
     }
 

@@ -7,8 +7,9 @@
 //! This crate is the API: [`Cache`] (async, `cache.rs`) and [`blocking::Cache`], compute-once
 //! lookups ([`memo`]: single flight in a process, an optional lock across processes), what
 //! `#[cached]` functions run on ([`function`]), and re-exports of the types they take and
-//! return: [`params!`], [`Params`], [`Serde`], [`CacheConfig`] and friends from
-//! `cacheness-store` (keys, codecs, the blob store), the catalog types from
+//! return: [`params!`], [`Params`], [`Serde`] and the modules [`keys`], [`codec`] and
+//! [`signing`] from `cacheness-format` (the on-disk spec), [`CacheConfig`], [`EntryInfo`],
+//! [`Error`] and friends from `cacheness-store` (the payload files), the catalog types from
 //! `cacheness-catalog` under [`catalog`], pull-through tables under `pull`. SQL statements
 //! run through `cacheness-sql`.
 //!
@@ -33,13 +34,15 @@ pub mod function;
 pub mod memo;
 
 pub use cache::Cache;
+pub use cacheness_format::{
+    Cacheable, CodecOptions, DataType, Element, EntryMeta, Format, Params, RawObject, Serde,
+    SigningKey, Value, codec, keys, params, seal, signing,
+};
 #[cfg(feature = "sql")]
 pub use cacheness_pull as pull;
 pub use cacheness_store::{
-    CacheConfig, CacheStats, Cacheable, CodecOptions, DataType, Durability, Element, EntryInfo,
-    EntryMeta, Error, Format, Params, PutOptions, RawObject, Result, Serde, SigningKey, Value,
-    access, codec, config, eviction, keys, params, repair, seal, signing, stats, store, streamed,
-    usage,
+    CacheConfig, CacheStats, Durability, EntryInfo, Error, PutOptions, Result, access, config,
+    eviction, repair, stats, store, streamed, usage,
 };
 // The store's modules the API is written against (`crate::core::CacheCore`, ...).
 use cacheness_store::{core, error, metadata};
@@ -115,8 +118,8 @@ pub mod deps {
 /// impl Cacheable for Mine {
 ///     const DATA_TYPE: DataType = DataType::Bytes;
 ///     fn type_name() -> String { "Mine".into() }
-///     fn encode(&self, _: &EncodeCtx<'_>) -> cacheness::Result<Encoded> { unimplemented!() }
-///     fn decode(_: bytes::Bytes, _: &EntryMeta) -> cacheness::Result<Self> { Ok(Mine) }
+///     fn encode(&self, _: &EncodeCtx<'_>) -> cacheness_format::Result<Encoded> { unimplemented!() }
+///     fn decode(_: bytes::Bytes, _: &EntryMeta) -> cacheness_format::Result<Self> { Ok(Mine) }
 /// }
 /// ```
 #[cfg(doctest)]

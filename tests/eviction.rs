@@ -168,7 +168,7 @@ fn accesses_reach_payload_times_within_a_second_without_a_close() {
         written,
         "a get writes nothing at once"
     );
-    std::thread::sleep(cacheness::access::FLUSH_INTERVAL);
+    std::thread::sleep(cacheness_store::access::FLUSH_INTERVAL);
     // The first get after the interval writes the pending accesses.
     cache.get::<Vec<u8>>(&params!(i = 1)).unwrap().unwrap();
     assert!(std::fs::metadata(&file).unwrap().modified().unwrap() > written);

@@ -15,9 +15,9 @@ use std::sync::Arc;
 use cacheness::deps::arrow::array::{Float64Array, Int64Array, RecordBatch, StringArray};
 use cacheness::deps::arrow::datatypes::{DataType, Field, Schema};
 use cacheness::deps::ndarray::Array2;
-use cacheness::seal::{PLACEHOLDER, SIGNATURE_LEN, SIGNATURE_PLACEHOLDER, SLOT_LEN};
 use cacheness::signing::{Record, Signer};
 use cacheness::{EntryInfo, Format, Serde, SigningKey, params};
+use cacheness_format::seal::{PLACEHOLDER, SIGNATURE_LEN, SIGNATURE_PLACEHOLDER, SLOT_LEN};
 use proptest::prelude::*;
 
 fn table() -> RecordBatch {
@@ -48,7 +48,7 @@ fn mutate(
 ) -> Vec<u8> {
     let at = format.slot_at();
     let mut buf = payload.to_vec();
-    let slots = cacheness::seal::locate(&buf, at).expect("every payload has its slots");
+    let slots = cacheness_format::seal::locate(&buf, at).expect("every payload has its slots");
     let sig = slots.signature.expect("every payload is signed");
     buf[slots.hash..slots.hash + SLOT_LEN].copy_from_slice(PLACEHOLDER);
     buf[sig..sig + SIGNATURE_LEN].copy_from_slice(SIGNATURE_PLACEHOLDER);
@@ -60,7 +60,7 @@ fn mutate(
             buf[i] ^= byte.max(1);
         }
     }
-    let hash = cacheness::seal::seal(&mut buf, at).expect("the placeholder is in place");
+    let hash = cacheness_format::seal::seal(&mut buf, at).expect("the placeholder is in place");
     if let Some((signer, info)) = resign {
         let record = Record {
             stored_bytes: buf.len() as u64,
@@ -103,7 +103,7 @@ fn fuzz_case(which: usize, edits: &[(usize, u8)], resign: bool) -> Result<(), Te
     let signer = Signer::load(&SigningKey::Default, dir.path()).unwrap();
     let mutated = mutate(&bytes, format, edits, resign.then_some((&signer, &info)));
     // It passes the content hash.
-    prop_assert!(cacheness::seal::check(&mutated, format.slot_at()).is_some());
+    prop_assert!(cacheness_format::seal::check(&mutated, format.slot_at()).is_some());
     std::fs::write(&path, mutated).unwrap();
     if !resign {
         // Without the key, nothing gets past the signature, whatever the bytes.

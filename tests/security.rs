@@ -11,8 +11,8 @@ use cacheness::blocking::Cache;
 use cacheness::catalog::CatalogOp;
 use cacheness::deps::ndarray::Array1;
 use cacheness::repair::ProblemKind;
-use cacheness::seal::{SIGNATURE_LEN, SIGNATURE_PLACEHOLDER, SlotAt};
 use cacheness::{CacheConfig, Serde, SigningKey, params};
+use cacheness_format::seal::{SIGNATURE_LEN, SIGNATURE_PLACEHOLDER, SlotAt};
 
 fn config(dir: &Path) -> CacheConfig {
     CacheConfig::new(dir).with_commit_interval(Duration::from_secs(3600))
@@ -24,7 +24,7 @@ fn payload(root: &Path, key: &str, ext: &str) -> PathBuf {
 
 /// The signature slot of a payload file.
 fn signature_slot(bytes: &[u8], at: SlotAt) -> std::ops::Range<usize> {
-    let slots = cacheness::seal::locate(bytes, at).unwrap();
+    let slots = cacheness_format::seal::locate(bytes, at).unwrap();
     let s = slots.signature.expect("signed");
     s..s + SIGNATURE_LEN
 }
@@ -49,7 +49,7 @@ fn a_swapped_signature_is_detected_and_the_payload_removed() {
     b_bytes[sb].copy_from_slice(&a_bytes[sa]);
     std::fs::write(&pb, &b_bytes).unwrap();
     // The content hash does not cover the signature slot: only the signature catches this.
-    assert!(cacheness::seal::check(&b_bytes, SlotAt::Front).is_some());
+    assert!(cacheness_format::seal::check(&b_bytes, SlotAt::Front).is_some());
     assert_eq!(cache.get::<Serde<String>>(&b).unwrap(), None);
     assert!(
         !pb.exists(),
@@ -80,9 +80,12 @@ fn the_signature_is_checked_before_any_metadata_is_parsed() {
     for b in &mut bytes[slot.end + 8..slot.end + 40] {
         *b = 0xc1; // never valid MessagePack
     }
-    let hash = cacheness::seal::locate(&bytes, SlotAt::Front).unwrap().hash;
-    bytes[hash..hash + cacheness::seal::SLOT_LEN].copy_from_slice(cacheness::seal::PLACEHOLDER);
-    cacheness::seal::seal(&mut bytes, SlotAt::Front).unwrap();
+    let hash = cacheness_format::seal::locate(&bytes, SlotAt::Front)
+        .unwrap()
+        .hash;
+    bytes[hash..hash + cacheness_format::seal::SLOT_LEN]
+        .copy_from_slice(cacheness_format::seal::PLACEHOLDER);
+    cacheness_format::seal::seal(&mut bytes, SlotAt::Front).unwrap();
     std::fs::write(&path, &bytes).unwrap();
     assert_eq!(cache.get::<Serde<u32>>(&p).unwrap(), None);
     let stats = cache.stats().unwrap();
@@ -136,12 +139,12 @@ fn a_changed_catalog_field_is_a_tampered_row_and_gets_ignore_it() {
         .find(|r| r.cache_key == key)
         .unwrap();
     assert!(
-        cache.signer().check_row(&row).is_ok(),
+        row.check_signature(cache.signer()).is_ok(),
         "a row as written verifies alone"
     );
     // Someone with write access to the catalog extends the entry's life.
     row.expires_at = row.expires_at.map(|e| e + 3_600_000_000 * 24 * 365);
-    assert!(cache.signer().check_row(&row).is_err());
+    assert!(row.check_signature(cache.signer()).is_err());
     cache
         .catalog()
         .submit(CatalogOp::Put {
@@ -167,7 +170,7 @@ fn a_changed_catalog_field_is_a_tampered_row_and_gets_ignore_it() {
         .into_iter()
         .find(|r| r.cache_key == key)
         .unwrap();
-    assert!(cache.signer().check_row(&row).is_ok());
+    assert!(row.check_signature(cache.signer()).is_ok());
 }
 
 #[test]
@@ -232,7 +235,7 @@ fn unsigned_payloads_are_refused_unless_allowed() {
     let slot = signature_slot(&bytes, SlotAt::Front);
     bytes[slot].copy_from_slice(SIGNATURE_PLACEHOLDER);
     std::fs::write(&path, &bytes).unwrap();
-    assert!(cacheness::seal::check(&bytes, SlotAt::Front).is_some());
+    assert!(cacheness_format::seal::check(&bytes, SlotAt::Front).is_some());
     cache.close().unwrap();
     drop(cache);
 

@@ -71,7 +71,7 @@ fn a_large_value_put_from_a_reader_is_the_value_a_get_returns() {
     // a get, so only this says the hash written while streaming is right.
     let file = std::fs::read(payload_path(dir.path(), &key)).unwrap();
     assert_eq!(
-        cacheness::seal::check(&file, cacheness::seal::SlotAt::Front),
+        cacheness_format::seal::check(&file, cacheness_format::seal::SlotAt::Front),
         Some(info.content_hash.clone())
     );
     // No scratch or temporary file is left in the shard.
@@ -300,7 +300,7 @@ fn a_large_table_put_batch_by_batch_carries_its_own_content_hash() {
     assert!(file.len() > 16 << 20, "{} bytes", file.len());
     let info = cache.info_by_key(&key).unwrap().unwrap();
     assert_eq!(
-        cacheness::seal::check(&file, cacheness::seal::SlotAt::Back),
+        cacheness_format::seal::check(&file, cacheness_format::seal::SlotAt::Back),
         Some(info.content_hash.clone())
     );
     let back = cache.get::<Vec<RecordBatch>>(&p).unwrap().unwrap();

@@ -156,10 +156,10 @@ fn row(i: i64) -> Box<CatalogRow> {
         expires_at: None,
         description: None,
         params_json: p.to_json().to_string(),
-        params: p.columns(),
+        params: cacheness::catalog::ColumnValue::columns_of(&p),
         name: None,
         signature: Some(
-            String::from_utf8_lossy(cacheness::seal::SIGNATURE_PLACEHOLDER).into_owned(),
+            String::from_utf8_lossy(cacheness_format::seal::SIGNATURE_PLACEHOLDER).into_owned(),
         ),
     })
 }

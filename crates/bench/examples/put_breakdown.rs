@@ -75,10 +75,12 @@ fn main() {
     });
     // The content hash over an 80 MB payload (whole-file check, as every get does).
     let mut big = vec![1u8; 80_000_000];
-    big[79_000_000..79_000_041].copy_from_slice(cacheness::seal::PLACEHOLDER);
-    cacheness::seal::seal(&mut big, cacheness::seal::SlotAt::Back).unwrap();
+    big[79_000_000..79_000_041].copy_from_slice(cacheness_format::seal::PLACEHOLDER);
+    cacheness_format::seal::seal(&mut big, cacheness_format::seal::SlotAt::Back).unwrap();
     let hash_ms = time(5, |_| {
-        assert!(cacheness::seal::check(&big, cacheness::seal::SlotAt::Back).is_some());
+        assert!(
+            cacheness_format::seal::check(&big, cacheness_format::seal::SlotAt::Back).is_some()
+        );
     }) / 1e3;
     println!(
         "content hash check of 80 MB: {hash_ms:.2} ms ({:.1} GB/s)",

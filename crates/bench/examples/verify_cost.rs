@@ -6,10 +6,10 @@
 use std::time::Duration;
 
 use cacheness::deps::ndarray::Array1;
-use cacheness::seal::SlotAt;
 use cacheness::{CacheConfig, Serde, blocking::Cache, params};
 use cacheness_bench::timing::Samples;
 use cacheness_bench::{SmallValue, small_params, small_value};
+use cacheness_format::seal::SlotAt;
 
 fn time(n: usize, f: impl FnMut(usize)) -> f64 {
     Samples::collect(n, f).p50()
@@ -21,7 +21,7 @@ fn report(cache: &Cache, dir: &std::path::Path, key: &str, ext: &str, at: SlotAt
     let info = cache.info_by_key(key).unwrap().unwrap();
     let signer = cache.signer();
     let hash = time(n, |_| {
-        cacheness::seal::check(&bytes, at).unwrap();
+        cacheness_format::seal::check(&bytes, at).unwrap();
     });
     let mac = time(n, |_| {
         signer.check_payload(&bytes, at).unwrap();

@@ -1,10 +1,13 @@
 //! One catalog row per cache entry, and the operations that change the catalog.
 
+use cacheness_format::keys::{Params, Value};
+use cacheness_format::signing::{Record, Signature, Signer, Unverified};
 use serde::{Deserialize, Serialize};
 
 /// A key parameter's value as it is stored in its own catalog column.
 ///
-/// Lists and maps are stored as JSON text; the store decides that mapping.
+/// Lists and maps are stored as JSON text ([`ColumnValue::columns_of`] maps parameters to
+/// columns).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum ColumnValue {
     /// A boolean column (`boolean` in Delta).
@@ -21,6 +24,38 @@ pub enum ColumnValue {
     Date(i32),
     /// A timestamp column (`timestamp`, UTC): microseconds since the Unix epoch.
     Timestamp(i64),
+}
+
+impl ColumnValue {
+    /// The typed catalog columns of key parameters, by name: lists and maps as JSON text,
+    /// digests as `kind:hex`, unsigned integers beyond `i64` as decimal text; nulls have no
+    /// column value.
+    pub fn columns_of(params: &Params) -> Vec<(String, Option<ColumnValue>)> {
+        params
+            .iter()
+            .map(|(name, v)| (name.to_string(), ColumnValue::of(v)))
+            .collect()
+    }
+
+    /// The column value of one parameter value (`None` for null).
+    pub fn of(v: &Value) -> Option<ColumnValue> {
+        Some(match v {
+            Value::Null => return None,
+            Value::Bool(b) => ColumnValue::Bool(*b),
+            Value::Int(i) => ColumnValue::Int(*i),
+            Value::UInt(u) => match i64::try_from(*u) {
+                Ok(i) => ColumnValue::Int(i),
+                Err(_) => ColumnValue::Str(u.to_string()),
+            },
+            Value::Float(f) => ColumnValue::Float(*f),
+            Value::Str(s) => ColumnValue::Str(s.clone()),
+            Value::Bytes(b) => ColumnValue::Bytes(b.clone()),
+            Value::Date(d) => ColumnValue::Date(*d),
+            Value::Timestamp(t) => ColumnValue::Timestamp(*t),
+            Value::List(_) | Value::Map(_) => ColumnValue::Str(v.to_json().to_string()),
+            Value::Digest(d) => ColumnValue::Str(format!("{}:{}", d.kind.name(), d.hex())),
+        })
+    }
 }
 
 /// The catalog row of one cache entry: what the entry is, where its payload lives, and its
@@ -55,10 +90,36 @@ pub struct CatalogRow {
     /// SQL under it. Last, and defaulted, so journal records written before it existed decode.
     #[serde(default)]
     pub name: Option<String>,
-    /// The entry's signature (`cnsig1:...`, see the store's `signing` module): the same text
+    /// The entry's signature (`cnsig1:...`, see `cacheness_format::signing`): the same text
     /// its payload carries. Defaulted like `name`.
     #[serde(default)]
     pub signature: Option<String>,
+}
+
+impl CatalogRow {
+    /// The fields of this row that its signature covers (a put signs its row's fields;
+    /// `verify` checks a row's).
+    pub fn record(&self) -> Record<'_> {
+        Record {
+            key: &self.cache_key,
+            data_type: &self.data_type,
+            format: &self.format,
+            raw_bytes: self.raw_bytes.max(0) as u64,
+            stored_bytes: self.stored_bytes.max(0) as u64,
+            content_hash: &self.content_hash,
+            created_at: self.created_at,
+            expires_at: self.expires_at,
+            description: self.description.as_deref(),
+            name: self.name.as_deref(),
+        }
+    }
+
+    /// Check this row's signature against its own fields with `signer`'s key.
+    pub fn check_signature(&self, signer: &Signer) -> Result<(), Unverified> {
+        let text = self.signature.as_deref().ok_or(Unverified::Unsigned)?;
+        let sig = Signature::parse(text.as_bytes()).ok_or(Unverified::Malformed)?;
+        signer.check_signature(&sig, &self.record())
+    }
 }
 
 /// One change to the catalog, as journaled and committed.

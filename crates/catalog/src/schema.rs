@@ -19,22 +19,9 @@ use deltalake::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use crate::error::{CatalogError, Result};
 use crate::row::{CatalogRow, ColumnValue};
 
-/// The names of the fixed catalog columns, in order. Key parameters may not use these names.
-pub const FIXED_COLUMNS: [&str; 13] = [
-    "cache_key",
-    "data_type",
-    "format",
-    "path",
-    "raw_bytes",
-    "stored_bytes",
-    "content_hash",
-    "created_at",
-    "expires_at",
-    "description",
-    "entry_name",
-    "params_json",
-    "signature",
-];
+/// The names of the fixed catalog columns, in order: the names the key spec reserves
+/// (`cacheness_format::keys::RESERVED_NAMES`), so no key parameter can take a column's name.
+pub const FIXED_COLUMNS: [&str; 13] = cacheness_format::keys::RESERVED_NAMES;
 
 fn timestamp_type() -> DataType {
     DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))

@@ -5,7 +5,7 @@
 use std::io::Cursor;
 use std::sync::Arc;
 
-use cacheness_storage::Invalid;
+use cacheness_format::Invalid;
 
 use deltalake::arrow::array::RecordBatch;
 use deltalake::arrow::compute::concat_batches;

@@ -17,7 +17,7 @@ use std::hash::Hash;
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
-use cacheness_storage::Invalid;
+use cacheness_format::Invalid;
 
 use deltalake::arrow::array::RecordBatch;
 use futures::StreamExt;

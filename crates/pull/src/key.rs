@@ -6,7 +6,7 @@ use deltalake::arrow::array::{Array, AsArray, RecordBatch};
 use deltalake::arrow::compute::cast;
 use deltalake::arrow::datatypes::DataType;
 
-use cacheness_storage::Invalid;
+use cacheness_format::Invalid;
 
 /// The key text of `parts` (one per key column, in order).
 pub fn encode<S: AsRef<str>>(parts: &[S]) -> String {

@@ -17,7 +17,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use cacheness_storage::Invalid;
+use cacheness_format::Invalid;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use deltalake::arrow::array::{

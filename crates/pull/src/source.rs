@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use cacheness_storage::Invalid;
+use cacheness_format::Invalid;
 
 use deltalake::arrow::array::RecordBatch;
 use deltalake::arrow::array::{ArrayRef, Date32Array, Float64Array, Int64Array, StringArray};

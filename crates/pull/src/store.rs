@@ -665,7 +665,7 @@ mod tests {
                             store
                                 .keep(&answers)
                                 .await
-                                .map_err(|e| cacheness_storage::Invalid(e.to_string()))
+                                .map_err(|e| cacheness_format::Invalid(e.to_string()))
                         },
                     )
                     .await

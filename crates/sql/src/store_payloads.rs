@@ -4,10 +4,10 @@
 
 use std::sync::Arc;
 
+use cacheness_format::codec::DataType;
+use cacheness_format::keys::{Params, Value};
 use cacheness_pull::{FetchObserver, TablesRoot};
-use cacheness_store::codec::DataType;
 use cacheness_store::core::{CacheCore, Lookup};
-use cacheness_store::keys::{Params, Value};
 use cacheness_store::ranged::PayloadData;
 use deltalake::arrow::array::RecordBatch;
 use deltalake::datafusion::common::ScalarValue;

@@ -53,26 +53,6 @@ impl StorageError {
     }
 }
 
-/// Why a text or a file is not what it should be, as the layer that found it says it: a
-/// setting that is not a size, a signing key source that is no source, a Parquet footer that
-/// does not walk, a Blosc2 call that failed, a pull-through source's answer that does not
-/// decode. The caller turns it into an error that names the setting, key, file or table.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct Invalid(pub String);
-
-impl From<String> for Invalid {
-    fn from(reason: String) -> Self {
-        Invalid(reason)
-    }
-}
-
-impl From<&str> for Invalid {
-    fn from(reason: &str) -> Self {
-        Invalid(reason.to_string())
-    }
-}
-
 /// Result alias of storage operations.
 pub type Result<T, E = StorageError> = std::result::Result<T, E>;
 

@@ -25,7 +25,7 @@ pub mod location;
 pub mod lockfile;
 pub mod object_stores;
 
-pub use error::{Invalid, Result, StorageError, is_out_of_space};
+pub use error::{Result, StorageError, is_out_of_space};
 pub use io::{on_io, wait};
 pub use location::{Location, REMOTE_SCHEMES, Remote, store_err};
 pub use lockfile::LockFile;

@@ -15,8 +15,8 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use crate::codec::Format;
 use crate::store::BlobStore;
+use cacheness_format::codec::Format;
 
 /// How long accesses wait before their times reach the payload files.
 pub const FLUSH_INTERVAL: Duration = Duration::from_secs(1);

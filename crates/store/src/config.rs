@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::codec::{Blosc2Codec, CodecOptions, ParquetCompression};
 use crate::error::{Error, Result};
+use cacheness_format::codec::{Blosc2Codec, CodecOptions, ParquetCompression};
 
 /// The default of [`CacheConfig::eviction_low_watermark`].
 pub const DEFAULT_LOW_WATERMARK: f64 = 0.8;
@@ -29,7 +29,7 @@ pub const MAX_TTL: Duration = Duration::from_secs(1_000 * 31_557_600);
 pub fn effective_ttl(
     put: Option<Duration>,
     default: Option<Duration>,
-) -> std::result::Result<Option<Duration>, crate::error::Invalid> {
+) -> std::result::Result<Option<Duration>, cacheness_format::Invalid> {
     match put.or(default) {
         Some(t) if t > MAX_TTL => Err(format!(
             "{} is longer than the longest TTL, {} (1,000 years); for no expiry give none, or 0",
@@ -54,7 +54,7 @@ fn humanize_secs(secs: u64) -> String {
 /// A size as written in settings: bytes, or a number with a unit (`KB`, `MB`, `GB`, `TB` in
 /// powers of 1000; `KiB`, `MiB`, `GiB`, `TiB` in powers of 1024; `B`), case-insensitive,
 /// e.g. `10GiB`, `500 MB`, `1.5GB`.
-pub fn parse_size(text: &str) -> std::result::Result<u64, crate::error::Invalid> {
+pub fn parse_size(text: &str) -> std::result::Result<u64, cacheness_format::Invalid> {
     let t = text.trim();
     let split = t
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
@@ -96,7 +96,7 @@ pub enum SizeSetting {
 }
 
 impl SizeSetting {
-    fn bytes(&self) -> std::result::Result<u64, crate::error::Invalid> {
+    fn bytes(&self) -> std::result::Result<u64, cacheness_format::Invalid> {
         match self {
             SizeSetting::Bytes(b) => Ok(*b),
             SizeSetting::Text(t) => parse_size(t),
@@ -152,7 +152,7 @@ pub struct CacheConfig {
     /// misses anyway).
     pub cleanup_on_open: bool,
     /// Where the signing key comes from (`docs/SECURITY.md`).
-    pub signing_key: crate::signing::SigningKey,
+    pub signing_key: cacheness_format::signing::SigningKey,
     /// Remove payloads whose signature does not verify (true), or leave them on disk for
     /// inspection (false). Either way they are never served.
     pub delete_invalid_signatures: bool,
@@ -205,7 +205,7 @@ impl CacheConfig {
             cleanup_on_open: false,
             lock_across_processes: false,
             maintenance_retention: cacheness_catalog::maintenance::DEFAULT_RETENTION,
-            signing_key: crate::signing::SigningKey::Default,
+            signing_key: cacheness_format::signing::SigningKey::Default,
             delete_invalid_signatures: true,
             allow_unsigned_entries: false,
             max_size_bytes: None,
@@ -270,7 +270,7 @@ impl CacheConfig {
     }
 
     /// Take the signing key from `source`.
-    pub fn with_signing_key(mut self, source: crate::signing::SigningKey) -> Self {
+    pub fn with_signing_key(mut self, source: cacheness_format::signing::SigningKey) -> Self {
         self.signing_key = source;
         self
     }
@@ -392,7 +392,7 @@ pub struct Settings {
     pub lock_across_processes: Option<bool>,
     /// Maintenance retention in seconds.
     pub maintenance_retention_seconds: Option<u64>,
-    /// The signing key source ([`crate::signing::SigningKey::parse`]). Environment only.
+    /// The signing key source ([`cacheness_format::signing::SigningKey::parse`]). Environment only.
     pub signing_key: Option<String>,
     /// Remove payloads with invalid signatures. Environment only.
     pub delete_invalid_signatures: Option<bool>,
@@ -555,7 +555,7 @@ impl Settings {
             config.maintenance_retention = Duration::from_secs(s);
         }
         if let Some(spec) = self.signing_key {
-            config.signing_key = crate::signing::SigningKey::parse(&spec)
+            config.signing_key = cacheness_format::signing::SigningKey::parse(&spec)
                 .map_err(|reason| bad("signing_key", reason.to_string()))?;
         }
         if let Some(on) = self.delete_invalid_signatures {
@@ -609,6 +609,16 @@ impl Settings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+        /// `cacheness.toml` is read from disk: any text gives settings or an error, never a
+        /// panic (the format's decoders are fed arbitrary bytes the same way).
+        #[test]
+        fn any_text_parses_or_fails_cleanly(b in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..600)) {
+            let _ = toml::from_str::<Settings>(&String::from_utf8_lossy(&b));
+        }
+    }
 
     #[test]
     fn file_then_env_override_the_builder() {

@@ -10,20 +10,20 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
-use cacheness_catalog::{Catalog, CatalogOp, CatalogRow, CommitPolicy};
+use cacheness_catalog::{Catalog, CatalogOp, CatalogRow, ColumnValue, CommitPolicy};
 use chrono::{DateTime, Utc};
 
 use crate::access::AccessLog;
-use crate::codec::array::{self, Element, Slice};
-use crate::codec::{Cacheable, DataType, EncodeCtx, EntryMeta, Format};
 use crate::config::CacheConfig;
 use crate::error::{Error, Result};
-use crate::keys::{Params, hex};
 use crate::ranged::{Opened, PayloadData, RangedPayload};
-use crate::seal;
-use crate::signing::{Record, Signer, SigningKey, Unverified};
 use crate::stats::{CacheStats, Counters, RemovalReason, ReportInputs};
 use crate::store::{BlobStore, is_valid_key};
+use cacheness_format::codec::array::{self, Element, Slice};
+use cacheness_format::codec::{Cacheable, DataType, EncodeCtx, EntryMeta, Format};
+use cacheness_format::keys::{Params, hex};
+use cacheness_format::seal;
+use cacheness_format::signing::{Record, Signer, SigningKey, Unverified};
 use ndarray::ArrayD;
 
 /// Options of one put.
@@ -198,7 +198,7 @@ impl Lookup {
     pub fn params(p: &Params) -> Result<Self> {
         let canonical = p.canonical()?;
         Ok(Lookup {
-            key: crate::keys::canonical::key_of(&canonical),
+            key: cacheness_format::keys::canonical::key_of(&canonical),
             canonical: Some(canonical),
         })
     }
@@ -250,7 +250,7 @@ pub(crate) struct Loaded {
     /// The payload file's size (`bytes` may hold only its first bytes: a streamed read).
     pub stored_bytes: u64,
     /// The signature (`None`: an unsigned payload, served only when allowed).
-    pub signature: Option<crate::signing::Signature>,
+    pub signature: Option<cacheness_format::signing::Signature>,
 }
 
 impl Loaded {
@@ -261,7 +261,7 @@ impl Loaded {
 
     /// The stored parameters (decoded on demand: a get by parameters never needs them).
     pub(crate) fn params(&self) -> Result<Params> {
-        Params::from_canonical(&self.canonical)
+        Ok(Params::from_canonical(&self.canonical)?)
     }
 
     /// The catalog row its own metadata gives.
@@ -310,7 +310,7 @@ pub struct CacheCore {
     /// Gets not yet recorded in payload times; only kept when a limit is set.
     access: Option<AccessLog>,
     /// Hashes content-hashed key parameters; its stat cache is kept under the root.
-    hasher: crate::keys::ContentHasher,
+    hasher: cacheness_format::keys::ContentHasher,
     closed: AtomicBool,
 }
 
@@ -392,7 +392,9 @@ impl CacheCore {
         let (signer, store, shared_catalog) = match remote.as_ref().and_then(|l| l.remote()) {
             Some(r) => (
                 match config.signing_key {
-                    SigningKey::Default => Signer::from_key(&crate::signing::shared_key(r)?),
+                    SigningKey::Default => {
+                        Signer::from_key(&crate::remote_blobs::shared_signing_key(r)?)
+                    }
                     ref other => Signer::load(other, &config.root)?,
                 },
                 BlobStore::open_remote(
@@ -439,8 +441,10 @@ impl CacheCore {
         let access = config
             .has_limits()
             .then(|| AccessLog::new(config.root.clone()));
-        let hasher = crate::keys::ContentHasher::persistent(
-            config.root.join(crate::keys::content::STAT_CACHE_FILE),
+        let hasher = cacheness_format::keys::ContentHasher::persistent(
+            config
+                .root
+                .join(cacheness_format::keys::content::STAT_CACHE_FILE),
             signer.clone(),
         );
         let core = CacheCore {
@@ -461,7 +465,7 @@ impl CacheCore {
     }
 
     /// The hasher of content-hashed key parameters (its stat cache is `<root>/stat-cache.v1`).
-    pub fn content_hasher(&self) -> &crate::keys::ContentHasher {
+    pub fn content_hasher(&self) -> &cacheness_format::keys::ContentHasher {
         &self.hasher
     }
 
@@ -526,7 +530,7 @@ impl CacheCore {
         );
         let signature = self
             .signer
-            .sign(&mut encoded.bytes, format.slot_at(), &Record::of_row(&row))
+            .sign(&mut encoded.bytes, format.slot_at(), &row.record())
             .ok_or_else(|| Error::Encode {
                 key: key.clone(),
                 what: format!("{} payload", format.as_str()),
@@ -555,7 +559,7 @@ impl CacheCore {
     ) -> Result<EntryMeta> {
         self.check_open()?;
         let canonical = params.canonical()?;
-        let key = crate::keys::canonical::key_of(&canonical);
+        let key = cacheness_format::keys::canonical::key_of(&canonical);
         if let Some(name) = &opts.name {
             self.check_entry_name(name)?;
         }
@@ -795,7 +799,9 @@ impl CacheCore {
                 // 512 KiB): fetch the rest before it is read, or a sound payload would be
                 // judged corrupt. If its extent cannot be found, the whole payload is read and
                 // judged as a get judges it.
-                let meta = format.meta_ranges(&parts.sparse(), &lookup.key);
+                let meta = format
+                    .meta_ranges(&parts.sparse(), &lookup.key)
+                    .map_err(Error::from);
                 match meta.and_then(|m| parts.prefetch(&m)) {
                     Ok(()) => {
                         let known = Bytes::from(parts.sparse());
@@ -958,7 +964,11 @@ impl CacheCore {
         let meta = loaded.meta.clone();
         match meta.data_type {
             DataType::Object | DataType::Bytes => {
-                let raw = crate::codec::object::payload(&loaded.bytes, &meta.key, meta.raw_bytes)?;
+                let raw = cacheness_format::codec::object::payload(
+                    &loaded.bytes,
+                    &meta.key,
+                    meta.raw_bytes,
+                )?;
                 self.put_raw_container(&raw, &params, &opts, meta.data_type)?;
             }
             DataType::Json => {
@@ -972,9 +982,7 @@ impl CacheCore {
                 )?;
                 self.put(&v, &params, &opts)?;
             }
-            DataType::Ndarray => {
-                crate::codec::array::retouch(self, loaded.bytes, &meta, &params, &opts)?
-            }
+            DataType::Ndarray => retouch_array(self, loaded.bytes, &meta, &params, &opts)?,
         }
         Ok(true)
     }
@@ -990,7 +998,11 @@ impl CacheCore {
         match dt {
             DataType::Bytes => self.put(&raw.to_vec(), params, opts).map(drop),
             _ => self
-                .put(&crate::codec::object::RawObject(raw.to_vec()), params, opts)
+                .put(
+                    &cacheness_format::codec::object::RawObject(raw.to_vec()),
+                    params,
+                    opts,
+                )
                 .map(drop),
         }
     }
@@ -1145,9 +1157,12 @@ impl Inspector<'_> {
     /// content hash tells damage from tampering.
     pub(crate) fn trust(
         &self,
-        signed: std::result::Result<crate::signing::Signature, Unverified>,
+        signed: std::result::Result<cacheness_format::signing::Signature, Unverified>,
         content_hash: impl FnOnce() -> Option<String>,
-    ) -> std::result::Result<(Option<crate::signing::Signature>, Option<String>), Rejection> {
+    ) -> std::result::Result<
+        (Option<cacheness_format::signing::Signature>, Option<String>),
+        Rejection,
+    > {
         match signed {
             Ok(sig) => Ok((Some(sig), None)),
             Err(why) => match content_hash() {
@@ -1168,7 +1183,7 @@ impl Inspector<'_> {
         lookup: &Lookup,
         format: Format,
         bytes: Bytes,
-        signature: Option<crate::signing::Signature>,
+        signature: Option<cacheness_format::signing::Signature>,
         verified_hash: Option<String>,
     ) -> std::result::Result<Loaded, Rejection> {
         let what = BlobStore::rel_path(&lookup.key, format);
@@ -1193,7 +1208,7 @@ impl Inspector<'_> {
         format: Format,
         bytes: Bytes,
         stated: Stated,
-        signature: Option<crate::signing::Signature>,
+        signature: Option<cacheness_format::signing::Signature>,
         verified_hash: Option<String>,
     ) -> std::result::Result<Loaded, Rejection> {
         let corrupt = |reason: &str| Err(Rejection::Corrupt(reason.to_string()));
@@ -1208,7 +1223,7 @@ impl Inspector<'_> {
         if meta.key != lookup.key {
             return corrupt(&format!("it belongs to key {}", meta.key));
         }
-        let Some(stored_canonical) = crate::keys::unhex(&meta.params) else {
+        let Some(stored_canonical) = cacheness_format::keys::unhex(&meta.params) else {
             return corrupt("stored parameters are not hex");
         };
         match &lookup.canonical {
@@ -1218,7 +1233,7 @@ impl Inspector<'_> {
                 if let Err(e) = Params::from_canonical(&stored_canonical) {
                     return corrupt(&e.to_string());
                 }
-                if crate::keys::canonical::key_of(&stored_canonical) != lookup.key {
+                if cacheness_format::keys::canonical::key_of(&stored_canonical) != lookup.key {
                     return corrupt("stored parameters do not give this key");
                 }
                 if lookup.canonical.is_some() {
@@ -1285,7 +1300,7 @@ pub(crate) fn catalog_row(
         expires_at: meta.expires_at,
         description: meta.description.clone(),
         params_json: params.to_json().to_string(),
-        params: params.columns(),
+        params: ColumnValue::columns_of(params),
         name: meta.name.clone(),
         signature,
     }
@@ -1294,4 +1309,33 @@ pub(crate) fn catalog_row(
 /// The one TTL rule: an entry whose expiry has passed is gone.
 fn is_live(row: &CatalogRow, now: i64) -> bool {
     row.expires_at.is_none_or(|e| e > now)
+}
+
+/// Decode an array of whatever element type it stores and put it again with new options
+/// (used by `touch`).
+fn retouch_array(
+    core: &CacheCore,
+    bytes: bytes::Bytes,
+    meta: &EntryMeta,
+    params: &Params,
+    opts: &PutOptions,
+) -> Result<()> {
+    let dtype = meta
+        .info
+        .get("dtype")
+        .and_then(|d| d.as_str())
+        .unwrap_or("");
+    macro_rules! by_dtype {
+        ($($t:ty),*) => {
+            $(if dtype == <$t as Element>::NAME {
+                let a = <ArrayD<$t> as Cacheable>::decode(bytes, meta)?;
+                return core.put(&a, params, opts).map(drop);
+            })*
+        };
+    }
+    by_dtype!(bool, i8, i16, i32, i64, u8, u16, u32, u64, f32, f64);
+    Err(Error::corrupt(
+        format!("payload of {}", meta.key),
+        format!("unknown dtype {dtype:?}"),
+    ))
 }

@@ -168,7 +168,37 @@ impl Error {
     }
 }
 
-pub use cacheness_storage::Invalid;
+impl From<cacheness_format::Error> for Error {
+    /// Each format error becomes the variant of the same name (the format's errors are the
+    /// store's, raised one layer down).
+    fn from(e: cacheness_format::Error) -> Self {
+        use cacheness_format::Error as F;
+        match e {
+            F::InvalidParamName { name, reason } => Error::InvalidParamName { name, reason },
+            F::InvalidParamValue { what, reason } => Error::InvalidParamValue { what, reason },
+            F::Io { path, source } => Error::Io { path, source },
+            F::Encode { key, what, reason } => Error::Encode { key, what, reason },
+            F::Corrupt { what, reason } => Error::Corrupt { what, reason },
+            F::WrongType {
+                key,
+                stored,
+                requested,
+            } => Error::WrongType {
+                key,
+                stored,
+                requested,
+            },
+            F::InvalidSlice { key, reason } => Error::InvalidSlice { key, reason },
+            F::SigningKey {
+                source_name,
+                reason,
+            } => Error::SigningKey {
+                source_name,
+                reason,
+            },
+        }
+    }
+}
 
 /// Result alias of the store.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

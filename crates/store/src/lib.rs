@@ -1,18 +1,12 @@
-//! The store of Cacheness: keys, payload codecs, the blob store and the checked read path.
+//! The store of Cacheness: the payload files, and the checked read path every get goes
+//! through.
 //!
-//! A cache entry is one payload file plus one catalog row. This crate owns the payload side;
-//! the catalog side lives in `cacheness-catalog`, SQL in `cacheness-sql`, and the API users
-//! call (`Cache`, `blocking::Cache`, compute-once lookups, `#[cached]`) in `cacheness`, which
-//! wraps [`core::CacheCore`].
+//! A cache entry is one payload file plus one catalog row. This crate owns the payload side:
+//! the bytes of a payload and the key it lives under are specified in `cacheness-format`
+//! (keys, codecs, seal, signatures), the catalog side lives in `cacheness-catalog`, SQL in
+//! `cacheness-sql`, and the API users call (`Cache`, `blocking::Cache`, compute-once lookups,
+//! `#[cached]`) in `cacheness`, which wraps [`core::CacheCore`].
 //!
-//! - [`keys`]: named, typed [`Params`] and the published key spec (XXH3-64 over a canonical
-//!   encoding; `docs/KEYS.md`).
-//! - [`codec`]: the [`Cacheable`] trait and the payload formats: Parquet for Arrow tables,
-//!   Blosc2 `.b2nd` for arrays, a documented container for serde values, bytes and JSON
-//!   (`docs/FORMATS.md`).
-//! - [`seal`]: whole-file XXH3-128 content hashes stored inside each payload.
-//! - [`signing`]: signing keys, the payload MAC and entry HMAC every payload and catalog row
-//!   carries, checked on every read (`docs/SECURITY.md`).
 //! - [`store`]: payload paths and atomic writes, counted in the shared [`usage`] counters;
 //!   `shard_dirs`: the shard directories, opened without following links, that every file
 //!   operation of the store is relative to.
@@ -42,33 +36,24 @@
 #![warn(missing_docs)]
 
 pub mod access;
-pub mod codec;
 pub mod config;
 pub mod core;
 mod env_settings;
 pub mod error;
 pub mod eviction;
-pub mod keys;
 pub mod metadata;
 mod payload_probe;
 pub mod ranged;
 mod read_through;
 mod remote_blobs;
 pub mod repair;
-pub mod seal;
 mod shard_dirs;
-pub mod signing;
 pub mod stats;
 pub mod store;
 pub mod streamed;
 pub mod usage;
 
-pub use codec::array::Element;
-pub use codec::object::RawObject;
-pub use codec::{Cacheable, CodecOptions, DataType, EntryMeta, Format, Serde};
 pub use config::{CacheConfig, Durability};
 pub use core::{EntryInfo, PutOptions};
 pub use error::{Error, Result};
-pub use keys::{Params, Value};
-pub use signing::SigningKey;
 pub use stats::CacheStats;

@@ -7,7 +7,7 @@ use deltalake::arrow::datatypes::Schema;
 
 use crate::core::{CacheCore, Lookup, PutOptions};
 use crate::error::{Error, Result};
-use crate::keys::Params;
+use cacheness_format::keys::Params;
 
 /// Declare table `name` with `columns`, or check an existing declaration. A name that live
 /// entries carry is refused: the metadata table would hide those cached tables in SQL.

@@ -15,12 +15,12 @@ use rustix::fs::OFlags;
 
 use cacheness_catalog::{CatalogRow, PayloadOnDisk, PayloadProbe};
 
-use crate::codec::Format;
 use crate::core::{Inspector, Lookup};
 use crate::error::Result;
 use crate::shard_dirs::ShardDirs;
-use crate::signing::Signer;
 use crate::store::file_name;
+use cacheness_format::codec::Format;
+use cacheness_format::signing::Signer;
 
 /// The payload files of a cache on disk (opened as the store opens them: relative to the
 /// shard directories, following no link), and the key and setting that check them.

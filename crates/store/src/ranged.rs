@@ -1,8 +1,8 @@
 //! Ranged reads of large payloads on an object store: fetch only the parts of a payload a read
 //! touches, and check every part before anything decodes it (`docs/SCALE.md`, "Ranged reads").
 //!
-//! A payload of at least [`crate::signing::OUTBOARD_MIN`] bytes is stored with an *outboard tree*
-//! (`<key>.<ext>.tree`, [`crate::signing::Signer::outboard`]): the chaining value of every
+//! A payload of at least [`cacheness_format::signing::OUTBOARD_MIN`] bytes is stored with an *outboard tree*
+//! (`<key>.<ext>.tree`, [`cacheness_format::signing::Signer::outboard`]): the chaining value of every
 //! [`OUTBOARD_LEAF`]-byte leaf of its keyed-BLAKE3 payload MAC.
 //!
 //! - **Opening** sends at once (one round trip) a GET of the payload's last [`TAIL`] bytes (the
@@ -28,11 +28,11 @@ use futures::StreamExt;
 use object_store::path::Path as ObjectPath;
 use object_store::{GetOptions, GetRange, ObjectStore};
 
-use crate::codec::Format;
 use crate::error::{Error, Result};
 use crate::remote_blobs::RemoteBlobs;
-use crate::seal::{self, SlotAt};
-use crate::signing::{OUTBOARD_LEAF, Outboard, Signature, Signer};
+use cacheness_format::codec::Format;
+use cacheness_format::seal::{self, SlotAt};
+use cacheness_format::signing::{OUTBOARD_LEAF, Outboard, Signature, Signer};
 
 /// How much of a payload's end opening fetches: two leaves, so the last full leaf and the
 /// (possibly short) final one are always whole.
@@ -167,7 +167,7 @@ impl RemoteBlobs {
         let Some(slot) = seal::locate(&tail, SlotAt::Back).and_then(|s| s.signature) else {
             return whole();
         };
-        let slot_bytes = &tail[slot..slot + crate::seal::SIGNATURE_LEN];
+        let slot_bytes = &tail[slot..slot + cacheness_format::seal::SIGNATURE_LEN];
         let Some(sig) = Signature::parse(slot_bytes) else {
             return whole();
         };

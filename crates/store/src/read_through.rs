@@ -19,8 +19,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
 
-use crate::codec::Format;
 use crate::store::BlobStore;
+use cacheness_format::codec::Format;
 
 /// A trim removes copies down to this fraction of the bound.
 pub const LOW_WATERMARK: f64 = 0.8;

@@ -17,10 +17,39 @@ use futures::TryStreamExt;
 use object_store::path::Path as ObjectPath;
 use object_store::{GetOptions, ObjectStore, ObjectStoreExt, PutMode, PutOptions, WriteMultipart};
 
-use crate::codec::Format;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::read_through::ReadThrough;
 use crate::store::{BlobStore, PayloadFile, parse_payload_name};
+use cacheness_format::codec::Format;
+
+/// The key of a cache on an object store whose configuration names no key: the object
+/// `signing.key` under the cache's prefix, created (put-if-absent, so every host agrees on
+/// one) by the first host. Whoever can read the bucket can then sign: `docs/SCALE.md` says
+/// when to give every host the key through `CACHENESS_SIGNING_KEY` instead.
+pub(crate) fn shared_signing_key(
+    remote: &cacheness_storage::Remote,
+) -> Result<[u8; cacheness_format::signing::KEY_LEN]> {
+    use cacheness_format::signing::{DEFAULT_KEY_FILE, KEY_LEN, parse_hex_key};
+    use cacheness_storage::{Location, wait};
+    let name = remote.url_of(DEFAULT_KEY_FILE);
+    let key_error = |reason: String| Error::SigningKey {
+        source_name: name.clone(),
+        reason,
+    };
+    let mut fresh = [0u8; KEY_LEN];
+    getrandom::fill(&mut fresh).map_err(|e| key_error(format!("no randomness: {e}")))?;
+    let at = Location::Remote(remote.clone());
+    let text = format!("{}\n", cacheness_format::keys::hex(&fresh));
+    if wait(at.create_small(DEFAULT_KEY_FILE, text.into_bytes()))? {
+        return Ok(fresh);
+    }
+    // Another host created it first: use theirs.
+    let stored = wait(at.read_small(DEFAULT_KEY_FILE))?.unwrap_or_default();
+    std::str::from_utf8(&stored)
+        .ok()
+        .and_then(|t| parse_hex_key(t.trim()))
+        .ok_or_else(|| key_error("it does not hold a key of 64 hex digits".into()))
+}
 
 /// Write one payload object: put-if-absent, then (if it existed) a plain overwrite; large
 /// payloads in parts. Whether it replaced one, and the new object's ETag.

@@ -16,11 +16,11 @@ use std::time::{Duration, SystemTime};
 
 use cacheness_catalog::{CatalogOp, CatalogRow};
 
-use crate::codec::Format;
 use crate::core::{CacheCore, Loaded, Lookup, Rejection, now_micros};
 use crate::error::{Error, Result};
 use crate::stats::RemovalReason;
 use crate::store::is_valid_key;
+use cacheness_format::codec::Format;
 
 /// Temporary files younger than this may belong to a put in progress and are left alone.
 pub const TEMP_FILE_GRACE: Duration = Duration::from_secs(3600);
@@ -315,7 +315,7 @@ fn scan(core: &CacheCore) -> Result<(VerifyReport, Vec<Finding>)> {
                 indexed.insert(key.clone(), (format, truth.created_at));
                 let differ = differences(&row, &truth);
                 if !differ.is_empty() {
-                    let (kind, why) = match core.signer().check_row(&row) {
+                    let (kind, why) = match row.check_signature(core.signer()) {
                         Err(why) if loaded.signature.is_some() => (
                             ProblemKind::TamperedRow,
                             format!("the row's signature fails ({why}); "),

@@ -20,13 +20,13 @@ use rustix::io::Errno;
 
 use bytes::Bytes;
 
-use crate::codec::Format;
 use crate::config::Durability;
 use crate::error::{Error, Result};
 use crate::read_through::ReadThrough;
 use crate::remote_blobs::RemoteBlobs;
 use crate::shard_dirs::{ShardDirs, io_error, shard_index, shard_name};
 use crate::usage::Usage;
+use cacheness_format::codec::Format;
 use cacheness_storage::Remote;
 
 /// The payload files of one cache.
@@ -74,7 +74,7 @@ impl<D: AsFd> TempFile<D> {
     fn create(dir: D, key: &str, path: &Path, read: bool) -> Result<(Self, fs::File)> {
         let mut nonce = [0u8; 8];
         getrandom::fill(&mut nonce).map_err(|e| Error::io(path, std::io::Error::other(e)))?;
-        let name = format!(".{key}.{}.tmp", crate::keys::hex(&nonce));
+        let name = format!(".{key}.{}.tmp", cacheness_format::keys::hex(&nonce));
         let access = if read { OFlags::RDWR } else { OFlags::WRONLY };
         let flags = access | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW;
         let fd = rustix::fs::openat(
@@ -461,7 +461,7 @@ impl BlobStore {
         &self,
         key: &str,
         format: Format,
-        signer: &crate::signing::Signer,
+        signer: &cacheness_format::signing::Signer,
     ) -> Result<crate::ranged::Opened> {
         use crate::ranged::Opened;
         match &self.remote {

@@ -35,17 +35,18 @@ use deltalake::arrow::error::ArrowError;
 
 use cacheness_catalog::CatalogRow;
 
-use crate::codec::object::{self, FIXED_LEN};
-use crate::codec::table::TableWriter;
-use crate::codec::{DataType, EncodeCtx, EntryMeta, Format, encode_error, parquet_footer};
 use crate::core::{
     CacheCore, EntryInfo, Loaded, Lookup, PutOptions, Rejection, Stated, catalog_row,
 };
 use crate::error::{Error, Result};
-use crate::keys::Params;
-use crate::seal::{self, SIGNATURE_LEN, SLOT_LEN, SLOT_PREFIX, SlotAt};
-use crate::signing::Record;
 use crate::store::{BlobStore, PayloadDraft};
+use cacheness_format::codec::object::{self, FIXED_LEN};
+use cacheness_format::codec::table::TableWriter;
+use cacheness_format::codec::{
+    DataType, EncodeCtx, EntryMeta, Format, encode_error, parquet_footer,
+};
+use cacheness_format::keys::Params;
+use cacheness_format::seal::{self, SIGNATURE_LEN, SLOT_LEN, SLOT_PREFIX, SlotAt};
 
 /// Byte values at least this large are streamed; smaller ones are put and read whole.
 pub const STREAM_MIN: u64 = 64 << 20;
@@ -247,7 +248,7 @@ impl CacheCore {
 
     /// Store an Arrow table read batch by batch (a CSV or Parquet file being read); returns
     /// its key. On disk the Parquet file is written as the batches come, a row group at a
-    /// time (`crate::codec::table`), so memory does not grow with the table's length; on an
+    /// time (`cacheness_format::codec::table`), so memory does not grow with the table's length; on an
     /// object store the batches are collected and put whole. A batch that cannot be read
     /// fails the put, which then leaves nothing behind.
     pub fn put_table_stream(
@@ -274,7 +275,7 @@ impl CacheCore {
             let all = batches.collect::<std::result::Result<Vec<_>, _>>();
             let all = all.map_err(read_error)?;
             if all.is_empty() {
-                return Err(no_rows());
+                return Err(no_rows().into());
             }
             return self.put(&all, params, opts);
         }
@@ -295,13 +296,14 @@ impl CacheCore {
                     &meta,
                     "table",
                     "a batch has another schema than the table",
-                ));
+                )
+                .into());
             }
             writer.write(&batch, true)?;
             any = true;
         }
         if !any {
-            return Err(no_rows());
+            return Err(no_rows().into());
         }
         let (mut out, meta, _) = writer.finish()?;
         out.flush().map_err(|e| Error::io(&path, e))?;
@@ -348,7 +350,7 @@ impl CacheCore {
             let mut row = row(hash);
             let signature = self
                 .signer()
-                .sign(&mut buf, at, &Record::of_row(&row))
+                .sign(&mut buf, at, &row.record())
                 .ok_or_else(missing)?;
             file.write_all_at(&buf, 0).map_err(io)?;
             row.signature = Some(signature);
@@ -375,7 +377,7 @@ impl CacheCore {
         let mut row = row(hash);
         let signature = self
             .signer()
-            .signature_text(*mac.finalize().as_bytes(), &Record::of_row(&row));
+            .signature_text(*mac.finalize().as_bytes(), &row.record());
         file.write_all_at(signature.as_bytes(), signature_at)
             .map_err(io)?;
         row.signature = Some(signature);
@@ -492,7 +494,7 @@ impl CacheCore {
                 .check_mac(&head[slot..slot + SIGNATURE_LEN], || {
                     *mac.finalize().as_bytes()
                 }),
-            None => Err(crate::signing::Unverified::Unsigned),
+            None => Err(cacheness_format::signing::Unverified::Unsigned),
         };
         let claimed = &head[slots.hash + SLOT_PREFIX.len()..slots.hash + SLOT_LEN];
         let computed = seal::hash_hex(content.digest128());
@@ -611,7 +613,7 @@ impl std::fmt::Debug for BytesReader {
 impl BytesReader {
     fn new(
         mut file: std::fs::File,
-        meta: &crate::codec::EntryMeta,
+        meta: &cacheness_format::codec::EntryMeta,
         pass: FirstPass,
         path: &std::path::Path,
     ) -> Result<BytesReader> {

@@ -133,7 +133,9 @@ fn not_a_key(text: &str) -> String {
     }
 }
 
-fn parse_hex_key(text: &str) -> Option<[u8; KEY_LEN]> {
+/// A key from its text: 64 hex digits, either case, surrounding white space ignored (the
+/// format of key files and of `CACHENESS_SIGNING_KEY`).
+pub fn parse_hex_key(text: &str) -> Option<[u8; KEY_LEN]> {
     hex_array(text.trim().to_ascii_lowercase().as_bytes())
 }
 
@@ -191,28 +193,6 @@ fn load_or_create_file(path: &Path) -> Result<[u8; KEY_LEN]> {
         }
         Err(e) => Err(Error::io(path, e.error)),
     }
-}
-
-/// The key of a cache on an object store whose configuration names no key: the object
-/// `signing.key` under the cache's prefix, created (put-if-absent, so every host agrees on
-/// one) by the first host. Whoever can read the bucket can then sign: `docs/SCALE.md` says
-/// when to give every host the key through `CACHENESS_SIGNING_KEY` instead.
-pub(crate) fn shared_key(remote: &cacheness_storage::Remote) -> Result<[u8; KEY_LEN]> {
-    use cacheness_storage::{Location, wait};
-    let name = remote.url_of(DEFAULT_KEY_FILE);
-    let mut fresh = [0u8; KEY_LEN];
-    getrandom::fill(&mut fresh).map_err(|e| key_error(&name, format!("no randomness: {e}")))?;
-    let at = Location::Remote(remote.clone());
-    let text = format!("{}\n", crate::keys::hex(&fresh));
-    if wait(at.create_small(DEFAULT_KEY_FILE, text.into_bytes()))? {
-        return Ok(fresh);
-    }
-    // Another host created it first: use theirs.
-    let stored = wait(at.read_small(DEFAULT_KEY_FILE))?.unwrap_or_default();
-    std::str::from_utf8(&stored)
-        .ok()
-        .and_then(|t| parse_hex_key(t.trim()))
-        .ok_or_else(|| key_error(&name, "it does not hold a key of 64 hex digits"))
 }
 
 fn key_from_file(path: &Path, bytes: &[u8]) -> Result<[u8; KEY_LEN]> {
@@ -304,22 +284,6 @@ pub struct Record<'a> {
 }
 
 impl<'a> Record<'a> {
-    /// The fields of a catalog row (a put signs its row's fields; `verify` checks a row's).
-    pub fn of_row(row: &'a cacheness_catalog::CatalogRow) -> Record<'a> {
-        Record {
-            key: &row.cache_key,
-            data_type: &row.data_type,
-            format: &row.format,
-            raw_bytes: row.raw_bytes.max(0) as u64,
-            stored_bytes: row.stored_bytes.max(0) as u64,
-            content_hash: &row.content_hash,
-            created_at: row.created_at,
-            expires_at: row.expires_at,
-            description: row.description.as_deref(),
-            name: row.name.as_deref(),
-        }
-    }
-
     /// The bytes the HMAC is computed over (`docs/SECURITY.md`, "Signature format"): a
     /// domain tag, then each field as `0x00` (absent) or `0x01`, a u32 big-endian length and
     /// the UTF-8 text (numbers in decimal), then the 32-byte payload MAC.
@@ -606,7 +570,7 @@ impl Signer {
 
     /// The signature slot text of a payload whose payload MAC is `mac`, for the entry
     /// `record`.
-    pub(crate) fn signature_text(&self, mac: [u8; 32], record: &Record<'_>) -> String {
+    pub fn signature_text(&self, mac: [u8; 32], record: &Record<'_>) -> String {
         let hmac = self.entry_hmac(record, &mac).finalize().into_bytes();
         Signature {
             key_id: self.key_id,
@@ -619,7 +583,7 @@ impl Signer {
     /// A hasher that computes the payload MAC of a file of at least [`SMALL_FILE`] bytes when
     /// fed the whole file in order, its signature slot holding the placeholder: the MAC of a
     /// payload too large to hold in memory, read or written in parts (`crate::streamed`).
-    pub(crate) fn streaming_mac(&self) -> blake3::Hasher {
+    pub fn streaming_mac(&self) -> blake3::Hasher {
         blake3::Hasher::new_keyed(&self.mac_key)
     }
 
@@ -640,7 +604,7 @@ impl Signer {
 
     /// Check a payload's signature slot text against its payload MAC, which `mac` computes
     /// (only if the slot holds a signature of this key).
-    pub(crate) fn check_mac(
+    pub fn check_mac(
         &self,
         slot_text: &[u8],
         mac: impl FnOnce() -> [u8; 32],
@@ -666,17 +630,17 @@ impl Signer {
             .is_ok()
     }
 
-    /// Check a catalog row's signature against the row's own fields.
-    pub fn check_row(
+    /// Check a signature against an entry's fields: made with this signer's key, and its
+    /// entry HMAC matching `record` (a catalog row's `record()`).
+    pub fn check_signature(
         &self,
-        row: &cacheness_catalog::CatalogRow,
+        sig: &Signature,
+        record: &Record<'_>,
     ) -> std::result::Result<(), Unverified> {
-        let text = row.signature.as_deref().ok_or(Unverified::Unsigned)?;
-        let sig = Signature::parse(text.as_bytes()).ok_or(Unverified::Malformed)?;
         if sig.key_id != self.key_id {
             return Err(Unverified::OtherKey(crate::keys::hex(&sig.key_id)));
         }
-        if self.check_record(&sig, &Record::of_row(row)) {
+        if self.check_record(sig, record) {
             Ok(())
         } else {
             Err(Unverified::Mismatch)

@@ -21,10 +21,24 @@ pub use param::{KeyContext, KeyParam, PathName};
 pub use value::{Digest, DigestKind, NotU8, Value};
 
 use crate::error::{Error, Result};
-use cacheness_catalog::ColumnValue;
 
-/// Parameter names the catalog uses for its own columns; key parameters may not use them.
-pub const RESERVED_NAMES: &[&str] = &cacheness_catalog::schema::FIXED_COLUMNS;
+/// Parameter names key parameters may not use: the catalog's fixed columns, in the catalog's
+/// order (`cacheness-catalog` takes its column names from here, so the two cannot differ).
+pub const RESERVED_NAMES: [&str; 13] = [
+    "cache_key",
+    "data_type",
+    "format",
+    "path",
+    "raw_bytes",
+    "stored_bytes",
+    "content_hash",
+    "created_at",
+    "expires_at",
+    "description",
+    "entry_name",
+    "params_json",
+    "signature",
+];
 /// Whether `name` is one of [`RESERVED_NAMES`]. A `const fn`: `#[cached]` evaluates it at
 /// compile time to refuse argument names the catalog reserves.
 pub const fn is_reserved_name(name: &str) -> bool {
@@ -80,7 +94,7 @@ pub fn validate_name(name: &str) -> Result<()> {
 /// Named, typed key parameters. Build with [`params!`](crate::params) or [`Params::with`].
 ///
 /// ```
-/// use cacheness_store::{params, Params};
+/// use cacheness_format::{params, Params};
 /// let a = params!(model = "xgboost", epochs = 10, lr = 0.1);
 /// let b = Params::new().with("lr", 0.1).with("epochs", 10).with("model", "xgboost");
 /// assert_eq!(a.key().unwrap(), b.key().unwrap());
@@ -113,7 +127,7 @@ impl Params {
     /// array or table keyed by its values, anything implementing [`KeyParam`].
     ///
     /// ```
-    /// use cacheness_store::{Params, keys::{ContentHasher, KeyContext}};
+    /// use cacheness_format::{Params, keys::{ContentHasher, KeyContext}};
     /// let dir = tempfile::tempdir()?;
     /// std::fs::write(dir.path().join("train.csv"), "x\n1\n")?;
     /// let hasher = ContentHasher::in_memory();
@@ -229,15 +243,6 @@ impl Params {
                 .collect(),
         )
     }
-
-    /// The typed catalog columns of these parameters (lists and maps as JSON text; nulls have no
-    /// column value).
-    pub fn columns(&self) -> Vec<(String, Option<ColumnValue>)> {
-        self.values
-            .iter()
-            .map(|(k, v)| (k.clone(), column_value(v)))
-            .collect()
-    }
 }
 
 fn tagged(tag: &str, v: serde_json::Value) -> serde_json::Value {
@@ -280,23 +285,12 @@ fn value_to_json(v: &Value) -> serde_json::Value {
     }
 }
 
-fn column_value(v: &Value) -> Option<ColumnValue> {
-    Some(match v {
-        Value::Null => return None,
-        Value::Bool(b) => ColumnValue::Bool(*b),
-        Value::Int(i) => ColumnValue::Int(*i),
-        Value::UInt(u) => match i64::try_from(*u) {
-            Ok(i) => ColumnValue::Int(i),
-            Err(_) => ColumnValue::Str(u.to_string()),
-        },
-        Value::Float(f) => ColumnValue::Float(*f),
-        Value::Str(s) => ColumnValue::Str(s.clone()),
-        Value::Bytes(b) => ColumnValue::Bytes(b.clone()),
-        Value::Date(d) => ColumnValue::Date(*d),
-        Value::Timestamp(t) => ColumnValue::Timestamp(*t),
-        Value::List(_) | Value::Map(_) => ColumnValue::Str(value_to_json(v).to_string()),
-        Value::Digest(d) => ColumnValue::Str(format!("{}:{}", d.kind.name(), d.hex())),
-    })
+impl Value {
+    /// The value as JSON, as `params_json` holds it (`docs/KEYS.md`): floats that JSON cannot
+    /// hold, bytes, dates, timestamps and digests as one-key objects (`{"$bytes": "0aff"}`).
+    pub fn to_json(&self) -> serde_json::Value {
+        value_to_json(self)
+    }
 }
 
 /// Lower-case hex of bytes.

@@ -7,15 +7,15 @@
 
 use std::sync::Arc;
 
+use arrow::array::RecordBatch;
+use arrow::compute::concat_batches;
+use arrow::datatypes::SchemaRef;
 use bytes::Bytes;
-use deltalake::arrow::array::RecordBatch;
-use deltalake::arrow::compute::concat_batches;
-use deltalake::arrow::datatypes::SchemaRef;
-use deltalake::parquet::arrow::ArrowWriter;
-use deltalake::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use deltalake::parquet::basic::{Compression, ZstdLevel};
-use deltalake::parquet::file::metadata::{KeyValue, ParquetMetaDataReader};
-use deltalake::parquet::file::properties::WriterProperties;
+use parquet::arrow::ArrowWriter;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::metadata::{KeyValue, ParquetMetaDataReader};
+use parquet::file::properties::WriterProperties;
 
 use super::{Cacheable, DataType, EncodeCtx, Encoded, EntryMeta, ParquetCompression, encode_error};
 use crate::error::{Error, Result};
@@ -47,7 +47,7 @@ pub const DICTIONARY_MAX_COLUMNS: usize = 512;
 /// ([`encode_batches`]) or a table streamed to disk (`crate::streamed`). The entry metadata,
 /// which states the rows and batches, is written with the footer, followed by the hash and
 /// signature slots (placeholders until the file is sealed and signed).
-pub(crate) struct TableWriter<W: std::io::Write + Send> {
+pub struct TableWriter<W: std::io::Write + Send> {
     writer: ArrowWriter<W>,
     meta: EntryMeta,
     raw_bytes: u64,
@@ -57,12 +57,12 @@ pub(crate) struct TableWriter<W: std::io::Write + Send> {
 
 /// Buffered row-group data at which a streamed table's row group is written out: what bounds
 /// the memory a table of any length takes to write.
-pub(crate) const ROW_GROUP_BYTES: usize = 64 << 20;
+pub const ROW_GROUP_BYTES: usize = 64 << 20;
 
 impl<W: std::io::Write + Send> TableWriter<W> {
     /// Start a table of `schema` for the entry `ctx.meta`, writing to `out`. Refuses
     /// duplicate column names (SQL could not tell them apart).
-    pub(crate) fn new(out: W, schema: SchemaRef, ctx: &EncodeCtx<'_>) -> Result<Self> {
+    pub fn new(out: W, schema: SchemaRef, ctx: &EncodeCtx<'_>) -> Result<Self> {
         let mut seen = std::collections::HashSet::new();
         if let Some(twice) = schema
             .fields()
@@ -98,7 +98,7 @@ impl<W: std::io::Write + Send> TableWriter<W> {
     }
 
     /// Add a batch. `bounded`: write the row group out once [`ROW_GROUP_BYTES`] are buffered.
-    pub(crate) fn write(&mut self, batch: &RecordBatch, bounded: bool) -> Result<()> {
+    pub fn write(&mut self, batch: &RecordBatch, bounded: bool) -> Result<()> {
         self.writer
             .write(batch)
             .map_err(|e| encode_error(&self.meta, "Parquet", e))?;
@@ -114,7 +114,7 @@ impl<W: std::io::Write + Send> TableWriter<W> {
 
     /// Write the footer (metadata and slot placeholders) and return the output, the entry's
     /// metadata as written, and its type details.
-    pub(crate) fn finish(mut self) -> Result<(W, EntryMeta, serde_json::Value)> {
+    pub fn finish(mut self) -> Result<(W, EntryMeta, serde_json::Value)> {
         let info = serde_json::json!({
             "rows": self.batches.iter().sum::<usize>(),
             "columns": self.columns,
@@ -210,7 +210,7 @@ fn tail(bytes: &[u8]) -> &[u8] {
 }
 
 /// Where the footer starts: its length is the little-endian u32 8 bytes from the end.
-pub(crate) fn footer_start(bytes: &[u8]) -> usize {
+pub fn footer_start(bytes: &[u8]) -> usize {
     let n = bytes.len();
     if n < 8 {
         return 0;

@@ -476,35 +476,6 @@ pub fn slice_chunk_ranges(
     }
 }
 
-/// Decode an array of whatever element type it stores and put it again with new options
-/// (used by `touch`).
-pub(crate) fn retouch(
-    core: &crate::core::CacheCore,
-    bytes: bytes::Bytes,
-    meta: &EntryMeta,
-    params: &crate::keys::Params,
-    opts: &crate::core::PutOptions,
-) -> Result<()> {
-    let dtype = meta
-        .info
-        .get("dtype")
-        .and_then(|d| d.as_str())
-        .unwrap_or("");
-    macro_rules! by_dtype {
-        ($($t:ty),*) => {
-            $(if dtype == <$t as Element>::NAME {
-                let a = <ArrayD<$t> as Cacheable>::decode(bytes, meta)?;
-                return core.put(&a, params, opts).map(drop);
-            })*
-        };
-    }
-    by_dtype!(bool, i8, i16, i32, i64, u8, u16, u32, u64, f32, f64);
-    Err(Error::corrupt(
-        what(&meta.key),
-        format!("unknown dtype {dtype:?}"),
-    ))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -70,7 +70,7 @@ pub fn encode_container(ctx: &EncodeCtx<'_>, raw: &[u8]) -> Result<Encoded> {
 /// The container's first bytes (magic, version, header) for an entry `meta` whose payload of
 /// `payload_len` bytes is compressed with `codec`, both slots holding their placeholders;
 /// `room` more bytes are reserved for the payload.
-pub(crate) fn head(meta: EntryMeta, codec: &str, payload_len: u64, room: usize) -> Result<Vec<u8>> {
+pub fn head(meta: EntryMeta, codec: &str, payload_len: u64, room: usize) -> Result<Vec<u8>> {
     let header = Header {
         meta,
         hash: String::from_utf8_lossy(seal::PLACEHOLDER).into_owned(),

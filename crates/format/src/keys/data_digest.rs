@@ -14,9 +14,9 @@
 //!   names, order and types do, so equal values under other names or types never collide.
 //!   Field and schema metadata are not part of it.
 
-use deltalake::arrow::array::{Array, ArrayRef, RecordBatch};
-use deltalake::arrow::datatypes::SchemaRef;
-use deltalake::arrow::row::{RowConverter, SortField};
+use arrow::array::{Array, ArrayRef, RecordBatch};
+use arrow::datatypes::SchemaRef;
+use arrow::row::{RowConverter, SortField};
 use ndarray::{ArrayBase, Data, Dimension};
 use xxhash_rust::xxh3::Xxh3;
 
@@ -102,7 +102,7 @@ pub fn table_digest(schema: &SchemaRef, batches: &[RecordBatch]) -> Result<Diges
                 h.update(values);
             }
         } else {
-            let column_error = |e: deltalake::arrow::error::ArrowError| Error::InvalidParamValue {
+            let column_error = |e: arrow::error::ArrowError| Error::InvalidParamValue {
                 what: format!("table column {}", field.name()),
                 reason: e.to_string(),
             };
@@ -167,8 +167,8 @@ impl KeyParam for Vec<RecordBatch> {
 mod tests {
     use std::sync::Arc;
 
-    use deltalake::arrow::array::{DictionaryArray, Float64Array, Int32Array, StringArray};
-    use deltalake::arrow::datatypes::{DataType, Field, Int32Type, Schema};
+    use arrow::array::{DictionaryArray, Float64Array, Int32Array, StringArray};
+    use arrow::datatypes::{DataType, Field, Int32Type, Schema};
 
     use super::*;
 

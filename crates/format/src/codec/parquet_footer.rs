@@ -484,8 +484,8 @@ impl Reader<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use deltalake::arrow::array::{Int64Array, RecordBatch, StringArray};
-    use deltalake::parquet::arrow::ArrowWriter;
+    use arrow::array::{Int64Array, RecordBatch, StringArray};
+    use parquet::arrow::ArrowWriter;
     use std::sync::Arc;
 
     fn parquet() -> Vec<u8> {

@@ -64,7 +64,7 @@ pub struct Slots {
 
 impl Slots {
     /// The slots as (position, placeholder) pairs, in file order.
-    pub(crate) fn masks(&self) -> impl Iterator<Item = (usize, &'static [u8])> {
+    pub fn masks(&self) -> impl Iterator<Item = (usize, &'static [u8])> {
         std::iter::once((self.hash, PLACEHOLDER.as_slice())).chain(
             self.signature
                 .map(|p| (p, SIGNATURE_PLACEHOLDER.as_slice())),
