@@ -5,13 +5,13 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use crate::CacheStats;
 use crate::codec::Cacheable;
 use crate::config::CacheConfig;
 use crate::core::{CacheCore, EntryInfo, Lookup, PutOptions};
 use crate::error::{Error, Result};
 use crate::keys::Params;
 use crate::memo::{KeyLock, MemoError, MemoLookup, MemoOptions, Outcome, Step};
-use crate::stats::CacheStats;
 use deltalake::arrow::array::RecordBatch;
 use deltalake::arrow::datatypes::Schema;
 
@@ -315,10 +315,10 @@ impl Cache {
         self.core.cleanup_expired()
     }
 
-    /// Run an eviction pass now ([`crate::eviction`]): recalibrate the shared usage counters
+    /// Run an eviction pass now (`docs/LIFECYCLE.md`, "Size and entry limits"): recalibrate the shared usage counters
     /// from the payload files, and evict least-recently-used entries down to the low watermark
     /// of any limit passed. Puts run one on their own when a limit is passed.
-    pub fn evict(&self) -> Result<crate::eviction::EvictionReport> {
+    pub fn evict(&self) -> Result<crate::EvictionReport> {
         self.core.evict()
     }
 

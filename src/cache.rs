@@ -10,13 +10,13 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use crate::CacheStats;
 use crate::codec::Cacheable;
 use crate::config::CacheConfig;
 use crate::core::{CacheCore, EntryInfo, Lookup, PutOptions, live};
 use crate::error::Result;
 use crate::keys::Params;
 use crate::memo::{KeyLock, MemoError, MemoLookup, MemoOptions, Outcome, Step};
-use crate::stats::CacheStats;
 use deltalake::arrow::array::RecordBatch;
 use deltalake::arrow::datatypes::Schema;
 
@@ -255,7 +255,7 @@ impl Cache {
     /// (`&[0..10, 5..7]`), as an array of the part's shape. Only the Blosc2 chunks the part
     /// touches are decompressed; on an object store only they are fetched, each part checked
     /// against the entry's signature first (`docs/SCALE.md`, "Ranged reads"). A range outside
-    /// the array is [`crate::Error::InvalidSlice`].
+    /// the array is [`crate::FormatError::InvalidSlice`].
     pub async fn get_array_slice<T: crate::codec::array::Element>(
         &self,
         params: &Params,
@@ -346,7 +346,7 @@ impl Cache {
     }
 
     /// Run an eviction pass now (see [`crate::blocking::Cache::evict`]).
-    pub async fn evict(&self) -> Result<crate::eviction::EvictionReport> {
+    pub async fn evict(&self) -> Result<crate::EvictionReport> {
         let core = self.core.clone();
         tokio::task::spawn_blocking(move || core.evict())
             .await

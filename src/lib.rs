@@ -34,15 +34,25 @@ pub mod function;
 pub mod memo;
 
 pub use cache::Cache;
+// The types the API takes and returns, and the modules that hold more of them. The store's
+// internals (the blob store, eviction, usage counters, the access log) and the seal stay in
+// their crates: tests and benches that check them name those crates.
+/// The catalog's errors: the cause in [`Error::Catalog`].
+pub use cacheness_catalog::CatalogError;
+/// The errors of keys, payload bytes, types and slices: the cause in [`Error::Format`].
+pub use cacheness_format::Error as FormatError;
 pub use cacheness_format::{
     Cacheable, CodecOptions, DataType, Element, EntryMeta, Format, Params, RawObject, Serde,
-    SigningKey, Value, codec, keys, params, seal, signing,
+    SigningKey, Value, codec, keys, params, signing,
 };
 #[cfg(feature = "sql")]
 pub use cacheness_pull as pull;
+/// The storage layer's errors: the cause in [`Error::Storage`].
+pub use cacheness_storage::StorageError;
+pub use cacheness_store::eviction::EvictionReport;
 pub use cacheness_store::{
-    CacheConfig, CacheStats, Durability, EntryInfo, Error, PutOptions, Result, access, config,
-    eviction, repair, stats, store, streamed, usage,
+    CacheConfig, CacheStats, Durability, EntryInfo, Error, PutOptions, Result, config, repair,
+    streamed,
 };
 // The store's modules the API is written against (`crate::core::CacheCore`, ...).
 use cacheness_store::{core, error, metadata};
@@ -118,8 +128,8 @@ pub mod deps {
 /// impl Cacheable for Mine {
 ///     const DATA_TYPE: DataType = DataType::Bytes;
 ///     fn type_name() -> String { "Mine".into() }
-///     fn encode(&self, _: &EncodeCtx<'_>) -> cacheness_format::Result<Encoded> { unimplemented!() }
-///     fn decode(_: bytes::Bytes, _: &EntryMeta) -> cacheness_format::Result<Self> { Ok(Mine) }
+///     fn encode(&self, _: &EncodeCtx<'_>) -> Result<Encoded, cacheness::FormatError> { unimplemented!() }
+///     fn decode(_: bytes::Bytes, _: &EntryMeta) -> Result<Self, cacheness::FormatError> { Ok(Mine) }
 /// }
 /// ```
 #[cfg(doctest)]

@@ -175,7 +175,7 @@ impl<'a> MemoLookup<'a> {
 /// replaces it (a function whose return type changed recomputes instead of failing forever).
 fn stored<T: Cacheable>(core: &CacheCore, lookup: &Lookup) -> Result<Option<T>> {
     match core.get(lookup) {
-        Err(Error::WrongType { key, stored, .. }) => {
+        Err(Error::Format(cacheness_format::Error::WrongType { key, stored, .. })) => {
             tracing::debug!(key = %key, "stored value is {stored}: recomputing");
             Ok(None)
         }

@@ -10,7 +10,7 @@ use cacheness::deps::arrow::array::{
 };
 use cacheness::deps::arrow::datatypes::{DataType, Field, Schema, TimeUnit};
 use cacheness::deps::ndarray::{Array, Array0, Array1, Array2, Array3, ArrayD, IxDyn};
-use cacheness::{Error, Serde, blocking::Cache, params};
+use cacheness::{Error, FormatError, Serde, blocking::Cache, params};
 use proptest::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -187,30 +187,33 @@ fn wrong_type_gets_are_errors_naming_the_key() {
     let p = params!(k = 1);
     let key = cache.put(&Serde(vec![1, 2, 3]), &p).unwrap();
     let err = cache.get::<Vec<u8>>(&p).unwrap_err();
-    assert!(matches!(err, Error::WrongType { .. }), "{err}");
+    assert!(
+        matches!(err, Error::Format(FormatError::WrongType { .. })),
+        "{err}"
+    );
     assert!(err.to_string().contains(&key));
     assert!(matches!(
         cache.get::<RecordBatch>(&p).unwrap_err(),
-        Error::WrongType { .. }
+        Error::Format(FormatError::WrongType { .. })
     ));
     assert!(matches!(
         cache.get::<Array1<f64>>(&p).unwrap_err(),
-        Error::WrongType { .. }
+        Error::Format(FormatError::WrongType { .. })
     ));
     assert!(matches!(
         cache.get::<Serde<Record>>(&p).unwrap_err(),
-        Error::WrongType { .. }
+        Error::Format(FormatError::WrongType { .. })
     ));
 
     let a = params!(k = 2);
     cache.put(&Array1::from_vec(vec![1.0f64, 2.0]), &a).unwrap();
     assert!(matches!(
         cache.get::<Array1<i32>>(&a).unwrap_err(),
-        Error::WrongType { .. }
+        Error::Format(FormatError::WrongType { .. })
     ));
     assert!(matches!(
         cache.get::<Array2<f64>>(&a).unwrap_err(),
-        Error::WrongType { .. }
+        Error::Format(FormatError::WrongType { .. })
     ));
     assert!(cache.get::<ArrayD<f64>>(&a).unwrap().is_some());
     // Overwriting with another type replaces the entry.
@@ -218,7 +221,7 @@ fn wrong_type_gets_are_errors_naming_the_key() {
     assert_eq!(cache.get::<Vec<u8>>(&a).unwrap(), Some(b"raw".to_vec()));
     assert!(matches!(
         cache.get::<Array1<f64>>(&a).unwrap_err(),
-        Error::WrongType { .. }
+        Error::Format(FormatError::WrongType { .. })
     ));
 }
 

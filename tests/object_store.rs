@@ -304,7 +304,10 @@ fn every_format_round_trips_and_sql_ttl_and_invalidation_work() {
         .get::<Array2<f64>>(&params!(kind = "array"))
         .unwrap_err();
     assert!(
-        matches!(wrong, cacheness::Error::WrongType { .. }),
+        matches!(
+            wrong,
+            cacheness::Error::Format(cacheness::FormatError::WrongType { .. })
+        ),
         "{wrong}"
     );
     assert_eq!(

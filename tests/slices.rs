@@ -6,7 +6,7 @@
 #![allow(clippy::single_range_in_vec_init)]
 
 use cacheness::deps::ndarray::{Array, ArrayD, IxDyn, SliceInfoElem};
-use cacheness::{Error, blocking::Cache, params};
+use cacheness::{Error, FormatError, blocking::Cache, params};
 use proptest::prelude::*;
 
 /// The same part of `a`, cut by ndarray.
@@ -77,7 +77,7 @@ fn slices_that_do_not_fit_are_errors_naming_the_entry() {
         (vec![0..4, 3..2], "dimension 1 has 5 elements; 3..2"),
     ] {
         match cache.get_array_slice::<f64>(&p, &ranges) {
-            Err(e @ Error::InvalidSlice { .. }) => {
+            Err(e @ Error::Format(FormatError::InvalidSlice { .. })) => {
                 let text = e.to_string();
                 assert!(text.contains(&key) && text.contains(says), "{text}");
             }
@@ -86,12 +86,12 @@ fn slices_that_do_not_fit_are_errors_naming_the_entry() {
     }
     assert!(matches!(
         cache.get_array_slice::<i32>(&p, &[0..1, 0..1]),
-        Err(Error::WrongType { .. })
+        Err(Error::Format(FormatError::WrongType { .. }))
     ));
     cache.put(&cacheness::Serde(1u8), &params!(a = 2)).unwrap();
     assert!(matches!(
         cache.get_array_slice::<f64>(&params!(a = 2), &[0..1]),
-        Err(Error::WrongType { .. })
+        Err(Error::Format(FormatError::WrongType { .. }))
     ));
 }
 

@@ -10,6 +10,7 @@ use cacheness_test_support::s3;
 
 mod async_api;
 mod catalog;
+mod errors;
 mod eviction;
 mod formats;
 mod full_disk;

@@ -1,13 +1,11 @@
 //! The format's error type: every variant names the key, file, parameter or value at fault.
-//! The store turns each into the variant of `cacheness::Error` with the same name.
+//! The API returns it as the cause of `cacheness::Error::Format` (`cacheness::FormatError`).
 
 use std::path::PathBuf;
 
 /// Errors of keying, encoding, decoding and signing.
-///
-/// Not `#[non_exhaustive]` on purpose: the store maps every variant onto its own error, and a
-/// new variant must make that mapping fail to compile rather than fall into a catch-all.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// A key parameter name is not acceptable.
     #[error("invalid key parameter name {name:?}: {reason}")]

@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use cacheness_format::Error as FormatError;
 use cacheness_format::codec::DataType;
 use cacheness_format::keys::{Params, Value};
 use cacheness_pull::{FetchObserver, TablesRoot};
@@ -22,8 +23,8 @@ pub struct Payloads(Arc<CacheCore>);
 
 /// A SQL value as a key parameter value, with the types the CLI and the Rust API use for the
 /// same literal (`10` an integer, `0.5` a float, `'x'` a string, `true` a boolean).
-fn param_value(name: &str, v: &ScalarValue) -> cacheness_store::Result<Value> {
-    let unsupported = || cacheness_store::Error::InvalidParamValue {
+fn param_value(name: &str, v: &ScalarValue) -> cacheness_format::Result<Value> {
+    let unsupported = || FormatError::InvalidParamValue {
         what: format!("parameter {name}"),
         reason: format!(
             "a SQL value of type {} cannot be a key parameter",
@@ -81,12 +82,13 @@ impl Payloads {
         }
         .and_then(|l| self.0.payload_parts(&l, DataType::ArrowTable))
         .map_err(|e| match e {
-            cacheness_store::Error::WrongType { key, stored, .. } => {
-                cacheness_store::Error::WrongType {
+            cacheness_store::Error::Format(FormatError::WrongType { key, stored, .. }) => {
+                FormatError::WrongType {
                     key,
                     stored,
                     requested: "an Arrow table".into(),
                 }
+                .into()
             }
             e => e,
         })?;

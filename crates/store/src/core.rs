@@ -19,6 +19,7 @@ use crate::error::{Error, Result};
 use crate::ranged::{Opened, PayloadData, RangedPayload};
 use crate::stats::{CacheStats, Counters, RemovalReason, ReportInputs};
 use crate::store::{BlobStore, is_valid_key};
+use cacheness_format::Error as FormatError;
 use cacheness_format::codec::array::{self, Element, Slice};
 use cacheness_format::codec::{Cacheable, DataType, EncodeCtx, EntryMeta, Format};
 use cacheness_format::keys::{Params, hex};
@@ -356,7 +357,7 @@ fn refuse_new_key_over_entries(source: &SigningKey, root: &Path) -> Result<()> {
     let Some(entry) = BlobStore::first_payload(root) else {
         return Ok(());
     };
-    Err(Error::SigningKey {
+    Err(FormatError::SigningKey {
         source_name: file.display().to_string(),
         reason: format!(
             "the key file is missing, but the cache holds entries signed with it (such as {}). \
@@ -367,7 +368,8 @@ fn refuse_new_key_over_entries(source: &SigningKey, root: &Path) -> Result<()> {
             root.join("blobs").display(),
             root.join("catalog").display(),
         ),
-    })
+    }
+    .into())
 }
 
 impl CacheCore {
@@ -531,7 +533,7 @@ impl CacheCore {
         let signature = self
             .signer
             .sign(&mut encoded.bytes, format.slot_at(), &row.record())
-            .ok_or_else(|| Error::Encode {
+            .ok_or_else(|| FormatError::Encode {
                 key: key.clone(),
                 what: format!("{} payload", format.as_str()),
                 reason: "the encoded file has no signature slot".into(),
@@ -677,11 +679,12 @@ impl CacheCore {
             if let Some(dt) = want
                 && (i > 0 || loaded.meta.data_type != dt)
             {
-                return Err(Error::WrongType {
+                return Err(FormatError::WrongType {
                     key: lookup.key.clone(),
                     stored: loaded.meta.data_type.as_str().to_string(),
                     requested: dt.as_str().to_string(),
-                });
+                }
+                .into());
             }
             return Ok(Some(loaded));
         }
@@ -829,11 +832,12 @@ impl CacheCore {
             return Ok(None);
         };
         if loaded.meta.data_type != want {
-            return Err(Error::WrongType {
+            return Err(FormatError::WrongType {
                 key: lookup.key.clone(),
                 stored: loaded.meta.data_type.as_str().to_string(),
                 requested: want.as_str().to_string(),
-            });
+            }
+            .into());
         }
         Ok(Some((loaded, parts)))
     }

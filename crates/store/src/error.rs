@@ -3,26 +3,15 @@
 
 use std::path::PathBuf;
 
-/// Errors of the cache engine.
+/// The error of every operation of the cache: `cacheness::Error`.
+///
+/// Errors of the layers below keep their own types, as the cause of one variant each:
+/// [`Error::Format`] (a key, a payload's bytes, a wrong type or slice, a signing key),
+/// [`Error::Catalog`], [`Error::Storage`] and [`Error::Sql`]. Every variant names the key, file
+/// or value at fault.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
-    /// A key parameter name is not acceptable.
-    #[error("invalid key parameter name {name:?}: {reason}")]
-    InvalidParamName {
-        /// The name given.
-        name: String,
-        /// Why it was refused.
-        reason: String,
-    },
-    /// A value cannot be turned into a key parameter (a map with composite keys, batches of
-    /// different schemas, a column Arrow cannot encode).
-    #[error("cannot key {what}: {reason}")]
-    InvalidParamValue {
-        /// The parameter, argument or column at fault.
-        what: String,
-        /// Why.
-        reason: String,
-    },
     /// A cache key given by the caller is not 16 lower-case hex digits.
     #[error("invalid cache key {key:?}: keys are 16 lower-case hex digits")]
     InvalidKey {
@@ -37,6 +26,10 @@ pub enum Error {
         /// The underlying error.
         source: std::io::Error,
     },
+    /// An I/O error from code that names no file: a `?` on an `std::io::Result` in a
+    /// `#[cached]` function or a closure given to the cache.
+    #[error("I/O error: {0}")]
+    OtherIo(#[from] std::io::Error),
     /// A value given as a reader (a file, standard input, a table's batches) could not be
     /// read; nothing was stored.
     #[error("cannot read the value for key {key}: {source}")]
@@ -46,42 +39,6 @@ pub enum Error {
         /// The reader's error.
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
-    },
-    /// A value could not be encoded into its payload format.
-    #[error("cannot encode {what} for key {key}: {reason}")]
-    Encode {
-        /// The key being written.
-        key: String,
-        /// What was being encoded.
-        what: String,
-        /// Why it failed.
-        reason: String,
-    },
-    /// Stored bytes are not what they should be.
-    #[error("corrupt {what}: {reason}")]
-    Corrupt {
-        /// What was being read (a file, a header, a field).
-        what: String,
-        /// What is wrong with it.
-        reason: String,
-    },
-    /// A `get` asked for a different type than the entry holds.
-    #[error("entry {key} holds {stored}, not {requested}")]
-    WrongType {
-        /// The entry's key.
-        key: String,
-        /// The data type stored.
-        stored: String,
-        /// The data type asked for.
-        requested: String,
-    },
-    /// A slice asked of an array entry does not fit its shape.
-    #[error("cannot slice entry {key}: {reason}")]
-    InvalidSlice {
-        /// The entry's key.
-        key: String,
-        /// What does not fit.
-        reason: String,
     },
     /// A put's TTL is out of range (more than [`crate::config::MAX_TTL`]).
     #[error("invalid TTL for key {key}: {reason}")]
@@ -99,14 +56,6 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
-    /// The signing key cannot be loaded (unreadable, malformed, wrong length, unsafe mode).
-    #[error("signing key {source_name}: {reason}")]
-    SigningKey {
-        /// Where the key was looked for (a file, an environment variable).
-        source_name: String,
-        /// What is wrong.
-        reason: String,
-    },
     /// A put wrote its payload but could not journal its catalog row (a full disk, say), so
     /// it removed the payload again: the key holds no value, and the catalog agrees.
     #[error(
@@ -119,6 +68,12 @@ pub enum Error {
         #[source]
         source: cacheness_catalog::CatalogError,
     },
+    /// A key could not be derived, a value not encoded, a payload's bytes are not what they
+    /// should be, a get asked for another type than the entry holds or a slice that does not
+    /// fit, or a signing key cannot be loaded: a `cacheness_format::Error`, whose variants
+    /// say which.
+    #[error(transparent)]
+    Format(#[from] cacheness_format::Error),
     /// The catalog failed.
     #[error(transparent)]
     Catalog(#[from] cacheness_catalog::CatalogError),
@@ -161,42 +116,7 @@ impl Error {
 
     /// Stored bytes at `what` that are not what they should be.
     pub fn corrupt(what: impl Into<String>, reason: impl std::fmt::Display) -> Self {
-        Error::Corrupt {
-            what: what.into(),
-            reason: reason.to_string(),
-        }
-    }
-}
-
-impl From<cacheness_format::Error> for Error {
-    /// Each format error becomes the variant of the same name (the format's errors are the
-    /// store's, raised one layer down).
-    fn from(e: cacheness_format::Error) -> Self {
-        use cacheness_format::Error as F;
-        match e {
-            F::InvalidParamName { name, reason } => Error::InvalidParamName { name, reason },
-            F::InvalidParamValue { what, reason } => Error::InvalidParamValue { what, reason },
-            F::Io { path, source } => Error::Io { path, source },
-            F::Encode { key, what, reason } => Error::Encode { key, what, reason },
-            F::Corrupt { what, reason } => Error::Corrupt { what, reason },
-            F::WrongType {
-                key,
-                stored,
-                requested,
-            } => Error::WrongType {
-                key,
-                stored,
-                requested,
-            },
-            F::InvalidSlice { key, reason } => Error::InvalidSlice { key, reason },
-            F::SigningKey {
-                source_name,
-                reason,
-            } => Error::SigningKey {
-                source_name,
-                reason,
-            },
-        }
+        Error::Format(cacheness_format::Error::corrupt(what, reason))
     }
 }
 

@@ -17,9 +17,10 @@ use futures::TryStreamExt;
 use object_store::path::Path as ObjectPath;
 use object_store::{GetOptions, ObjectStore, ObjectStoreExt, PutMode, PutOptions, WriteMultipart};
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::read_through::ReadThrough;
 use crate::store::{BlobStore, PayloadFile, parse_payload_name};
+use cacheness_format::Error as FormatError;
 use cacheness_format::codec::Format;
 
 /// The key of a cache on an object store whose configuration names no key: the object
@@ -32,9 +33,12 @@ pub(crate) fn shared_signing_key(
     use cacheness_format::signing::{DEFAULT_KEY_FILE, KEY_LEN, parse_hex_key};
     use cacheness_storage::{Location, wait};
     let name = remote.url_of(DEFAULT_KEY_FILE);
-    let key_error = |reason: String| Error::SigningKey {
-        source_name: name.clone(),
-        reason,
+    let key_error = |reason: String| {
+        FormatError::SigningKey {
+            source_name: name.clone(),
+            reason,
+        }
+        .into()
     };
     let mut fresh = [0u8; KEY_LEN];
     getrandom::fill(&mut fresh).map_err(|e| key_error(format!("no randomness: {e}")))?;
