@@ -3,11 +3,14 @@
 
 use std::path::PathBuf;
 
+use cacheness_storage::StorageError;
+
 /// The error of every operation of the cache: `cacheness::Error`.
 ///
 /// Errors of the layers below keep their own types, as the cause of one variant each:
 /// [`Error::Format`] (a key, a payload's bytes, a wrong type or slice, a signing key),
-/// [`Error::Catalog`], [`Error::Storage`] and [`Error::Sql`]. Every variant names the key, file
+/// [`Error::Catalog`], [`Error::Storage`] (a file operation, an object store request, a lock)
+/// and [`Error::Sql`]. Every variant names the key, file
 /// or value at fault.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -17,14 +20,6 @@ pub enum Error {
     InvalidKey {
         /// The key given.
         key: String,
-    },
-    /// A file operation failed.
-    #[error("I/O error on {path}: {source}")]
-    Io {
-        /// The file or directory involved.
-        path: PathBuf,
-        /// The underlying error.
-        source: std::io::Error,
     },
     /// An I/O error from code that names no file: a `?` on an `std::io::Result` in a
     /// `#[cached]` function or a closure given to the cache.
@@ -80,7 +75,7 @@ pub enum Error {
     /// A file or object could not be reached (`cacheness_storage`: a location, an object
     /// store request, a lock file).
     #[error(transparent)]
-    Storage(#[from] cacheness_storage::StorageError),
+    Storage(#[from] StorageError),
     /// A SQL statement failed (syntax, unknown table or column, types), or its tables could
     /// not be built: a `cacheness_sql::SqlError` (downcast the source to match on it).
     #[error(transparent)]
@@ -106,12 +101,10 @@ pub enum Error {
 }
 
 impl Error {
-    /// A failed file operation on `path`.
+    /// A failed file operation on `path` (a [`StorageError::Io`]: files are the storage
+    /// layer's, whichever crate opens them).
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Error::Io {
-            path: path.into(),
-            source,
-        }
+        Error::Storage(StorageError::io(path, source))
     }
 
     /// Stored bytes at `what` that are not what they should be.
