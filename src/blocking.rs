@@ -8,9 +8,9 @@ use std::sync::Arc;
 use crate::CacheStats;
 use crate::codec::Cacheable;
 use crate::config::CacheConfig;
-use crate::core::{CacheCore, EntryInfo, Lookup, PutOptions};
+use crate::core::{CacheCore, EntryInfo, IntoLookup, PutOptions};
 use crate::error::{Error, Result};
-use crate::keys::Params;
+use crate::keys::{CacheKey, Params};
 use crate::memo::{KeyLock, MemoError, MemoLookup, MemoOptions, Outcome, Step};
 use deltalake::arrow::array::RecordBatch;
 use deltalake::arrow::datatypes::Schema;
@@ -100,7 +100,7 @@ impl Cache {
     }
 
     /// Store a value under parameters; returns its key.
-    pub fn put<T: Cacheable>(&self, value: &T, params: &Params) -> Result<String> {
+    pub fn put<T: Cacheable>(&self, value: &T, params: &Params) -> Result<CacheKey> {
         self.core.put(value, params, &PutOptions::default())
     }
 
@@ -110,7 +110,7 @@ impl Cache {
         value: &T,
         params: &Params,
         opts: &PutOptions,
-    ) -> Result<String> {
+    ) -> Result<CacheKey> {
         if opts.metadata.is_empty() {
             return self.core.put(value, params, opts);
         }
@@ -121,9 +121,9 @@ impl Cache {
         Ok(key)
     }
 
-    /// Get the value stored under parameters, if any.
-    pub fn get<T: Cacheable>(&self, params: &Params) -> Result<Option<T>> {
-        self.core.get(&Lookup::params(params)?)
+    /// Get the value stored under parameters or a key (`&params`, `&key`), if any.
+    pub fn get<T: Cacheable>(&self, entry: impl IntoLookup) -> Result<Option<T>> {
+        self.core.get(&entry.into_lookup()?)
     }
 
     /// Get the value stored under `params`, or compute it, store it and return it. Concurrent
@@ -213,42 +213,37 @@ impl Cache {
     /// ```
     pub fn get_array_slice<T: crate::codec::array::Element>(
         &self,
-        params: &Params,
+        entry: impl IntoLookup,
         ranges: &crate::codec::array::Slice,
     ) -> Result<Option<ndarray::ArrayD<T>>> {
-        self.core.get_array_slice(&Lookup::params(params)?, ranges)
-    }
-
-    /// Get the value stored under a cache key.
-    pub fn get_by_key<T: Cacheable>(&self, key: &str) -> Result<Option<T>> {
-        self.core.get(&Lookup::key(key)?)
+        self.core.get_array_slice(&entry.into_lookup()?, ranges)
     }
 
     /// Get a value and its entry information.
     pub fn get_with_metadata<T: Cacheable>(
         &self,
-        params: &Params,
+        entry: impl IntoLookup,
     ) -> Result<Option<(T, EntryInfo)>> {
-        self.core.get_with_metadata(&Lookup::params(params)?)
+        self.core.get_with_metadata(&entry.into_lookup()?)
     }
 
-    /// Entry information by cache key, without decoding the value.
-    pub fn info_by_key(&self, key: &str) -> Result<Option<EntryInfo>> {
-        self.core.info(&Lookup::key(key)?)
+    /// Entry information, without decoding the value.
+    pub fn info(&self, entry: impl IntoLookup) -> Result<Option<EntryInfo>> {
+        self.core.info(&entry.into_lookup()?)
     }
 
-    /// The checked payload file of the entry with this key, and its information.
-    pub fn payload_by_key(&self, key: &str) -> Result<Option<(EntryInfo, bytes::Bytes)>> {
-        self.core.payload(&Lookup::key(key)?)
+    /// The checked payload file of an entry, and its information.
+    pub fn payload(&self, entry: impl IntoLookup) -> Result<Option<(EntryInfo, bytes::Bytes)>> {
+        self.core.payload(&entry.into_lookup()?)
     }
 
-    /// [`Self::payload_by_key`], except that a large bytes value on disk comes as a reader of
-    /// the value, checked in bounded memory ([`crate::streamed`]).
-    pub fn payload_streamed_by_key(
+    /// [`Self::payload`], except that a large bytes value on disk comes as a reader of the
+    /// value, checked in bounded memory ([`crate::streamed`]).
+    pub fn payload_streamed(
         &self,
-        key: &str,
+        entry: impl IntoLookup,
     ) -> Result<Option<(EntryInfo, crate::streamed::StreamedPayload)>> {
-        self.core.payload_streamed(&Lookup::key(key)?)
+        self.core.payload_streamed(&entry.into_lookup()?)
     }
 
     /// Store a bytes value read from `reader` (a file, standard input): the entry
@@ -259,7 +254,7 @@ impl Cache {
         reader: &mut dyn std::io::Read,
         params: &Params,
         opts: &PutOptions,
-    ) -> Result<String> {
+    ) -> Result<CacheKey> {
         self.core.put_reader(reader, params, opts)
     }
 
@@ -273,33 +268,23 @@ impl Cache {
         >,
         params: &Params,
         opts: &PutOptions,
-    ) -> Result<String> {
+    ) -> Result<CacheKey> {
         self.core.put_table_stream(schema, batches, params, opts)
     }
 
-    /// Whether a live entry exists for parameters.
-    pub fn exists(&self, params: &Params) -> Result<bool> {
-        self.core.exists(&Lookup::params(params)?)
+    /// Whether a live entry exists.
+    pub fn exists(&self, entry: impl IntoLookup) -> Result<bool> {
+        self.core.exists(&entry.into_lookup()?)
     }
 
-    /// Whether a live entry exists for a cache key.
-    pub fn exists_key(&self, key: &str) -> Result<bool> {
-        self.core.exists(&Lookup::key(key)?)
-    }
-
-    /// Remove the entry for parameters; true if there was one.
-    pub fn invalidate(&self, params: &Params) -> Result<bool> {
-        self.core.invalidate(&Lookup::params(params)?)
-    }
-
-    /// Remove the entry for a cache key; true if there was one.
-    pub fn invalidate_key(&self, key: &str) -> Result<bool> {
-        self.core.invalidate(&Lookup::key(key)?)
+    /// Remove an entry; true if there was one.
+    pub fn invalidate(&self, entry: impl IntoLookup) -> Result<bool> {
+        self.core.invalidate(&entry.into_lookup()?)
     }
 
     /// Restart an entry's TTL from now; true if it exists.
-    pub fn touch(&self, params: &Params) -> Result<bool> {
-        self.core.touch(&Lookup::params(params)?)
+    pub fn touch(&self, entry: impl IntoLookup) -> Result<bool> {
+        self.core.touch(&entry.into_lookup()?)
     }
 
     /// Maintain the catalog now: compact its data files, checkpoint, delete old log files and
@@ -371,17 +356,15 @@ impl Cache {
         runtime()?.block_on(crate::metadata::declare(&self.core, name, columns))
     }
 
-    /// Attach `rows` (the declared columns, any order) to the entry stored under `params`,
-    /// replacing its earlier rows in `table`. Fails with [`crate::Error::NotFound`] if there
-    /// is no such live entry.
-    pub fn attach_metadata(&self, params: &Params, table: &str, rows: &RecordBatch) -> Result<()> {
-        let lookup = Lookup::params(params)?;
-        runtime()?.block_on(crate::metadata::attach(&self.core, &lookup, table, rows))
-    }
-
-    /// [`Self::attach_metadata`] by cache key.
-    pub fn attach_metadata_by_key(&self, key: &str, table: &str, rows: &RecordBatch) -> Result<()> {
-        let lookup = Lookup::key(key)?;
+    /// Attach `rows` (the declared columns, any order) to an entry, replacing its earlier
+    /// rows in `table`. Fails with [`crate::Error::NotFound`] if there is no such live entry.
+    pub fn attach_metadata(
+        &self,
+        entry: impl IntoLookup,
+        table: &str,
+        rows: &RecordBatch,
+    ) -> Result<()> {
+        let lookup = entry.into_lookup()?;
         runtime()?.block_on(crate::metadata::attach(&self.core, &lookup, table, rows))
     }
 

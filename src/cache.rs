@@ -13,9 +13,9 @@ use std::sync::Arc;
 use crate::CacheStats;
 use crate::codec::Cacheable;
 use crate::config::CacheConfig;
-use crate::core::{CacheCore, EntryInfo, Lookup, PutOptions, live};
+use crate::core::{CacheCore, EntryInfo, IntoLookup, PutOptions, live};
 use crate::error::Result;
-use crate::keys::Params;
+use crate::keys::{CacheKey, Params};
 use crate::memo::{KeyLock, MemoError, MemoLookup, MemoOptions, Outcome, Step};
 use deltalake::arrow::array::RecordBatch;
 use deltalake::arrow::datatypes::Schema;
@@ -108,7 +108,7 @@ impl Cache {
         &self,
         value: T,
         params: &Params,
-    ) -> Result<String> {
+    ) -> Result<CacheKey> {
         self.put_with(value, params, &PutOptions::default()).await
     }
 
@@ -118,7 +118,7 @@ impl Cache {
         value: T,
         params: &Params,
         opts: &PutOptions,
-    ) -> Result<String> {
+    ) -> Result<CacheKey> {
         self.put_returning(value, params, opts).await?.1
     }
 
@@ -130,7 +130,7 @@ impl Cache {
         value: T,
         params: &Params,
         opts: &PutOptions,
-    ) -> Result<(T, Result<String>)> {
+    ) -> Result<(T, Result<CacheKey>)> {
         if let Err(e) = crate::metadata::check_put(&self.core, params, opts).await {
             return Ok((value, Err(e)));
         }
@@ -150,11 +150,14 @@ impl Cache {
         Ok((value, put))
     }
 
-    /// Get the value stored under parameters, if any (expired or invalid entries are misses).
-    pub async fn get<T: Cacheable + Send + 'static>(&self, params: &Params) -> Result<Option<T>> {
-        let params = params.clone();
-        self.off_executor(move |core| core.get(&Lookup::params(&params)?))
-            .await
+    /// Get the value stored under parameters or a key (`&params`, `&key`), if any (expired
+    /// or invalid entries are misses).
+    pub async fn get<T: Cacheable + Send + 'static>(
+        &self,
+        entry: impl IntoLookup,
+    ) -> Result<Option<T>> {
+        let lookup = entry.into_lookup()?;
+        self.off_executor(move |core| core.get(&lookup)).await
     }
 
     /// Get the value stored under `params`, or compute it (awaiting `compute`), store it and
@@ -258,74 +261,56 @@ impl Cache {
     /// the array is [`crate::FormatError::InvalidSlice`].
     pub async fn get_array_slice<T: crate::codec::array::Element>(
         &self,
-        params: &Params,
+        entry: impl IntoLookup,
         ranges: &crate::codec::array::Slice,
     ) -> Result<Option<ndarray::ArrayD<T>>> {
-        let (params, ranges) = (params.clone(), ranges.to_vec());
-        self.off_executor(move |core| core.get_array_slice(&Lookup::params(&params)?, &ranges))
+        let (lookup, ranges) = (entry.into_lookup()?, ranges.to_vec());
+        self.off_executor(move |core| core.get_array_slice(&lookup, &ranges))
             .await
-    }
-
-    /// Get the value stored under a cache key.
-    pub async fn get_by_key<T: Cacheable + Send + 'static>(&self, key: &str) -> Result<Option<T>> {
-        let lookup = Lookup::key(key)?;
-        self.off_executor(move |core| core.get(&lookup)).await
     }
 
     /// Get a value and its entry information.
     pub async fn get_with_metadata<T: Cacheable + Send + 'static>(
         &self,
-        params: &Params,
+        entry: impl IntoLookup,
     ) -> Result<Option<(T, EntryInfo)>> {
-        let params = params.clone();
-        self.off_executor(move |core| core.get_with_metadata(&Lookup::params(&params)?))
+        let lookup = entry.into_lookup()?;
+        self.off_executor(move |core| core.get_with_metadata(&lookup))
             .await
     }
 
-    /// Entry information by cache key, without decoding the value.
-    pub async fn info_by_key(&self, key: &str) -> Result<Option<EntryInfo>> {
-        let lookup = Lookup::key(key)?;
+    /// Entry information, without decoding the value.
+    pub async fn info(&self, entry: impl IntoLookup) -> Result<Option<EntryInfo>> {
+        let lookup = entry.into_lookup()?;
         self.off_executor(move |core| core.info(&lookup)).await
     }
 
-    /// The checked payload file of the entry with this key, and its information.
-    pub async fn payload_by_key(&self, key: &str) -> Result<Option<(EntryInfo, bytes::Bytes)>> {
-        let lookup = Lookup::key(key)?;
+    /// The checked payload file of an entry, and its information.
+    pub async fn payload(
+        &self,
+        entry: impl IntoLookup,
+    ) -> Result<Option<(EntryInfo, bytes::Bytes)>> {
+        let lookup = entry.into_lookup()?;
         self.off_executor(move |core| core.payload(&lookup)).await
     }
 
-    /// Whether a live entry exists for parameters.
-    pub async fn exists(&self, params: &Params) -> Result<bool> {
-        let params = params.clone();
-        self.off_executor(move |core| core.exists(&Lookup::params(&params)?))
-            .await
-    }
-
-    /// Whether a live entry exists for a cache key.
-    pub async fn exists_key(&self, key: &str) -> Result<bool> {
-        let lookup = Lookup::key(key)?;
+    /// Whether a live entry exists.
+    pub async fn exists(&self, entry: impl IntoLookup) -> Result<bool> {
+        let lookup = entry.into_lookup()?;
         self.off_executor(move |core| core.exists(&lookup)).await
     }
 
-    /// Remove the entry for parameters; true if there was one.
-    pub async fn invalidate(&self, params: &Params) -> Result<bool> {
-        let params = params.clone();
-        self.off_executor(move |core| core.invalidate(&Lookup::params(&params)?))
-            .await
-    }
-
-    /// Remove the entry for a cache key; true if there was one.
-    pub async fn invalidate_key(&self, key: &str) -> Result<bool> {
-        let lookup = Lookup::key(key)?;
+    /// Remove an entry; true if there was one.
+    pub async fn invalidate(&self, entry: impl IntoLookup) -> Result<bool> {
+        let lookup = entry.into_lookup()?;
         self.off_executor(move |core| core.invalidate(&lookup))
             .await
     }
 
     /// Restart an entry's TTL from now; true if it exists.
-    pub async fn touch(&self, params: &Params) -> Result<bool> {
-        let params = params.clone();
-        self.off_executor(move |core| core.touch(&Lookup::params(&params)?))
-            .await
+    pub async fn touch(&self, entry: impl IntoLookup) -> Result<bool> {
+        let lookup = entry.into_lookup()?;
+        self.off_executor(move |core| core.touch(&lookup)).await
     }
 
     /// Maintain the catalog now (see [`crate::blocking::Cache::maintain`]).
@@ -387,26 +372,15 @@ impl Cache {
         crate::metadata::declare(&self.core, name, columns).await
     }
 
-    /// Attach `rows` (the declared columns, any order) to the entry stored under `params`,
-    /// replacing its earlier rows in `table`. Fails with [`crate::Error::NotFound`] if there
-    /// is no such live entry.
+    /// Attach `rows` (the declared columns, any order) to an entry, replacing its earlier
+    /// rows in `table`. Fails with [`crate::Error::NotFound`] if there is no such live entry.
     pub async fn attach_metadata(
         &self,
-        params: &Params,
+        entry: impl IntoLookup,
         table: &str,
         rows: &RecordBatch,
     ) -> Result<()> {
-        crate::metadata::attach(&self.core, &Lookup::params(params)?, table, rows).await
-    }
-
-    /// [`Self::attach_metadata`] by cache key.
-    pub async fn attach_metadata_by_key(
-        &self,
-        key: &str,
-        table: &str,
-        rows: &RecordBatch,
-    ) -> Result<()> {
-        crate::metadata::attach(&self.core, &Lookup::key(key)?, table, rows).await
+        crate::metadata::attach(&self.core, &entry.into_lookup()?, table, rows).await
     }
 
     /// Every live entry: the Delta snapshot plus rows not yet committed, so every returned put

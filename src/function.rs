@@ -103,7 +103,7 @@ pub fn clear_function(cache: &crate::blocking::Cache, function: &str) -> Result<
     let mut removed = 0;
     for entry in cache.list_entries()? {
         if entry.params.get(&name).and_then(|v| v.as_str()) == Some(function)
-            && cache.invalidate_key(&entry.cache_key)?
+            && cache.invalidate(&entry.cache_key)?
         {
             removed += 1;
         }

@@ -42,13 +42,14 @@ pub use cacheness_catalog::CatalogError;
 /// The errors of keys, payload bytes, types and slices: the cause in [`Error::Format`].
 pub use cacheness_format::Error as FormatError;
 pub use cacheness_format::{
-    Cacheable, CodecOptions, DataType, Element, EntryMeta, Format, Params, RawObject, Serde,
-    SigningKey, Value, codec, keys, params, signing,
+    CacheKey, Cacheable, CodecOptions, DataType, Element, EntryMeta, Format, Params, RawObject,
+    Serde, SigningKey, Value, codec, keys, params, signing,
 };
 #[cfg(feature = "sql")]
 pub use cacheness_pull as pull;
 /// The storage layer's errors: the cause in [`Error::Storage`].
 pub use cacheness_storage::StorageError;
+pub use cacheness_store::core::IntoLookup;
 pub use cacheness_store::eviction::EvictionReport;
 pub use cacheness_store::{
     CacheConfig, CacheStats, Durability, EntryInfo, Error, PutOptions, Result, config, repair,

@@ -22,6 +22,7 @@ use cacheness_storage::LockFile;
 use crate::codec::Cacheable;
 use crate::core::{CacheCore, Lookup, PutOptions};
 use crate::error::{Error, Result};
+use crate::keys::CacheKey;
 
 /// How a compute-once lookup was answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -164,7 +165,7 @@ impl<'a> MemoLookup<'a> {
 
     /// Take note of the put of the computed value: a failed put is logged (the value is
     /// returned anyway).
-    pub(crate) fn stored(&self, put: Result<String>) {
+    pub(crate) fn stored(&self, put: Result<CacheKey>) {
         if let Err(e) = put {
             report_failed_put(self.lookup.cache_key(), &e);
         }

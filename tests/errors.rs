@@ -53,7 +53,7 @@ fn a_format_error_is_one_variant_and_names_the_key() {
         }
         other => panic!("expected a wrong-type error, got {other:?}"),
     }
-    assert!(err.to_string().contains(&key), "{err}");
+    assert!(err.to_string().contains(key.as_str()), "{err}");
 
     let bad = cache.get::<Serde<u8>>(&params!(path = "x")).unwrap_err();
     assert!(

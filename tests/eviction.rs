@@ -158,7 +158,7 @@ fn accesses_reach_payload_times_within_a_second_without_a_close() {
     cache.put(&blob(1), &params!(i = 1)).unwrap();
     let file = common::payload_files(dir.path())
         .into_iter()
-        .find(|p| p.to_string_lossy().contains(&key))
+        .find(|p| p.to_string_lossy().contains(key.as_str()))
         .unwrap();
     let written = std::fs::metadata(&file).unwrap().modified().unwrap();
     std::thread::sleep(Duration::from_millis(50));

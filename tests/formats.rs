@@ -191,7 +191,7 @@ fn wrong_type_gets_are_errors_naming_the_key() {
         matches!(err, Error::Format(FormatError::WrongType { .. })),
         "{err}"
     );
-    assert!(err.to_string().contains(&key));
+    assert!(err.to_string().contains(key.as_str()));
     assert!(matches!(
         cache.get::<RecordBatch>(&p).unwrap_err(),
         Error::Format(FormatError::WrongType { .. })

@@ -99,7 +99,7 @@ fn fuzz_case(which: usize, edits: &[(usize, u8)], resign: bool) -> Result<(), Te
         .path()
         .join(format!("blobs/{}/{key}.{}", &key[..2], format.as_str()));
     let bytes = std::fs::read(&path).unwrap();
-    let info = cache.info_by_key(&key).unwrap().unwrap();
+    let info = cache.info(&key).unwrap().unwrap();
     let signer = Signer::load(&SigningKey::Default, dir.path()).unwrap();
     let mutated = mutate(&bytes, format, edits, resign.then_some((&signer, &info)));
     // It passes the content hash.
@@ -136,7 +136,7 @@ fn fuzz_case(which: usize, edits: &[(usize, u8)], resign: bool) -> Result<(), Te
             let _ = cache.get::<cacheness::deps::ndarray::ArrayD<f64>>(&p);
         }
     }
-    let _ = cache.info_by_key(&key);
+    let _ = cache.info(&key);
     let _ = cache.verify();
     Ok(())
 }

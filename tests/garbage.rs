@@ -6,7 +6,7 @@ use crate::common;
 
 use cacheness::{Serde, params};
 
-fn fill(root: &std::path::Path) -> Vec<String> {
+fn fill(root: &std::path::Path) -> Vec<cacheness::CacheKey> {
     let cache = common::open_quiet(root);
     let keys = (0..5)
         .map(|i| cache.put(&Serde(i), &params!(i = i)).unwrap())
@@ -79,7 +79,7 @@ fn empty_and_corrupt_journal_segments_are_skipped() {
     )
     .unwrap();
     let cache = common::open_quiet(root);
-    let mut listed: Vec<String> = cache
+    let mut listed: Vec<cacheness::CacheKey> = cache
         .list_entries()
         .unwrap()
         .into_iter()

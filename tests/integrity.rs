@@ -16,7 +16,7 @@ fn payload_path(root: &std::path::Path, key: &str) -> std::path::PathBuf {
 }
 
 /// Put one value of each format; return (params, key) pairs.
-fn fill(cache: &Cache) -> Vec<(cacheness::Params, String)> {
+fn fill(cache: &Cache) -> Vec<(cacheness::Params, cacheness::CacheKey)> {
     let mut out = Vec::new();
     let p = params!(f = "object");
     out.push((
@@ -230,18 +230,18 @@ fn invalidate_clear_and_lookup_by_key() {
     let a = cache.put(&Serde("a".to_string()), &params!(n = 1)).unwrap();
     cache.put(&Serde("b".to_string()), &params!(n = 2)).unwrap();
     assert_eq!(
-        cache.get_by_key::<Serde<String>>(&a).unwrap(),
+        cache.get::<Serde<String>>(&a).unwrap(),
         Some(Serde("a".into()))
     );
-    assert!(cache.exists_key(&a).unwrap());
-    assert!(
-        cache
-            .get_by_key::<Serde<String>>("../../etc/passwd")
-            .is_err()
-    );
+    assert!(cache.exists(&a).unwrap());
+    // A key that is not 16 hex digits cannot be made, so it cannot reach a file name.
+    assert!(matches!(
+        cacheness::CacheKey::parse("../../etc/passwd"),
+        Err(cacheness::FormatError::InvalidKey { .. })
+    ));
     assert!(cache.invalidate(&params!(n = 1)).unwrap());
     assert!(!cache.invalidate(&params!(n = 1)).unwrap());
-    assert!(!cache.exists_key(&a).unwrap());
+    assert!(!cache.exists(&a).unwrap());
     cache.flush().unwrap();
     assert_eq!(common::delta_rows(dir.path()).len(), 1);
     cache.put(&Serde("c".to_string()), &params!(n = 3)).unwrap();

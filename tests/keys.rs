@@ -2,7 +2,8 @@
 
 use std::collections::BTreeMap;
 
-use cacheness::keys::canonical::{decode_params, encode_value, key_of};
+use cacheness::CacheKey;
+use cacheness::keys::canonical::{decode_params, encode_value};
 use cacheness::{Params, Value, params};
 use proptest::prelude::*;
 
@@ -98,7 +99,7 @@ struct Vector {
     name: String,
     params: serde_json::Value,
     canonical_hex: String,
-    key: String,
+    key: cacheness::CacheKey,
 }
 
 fn computed() -> Vec<Vector> {
@@ -134,7 +135,7 @@ fn golden_key_vectors_are_stable() {
 
 #[test]
 fn types_distinguish_keys_and_widths_do_not() {
-    let keys: Vec<String> = [
+    let keys: Vec<cacheness::CacheKey> = [
         params!(x = 1),
         params!(x = 1.0),
         params!(x = "1"),
@@ -251,7 +252,7 @@ proptest! {
         let pb = params!(v = b.clone());
         prop_assert_eq!(ea == eb, pa.canonical().unwrap() == pb.canonical().unwrap());
         if ea != eb {
-            prop_assert_ne!(key_of(&pa.canonical().unwrap()), key_of(&pb.canonical().unwrap()));
+            prop_assert_ne!(CacheKey::of_canonical(&pa.canonical().unwrap()), CacheKey::of_canonical(&pb.canonical().unwrap()));
         }
     }
 

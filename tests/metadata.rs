@@ -85,7 +85,7 @@ fn rows_attach_at_put_or_later_and_join_to_entries() {
         .put(&Serde(2), &params!(model = "xgboost", run = 3))
         .unwrap();
     cache
-        .attach_metadata_by_key(&c, "ml_experiments", &experiment("exp-3", "xgboost", 0.95))
+        .attach_metadata(&c, "ml_experiments", &experiment("exp-3", "xgboost", 0.95))
         .unwrap();
 
     let good = cache
@@ -117,12 +117,8 @@ fn rows_attach_at_put_or_later_and_join_to_entries() {
         ],
     )
     .unwrap();
-    cache
-        .attach_metadata_by_key(&a, "ml_experiments", &two)
-        .unwrap();
-    cache
-        .attach_metadata_by_key(&a, "ml_experiments", &two)
-        .unwrap();
+    cache.attach_metadata(&a, "ml_experiments", &two).unwrap();
+    cache.attach_metadata(&a, "ml_experiments", &two).unwrap();
     let rows = cache
         .sql(&format!(
             "SELECT experiment_id, accuracy FROM ml_experiments WHERE cache_key = '{a}'"
@@ -252,7 +248,7 @@ fn bad_declarations_and_rows_are_refused_with_their_names() {
     );
 
     let key = cache.put(&Serde(1), &params!(run = 1)).unwrap();
-    let m = msg(cache.attach_metadata_by_key(&key, "nope", &experiment("x", "y", 1.0)));
+    let m = msg(cache.attach_metadata(&key, "nope", &experiment("x", "y", 1.0)));
     assert!(m.contains("nope") && m.contains("declare"), "{m}");
     let wrong_type = RecordBatch::try_new(
         Arc::new(Schema::new(vec![
@@ -267,9 +263,9 @@ fn bad_declarations_and_rows_are_refused_with_their_names() {
         ],
     )
     .unwrap();
-    let m = msg(cache.attach_metadata_by_key(&key, "ml_experiments", &wrong_type));
+    let m = msg(cache.attach_metadata(&key, "ml_experiments", &wrong_type));
     assert!(
-        m.contains("accuracy") && m.contains("Float64") && m.contains(&key),
+        m.contains("accuracy") && m.contains("Float64") && m.contains(key.as_str()),
         "{m}"
     );
     let extra = RecordBatch::try_new(
@@ -281,7 +277,7 @@ fn bad_declarations_and_rows_are_refused_with_their_names() {
         vec![Arc::new(Float64Array::from(vec![0.1]))],
     )
     .unwrap();
-    let m = msg(cache.attach_metadata_by_key(&key, "ml_experiments", &extra));
+    let m = msg(cache.attach_metadata(&key, "ml_experiments", &extra));
     assert!(m.contains("loss") && m.contains("not declared"), "{m}");
     match cache.attach_metadata(
         &params!(run = 2),

@@ -166,7 +166,7 @@ fn served(cache: &Cache, n: i64) -> Option<Value> {
 }
 
 /// The keys `list_entries` answers.
-fn listed_keys(cache: &Cache) -> BTreeSet<String> {
+fn listed_keys(cache: &Cache) -> BTreeSet<cacheness::CacheKey> {
     cache
         .list_entries()
         .unwrap()
@@ -466,8 +466,8 @@ impl Run {
         let cache = self.cache();
         let key_of = |n: &i64| p(*n).key().unwrap();
         let listed = listed_keys(cache);
-        let live: BTreeSet<String> = self.model.keys().map(key_of).collect();
-        let may: BTreeSet<String> = self
+        let live: BTreeSet<cacheness::CacheKey> = self.model.keys().map(key_of).collect();
+        let may: BTreeSet<cacheness::CacheKey> = self
             .dangling
             .iter()
             .chain(&self.unsettled)
@@ -493,25 +493,28 @@ impl Run {
     fn check_catalog(&self) {
         let cache = self.cache();
         let key_of = |n: &i64| p(*n).key().unwrap();
-        let rows: BTreeSet<String> = self
+        let rows: BTreeSet<cacheness::CacheKey> = self
             .model
             .keys()
             .chain(&self.dangling)
             .map(key_of)
             .collect();
-        let may: BTreeSet<String> = self.expired.iter().map(key_of).collect();
+        let may: BTreeSet<cacheness::CacheKey> = self.expired.iter().map(key_of).collect();
         let listed = listed_keys(cache);
         // A row whose payload was deleted behind the cache's back is listed until an
         // invalidate, a put of its key or repair (verify reports it, below).
         assert_eq!(listed, rows, "list_entries");
         let delta = self.backend.delta_keys();
-        let unique: BTreeSet<String> = delta.iter().cloned().collect();
+        let unique: BTreeSet<cacheness::CacheKey> = delta
+            .iter()
+            .map(|k| cacheness::CacheKey::parse(k).unwrap())
+            .collect();
         assert_eq!(
             unique.len(),
             delta.len(),
             "one Delta row per key: {delta:?}"
         );
-        let extra: BTreeSet<&String> = unique.difference(&rows).collect();
+        let extra: BTreeSet<&cacheness::CacheKey> = unique.difference(&rows).collect();
         assert!(
             rows.is_subset(&unique) && extra.iter().all(|k| may.contains(*k)),
             "Delta rows {unique:?}, expected {rows:?} (and maybe the expired {may:?})"
@@ -521,7 +524,11 @@ impl Run {
         let problems: BTreeSet<(String, Option<String>)> = report
             .problems
             .iter()
-            .filter(|p| !p.cache_key.as_ref().is_some_and(|k| may.contains(k)))
+            .filter(|p| {
+                !p.cache_key
+                    .as_ref()
+                    .is_some_and(|k| may.iter().any(|m| m == k))
+            })
             .map(|p| (format!("{:?}", p.kind), p.cache_key.clone()))
             .collect();
         let expected: BTreeSet<(String, Option<String>)> = self
@@ -530,7 +537,7 @@ impl Run {
             .map(|n| {
                 (
                     format!("{:?}", ProblemKind::MissingPayload),
-                    Some(key_of(n)),
+                    Some(key_of(n).to_string()),
                 )
             })
             .collect();

@@ -209,7 +209,7 @@ fn killing_a_host_mid_put_loses_no_acknowledged_entry() {
         .list_entries()
         .unwrap()
         .into_iter()
-        .map(|e| e.cache_key)
+        .map(|e| e.cache_key.into())
         .collect();
     for (i, key) in &acked {
         assert!(listed.contains(key), "acknowledged put {i} ({key}) lost");
@@ -225,7 +225,7 @@ fn killing_a_host_mid_put_loses_no_acknowledged_entry() {
         .list_entries()
         .unwrap()
         .into_iter()
-        .map(|e| e.cache_key)
+        .map(|e| e.cache_key.into())
         .collect();
     assert!(acked.iter().all(|(_, k)| seen.contains(k)));
 }
@@ -379,7 +379,7 @@ fn a_host_that_never_returns_leaves_payloads_that_repair_indexes() {
         .list_entries()
         .unwrap()
         .into_iter()
-        .map(|e| e.cache_key)
+        .map(|e| e.cache_key.into())
         .collect();
     assert!(acked.iter().all(|k| listed.contains(k)));
     assert!(cache.verify().unwrap().problems.is_empty());
@@ -605,7 +605,7 @@ fn large_tables_are_scanned_in_checked_parts() {
     // 2.2 M rows: three row groups (the writer's 1 Mi rows each) of three 8-byte columns.
     let batch = noise_table(2_200_000);
     let key = cache.put(&batch, &params!(t = "big")).unwrap();
-    let len = cache.info_by_key(&key).unwrap().unwrap().stored_bytes;
+    let len = cache.info(&key).unwrap().unwrap().stored_bytes;
     assert!(len > 32 << 20, "{len}");
     let object = format!("parts/blobs/{}/{key}.parquet", &key[..2]);
     assert!(s3.keys("parts/blobs").contains(&format!("{object}.tree")));
@@ -663,7 +663,7 @@ fn large_tables_are_scanned_in_checked_parts() {
     assert!(
         !s3.keys("parts/blobs")
             .iter()
-            .any(|k| k.contains(&small) && k.ends_with(".tree"))
+            .any(|k| k.contains(small.as_str()) && k.ends_with(".tree"))
     );
     let n = one_int(
         &cache,
@@ -685,7 +685,7 @@ fn array_slices_fetch_only_their_chunks() {
     let a = Array2::from_shape_simple_fn((2 << 20, 4), || (next() >> 11) as f64);
     let p = params!(a = "big");
     let key = cache.put(&a, &p).unwrap();
-    let len = cache.info_by_key(&key).unwrap().unwrap().stored_bytes;
+    let len = cache.info(&key).unwrap().unwrap().stored_bytes;
     let object = format!("arr/blobs/{}/{key}.b2nd", &key[..2]);
     assert!(s3.keys("arr/blobs").contains(&format!("{object}.tree")));
     let slice = |rows: std::ops::Range<usize>| {

@@ -62,9 +62,9 @@ fn each_kind_of_damage_is_reported_then_fixed() {
     let mut bytes = std::fs::read(path(&corrupt, "parquet")).unwrap();
     bytes[20] ^= 1;
     std::fs::write(path(&corrupt, "parquet"), bytes).unwrap();
-    let orphan_info = cache.info_by_key(&orphan).unwrap().unwrap();
+    let orphan_info = cache.info(&orphan).unwrap().unwrap();
     let orphan_bytes = std::fs::read(path(&orphan, "cnobj")).unwrap();
-    cache.invalidate_key(&orphan).unwrap();
+    cache.invalidate(&orphan).unwrap();
     // Committed first: a commit that touched the key while its payload is back would give it
     // a row made from the payload (tests/truth.rs).
     cache.flush().unwrap();
@@ -88,9 +88,9 @@ fn each_kind_of_damage_is_reported_then_fixed() {
     assert_eq!(
         kinds(&report),
         vec![
-            (ProblemKind::CorruptPayload, Some(corrupt.clone())),
-            (ProblemKind::MissingPayload, Some(missing.clone())),
-            (ProblemKind::Orphan, Some(orphan.clone())),
+            (ProblemKind::CorruptPayload, Some(corrupt.to_string())),
+            (ProblemKind::MissingPayload, Some(missing.to_string())),
+            (ProblemKind::Orphan, Some(orphan.to_string())),
             (ProblemKind::StaleTempFile, None),
             (ProblemKind::UnknownFile, None),
         ]
@@ -122,7 +122,7 @@ fn each_kind_of_damage_is_reported_then_fixed() {
     let after = cache.verify().unwrap();
     assert_eq!(kinds(&after), vec![(ProblemKind::UnknownFile, None)]);
     // The orphan is back, from its own metadata, exactly as it was; the rest are gone.
-    assert_eq!(cache.info_by_key(&orphan).unwrap().unwrap(), orphan_info);
+    assert_eq!(cache.info(&orphan).unwrap().unwrap(), orphan_info);
     let listed = by_key(cache.list_entries().unwrap());
     let keys: Vec<&str> = listed.iter().map(|e| e.cache_key.as_str()).collect();
     let mut want = vec![keep.as_str(), orphan.as_str()];
@@ -254,9 +254,9 @@ fn rows_follow_their_payloads_and_duplicates_keep_the_newer() {
     assert_eq!(
         kinds(&report),
         vec![
-            (ProblemKind::DuplicatePayload, Some(dup.clone())),
+            (ProblemKind::DuplicatePayload, Some(dup.to_string())),
             (ProblemKind::InvalidRow, Some("../../etc/passwd".into())),
-            (ProblemKind::TamperedRow, Some(stale.clone())),
+            (ProblemKind::TamperedRow, Some(stale.to_string())),
         ]
     );
     cache.repair().unwrap();
@@ -288,7 +288,7 @@ fn a_corrupt_stray_format_goes_without_taking_the_valid_entry() {
     let report = cache.verify().unwrap();
     assert_eq!(
         kinds(&report),
-        vec![(ProblemKind::CorruptPayload, Some(key.clone()))]
+        vec![(ProblemKind::CorruptPayload, Some(key.to_string()))]
     );
     let fixed = cache.repair().unwrap();
     assert_eq!((fixed.files_removed, fixed.rows_deleted), (1, 0));
@@ -336,7 +336,7 @@ fn a_second_row_of_a_key_in_the_delta_table_is_reported_and_repaired() {
     let report = cache.verify().unwrap();
     assert_eq!(
         kinds(&report),
-        vec![(ProblemKind::DuplicateRow, Some(key.clone()))]
+        vec![(ProblemKind::DuplicateRow, Some(key.to_string()))]
     );
     cache.repair().unwrap();
     cache.flush().unwrap();

@@ -118,7 +118,7 @@ fn payloads_swapped_between_two_keys_are_never_served() {
     );
     assert_eq!(cache.get::<Array1<f64>>(&a).unwrap(), None);
     assert_eq!(cache.get::<Array1<f64>>(&b).unwrap(), None);
-    assert_eq!(cache.get_by_key::<Array1<f64>>(&ka).unwrap(), None);
+    assert_eq!(cache.get::<Array1<f64>>(&ka).unwrap(), None);
 }
 
 #[test]
@@ -162,7 +162,7 @@ fn a_changed_catalog_field_is_a_tampered_row_and_gets_ignore_it() {
         report.problems[0].detail
     );
     // Gets never read the catalog: the payload's signed expiry rules.
-    let info = cache.info_by_key(&key).unwrap().unwrap();
+    let info = cache.info(&key).unwrap().unwrap();
     assert!(info.expires_at.unwrap() < chrono::Utc::now() + chrono::Duration::hours(2));
     cache.repair().unwrap();
     assert!(cache.verify().unwrap().is_clean());
@@ -177,7 +177,7 @@ fn a_changed_catalog_field_is_a_tampered_row_and_gets_ignore_it() {
 fn a_replaced_key_file_makes_every_entry_invalid_and_deletion_can_be_turned_off() {
     let dir = tempfile::tempdir().unwrap();
     let cache = common::open_quiet(dir.path());
-    let keys: Vec<String> = (0..3)
+    let keys: Vec<cacheness::CacheKey> = (0..3)
         .map(|i| cache.put(&Serde(i), &params!(i = i)).unwrap())
         .collect();
     let old_id = cache.signer().key_id();
@@ -250,7 +250,7 @@ fn unsigned_payloads_are_refused_unless_allowed() {
         allowing.get::<Serde<Vec<u8>>>(&p).unwrap(),
         Some(Serde(vec![1, 2, 3]))
     );
-    assert_eq!(allowing.info_by_key(&key).unwrap().unwrap().signature, None);
+    assert_eq!(allowing.info(&key).unwrap().unwrap().signature, None);
     allowing.close().unwrap();
     drop(allowing);
 

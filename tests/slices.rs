@@ -79,7 +79,7 @@ fn slices_that_do_not_fit_are_errors_naming_the_entry() {
         match cache.get_array_slice::<f64>(&p, &ranges) {
             Err(e @ Error::Format(FormatError::InvalidSlice { .. })) => {
                 let text = e.to_string();
-                assert!(text.contains(&key) && text.contains(says), "{text}");
+                assert!(text.contains(key.as_str()) && text.contains(says), "{text}");
             }
             other => panic!("{ranges:?}: {other:?}"),
         }

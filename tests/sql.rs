@@ -246,7 +246,7 @@ fn cached_table_refuses_what_is_not_a_valid_table() {
         .unwrap();
     let msg = sql_error(&cache, &format!("SELECT * FROM cached_table('{obj}')"));
     assert!(
-        msg.contains(&obj) && msg.contains("object") && msg.contains("not an Arrow table"),
+        msg.contains(obj.as_str()) && msg.contains("object") && msg.contains("not an Arrow table"),
         "{msg}"
     );
     for (call, needle) in [
@@ -331,24 +331,24 @@ fn cached_tables_are_queried_by_entry_name_newest_first() {
     };
     assert_eq!(listed_name(&new).as_deref(), Some("train"));
     assert_eq!(
-        cache.info_by_key(&old).unwrap().unwrap().name.as_deref(),
+        cache.info(&old).unwrap().unwrap().name.as_deref(),
         Some("train")
     );
     // Committed to Delta, and after a touch (which rewrites the payload), the same.
     assert!(cache.touch(&params!(split = "train", day = 2)).unwrap());
     cache.flush().unwrap();
     assert_eq!(
-        cache.info_by_key(&new).unwrap().unwrap().name.as_deref(),
+        cache.info(&new).unwrap().unwrap().name.as_deref(),
         Some("train")
     );
     assert_eq!(count(&cache.sql("SELECT count(*) FROM train").unwrap()), 10);
     // Once the newest goes, the name falls back to the one before it.
-    cache.invalidate_key(&new).unwrap();
+    cache.invalidate(&new).unwrap();
     assert_eq!(
         count(&cache.sql("SELECT count(*) FROM train").unwrap()),
         100
     );
-    cache.invalidate_key(&old).unwrap();
+    cache.invalidate(&old).unwrap();
     let msg = sql_error(&cache, "SELECT * FROM train");
     assert!(msg.contains("train") && msg.contains("not found"), "{msg}");
 }
@@ -394,7 +394,7 @@ fn entry_names_are_checked_and_never_shadow_other_tables() {
     let err = cache
         .declare_metadata_table("scores", &columns)
         .unwrap_err();
-    assert!(err.to_string().contains(&key), "{err}");
+    assert!(err.to_string().contains(key.as_str()), "{err}");
     // A named entry that is not a table is named in the error.
     let weights = cache
         .put_with(
@@ -405,7 +405,7 @@ fn entry_names_are_checked_and_never_shadow_other_tables() {
         .unwrap();
     let msg = sql_error(&cache, "SELECT * FROM weights");
     assert!(
-        msg.contains(&weights) && msg.contains("not an Arrow table"),
+        msg.contains(weights.as_str()) && msg.contains("not an Arrow table"),
         "{msg}"
     );
     // Entries without a name are not tables by any name.

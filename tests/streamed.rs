@@ -30,8 +30,11 @@ fn payload_path(root: &Path, key: &str) -> PathBuf {
 }
 
 /// Read a streamed payload's value whole (the tests' way to compare it).
-fn streamed_value(cache: &cacheness::blocking::Cache, key: &str) -> Option<Vec<u8>> {
-    let (info, payload) = cache.payload_streamed_by_key(key).unwrap()?;
+fn streamed_value(
+    cache: &cacheness::blocking::Cache,
+    key: &cacheness::CacheKey,
+) -> Option<Vec<u8>> {
+    let (info, payload) = cache.payload_streamed(key).unwrap()?;
     let StreamedPayload::Bytes(mut reader) = payload else {
         panic!("a large bytes value on disk is streamed");
     };
@@ -60,7 +63,7 @@ fn a_large_value_put_from_a_reader_is_the_value_a_get_returns() {
         cache.get::<Vec<u8>>(&p).unwrap().as_deref(),
         Some(&value[..])
     );
-    let info = cache.info_by_key(&key).unwrap().unwrap();
+    let info = cache.info(&key).unwrap().unwrap();
     assert_eq!(info.raw_bytes, LARGE as u64);
     assert_eq!(info.description.as_deref(), Some("large"));
     let file_len = std::fs::metadata(payload_path(dir.path(), &key))
@@ -109,7 +112,7 @@ fn a_large_value_that_compresses_well_is_finished_in_memory_and_reads_back() {
         Some(&value[..])
     );
     // A small file: read whole.
-    let (_, payload) = cache.payload_streamed_by_key(&key).unwrap().unwrap();
+    let (_, payload) = cache.payload_streamed(&key).unwrap().unwrap();
     assert!(matches!(payload, StreamedPayload::Whole(_)));
 }
 
@@ -146,7 +149,7 @@ fn a_large_object_is_read_whole() {
     let key = cache
         .put(&RawObject(noise(LARGE, 5)), &params!(n = 4))
         .unwrap();
-    let (info, payload) = cache.payload_streamed_by_key(&key).unwrap().unwrap();
+    let (info, payload) = cache.payload_streamed(&key).unwrap().unwrap();
     assert_eq!(info.data_type, cacheness::DataType::Object);
     let StreamedPayload::Whole(bytes) = payload else {
         panic!("only bytes values are streamed");
@@ -166,7 +169,7 @@ fn a_payload_changed_after_its_check_fails_the_read() {
             &PutOptions::default(),
         )
         .unwrap();
-    let (_, payload) = cache.payload_streamed_by_key(&key).unwrap().unwrap();
+    let (_, payload) = cache.payload_streamed(&key).unwrap().unwrap();
     let StreamedPayload::Bytes(mut reader) = payload else {
         panic!("streamed");
     };
@@ -186,10 +189,7 @@ fn a_payload_changed_after_its_check_fails_the_read() {
         "{err}"
     );
     // The next get checks the file again and refuses it.
-    assert_eq!(
-        cache.payload_streamed_by_key(&key).unwrap().map(|_| ()),
-        None
-    );
+    assert_eq!(cache.payload_streamed(&key).unwrap().map(|_| ()), None);
     assert!(!path.exists(), "the damaged payload is removed");
 }
 
@@ -210,10 +210,7 @@ fn a_damaged_or_expired_large_payload_is_a_miss() {
     let at = bytes.len() / 2;
     bytes[at] ^= 1;
     std::fs::write(&path, &bytes).unwrap();
-    assert_eq!(
-        cache.payload_streamed_by_key(&key).unwrap().map(|_| ()),
-        None
-    );
+    assert_eq!(cache.payload_streamed(&key).unwrap().map(|_| ()), None);
     assert!(!path.exists(), "removed");
 
     let opts = PutOptions::default().ttl(std::time::Duration::from_secs(1));
@@ -221,10 +218,7 @@ fn a_damaged_or_expired_large_payload_is_a_miss() {
         .put_reader_with(&mut value.as_slice(), &params!(n = 7), &opts)
         .unwrap();
     std::thread::sleep(std::time::Duration::from_millis(1100));
-    assert_eq!(
-        cache.payload_streamed_by_key(&key).unwrap().map(|_| ()),
-        None
-    );
+    assert_eq!(cache.payload_streamed(&key).unwrap().map(|_| ()), None);
     assert!(!payload_path(dir.path(), &key).exists(), "expired: removed");
     assert_eq!(cache.stats().unwrap().misses, 2);
 }
@@ -253,7 +247,7 @@ fn a_reader_that_fails_puts_nothing_and_names_the_key() {
             .unwrap_err();
         let text = err.to_string();
         assert!(text.contains("the disk went away"), "{text}");
-        assert!(text.contains(&p.key().unwrap()), "{text}");
+        assert!(text.contains(p.key().unwrap().as_str()), "{text}");
         assert!(matches!(err, cacheness::Error::Read { .. }));
     }
     assert!(common::payload_files(dir.path()).is_empty());
@@ -298,7 +292,7 @@ fn a_large_table_put_batch_by_batch_carries_its_own_content_hash() {
         .join(format!("blobs/{}/{key}.parquet", &key[..2]));
     let file = std::fs::read(&path).unwrap();
     assert!(file.len() > 16 << 20, "{} bytes", file.len());
-    let info = cache.info_by_key(&key).unwrap().unwrap();
+    let info = cache.info(&key).unwrap().unwrap();
     assert_eq!(
         cacheness_format::seal::check(&file, cacheness_format::seal::SlotAt::Back),
         Some(info.content_hash.clone())

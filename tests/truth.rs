@@ -23,7 +23,7 @@ fn an_invalidate_after_an_outside_deletion_leaves_no_row() {
         "there was no live entry to invalidate"
     );
     cache.flush().unwrap();
-    let listed: Vec<String> = cache
+    let listed: Vec<cacheness::CacheKey> = cache
         .list_entries()
         .unwrap()
         .into_iter()

@@ -145,7 +145,7 @@ fn big_values(c: &mut Criterion) {
 fn row(i: i64) -> Box<CatalogRow> {
     let p = small_params(i);
     Box::new(CatalogRow {
-        cache_key: p.key().unwrap(),
+        cache_key: p.key().unwrap().into(),
         data_type: "object".into(),
         format: "cnobj".into(),
         path: "blobs/x".into(),

@@ -16,9 +16,16 @@ fn time(n: usize, f: impl FnMut(usize)) -> f64 {
 }
 
 /// Print the check costs of the payload of `key` (format slots at `at`).
-fn report(cache: &Cache, dir: &std::path::Path, key: &str, ext: &str, at: SlotAt, n: usize) {
+fn report(
+    cache: &Cache,
+    dir: &std::path::Path,
+    key: &cacheness::CacheKey,
+    ext: &str,
+    at: SlotAt,
+    n: usize,
+) {
     let bytes = std::fs::read(dir.join(format!("blobs/{}/{key}.{ext}", &key[..2]))).unwrap();
-    let info = cache.info_by_key(key).unwrap().unwrap();
+    let info = cache.info(key).unwrap().unwrap();
     let signer = cache.signer();
     let hash = time(n, |_| {
         cacheness_format::seal::check(&bytes, at).unwrap();

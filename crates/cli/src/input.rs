@@ -231,7 +231,7 @@ fn put_table(
     what: &str,
     params: &Params,
     opts: &PutOptions,
-) -> CliResult<String> {
+) -> CliResult<cacheness::CacheKey> {
     let source = if path == Path::new("-") {
         TableSource::Memory(read_all(path)?)
     } else {
@@ -257,7 +257,7 @@ pub fn put(
     format: InputFormat,
     params: &Params,
     opts: &PutOptions,
-) -> CliResult<String> {
+) -> CliResult<cacheness::CacheKey> {
     let stdin = path == Path::new("-");
     let format = format.resolve((!stdin).then_some(path));
     let what = if stdin {
@@ -296,7 +296,7 @@ fn put_bytes(
     what: &str,
     params: &Params,
     opts: &PutOptions,
-) -> CliResult<String> {
+) -> CliResult<cacheness::CacheKey> {
     if path == Path::new("-") {
         let spinner = progress::spinner(&format!("caching {what}"));
         let key = cache.put_reader_with(&mut std::io::stdin().lock(), params, opts)?;

@@ -26,6 +26,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
+use cacheness::CacheKey;
 use cacheness::streamed::StreamedPayload;
 use clap::{Parser, Subcommand};
 
@@ -215,14 +216,15 @@ struct EntryArg {
 }
 
 impl EntryArg {
-    /// The cache key these arguments name; a malformed parameter is a usage error.
-    fn key(&self, dir: &Path) -> Result<String, Outcome> {
-        match &self.key {
-            Some(k) => Ok(k.clone()),
+    /// The cache key these arguments name: `Err` for a malformed parameter (a usage error,
+    /// exit 2); a malformed `--key` is an error (exit 1) that names it.
+    fn key(&self, dir: &Path) -> CliResult<Result<CacheKey, Outcome>> {
+        Ok(match &self.key {
+            Some(k) => Ok(CacheKey::parse(k)?),
             None => params::params(&self.params, dir)
                 .and_then(|p| p.key().map_err(|e| e.to_string()))
                 .map_err(Outcome::Usage),
-        }
+        })
     }
 }
 
@@ -363,7 +365,7 @@ fn run(cli: Cli) -> CliResult<Outcome> {
             output,
             array_format,
         } => {
-            let key = match entry.key(&cache_dir(cli.dir.clone())) {
+            let key = match entry.key(&cache_dir(cli.dir.clone()))? {
                 Ok(k) => k,
                 Err(usage) => return Ok(usage),
             };
@@ -380,7 +382,7 @@ fn run(cli: Cli) -> CliResult<Outcome> {
                 }
             }) == ArrayFormat::Npy;
             let spinner = progress::spinner(&format!("reading entry {key}"));
-            let Some((info, payload)) = cache.payload_streamed_by_key(&key)? else {
+            let Some((info, payload)) = cache.payload_streamed(&key)? else {
                 spinner.finish_and_clear();
                 return Ok(Outcome::NotFound);
             };
@@ -487,12 +489,12 @@ fn run(cli: Cli) -> CliResult<Outcome> {
         }
         Command::Sql { query, answer } => sql_to(cli.dir, &query, &answer),
         Command::Invalidate { entry } => {
-            let key = match entry.key(&cache_dir(cli.dir.clone())) {
+            let key = match entry.key(&cache_dir(cli.dir.clone()))? {
                 Ok(k) => k,
                 Err(usage) => return Ok(usage),
             };
             let cache = cacheness::blocking::Cache::open(cache_dir(cli.dir))?;
-            let removed = cache.invalidate_key(&key)?;
+            let removed = cache.invalidate(&key)?;
             close_after_write(&cache);
             Ok(if removed {
                 Outcome::Done

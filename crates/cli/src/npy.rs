@@ -139,7 +139,7 @@ pub fn put(
     what: &str,
     params: &Params,
     opts: &PutOptions,
-) -> CliResult<String> {
+) -> CliResult<cacheness::CacheKey> {
     let dtype = checked_dtype(bytes, what)?;
     for_element!(dtype, T => {
         let array = ArrayD::<T>::read_npy(bytes)

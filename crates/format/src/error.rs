@@ -24,6 +24,12 @@ pub enum Error {
         /// Why.
         reason: String,
     },
+    /// A cache key given as text is not 16 lower-case hex digits.
+    #[error("invalid cache key {key:?}: keys are 16 lower-case hex digits")]
+    InvalidKey {
+        /// The key given.
+        key: String,
+    },
     /// A file operation failed (a file keyed by content, a signing key file).
     #[error("I/O error on {path}: {source}")]
     Io {

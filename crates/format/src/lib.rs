@@ -32,5 +32,5 @@ pub use codec::array::Element;
 pub use codec::object::RawObject;
 pub use codec::{Cacheable, CodecOptions, DataType, EntryMeta, Format, Serde};
 pub use error::{Error, Invalid, Result};
-pub use keys::{Params, Value};
+pub use keys::{CacheKey, Params, Value};
 pub use signing::SigningKey;

@@ -71,7 +71,7 @@ impl Payloads {
     /// an error naming the entry if it is not an Arrow table or cannot be read.
     pub fn table(&self, lookup: &TableLookup) -> cacheness_store::Result<Option<TablePayload>> {
         let found = match lookup {
-            TableLookup::Key(k) => Lookup::key(k),
+            TableLookup::Key(k) => Lookup::parse_key(k),
             TableLookup::Params(pairs) => {
                 let mut params = Params::new();
                 for (name, value) in pairs {
@@ -96,7 +96,7 @@ impl Payloads {
             return Ok(None);
         };
         Ok(Some(TablePayload {
-            key: info.cache_key,
+            key: info.cache_key.into(),
             bytes: match data {
                 PayloadData::Whole(b) => PayloadBytes::Whole(b),
                 PayloadData::Parts(p) => PayloadBytes::Parts(p),

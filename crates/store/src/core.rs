@@ -18,11 +18,11 @@ use crate::config::CacheConfig;
 use crate::error::{Error, Result};
 use crate::ranged::{Opened, PayloadData, RangedPayload};
 use crate::stats::{CacheStats, Counters, RemovalReason, ReportInputs};
-use crate::store::{BlobStore, is_valid_key};
+use crate::store::BlobStore;
 use cacheness_format::Error as FormatError;
 use cacheness_format::codec::array::{self, Element, Slice};
 use cacheness_format::codec::{Cacheable, DataType, EncodeCtx, EntryMeta, Format};
-use cacheness_format::keys::{Params, hex};
+use cacheness_format::keys::{CacheKey, Params, hex};
 use cacheness_format::seal;
 use cacheness_format::signing::{Record, Signer, SigningKey, Unverified};
 use ndarray::ArrayD;
@@ -79,7 +79,7 @@ impl PutOptions {
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct EntryInfo {
     /// The entry's key.
-    pub cache_key: String,
+    pub cache_key: CacheKey,
     /// What it holds (`arrow_table`, `ndarray`, `object`, `bytes`, `json` in the catalog).
     #[serde(serialize_with = "catalog_name")]
     pub data_type: DataType,
@@ -133,10 +133,12 @@ impl EntryInfo {
         }
     }
 
-    /// The entry a catalog row describes; `None` for a row whose data type or format this
-    /// version does not know (`verify` reports such rows; no get could read their payload).
+    /// The entry a catalog row describes; `None` for a row whose key is malformed or whose
+    /// data type or format this version does not know (`verify` reports such rows; no get
+    /// could read their payload).
     fn from_row(row: CatalogRow) -> Option<Self> {
-        let (Some(data_type), Some(format)) = (
+        let (Ok(cache_key), Some(data_type), Some(format)) = (
+            CacheKey::parse(&row.cache_key),
             DataType::from_name(&row.data_type),
             Format::from_name(&row.format),
         ) else {
@@ -144,13 +146,14 @@ impl EntryInfo {
                 key = %row.cache_key,
                 data_type = %row.data_type,
                 format = %row.format,
-                "catalog row of an unknown data type or format left out of the listing"
+                "catalog row of a malformed key or an unknown data type or format left out of \
+                 the listing"
             );
             return None;
         };
         Some(EntryInfo {
             params: serde_json::from_str(&row.params_json).unwrap_or(serde_json::Value::Null),
-            cache_key: row.cache_key,
+            cache_key,
             data_type,
             format,
             path: row.path,
@@ -165,11 +168,11 @@ impl EntryInfo {
         })
     }
 
-    fn from_loaded(loaded: &Loaded, params: &Params) -> Self {
+    fn from_loaded(loaded: &Loaded, params: &Params) -> Result<Self> {
         let (meta, format, hash) = (&loaded.meta, loaded.format, &loaded.hash);
         let stored = loaded.stored_bytes;
-        EntryInfo {
-            cache_key: meta.key.clone(),
+        Ok(EntryInfo {
+            cache_key: CacheKey::parse(&meta.key)?,
             data_type: meta.data_type,
             format,
             path: BlobStore::rel_path(&meta.key, format),
@@ -182,14 +185,14 @@ impl EntryInfo {
             params: params.to_json(),
             name: meta.name.clone(),
             signature: loaded.signature.as_ref().map(|s| s.text()),
-        }
+        })
     }
 }
 
 /// How a lookup names its entry: by parameters (checked against the stored ones) or by key.
 #[derive(Debug, Clone)]
 pub struct Lookup {
-    key: String,
+    key: CacheKey,
     /// The canonical parameters, when looked up by parameters (checked against the payload).
     canonical: Option<Vec<u8>>,
 }
@@ -199,25 +202,63 @@ impl Lookup {
     pub fn params(p: &Params) -> Result<Self> {
         let canonical = p.canonical()?;
         Ok(Lookup {
-            key: cacheness_format::keys::canonical::key_of(&canonical),
+            key: CacheKey::of_canonical(&canonical),
             canonical: Some(canonical),
         })
     }
 
     /// The key this lookup names.
-    pub fn cache_key(&self) -> &str {
+    pub fn cache_key(&self) -> &CacheKey {
         &self.key
     }
 
-    /// Look up by an explicit cache key (16 lower-case hex digits).
-    pub fn key(k: &str) -> Result<Self> {
-        if !is_valid_key(k) {
-            return Err(Error::InvalidKey { key: k.to_string() });
+    /// Look up by a key given as text (a catalog row's, a file name's): an
+    /// [`FormatError::InvalidKey`] unless it is 16 lower-case hex digits.
+    pub fn parse_key(text: &str) -> Result<Self> {
+        Ok(Lookup::key(&CacheKey::parse(text)?))
+    }
+
+    /// Look up by key.
+    pub fn key(key: &CacheKey) -> Self {
+        Lookup {
+            key: key.clone(),
+            canonical: None,
         }
+    }
+}
+
+/// What a call names an entry by: its parameters (`&Params`) or its key (`&CacheKey`,
+/// `CacheKey`). Every API call about one entry takes `impl IntoLookup`, so there is one
+/// method for both (`cache.get(&params)`, `cache.get(&key)`).
+pub trait IntoLookup {
+    /// The lookup; parameters that cannot be keyed are an error here.
+    fn into_lookup(self) -> Result<Lookup>;
+}
+
+impl IntoLookup for &Params {
+    fn into_lookup(self) -> Result<Lookup> {
+        Lookup::params(self)
+    }
+}
+
+impl IntoLookup for &CacheKey {
+    fn into_lookup(self) -> Result<Lookup> {
+        Ok(Lookup::key(self))
+    }
+}
+
+impl IntoLookup for CacheKey {
+    fn into_lookup(self) -> Result<Lookup> {
         Ok(Lookup {
-            key: k.to_string(),
+            key: self,
             canonical: None,
         })
+    }
+}
+
+impl IntoLookup for &Lookup {
+    fn into_lookup(self) -> Result<Lookup> {
+        Ok(self.clone())
     }
 }
 
@@ -279,7 +320,7 @@ impl Loaded {
     }
 
     pub(crate) fn info(&self) -> Result<EntryInfo> {
-        Ok(EntryInfo::from_loaded(self, &self.params()?))
+        EntryInfo::from_loaded(self, &self.params()?)
     }
 
     /// The fields its signature covers.
@@ -512,7 +553,7 @@ impl CacheCore {
         value: &T,
         params: &Params,
         opts: &PutOptions,
-    ) -> Result<String> {
+    ) -> Result<CacheKey> {
         let meta = self.new_meta(params, opts, T::DATA_TYPE)?;
         let key = meta.key.clone();
         let mut encoded = value.encode(&EncodeCtx {
@@ -561,20 +602,20 @@ impl CacheCore {
     ) -> Result<EntryMeta> {
         self.check_open()?;
         let canonical = params.canonical()?;
-        let key = cacheness_format::keys::canonical::key_of(&canonical);
+        let key = CacheKey::of_canonical(&canonical);
         if let Some(name) = &opts.name {
             self.check_entry_name(name)?;
         }
         let created_at = now_micros();
         let expires_at = crate::config::effective_ttl(opts.ttl, self.config.default_ttl)
             .map_err(|reason| Error::InvalidTtl {
-                key: key.clone(),
+                key: key.to_string(),
                 reason: reason.to_string(),
             })?
             .map(|t| created_at.saturating_add(t.as_micros() as i64));
         Ok(EntryMeta {
             v: 1,
-            key,
+            key: key.to_string(),
             params: hex(&canonical),
             data_type,
             created_at,
@@ -593,8 +634,8 @@ impl CacheCore {
         row: CatalogRow,
         format: Format,
         replaces: bool,
-    ) -> Result<String> {
-        let key = row.cache_key.clone();
+    ) -> Result<CacheKey> {
+        let key = CacheKey::parse(&row.cache_key)?;
         // The row is the other half of the entry. If it cannot be journaled (a full disk),
         // the payload goes again, so that nothing is served that the catalog cannot list and
         // the put's error tells the truth: the key holds no value (docs/RELIABILITY.md).
@@ -605,7 +646,10 @@ impl CacheCore {
             if let Err(e) = self.store.remove(&key, format) {
                 tracing::warn!(key = %key, "cannot remove the payload of an undone put: {e}");
             }
-            return Err(Error::PutUndone { key, source });
+            return Err(Error::PutUndone {
+                key: key.to_string(),
+                source,
+            });
         }
         // The entry is stored: a pass that fails (an unreadable shard, say) is reported, not
         // turned into a failed put that the caller would retry. `evict()` returns its error.
@@ -680,7 +724,7 @@ impl CacheCore {
                 && (i > 0 || loaded.meta.data_type != dt)
             {
                 return Err(FormatError::WrongType {
-                    key: lookup.key.clone(),
+                    key: lookup.key.to_string(),
                     stored: loaded.meta.data_type.as_str().to_string(),
                     requested: dt.as_str().to_string(),
                 }
@@ -833,7 +877,7 @@ impl CacheCore {
         };
         if loaded.meta.data_type != want {
             return Err(FormatError::WrongType {
-                key: lookup.key.clone(),
+                key: lookup.key.to_string(),
                 stored: loaded.meta.data_type.as_str().to_string(),
                 requested: want.as_str().to_string(),
             }
@@ -942,7 +986,7 @@ impl CacheCore {
             // another tool) leaves its row, which must not outlive an invalidate. A delete of
             // a key without a row changes nothing.
             self.catalog.submit(CatalogOp::Delete {
-                cache_key: lookup.key.clone(),
+                cache_key: lookup.key.to_string(),
             })?;
         }
         Ok(any)
@@ -1033,7 +1077,7 @@ impl CacheCore {
         let now = now_micros();
         let mut removed = 0;
         for row in rows.iter().filter(|r| !is_live(r, now)) {
-            let Ok(lookup) = Lookup::key(&row.cache_key) else {
+            let Ok(lookup) = Lookup::parse_key(&row.cache_key) else {
                 continue; // not a key this cache could have written: repair's business
             };
             let has_payload = |core: &Self| {
@@ -1060,7 +1104,9 @@ impl CacheCore {
         let mut n = 0;
         for row in &rows {
             for format in Format::ALL {
-                if is_valid_key(&row.cache_key) && self.store.remove(&row.cache_key, format)? {
+                if CacheKey::is_valid(&row.cache_key)
+                    && self.store.remove(&row.cache_key, format)?
+                {
                     n += 1;
                 }
             }
@@ -1237,7 +1283,7 @@ impl Inspector<'_> {
                 if let Err(e) = Params::from_canonical(&stored_canonical) {
                     return corrupt(&e.to_string());
                 }
-                if cacheness_format::keys::canonical::key_of(&stored_canonical) != lookup.key {
+                if CacheKey::of_canonical(&stored_canonical) != lookup.key {
                     return corrupt("stored parameters do not give this key");
                 }
                 if lookup.canonical.is_some() {

@@ -15,12 +15,6 @@ use cacheness_storage::StorageError;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// A cache key given by the caller is not 16 lower-case hex digits.
-    #[error("invalid cache key {key:?}: keys are 16 lower-case hex digits")]
-    InvalidKey {
-        /// The key given.
-        key: String,
-    },
     /// An I/O error from code that names no file: a `?` on an `std::io::Result` in a
     /// `#[cached]` function or a closure given to the cache.
     #[error("I/O error: {0}")]

@@ -56,7 +56,7 @@ impl DiskPayloads {
 
 impl PayloadProbe for DiskPayloads {
     fn payloads(&self, key: &str) -> Option<Vec<PayloadOnDisk>> {
-        if !crate::store::is_valid_key(key) {
+        if !cacheness_format::keys::CacheKey::is_valid(key) {
             return None;
         }
         let mut found = Vec::new();
@@ -85,7 +85,7 @@ impl PayloadProbe for DiskPayloads {
             allow_unsigned: self.allow_unsigned,
         };
         let loaded = inspector
-            .inspect(&Lookup::key(key).ok()?, format, bytes.into())
+            .inspect(&Lookup::parse_key(key).ok()?, format, bytes.into())
             .ok()?;
         (loaded.hash == payload.content_hash)
             .then(|| loaded.row().ok())

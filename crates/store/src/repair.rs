@@ -19,8 +19,8 @@ use cacheness_catalog::{CatalogOp, CatalogRow};
 use crate::core::{CacheCore, Loaded, Lookup, Rejection, now_micros};
 use crate::error::{Error, Result};
 use crate::stats::RemovalReason;
-use crate::store::is_valid_key;
 use cacheness_format::codec::Format;
+use cacheness_format::keys::CacheKey;
 
 /// Temporary files younger than this may belong to a put in progress and are left alone.
 pub const TEMP_FILE_GRACE: Duration = Duration::from_secs(3600);
@@ -210,7 +210,7 @@ fn judge(
 ) -> Result<std::result::Result<Loaded, Verdict>> {
     Ok(core
         .inspector()
-        .inspect(&Lookup::key(key)?, format, bytes)
+        .inspect(&Lookup::parse_key(key)?, format, bytes)
         .map_err(|r| match r {
             Rejection::Corrupt(reason) => Verdict::Corrupt(reason),
             Rejection::Unsigned(why) => Verdict::InvalidSignature(why.to_string()),
@@ -266,7 +266,7 @@ fn scan(core: &CacheCore) -> Result<(VerifyReport, Vec<Finding>)> {
         checked_rows += 1;
         let key = row.cache_key.clone();
         let format = Format::from_name(&row.format);
-        let (Some(format), true) = (format, is_valid_key(&key)) else {
+        let (Some(format), true) = (format, CacheKey::is_valid(&key)) else {
             findings.push(Finding {
                 problem: problem(
                     ProblemKind::InvalidRow,

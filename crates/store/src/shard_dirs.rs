@@ -42,7 +42,7 @@ pub(crate) struct ShardDirs {
 }
 
 /// The number of a key's shard: its first two hex digits. Keys reaching here are checked
-/// (`store::is_valid_key`); anything else maps to shard 0 and fails there by name.
+/// (`CacheKey::is_valid`); anything else maps to shard 0 and fails there by name.
 fn shard_of(key: &str) -> usize {
     key.get(..2).and_then(shard_index).unwrap_or(0)
 }

@@ -27,6 +27,7 @@ use crate::remote_blobs::RemoteBlobs;
 use crate::shard_dirs::{ShardDirs, io_error, shard_index, shard_name};
 use crate::usage::Usage;
 use cacheness_format::codec::Format;
+use cacheness_format::keys::CacheKey;
 use cacheness_storage::Remote;
 
 /// The payload files of one cache.
@@ -160,20 +161,11 @@ pub struct PayloadFile {
     pub ino: u64,
 }
 
-/// Whether `key` is a well-formed cache key (16 lower-case hex digits). Only such keys ever
-/// reach a file path.
-pub fn is_valid_key(key: &str) -> bool {
-    key.len() == 16
-        && key
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-}
-
 /// The key and format a payload file's name (`<key>.<ext>`) stands for, if it is one.
 pub fn parse_payload_name(name: &str) -> Option<(&str, Format)> {
     let (key, ext) = name.split_once('.')?;
     let format = Format::from_name(ext)?;
-    is_valid_key(key).then_some((key, format))
+    CacheKey::is_valid(key).then_some((key, format))
 }
 
 /// Rename the temporary file into place as `name` in its shard; true if it replaced a file.

@@ -45,7 +45,7 @@ use cacheness_format::codec::table::TableWriter;
 use cacheness_format::codec::{
     DataType, EncodeCtx, EntryMeta, Format, encode_error, parquet_footer,
 };
-use cacheness_format::keys::Params;
+use cacheness_format::keys::{CacheKey, Params};
 use cacheness_format::seal::{self, SIGNATURE_LEN, SLOT_LEN, SLOT_PREFIX, SlotAt};
 
 /// Byte values at least this large are streamed; smaller ones are put and read whole.
@@ -165,7 +165,7 @@ impl CacheCore {
         reader: &mut dyn Read,
         params: &Params,
         opts: &PutOptions,
-    ) -> Result<String> {
+    ) -> Result<CacheKey> {
         let meta = self.new_meta(params, opts, DataType::Bytes)?;
         let read_error = |e: std::io::Error| Error::Read {
             key: meta.key.clone(),
@@ -192,7 +192,7 @@ impl CacheCore {
         mut meta: EntryMeta,
         reader: &mut dyn Read,
         params: &Params,
-    ) -> Result<String> {
+    ) -> Result<CacheKey> {
         let key = meta.key.clone();
         let format = Format::Container;
         let store = self.store();
@@ -257,7 +257,7 @@ impl CacheCore {
         batches: &mut dyn Iterator<Item = std::result::Result<RecordBatch, ArrowError>>,
         params: &Params,
         opts: &PutOptions,
-    ) -> Result<String> {
+    ) -> Result<CacheKey> {
         let meta = self.new_meta(params, opts, DataType::ArrowTable)?;
         let key = meta.key.clone();
         let read_error = |e: ArrowError| Error::Read {

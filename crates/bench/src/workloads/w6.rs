@@ -46,7 +46,10 @@ pub fn run(cfg: &RunConfig) -> serde_json::Value {
             cache.put(&Serde(small_value(i)), &small_params(i)).ok();
         }
         cache.close().ok();
-        small_params(4242).key().unwrap_or_default()
+        small_params(4242)
+            .key()
+            .map(String::from)
+            .unwrap_or_default()
     };
     let (get_ms, get_ok) = wall_ms(5, || {
         let mut c = Command::new(&bin);

@@ -115,11 +115,6 @@ pub fn encode_params(params: &BTreeMap<String, Value>) -> Vec<u8> {
     out
 }
 
-/// The key of an encoding: 16 lower-case hex digits of its XXH3-64.
-pub fn key_of(encoding: &[u8]) -> String {
-    format!("{:016x}", xxhash_rust::xxh3::xxh3_64(encoding))
-}
-
 /// Why bytes are not a canonical parameter encoding.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("not a canonical parameter encoding: {0}")]

@@ -8,6 +8,7 @@
 //! files and directory trees by their content, with a stat cache; [`data_digest`] keys arrays
 //! and Arrow tables by their type and values.
 
+mod cache_key;
 pub mod canonical;
 pub mod content;
 pub mod data_digest;
@@ -16,6 +17,7 @@ mod value;
 
 use std::collections::BTreeMap;
 
+pub use cache_key::CacheKey;
 pub use content::{ContentHasher, MissingPath};
 pub use param::{KeyContext, KeyParam, PathName};
 pub use value::{Digest, DigestKind, NotU8, Value};
@@ -214,8 +216,8 @@ impl Params {
     }
 
     /// The cache key: 16 lower-case hex digits.
-    pub fn key(&self) -> Result<String> {
-        Ok(canonical::key_of(&self.canonical()?))
+    pub fn key(&self) -> Result<CacheKey> {
+        Ok(CacheKey::of_canonical(&self.canonical()?))
     }
 
     /// Rebuild parameters from their canonical encoding (as stored in a payload).
