@@ -2,13 +2,13 @@
 //! then `CACHENESS_*` environment variables, each overriding the one before (see
 //! `docs/CONFIGURATION.md`).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use cacheness_format::codec::{Blosc2Codec, CodecOptions, ParquetCompression};
+use cacheness_format::codec::CodecOptions;
 
 /// The default of [`CacheConfig::eviction_low_watermark`].
 pub const DEFAULT_LOW_WATERMARK: f64 = 0.8;
@@ -51,6 +51,33 @@ fn humanize_secs(secs: u64) -> String {
     }
 }
 
+/// A duration as written in settings: a number with a unit (`ns`, `us`, `ms`, `s`, `m`, `h`,
+/// `d`), e.g. `90s`, `1.5h`, `7d`.
+pub fn parse_duration(text: &str) -> std::result::Result<Duration, cacheness_format::Invalid> {
+    let t = text.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let bad = || format!("{text:?} is not a duration (a number with ns, us, ms, s, m, h or d)");
+    let n: f64 = number.parse().map_err(|_| bad())?;
+    let nanos_per: f64 = match unit.trim() {
+        "ns" => 1.0,
+        "us" | "µs" => 1e3,
+        "ms" => 1e6,
+        "s" => 1e9,
+        "m" => 60e9,
+        "h" => 3_600e9,
+        "d" => 86_400e9,
+        _ => return Err(bad().into()),
+    };
+    let nanos = (n * nanos_per).round();
+    if !nanos.is_finite() || nanos < 0.0 || nanos > u64::MAX as f64 {
+        return Err(bad().into());
+    }
+    Ok(Duration::from_nanos(nanos as u64))
+}
+
 /// A size as written in settings: bytes, or a number with a unit (`KB`, `MB`, `GB`, `TB` in
 /// powers of 1000; `KiB`, `MiB`, `GiB`, `TiB` in powers of 1024; `B`), case-insensitive,
 /// e.g. `10GiB`, `500 MB`, `1.5GB`.
@@ -85,27 +112,159 @@ pub fn parse_size(text: &str) -> std::result::Result<u64, cacheness_format::Inva
     Ok(bytes as u64)
 }
 
-/// A size setting in `cacheness.toml`: an integer (bytes) or a string with a unit.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
-pub enum SizeSetting {
-    /// Bytes.
-    Bytes(u64),
-    /// A number with a unit ([`parse_size`]).
-    Text(String),
-}
+/// How each setting is written in `cacheness.toml` and the environment, where its Rust type is
+/// not the text itself: durations in whole seconds or milliseconds, sizes as bytes or a number
+/// with a unit, limits where 0 means none, the signing key source as its text.
+mod repr {
+    use std::time::Duration;
 
-impl SizeSetting {
-    fn bytes(&self) -> std::result::Result<u64, cacheness_format::Invalid> {
-        match self {
-            SizeSetting::Bytes(b) => Ok(*b),
-            SizeSetting::Text(t) => parse_size(t),
+    use serde::{Deserialize, Deserializer, Serializer, de::Error as _};
+
+    /// A size: an integer (bytes) or a string with a unit (`super::parse_size`).
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Size {
+        Bytes(u64),
+        Text(String),
+    }
+
+    fn size<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+        match Size::deserialize(d)? {
+            Size::Bytes(b) => Ok(b),
+            Size::Text(t) => super::parse_size(&t).map_err(D::Error::custom),
+        }
+    }
+
+    /// TOML integers are signed: a size past `i64::MAX` is written as `i64::MAX`.
+    fn write_u64<S: Serializer>(n: u64, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_i64(i64::try_from(n).unwrap_or(i64::MAX))
+    }
+
+    /// Bytes, or a number with a unit.
+    pub mod bytes {
+        use super::*;
+        pub fn serialize<S: Serializer>(n: &u64, s: S) -> Result<S::Ok, S::Error> {
+            write_u64(*n, s)
+        }
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+            size(d)
+        }
+    }
+
+    /// Bytes, or a number with a unit; 0 means none.
+    pub mod bytes_or_none {
+        use super::*;
+        pub fn serialize<S: Serializer>(n: &Option<u64>, s: S) -> Result<S::Ok, S::Error> {
+            write_u64(n.unwrap_or(0), s)
+        }
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+            size(d).map(|b| (b > 0).then_some(b))
+        }
+    }
+
+    /// A count; 0 means none.
+    pub mod count_or_none {
+        use super::*;
+        pub fn serialize<S: Serializer>(n: &Option<u64>, s: S) -> Result<S::Ok, S::Error> {
+            write_u64(n.unwrap_or(0), s)
+        }
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+            u64::deserialize(d).map(|n| (n > 0).then_some(n))
+        }
+    }
+
+    /// A duration: an integer in the setting's unit (seconds, or milliseconds), or a string
+    /// with a unit (`"90s"`, `"50ms"`, `"7d"`: `ns`, `us`, `ms`, `s`, `m`, `h`, `d`). Written
+    /// as an integer when it is whole in the unit, else in nanoseconds, so a builder's value
+    /// survives the layers exactly.
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Span {
+        Count(u64),
+        Text(String),
+    }
+
+    fn duration<'de, D: Deserializer<'de>>(d: D, unit: Duration) -> Result<Duration, D::Error> {
+        match Span::deserialize(d)? {
+            Span::Count(n) => u32::try_from(n)
+                .ok()
+                .and_then(|n32| unit.checked_mul(n32))
+                .or_else(|| (unit == Duration::from_secs(1)).then(|| Duration::from_secs(n)))
+                .ok_or_else(|| D::Error::custom(format!("{n} is too long a duration"))),
+            Span::Text(t) => super::parse_duration(&t).map_err(D::Error::custom),
+        }
+    }
+
+    fn write_duration<S: Serializer>(t: Duration, unit: Duration, s: S) -> Result<S::Ok, S::Error> {
+        let (nanos, per) = (t.as_nanos(), unit.as_nanos());
+        if nanos % per == 0 {
+            write_u64(u64::try_from(nanos / per).unwrap_or(u64::MAX), s)
+        } else {
+            s.serialize_str(&format!("{nanos}ns"))
+        }
+    }
+
+    const SECOND: Duration = Duration::from_secs(1);
+    const MILLI: Duration = Duration::from_millis(1);
+
+    /// Seconds.
+    pub mod seconds {
+        use super::*;
+        pub fn serialize<S: Serializer>(t: &Duration, s: S) -> Result<S::Ok, S::Error> {
+            write_duration(*t, SECOND, s)
+        }
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+            duration(d, SECOND)
+        }
+    }
+
+    /// Seconds; 0 means none.
+    pub mod seconds_or_none {
+        use super::*;
+        pub fn serialize<S: Serializer>(t: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+            write_duration(t.unwrap_or_default(), SECOND, s)
+        }
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+            duration(d, SECOND).map(|t| (!t.is_zero()).then_some(t))
+        }
+    }
+
+    /// Milliseconds, at least 1.
+    pub mod millis {
+        use super::*;
+        pub fn serialize<S: Serializer>(t: &Duration, s: S) -> Result<S::Ok, S::Error> {
+            write_duration(*t, MILLI, s)
+        }
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+            duration(d, MILLI).map(|t| t.max(MILLI))
+        }
+    }
+
+    /// The signing key source as `SigningKey::parse` reads it. A key given as bytes is not
+    /// written out (a configuration printed must not show it): it is written `"<key>"`, which
+    /// does not parse, and a layer that states no key keeps the builder's (`super::layered`).
+    pub mod signing_key {
+        use cacheness_format::signing::SigningKey;
+
+        use super::*;
+        pub fn serialize<S: Serializer>(k: &SigningKey, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(&match k {
+                SigningKey::Default => "default".to_string(),
+                SigningKey::InMemory => "in-memory".to_string(),
+                SigningKey::File(p) => format!("file:{}", p.display()),
+                SigningKey::Env(v) => format!("env:{v}"),
+                SigningKey::Bytes(_) => "<key>".to_string(),
+            })
+        }
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<SigningKey, D::Error> {
+            SigningKey::parse(&String::deserialize(d)?).map_err(D::Error::custom)
         }
     }
 }
 
 /// Whether writes are fsync'd before a put returns.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Durability {
     /// Leave flushing to the OS: survives a crash of the process, not of the machine.
     #[default]
@@ -115,43 +274,58 @@ pub enum Durability {
 }
 
 /// How a cache is opened. Build with [`CacheConfig::new`] and the `with_*` methods.
-#[derive(Debug, Clone)]
+///
+/// Every field but where the cache is ([`Self::root`], [`Self::location`],
+/// [`Self::storage_options`]) is a setting, declared here once: its serde name is its key in
+/// `cacheness.toml` and, upper-cased after `CACHENESS_`, its environment variable
+/// ([`CacheConfig::layered`], `docs/CONFIGURATION.md`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CacheConfig {
     /// The cache root directory. For a cache on an object store ([`Self::location`]) this is
     /// the host's local state directory instead: journals, usage counters, lock files, the
     /// stat cache (`docs/SCALE.md`).
+    #[serde(skip)]
     pub root: PathBuf,
     /// The object store URL the cache lives at (`s3://bucket/prefix`, `gs://…`, `az://…`);
     /// `None` for a cache in the local directory [`Self::root`].
+    #[serde(skip)]
     pub location: Option<String>,
     /// Object store settings (credentials, endpoint, region: the keys `object_store` takes,
     /// such as `aws_endpoint` or `aws_allow_http`); they override the environment's.
+    #[serde(skip)]
     pub storage_options: std::collections::HashMap<String, String>,
     /// For a cache on an object store: keep copies of hot payloads in
     /// `<local state>/read-through`, at most this many bytes, revalidated on every get with
     /// one conditional request (`docs/SCALE.md`). `None`: off.
+    #[serde(with = "repr::bytes_or_none")]
     pub read_through_max_bytes: Option<u64>,
     /// The memory a SQL statement may use: DataFusion's operators (joins, sorts,
     /// aggregates) and the answer it collects together (`docs/SQL.md`).
+    #[serde(with = "repr::bytes")]
     pub sql_memory_limit_bytes: u64,
     /// Write durability.
     pub durability: Durability,
     /// TTL for entries put without one; `None` (or zero) means entries never expire.
+    #[serde(rename = "default_ttl_seconds", with = "repr::seconds_or_none")]
     pub default_ttl: Option<Duration>,
     /// The group commit's time bound.
+    #[serde(rename = "commit_interval_ms", with = "repr::millis")]
     pub commit_interval: Duration,
     /// The group commit's row bound.
     pub commit_max_rows: usize,
     /// Codec settings.
+    #[serde(flatten)]
     pub codec: CodecOptions,
     /// How long catalog maintenance keeps data files removed from the catalog and old log
     /// files: reading the catalog as of an older version may fail (`docs/RELIABILITY.md`).
+    #[serde(rename = "maintenance_retention_seconds", with = "repr::seconds")]
     pub maintenance_retention: Duration,
     /// Remove expired entries when the cache is opened (reads the catalog: milliseconds at
     /// 10,000 entries, more at millions; off by default, since gets treat expired entries as
     /// misses anyway).
     pub cleanup_on_open: bool,
     /// Where the signing key comes from (`docs/SECURITY.md`).
+    #[serde(with = "repr::signing_key")]
     pub signing_key: cacheness_format::signing::SigningKey,
     /// Remove payloads whose signature does not verify (true), or leave them on disk for
     /// inspection (false). Either way they are never served.
@@ -162,8 +336,10 @@ pub struct CacheConfig {
     pub allow_unsigned_entries: bool,
     /// The most payload bytes the cache keeps; a put that passes it evicts least-recently-used
     /// entries down to the low watermark (`docs/LIFECYCLE.md`). `None`: no limit.
+    #[serde(with = "repr::bytes_or_none")]
     pub max_size_bytes: Option<u64>,
     /// The most entries the cache keeps (evicted like the size limit). `None`: no limit.
+    #[serde(with = "repr::count_or_none")]
     pub max_entries: Option<u64>,
     /// The fraction of each limit an eviction pass evicts down to (in `(0, 1]`; 0.8).
     pub eviction_low_watermark: f64,
@@ -334,16 +510,6 @@ impl CacheConfig {
         self.codec = codec;
         self
     }
-
-    /// Apply `cacheness.toml` from the root (if present), then the environment.
-    pub fn resolve(mut self) -> Result<Self> {
-        let file = self.root.join("cacheness.toml");
-        if let Some(settings) = Settings::from_file(&file)? {
-            settings.apply(&mut self, &file.display().to_string())?;
-        }
-        Settings::from_env(|k| std::env::var(k).ok())?.apply(&mut self, ENVIRONMENT)?;
-        Ok(self)
-    }
 }
 
 /// The default local state directory of the cache at object store URL `url`:
@@ -362,54 +528,6 @@ fn default_local_state(url: &str) -> PathBuf {
         .join(format!("{hash:016x}"))
 }
 
-/// Settings as written in `cacheness.toml` (and, upper-cased with a `CACHENESS_` prefix, in the
-/// environment). Every field is optional: only what is set overrides.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Settings {
-    /// `buffered` or `fsync`.
-    pub durability: Option<String>,
-    /// Default TTL in seconds; 0 means none.
-    pub default_ttl_seconds: Option<u64>,
-    /// Group commit time bound in milliseconds.
-    pub commit_interval_ms: Option<u64>,
-    /// Group commit row bound.
-    pub commit_max_rows: Option<usize>,
-    /// zstd level for objects, bytes and JSON.
-    pub zstd_level: Option<i32>,
-    /// `none`, `snappy`, `lz4`, `zstd` or `zstd:<level>`.
-    pub parquet_compression: Option<String>,
-    /// `lz4` or `zstd`.
-    pub blosc2_codec: Option<String>,
-    /// Blosc2 level 0-9.
-    pub blosc2_level: Option<u8>,
-    /// Compression threads.
-    pub threads: Option<usize>,
-    /// Remove expired entries at open (`true`/`false`; in the environment also `1`/`0`).
-    pub cleanup_on_open: Option<bool>,
-    /// Compute-once misses wait for other processes (`true`/`false`; in the environment also
-    /// `1`/`0`).
-    pub lock_across_processes: Option<bool>,
-    /// Maintenance retention in seconds.
-    pub maintenance_retention_seconds: Option<u64>,
-    /// The signing key source ([`cacheness_format::signing::SigningKey::parse`]). Environment only.
-    pub signing_key: Option<String>,
-    /// Remove payloads with invalid signatures. Environment only.
-    pub delete_invalid_signatures: Option<bool>,
-    /// Serve unsigned payloads. Environment only.
-    pub allow_unsigned_entries: Option<bool>,
-    /// The size limit: bytes or a size with a unit (`"10GiB"`); 0 means none.
-    pub max_size_bytes: Option<SizeSetting>,
-    /// The entry limit; 0 means none.
-    pub max_entries: Option<u64>,
-    /// The read-through layer's bound: bytes or a size with a unit; 0 means off.
-    pub read_through_max_bytes: Option<SizeSetting>,
-    /// The fraction of a limit eviction evicts down to, in `(0, 1]`.
-    pub eviction_low_watermark: Option<f64>,
-    /// The memory one SQL statement may use: bytes or a size with a unit.
-    pub sql_memory_limit_bytes: Option<SizeSetting>,
-}
-
 /// The settings `cacheness.toml` may not hold: whoever can write the cache directory could
 /// otherwise point the key at one they know, or turn checks off.
 pub const SECURITY_SETTINGS: [&str; 3] = [
@@ -421,188 +539,225 @@ pub const SECURITY_SETTINGS: [&str; 3] = [
 /// The source name of settings from the environment (in errors).
 pub const ENVIRONMENT: &str = "environment";
 
-/// The environment variables read: `CACHENESS_` and each field of [`Settings`] upper-cased,
-/// derived from the fields themselves (`crate::env_settings`).
-pub fn env_vars() -> Vec<String> {
-    crate::env_settings::fields_of::<Settings>()
-        .iter()
-        .map(|f| crate::env_settings::var_of(f))
-        .collect()
+/// The prefix of every variable.
+const ENV_PREFIX: &str = "CACHENESS_";
+
+/// The variable that sets `setting`.
+pub fn env_var(setting: &str) -> String {
+    format!("{ENV_PREFIX}{}", setting.to_ascii_uppercase())
 }
 
-impl Settings {
-    fn from_file(path: &Path) -> Result<Option<Settings>> {
-        let text = match std::fs::read_to_string(path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(Error::io(path, e)),
-        };
-        let settings: Settings = toml::from_str(&text).map_err(|e| Error::Config {
-            source_name: path.display().to_string(),
-            reason: e.to_string(),
-        })?;
-        let set = [
-            settings.signing_key.is_some(),
-            settings.delete_invalid_signatures.is_some(),
-            settings.allow_unsigned_entries.is_some(),
-        ];
-        if let Some((name, _)) = SECURITY_SETTINGS.iter().zip(set).find(|(_, s)| *s) {
-            return Err(Error::Config {
-                source_name: path.display().to_string(),
-                reason: format!(
-                    "{name} is not read from cacheness.toml: whoever can write the cache \
-                     directory could change it; set it in code or in the environment \
-                     (docs/SECURITY.md)"
-                ),
-            });
-        }
-        Ok(Some(settings))
-    }
+/// The settings and how each is written: the [`CacheConfig`] fields a layer can state, as the
+/// builder's configuration serializes them (so a field added to `CacheConfig` is a setting at
+/// once, in the file and in the environment).
+fn settings_of(config: &CacheConfig) -> Result<toml::Table> {
+    toml::Table::try_from(config).map_err(|e| Error::Config {
+        source_name: "CacheConfig".into(),
+        reason: format!("cannot be written as settings: {e}"),
+    })
+}
 
-    /// Settings from `CACHENESS_*` variables, read through `get`: each field from the variable
-    /// named after it ([`env_vars`]).
-    pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Result<Settings> {
-        crate::env_settings::from_env(get).map_err(|e| Error::Config {
-            source_name: ENVIRONMENT.into(),
-            reason: e.to_string(),
+/// The names of the settings, as `cacheness.toml` spells them.
+pub fn setting_names() -> Vec<String> {
+    settings_of(&CacheConfig::new("settings"))
+        .map(|t| t.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
+/// The environment variables read: `CACHENESS_` and each setting's name upper-cased.
+pub fn env_vars() -> Vec<String> {
+    setting_names().iter().map(|s| env_var(s)).collect()
+}
+
+/// An environment variable's text as the value of a setting whose value in the builder's
+/// configuration is `like`: a boolean as `true`/`false`, `1`/`0`, `yes`/`no` or `on`/`off`,
+/// a number as a number, anything else as text (a size with a unit, a codec name), for the
+/// setting's own reading to accept or refuse.
+fn env_value(text: &str, like: &toml::Value, var: &str) -> Result<toml::Value> {
+    let t = text.trim();
+    Ok(match like {
+        toml::Value::Boolean(_) => toml::Value::Boolean(match t.to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" | "on" => true,
+            "false" | "0" | "no" | "off" => false,
+            _ => {
+                return Err(Error::Config {
+                    source_name: ENVIRONMENT.into(),
+                    reason: format!("{var}: {t:?} is not true/false, 1/0, yes/no or on/off"),
+                });
+            }
+        }),
+        toml::Value::Integer(_) => t
+            .parse::<i64>()
+            .map_or_else(|_| toml::Value::String(t.into()), toml::Value::Integer),
+        toml::Value::Float(_) => t
+            .parse::<f64>()
+            .map_or_else(|_| toml::Value::String(t.into()), toml::Value::Float),
+        _ => toml::Value::String(t.into()),
+    })
+}
+
+/// One layer of settings: where they come from, and the settings it states.
+struct Layer {
+    source: String,
+    /// Whether it is the environment (an error names the variable, not the setting).
+    environment: bool,
+    stated: toml::Table,
+}
+
+impl Layer {
+    fn error(&self, setting: &str, reason: impl std::fmt::Display) -> Error {
+        Error::Config {
+            source_name: self.source.clone(),
+            reason: match self.environment {
+                true => format!("{}: {reason}", env_var(setting)),
+                false => format!("{setting}: {reason}"),
+            },
+        }
+    }
+}
+
+/// `base` with `setting` set to `value`, read back: the setting's own reading decides.
+fn with_setting(base: &toml::Table, setting: &str, value: &toml::Value) -> Result<CacheConfig> {
+    let mut t = base.clone();
+    t.insert(setting.to_string(), value.clone());
+    CacheConfig::deserialize(toml::Value::Table(t)).map_err(|e| Error::Config {
+        source_name: String::new(),
+        reason: e.to_string(),
+    })
+}
+
+impl CacheConfig {
+    /// Apply `cacheness.toml` from the root (if present), then the `CACHENESS_*` environment.
+    pub fn resolve(self) -> Result<Self> {
+        let file = self.root.join("cacheness.toml");
+        let text = match std::fs::read_to_string(&file) {
+            Ok(t) => Some(t),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(Error::io(&file, e)),
+        };
+        let file_name = file.display().to_string();
+        self.layered(text.as_deref().map(|t| (file_name.as_str(), t)), |var| {
+            std::env::var(var).ok()
         })
     }
 
-    /// Override `config` with every setting present here; `source` names where they came from.
-    pub fn apply(self, config: &mut CacheConfig, source: &str) -> Result<()> {
-        // A setting is named as its source spells it: the field in a file, the variable in
-        // the environment.
-        let bad = |field: &str, reason: String| Error::Config {
-            source_name: source.to_string(),
-            reason: match source == ENVIRONMENT {
-                true => format!("{}: {reason}", crate::env_settings::var_of(field)),
-                false => format!("{field}: {reason}"),
-            },
-        };
-        if let Some(d) = self.durability {
-            config.durability = match d.trim() {
-                "buffered" => Durability::Buffered,
-                "fsync" => Durability::Fsync,
-                other => {
-                    return Err(bad(
-                        "durability",
-                        format!("{other:?} is not buffered or fsync"),
+    /// The builder's configuration overridden by the settings a file states (`(name, text)`
+    /// of a `cacheness.toml`), then by those the environment states (read through `env`).
+    /// Only what a layer states overrides; an unknown setting, a security setting in the file,
+    /// or a value that does not read is an error naming the file or variable.
+    pub fn layered(
+        self,
+        file: Option<(&str, &str)>,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self> {
+        let mut builder = settings_of(&self)?;
+        if let cacheness_format::signing::SigningKey::Bytes(_) = self.signing_key {
+            // Not written out (`repr::signing_key`): read the layers over a source that
+            // parses, and keep the builder's key below unless a layer names another.
+            builder.insert("signing_key".into(), toml::Value::String("default".into()));
+        }
+        let mut layers = Vec::new();
+        if let Some((name, text)) = file {
+            let stated: toml::Table = toml::from_str(text).map_err(|e| Error::Config {
+                source_name: name.to_string(),
+                reason: e.to_string(),
+            })?;
+            let layer = Layer {
+                source: name.to_string(),
+                environment: false,
+                stated,
+            };
+            for setting in layer.stated.keys() {
+                if !builder.contains_key(setting) {
+                    return Err(layer.error(setting, "there is no such setting"));
+                }
+                if SECURITY_SETTINGS.contains(&setting.as_str()) {
+                    return Err(layer.error(
+                        setting,
+                        "is not read from cacheness.toml: whoever can write the cache \
+                         directory could change it; set it in code or in the environment \
+                         (docs/SECURITY.md)",
                     ));
                 }
-            };
-        }
-        if let Some(s) = self.default_ttl_seconds {
-            let ttl = Duration::from_secs(s);
-            effective_ttl(None, Some(ttl))
-                .map_err(|reason| bad("default_ttl_seconds", reason.to_string()))?;
-            config.default_ttl = (s > 0).then_some(ttl);
-        }
-        if let Some(ms) = self.commit_interval_ms {
-            config.commit_interval = Duration::from_millis(ms.max(1));
-        }
-        if let Some(n) = self.commit_max_rows {
-            config.commit_max_rows = n.max(1);
-        }
-        if let Some(l) = self.zstd_level {
-            if !(1..=22).contains(&l) {
-                return Err(bad("zstd_level", format!("{l} is not in 1..=22")));
             }
-            config.codec.zstd_level = l;
+            layers.push(layer);
         }
-        if let Some(c) = self.parquet_compression {
-            config.codec.parquet_compression = match c.trim() {
-                "none" => ParquetCompression::None,
-                "snappy" => ParquetCompression::Snappy,
-                "lz4" => ParquetCompression::Lz4,
-                "zstd" => ParquetCompression::Zstd(1),
-                other => match other
-                    .strip_prefix("zstd:")
-                    .and_then(|l| l.parse::<i32>().ok())
-                {
-                    Some(l) if (1..=22).contains(&l) => ParquetCompression::Zstd(l),
-                    _ => {
-                        return Err(bad(
-                            "parquet_compression",
-                            format!("{other:?} is not none, snappy, lz4, zstd or zstd:<1-22>"),
-                        ));
-                    }
-                },
-            };
-        }
-        if let Some(c) = self.blosc2_codec {
-            config.codec.blosc2_codec = match c.trim() {
-                "lz4" => Blosc2Codec::Lz4,
-                "zstd" => Blosc2Codec::Zstd,
-                other => return Err(bad("blosc2_codec", format!("{other:?} is not lz4 or zstd"))),
-            };
-        }
-        if let Some(l) = self.blosc2_level {
-            if l > 9 {
-                return Err(bad("blosc2_level", format!("{l} is not in 0..=9")));
+        let mut stated = toml::Table::new();
+        for (setting, like) in &builder {
+            let var = env_var(setting);
+            if let Some(text) = env(&var) {
+                stated.insert(setting.clone(), env_value(&text, like, &var)?);
             }
-            config.codec.blosc2_level = l;
         }
-        if let Some(t) = self.threads {
-            config.codec.threads = t.clamp(1, 64);
-        }
-        if let Some(on) = self.cleanup_on_open {
-            config.cleanup_on_open = on;
-        }
-        if let Some(on) = self.lock_across_processes {
-            config.lock_across_processes = on;
-        }
-        if let Some(s) = self.maintenance_retention_seconds {
-            config.maintenance_retention = Duration::from_secs(s);
-        }
-        if let Some(spec) = self.signing_key {
-            config.signing_key = cacheness_format::signing::SigningKey::parse(&spec)
-                .map_err(|reason| bad("signing_key", reason.to_string()))?;
-        }
-        if let Some(on) = self.delete_invalid_signatures {
-            config.delete_invalid_signatures = on;
-        }
-        if let Some(on) = self.allow_unsigned_entries {
-            config.allow_unsigned_entries = on;
-        }
-        if let Some(size) = self.max_size_bytes {
-            let b = size
-                .bytes()
-                .map_err(|e| bad("max_size_bytes", e.to_string()))?;
-            config.max_size_bytes = (b > 0).then_some(b);
-        }
-        if let Some(n) = self.max_entries {
-            config.max_entries = (n > 0).then_some(n);
-        }
-        if let Some(size) = self.read_through_max_bytes {
-            let b = size
-                .bytes()
-                .map_err(|e| bad("read_through_max_bytes", e.to_string()))?;
-            config.read_through_max_bytes = (b > 0).then_some(b);
-        }
-        if let Some(w) = self.eviction_low_watermark {
-            if !(w > 0.0 && w <= 1.0) {
-                return Err(bad(
-                    "eviction_low_watermark",
-                    format!("{w} is not in (0, 1]"),
-                ));
+        layers.push(Layer {
+            source: ENVIRONMENT.into(),
+            environment: true,
+            stated,
+        });
+        let mut merged = builder;
+        for layer in &layers {
+            for (setting, value) in &layer.stated {
+                let read = with_setting(&merged, setting, value)
+                    .map_err(|e| layer.error(setting, error_reason(e)))?;
+                read.check(setting)
+                    .map_err(|reason| layer.error(setting, reason))?;
+                merged.insert(setting.clone(), value.clone());
             }
-            config.eviction_low_watermark = w;
         }
-        if let Some(size) = self.sql_memory_limit_bytes {
-            let b = size
-                .bytes()
-                .map_err(|e| bad("sql_memory_limit_bytes", e.to_string()))?;
-            if b < MIN_SQL_MEMORY_LIMIT {
-                return Err(bad(
-                    "sql_memory_limit_bytes",
-                    format!(
-                        "{b} is below the least a statement needs, {MIN_SQL_MEMORY_LIMIT} (16 MiB)"
-                    ),
-                ));
+        let mut config =
+            CacheConfig::deserialize(toml::Value::Table(merged)).map_err(|e| Error::Config {
+                source_name: "settings".into(),
+                reason: e.to_string(),
+            })?;
+        // What is not a setting stays the builder's: where the cache is, and a signing key
+        // given as bytes when no layer names another source.
+        let stated_key = layers.iter().any(|l| l.stated.contains_key("signing_key"));
+        config.root = self.root;
+        config.location = self.location;
+        config.storage_options = self.storage_options;
+        if !stated_key {
+            config.signing_key = self.signing_key;
+        }
+        Ok(config)
+    }
+
+    /// Whether `setting`'s value is in its range; why not.
+    fn check(&self, setting: &str) -> std::result::Result<(), String> {
+        match setting {
+            "default_ttl_seconds" => effective_ttl(None, self.default_ttl)
+                .map(drop)
+                .map_err(|r| r.to_string()),
+            "zstd_level" if !(1..=22).contains(&self.codec.zstd_level) => {
+                Err(format!("{} is not in 1..=22", self.codec.zstd_level))
             }
-            config.sql_memory_limit_bytes = b;
+            "blosc2_level" if self.codec.blosc2_level > 9 => {
+                Err(format!("{} is not in 0..=9", self.codec.blosc2_level))
+            }
+            "threads" if !(1..=64).contains(&self.codec.threads) => {
+                Err(format!("{} is not in 1..=64", self.codec.threads))
+            }
+            "commit_max_rows" if self.commit_max_rows == 0 => Err("0 is not at least 1".into()),
+            "eviction_low_watermark"
+                if !(self.eviction_low_watermark > 0.0 && self.eviction_low_watermark <= 1.0) =>
+            {
+                Err(format!("{} is not in (0, 1]", self.eviction_low_watermark))
+            }
+            "sql_memory_limit_bytes" if self.sql_memory_limit_bytes < MIN_SQL_MEMORY_LIMIT => {
+                Err(format!(
+                    "{} is below the least a statement needs, {MIN_SQL_MEMORY_LIMIT} (16 MiB)",
+                    self.sql_memory_limit_bytes
+                ))
+            }
+            _ => Ok(()),
         }
-        Ok(())
+    }
+}
+
+/// The reason of a configuration error (its source is named by the layer).
+fn error_reason(e: Error) -> String {
+    match e {
+        Error::Config { reason, .. } => reason,
+        other => other.to_string(),
     }
 }
 
@@ -616,8 +771,21 @@ mod tests {
         /// panic (the format's decoders are fed arbitrary bytes the same way).
         #[test]
         fn any_text_parses_or_fails_cleanly(b in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..600)) {
-            let _ = toml::from_str::<Settings>(&String::from_utf8_lossy(&b));
+            let _ = CacheConfig::new("x").layered(Some(("f", &String::from_utf8_lossy(&b))), |_| None);
         }
+    }
+
+    /// The environment of a test: the variables given, nothing else.
+    fn env<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |k| {
+            vars.iter()
+                .find(|(v, _)| *v == k)
+                .map(|(_, t)| t.to_string())
+        }
+    }
+
+    fn with(file: &str, vars: &[(&str, &str)]) -> Result<CacheConfig> {
+        CacheConfig::new("x").layered(Some(("cacheness.toml", file)), env(vars))
     }
 
     #[test]
@@ -628,19 +796,35 @@ mod tests {
             "durability = \"fsync\"\nblosc2_level = 7\n",
         )
         .unwrap();
-        let mut c = CacheConfig::new(dir.path()).with_default_ttl(Some(Duration::from_secs(5)));
-        let file = Settings::from_file(&dir.path().join("cacheness.toml"))
-            .unwrap()
-            .unwrap();
-        file.apply(&mut c, "file").unwrap();
+        let builder = CacheConfig::new(dir.path())
+            .with_default_ttl(Some(Duration::from_secs(5)))
+            .with_signing_key(cacheness_format::signing::SigningKey::Bytes([7; 32]));
+        let c = builder.clone().resolve().unwrap();
         assert_eq!(c.durability, Durability::Fsync);
         assert_eq!(c.codec.blosc2_level, 7);
         assert_eq!(c.default_ttl, Some(Duration::from_secs(5)));
-        let env = Settings::from_env(|k| (k == "CACHENESS_BLOSC2_LEVEL").then(|| "2".to_string()))
+        assert_eq!(c.root, dir.path());
+        // A key given as bytes is kept when no layer names another source.
+        assert_eq!(
+            c.signing_key,
+            cacheness_format::signing::SigningKey::Bytes([7; 32])
+        );
+        let text = std::fs::read_to_string(dir.path().join("cacheness.toml")).unwrap();
+        let c = builder
+            .layered(
+                Some(("f", &text)),
+                env(&[
+                    ("CACHENESS_BLOSC2_LEVEL", "2"),
+                    ("CACHENESS_SIGNING_KEY", "in-memory"),
+                ]),
+            )
             .unwrap();
-        env.apply(&mut c, "env").unwrap();
         assert_eq!(c.codec.blosc2_level, 2);
         assert_eq!(c.durability, Durability::Fsync);
+        assert_eq!(
+            c.signing_key,
+            cacheness_format::signing::SigningKey::InMemory
+        );
     }
 
     #[test]
@@ -652,128 +836,177 @@ mod tests {
         for bad in ["", "ten", "10 parsecs", "-5", "1e3", "1.2.3GB"] {
             assert!(parse_size(bad).is_err(), "{bad:?}");
         }
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(
-            dir.path().join("cacheness.toml"),
+        let c = with(
             "max_size_bytes = \"2 MiB\"\nmax_entries = 100\neviction_low_watermark = 0.5\n",
+            &[],
         )
         .unwrap();
-        let c = CacheConfig::new(dir.path()).resolve().unwrap();
         assert_eq!(c.max_size_bytes, Some(2 << 20));
         assert_eq!(c.max_entries, Some(100));
         assert_eq!(c.eviction_low_watermark, 0.5);
-        std::fs::write(dir.path().join("cacheness.toml"), "max_size_bytes = 4096\n").unwrap();
-        let mut c = CacheConfig::new(dir.path()).resolve().unwrap();
+        let c = with("max_size_bytes = 4096\n", &[]).unwrap();
         assert_eq!(c.max_size_bytes, Some(4096));
         // The environment overrides, and 0 lifts a limit.
-        Settings::from_env(|k| (k == "CACHENESS_MAX_SIZE_BYTES").then(|| "0".into()))
-            .unwrap()
-            .apply(&mut c, "env")
-            .unwrap();
+        let c = with(
+            "max_size_bytes = 4096\n",
+            &[("CACHENESS_MAX_SIZE_BYTES", "0")],
+        )
+        .unwrap();
         assert_eq!(c.max_size_bytes, None);
+        let c = with("", &[("CACHENESS_MAX_SIZE_BYTES", "3GiB")]).unwrap();
+        assert_eq!(c.max_size_bytes, Some(3 << 30));
         for (var, value) in [
             ("CACHENESS_MAX_SIZE_BYTES", "lots"),
             ("CACHENESS_EVICTION_LOW_WATERMARK", "1.5"),
             ("CACHENESS_EVICTION_LOW_WATERMARK", "0"),
             ("CACHENESS_MAX_ENTRIES", "-1"),
+            ("CACHENESS_SQL_MEMORY_LIMIT_BYTES", "1MiB"),
+            ("CACHENESS_ZSTD_LEVEL", "30"),
+            ("CACHENESS_DEFAULT_TTL_SECONDS", "99999999999999"),
         ] {
-            let err = Settings::from_env(|k| (k == var).then(|| value.into()))
-                .and_then(|s| s.apply(&mut CacheConfig::new("x"), var))
-                .unwrap_err()
-                .to_string();
+            let err = with("", &[(var, value)]).unwrap_err().to_string();
             assert!(
-                err.contains(var) || err.contains(value),
+                err.contains(var) && err.contains("environment"),
                 "{var}={value}: {err}"
             );
         }
     }
 
-    #[test]
-    fn every_setting_is_read_from_its_variable_and_from_the_file() {
-        // A valid text for each field: a field added without one fails here.
-        let sample = |field: &str| match field {
-            "durability" => "fsync",
-            "parquet_compression" => "zstd:3",
-            "blosc2_codec" => "zstd",
-            "signing_key" => "env:SOME_KEY",
-            "max_size_bytes" | "read_through_max_bytes" | "sql_memory_limit_bytes" => "1GiB",
-            "eviction_low_watermark" => "0.5",
-            "cleanup_on_open"
-            | "lock_across_processes"
-            | "delete_invalid_signatures"
-            | "allow_unsigned_entries" => "true",
-            _ => "3",
-        };
-        let fields = crate::env_settings::fields_of::<Settings>();
-        assert_eq!(fields.len(), env_vars().len());
-        assert!(env_vars().contains(&"CACHENESS_LOCK_ACROSS_PROCESSES".to_string()));
-        for field in fields {
-            let var = crate::env_settings::var_of(field);
-            let from_env = Settings::from_env(|k| (k == var).then(|| sample(field).to_string()))
-                .unwrap_or_else(|e| panic!("{var}: {e}"));
-            let shown = format!("{from_env:?}");
-            assert!(shown.contains(&format!("{field}: Some(")), "{var}: {shown}");
-            if SECURITY_SETTINGS.contains(field) {
-                continue; // never read from the file
+    /// A sample text of each setting, as the environment gives it, and the value it reads as.
+    fn sample(setting: &str) -> (&'static str, toml::Value) {
+        use toml::Value::{Boolean, Float, Integer, String as S};
+        match setting {
+            "durability" => ("fsync", S("fsync".into())),
+            "parquet_compression" => ("zstd:3", S("zstd:3".into())),
+            "blosc2_codec" => ("zstd", S("zstd".into())),
+            "signing_key" => ("env:SOME_KEY", S("env:SOME_KEY".into())),
+            "max_size_bytes" | "read_through_max_bytes" | "sql_memory_limit_bytes" => {
+                ("1GiB", Integer(1 << 30))
             }
-            let value = sample(field);
-            let toml_value = match value.parse::<f64>() {
-                Ok(_) => value.to_string(),
-                Err(_) if value == "true" => value.to_string(),
-                Err(_) => format!("{value:?}"),
-            };
-            let from_file: Settings = toml::from_str(&format!("{field} = {toml_value}"))
-                .unwrap_or_else(|e| panic!("{field}: {e}"));
-            let shown = format!("{from_file:?}");
-            assert!(
-                shown.contains(&format!("{field}: Some(")),
-                "{field}: {shown}"
+            "eviction_low_watermark" => ("0.5", Float(0.5)),
+            "cleanup_on_open" | "lock_across_processes" | "allow_unsigned_entries" => {
+                ("on", Boolean(true))
+            }
+            "delete_invalid_signatures" => ("off", Boolean(false)),
+            "blosc2_level" => ("7", Integer(7)),
+            _ => ("13", Integer(13)),
+        }
+    }
+
+    #[test]
+    fn every_setting_round_trips_through_each_layer() {
+        let names = setting_names();
+        assert_eq!(names.len(), 20, "{names:?}");
+        assert_eq!(env_vars().len(), names.len());
+        assert!(env_vars().contains(&"CACHENESS_LOCK_ACROSS_PROCESSES".to_string()));
+        let defaults = settings_of(&CacheConfig::new("x")).unwrap();
+        for setting in &names {
+            let (text, read) = sample(setting);
+            assert_ne!(
+                defaults[setting], read,
+                "{setting}: the sample is the default"
             );
+            let var = env_var(setting);
+            let from_env = CacheConfig::new("x")
+                .layered(None, env(&[(&var, text)]))
+                .unwrap_or_else(|e| panic!("{var}: {e}"));
+            assert_eq!(settings_of(&from_env).unwrap()[setting], read, "{var}");
+            if SECURITY_SETTINGS.contains(&setting.as_str()) {
+                let err = with(&format!("{setting} = {read}"), &[]).unwrap_err();
+                assert!(
+                    err.to_string().contains("not read from cacheness.toml"),
+                    "{err}"
+                );
+                continue;
+            }
+            let from_file = with(&format!("{setting} = {read}"), &[])
+                .unwrap_or_else(|e| panic!("{setting}: {e}"));
+            assert_eq!(settings_of(&from_file).unwrap()[setting], read, "{setting}");
+            // The builder's value survives a layer that does not state it.
+            let other = if setting == "durability" {
+                "threads"
+            } else {
+                "durability"
+            };
+            let (other_text, _) = sample(other);
+            let kept = from_file
+                .clone()
+                .layered(None, env(&[(&env_var(other), other_text)]))
+                .unwrap();
+            assert_eq!(settings_of(&kept).unwrap()[setting], read, "{setting} kept");
+        }
+    }
+
+    #[test]
+    fn builder_values_survive_layers_exactly_and_durations_take_units() {
+        let c = CacheConfig::new("x")
+            .with_default_ttl(Some(Duration::from_millis(50)))
+            .with_commit_interval(Duration::from_micros(1500))
+            .layered(Some(("f", "durability = \"fsync\"")), env(&[]))
+            .unwrap();
+        assert_eq!(c.default_ttl, Some(Duration::from_millis(50)));
+        assert_eq!(c.commit_interval, Duration::from_micros(1500));
+        let c = with(
+            "maintenance_retention_seconds = \"2h\"",
+            &[
+                ("CACHENESS_DEFAULT_TTL_SECONDS", "7d"),
+                ("CACHENESS_COMMIT_INTERVAL_MS", "2s"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(c.maintenance_retention, Duration::from_secs(7200));
+        assert_eq!(c.default_ttl, Some(Duration::from_secs(7 * 86_400)));
+        assert_eq!(c.commit_interval, Duration::from_secs(2));
+        assert_eq!(parse_duration("1.5h"), Ok(Duration::from_secs(5400)));
+        for bad in ["", "7", "7 fortnights", "-1s", "1e3s"] {
+            assert!(parse_duration(bad).is_err(), "{bad:?}");
         }
     }
 
     #[test]
     fn bad_settings_name_their_source() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("cacheness.toml"), "durabilty = 1").unwrap();
-        let err = CacheConfig::new(dir.path())
-            .resolve()
-            .unwrap_err()
-            .to_string();
+        let err = with("durabilty = 1", &[]).unwrap_err().to_string();
         assert!(
             err.contains("cacheness.toml") && err.contains("durabilty"),
             "{err}"
         );
-        let err =
-            Settings::from_env(|k| (k == "CACHENESS_THREADS").then(|| "many".into())).unwrap_err();
-        assert!(err.to_string().contains("CACHENESS_THREADS"));
-        let err =
-            Settings::from_env(|k| (k == "CACHENESS_CLEANUP_ON_OPEN").then(|| "maybe".into()))
-                .unwrap_err();
+        let err = with("root = \"/etc\"", &[]).unwrap_err().to_string();
+        assert!(
+            err.contains("root") && err.contains("no such setting"),
+            "{err}"
+        );
+        let err = with("threads = \"many\"", &[]).unwrap_err().to_string();
+        assert!(
+            err.contains("cacheness.toml") && err.contains("threads"),
+            "{err}"
+        );
+        let err = with("", &[("CACHENESS_THREADS", "many")]).unwrap_err();
+        assert!(err.to_string().contains("CACHENESS_THREADS"), "{err}");
+        let err = with("", &[("CACHENESS_CLEANUP_ON_OPEN", "maybe")]).unwrap_err();
         assert!(
             err.to_string().contains("CACHENESS_CLEANUP_ON_OPEN"),
             "{err}"
         );
-        let on =
-            Settings::from_env(|k| (k == "CACHENESS_CLEANUP_ON_OPEN").then(|| "1".into())).unwrap();
-        let mut c = CacheConfig::new("x");
-        on.apply(&mut c, "env").unwrap();
-        assert!(c.cleanup_on_open);
-        let lock =
-            Settings::from_env(|k| (k == "CACHENESS_LOCK_ACROSS_PROCESSES").then(|| "true".into()))
-                .unwrap();
-        let mut c = CacheConfig::new("x");
-        assert!(!c.lock_across_processes);
-        lock.apply(&mut c, "env").unwrap();
-        assert!(c.lock_across_processes);
-        let from_file: Settings = toml::from_str("lock_across_processes = true").unwrap();
-        assert_eq!(from_file.lock_across_processes, Some(true));
-        let mut c = CacheConfig::new("x");
-        let err = Settings {
-            durability: Some("sometimes".into()),
-            ..Default::default()
+        for on in ["1", "true", "YES", "on"] {
+            assert!(
+                with("", &[("CACHENESS_CLEANUP_ON_OPEN", on)])
+                    .unwrap()
+                    .cleanup_on_open
+            );
         }
-        .apply(&mut c, "env");
-        assert!(err.unwrap_err().to_string().contains("sometimes"));
+        let c = with("", &[("CACHENESS_LOCK_ACROSS_PROCESSES", "true")]).unwrap();
+        assert!(c.lock_across_processes);
+        assert!(!CacheConfig::new("x").lock_across_processes);
+        assert!(
+            with("lock_across_processes = true", &[])
+                .unwrap()
+                .lock_across_processes
+        );
+        let err = with("", &[("CACHENESS_DURABILITY", "sometimes")]).unwrap_err();
+        assert!(err.to_string().contains("sometimes"), "{err}");
+        let err = with("parquet_compression = \"zstd:99\"", &[]).unwrap_err();
+        assert!(err.to_string().contains("zstd:99"), "{err}");
+        // Variables that are not settings are not read.
+        assert!(with("", &[("CACHENESS_NOT_A_SETTING", "x")]).is_ok());
     }
 }

@@ -24,8 +24,8 @@
 //! - [`metadata`]: custom metadata tables (declare, attach rows to entries, clear).
 //! - [`repair`]: verify every row against its payload and every payload against the catalog,
 //!   and repair what is wrong (the catalog can be rebuilt from payloads alone).
-//! - [`config`]: [`CacheConfig`], `cacheness.toml`, `CACHENESS_*` (each variable read from
-//!   the field of `Settings` it is named after, by `env_settings`).
+//! - [`config`]: [`CacheConfig`], whose fields are the settings, read in layers from
+//!   the builder, `cacheness.toml` and `CACHENESS_*` (one declaration: the field's serde name).
 //! - [`stats`]: counters and [`CacheStats`].
 //!
 //! Guarantees: a get returns exactly what was put under the same parameters, or nothing. Every
@@ -38,7 +38,6 @@
 pub mod access;
 pub mod config;
 pub mod core;
-mod env_settings;
 pub mod error;
 pub mod eviction;
 pub mod metadata;

@@ -233,8 +233,9 @@ pub struct Encoded {
     pub info: serde_json::Value,
 }
 
-/// Settings that affect how values are encoded.
-#[derive(Debug, Clone)]
+/// Settings that affect how values are encoded. In `cacheness.toml` and the environment each
+/// field is a setting of its own (`zstd_level`, `parquet_compression`, ...).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CodecOptions {
     /// zstd level for objects, bytes and JSON.
     pub zstd_level: i32,
@@ -262,9 +263,10 @@ impl Default for CodecOptions {
     }
 }
 
-/// Parquet compression codecs offered.
+/// Parquet compression codecs offered; as text `none`, `snappy`, `lz4`, `zstd` (level 1) or
+/// `zstd:<1-22>`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[serde(into = "String", try_from = "String")]
 pub enum ParquetCompression {
     /// No compression.
     None,
@@ -274,6 +276,53 @@ pub enum ParquetCompression {
     Lz4,
     /// zstd at a level.
     Zstd(i32),
+}
+
+impl std::fmt::Display for ParquetCompression {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ParquetCompression::None => f.write_str("none"),
+            ParquetCompression::Snappy => f.write_str("snappy"),
+            ParquetCompression::Lz4 => f.write_str("lz4"),
+            ParquetCompression::Zstd(level) => write!(f, "zstd:{level}"),
+        }
+    }
+}
+
+impl std::str::FromStr for ParquetCompression {
+    type Err = crate::Invalid;
+    fn from_str(text: &str) -> std::result::Result<Self, Self::Err> {
+        Ok(match text.trim() {
+            "none" => ParquetCompression::None,
+            "snappy" => ParquetCompression::Snappy,
+            "lz4" => ParquetCompression::Lz4,
+            "zstd" => ParquetCompression::Zstd(1),
+            other => match other
+                .strip_prefix("zstd:")
+                .and_then(|l| l.parse::<i32>().ok())
+            {
+                Some(l) if (1..=22).contains(&l) => ParquetCompression::Zstd(l),
+                _ => {
+                    return Err(
+                        format!("{other:?} is not none, snappy, lz4, zstd or zstd:<1-22>").into(),
+                    );
+                }
+            },
+        })
+    }
+}
+
+impl From<ParquetCompression> for String {
+    fn from(c: ParquetCompression) -> String {
+        c.to_string()
+    }
+}
+
+impl TryFrom<String> for ParquetCompression {
+    type Error = crate::Invalid;
+    fn try_from(text: String) -> std::result::Result<Self, Self::Error> {
+        text.parse()
+    }
 }
 
 /// Blosc2 codecs offered.
