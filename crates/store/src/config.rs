@@ -722,31 +722,32 @@ impl CacheConfig {
     }
 
     /// Whether `setting`'s value is in its range; why not.
-    fn check(&self, setting: &str) -> std::result::Result<(), String> {
+    fn check(&self, setting: &str) -> std::result::Result<(), cacheness_format::Invalid> {
         match setting {
-            "default_ttl_seconds" => effective_ttl(None, self.default_ttl)
-                .map(drop)
-                .map_err(|r| r.to_string()),
-            "zstd_level" if !(1..=22).contains(&self.codec.zstd_level) => {
-                Err(format!("{} is not in 1..=22", self.codec.zstd_level))
-            }
-            "blosc2_level" if self.codec.blosc2_level > 9 => {
-                Err(format!("{} is not in 0..=9", self.codec.blosc2_level))
-            }
-            "threads" if !(1..=64).contains(&self.codec.threads) => {
-                Err(format!("{} is not in 1..=64", self.codec.threads))
-            }
+            "default_ttl_seconds" => effective_ttl(None, self.default_ttl).map(drop),
+            "zstd_level" if !(1..=22).contains(&self.codec.zstd_level) => Err(
+                cacheness_format::Invalid(format!("{} is not in 1..=22", self.codec.zstd_level)),
+            ),
+            "blosc2_level" if self.codec.blosc2_level > 9 => Err(cacheness_format::Invalid(
+                format!("{} is not in 0..=9", self.codec.blosc2_level),
+            )),
+            "threads" if !(1..=64).contains(&self.codec.threads) => Err(cacheness_format::Invalid(
+                format!("{} is not in 1..=64", self.codec.threads),
+            )),
             "commit_max_rows" if self.commit_max_rows == 0 => Err("0 is not at least 1".into()),
             "eviction_low_watermark"
                 if !(self.eviction_low_watermark > 0.0 && self.eviction_low_watermark <= 1.0) =>
             {
-                Err(format!("{} is not in (0, 1]", self.eviction_low_watermark))
+                Err(cacheness_format::Invalid(format!(
+                    "{} is not in (0, 1]",
+                    self.eviction_low_watermark
+                )))
             }
             "sql_memory_limit_bytes" if self.sql_memory_limit_bytes < MIN_SQL_MEMORY_LIMIT => {
-                Err(format!(
+                Err(cacheness_format::Invalid(format!(
                     "{} is below the least a statement needs, {MIN_SQL_MEMORY_LIMIT} (16 MiB)",
                     self.sql_memory_limit_bytes
-                ))
+                )))
             }
             _ => Ok(()),
         }
