@@ -77,6 +77,8 @@ table_key = cli("put", src_parquet, "-p", "model=xgboost", "-p", "epochs=10", "-
 
 arrays = {
     "f64_2d": rng.normal(size=(300, 40)),
+    # 8 MiB of random floats: past the probe's size, stored at Blosc2 level 0 (docs/FORMATS.md).
+    "f64_random_8mib": rng.normal(size=(1024, 1024)),
     "i32_3d": rng.integers(-1000, 1000, size=(8, 9, 10), dtype=np.int32),
     "bool_1d": rng.random(1001) > 0.3,
     "u16_1d": rng.integers(0, 60000, size=5000, dtype=np.uint16),

@@ -16,7 +16,10 @@
 //!   writers whose process died. A process that only reads and exits sooner never opens it.
 //! - [`Catalog::list`] returns the snapshot plus all journaled operations not yet committed.
 //!
-//! Modules: [`row`] (the row and operation types), [`schema`] (Arrow schema, row ↔ batch),
+//! Modules: [`row`] (the row and operation types; a row's signed fields and its signature
+//! check, and key parameters as typed columns, over `cacheness-format`'s signing and keys),
+//! [`schema`] (Arrow schema, row ↔ batch; the fixed column names are the key spec's reserved
+//! names),
 //! [`journal`] (segment files and record framing), [`delta`] (the Delta table; `log_check`: its
 //! commit files checked before they are trusted; `committed_keys`: which keys the committed
 //! table holds, so that a fresh put over a row left without its payload replaces that row),

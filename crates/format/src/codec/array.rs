@@ -120,9 +120,39 @@ pub fn read_meta(bytes: &[u8], what: &str) -> Result<(EntryMeta, String)> {
     Ok((meta, hash))
 }
 
+/// Arrays at least this large are probed before they are compressed ([`compresses`]).
+const PROBE_MIN: usize = 4 << 20;
+/// The samples a probe compresses, each one block long, spread evenly over the array.
+const PROBE_SAMPLES: usize = 4;
+/// A probe whose samples shrink to more than this fraction of their size (after shuffle)
+/// means the array is stored uncompressed.
+const INCOMPRESSIBLE: f64 = 0.9;
+
+/// Whether `bytes` compress with `params` enough to be worth it: [`PROBE_SAMPLES`] blocks
+/// spread over the buffer compressed alone; they must shrink below [`INCOMPRESSIBLE`] of
+/// their size. Random floats do not (0.95): compressing them costs ten times a copy and saves
+/// 5 %, so they are stored at level 0, which Blosc2 reads back as a copy (`docs/FORMATS.md`).
+fn compresses(bytes: &[u8], params: &ffi::CompressParams) -> bool {
+    if bytes.len() < PROBE_MIN || params.level == 0 {
+        return true;
+    }
+    let stride = bytes.len() / PROBE_SAMPLES;
+    let (mut raw, mut packed) = (0usize, 0usize);
+    for i in 0..PROBE_SAMPLES {
+        let sample = &bytes[i * stride..(i * stride + BLOCK_BYTES).min(bytes.len())];
+        let Some(n) = ffi::compressed_len(sample, params) else {
+            return true;
+        };
+        raw += sample.len();
+        packed += n;
+    }
+    (packed as f64) < INCOMPRESSIBLE * raw as f64
+}
+
 /// Compress a C-ordered buffer of `T`s into an in-memory Blosc2 array with the settings a put
 /// uses: chunks ≤ 8 MiB and blocks ≤ 256 KiB cut from the outer dimensions, the configured
-/// codec and level, shuffle for items wider than a byte.
+/// codec and level, shuffle for items wider than a byte; level 0 (stored as is) for data that
+/// does not compress ([`compresses`]).
 fn compress<T: Element>(
     bytes: &[u8],
     shape: &[i64],
@@ -132,7 +162,7 @@ fn compress<T: Element>(
     let chunkshape = partition(shape, itemsize, CHUNK_BYTES);
     let chunk_bounds: Vec<i64> = chunkshape.iter().map(|&c| i64::from(c)).collect();
     let blockshape = partition(&chunk_bounds, itemsize, BLOCK_BYTES);
-    let params = CompressParams {
+    let mut params = CompressParams {
         codec: match options.blosc2_codec {
             Blosc2Codec::Lz4 => blosc2_src::BLOSC_LZ4 as u8,
             Blosc2Codec::Zstd => blosc2_src::BLOSC_ZSTD as u8,
@@ -142,6 +172,9 @@ fn compress<T: Element>(
         threads: options.threads.clamp(1, 64) as i16,
         shuffle: itemsize > 1,
     };
+    if !compresses(bytes, &params) {
+        params.level = 0;
+    }
     ffi::Array::from_buffer(bytes, shape, &chunkshape, &blockshape, T::NUMPY, &params)
 }
 
@@ -321,6 +354,7 @@ fn elements<T: Element>(
         }
     }
     let mut v: Vec<T> = Vec::with_capacity(n);
+    advise_huge_pages(v.as_mut_ptr().cast(), nbytes);
     // SAFETY: the buffer has capacity for n elements; fill writes all nbytes (or fails, and
     // the length stays 0), and any bit pattern is a valid T for the numeric Element types.
     #[allow(unsafe_code)]
@@ -330,6 +364,31 @@ fn elements<T: Element>(
         v.set_len(n);
     }
     Ok(v)
+}
+
+/// Ask the kernel to back a large output buffer, not yet touched, with transparent huge pages
+/// (`madvise(MADV_HUGEPAGE)`, as numpy does for large arrays): the decoder's writes then fault
+/// in 2 MiB pages rather than 4 KiB ones, which bounds a large get otherwise. Advice only: a
+/// kernel without huge pages, or one that refuses, leaves the buffer as it was.
+fn advise_huge_pages(ptr: *mut u8, len: usize) {
+    const HUGE_PAGE: usize = 2 << 20;
+    if len < HUGE_PAGE {
+        return;
+    }
+    #[cfg(target_os = "linux")]
+    {
+        const PAGE: usize = 4096;
+        let start = (ptr as usize).next_multiple_of(PAGE);
+        let end = (ptr as usize + len) / PAGE * PAGE;
+        if end > start {
+            // SAFETY: [start, end) lies inside the allocation of `len` bytes at `ptr`, is
+            // page-aligned, and madvise only records advice for it.
+            #[allow(unsafe_code)]
+            unsafe {
+                libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_HUGEPAGE);
+            }
+        }
+    }
 }
 
 /// A part of an n-dimensional array: one range of indices per dimension.
@@ -545,6 +604,50 @@ mod tests {
         raw_unframe(&frame, &mut out).unwrap();
         assert_eq!(out, data);
         assert!(raw_unframe(&frame[..frame.len() / 2], &mut out).is_err());
+    }
+
+    /// Bits that do not compress: a xorshift stream as floats of every exponent.
+    fn noise(n: usize) -> Vec<f64> {
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        (0..n)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                f64::from_bits(x >> 2) // no NaNs or infinities: the top exponent bit is 0
+            })
+            .collect()
+    }
+
+    #[test]
+    fn data_that_does_not_compress_is_stored_as_is_and_reads_back() {
+        let opts = CodecOptions::default();
+        let random = noise(1 << 20); // 8 MiB
+        let frame = raw_frame(&random, &opts).unwrap();
+        let ratio = frame.len() as f64 / (random.len() * 8) as f64;
+        assert!((1.0..1.01).contains(&ratio), "stored/raw {ratio}");
+        let params = |level| CompressParams {
+            codec: blosc2_src::BLOSC_LZ4 as u8,
+            level,
+            typesize: 8,
+            threads: 1,
+            shuffle: true,
+        };
+        assert!(!compresses(as_bytes(&random), &params(5)));
+        let mut out = vec![0.0f64; random.len()];
+        raw_unframe(&frame, &mut out).unwrap();
+        assert!(
+            out.iter()
+                .zip(&random)
+                .all(|(a, b)| a.to_bits() == b.to_bits())
+        );
+        // Data that compresses still does, probed or not.
+        let runs: Vec<f64> = (0..1usize << 20).map(|i| (i / 100) as f64).collect();
+        assert!(compresses(as_bytes(&runs), &params(5)));
+        let packed = raw_frame(&runs, &opts).unwrap();
+        assert!(packed.len() * 10 < runs.len() * 8, "{}", packed.len());
+        // Small arrays are not probed.
+        assert!(compresses(as_bytes(&random[..1000]), &params(5)));
     }
 
     #[test]

@@ -135,6 +135,33 @@ fn dparams(threads: i16) -> sys::blosc2_dparams {
     }
 }
 
+/// The compressed size of `sample` with `params` (one Blosc2 chunk, one thread), to judge
+/// whether data compresses before compressing all of it; `None` if Blosc2 failed.
+pub fn compressed_len(sample: &[u8], params: &CompressParams) -> Option<usize> {
+    let len = i32::try_from(sample.len()).ok()?;
+    let mut out = vec![0u8; sample.len() + sys::BLOSC2_MAX_OVERHEAD as usize];
+    let dest_len = i32::try_from(out.len()).ok()?;
+    let mut cp = cparams(params);
+    cp.nthreads = 1;
+    // SAFETY: the context is created and freed here; `sample` and `out` are valid for their
+    // lengths, and Blosc2 writes at most `dest_len` bytes.
+    unsafe {
+        let ctx = sys::blosc2_create_cctx(cp);
+        if ctx.is_null() {
+            return None;
+        }
+        let n = sys::blosc2_compress_ctx(
+            ctx,
+            sample.as_ptr().cast(),
+            len,
+            out.as_mut_ptr().cast(),
+            dest_len,
+        );
+        sys::blosc2_free_ctx(ctx);
+        usize::try_from(n).ok().filter(|&n| n > 0)
+    }
+}
+
 /// An array handle owned by Rust (freed on drop). When opened over a frame without copying,
 /// it borrows the frame's bytes for `'a`.
 pub struct Array<'a> {
