@@ -51,65 +51,63 @@ fn humanize_secs(secs: u64) -> String {
     }
 }
 
-/// A duration as written in settings: a number with a unit (`ns`, `us`, `ms`, `s`, `m`, `h`,
-/// `d`), e.g. `90s`, `1.5h`, `7d`.
-pub fn parse_duration(text: &str) -> std::result::Result<Duration, cacheness_format::Invalid> {
+/// `text` as a number times the scale of the unit after it (`scale` of the unit, trimmed),
+/// rounded: `None` if the number or the unit does not read, or the product is not a `u64`.
+fn number_with_unit(text: &str, scale: impl Fn(&str) -> Option<f64>) -> Option<u64> {
     let t = text.trim();
     let split = t
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
         .unwrap_or(t.len());
     let (number, unit) = t.split_at(split);
-    let bad = || format!("{text:?} is not a duration (a number with ns, us, ms, s, m, h or d)");
-    let n: f64 = number.parse().map_err(|_| bad())?;
-    let nanos_per: f64 = match unit.trim() {
-        "ns" => 1.0,
-        "us" | "µs" => 1e3,
-        "ms" => 1e6,
-        "s" => 1e9,
-        "m" => 60e9,
-        "h" => 3_600e9,
-        "d" => 86_400e9,
-        _ => return Err(bad().into()),
-    };
-    let nanos = (n * nanos_per).round();
-    if !nanos.is_finite() || nanos < 0.0 || nanos > u64::MAX as f64 {
-        return Err(bad().into());
-    }
-    Ok(Duration::from_nanos(nanos as u64))
+    let value = (number.parse::<f64>().ok()? * scale(unit.trim())?).round();
+    (value.is_finite() && value >= 0.0 && value <= u64::MAX as f64).then_some(value as u64)
+}
+
+/// A duration as written in settings: a number with a unit (`ns`, `us`, `ms`, `s`, `m`, `h`,
+/// `d`), e.g. `90s`, `1.5h`, `7d`.
+pub fn parse_duration(text: &str) -> std::result::Result<Duration, cacheness_format::Invalid> {
+    let nanos = number_with_unit(text, |unit| {
+        Some(match unit {
+            "ns" => 1.0,
+            "us" | "µs" => 1e3,
+            "ms" => 1e6,
+            "s" => 1e9,
+            "m" => 60e9,
+            "h" => 3_600e9,
+            "d" => 86_400e9,
+            _ => return None,
+        })
+    });
+    nanos.map(Duration::from_nanos).ok_or_else(|| {
+        format!("{text:?} is not a duration (a number with ns, us, ms, s, m, h or d)").into()
+    })
 }
 
 /// A size as written in settings: bytes, or a number with a unit (`KB`, `MB`, `GB`, `TB` in
 /// powers of 1000; `KiB`, `MiB`, `GiB`, `TiB` in powers of 1024; `B`), case-insensitive,
 /// e.g. `10GiB`, `500 MB`, `1.5GB`.
 pub fn parse_size(text: &str) -> std::result::Result<u64, cacheness_format::Invalid> {
-    let t = text.trim();
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(t.len());
-    let (number, unit) = t.split_at(split);
-    let bad = || {
+    let bytes = number_with_unit(text, |unit| {
+        let scale: u64 = match unit.to_ascii_lowercase().as_str() {
+            "" | "b" => 1,
+            "kb" | "k" => 1_000,
+            "mb" | "m" => 1_000_000,
+            "gb" | "g" => 1_000_000_000,
+            "tb" | "t" => 1_000_000_000_000,
+            "kib" => 1 << 10,
+            "mib" => 1 << 20,
+            "gib" => 1 << 30,
+            "tib" => 1 << 40,
+            _ => return None,
+        };
+        Some(scale as f64)
+    });
+    bytes.ok_or_else(|| {
         format!(
             "{text:?} is not a size (bytes, or a number with B, KB, MB, GB, TB, KiB, MiB, GiB or TiB)"
         )
-    };
-    let n: f64 = number.parse().map_err(|_| bad())?;
-    let scale: u64 = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "kb" | "k" => 1_000,
-        "mb" | "m" => 1_000_000,
-        "gb" | "g" => 1_000_000_000,
-        "tb" | "t" => 1_000_000_000_000,
-        "kib" => 1 << 10,
-        "mib" => 1 << 20,
-        "gib" => 1 << 30,
-        "tib" => 1 << 40,
-        _ => return Err(bad().into()),
-    };
-    let bytes = (n * scale as f64).round();
-    if !bytes.is_finite() || bytes < 0.0 || bytes > u64::MAX as f64 {
-        return Err(bad().into());
-    }
-    Ok(bytes as u64)
+        .into()
+    })
 }
 
 /// How each setting is written in `cacheness.toml` and the environment, where its Rust type is
@@ -184,13 +182,12 @@ mod repr {
         Text(String),
     }
 
-    fn duration<'de, D: Deserializer<'de>>(d: D, unit: Duration) -> Result<Duration, D::Error> {
+    fn duration<'de, D: Deserializer<'de>>(
+        d: D,
+        count: fn(u64) -> Duration,
+    ) -> Result<Duration, D::Error> {
         match Span::deserialize(d)? {
-            Span::Count(n) => u32::try_from(n)
-                .ok()
-                .and_then(|n32| unit.checked_mul(n32))
-                .or_else(|| (unit == Duration::from_secs(1)).then(|| Duration::from_secs(n)))
-                .ok_or_else(|| D::Error::custom(format!("{n} is too long a duration"))),
+            Span::Count(n) => Ok(count(n)),
             Span::Text(t) => super::parse_duration(&t).map_err(D::Error::custom),
         }
     }
@@ -214,7 +211,7 @@ mod repr {
             write_duration(*t, SECOND, s)
         }
         pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-            duration(d, SECOND)
+            duration(d, Duration::from_secs)
         }
     }
 
@@ -225,7 +222,7 @@ mod repr {
             write_duration(t.unwrap_or_default(), SECOND, s)
         }
         pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
-            duration(d, SECOND).map(|t| (!t.is_zero()).then_some(t))
+            duration(d, Duration::from_secs).map(|t| (!t.is_zero()).then_some(t))
         }
     }
 
@@ -236,7 +233,7 @@ mod repr {
             write_duration(*t, MILLI, s)
         }
         pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-            duration(d, MILLI).map(|t| t.max(MILLI))
+            duration(d, Duration::from_millis).map(|t| t.max(MILLI))
         }
     }
 
@@ -617,13 +614,14 @@ impl Layer {
 }
 
 /// `base` with `setting` set to `value`, read back: the setting's own reading decides.
-fn with_setting(base: &toml::Table, setting: &str, value: &toml::Value) -> Result<CacheConfig> {
+fn with_setting(
+    base: &toml::Table,
+    setting: &str,
+    value: &toml::Value,
+) -> std::result::Result<CacheConfig, toml::de::Error> {
     let mut t = base.clone();
     t.insert(setting.to_string(), value.clone());
-    CacheConfig::deserialize(toml::Value::Table(t)).map_err(|e| Error::Config {
-        source_name: String::new(),
-        reason: e.to_string(),
-    })
+    CacheConfig::deserialize(toml::Value::Table(t))
 }
 
 impl CacheConfig {
@@ -695,20 +693,21 @@ impl CacheConfig {
             stated,
         });
         let mut merged = builder;
+        // The configuration read back after the last stated setting: every layer applied.
+        let mut last = None;
         for layer in &layers {
             for (setting, value) in &layer.stated {
-                let read = with_setting(&merged, setting, value)
-                    .map_err(|e| layer.error(setting, error_reason(e)))?;
+                let read =
+                    with_setting(&merged, setting, value).map_err(|e| layer.error(setting, e))?;
                 read.check(setting)
                     .map_err(|reason| layer.error(setting, reason))?;
                 merged.insert(setting.clone(), value.clone());
+                last = Some(read);
             }
         }
-        let mut config =
-            CacheConfig::deserialize(toml::Value::Table(merged)).map_err(|e| Error::Config {
-                source_name: "settings".into(),
-                reason: e.to_string(),
-            })?;
+        let Some(mut config) = last else {
+            return Ok(self); // no layer states anything: the builder's, exactly
+        };
         // What is not a setting stays the builder's: where the cache is, and a signing key
         // given as bytes when no layer names another source.
         let stated_key = layers.iter().any(|l| l.stated.contains_key("signing_key"));
@@ -725,40 +724,30 @@ impl CacheConfig {
     fn check(&self, setting: &str) -> std::result::Result<(), cacheness_format::Invalid> {
         match setting {
             "default_ttl_seconds" => effective_ttl(None, self.default_ttl).map(drop),
-            "zstd_level" if !(1..=22).contains(&self.codec.zstd_level) => Err(
-                cacheness_format::Invalid(format!("{} is not in 1..=22", self.codec.zstd_level)),
-            ),
-            "blosc2_level" if self.codec.blosc2_level > 9 => Err(cacheness_format::Invalid(
-                format!("{} is not in 0..=9", self.codec.blosc2_level),
-            )),
-            "threads" if !(1..=64).contains(&self.codec.threads) => Err(cacheness_format::Invalid(
-                format!("{} is not in 1..=64", self.codec.threads),
-            )),
+            "zstd_level" if !(1..=22).contains(&self.codec.zstd_level) => {
+                Err(format!("{} is not in 1..=22", self.codec.zstd_level).into())
+            }
+            "blosc2_level" if self.codec.blosc2_level > 9 => {
+                Err(format!("{} is not in 0..=9", self.codec.blosc2_level).into())
+            }
+            "threads" if !(1..=64).contains(&self.codec.threads) => {
+                Err(format!("{} is not in 1..=64", self.codec.threads).into())
+            }
             "commit_max_rows" if self.commit_max_rows == 0 => Err("0 is not at least 1".into()),
             "eviction_low_watermark"
                 if !(self.eviction_low_watermark > 0.0 && self.eviction_low_watermark <= 1.0) =>
             {
-                Err(cacheness_format::Invalid(format!(
-                    "{} is not in (0, 1]",
-                    self.eviction_low_watermark
-                )))
+                Err(format!("{} is not in (0, 1]", self.eviction_low_watermark).into())
             }
             "sql_memory_limit_bytes" if self.sql_memory_limit_bytes < MIN_SQL_MEMORY_LIMIT => {
-                Err(cacheness_format::Invalid(format!(
+                Err(format!(
                     "{} is below the least a statement needs, {MIN_SQL_MEMORY_LIMIT} (16 MiB)",
                     self.sql_memory_limit_bytes
-                )))
+                )
+                .into())
             }
             _ => Ok(()),
         }
-    }
-}
-
-/// The reason of a configuration error (its source is named by the layer).
-fn error_reason(e: Error) -> String {
-    match e {
-        Error::Config { reason, .. } => reason,
-        other => other.to_string(),
     }
 }
 

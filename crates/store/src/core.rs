@@ -256,12 +256,6 @@ impl IntoLookup for CacheKey {
     }
 }
 
-impl IntoLookup for &Lookup {
-    fn into_lookup(self) -> Result<Lookup> {
-        Ok(self.clone())
-    }
-}
-
 /// Why [`Inspector::inspect`] refused a payload.
 pub(crate) enum Rejection {
     /// It failed a check (the reason); it must not be served.
