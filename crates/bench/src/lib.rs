@@ -3,12 +3,15 @@
 //! - `cacheness-bench` (`src/main.rs`): the standard workload runner, W1–W7 of
 //!   `shared/WORKLOADS.md`, each beside its raw baseline ([`workloads`]), timed by the rules
 //!   there ([`timing`]), printed as JSON lines and a [`table`].
+//! - [`peers`]: the peer harness, the same workloads run by the tools our users would
+//!   otherwise pick (`benches/peers/` at the workspace root), and ours ÷ theirs.
 //! - `benches/hot_paths.rs`: criterion micro-benches of the hot paths.
 //! - `examples/put_breakdown.rs`: where a small put's time goes.
 //! - This file: the data generators shared by all of them and by `cacheness demo`.
 
 #![warn(missing_docs)]
 
+pub mod peers;
 pub mod table;
 pub mod timing;
 pub mod workloads;

@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use cacheness_bench::peers::{self as peer_harness, Peers};
 use cacheness_bench::workloads::{self, RunConfig};
 use clap::Parser;
 
@@ -26,6 +27,11 @@ struct Args {
     /// endpoint from the `AWS_*` environment): docs/SCALE.md.
     #[arg(long)]
     remote: Option<String>,
+    /// Race the peers (joblib, diskcache, SQLite, polars, pyarrow) with this Python, whose venv
+    /// has `benches/peers/requirements.txt`: each runs right after our own run of the same
+    /// workload, and a table of ours ÷ peer follows ours. `benches/peers/run` makes the venv.
+    #[arg(long, value_name = "PYTHON")]
+    peers: Option<PathBuf>,
     /// Internal: run as W7 child process number N.
     #[arg(long, hide = true)]
     w7_child: Option<usize>,
@@ -77,7 +83,18 @@ fn main() {
     let wanted =
         |w: &str| args.only.is_empty() || args.only.iter().any(|o| o.eq_ignore_ascii_case(w));
     let commit = git_commit();
+    let peers = match &args.peers {
+        Some(python) => match Peers::new(python, run_dir.path()) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                eprintln!("error: cannot write the peers' script: {e}");
+                std::process::exit(1);
+            }
+        },
+        None => None,
+    };
     let mut results = Vec::new();
+    let mut ratios = Vec::new();
     let all: [(&str, Workload); 7] = [
         ("W1", workloads::w1::run),
         ("W2", workloads::w2::run),
@@ -97,11 +114,28 @@ fn main() {
             o.insert("commit".into(), commit.clone().into());
             o.insert("quick".into(), cfg.quick.into());
         }
+        if let Some(peers) = &peers
+            && peer_harness::WORKLOADS.contains(&name)
+        {
+            let dir = workloads::scratch(&cfg, &format!("peers-{name}"));
+            let theirs = peers.run(name, cfg.quick, dir.path());
+            let compared = peer_harness::compare(&r, &theirs);
+            ratios.extend(compared.iter().cloned());
+            if let Some(o) = r.as_object_mut() {
+                o.insert(
+                    "peers".into(),
+                    serde_json::json!({"results": theirs, "ratios": compared}),
+                );
+            }
+        }
         println!("{r}");
         results.push(r);
     }
     drop(run_dir);
     println!("\n{}", cacheness_bench::table::render(&results));
+    if peers.is_some() {
+        println!("\n{}", peer_harness::render(&ratios));
+    }
     if let Some(path) = args.json_out {
         let text = serde_json::to_string_pretty(&results).unwrap_or_default();
         if let Err(e) = std::fs::write(&path, text + "\n") {

@@ -97,6 +97,7 @@ pub fn run(cfg: &RunConfig) -> serde_json::Value {
         "sizes": {"rows": rows, "columns": 6, "arrow_bytes": bytes, "reps": REPS},
         "figures": {
             "put_mb_s": p(&put), "get_mb_s": p(&get), "stored_bytes": stored,
+            "put_ms": round(put.p50() / 1e3), "get_ms": round(get.p50() / 1e3),
             "stored_over_arrow": round(stored as f64 / bytes as f64), "values_checked": ok,
             "sql_sum_x1": sum_x1, "sql_max_timestamp": max_ts,
         },
