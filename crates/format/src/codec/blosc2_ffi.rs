@@ -419,3 +419,24 @@ impl<'a> Array<'a> {
         }
     }
 }
+
+#[cfg(all(test, any(target_arch = "x86_64", target_arch = "x86")))]
+mod simd {
+    unsafe extern "C" {
+        /// True in c-blosc2's `shuffle-avx2.c` when it was compiled with AVX2 (else it holds
+        /// stubs, and its dispatcher never picks AVX2).
+        static is_shuffle_avx2: bool;
+        /// The same for `bitshuffle-avx2.c`.
+        static is_bshuf_AVX: bool;
+    }
+
+    /// The build compiles c-blosc2's AVX2 shuffles in (vendor/blosc2-src/build.rs), for
+    /// c-blosc2 to choose at run time where the CPU has AVX2. The published blosc2-src build
+    /// never did.
+    #[test]
+    fn avx2_shuffles_are_compiled_in() {
+        // SAFETY: plain constants defined by the C library this crate links.
+        let (shuffle, bitshuffle) = unsafe { (is_shuffle_avx2, is_bshuf_AVX) };
+        assert!(shuffle && bitshuffle, "shuffle {shuffle}, bitshuffle {bitshuffle}");
+    }
+}
