@@ -437,6 +437,9 @@ mod simd {
     fn avx2_shuffles_are_compiled_in() {
         // SAFETY: plain constants defined by the C library this crate links.
         let (shuffle, bitshuffle) = unsafe { (is_shuffle_avx2, is_bshuf_AVX) };
-        assert!(shuffle && bitshuffle, "shuffle {shuffle}, bitshuffle {bitshuffle}");
+        assert!(
+            shuffle && bitshuffle,
+            "shuffle {shuffle}, bitshuffle {bitshuffle}"
+        );
     }
 }

@@ -15,6 +15,7 @@ pub mod array;
 mod blosc2_ffi;
 pub mod object;
 pub mod parquet_footer;
+mod parquet_parallel;
 pub mod table;
 
 use serde::{Deserialize, Serialize};

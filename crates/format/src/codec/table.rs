@@ -16,6 +16,7 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::metadata::{KeyValue, ParquetMetaDataReader};
 use parquet::file::properties::WriterProperties;
+use parquet::schema::types::ColumnPath;
 
 use super::{Cacheable, DataType, EncodeCtx, Encoded, EntryMeta, ParquetCompression, encode_error};
 use crate::error::{Error, Result};
@@ -53,6 +54,7 @@ pub struct TableWriter<W: std::io::Write + Send> {
     raw_bytes: u64,
     batches: Vec<usize>,
     columns: usize,
+    schema: SchemaRef,
 }
 
 /// Buffered row-group data at which a streamed table's row group is written out: what bounds
@@ -80,13 +82,22 @@ impl<W: std::io::Write + Send> TableWriter<W> {
             ));
         }
         let columns = schema.fields().len();
-        let props = WriterProperties::builder()
+        let mut props = WriterProperties::builder()
             .set_compression(compression(ctx.options.parquet_compression))
             // parquet-rs keeps a dictionary encoder of ≈ 75 KiB per column however few the
             // rows: 10,000 columns took 770 MB for a 4 MB table. A wide table goes without.
-            .set_dictionary_enabled(columns <= DICTIONARY_MAX_COLUMNS)
-            .build();
-        let writer = ArrowWriter::try_new(out, schema, Some(props))
+            .set_dictionary_enabled(columns <= DICTIONARY_MAX_COLUMNS);
+        // Floating-point columns rarely repeat a value: a dictionary costs a hash per value
+        // until it overflows, and below ≈ 130,000 rows it never does and stays in the file,
+        // larger than the plain values (docs/FORMATS.md, "Tables").
+        for field in schema.fields() {
+            if field.data_type().is_floating() {
+                props = props
+                    .set_column_dictionary_enabled(ColumnPath::from(field.name().as_str()), false);
+            }
+        }
+        let props = props.build();
+        let writer = ArrowWriter::try_new(out, schema.clone(), Some(props))
             .map_err(|e| encode_error(ctx.meta, "Parquet", e))?;
         Ok(TableWriter {
             writer,
@@ -94,6 +105,7 @@ impl<W: std::io::Write + Send> TableWriter<W> {
             raw_bytes: 0,
             batches: Vec::new(),
             columns,
+            schema,
         })
     }
 
@@ -112,15 +124,15 @@ impl<W: std::io::Write + Send> TableWriter<W> {
         Ok(())
     }
 
-    /// Write the footer (metadata and slot placeholders) and return the output, the entry's
-    /// metadata as written, and its type details.
-    pub fn finish(mut self) -> Result<(W, EntryMeta, serde_json::Value)> {
+    /// The footer's key-value metadata (entry metadata, then the slot placeholders), with the
+    /// entry's metadata as written and its type details.
+    fn footer(&self) -> Result<(EntryMeta, serde_json::Value, Vec<KeyValue>)> {
         let info = serde_json::json!({
             "rows": self.batches.iter().sum::<usize>(),
             "columns": self.columns,
             "batches": self.batches,
         });
-        let mut meta = self.meta;
+        let mut meta = self.meta.clone();
         meta.raw_bytes = self.raw_bytes;
         meta.info = info.clone();
         let meta_json =
@@ -128,18 +140,70 @@ impl<W: std::io::Write + Send> TableWriter<W> {
         // In this order: text in the metadata (a description) comes before the real slot,
         // which is found from the end (`crate::seal`).
         let placeholder = |p: &[u8]| String::from_utf8_lossy(p).into_owned();
-        for (key, value) in [
+        let kv = [
             (META_KEY, meta_json),
             (HASH_KEY, placeholder(seal::PLACEHOLDER)),
             (SIGNATURE_KEY, placeholder(seal::SIGNATURE_PLACEHOLDER)),
-        ] {
-            self.writer
-                .append_key_value_metadata(KeyValue::new(key.to_string(), value));
+        ]
+        .into_iter()
+        .map(|(key, value)| KeyValue::new(key.to_string(), value))
+        .collect();
+        Ok((meta, info, kv))
+    }
+
+    /// Write the footer (metadata and slot placeholders) and return the output, the entry's
+    /// metadata as written, and its type details.
+    pub fn finish(mut self) -> Result<(W, EntryMeta, serde_json::Value)> {
+        let (meta, info, kv) = self.footer()?;
+        for entry in kv {
+            self.writer.append_key_value_metadata(entry);
         }
         let out = self
             .writer
             .into_inner()
             .map_err(|e| encode_error(&meta, "Parquet", e))?;
+        Ok((out, meta, info))
+    }
+
+    /// Write all of `batches` (nothing may have been written before) with the columns of each
+    /// row group encoded on `threads` threads ([`super::parquet_parallel`]), then the footer,
+    /// as [`TableWriter::finish`] does. The file is the one [`TableWriter::write`] would make.
+    pub fn write_all_and_finish(
+        mut self,
+        batches: &[RecordBatch],
+        threads: usize,
+    ) -> Result<(W, EntryMeta, serde_json::Value)> {
+        for batch in batches {
+            let schema = batch.schema();
+            if let Some(field) = self
+                .schema
+                .fields()
+                .iter()
+                .zip(schema.fields())
+                .find(|(want, got)| want.data_type() != got.data_type())
+                .map(|(want, _)| want.name().clone())
+                .or_else(|| {
+                    (schema.fields().len() != self.columns).then(|| "(the column count)".into())
+                })
+            {
+                return Err(encode_error(
+                    &self.meta,
+                    "table",
+                    format!("a batch differs from the first one's schema in column {field:?}"),
+                ));
+            }
+            self.raw_bytes += batch.get_array_memory_size() as u64;
+            self.batches.push(batch.num_rows());
+        }
+        let (meta, info, kv) = self.footer()?;
+        let parquet = |e| encode_error(&meta, "Parquet", e);
+        let (mut file, factory) = self.writer.into_serialized_writer().map_err(parquet)?;
+        super::parquet_parallel::write_row_groups(&mut file, &factory, batches, threads)
+            .map_err(parquet)?;
+        for entry in kv {
+            file.append_key_value_metadata(entry);
+        }
+        let out = file.into_inner().map_err(parquet)?;
         Ok((out, meta, info))
     }
 }
@@ -155,11 +219,8 @@ pub fn encode_batches(
         .map(|b| b.get_array_memory_size() as u64)
         .sum();
     let out = Vec::with_capacity(usize::try_from(guess / 2).unwrap_or(0) + 4096);
-    let mut writer = TableWriter::new(out, schema, ctx)?;
-    for batch in batches {
-        writer.write(batch, false)?;
-    }
-    let (mut out, meta, info) = writer.finish()?;
+    let writer = TableWriter::new(out, schema, ctx)?;
+    let (mut out, meta, info) = writer.write_all_and_finish(batches, ctx.options.threads)?;
     let content_hash = seal::seal(&mut out, SlotAt::Back)
         .ok_or_else(|| Error::corrupt("Parquet payload", "hash slot missing after encoding"))?;
     Ok(Encoded {
@@ -336,4 +397,135 @@ pub fn schema_of(bytes: Bytes, what: &str) -> Result<SchemaRef> {
     ParquetRecordBatchReaderBuilder::try_new(bytes)
         .map(|b| Arc::clone(b.schema()))
         .map_err(|e| Error::corrupt(what, format!("Parquet: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow::array::{ArrayRef, Float64Array, Int32Array, ListArray, StringArray, StructArray};
+    use arrow::datatypes::{DataType as Arrow, Field, Int32Type, Schema};
+
+    use super::*;
+    use crate::codec::CodecOptions;
+
+    fn meta() -> EntryMeta {
+        EntryMeta {
+            v: 1,
+            key: "0123456789abcdef".into(),
+            params: String::new(),
+            data_type: DataType::ArrowTable,
+            created_at: 0,
+            expires_at: None,
+            description: None,
+            raw_bytes: 0,
+            info: serde_json::Value::Null,
+            name: None,
+        }
+    }
+
+    /// Batches with a nested struct (two leaves) and a list between flat columns.
+    fn batches() -> Vec<RecordBatch> {
+        let inner = vec![
+            Field::new("a", Arrow::Int32, true),
+            Field::new("b", Arrow::Utf8, true),
+        ];
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("x", Arrow::Float64, false),
+            Field::new("s", Arrow::Struct(inner.clone().into()), true),
+            Field::new(
+                "l",
+                Arrow::List(Arc::new(Field::new_list_field(Arrow::Int32, true))),
+                true,
+            ),
+            Field::new("name", Arrow::Utf8, true),
+        ]));
+        [(0, 3000), (3000, 0), (3000, 2500)]
+            .into_iter()
+            .map(|(from, rows)| {
+                let ids = from..from + rows;
+                let s = StructArray::new(
+                    inner.clone().into(),
+                    vec![
+                        Arc::new(Int32Array::from_iter(
+                            ids.clone().map(|i| (i % 7 != 0).then_some(i)),
+                        )),
+                        Arc::new(StringArray::from_iter(
+                            ids.clone().map(|i| Some(format!("v{}", i % 13))),
+                        )),
+                    ],
+                    None,
+                );
+                let l = ListArray::from_iter_primitive::<Int32Type, _, _>(
+                    ids.clone()
+                        .map(|i| (i % 5 != 0).then(|| (0..i % 4).map(Some).collect::<Vec<_>>())),
+                );
+                let cols: Vec<ArrayRef> = vec![
+                    Arc::new(Float64Array::from_iter_values(
+                        ids.clone().map(|i| f64::from(i) / 3.0),
+                    )),
+                    Arc::new(s),
+                    Arc::new(l),
+                    Arc::new(StringArray::from_iter(
+                        ids.map(|i| (i % 3 != 0).then(|| format!("n{i}"))),
+                    )),
+                ];
+                RecordBatch::try_new(schema.clone(), cols).unwrap_or_else(|e| unreachable!("{e}"))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn columns_encoded_on_threads_give_the_file_of_the_one_thread_writer() {
+        let batches = batches();
+        let schema = batches[0].schema();
+        let options = CodecOptions::default();
+        let meta = meta();
+        let ctx = EncodeCtx {
+            meta: &meta,
+            options: &options,
+        };
+        let mut one = TableWriter::new(Vec::new(), schema.clone(), &ctx).unwrap();
+        for batch in &batches {
+            one.write(batch, false).unwrap();
+        }
+        let (one, one_meta, one_info) = one.finish().unwrap();
+        for threads in [1, 3, 8] {
+            let many = TableWriter::new(Vec::new(), schema.clone(), &ctx).unwrap();
+            let (many, many_meta, many_info) =
+                many.write_all_and_finish(&batches, threads).unwrap();
+            assert!(one == many, "{threads} threads: the files differ");
+            assert_eq!(
+                (&one_meta.raw_bytes, &one_info),
+                (&many_meta.raw_bytes, &many_info)
+            );
+        }
+        // And it reads back batch for batch.
+        let encoded = encode_batches(schema, &batches, &ctx).unwrap();
+        let (stored, _) = read_meta(&encoded.bytes, "the test table").unwrap();
+        let back = Vec::<RecordBatch>::decode(Bytes::from(encoded.bytes), &stored).unwrap();
+        assert_eq!(back, batches);
+    }
+
+    #[test]
+    fn a_batch_of_another_schema_is_refused_by_name() {
+        let batches = batches();
+        let options = CodecOptions::default();
+        let meta = meta();
+        let ctx = EncodeCtx {
+            meta: &meta,
+            options: &options,
+        };
+        let other = RecordBatch::try_new(
+            Arc::new(Schema::new(vec![Field::new("x", Arrow::Int32, false)])),
+            vec![Arc::new(Int32Array::from(vec![1]))],
+        )
+        .unwrap();
+        let writer = TableWriter::new(Vec::new(), batches[0].schema(), &ctx).unwrap();
+        let err = writer
+            .write_all_and_finish(&[batches[0].clone(), other], 2)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("\"x\""), "{err}");
+    }
 }
