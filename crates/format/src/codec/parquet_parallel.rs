@@ -1,20 +1,68 @@
-//! Parquet written with every core: the columns of a row group are encoded (dictionary, pages,
-//! compression) on threads of their own, then appended to the file in schema order.
+//! Parquet written and read with every core, one column per thread at a time.
 //!
-//! arrow-rs' `ArrowWriter` encodes one column after the other on the calling thread. This uses
-//! its lower-level pieces ([`ArrowRowGroupWriterFactory`], [`ArrowColumnWriter`]) the way its
-//! documentation shows, so the file is the one `ArrowWriter` would write with the same
-//! properties: same row groups (cut at `max_row_group_row_count` rows), same encodings, same
-//! Arrow schema in the footer. Only the work is spread.
+//! - Writing: the columns of a row group are encoded (dictionary, pages, compression) on
+//!   threads of their own, then appended to the file in schema order. arrow-rs' `ArrowWriter`
+//!   encodes one column after the other on the calling thread; this uses its lower-level pieces
+//!   ([`ArrowRowGroupWriterFactory`], [`ArrowColumnWriter`]) the way its documentation shows, so
+//!   the file is the one `ArrowWriter` would write with the same properties: same row groups
+//!   (cut at `max_row_group_row_count` rows), same encodings, same Arrow schema in the footer.
+//! - Reading ([`read_columns`]): the footer is parsed once, then each top-level column is
+//!   decoded by a reader of its own (a projection of that column) and the columns are put side
+//!   by side.
+//!
+//! Below [`PARALLEL_MIN_BYTES`] a table is done on the calling thread: starting threads would
+//! cost more than they save.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
-use arrow::array::RecordBatch;
+use arrow::array::{ArrayRef, RecordBatch, RecordBatchOptions, new_empty_array};
+use arrow::datatypes::SchemaRef;
+use bytes::Bytes;
+use parquet::arrow::ProjectionMask;
+use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ParquetRecordBatchReaderBuilder};
 use parquet::arrow::arrow_writer::{
     ArrowColumnChunk, ArrowColumnWriter, ArrowRowGroupWriterFactory, compute_leaves,
 };
 use parquet::errors::{ParquetError, Result};
 use parquet::file::writer::SerializedFileWriter;
+
+/// Tables smaller than this (Arrow memory to write, file bytes to read) are written and read
+/// on the calling thread.
+pub const PARALLEL_MIN_BYTES: usize = 1 << 20;
+
+/// Run `f` on each item, the items taken from a shared queue by `threads` threads (the
+/// calling thread is one of them); the results in the items' order. A panic in `f` is
+/// propagated to the caller, as if it had run there.
+fn on_threads<T: Send, R: Send>(
+    items: Vec<T>,
+    threads: usize,
+    f: impl Fn(T) -> R + Sync,
+) -> Vec<R> {
+    let count = items.len();
+    let queue = Mutex::new(items.into_iter().enumerate().rev().collect::<Vec<_>>());
+    let done: Mutex<Vec<(usize, R)>> = Mutex::new(Vec::with_capacity(count));
+    let work = || {
+        loop {
+            let Some((index, item)) = queue.lock().ok().and_then(|mut q| q.pop()) else {
+                break;
+            };
+            let result = f(item);
+            if let Ok(mut done) = done.lock() {
+                done.push((index, result));
+            }
+        }
+    };
+    std::thread::scope(|scope| {
+        for _ in 1..threads.clamp(1, count.max(1)) {
+            scope.spawn(work);
+        }
+        work();
+    });
+    // Neither lock can be poisoned: a panic in `f` ends the scope with that panic first.
+    let mut done = done.into_inner().unwrap_or_else(|p| p.into_inner());
+    done.sort_unstable_by_key(|(index, _)| *index);
+    done.into_iter().map(|(_, r)| r).collect()
+}
 
 /// The batches cut into row groups of at most `max_rows` rows (a batch that crosses a
 /// boundary is sliced, as `ArrowWriter` does). Empty batches are left out.
@@ -75,45 +123,20 @@ pub fn write_row_groups<W: std::io::Write + Send>(
     Ok(())
 }
 
-/// Encode each field of `group` with its leaf writers, fields taken from a shared queue by
-/// `threads` threads; the chunks come back in schema order.
+/// Encode each field of `group` with its leaf writers on `threads` threads; the chunks come
+/// back in schema order.
 fn encode_fields(
     group: &[RecordBatch],
     by_field: Vec<Vec<ArrowColumnWriter>>,
     threads: usize,
 ) -> Result<Vec<ArrowColumnChunk>> {
-    let fields = by_field.len();
-    let queue = Mutex::new(by_field.into_iter().enumerate().collect::<Vec<_>>());
-    let done: Mutex<Vec<Option<Result<Vec<ArrowColumnChunk>>>>> =
-        Mutex::new((0..fields).map(|_| None).collect());
-    let work = || {
-        loop {
-            let next = queue.lock().ok().and_then(|mut q| q.pop());
-            let Some((field, writers)) = next else { break };
-            let result = encode_field(group, field, writers);
-            if let Ok(mut done) = done.lock() {
-                done[field] = Some(result);
-            }
-        }
-    };
-    let threads = threads.clamp(1, fields.max(1));
-    std::thread::scope(|scope| {
-        for _ in 1..threads {
-            scope.spawn(work);
-        }
-        work();
+    let fields: Vec<_> = by_field.into_iter().enumerate().collect();
+    let encoded = on_threads(fields, threads, |(field, writers)| {
+        encode_field(group, field, writers)
     });
-    let done = done
-        .into_inner()
-        .map_err(|_| ParquetError::General("a column encoder panicked".into()))?;
     let mut chunks = Vec::new();
-    for (field, result) in done.into_iter().enumerate() {
-        let result = result.ok_or_else(|| {
-            ParquetError::General(format!(
-                "column {field} was not encoded (its encoder panicked)"
-            ))
-        })?;
-        chunks.extend(result?);
+    for field in encoded {
+        chunks.extend(field?);
     }
     Ok(chunks)
 }
@@ -140,6 +163,75 @@ fn encode_field(
         }
     }
     writers.into_iter().map(ArrowColumnWriter::close).collect()
+}
+
+/// Decode the table in `bytes` (whose footer `metadata` holds) as one batch of `schema`
+/// (the file's, as the caller wants it back), each top-level column by a reader of its own on
+/// one of `threads` threads.
+pub fn read_columns(
+    bytes: &Bytes,
+    metadata: &ArrowReaderMetadata,
+    schema: &SchemaRef,
+    threads: usize,
+) -> Result<RecordBatch> {
+    let rows = usize::try_from(metadata.metadata().file_metadata().num_rows())
+        .map_err(|_| ParquetError::General("a negative row count".into()))?;
+    let columns = on_threads((0..schema.fields().len()).collect(), threads, |field| {
+        read_column(bytes, metadata, schema, field, rows)
+    });
+    let columns = columns.into_iter().collect::<Result<Vec<ArrayRef>>>()?;
+    let options = RecordBatchOptions::new().with_row_count(Some(rows));
+    Ok(RecordBatch::try_new_with_options(
+        Arc::clone(schema),
+        columns,
+        &options,
+    )?)
+}
+
+/// One top-level column of the file, decoded whole.
+fn read_column(
+    bytes: &Bytes,
+    metadata: &ArrowReaderMetadata,
+    schema: &SchemaRef,
+    field: usize,
+    rows: usize,
+) -> Result<ArrayRef> {
+    let mask = ProjectionMask::roots(metadata.parquet_schema(), [field]);
+    let reader =
+        ParquetRecordBatchReaderBuilder::new_with_metadata(bytes.clone(), metadata.clone())
+            .with_projection(mask)
+            .with_batch_size(rows.max(1))
+            .build()?;
+    let mut parts = Vec::new();
+    for batch in reader {
+        let batch = batch?;
+        if batch.num_columns() != 1 {
+            return Err(ParquetError::General(format!(
+                "column {:?}: the projection gave {} columns",
+                schema.field(field).name(),
+                batch.num_columns()
+            )));
+        }
+        parts.push(Arc::clone(batch.column(0)));
+    }
+    let want = schema.field(field).data_type();
+    let column = match parts.as_slice() {
+        [] => new_empty_array(want),
+        [one] => Arc::clone(one),
+        many => {
+            let refs: Vec<&dyn arrow::array::Array> = many.iter().map(AsRef::as_ref).collect();
+            arrow::compute::concat(&refs)?
+        }
+    };
+    if column.data_type() != want || column.len() != rows {
+        return Err(ParquetError::General(format!(
+            "column {:?} decoded as {} rows of {}, the file says {rows} of {want}",
+            schema.field(field).name(),
+            column.len(),
+            column.data_type()
+        )));
+    }
+    Ok(column)
 }
 
 #[cfg(test)]

@@ -12,12 +12,15 @@ use arrow::compute::concat_batches;
 use arrow::datatypes::SchemaRef;
 use bytes::Bytes;
 use parquet::arrow::ArrowWriter;
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
+};
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::metadata::{KeyValue, ParquetMetaDataReader};
 use parquet::file::properties::WriterProperties;
 use parquet::schema::types::ColumnPath;
 
+use super::parquet_parallel;
 use super::{Cacheable, DataType, EncodeCtx, Encoded, EntryMeta, ParquetCompression, encode_error};
 use crate::error::{Error, Result};
 use crate::seal::{self, SlotAt};
@@ -220,7 +223,13 @@ pub fn encode_batches(
         .sum();
     let out = Vec::with_capacity(usize::try_from(guess / 2).unwrap_or(0) + 4096);
     let writer = TableWriter::new(out, schema, ctx)?;
-    let (mut out, meta, info) = writer.write_all_and_finish(batches, ctx.options.threads)?;
+    let threads =
+        if usize::try_from(guess).unwrap_or(usize::MAX) >= parquet_parallel::PARALLEL_MIN_BYTES {
+            ctx.options.threads
+        } else {
+            1
+        };
+    let (mut out, meta, info) = writer.write_all_and_finish(batches, threads)?;
     let content_hash = seal::seal(&mut out, SlotAt::Back)
         .ok_or_else(|| Error::corrupt("Parquet payload", "hash slot missing after encoding"))?;
     Ok(Encoded {
@@ -283,27 +292,42 @@ pub fn footer_start(bytes: &[u8]) -> usize {
 
 fn read_all(bytes: Bytes, meta: &EntryMeta) -> Result<(SchemaRef, Vec<RecordBatch>)> {
     let what = format!("payload of {}", meta.key);
-    unpanicked(&what, || read_all_unguarded(bytes, meta, &what))
+    let threads = if bytes.len() >= parquet_parallel::PARALLEL_MIN_BYTES {
+        std::thread::available_parallelism().map_or(1, |n| n.get().min(8))
+    } else {
+        1
+    };
+    unpanicked(&what, || read_all_unguarded(bytes, meta, &what, threads))
 }
 
+/// The table in `bytes`: with `threads` > 1 (and more than one column) its columns are decoded
+/// on threads of their own and come back as one batch ([`parquet_parallel::read_columns`]);
+/// otherwise as the file's reader yields them.
 fn read_all_unguarded(
     bytes: Bytes,
     meta: &EntryMeta,
     what: &str,
+    threads: usize,
 ) -> Result<(SchemaRef, Vec<RecordBatch>)> {
     super::parquet_footer::check(&bytes).map_err(|e| Error::corrupt(what, e))?;
-    let rows = meta.info.get("rows").and_then(|r| r.as_u64()).unwrap_or(0) as usize;
-    let builder = ParquetRecordBatchReaderBuilder::try_new(bytes)
-        .map_err(|e| Error::corrupt(what, format!("Parquet: {e}")))?
-        .with_batch_size(rows.max(1));
+    let parquet = |e: parquet::errors::ParquetError| Error::corrupt(what, format!("Parquet: {e}"));
+    let metadata =
+        ArrowReaderMetadata::load(&bytes, ArrowReaderOptions::default()).map_err(parquet)?;
     // The reader merges the file's key-value metadata into the schema's; drop ours so the
     // schema comes back as it was put.
-    let mut metadata = builder.schema().metadata().clone();
-    metadata.retain(|k, _| ![META_KEY, HASH_KEY, SIGNATURE_KEY].contains(&k.as_str()));
-    let schema = Arc::new(builder.schema().as_ref().clone().with_metadata(metadata));
-    let reader = builder
+    let mut kv = metadata.schema().metadata().clone();
+    kv.retain(|k, _| ![META_KEY, HASH_KEY, SIGNATURE_KEY].contains(&k.as_str()));
+    let schema = Arc::new(metadata.schema().as_ref().clone().with_metadata(kv));
+    if threads > 1 && schema.fields().len() > 1 {
+        let batch =
+            parquet_parallel::read_columns(&bytes, &metadata, &schema, threads).map_err(parquet)?;
+        return Ok((schema, vec![batch]));
+    }
+    let rows = meta.info.get("rows").and_then(|r| r.as_u64()).unwrap_or(0) as usize;
+    let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(bytes, metadata)
+        .with_batch_size(rows.max(1))
         .build()
-        .map_err(|e| Error::corrupt(what, format!("Parquet: {e}")))?;
+        .map_err(parquet)?;
     let batches = reader
         .map(|b| b.and_then(|b| b.with_schema(schema.clone())))
         .collect::<std::result::Result<Vec<_>, _>>()
@@ -503,6 +527,16 @@ mod tests {
         // And it reads back batch for batch.
         let encoded = encode_batches(schema, &batches, &ctx).unwrap();
         let (stored, _) = read_meta(&encoded.bytes, "the test table").unwrap();
+        // Columns decoded on threads of their own give the table the one reader gives.
+        let bytes = Bytes::from(encoded.bytes.clone());
+        let read = |threads| {
+            let (schema, batches) =
+                read_all_unguarded(bytes.clone(), &stored, "t", threads).unwrap();
+            concat(&schema, &batches, &stored).unwrap()
+        };
+        let (one, many) = (read(1), read(3));
+        assert_eq!(one, many);
+        assert_eq!(many.num_rows(), 5500);
         let back = Vec::<RecordBatch>::decode(Bytes::from(encoded.bytes), &stored).unwrap();
         assert_eq!(back, batches);
     }
