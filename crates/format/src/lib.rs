@@ -14,6 +14,7 @@
 //! - [`seal`]: the whole-file XXH3-128 content hash stored inside each payload.
 //! - [`signing`]: signing keys, the payload MAC, the entry HMAC and the outboard tree that
 //!   lets a part of a large payload be checked alone (`docs/SECURITY.md`).
+//! - [`buffers`]: large payload buffers, advised huge pages.
 //! - [`error`]: [`Error`], which names the key, file or value at fault, and [`Invalid`], the
 //!   reason a text or file is not what it should be.
 //!
@@ -22,6 +23,7 @@
 
 #![warn(missing_docs)]
 
+pub mod buffers;
 pub mod codec;
 pub mod error;
 pub mod keys;

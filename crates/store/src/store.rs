@@ -478,7 +478,7 @@ impl BlobStore {
             return Ok(None);
         };
         let path = || self.path(key, format);
-        let mut buf = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+        let mut buf = cacheness_format::buffers::byte_buffer(usize::try_from(len).unwrap_or(0));
         (&mut file)
             .take(len)
             .read_to_end(&mut buf)

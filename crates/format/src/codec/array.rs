@@ -354,7 +354,7 @@ fn elements<T: Element>(
         }
     }
     let mut v: Vec<T> = Vec::with_capacity(n);
-    advise_huge_pages(v.as_mut_ptr().cast(), nbytes);
+    crate::buffers::advise_huge_pages(v.as_mut_ptr().cast(), nbytes);
     // SAFETY: the buffer has capacity for n elements; fill writes all nbytes (or fails, and
     // the length stays 0), and any bit pattern is a valid T for the numeric Element types.
     #[allow(unsafe_code)]
@@ -364,31 +364,6 @@ fn elements<T: Element>(
         v.set_len(n);
     }
     Ok(v)
-}
-
-/// Ask the kernel to back a large output buffer, not yet touched, with transparent huge pages
-/// (`madvise(MADV_HUGEPAGE)`, as numpy does for large arrays): the decoder's writes then fault
-/// in 2 MiB pages rather than 4 KiB ones, which bounds a large get otherwise. Advice only: a
-/// kernel without huge pages, or one that refuses, leaves the buffer as it was.
-fn advise_huge_pages(ptr: *mut u8, len: usize) {
-    const HUGE_PAGE: usize = 2 << 20;
-    if len < HUGE_PAGE {
-        return;
-    }
-    #[cfg(target_os = "linux")]
-    {
-        const PAGE: usize = 4096;
-        let start = (ptr as usize).next_multiple_of(PAGE);
-        let end = (ptr as usize + len) / PAGE * PAGE;
-        if end > start {
-            // SAFETY: [start, end) lies inside the allocation of `len` bytes at `ptr`, is
-            // page-aligned, and madvise only records advice for it.
-            #[allow(unsafe_code)]
-            unsafe {
-                libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_HUGEPAGE);
-            }
-        }
-    }
 }
 
 /// A part of an n-dimensional array: one range of indices per dimension.
