@@ -14,7 +14,8 @@
 //! - [`seal`]: the whole-file XXH3-128 content hash stored inside each payload.
 //! - [`signing`]: signing keys, the payload MAC, the entry HMAC and the outboard tree that
 //!   lets a part of a large payload be checked alone (`docs/SECURITY.md`).
-//! - [`buffers`]: large payload buffers, advised huge pages.
+//! - [`buffers`]: large payload buffers, advised huge pages; [`parallel`]: work spread over
+//!   the cores (the codecs' columns, the MAC's leaves).
 //! - [`error`]: [`Error`], which names the key, file or value at fault, and [`Invalid`], the
 //!   reason a text or file is not what it should be.
 //!
@@ -27,6 +28,7 @@ pub mod buffers;
 pub mod codec;
 pub mod error;
 pub mod keys;
+pub mod parallel;
 pub mod seal;
 pub mod signing;
 

@@ -23,13 +23,13 @@
 use std::io::Write;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use blake3::hazmat::{HasherExt, Mode};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use crate::error::{Error, Result};
+use crate::parallel::{self, on_threads};
 use crate::seal::{self, SIGNATURE_LEN, SIGNATURE_PLACEHOLDER, SIGNATURE_PREFIX, SlotAt};
 
 /// Length of a signing key in bytes.
@@ -446,9 +446,8 @@ impl Signer {
             });
             h
         };
-        // Asked only for large files: on Linux the answer reads cgroup files.
         let threads = match buf.len() >= PARALLEL_MIN {
-            true => std::thread::available_parallelism().map_or(1, |n| n.get().min(8)),
+            true => parallel::cores(),
             false => 1,
         };
         if threads < 2 {
@@ -459,7 +458,9 @@ impl Signer {
         // of two of chunks) cut along that tree, so their chaining values merge exactly.
         let mut leaves = Vec::new();
         subtree_leaves(0..buf.len(), LEAF, &mut leaves);
-        let cvs = parallel_map(&leaves, threads, |r| hasher(r.clone()).finalize_non_root());
+        let cvs = on_threads(leaves.iter().collect(), threads, |r| {
+            hasher(r.clone()).finalize_non_root()
+        });
         self.root_of(&leaves, &cvs)
     }
 
@@ -505,8 +506,7 @@ impl Signer {
         }
         let slot = seal::locate(buf, at)?.signature?;
         let leaves = outboard_leaves(buf.len() as u64);
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
-        let cvs = parallel_map(&leaves, threads, |r| {
+        let cvs = on_threads(leaves.iter().collect(), parallel::cores(), |r| {
             self.leaf_cv(r.start, &buf[r.clone()], slot)
         });
         let mut out = Vec::with_capacity(OUTBOARD_MAGIC.len() + 8 + cvs.len() * 32);
@@ -720,42 +720,6 @@ fn merge(leaves: &[Range<usize>], cvs: &[[u8; 32]], mode: Mode<'_>) -> [u8; 32] 
         &merge(&leaves[left..], &cvs[left..], mode),
         mode,
     )
-}
-
-/// `f` of every item, computed by `threads` threads taking items in turn.
-fn parallel_map<T: Sync, R: Copy + Default + Send>(
-    items: &[T],
-    threads: usize,
-    f: impl Fn(&T) -> R + Sync,
-) -> Vec<R> {
-    let next = AtomicUsize::new(0);
-    let work = || {
-        let mut done = Vec::new();
-        loop {
-            let i = next.fetch_add(1, Ordering::Relaxed);
-            let Some(item) = items.get(i) else {
-                return done;
-            };
-            done.push((i, f(item)));
-        }
-    };
-    let mut out = vec![R::default(); items.len()];
-    let mut set = vec![false; items.len()];
-    let results = std::thread::scope(|s| {
-        let helpers: Vec<_> = (1..threads).map(|_| s.spawn(work)).collect();
-        let mut all = vec![work()];
-        all.extend(helpers.into_iter().filter_map(|h| h.join().ok()));
-        all
-    });
-    for (i, r) in results.into_iter().flatten() {
-        out[i] = r;
-        set[i] = true;
-    }
-    // Only a helper that panicked leaves items unset (hashing cannot); compute them here.
-    for (i, item) in items.iter().enumerate().filter(|(i, _)| !set[*i]) {
-        out[i] = f(item);
-    }
-    out
 }
 
 #[cfg(test)]

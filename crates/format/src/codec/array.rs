@@ -57,9 +57,7 @@ element! {
 }
 
 fn default_threads() -> i16 {
-    std::thread::available_parallelism()
-        .map_or(2, |n| n.get())
-        .min(8) as i16
+    crate::parallel::cores() as i16
 }
 
 /// Split `bounds` so that one partition holds at most `target` bytes, cutting outer

@@ -257,9 +257,7 @@ impl Default for CodecOptions {
             parquet_compression: ParquetCompression::Zstd(1),
             blosc2_codec: Blosc2Codec::Lz4,
             blosc2_level: 5,
-            threads: std::thread::available_parallelism()
-                .map_or(2, |n| n.get())
-                .min(8),
+            threads: crate::parallel::cores(),
         }
     }
 }

@@ -13,7 +13,7 @@
 //! Below [`PARALLEL_MIN_BYTES`] a table is done on the calling thread: starting threads would
 //! cost more than they save.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use arrow::array::{ArrayRef, RecordBatch, RecordBatchOptions, new_empty_array};
 use arrow::datatypes::SchemaRef;
@@ -26,43 +26,11 @@ use parquet::arrow::arrow_writer::{
 use parquet::errors::{ParquetError, Result};
 use parquet::file::writer::SerializedFileWriter;
 
+use crate::parallel::on_threads;
+
 /// Tables smaller than this (Arrow memory to write, file bytes to read) are written and read
 /// on the calling thread.
 pub const PARALLEL_MIN_BYTES: usize = 1 << 20;
-
-/// Run `f` on each item, the items taken from a shared queue by `threads` threads (the
-/// calling thread is one of them); the results in the items' order. A panic in `f` is
-/// propagated to the caller, as if it had run there.
-fn on_threads<T: Send, R: Send>(
-    items: Vec<T>,
-    threads: usize,
-    f: impl Fn(T) -> R + Sync,
-) -> Vec<R> {
-    let count = items.len();
-    let queue = Mutex::new(items.into_iter().enumerate().rev().collect::<Vec<_>>());
-    let done: Mutex<Vec<(usize, R)>> = Mutex::new(Vec::with_capacity(count));
-    let work = || {
-        loop {
-            let Some((index, item)) = queue.lock().ok().and_then(|mut q| q.pop()) else {
-                break;
-            };
-            let result = f(item);
-            if let Ok(mut done) = done.lock() {
-                done.push((index, result));
-            }
-        }
-    };
-    std::thread::scope(|scope| {
-        for _ in 1..threads.clamp(1, count.max(1)) {
-            scope.spawn(work);
-        }
-        work();
-    });
-    // Neither lock can be poisoned: a panic in `f` ends the scope with that panic first.
-    let mut done = done.into_inner().unwrap_or_else(|p| p.into_inner());
-    done.sort_unstable_by_key(|(index, _)| *index);
-    done.into_iter().map(|(_, r)| r).collect()
-}
 
 /// The batches cut into row groups of at most `max_rows` rows (a batch that crosses a
 /// boundary is sliced, as `ArrowWriter` does). Empty batches are left out.

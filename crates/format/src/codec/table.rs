@@ -293,7 +293,7 @@ pub fn footer_start(bytes: &[u8]) -> usize {
 fn read_all(bytes: Bytes, meta: &EntryMeta) -> Result<(SchemaRef, Vec<RecordBatch>)> {
     let what = format!("payload of {}", meta.key);
     let threads = if bytes.len() >= parquet_parallel::PARALLEL_MIN_BYTES {
-        std::thread::available_parallelism().map_or(1, |n| n.get().min(8))
+        crate::parallel::cores()
     } else {
         1
     };
