@@ -78,7 +78,7 @@ fn codec_pair<T: Cacheable>(
     g.bench_function(format!("{name}/encode"), |b| {
         b.iter(|| value.encode(&ctx).unwrap())
     });
-    let encoded = bytes::Bytes::from(value.encode(&ctx).unwrap().bytes);
+    let encoded = bytes::Bytes::from(value.encode(&ctx).unwrap().bytes.into_vec());
     let format = T::DATA_TYPE.format();
     let (stored_meta, _) = format.read_meta(&encoded, "bench").unwrap();
     g.bench_function(format!("{name}/decode"), |b| {

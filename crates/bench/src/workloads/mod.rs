@@ -1,5 +1,6 @@
 //! The standard workloads W1–W7 of `shared/WORKLOADS.md`, each beside its raw baseline.
 
+pub mod phases;
 pub mod w1;
 pub mod w2;
 pub mod w3;

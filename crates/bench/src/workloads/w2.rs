@@ -75,7 +75,10 @@ fn one<T: Element + NotBool + PartialEq + Default>(
         std::hint::black_box(buf.clone());
     });
     let p = |s: &Samples| mb_per_s(bytes, s.p50());
+    // Where the time of the largest arrays goes, step by step.
+    let phases = (bytes >= 32 << 20).then(|| super::phases::array(&arr, dir.path()));
     json!({
+        "phases": phases,
         "array": label, "bytes": bytes,
         "put_mb_s": p(&put), "get_mb_s": p(&get), "stored_over_raw": round(stored as f64 / (REPS * bytes) as f64),
         "values_checked": ok && blosc_ok && part_ok,

@@ -9,7 +9,8 @@ use ndarray::{Array, ArrayD, Dimension, IxDyn};
 
 use super::blosc2_ffi::{self as ffi, CompressParams};
 use super::{
-    Blosc2Codec, Cacheable, CodecOptions, DataType, EncodeCtx, Encoded, EntryMeta, encode_error,
+    Blosc2Codec, Cacheable, CodecOptions, DataType, EncodeCtx, Encoded, EntryMeta, PayloadBytes,
+    encode_error,
 };
 use crate::error::Invalid;
 use crate::error::{Error, Result};
@@ -178,10 +179,11 @@ fn compress<T: Element>(
 
 /// Blosc2 alone, with no cache around it (the raw baseline of the benchmarks): a 1-d buffer of
 /// `T`s compressed into a contiguous frame exactly as a put would, without metadata or hash.
-pub fn raw_frame<T: Element>(data: &[T], options: &CodecOptions) -> Result<Vec<u8>> {
+pub fn raw_frame<T: Element>(data: &[T], options: &CodecOptions) -> Result<PayloadBytes> {
     let what = || "raw Blosc2 frame".to_string();
     compress::<T>(as_bytes(data), &[data.len() as i64], options)
-        .and_then(|a| a.to_frame())
+        .and_then(|a| a.into_frame())
+        .map(PayloadBytes::from)
         .map_err(|e| Error::corrupt(what(), e))
 }
 
@@ -251,7 +253,7 @@ impl<T: Element, D: Dimension> Cacheable for Array<T, D> {
             rmp_serde::to_vec(&String::from_utf8_lossy(seal::SIGNATURE_PLACEHOLDER).into_owned())
                 .map_err(|e| err(Invalid(e.to_string())))?;
         arr.add_vlmeta(SIGNATURE_KEY, &sig).map_err(err)?;
-        let mut frame = arr.to_frame().map_err(err)?;
+        let mut frame = PayloadBytes::from(arr.into_frame().map_err(err)?);
         let content_hash = seal::seal(&mut frame, SlotAt::Back)
             .ok_or_else(|| err("hash slot not found verbatim in the Blosc2 frame".into()))?;
         Ok(Encoded {
@@ -532,7 +534,7 @@ mod tests {
         let data: Vec<i16> = (0..rows * cols).map(|i| (i % 30_011) as i16).collect();
         let shape = [rows as i64, cols as i64];
         let arr = compress::<i16>(as_bytes(&data), &shape, &CodecOptions::default()).unwrap();
-        let frame = arr.to_frame().unwrap();
+        let frame = arr.into_frame().unwrap().to_vec();
         let meta = EntryMeta {
             v: 1,
             key: "k".into(),

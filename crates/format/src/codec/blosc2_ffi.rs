@@ -398,27 +398,70 @@ impl<'a> Array<'a> {
             Ok(Some(v))
         }
     }
+}
 
-    /// Serialize to a contiguous frame (the `.b2nd` file's bytes).
-    pub fn to_frame(&self) -> Result<Vec<u8>, Invalid> {
+impl Array<'static> {
+    /// The array as a contiguous frame (the `.b2nd` file's bytes), without copying it where
+    /// C-Blosc2 already holds it as one (an array made by [`Array::from_buffer`], whose
+    /// super-chunk is a contiguous in-memory frame).
+    pub fn into_frame(self) -> Result<Frame, Invalid> {
         let mut ptr: *mut u8 = std::ptr::null_mut();
         let mut len: i64 = 0;
         let mut needs_free = false;
-        // SAFETY: b2nd hands back a buffer we copy, then free if it says so.
+        // SAFETY: b2nd hands back either the array's own frame buffer (needs_free false: it
+        // lives as long as the array, which the Frame keeps) or a new buffer the caller frees
+        // (the Frame frees it on drop).
         unsafe {
             let rc = b2nd_to_cframe(self.ptr, &mut ptr, &mut len, &mut needs_free);
             check(rc, "b2nd_to_cframe")?;
-            if ptr.is_null() || len < 0 {
+            let len = usize::try_from(len)
+                .map_err(|_| Invalid::from("b2nd_to_cframe: negative length"))?;
+            if ptr.is_null() {
                 return Err("b2nd_to_cframe returned no frame".into());
             }
-            // Into a buffer advised huge pages: a large frame copies at memory speed rather
-            // than at the speed of 4 KiB page faults.
-            let mut v = crate::buffers::byte_buffer(len as usize);
-            v.extend_from_slice(std::slice::from_raw_parts(ptr, len as usize));
-            if needs_free {
-                libc::free(ptr.cast());
-            }
-            Ok(v)
+            Ok(Frame {
+                ptr,
+                len,
+                free: needs_free,
+                _array: self,
+            })
+        }
+    }
+}
+
+/// The bytes of a frame serialized from an [`Array<'static>`], which it keeps (the bytes are
+/// the array's own frame buffer) or which C allocated for it (freed on drop).
+pub struct Frame {
+    ptr: *mut u8,
+    len: usize,
+    free: bool,
+    _array: Array<'static>,
+}
+
+// SAFETY: a Frame owns its array and buffer outright; C-Blosc2 keeps no thread-local or
+// shared state for either, so they may be used and dropped on another thread.
+unsafe impl Send for Frame {}
+
+impl std::ops::Deref for Frame {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        // SAFETY: ptr is valid for len bytes for as long as self (and its array) lives.
+        unsafe { std::slice::from_raw_parts(self.ptr, self.len) }
+    }
+}
+
+impl std::ops::DerefMut for Frame {
+    fn deref_mut(&mut self) -> &mut [u8] {
+        // SAFETY: as for Deref; the buffer is owned by this Frame alone.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr, self.len) }
+    }
+}
+
+impl Drop for Frame {
+    fn drop(&mut self) {
+        if self.free {
+            // SAFETY: C allocated this buffer with malloc for us and nothing else frees it.
+            unsafe { libc::free(self.ptr.cast()) }
         }
     }
 }

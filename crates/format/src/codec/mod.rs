@@ -221,11 +221,74 @@ pub struct EntryMeta {
     pub name: Option<String>,
 }
 
+/// The bytes of an encoded payload file: a vector, or an array's Blosc2 frame still in the
+/// buffer C-Blosc2 built it in (not copied out: for a large array that copy, into fresh
+/// memory, was a third of a put).
+pub struct PayloadBytes(PayloadOwner);
+
+enum PayloadOwner {
+    Vec(Vec<u8>),
+    Frame(blosc2_ffi::Frame),
+}
+
+impl PayloadBytes {
+    /// The bytes as a vector (a copy for a frame).
+    pub fn into_vec(self) -> Vec<u8> {
+        match self.0 {
+            PayloadOwner::Vec(v) => v,
+            PayloadOwner::Frame(f) => f.to_vec(),
+        }
+    }
+}
+
+impl From<Vec<u8>> for PayloadBytes {
+    fn from(v: Vec<u8>) -> Self {
+        PayloadBytes(PayloadOwner::Vec(v))
+    }
+}
+
+impl From<blosc2_ffi::Frame> for PayloadBytes {
+    fn from(f: blosc2_ffi::Frame) -> Self {
+        PayloadBytes(PayloadOwner::Frame(f))
+    }
+}
+
+impl std::ops::Deref for PayloadBytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match &self.0 {
+            PayloadOwner::Vec(v) => v,
+            PayloadOwner::Frame(f) => f,
+        }
+    }
+}
+
+impl std::ops::DerefMut for PayloadBytes {
+    fn deref_mut(&mut self) -> &mut [u8] {
+        match &mut self.0 {
+            PayloadOwner::Vec(v) => v,
+            PayloadOwner::Frame(f) => f,
+        }
+    }
+}
+
+impl AsRef<[u8]> for PayloadBytes {
+    fn as_ref(&self) -> &[u8] {
+        self
+    }
+}
+
+impl std::fmt::Debug for PayloadBytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "PayloadBytes({} bytes)", self.len())
+    }
+}
+
 /// A value encoded into its payload format, sealed with its content hash.
 #[derive(Debug)]
 pub struct Encoded {
     /// The complete payload file.
-    pub bytes: Vec<u8>,
+    pub bytes: PayloadBytes,
     /// The content hash (32 hex digits).
     pub content_hash: String,
     /// Size of the value in memory.

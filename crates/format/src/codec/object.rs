@@ -60,7 +60,7 @@ pub fn encode_container(ctx: &EncodeCtx<'_>, raw: &[u8]) -> Result<Encoded> {
     let content_hash = seal::seal(&mut out, SlotAt::Front)
         .ok_or_else(|| Error::corrupt("container", "hash slot missing after encoding"))?;
     Ok(Encoded {
-        bytes: out,
+        bytes: out.into(),
         content_hash,
         raw_bytes: raw.len() as u64,
         info,

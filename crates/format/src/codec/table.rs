@@ -233,7 +233,7 @@ pub fn encode_batches(
     let content_hash = seal::seal(&mut out, SlotAt::Back)
         .ok_or_else(|| Error::corrupt("Parquet payload", "hash slot missing after encoding"))?;
     Ok(Encoded {
-        bytes: out,
+        bytes: out.into(),
         content_hash,
         raw_bytes: meta.raw_bytes,
         info,
@@ -528,7 +528,7 @@ mod tests {
         let encoded = encode_batches(schema, &batches, &ctx).unwrap();
         let (stored, _) = read_meta(&encoded.bytes, "the test table").unwrap();
         // Columns decoded on threads of their own give the table the one reader gives.
-        let bytes = Bytes::from(encoded.bytes.clone());
+        let bytes = Bytes::from(encoded.bytes.to_vec());
         let read = |threads| {
             let (schema, batches) =
                 read_all_unguarded(bytes.clone(), &stored, "t", threads).unwrap();
@@ -537,7 +537,8 @@ mod tests {
         let (one, many) = (read(1), read(3));
         assert_eq!(one, many);
         assert_eq!(many.num_rows(), 5500);
-        let back = Vec::<RecordBatch>::decode(Bytes::from(encoded.bytes), &stored).unwrap();
+        let back =
+            Vec::<RecordBatch>::decode(Bytes::from(encoded.bytes.into_vec()), &stored).unwrap();
         assert_eq!(back, batches);
     }
 
