@@ -51,12 +51,6 @@ unsafe extern "C" {
         nmetalayers: i32,
     ) -> *mut B2ndContext;
     fn b2nd_free_ctx(ctx: *mut B2ndContext) -> c_int;
-    fn b2nd_from_cbuffer(
-        ctx: *mut B2ndContext,
-        array: *mut *mut B2ndArrayHead,
-        buffer: *const c_void,
-        buffersize: i64,
-    ) -> c_int;
     fn b2nd_to_cbuffer(array: *const B2ndArrayHead, buffer: *mut c_void, buffersize: i64) -> c_int;
     fn b2nd_to_cframe(
         array: *const B2ndArrayHead,
@@ -71,6 +65,15 @@ unsafe extern "C" {
         array: *mut *mut B2ndArrayHead,
     ) -> c_int;
     fn b2nd_free(array: *mut B2ndArrayHead) -> c_int;
+    fn b2nd_empty(ctx: *mut B2ndContext, array: *mut *mut B2ndArrayHead) -> c_int;
+    fn b2nd_set_slice_cbuffer(
+        buffer: *const c_void,
+        buffershape: *const i64,
+        buffersize: i64,
+        start: *const i64,
+        stop: *const i64,
+        array: *mut B2ndArrayHead,
+    ) -> c_int;
     fn b2nd_get_slice_cbuffer(
         array: *const B2ndArrayHead,
         start: *const i64,
@@ -196,6 +199,20 @@ impl<'a> Array<'a> {
         dtype: &str,
         params: &CompressParams,
     ) -> Result<Array<'static>, Invalid> {
+        Self::build(data, shape, chunkshape, blockshape, dtype, params, true)
+    }
+
+    /// [`Array::from_buffer`]; `slabs`: whether whole slab chunks take the direct path
+    /// ([`Array::fill`]; tests compare the two).
+    fn build(
+        data: &[u8],
+        shape: &[i64],
+        chunkshape: &[i32],
+        blockshape: &[i32],
+        dtype: &str,
+        params: &CompressParams,
+        slabs: bool,
+    ) -> Result<Array<'static>, Invalid> {
         init();
         if shape.len() > MAX_DIM {
             return Err(format!(
@@ -231,13 +248,120 @@ impl<'a> Array<'a> {
                 return Err("b2nd_create_ctx failed".into());
             }
             let mut arr: *mut B2ndArrayHead = std::ptr::null_mut();
-            let rc = b2nd_from_cbuffer(ctx, &mut arr, data.as_ptr().cast(), data.len() as i64);
+            let rc = b2nd_empty(ctx, &mut arr);
             b2nd_free_ctx(ctx);
-            check(rc, "b2nd_from_cbuffer")?;
-            Ok(Array {
+            check(rc, "b2nd_empty")?;
+            let array = Array {
                 ptr: arr,
                 _frame: std::marker::PhantomData,
-            })
+            };
+            array.fill(data, slabs)?;
+            Ok(array)
+        }
+    }
+
+    /// The chunks that are plain slabs of the C-ordered data: if chunks and blocks cut only
+    /// the first dimension (and a chunk holds whole blocks), chunk `k` holds rows
+    /// `k * rows..(k + 1) * rows` in C order, so it can be compressed from, and decompressed
+    /// into, the caller's buffer where it lies. Returns the number of such whole chunks and
+    /// their size in bytes; `(0, 0)` when the layout is another.
+    fn whole_slab_chunks(&self) -> (usize, usize) {
+        // SAFETY: the head is valid while self lives.
+        let head = unsafe { &*self.ptr };
+        let ndim = head.ndim.max(0) as usize;
+        if ndim == 0 || ndim > MAX_DIM || head.sc.is_null() {
+            return (0, 0);
+        }
+        let (rows, block_rows) = (i64::from(head.chunkshape[0]), i64::from(head.blockshape[0]));
+        let inner_whole = (1..ndim).all(|i| {
+            i64::from(head.chunkshape[i]) == head.shape[i]
+                && head.blockshape[i] == head.chunkshape[i]
+        });
+        if !inner_whole || rows <= 0 || block_rows <= 0 || rows % block_rows != 0 {
+            return (0, 0);
+        }
+        // SAFETY: sc is a valid super-chunk while the array lives.
+        let typesize = i64::from(unsafe { (*head.sc).typesize });
+        let row_items: i64 = head.shape[1..ndim].iter().product();
+        let bytes = rows
+            .checked_mul(row_items)
+            .and_then(|n| n.checked_mul(typesize));
+        match bytes.and_then(|b| usize::try_from(b).ok()) {
+            Some(b) if b > 0 && i32::try_from(b).is_ok() => {
+                (usize::try_from(head.shape[0] / rows).unwrap_or(0), b)
+            }
+            _ => (0, 0),
+        }
+    }
+
+    /// Fill a new (empty) array from C-ordered `data`: whole slab chunks compressed straight
+    /// from `data` (no copy into a chunk-shaped buffer first), the rest through b2nd's
+    /// general slice path. The chunks come out as `b2nd_from_cbuffer` makes them.
+    fn fill(&self, data: &[u8], slabs: bool) -> Result<(), Invalid> {
+        let shape = self.shape();
+        let (whole, chunk_bytes) = match slabs {
+            true => self.whole_slab_chunks(),
+            false => (0, 0),
+        };
+        // SAFETY: the head and its super-chunk are valid while self lives; every buffer
+        // handed to C is valid for the length given with it.
+        unsafe {
+            let sc = (*self.ptr).sc;
+            for k in 0..whole {
+                let src = data
+                    .get(k * chunk_bytes..(k + 1) * chunk_bytes)
+                    .ok_or_else(|| Invalid::from("the data is shorter than the array"))?;
+                let cap = chunk_bytes + sys::BLOSC2_MAX_OVERHEAD as usize;
+                let chunk = libc::malloc(cap).cast::<u8>();
+                if chunk.is_null() {
+                    return Err("out of memory for a Blosc2 chunk".into());
+                }
+                (*sc).current_nchunk = k as i64;
+                let n = sys::blosc2_compress_ctx(
+                    (*sc).cctx,
+                    src.as_ptr().cast(),
+                    chunk_bytes as i32,
+                    chunk.cast(),
+                    cap as i32,
+                );
+                if n <= 0 {
+                    libc::free(chunk.cast());
+                    return Err(format!("Blosc2 could not compress chunk {k} ({n})").into());
+                }
+                // copy = false: the super-chunk takes the buffer (as b2nd's own fast path).
+                if sys::blosc2_schunk_update_chunk(sc, k as i64, chunk, false) < 0 {
+                    return Err(format!("Blosc2 could not store chunk {k}").into());
+                }
+            }
+            let done_rows = match whole {
+                0 => 0,
+                _ => i64::from((*self.ptr).chunkshape[0]) * whole as i64,
+            };
+            if shape.iter().product::<i64>() == 0 || shape.first().is_some_and(|&r| done_rows >= r)
+            {
+                return Ok(());
+            }
+            let offset = whole * chunk_bytes;
+            let rest = data
+                .get(offset..)
+                .ok_or_else(|| Invalid::from("the data is shorter than the array"))?;
+            let mut start = vec![0i64; shape.len()];
+            if let Some(first) = start.first_mut() {
+                *first = done_rows;
+            }
+            let mut rest_shape = shape.clone();
+            if let Some(first) = rest_shape.first_mut() {
+                *first -= done_rows;
+            }
+            let rc = b2nd_set_slice_cbuffer(
+                rest.as_ptr().cast(),
+                rest_shape.as_ptr(),
+                rest.len() as i64,
+                start.as_ptr(),
+                shape.as_ptr(),
+                self.ptr,
+            );
+            check(rc, "b2nd_set_slice_cbuffer")
         }
     }
 
@@ -346,11 +470,49 @@ impl<'a> Array<'a> {
         check(rc, "b2nd_get_slice_cbuffer")
     }
 
-    /// Decompress the whole array into `out` (C order).
+    /// Decompress the whole array into `out` (C order): whole slab chunks straight into
+    /// their place in `out`, the rest through b2nd's general slice path.
     pub fn to_buffer(&self, out: &mut [u8]) -> Result<(), Invalid> {
-        // SAFETY: out is a valid writable buffer of the given size.
-        let rc = unsafe { b2nd_to_cbuffer(self.ptr, out.as_mut_ptr().cast(), out.len() as i64) };
-        check(rc, "b2nd_to_cbuffer")
+        let (whole, chunk_bytes) = self.whole_slab_chunks();
+        if whole == 0 {
+            // SAFETY: out is a valid writable buffer of the given size.
+            let rc =
+                unsafe { b2nd_to_cbuffer(self.ptr, out.as_mut_ptr().cast(), out.len() as i64) };
+            return check(rc, "b2nd_to_cbuffer");
+        }
+        let shape = self.shape();
+        for k in 0..whole {
+            let dest = out
+                .get_mut(k * chunk_bytes..(k + 1) * chunk_bytes)
+                .ok_or_else(|| Invalid::from("the output is smaller than the array"))?;
+            // SAFETY: the super-chunk is valid while self lives; dest is writable for
+            // chunk_bytes (which fits an i32), and Blosc2 writes no more than that.
+            let n = unsafe {
+                sys::blosc2_schunk_decompress_chunk(
+                    (*self.ptr).sc,
+                    k as i64,
+                    dest.as_mut_ptr().cast(),
+                    chunk_bytes as i32,
+                )
+            };
+            if usize::try_from(n).ok() != Some(chunk_bytes) {
+                return Err(format!(
+                    "chunk {k} decompressed to {n} bytes, not the {chunk_bytes} its shape holds"
+                )
+                .into());
+            }
+        }
+        // SAFETY: the head is valid while self lives.
+        let done_rows = i64::from(unsafe { (*self.ptr).chunkshape[0] }) * whole as i64;
+        if shape.first().is_some_and(|&r| done_rows >= r) {
+            return Ok(());
+        }
+        let mut start = vec![0i64; shape.len()];
+        start[0] = done_rows;
+        let rest = out
+            .get_mut(whole * chunk_bytes..)
+            .ok_or_else(|| Invalid::from("the output is smaller than the array"))?;
+        self.slice_to_buffer(&start, &shape, rest)
     }
 
     /// Add a variable-length metalayer, stored uncompressed (so its bytes appear verbatim).
@@ -463,6 +625,73 @@ impl Drop for Frame {
             // SAFETY: C allocated this buffer with malloc for us and nothing else frees it.
             unsafe { libc::free(self.ptr.cast()) }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(level: u8) -> CompressParams {
+        CompressParams {
+            codec: sys::BLOSC_LZ4 as u8,
+            level,
+            typesize: 4,
+            threads: 2,
+            shuffle: true,
+        }
+    }
+
+    /// Slab chunks compressed from the caller's buffer, and decompressed into it, give the
+    /// frame and the values of b2nd's general path: one and several chunks, a partial last
+    /// chunk, inner dimensions, layouts the direct path does not take, empty arrays.
+    #[test]
+    fn slab_chunks_match_the_general_path() {
+        // (shape, chunk shape, block shape, whole slab chunks the direct path takes)
+        let cases: [(&[i64], &[i32], &[i32], usize); 7] = [
+            (&[1000], &[1000], &[250], 1),
+            (&[1000], &[300], &[100], 3),
+            (&[1000], &[250], &[250], 4),
+            (&[50, 7, 3], &[16, 7, 3], &[4, 7, 3], 3),
+            (&[50, 7, 3], &[16, 7, 3], &[5, 7, 3], 0),
+            (&[20, 30], &[8, 10], &[4, 10], 0),
+            (&[0, 4], &[1, 4], &[1, 4], 0),
+        ];
+        for (shape, chunks, blocks, slabs) in cases {
+            let n: i64 = shape.iter().product();
+            let values: Vec<u32> = (0..n as u32)
+                .map(|i| i.wrapping_mul(2_654_435_761) >> (i % 7))
+                .collect();
+            let data: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+            for level in [0, 5] {
+                let build = |slabs| {
+                    Array::build(&data, shape, chunks, blocks, "<u4", &params(level), slabs)
+                        .and_then(Array::into_frame)
+                        .map(|f| f.to_vec())
+                        .unwrap_or_else(|e| panic!("{shape:?}: {e}"))
+                };
+                let (direct, general) = (build(true), build(false));
+                let built =
+                    Array::build(&data, shape, chunks, blocks, "<u4", &params(level), false);
+                let taken = built.map(|a| a.whole_slab_chunks().0);
+                assert_eq!(taken.ok(), Some(slabs), "{shape:?}");
+                assert!(
+                    direct == general,
+                    "{shape:?} level {level}: the frames differ"
+                );
+                let arr = Array::from_frame(&direct, 2).unwrap();
+                let mut out = vec![0u8; data.len()];
+                arr.to_buffer(&mut out).unwrap();
+                assert!(out == data, "{shape:?} level {level}: the values differ");
+            }
+        }
+    }
+
+    #[test]
+    fn short_data_is_refused_not_read_past() {
+        let data = vec![1u8; 4 * 999];
+        let err = Array::from_buffer(&data, &[1000], &[300], &[100], "<u4", &params(5));
+        assert!(err.is_err());
     }
 }
 
