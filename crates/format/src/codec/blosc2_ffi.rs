@@ -647,8 +647,9 @@ mod tests {
     /// chunk, inner dimensions, layouts the direct path does not take, empty arrays.
     #[test]
     fn slab_chunks_match_the_general_path() {
-        // (shape, chunk shape, block shape, whole slab chunks the direct path takes)
-        let cases: [(&[i64], &[i32], &[i32], usize); 7] = [
+        /// Shape, chunk shape, block shape, and the whole slab chunks the direct path takes.
+        type Case = (&'static [i64], &'static [i32], &'static [i32], usize);
+        let cases: [Case; 7] = [
             (&[1000], &[1000], &[250], 1),
             (&[1000], &[300], &[100], 3),
             (&[1000], &[250], &[250], 4),
