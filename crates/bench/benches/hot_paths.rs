@@ -57,18 +57,7 @@ fn codec_pair<T: Cacheable>(
     value: &T,
     raw_bytes: u64,
 ) {
-    let meta = EntryMeta {
-        v: 1,
-        key: "00112233445566ff".into(),
-        params: String::new(),
-        data_type: T::DATA_TYPE,
-        created_at: 0,
-        expires_at: None,
-        description: None,
-        raw_bytes: 0,
-        info: serde_json::Value::Null,
-        name: None,
-    };
+    let meta = EntryMeta::bare("00112233445566ff", T::DATA_TYPE);
     let options = CodecOptions::default();
     let ctx = EncodeCtx {
         meta: &meta,

@@ -19,18 +19,7 @@ fn ms(f: impl FnMut(usize)) -> f64 {
 
 /// The steps of a put and a get of `arr` in `dir`, medians in ms.
 pub fn array<T: Element>(arr: &Array1<T>, dir: &std::path::Path) -> serde_json::Value {
-    let meta = EntryMeta {
-        v: 1,
-        key: "0123456789abcdef".into(),
-        params: String::new(),
-        data_type: DataType::Ndarray,
-        created_at: 0,
-        expires_at: None,
-        description: None,
-        raw_bytes: 0,
-        info: serde_json::Value::Null,
-        name: None,
-    };
+    let meta = EntryMeta::bare("0123456789abcdef", DataType::Ndarray);
     let options = CodecOptions::default();
     let ctx = EncodeCtx {
         meta: &meta,

@@ -174,7 +174,12 @@ fn compress<T: Element>(
     if !compresses(bytes, &params) {
         params.level = 0;
     }
-    ffi::Array::from_buffer(bytes, shape, &chunkshape, &blockshape, T::NUMPY, &params)
+    let layout = ffi::Layout {
+        shape,
+        chunkshape: &chunkshape,
+        blockshape: &blockshape,
+    };
+    ffi::Array::from_buffer(bytes, &layout, T::NUMPY, &params)
 }
 
 /// Blosc2 alone, with no cache around it (the raw baseline of the benchmarks): a 1-d buffer of
@@ -536,16 +541,9 @@ mod tests {
         let arr = compress::<i16>(as_bytes(&data), &shape, &CodecOptions::default()).unwrap();
         let frame = arr.into_frame().unwrap().to_vec();
         let meta = EntryMeta {
-            v: 1,
-            key: "k".into(),
-            params: String::new(),
-            data_type: DataType::Ndarray,
-            created_at: 0,
-            expires_at: None,
-            description: None,
             raw_bytes: (data.len() * 2) as u64,
             info: serde_json::json!({"dtype": "int16"}),
-            name: None,
+            ..EntryMeta::bare("k", DataType::Ndarray)
         };
         let whole = ArrayD::from_shape_vec(IxDyn(&[rows, cols]), data).unwrap();
         let edge = 4usize << 20;

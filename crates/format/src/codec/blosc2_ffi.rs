@@ -165,6 +165,17 @@ pub fn compressed_len(sample: &[u8], params: &CompressParams) -> Option<usize> {
     }
 }
 
+/// The shape of an array and how it is cut: chunks, and blocks within a chunk.
+#[derive(Debug, Clone, Copy)]
+pub struct Layout<'s> {
+    /// Items per dimension.
+    pub shape: &'s [i64],
+    /// Items per dimension of a chunk.
+    pub chunkshape: &'s [i32],
+    /// Items per dimension of a block.
+    pub blockshape: &'s [i32],
+}
+
 /// An array handle owned by Rust (freed on drop). When opened over a frame without copying,
 /// it borrows the frame's bytes for `'a`.
 pub struct Array<'a> {
@@ -190,29 +201,30 @@ fn check(rc: c_int, what: &str) -> Result<(), Invalid> {
 }
 
 impl<'a> Array<'a> {
-    /// Compress a C-ordered buffer into a new in-memory array.
+    /// Compress a C-ordered buffer into a new in-memory array of `layout`.
     pub fn from_buffer(
         data: &[u8],
-        shape: &[i64],
-        chunkshape: &[i32],
-        blockshape: &[i32],
+        layout: &Layout<'_>,
         dtype: &str,
         params: &CompressParams,
     ) -> Result<Array<'static>, Invalid> {
-        Self::build(data, shape, chunkshape, blockshape, dtype, params, true)
+        Self::build(data, layout, dtype, params, true)
     }
 
     /// [`Array::from_buffer`]; `slabs`: whether whole slab chunks take the direct path
     /// ([`Array::fill`]; tests compare the two).
     fn build(
         data: &[u8],
-        shape: &[i64],
-        chunkshape: &[i32],
-        blockshape: &[i32],
+        layout: &Layout<'_>,
         dtype: &str,
         params: &CompressParams,
         slabs: bool,
     ) -> Result<Array<'static>, Invalid> {
+        let Layout {
+            shape,
+            chunkshape,
+            blockshape,
+        } = *layout;
         init();
         if shape.len() > MAX_DIM {
             return Err(format!(
@@ -665,15 +677,19 @@ mod tests {
                 .collect();
             let data: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
             for level in [0, 5] {
+                let layout = Layout {
+                    shape,
+                    chunkshape: chunks,
+                    blockshape: blocks,
+                };
                 let build = |slabs| {
-                    Array::build(&data, shape, chunks, blocks, "<u4", &params(level), slabs)
+                    Array::build(&data, &layout, "<u4", &params(level), slabs)
                         .and_then(Array::into_frame)
                         .map(|f| f.to_vec())
                         .unwrap_or_else(|e| panic!("{shape:?}: {e}"))
                 };
                 let (direct, general) = (build(true), build(false));
-                let built =
-                    Array::build(&data, shape, chunks, blocks, "<u4", &params(level), false);
+                let built = Array::build(&data, &layout, "<u4", &params(level), false);
                 let taken = built.map(|a| a.whole_slab_chunks().0);
                 assert_eq!(taken.ok(), Some(slabs), "{shape:?}");
                 assert!(
@@ -691,7 +707,12 @@ mod tests {
     #[test]
     fn short_data_is_refused_not_read_past() {
         let data = vec![1u8; 4 * 999];
-        let err = Array::from_buffer(&data, &[1000], &[300], &[100], "<u4", &params(5));
+        let layout = Layout {
+            shape: &[1000],
+            chunkshape: &[300],
+            blockshape: &[100],
+        };
+        let err = Array::from_buffer(&data, &layout, "<u4", &params(5));
         assert!(err.is_err());
     }
 }

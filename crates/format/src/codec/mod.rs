@@ -221,6 +221,26 @@ pub struct EntryMeta {
     pub name: Option<String>,
 }
 
+impl EntryMeta {
+    /// The metadata of an entry of `data_type` under `key` with nothing else stated (no
+    /// parameters, written at the epoch, no expiry): for encoding a value outside a cache, as
+    /// the benchmarks and tests do. The codec fills `raw_bytes` and `info`.
+    pub fn bare(key: impl Into<String>, data_type: DataType) -> EntryMeta {
+        EntryMeta {
+            v: 1,
+            key: key.into(),
+            params: String::new(),
+            data_type,
+            created_at: 0,
+            expires_at: None,
+            description: None,
+            raw_bytes: 0,
+            info: serde_json::Value::Null,
+            name: None,
+        }
+    }
+}
+
 /// The bytes of an encoded payload file: a vector, or an array's Blosc2 frame still in the
 /// buffer C-Blosc2 built it in (not copied out: for a large array that copy, into fresh
 /// memory, was a third of a put).

@@ -434,18 +434,7 @@ mod tests {
     use crate::codec::CodecOptions;
 
     fn meta() -> EntryMeta {
-        EntryMeta {
-            v: 1,
-            key: "0123456789abcdef".into(),
-            params: String::new(),
-            data_type: DataType::ArrowTable,
-            created_at: 0,
-            expires_at: None,
-            description: None,
-            raw_bytes: 0,
-            info: serde_json::Value::Null,
-            name: None,
-        }
+        EntryMeta::bare("0123456789abcdef", DataType::ArrowTable)
     }
 
     /// Batches with a nested struct (two leaves) and a list between flat columns.
