@@ -157,6 +157,26 @@ fn arrays_of_every_dtype_and_shape_round_trip() {
         ArrayD::<u8>::from_elem(IxDyn(&[2; 8]), 7),
         "eight_d",
     );
+    check_array(&cache, Array1::from_elem(1, 42u16), "one_element");
+    // Several Blosc2 chunks (8 MiB each) and a partial last one: data that does not compress
+    // (stored as is, chunks written from the array where it lies), data that does (LZ4 with
+    // the AVX2 shuffle), and a large array in another memory order.
+    let noise = |i: usize| ((i as f64 * 12.9898).sin() * 43_758.545_3).fract();
+    check_array(
+        &cache,
+        Array2::from_shape_fn((600_000, 3), |(i, j)| noise(i * 3 + j)),
+        "f64_chunks_incompressible",
+    );
+    check_array(
+        &cache,
+        Array1::from_iter((0..3_000_000).map(|i| (i / 100 % 999) as i32)),
+        "i32_chunks_runs",
+    );
+    check_array(
+        &cache,
+        Array2::from_shape_fn((4, 700_000), |(i, j)| (i * 700_000 + j) as u32).reversed_axes(),
+        "u32_chunks_transposed",
+    );
     // A transposed (non-standard layout) array comes back with the same logical values.
     check_array(
         &cache,
