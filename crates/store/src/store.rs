@@ -478,12 +478,12 @@ impl BlobStore {
             return Ok(None);
         };
         let path = || self.path(key, format);
-        let mut buf = cacheness_format::buffers::byte_buffer(usize::try_from(len).unwrap_or(0));
+        let mut buf = cacheness_format::buffers::read_buffer(usize::try_from(len).unwrap_or(0));
         (&mut file)
             .take(len)
             .read_to_end(&mut buf)
             .map_err(|e| Error::io(path(), e))?;
-        Ok(Some(Bytes::from(buf)))
+        Ok(Some(cacheness_format::buffers::into_bytes(buf)))
     }
 
     /// The payload of `key` in the first of `formats` it is stored in: its index in
