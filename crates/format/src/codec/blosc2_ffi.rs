@@ -176,6 +176,34 @@ pub struct Layout<'s> {
     pub blockshape: &'s [i32],
 }
 
+/// The chunks of an array that are plain slabs of its C-ordered data ([`Array::slabs`]):
+/// the first `count`, each `rows` rows of the first dimension and `bytes` long.
+#[derive(Debug, Clone, Copy)]
+struct Slabs {
+    count: usize,
+    rows: i64,
+    bytes: usize,
+}
+
+impl Slabs {
+    /// No chunk is a slab: everything goes through b2nd's general path.
+    const NONE: Slabs = Slabs {
+        count: 0,
+        rows: 0,
+        bytes: 0,
+    };
+
+    /// Rows of the first dimension the slab chunks hold.
+    fn rows_covered(self) -> i64 {
+        self.rows * self.count as i64
+    }
+
+    /// Bytes of the C-ordered data the slab chunks hold.
+    fn bytes_covered(self) -> usize {
+        self.bytes * self.count
+    }
+}
+
 /// An array handle owned by Rust (freed on drop). When opened over a frame without copying,
 /// it borrows the frame's bytes for `'a`.
 pub struct Array<'a> {
@@ -275,14 +303,13 @@ impl<'a> Array<'a> {
     /// The chunks that are plain slabs of the C-ordered data: if chunks and blocks cut only
     /// the first dimension (and a chunk holds whole blocks), chunk `k` holds rows
     /// `k * rows..(k + 1) * rows` in C order, so it can be compressed from, and decompressed
-    /// into, the caller's buffer where it lies. Returns the number of such whole chunks and
-    /// their size in bytes; `(0, 0)` when the layout is another.
-    fn whole_slab_chunks(&self) -> (usize, usize) {
+    /// into, the caller's buffer where it lies. [`Slabs::NONE`] when the layout is another.
+    fn slabs(&self) -> Slabs {
         // SAFETY: the head is valid while self lives.
         let head = unsafe { &*self.ptr };
         let ndim = head.ndim.max(0) as usize;
         if ndim == 0 || ndim > MAX_DIM || head.sc.is_null() {
-            return (0, 0);
+            return Slabs::NONE;
         }
         let (rows, block_rows) = (i64::from(head.chunkshape[0]), i64::from(head.blockshape[0]));
         let inner_whole = (1..ndim).all(|i| {
@@ -290,7 +317,7 @@ impl<'a> Array<'a> {
                 && head.blockshape[i] == head.chunkshape[i]
         });
         if !inner_whole || rows <= 0 || block_rows <= 0 || rows % block_rows != 0 {
-            return (0, 0);
+            return Slabs::NONE;
         }
         // SAFETY: sc is a valid super-chunk while the array lives.
         let typesize = i64::from(unsafe { (*head.sc).typesize });
@@ -299,31 +326,43 @@ impl<'a> Array<'a> {
             .checked_mul(row_items)
             .and_then(|n| n.checked_mul(typesize));
         match bytes.and_then(|b| usize::try_from(b).ok()) {
-            Some(b) if b > 0 && i32::try_from(b).is_ok() => {
-                (usize::try_from(head.shape[0] / rows).unwrap_or(0), b)
-            }
-            _ => (0, 0),
+            Some(bytes) if bytes > 0 && i32::try_from(bytes).is_ok() => Slabs {
+                count: usize::try_from(head.shape[0] / rows).unwrap_or(0),
+                rows,
+                bytes,
+            },
+            _ => Slabs::NONE,
         }
+    }
+
+    /// Where the part after the whole slab chunks starts: `covered` rows in, the first
+    /// index of every other dimension.
+    fn rest_start(&self, covered: i64) -> Vec<i64> {
+        let mut start = vec![0i64; self.shape().len()];
+        if let Some(first) = start.first_mut() {
+            *first = covered;
+        }
+        start
     }
 
     /// Fill a new (empty) array from C-ordered `data`: whole slab chunks compressed straight
     /// from `data` (no copy into a chunk-shaped buffer first), the rest through b2nd's
-    /// general slice path. The chunks come out as `b2nd_from_cbuffer` makes them.
+    /// general slice path. On one thread the chunks come out as `b2nd_from_cbuffer` makes them.
     fn fill(&self, data: &[u8], slabs: bool) -> Result<(), Invalid> {
         let shape = self.shape();
-        let (whole, chunk_bytes) = match slabs {
-            true => self.whole_slab_chunks(),
-            false => (0, 0),
+        let slabs = match slabs {
+            true => self.slabs(),
+            false => Slabs::NONE,
         };
         // SAFETY: the head and its super-chunk are valid while self lives; every buffer
         // handed to C is valid for the length given with it.
         unsafe {
             let sc = (*self.ptr).sc;
-            for k in 0..whole {
+            for k in 0..slabs.count {
                 let src = data
-                    .get(k * chunk_bytes..(k + 1) * chunk_bytes)
+                    .get(k * slabs.bytes..(k + 1) * slabs.bytes)
                     .ok_or_else(|| Invalid::from("the data is shorter than the array"))?;
-                let cap = chunk_bytes + sys::BLOSC2_MAX_OVERHEAD as usize;
+                let cap = slabs.bytes + sys::BLOSC2_MAX_OVERHEAD as usize;
                 let chunk = libc::malloc(cap).cast::<u8>();
                 if chunk.is_null() {
                     return Err("out of memory for a Blosc2 chunk".into());
@@ -332,7 +371,7 @@ impl<'a> Array<'a> {
                 let n = sys::blosc2_compress_ctx(
                     (*sc).cctx,
                     src.as_ptr().cast(),
-                    chunk_bytes as i32,
+                    slabs.bytes as i32,
                     chunk.cast(),
                     cap as i32,
                 );
@@ -345,26 +384,15 @@ impl<'a> Array<'a> {
                     return Err(format!("Blosc2 could not store chunk {k}").into());
                 }
             }
-            let done_rows = match whole {
-                0 => 0,
-                _ => i64::from((*self.ptr).chunkshape[0]) * whole as i64,
-            };
-            if shape.iter().product::<i64>() == 0 || shape.first().is_some_and(|&r| done_rows >= r)
-            {
+            let covered = slabs.rows_covered();
+            if shape.iter().product::<i64>() == 0 || shape.first().is_some_and(|&r| covered >= r) {
                 return Ok(());
             }
-            let offset = whole * chunk_bytes;
             let rest = data
-                .get(offset..)
+                .get(slabs.bytes_covered()..)
                 .ok_or_else(|| Invalid::from("the data is shorter than the array"))?;
-            let mut start = vec![0i64; shape.len()];
-            if let Some(first) = start.first_mut() {
-                *first = done_rows;
-            }
-            let mut rest_shape = shape.clone();
-            if let Some(first) = rest_shape.first_mut() {
-                *first -= done_rows;
-            }
+            let start = self.rest_start(covered);
+            let rest_shape: Vec<i64> = shape.iter().zip(&start).map(|(n, s)| n - s).collect();
             let rc = b2nd_set_slice_cbuffer(
                 rest.as_ptr().cast(),
                 rest_shape.as_ptr(),
@@ -485,46 +513,44 @@ impl<'a> Array<'a> {
     /// Decompress the whole array into `out` (C order): whole slab chunks straight into
     /// their place in `out`, the rest through b2nd's general slice path.
     pub fn to_buffer(&self, out: &mut [u8]) -> Result<(), Invalid> {
-        let (whole, chunk_bytes) = self.whole_slab_chunks();
-        if whole == 0 {
+        let slabs = self.slabs();
+        if slabs.count == 0 {
             // SAFETY: out is a valid writable buffer of the given size.
             let rc =
                 unsafe { b2nd_to_cbuffer(self.ptr, out.as_mut_ptr().cast(), out.len() as i64) };
             return check(rc, "b2nd_to_cbuffer");
         }
-        let shape = self.shape();
-        for k in 0..whole {
+        for k in 0..slabs.count {
             let dest = out
-                .get_mut(k * chunk_bytes..(k + 1) * chunk_bytes)
+                .get_mut(k * slabs.bytes..(k + 1) * slabs.bytes)
                 .ok_or_else(|| Invalid::from("the output is smaller than the array"))?;
             // SAFETY: the super-chunk is valid while self lives; dest is writable for
-            // chunk_bytes (which fits an i32), and Blosc2 writes no more than that.
+            // slabs.bytes (which fits an i32), and Blosc2 writes no more than that.
             let n = unsafe {
                 sys::blosc2_schunk_decompress_chunk(
                     (*self.ptr).sc,
                     k as i64,
                     dest.as_mut_ptr().cast(),
-                    chunk_bytes as i32,
+                    slabs.bytes as i32,
                 )
             };
-            if usize::try_from(n).ok() != Some(chunk_bytes) {
+            if usize::try_from(n).ok() != Some(slabs.bytes) {
                 return Err(format!(
-                    "chunk {k} decompressed to {n} bytes, not the {chunk_bytes} its shape holds"
+                    "chunk {k} decompressed to {n} bytes, not the {} its shape holds",
+                    slabs.bytes
                 )
                 .into());
             }
         }
-        // SAFETY: the head is valid while self lives.
-        let done_rows = i64::from(unsafe { (*self.ptr).chunkshape[0] }) * whole as i64;
-        if shape.first().is_some_and(|&r| done_rows >= r) {
+        let shape = self.shape();
+        let covered = slabs.rows_covered();
+        if shape.first().is_some_and(|&r| covered >= r) {
             return Ok(());
         }
-        let mut start = vec![0i64; shape.len()];
-        start[0] = done_rows;
         let rest = out
-            .get_mut(whole * chunk_bytes..)
+            .get_mut(slabs.bytes_covered()..)
             .ok_or_else(|| Invalid::from("the output is smaller than the array"))?;
-        self.slice_to_buffer(&start, &shape, rest)
+        self.slice_to_buffer(&self.rest_start(covered), &shape, rest)
     }
 
     /// Add a variable-length metalayer, stored uncompressed (so its bytes appear verbatim).
@@ -693,7 +719,7 @@ mod tests {
                 };
                 let (direct, general) = (build(true), build(false));
                 let built = Array::build(&data, &layout, "<u4", &params(level), false);
-                let taken = built.map(|a| a.whole_slab_chunks().0);
+                let taken = built.map(|a| a.slabs().count);
                 assert_eq!(taken.ok(), Some(slabs), "{shape:?}");
                 assert!(
                     direct == general,

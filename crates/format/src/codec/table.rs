@@ -56,7 +56,6 @@ pub struct TableWriter<W: std::io::Write + Send> {
     meta: EntryMeta,
     raw_bytes: u64,
     batches: Vec<usize>,
-    columns: usize,
     schema: SchemaRef,
 }
 
@@ -107,7 +106,6 @@ impl<W: std::io::Write + Send> TableWriter<W> {
             meta: ctx.meta.clone(),
             raw_bytes: 0,
             batches: Vec::new(),
-            columns,
             schema,
         })
     }
@@ -132,7 +130,7 @@ impl<W: std::io::Write + Send> TableWriter<W> {
     fn footer(&self) -> Result<(EntryMeta, serde_json::Value, Vec<KeyValue>)> {
         let info = serde_json::json!({
             "rows": self.batches.iter().sum::<usize>(),
-            "columns": self.columns,
+            "columns": self.schema.fields().len(),
             "batches": self.batches,
         });
         let mut meta = self.meta.clone();
@@ -177,22 +175,30 @@ impl<W: std::io::Write + Send> TableWriter<W> {
         threads: usize,
     ) -> Result<(W, EntryMeta, serde_json::Value)> {
         for batch in batches {
-            let schema = batch.schema();
-            if let Some(field) = self
-                .schema
-                .fields()
+            // ArrowWriter refuses a batch of another schema; the column writers would not.
+            let (want, got) = (self.schema.fields(), batch.schema_ref().fields());
+            let differs = want
                 .iter()
-                .zip(schema.fields())
-                .find(|(want, got)| want.data_type() != got.data_type())
-                .map(|(want, _)| want.name().clone())
-                .or_else(|| {
-                    (schema.fields().len() != self.columns).then(|| "(the column count)".into())
+                .zip(got)
+                .find(|(w, g)| w.data_type() != g.data_type())
+                .map(|(w, g)| {
+                    format!(
+                        "column {:?} of type {}, not {}",
+                        w.name(),
+                        g.data_type(),
+                        w.data_type()
+                    )
                 })
-            {
+                .or_else(|| {
+                    (want.len() != got.len()).then(|| {
+                        format!("{} columns where the first has {}", got.len(), want.len())
+                    })
+                });
+            if let Some(differs) = differs {
                 return Err(encode_error(
                     &self.meta,
                     "table",
-                    format!("a batch differs from the first one's schema in column {field:?}"),
+                    format!("a batch differs from the first one's schema: {differs}"),
                 ));
             }
             self.raw_bytes += batch.get_array_memory_size() as u64;
