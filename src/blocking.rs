@@ -219,6 +219,29 @@ impl Cache {
         self.core.get_array_slice(&entry.into_lookup()?, ranges)
     }
 
+    /// Get an array without copying its values where its payload allows (like joblib's
+    /// `mmap_mode="r"`): on a local cache an array stored as is (data that does not compress)
+    /// is a view of its payload file mapped into memory, checked first as every get checks a
+    /// payload; other arrays are decoded as [`Cache::get`] decodes them
+    /// ([`MappedArray::is_zero_copy`](crate::codec::array::MappedArray::is_zero_copy) tells
+    /// which). The view stays valid, its values as they were, if the entry is replaced or
+    /// removed meanwhile (`docs/FORMATS.md`, "Mapped arrays").
+    ///
+    /// ```no_run
+    /// use cacheness::{blocking::Cache, params};
+    /// let cache = Cache::open("/tmp/my-cache")?;
+    /// if let Some(weights) = cache.get_array_mapped::<f32>(&params!(layer = 3))? {
+    ///     let total: f32 = weights.view().sum();
+    /// }
+    /// # Ok::<(), cacheness::Error>(())
+    /// ```
+    pub fn get_array_mapped<T: crate::codec::array::Element>(
+        &self,
+        entry: impl IntoLookup,
+    ) -> Result<Option<crate::codec::array::MappedArray<T>>> {
+        self.core.get_array_mapped(&entry.into_lookup()?)
+    }
+
     /// Get a value and its entry information.
     pub fn get_with_metadata<T: Cacheable>(
         &self,

@@ -269,6 +269,18 @@ impl Cache {
             .await
     }
 
+    /// Get an array without copying its values where its payload allows: a view of its
+    /// payload file mapped into memory if it is stored as is, else decoded (see
+    /// [`crate::blocking::Cache::get_array_mapped`]).
+    pub async fn get_array_mapped<T: crate::codec::array::Element>(
+        &self,
+        entry: impl IntoLookup,
+    ) -> Result<Option<crate::codec::array::MappedArray<T>>> {
+        let lookup = entry.into_lookup()?;
+        self.off_executor(move |core| core.get_array_mapped(&lookup))
+            .await
+    }
+
     /// Get a value and its entry information.
     pub async fn get_with_metadata<T: Cacheable + Send + 'static>(
         &self,

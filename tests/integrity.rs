@@ -33,12 +33,17 @@ fn fill(cache: &Cache) -> Vec<(cacheness::Params, cacheness::CacheKey)> {
     let p = params!(f = "table");
     let t = cacheness_test_table();
     out.push((p.clone(), cache.put(&t, &p).unwrap()));
-    // The layouts of large values: an array that does not compress (stored as is, in two
-    // Blosc2 chunks, one partial) and a table of several MB (columns written and read on
-    // threads of their own).
+    // The layouts of large values: an array that does not compress (stored as is in one
+    // Blosc2 chunk, got mapped: `present`) and a table of several MB (columns written and read
+    // on threads of their own).
     let p = params!(f = "array", size = "large");
-    let noise =
-        Array1::from_iter((0..1_500_000).map(|i| ((i as f64 * 12.9898).sin() * 43_758.5).fract()));
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    let noise = Array1::from_iter((0..1_500_000).map(|_| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        f64::from_bits(x >> 2)
+    }));
     out.push((p.clone(), cache.put(&noise, &p).unwrap()));
     let p = params!(f = "table", size = "large");
     out.push((p.clone(), cache.put(&large_table(), &p).unwrap()));
@@ -84,6 +89,11 @@ fn kind(p: &cacheness::Params) -> &'static str {
 fn present(cache: &Cache, p: &cacheness::Params, f: &str) -> bool {
     match f {
         "object" => cache.get::<Serde<Vec<String>>>(p).unwrap().is_some(),
+        // The large array (stored as is, one chunk) is got mapped: checked the same.
+        "array" if p.get("size").is_some() => cache
+            .get_array_mapped::<f64>(p)
+            .unwrap()
+            .is_some_and(|a| a.is_zero_copy()),
         "array" => cache.get::<Array1<f64>>(p).unwrap().is_some(),
         _ => cache
             .get::<cacheness::deps::arrow::array::RecordBatch>(p)

@@ -715,6 +715,10 @@ fn array_slices_fetch_only_their_chunks() {
     );
     let fetched = cache.stats().unwrap().ranged_bytes - first.ranged_bytes;
     assert!(fetched < len / 3, "{fetched} of {len}");
+    // A mapped get on an object store decodes (the payload is fetched, not mapped).
+    let mapped = cache.get_array_mapped::<f64>(&p).unwrap().unwrap();
+    assert!(!mapped.is_zero_copy());
+    assert!(mapped.view() == a.view().into_dyn());
 
     // A stranger alters the sixth chunk: slices of it fail naming the object; others still
     // read and check.

@@ -21,6 +21,7 @@ mod integrity;
 mod keys;
 mod lifecycle;
 mod maintenance;
+mod mapped;
 mod memo;
 mod metadata;
 mod model;

@@ -62,6 +62,7 @@ fn codec_pair<T: Cacheable>(
     let ctx = EncodeCtx {
         meta: &meta,
         options: &options,
+        mappable: true,
     };
     g.throughput(Throughput::Bytes(raw_bytes));
     g.bench_function(format!("{name}/encode"), |b| {

@@ -79,6 +79,7 @@ pub const FIGURES: &[Figure] = &[
     fig!("W2", "float64 small get", "/figures/arrays/0/get_mb_s", "joblib", "/arrays/0/get_mb_s", "MB/s", Higher),
     fig!("W2", "float64 big put", "/figures/arrays/1/put_mb_s", "joblib", "/arrays/1/put_mb_s", "MB/s", Higher),
     fig!("W2", "float64 big get", "/figures/arrays/1/get_mb_s", "joblib", "/arrays/1/get_mb_s", "MB/s", Higher),
+    fig!("W2", "float64 big mapped get", "/figures/arrays/1/get_mapped_mb_s", "joblib", "/arrays/1/mmap_get_mb_s", "MB/s", Higher),
     fig!("W2", "float64 big stored/raw", "/figures/arrays/1/stored_over_raw", "joblib", "/arrays/1/stored_over_raw", "", Lower),
     fig!("W2", "int32 runs put", "/figures/arrays/2/put_mb_s", "joblib", "/arrays/2/put_mb_s", "MB/s", Higher),
     fig!("W2", "int32 runs get", "/figures/arrays/2/get_mb_s", "joblib", "/arrays/2/get_mb_s", "MB/s", Higher),

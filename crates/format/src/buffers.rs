@@ -1,7 +1,8 @@
-//! Buffers for large payloads: allocations the kernel is asked to back with transparent huge
-//! pages, so that filling them (a file read, a decoder's output) is not bounded by a fault per
-//! 4 KiB page. numpy does the same for its large arrays; this is why it copies 80 MB at
-//! 10 GB/s where a freshly allocated `Vec` fills at 2–3 GB/s on the project's machine.
+//! Buffers for large payloads read whole: allocations the kernel is asked to back with
+//! transparent huge pages, so that filling them is not bounded by a fault per 4 KiB page
+//! (numpy asks the same for its large arrays). Only the kept read buffer is advised: a get's
+//! output is fresh memory each time, and advised outputs made its gets bimodal on the
+//! project's machine (fast, or 4–10× slower, run to run; `docs/PERFORMANCE.md`, W2).
 //!
 //! A large payload read whole goes into a buffer that is kept, when the last [`Bytes`] of it
 //! is dropped, for the next large read ([`read_buffer`], [`into_bytes`]): on the project's

@@ -111,6 +111,43 @@ pub fn feed_masked(
     }
 }
 
+/// [`feed_masked`] over a file held as consecutive `pieces` (the file is their
+/// concatenation; `masks` and `range` are positions in it): the same bytes are fed, in the
+/// same order.
+pub fn feed_pieces(
+    pieces: &[&[u8]],
+    masks: &[(usize, &'static [u8])],
+    range: Range<usize>,
+    mut update: impl FnMut(&[u8]),
+) {
+    let mut start = 0;
+    for piece in pieces {
+        let end = start + piece.len();
+        let (lo, hi) = (range.start.max(start), range.end.min(end));
+        if lo < hi {
+            // Each mask's part that falls in this piece, at its place in the piece.
+            let local = masks.iter().filter_map(|&(pos, placeholder)| {
+                let (from, to) = (pos.max(start), (pos + placeholder.len()).min(end));
+                (from < to).then(|| (from - start, &placeholder[from - pos..to - pos]))
+            });
+            feed_masked(piece, local, lo - start..hi - start, &mut update);
+        }
+        start = end;
+    }
+}
+
+/// `buf` cut at the positions `cuts` (ascending, within it) into consecutive pieces.
+#[cfg(test)]
+pub(crate) fn cut_at<'a>(buf: &'a [u8], cuts: &[usize]) -> Vec<&'a [u8]> {
+    let mut pieces = Vec::new();
+    let mut from = 0;
+    for &cut in cuts.iter().chain([buf.len()].iter()) {
+        pieces.push(&buf[from..cut]);
+        from = cut;
+    }
+    pieces
+}
+
 fn hash_with_placeholders(buf: &[u8], slots: &Slots) -> u128 {
     let mut h = Xxh3::new();
     feed_masked(buf, slots.masks(), 0..buf.len(), |piece| h.update(piece));
@@ -183,6 +220,32 @@ mod tests {
             let i = flip.index(buf.len());
             buf[i] ^= 0x01;
             prop_assert_eq!(check(&buf, at), None);
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn pieces_feed_what_one_buffer_feeds(
+            data in proptest::collection::vec(any::<u8>(), 0..400),
+            cuts in proptest::collection::vec(any::<prop::sample::Index>(), 0..4),
+            slot in any::<prop::sample::Index>(),
+            range in (any::<prop::sample::Index>(), any::<prop::sample::Index>()),
+        ) {
+            let mut at: Vec<usize> = cuts.iter().map(|c| c.index(data.len() + 1)).collect();
+            at.sort_unstable();
+            let pieces = cut_at(&data, &at);
+            let masks: Vec<(usize, &'static [u8])> = match data.len() >= SLOT_LEN {
+                true => vec![(slot.index(data.len() - SLOT_LEN + 1), PLACEHOLDER.as_slice())],
+                false => Vec::new(),
+            };
+            let (a, b) = (range.0.index(data.len() + 1), range.1.index(data.len() + 1));
+            let range = a.min(b)..a.max(b);
+            let (mut whole, mut parts) = (Vec::new(), Vec::new());
+            feed_masked(&data, masks.iter().copied(), range.clone(), |p| {
+                whole.extend_from_slice(p)
+            });
+            feed_pieces(&pieces, &masks, range, |p| parts.extend_from_slice(p));
+            prop_assert_eq!(whole, parts);
         }
     }
 

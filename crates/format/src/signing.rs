@@ -432,32 +432,39 @@ impl Signer {
 
     /// The payload MAC of `buf` with the signature slot at `slot` masked.
     fn payload_mac(&self, buf: &[u8], slot: usize) -> [u8; 32] {
+        self.payload_mac_of_pieces(&[buf], slot)
+    }
+
+    /// The payload MAC of the file that is the concatenation of `pieces`, with the signature
+    /// slot at `slot` (a position in that file) masked.
+    fn payload_mac_of_pieces(&self, pieces: &[&[u8]], slot: usize) -> [u8; 32] {
         let mask = [(slot, SIGNATURE_PLACEHOLDER.as_slice())];
-        if buf.len() < SMALL_FILE {
+        let len: usize = pieces.iter().map(|p| p.len()).sum();
+        if len < SMALL_FILE {
             let mut h = self.small_mac.clone();
-            seal::feed_masked(buf, mask, 0..buf.len(), |piece| h.update(piece));
+            seal::feed_pieces(pieces, &mask, 0..len, |piece| h.update(piece));
             return h.finalize().into_bytes().into();
         }
         let hasher = |range: Range<usize>| {
             let mut h = blake3::Hasher::new_keyed(&self.mac_key);
             h.set_input_offset(range.start as u64);
-            seal::feed_masked(buf, mask, range, |piece| {
+            seal::feed_pieces(pieces, &mask, range, |piece| {
                 h.update(piece);
             });
             h
         };
-        let threads = match buf.len() >= PARALLEL_MIN {
+        let threads = match len >= PARALLEL_MIN {
             true => parallel::cores(),
             false => 1,
         };
         if threads < 2 {
-            return *hasher(0..buf.len()).finalize().as_bytes();
+            return *hasher(0..len).finalize().as_bytes();
         }
         // BLAKE3's tree: a subtree's left child covers the largest power-of-two number of
         // chunks that leaves the right child non-empty. Leaves of at most LEAF bytes (a power
         // of two of chunks) cut along that tree, so their chaining values merge exactly.
         let mut leaves = Vec::new();
-        subtree_leaves(0..buf.len(), LEAF, &mut leaves);
+        subtree_leaves(0..len, LEAF, &mut leaves);
         let cvs = on_threads(leaves.iter().collect(), threads, |r| {
             hasher(r.clone()).finalize_non_root()
         });
@@ -595,10 +602,25 @@ impl Signer {
         buf: &[u8],
         at: SlotAt,
     ) -> std::result::Result<Signature, Unverified> {
-        let slots = seal::locate(buf, at).ok_or(Unverified::Unsigned)?;
+        self.check_payload_pieces(&[buf], at)
+    }
+
+    /// [`Signer::check_payload`] of a file held as consecutive `pieces` whose slots lie in its
+    /// last piece (a whole file is one piece; a Blosc2 frame's slots are in its trailer, so it
+    /// may be cut before them): the bytes checked are exactly
+    /// the pieces' bytes, so a caller that parses the pieces it owns after this check parses
+    /// checked bytes, wherever the other pieces live.
+    pub fn check_payload_pieces(
+        &self,
+        pieces: &[&[u8]],
+        at: SlotAt,
+    ) -> std::result::Result<Signature, Unverified> {
+        let (last, before) = pieces.split_last().ok_or(Unverified::Unsigned)?;
+        let offset: usize = before.iter().map(|p| p.len()).sum();
+        let slots = seal::locate(last, at).ok_or(Unverified::Unsigned)?;
         let slot = slots.signature.ok_or(Unverified::Unsigned)?;
-        self.check_mac(&buf[slot..slot + SIGNATURE_LEN], || {
-            self.payload_mac(buf, slot)
+        self.check_mac(&last[slot..slot + SIGNATURE_LEN], || {
+            self.payload_mac_of_pieces(pieces, offset + slot)
         })
     }
 
@@ -782,6 +804,40 @@ mod tests {
                 signer.payload_mac(&buf, slot),
                 *expected.as_bytes(),
                 "{len}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_file_checked_in_pieces_is_checked_as_a_whole() {
+        let signer = Signer::from_key(&[5; 32]);
+        for len in [100, SMALL_FILE + 10, 3 * PARALLEL_MIN + 12345] {
+            let data: Vec<u8> = (0..len).map(|i| (i * 31 % 251) as u8).collect();
+            let (buf, _) = signed(&signer, &data);
+            let tail = len; // the last piece starts at the hash slot
+            for cuts in [vec![0, tail], vec![len / 3, tail], vec![7, len / 2, tail]] {
+                let pieces = seal::cut_at(&buf, &cuts);
+                assert!(signer.check_payload_pieces(&pieces, SlotAt::Back).is_ok());
+                // A byte changed in any piece fails.
+                for (i, piece) in pieces.iter().enumerate() {
+                    if piece.is_empty() {
+                        continue;
+                    }
+                    let mut changed = piece.to_vec();
+                    changed[piece.len() / 2] ^= 1;
+                    let mut altered = pieces.clone();
+                    altered[i] = &changed;
+                    assert!(
+                        signer.check_payload_pieces(&altered, SlotAt::Back).is_err(),
+                        "{len}: piece {i} of {cuts:?}"
+                    );
+                }
+            }
+            // Slots not in the last piece: not checked there (the caller reads it whole).
+            let early = [&buf[..buf.len() - 10], &buf[buf.len() - 10..]];
+            assert_eq!(
+                signer.check_payload_pieces(&early, SlotAt::Back),
+                Err(Unverified::Unsigned)
             );
         }
     }

@@ -5,6 +5,7 @@
 //! derive the key, read the payload at the path the key names, check its signature, then its
 //! own metadata (key, parameters, expiry, type), and decode. No read touches the Delta table.
 
+use std::ops::Range;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -20,8 +21,8 @@ use crate::ranged::{Opened, PayloadData, RangedPayload};
 use crate::stats::{CacheStats, Counters, RemovalReason, ReportInputs};
 use crate::store::BlobStore;
 use cacheness_format::Error as FormatError;
-use cacheness_format::codec::array::{self, Element, Slice};
-use cacheness_format::codec::{Cacheable, DataType, EncodeCtx, EntryMeta, Format};
+use cacheness_format::codec::array::{self, Element, MappedArray, Slice};
+use cacheness_format::codec::{Cacheable, CheckedFrame, DataType, EncodeCtx, EntryMeta, Format};
 use cacheness_format::keys::{CacheKey, Params, hex};
 use cacheness_format::seal;
 use cacheness_format::signing::{Record, Signer, SigningKey, Unverified};
@@ -553,6 +554,7 @@ impl CacheCore {
         let mut encoded = value.encode(&EncodeCtx {
             meta: &meta,
             options: &self.config.codec,
+            mappable: !self.store.is_remote(),
         })?;
         let format = T::DATA_TYPE.format();
         // The signature covers the fields of the entry's catalog row.
@@ -924,8 +926,132 @@ impl CacheCore {
         Ok(Some(value))
     }
 
+    /// Get an array without copying its values where its payload allows: on a local cache an
+    /// array stored as is (data that does not compress) is a view of its payload file mapped
+    /// into memory, checked first as every get checks a payload (its payload MAC over every
+    /// byte); other arrays are decoded as [`Self::get`] decodes them
+    /// ([`MappedArray::is_zero_copy`] tells which). The view stays valid, and its values as
+    /// they were, if the entry is replaced or removed meanwhile.
+    pub fn get_array_mapped<T: Element>(&self, lookup: &Lookup) -> Result<Option<MappedArray<T>>> {
+        if let Some(view) = self.view_mapped::<T>(lookup)? {
+            self.counters.hit();
+            return Ok(Some(view));
+        }
+        // Anything else (a compressed array, a payload that fails a check, another format, a
+        // miss, an object store) is read, judged and decoded as a get does it.
+        let want = Some(DataType::Ndarray);
+        let Some(loaded) = self.load_for_get(lookup, want)? else {
+            return Ok(None);
+        };
+        let value = MappedArray::from_payload(loaded.bytes, &loaded.meta)?;
+        self.counters.hit();
+        Ok(Some(value))
+    }
+
+    /// The array of `lookup` as a view of its payload file mapped into memory, if the file is
+    /// on disk, holds an array stored as is in one chunk, and passes every check
+    /// ([`Self::map_as_is`], [`Self::check_as_is`] over the map's own data). `None` for
+    /// anything else: the caller reads the payload, and judges a failed one as any get does.
+    fn view_mapped<T: Element>(&self, lookup: &Lookup) -> Result<Option<MappedArray<T>>> {
+        let Some(MappedAsIs { map, span, own }) = self.map_as_is(lookup, 0)? else {
+            return Ok(None);
+        };
+        let Some(loaded) = self.check_as_is(lookup, own, span.clone(), &map[span.clone()]) else {
+            return Ok(None);
+        };
+        let view = MappedArray::from_mapped(&loaded.bytes, map, span, &loaded.meta)?;
+        if view.is_some() {
+            self.count_lookup(lookup, Some(&loaded));
+        }
+        Ok(view)
+    }
+
+    /// A get of an array stored as is in one chunk of a payload file on disk, in one copy:
+    /// the elements are copied out of the mapped file into the value's own buffer, and the
+    /// payload is checked with those bytes in it, so the value holds exactly the bytes checked
+    /// and no read buffer or decode pass is needed. `None` for anything else (the ordinary
+    /// get follows).
+    fn get_copied<T: Cacheable>(&self, lookup: &Lookup) -> Result<Option<T>> {
+        // Smaller payloads cost little to read, and most are compressed.
+        const COPY_MIN: u64 = 1 << 20;
+        let Some(MappedAsIs { map, span, own }) = self.map_as_is(lookup, COPY_MIN)? else {
+            return Ok(None);
+        };
+        let mut own = Some(own);
+        let mut checked = None;
+        let value = T::from_copied_elements(span.len(), &mut |out| {
+            out.copy_from_slice(&map[span.clone()]);
+            let loaded = self.check_as_is(lookup, own.take()?, span.clone(), out)?;
+            let frame = CheckedFrame {
+                frame: loaded.bytes.clone(),
+                meta: loaded.meta.clone(),
+                span: span.clone(),
+            };
+            checked = Some(loaded);
+            Some(frame)
+        })?;
+        if value.is_some() {
+            self.count_lookup(lookup, checked.as_ref());
+        }
+        Ok(value)
+    }
+
+    /// The `.b2nd` payload of `lookup` mapped into memory, if it is on disk, of `min_len`
+    /// bytes or more, and its frame looks like one chunk stored as is: the map, where the
+    /// chunk's data would lie (`array::chunk_data_span`, read in Rust from unchecked bytes),
+    /// and the cache's own copy of every byte outside it (the frame header, the chunk header,
+    /// the offsets and the trailer: all that is parsed), in memory that is zero pages but for
+    /// those bytes.
+    /// Parsing only the copy, checked with the data beside it ([`Self::check_as_is`]), means a
+    /// file rewritten in place cannot change what is parsed.
+    fn map_as_is(&self, lookup: &Lookup, min_len: u64) -> Result<Option<MappedAsIs>> {
+        self.check_open()?;
+        let format = DataType::Ndarray.format();
+        let Some(map) = self.store.map(&lookup.key, format, min_len)? else {
+            return Ok(None);
+        };
+        let Some(span) = array::chunk_data_span(&map) else {
+            return Ok(None);
+        };
+        let mut own = vec![0u8; map.len()];
+        own[..span.start].copy_from_slice(&map[..span.start]);
+        own[span.end..].copy_from_slice(&map[span.end..]);
+        Ok(Some(MappedAsIs { map, span, own }))
+    }
+
+    /// Check a payload held as the cache's copy `own` of its frame with `data` in `span`:
+    /// the payload MAC over exactly those bytes, then the metadata, key, parameters and entry
+    /// HMAC read from the copy. The live entry if all pass; `None` otherwise (the ordinary
+    /// read path then judges it, and removes and counts a failed one).
+    fn check_as_is(
+        &self,
+        lookup: &Lookup,
+        own: Vec<u8>,
+        span: Range<usize>,
+        data: &[u8],
+    ) -> Option<Loaded> {
+        let format = DataType::Ndarray.format();
+        let pieces = [&own[..span.start], data, &own[span.end..]];
+        let signature = self
+            .signer
+            .check_payload_pieces(&pieces, format.slot_at())
+            .ok()?;
+        let loaded = self
+            .inspector()
+            .inspect_checked(lookup, format, Bytes::from(own), Some(signature), None)
+            .ok()?;
+        let live = !loaded.expired(now_micros()) && loaded.meta.data_type == DataType::Ndarray;
+        live.then_some(loaded)
+    }
+
     /// Get a value.
     pub fn get<T: Cacheable>(&self, lookup: &Lookup) -> Result<Option<T>> {
+        if T::DATA_TYPE == DataType::Ndarray
+            && let Some(value) = self.get_copied::<T>(lookup)?
+        {
+            self.counters.hit();
+            return Ok(Some(value));
+        }
         let Some(loaded) = self.load_for_get(lookup, Some(T::DATA_TYPE))? else {
             return Ok(None);
         };
@@ -1164,6 +1290,16 @@ impl CacheCore {
     pub fn catalog_table(&self) -> cacheness_storage::Location {
         self.catalog.table_location()
     }
+}
+
+/// A payload file mapped for a get of an array stored as is ([`CacheCore::map_as_is`]).
+struct MappedAsIs {
+    /// The mapped file.
+    map: Bytes,
+    /// Where the chunk's data lies, as the unchecked frame header says.
+    span: Range<usize>,
+    /// The cache's copy of every byte outside `span` (zeros in it).
+    own: Vec<u8>,
 }
 
 /// The checks a get makes of a payload (`docs/ARCHITECTURE.md`, read path): a cache's key

@@ -486,6 +486,38 @@ impl BlobStore {
         Ok(Some(cacheness_format::buffers::into_bytes(buf)))
     }
 
+    /// Map a payload file of at least `min_len` bytes into memory, read-only; `None` if there
+    /// is none, it is smaller (an empty file cannot be mapped), or the payloads live on an
+    /// object store: the caller then reads it the ordinary way.
+    ///
+    /// The cache's own operations never change mapped bytes: it replaces a payload by renaming
+    /// a new file over it and removes one by unlinking it, so a map keeps the file it was made
+    /// from, and nothing in the cache writes into, or truncates, a payload file. A writer
+    /// outside the cache could, so a caller copies out what it parses before checking it
+    /// (`CacheCore::get_array_mapped`, `docs/FORMATS.md`, "Mapped arrays"). The pages are
+    /// read ahead of use (`MAP_POPULATE`), which costs less than faulting them in one by one.
+    pub fn map(&self, key: &str, format: Format, min_len: u64) -> Result<Option<Bytes>> {
+        if self.remote.is_some() {
+            return Ok(None);
+        }
+        let Some((file, len)) = self.open_local(key, format)? else {
+            return Ok(None);
+        };
+        let Ok(len) = usize::try_from(len) else {
+            return Ok(None);
+        };
+        if len == 0 || (len as u64) < min_len {
+            return Ok(None);
+        }
+        // SAFETY: the map is read-only and its length is the file's as fstat gave it; the
+        // cache never writes into or truncates a payload file (see above). Callers treat the
+        // bytes as able to change under them (they copy out what they parse).
+        #[allow(unsafe_code)]
+        let map = unsafe { memmap2::MmapOptions::new().len(len).populate().map(&file) }
+            .map_err(|e| Error::io(self.path(key, format), e))?;
+        Ok(Some(Bytes::from_owner(map)))
+    }
+
     /// The payload of `key` in the first of `formats` it is stored in: its index in
     /// `formats`, the format and the bytes. On disk one read after another; on an object store
     /// a GET of the first format, and on a miss HEADs of the others at once (two round trips,

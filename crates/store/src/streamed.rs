@@ -285,6 +285,7 @@ impl CacheCore {
         let ctx = EncodeCtx {
             meta: &meta,
             options: &self.config().codec,
+            mappable: !self.store().is_remote(),
         };
         let out = Hashing::new(std::io::BufWriter::with_capacity(CHUNK, &mut *draft.file()));
         let mut writer = TableWriter::new(out, schema.clone(), &ctx)?;

@@ -33,6 +33,18 @@ fn one<T: Element + NotBool + PartialEq + Default>(
     let ok = back
         .into_iter()
         .all(|b| matches!(b, Ok(Some(b)) if b == arr));
+    // The mapped get (a view of the file where the array is stored as is), the maps kept
+    // alive until all are timed, as joblib's mmap_mode="r" loads are.
+    let mut maps = Vec::new();
+    let get_mapped = Samples::collect(REPS, |i| {
+        maps.push(cache.get_array_mapped::<T>(&params!(array = label, rep = i)))
+    });
+    let zero_copy = maps
+        .iter()
+        .all(|m| matches!(m, Ok(Some(m)) if m.is_zero_copy()));
+    let mapped_ok = maps
+        .into_iter()
+        .all(|m| matches!(m, Ok(Some(m)) if m.view().iter().eq(arr.iter())));
     // A 1 % slice from the middle: only the chunks it touches are read (and, on an object
     // store, fetched).
     let (from, to) = (arr.len() / 2, arr.len() / 2 + arr.len() / 100);
@@ -81,7 +93,8 @@ fn one<T: Element + NotBool + PartialEq + Default>(
         "phases": phases,
         "array": label, "bytes": bytes,
         "put_mb_s": p(&put), "get_mb_s": p(&get), "stored_over_raw": round(stored as f64 / (REPS * bytes) as f64),
-        "values_checked": ok && blosc_ok && part_ok,
+        "get_mapped_mb_s": p(&get_mapped), "get_mapped_zero_copy": zero_copy,
+        "values_checked": ok && blosc_ok && part_ok && mapped_ok,
         "slice_1pct": slice,
         "baselines": {
             "blosc2_file": {"put_mb_s": p(&blosc_put), "get_mb_s": p(&blosc_get)},

@@ -148,19 +148,73 @@ fn compresses(bytes: &[u8], params: &ffi::CompressParams) -> bool {
     (packed as f64) < INCOMPRESSIBLE * raw as f64
 }
 
+/// The largest array stored as is in one chunk ([`one_chunk`]): C-Blosc2's limit on the bytes
+/// of a chunk.
+const ONE_CHUNK_MAX: usize = blosc2_src::BLOSC2_MAX_BUFFERSIZE as usize;
+/// The largest block C-Blosc2 takes.
+const BLOCK_MAX: usize = blosc2_src::BLOSC2_MAXBLOCKSIZE as usize;
+
+/// The chunk and block shapes of an array stored as is where it can be mapped: one chunk
+/// holding the whole array, cut into blocks of whole rows of the first dimension (so the
+/// chunk's bytes are the array's in C order, and a slice decompresses only the blocks it
+/// touches). The rows of a block divide the rows of the array, so no block is padded; if only
+/// blocks under 16 KiB would divide them, the array is one block, and rows larger than a block
+/// are a block each. `None` for an empty or 0-d
+/// array, or one too large for a chunk.
+fn one_chunk(shape: &[i64], itemsize: usize) -> Option<(Vec<i32>, Vec<i32>)> {
+    let (&rows, inner) = shape.split_first()?;
+    let dims: Vec<i32> = shape
+        .iter()
+        .map(|&d| i32::try_from(d).ok().filter(|&d| d > 0))
+        .collect::<Option<_>>()?;
+    let row_bytes = inner.iter().try_fold(itemsize, |acc, &d| {
+        acc.checked_mul(usize::try_from(d).ok()?)
+    })?;
+    let total = row_bytes.checked_mul(usize::try_from(rows).ok()?)?;
+    if total > ONE_CHUNK_MAX {
+        return None;
+    }
+    let rows = rows as usize; // positive and at most i32::MAX: checked above
+    let fits = |d: usize| d * row_bytes <= BLOCK_BYTES;
+    let mut best = 0;
+    for i in (1..)
+        .take_while(|i| i * i <= rows)
+        .filter(|i| rows.is_multiple_of(*i))
+    {
+        for d in [i, rows / i] {
+            if fits(d) && d > best {
+                best = d;
+            }
+        }
+    }
+    let block_rows = if best == 0 {
+        // A row is larger than a block: a row each.
+        (row_bytes <= BLOCK_MAX).then_some(1)?
+    } else if best * row_bytes >= BLOCK_BYTES / 16 {
+        best
+    } else {
+        (total <= BLOCK_MAX).then_some(rows)?
+    };
+    let mut blockshape = dims.clone();
+    blockshape[0] = block_rows as i32;
+    Some((dims, blockshape))
+}
+
 /// Compress a C-ordered buffer of `T`s into an in-memory Blosc2 array with the settings a put
 /// uses: chunks ≤ 8 MiB and blocks ≤ 256 KiB cut from the outer dimensions, the configured
 /// codec and level, shuffle for items wider than a byte; level 0 (stored as is) for data that
-/// does not compress ([`compresses`]).
+/// does not compress ([`compresses`]). With `mappable`, an array stored as is goes in one
+/// chunk whose data starts aligned in the frame ([`one_chunk`], [`MappedArray`]).
 fn compress<T: Element>(
     bytes: &[u8],
     shape: &[i64],
     options: &CodecOptions,
+    mappable: bool,
 ) -> std::result::Result<ffi::Array<'static>, Invalid> {
     let itemsize = std::mem::size_of::<T>();
-    let chunkshape = partition(shape, itemsize, CHUNK_BYTES);
+    let mut chunkshape = partition(shape, itemsize, CHUNK_BYTES);
     let chunk_bounds: Vec<i64> = chunkshape.iter().map(|&c| i64::from(c)).collect();
-    let blockshape = partition(&chunk_bounds, itemsize, BLOCK_BYTES);
+    let mut blockshape = partition(&chunk_bounds, itemsize, BLOCK_BYTES);
     let mut params = CompressParams {
         codec: match options.blosc2_codec {
             Blosc2Codec::Lz4 => blosc2_src::BLOSC_LZ4 as u8,
@@ -174,10 +228,19 @@ fn compress<T: Element>(
     if !compresses(bytes, &params) {
         params.level = 0;
     }
+    let one = match mappable && params.level == 0 {
+        true => one_chunk(shape, itemsize),
+        false => None,
+    };
+    let align = one.is_some();
+    if let Some((chunks, blocks)) = one {
+        (chunkshape, blockshape) = (chunks, blocks);
+    }
     let layout = ffi::Layout {
         shape,
         chunkshape: &chunkshape,
         blockshape: &blockshape,
+        align,
     };
     ffi::Array::from_buffer(bytes, &layout, T::NUMPY, &params)
 }
@@ -186,7 +249,7 @@ fn compress<T: Element>(
 /// `T`s compressed into a contiguous frame exactly as a put would, without metadata or hash.
 pub fn raw_frame<T: Element>(data: &[T], options: &CodecOptions) -> Result<PayloadBytes> {
     let what = || "raw Blosc2 frame".to_string();
-    compress::<T>(as_bytes(data), &[data.len() as i64], options)
+    compress::<T>(as_bytes(data), &[data.len() as i64], options, true)
         .and_then(|a| a.into_frame())
         .map(PayloadBytes::from)
         .map_err(|e| Error::corrupt(what(), e))
@@ -203,6 +266,39 @@ pub fn raw_unframe<T: NotBool>(frame: &[u8], out: &mut [T]) -> Result<()> {
     };
     arr.to_buffer(bytes)
         .map_err(|e| Error::corrupt("raw Blosc2 frame", e))
+}
+
+/// `n` zeroed elements (zero is a valid value of every element type), in memory the
+/// allocator gets zeroed from the kernel (no pass of its own for a large buffer).
+fn zeroed_elements<T: Element>(n: usize) -> Result<Vec<T>> {
+    let layout = std::alloc::Layout::array::<T>(n)
+        .map_err(|e| Error::corrupt("array", format!("{n} elements: {e}")))?;
+    if layout.size() == 0 {
+        return Ok(Vec::new());
+    }
+    // SAFETY: the layout is non-zero and that of [T; n]; the memory is zeroed, and all-zero
+    // bytes are a valid value of every numeric element type (callers exclude bool, for which
+    // zero is valid too); Vec takes the allocation with the same layout it will free with.
+    #[allow(unsafe_code)]
+    unsafe {
+        let ptr = std::alloc::alloc_zeroed(layout).cast::<T>();
+        if ptr.is_null() {
+            std::alloc::handle_alloc_error(layout);
+        }
+        Ok(Vec::from_raw_parts(ptr, n, n))
+    }
+}
+
+/// The bytes of a slice of elements, writable. Callers pass numeric element types only
+/// (`elements` and `from_copied_elements` handle bools apart), for which every byte pattern
+/// is a valid value.
+fn as_bytes_mut<T: Element>(data: &mut [T]) -> &mut [u8] {
+    // SAFETY: the elements are initialised plain scalars without padding; only numeric element
+    // types reach here, for which every bit pattern is valid.
+    #[allow(unsafe_code)]
+    unsafe {
+        std::slice::from_raw_parts_mut(data.as_mut_ptr().cast::<u8>(), std::mem::size_of_val(data))
+    }
 }
 
 /// Numeric element types: every bit pattern is a valid value.
@@ -247,7 +343,7 @@ impl<T: Element, D: Dimension> Cacheable for Array<T, D> {
         meta.raw_bytes = bytes.len() as u64;
         meta.info = info.clone();
         let err = |e: Invalid| encode_error(&meta, "Blosc2 array", e);
-        let mut arr = compress::<T>(bytes, &shape, ctx.options).map_err(err)?;
+        let mut arr = compress::<T>(bytes, &shape, ctx.options, ctx.mappable).map_err(err)?;
         let meta_json = serde_json::to_string(&meta).map_err(|e| err(Invalid(e.to_string())))?;
         let packed = rmp_serde::to_vec(&meta_json).map_err(|e| err(Invalid(e.to_string())))?;
         arr.add_vlmeta(META_KEY, &packed).map_err(err)?;
@@ -269,45 +365,319 @@ impl<T: Element, D: Dimension> Cacheable for Array<T, D> {
         })
     }
 
+    fn from_copied_elements(
+        len: usize,
+        copy_and_check: &mut dyn FnMut(&mut [u8]) -> Option<super::CheckedFrame>,
+    ) -> Result<Option<Self>> {
+        let size = std::mem::size_of::<T>();
+        let is_bool = std::any::TypeId::of::<T>() == std::any::TypeId::of::<bool>();
+        if is_bool || !len.is_multiple_of(size) || len == 0 {
+            return Ok(None); // bools are checked value by value: the ordinary get does it
+        }
+        let n = len / size;
+        let mut data = zeroed_elements::<T>(n)?;
+        let Some(checked) = copy_and_check(as_bytes_mut(&mut data)) else {
+            return Ok(None);
+        };
+        let meta = &checked.meta;
+        stored_dtype::<T>(meta, Self::type_name)?;
+        match stored_as_is::<T>(&checked.frame, meta)? {
+            Some((dims, at)) if at == checked.span => shaped(&dims, data, meta).map(Some),
+            _ => Ok(None),
+        }
+    }
+
     fn decode(bytes: bytes::Bytes, meta: &EntryMeta) -> Result<Self> {
-        let stored = stored_dtype::<T>(meta, Self::type_name)?;
+        stored_dtype::<T>(meta, Self::type_name)?;
         let arr = ffi::Array::from_frame(&bytes, default_threads())
             .map_err(|e| Error::corrupt(what(&meta.key), e))?;
         let shape = arr.shape();
-        let wrong_dims = || Error::WrongType {
-            key: meta.key.clone(),
-            stored: format!("ndarray<{stored}, {} dims>", shape.len()),
-            requested: Self::type_name(),
-        };
+        // Before decompressing anything: another number of dimensions is a type error.
         if D::NDIM.is_some_and(|n| n != shape.len()) {
-            return Err(wrong_dims());
+            return Err(wrong_dims::<T, D>(meta, shape.len()));
         }
-        let dims: Vec<usize> = shape
-            .iter()
-            .map(|&d| {
-                usize::try_from(d)
-                    .map_err(|_| Error::corrupt(what(&meta.key), "negative dimension"))
-            })
-            .collect::<Result<_>>()?;
-        let n = dims.iter().try_fold(1usize, |n, &d| n.checked_mul(d));
-        let size = n.and_then(|n| n.checked_mul(std::mem::size_of::<T>()));
-        let (Some(n), Some(size)) = (n, size) else {
-            return Err(Error::corrupt(
-                what(&meta.key),
-                "array shape holds more elements than memory can address",
-            ));
-        };
-        if size as u64 != meta.raw_bytes {
-            return Err(Error::corrupt(
-                what(&meta.key),
-                "array size disagrees with its metadata",
-            ));
-        }
+        let (dims, n) = checked_dims::<T>(&shape, meta)?;
         let data = elements::<T>(n, &meta.key, |out| arr.to_buffer(out))?;
-        let dyn_arr = ArrayD::from_shape_vec(IxDyn(&dims), data)
-            .map_err(|e| Error::corrupt(what(&meta.key), format!("shape: {e}")))?;
-        dyn_arr.into_dimensionality::<D>().map_err(|_| wrong_dims())
+        shaped(&dims, data, meta)
     }
+}
+
+/// The error of a get of `Array<T, D>` from an array of `ndim` dimensions.
+fn wrong_dims<T: Element, D: Dimension>(meta: &EntryMeta, ndim: usize) -> Error {
+    Error::WrongType {
+        key: meta.key.clone(),
+        stored: format!("ndarray<{}, {ndim} dims>", T::NAME),
+        requested: <Array<T, D> as Cacheable>::type_name(),
+    }
+}
+
+/// The elements `data` (C order) as an array of `dims`, of `D` dimensions.
+fn shaped<T: Element, D: Dimension>(
+    dims: &[usize],
+    data: Vec<T>,
+    meta: &EntryMeta,
+) -> Result<Array<T, D>> {
+    if D::NDIM.is_some_and(|n| n != dims.len()) {
+        return Err(wrong_dims::<T, D>(meta, dims.len()));
+    }
+    ArrayD::from_shape_vec(IxDyn(dims), data)
+        .map_err(|e| Error::corrupt(what(&meta.key), format!("shape: {e}")))?
+        .into_dimensionality::<D>()
+        .map_err(|_| wrong_dims::<T, D>(meta, dims.len()))
+}
+
+/// The dimensions of an array of `T` of `shape` and its number of elements, checked to fit in
+/// memory and to match the metadata's `raw_bytes`.
+fn checked_dims<T: Element>(shape: &[i64], meta: &EntryMeta) -> Result<(Vec<usize>, usize)> {
+    let dims: Vec<usize> = shape
+        .iter()
+        .map(|&d| {
+            usize::try_from(d).map_err(|_| Error::corrupt(what(&meta.key), "negative dimension"))
+        })
+        .collect::<Result<_>>()?;
+    let n = dims.iter().try_fold(1usize, |n, &d| n.checked_mul(d));
+    let size = n.and_then(|n| n.checked_mul(std::mem::size_of::<T>()));
+    let (Some(n), Some(size)) = (n, size) else {
+        return Err(Error::corrupt(
+            what(&meta.key),
+            "array shape holds more elements than memory can address",
+        ));
+    };
+    if size as u64 != meta.raw_bytes {
+        return Err(Error::corrupt(
+            what(&meta.key),
+            "array size disagrees with its metadata",
+        ));
+    }
+    Ok((dims, n))
+}
+
+/// An array got without copying its values where its payload allows: a view of the payload's
+/// bytes where they lie (a file mapped into memory, on a local cache), or else the array
+/// decoded as a get decodes it. The payload is checked as any get checks it before either.
+///
+/// Only an array stored as is (data that does not compress) in one chunk can be viewed where
+/// it lies: a put to a local cache lays such arrays out so ([`one_chunk`], and the frame's
+/// header padded so the data starts at a multiple of 64 bytes). Compressed arrays, arrays over
+/// 2 GiB and arrays on an object store are decoded ([`MappedArray::is_zero_copy`] tells
+/// which). The view stays valid for as long as the value lives, whatever happens to the entry:
+/// the cache replaces and removes payload files by rename and unlink, never by writing into
+/// them, so a mapped file's bytes do not change while it is mapped (`docs/FORMATS.md`).
+pub struct MappedArray<T: Element> {
+    repr: Repr<T>,
+}
+
+enum Repr<T> {
+    /// The values are `bytes[data]`, C-ordered, aligned for `T`, of `shape`.
+    View {
+        bytes: bytes::Bytes,
+        data: std::ops::Range<usize>,
+        shape: Vec<usize>,
+    },
+    Owned(ArrayD<T>),
+}
+
+impl<T: Element> MappedArray<T> {
+    /// The array of a checked `.b2nd` payload (metadata `meta`) held in memory the cache owns:
+    /// a view of `bytes` if the array is stored as is in one aligned chunk, else decoded.
+    /// Errors as [`Cacheable::decode`].
+    pub fn from_payload(bytes: bytes::Bytes, meta: &EntryMeta) -> Result<Self> {
+        stored_dtype::<T>(meta, <ArrayD<T> as Cacheable>::type_name)?;
+        if let Some((shape, data)) = stored_as_is::<T>(&bytes, meta)?
+            && let Some(view) = Self::view_of(bytes.clone(), data, shape, meta)?
+        {
+            return Ok(view);
+        }
+        let owned = <ArrayD<T> as Cacheable>::decode(bytes, meta)?;
+        Ok(MappedArray {
+            repr: Repr::Owned(owned),
+        })
+    }
+
+    /// The array of a mapped payload file `file` as a view of it, if it is stored as is in one
+    /// chunk whose data lies within `mapped`. `frame` is the cache's own copy of the file's
+    /// other bytes, checked together with `file[mapped]` ([`chunk_data_span`]): the structure
+    /// is read from it, never from the map, so a file rewritten in place after its check
+    /// cannot change what is parsed. `None` if the array is laid out otherwise (the caller
+    /// reads and decodes it).
+    pub fn from_mapped(
+        frame: &[u8],
+        file: bytes::Bytes,
+        mapped: std::ops::Range<usize>,
+        meta: &EntryMeta,
+    ) -> Result<Option<Self>> {
+        stored_dtype::<T>(meta, <ArrayD<T> as Cacheable>::type_name)?;
+        match stored_as_is::<T>(frame, meta)? {
+            Some((shape, data))
+                if file.len() == frame.len()
+                    && data.start >= mapped.start
+                    && data.end <= mapped.end =>
+            {
+                Self::view_of(file, data, shape, meta)
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// A view of `bytes[data]` as an array of `shape`, if it is aligned for `T`; a bool
+    /// array must hold only 0 and 1.
+    fn view_of(
+        bytes: bytes::Bytes,
+        data: std::ops::Range<usize>,
+        shape: Vec<usize>,
+        meta: &EntryMeta,
+    ) -> Result<Option<Self>> {
+        let values = &bytes[data.clone()];
+        if !values.as_ptr().cast::<T>().is_aligned() {
+            return Ok(None);
+        }
+        if std::any::TypeId::of::<T>() == std::any::TypeId::of::<bool>()
+            && values.iter().any(|&b| b > 1)
+        {
+            return Err(Error::corrupt(
+                what(&meta.key),
+                "bool array holds bytes other than 0 and 1",
+            ));
+        }
+        Ok(Some(MappedArray {
+            repr: Repr::View { bytes, data, shape },
+        }))
+    }
+
+    /// Whether the values are the payload's bytes where they lie (no copy was made).
+    pub fn is_zero_copy(&self) -> bool {
+        matches!(self.repr, Repr::View { .. })
+    }
+
+    /// The array's shape.
+    pub fn shape(&self) -> &[usize] {
+        match &self.repr {
+            Repr::View { shape, .. } => shape,
+            Repr::Owned(a) => a.shape(),
+        }
+    }
+
+    /// The array, read in place.
+    pub fn view(&self) -> ndarray::ArrayViewD<'_, T> {
+        match &self.repr {
+            Repr::View { bytes, data, shape } => {
+                let ptr = bytes[data.clone()].as_ptr().cast::<T>();
+                // SAFETY: `stored_as_is` checked that `data` holds exactly the elements of
+                // `shape` (C order), and `view_of` that it starts aligned for T and that a
+                // bool array holds only 0 and 1 (any bit pattern is a valid numeric element);
+                // the bytes live as long as `self`, which the view borrows.
+                #[allow(unsafe_code)]
+                unsafe {
+                    ndarray::ArrayViewD::from_shape_ptr(IxDyn(shape), ptr)
+                }
+            }
+            Repr::Owned(a) => a.view(),
+        }
+    }
+
+    /// The array as an owned value (a copy if it is a view).
+    pub fn into_owned(self) -> ArrayD<T> {
+        match self.repr {
+            Repr::View { .. } => self.view().to_owned(),
+            Repr::Owned(a) => a,
+        }
+    }
+}
+
+impl<T: Element> std::fmt::Debug for MappedArray<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MappedArray")
+            .field("dtype", &T::NAME)
+            .field("shape", &self.shape())
+            .field("zero_copy", &self.is_zero_copy())
+            .finish()
+    }
+}
+
+/// Where the data of a frame's first chunk lies if the chunk is a plain copy: after the frame
+/// header and the chunk's own header, up to the offsets chunk. Read in Rust from bytes not yet
+/// checked (three fields), only to choose which bytes a mapped get copies out of the map
+/// before checking the file (`MappedArray::from_mapped`); the check and [`stored_as_is`] on
+/// the copy decide. `None` if the frame does not look like one.
+pub fn chunk_data_span(frame: &[u8]) -> Option<std::ops::Range<usize>> {
+    let (header_len, index_start) = frame_layout(frame, "").ok()?;
+    let chunk = usize::try_from(header_len).ok()?;
+    let start = chunk.checked_add(ffi::CHUNK_HEADER)?;
+    let end = usize::try_from(index_start).ok()?;
+    let head = ChunkHead::read(frame.get(chunk..start)?.try_into().ok()?);
+    (start <= end && head.plain).then_some(start..end)
+}
+
+/// What this module reads of a Blosc2 chunk's 32-byte header.
+struct ChunkHead {
+    /// The chunk is a plain copy of its data (`BLOSC_MEMCPYED`), not one repeated value.
+    plain: bool,
+    /// The bytes of data it holds, uncompressed.
+    nbytes: i32,
+    /// The bytes it takes, header included.
+    cbytes: i32,
+}
+
+impl ChunkHead {
+    /// Read a chunk header (`head` holds its [`ffi::CHUNK_HEADER`] bytes).
+    fn read(head: &[u8; ffi::CHUNK_HEADER]) -> ChunkHead {
+        let le =
+            |at: usize| i32::from_le_bytes([head[at], head[at + 1], head[at + 2], head[at + 3]]);
+        let special = (head[blosc2_src::BLOSC2_CHUNK_BLOSC2_FLAGS as usize] >> 4)
+            & blosc2_src::BLOSC2_SPECIAL_MASK as u8;
+        ChunkHead {
+            plain: head[2] & blosc2_src::BLOSC_MEMCPYED as u8 != 0 && special == 0,
+            nbytes: le(4),
+            cbytes: le(12),
+        }
+    }
+}
+
+/// Where the elements of an array stored as is in one chunk lie in its frame, with its
+/// dimensions: `None` if the frame is laid out otherwise (compressed, several chunks, blocks
+/// that cut inner dimensions, empty or 0-d). Reads the frame's header, its offsets and the
+/// chunk's header only.
+fn stored_as_is<T: Element>(
+    frame: &[u8],
+    meta: &EntryMeta,
+) -> Result<Option<(Vec<usize>, std::ops::Range<usize>)>> {
+    let key = &meta.key;
+    let arr = ffi::Array::from_frame(frame, 1).map_err(|e| Error::corrupt(what(key), e))?;
+    let shape = arr.shape();
+    let (dims, n) = checked_dims::<T>(&shape, meta)?;
+    let rows_only = arr.chunkshape() == shape
+        && arr.blockshape().get(1..) == shape.get(1..)
+        && !shape.is_empty();
+    if !rows_only || n == 0 {
+        return Ok(None);
+    }
+    let offsets = arr
+        .chunk_offsets()
+        .map_err(|e| Error::corrupt(what(key), e))?;
+    let &[offset] = offsets.as_slice() else {
+        return Ok(None);
+    };
+    let (header_len, index_start) = frame_layout(frame, key)?;
+    let Some(start) = u64::try_from(offset)
+        .ok()
+        .and_then(|o| usize::try_from(header_len + o).ok())
+    else {
+        return Ok(None); // a chunk of one repeated value, held in its offset
+    };
+    let first = start + ffi::CHUNK_HEADER;
+    let Some(head) = frame.get(start..first).and_then(|h| h.try_into().ok()) else {
+        return Err(Error::corrupt(what(key), "a chunk lies past the frame"));
+    };
+    let head = ChunkHead::read(head);
+    let raw = n * std::mem::size_of::<T>(); // checked_dims: it fits
+    let Some(data) = first.checked_add(raw).map(|end| first..end) else {
+        return Ok(None);
+    };
+    let plain = head.plain
+        && usize::try_from(head.nbytes) == Ok(raw)
+        && usize::try_from(head.cbytes).ok() == raw.checked_add(ffi::CHUNK_HEADER)
+        && data.end as u64 <= index_start;
+    Ok(plain.then_some((dims, data)))
 }
 
 /// The element type an array entry stores, if it is `T` (else `WrongType`, naming `requested`).
@@ -358,16 +728,14 @@ fn elements<T: Element>(
             ));
         }
     }
-    let mut v: Vec<T> = Vec::with_capacity(n);
-    crate::buffers::advise_huge_pages(v.as_mut_ptr().cast(), nbytes);
-    // SAFETY: the buffer has capacity for n elements; fill writes all nbytes (or fails, and
-    // the length stays 0), and any bit pattern is a valid T for the numeric Element types.
-    #[allow(unsafe_code)]
-    unsafe {
-        let out = std::slice::from_raw_parts_mut(v.as_mut_ptr().cast::<u8>(), nbytes);
-        fill(out).map_err(|e| Error::corrupt(what(key), e))?;
-        v.set_len(n);
-    }
+    // Zeroed, so C writes into initialised bytes: a large buffer's zero pages come from the
+    // kernel, which zeroes fresh pages anyway. Not advised huge pages: a get's output is fresh
+    // memory each time, and with the advice its gets were bimodal on the project's machine
+    // (`docs/PERFORMANCE.md`, W2).
+    let mut v = zeroed_elements::<T>(n)?;
+    let out = as_bytes_mut(&mut v);
+    debug_assert_eq!(out.len(), nbytes);
+    fill(out).map_err(|e| Error::corrupt(what(key), e))?;
     Ok(v)
 }
 
@@ -422,18 +790,13 @@ pub fn decode_slice<T: Element>(
         .map_err(|e| Error::corrupt(what(&meta.key), format!("shape: {e}")))
 }
 
-/// A Blosc2 frame's header length and where its offsets chunk starts: the header length (a
-/// big-endian i32 at byte 11) plus the compressed bytes of its chunks (a big-endian i64 at
-/// byte 39), as C-Blosc2's `frame.h` lays out the header. Everything from the offsets chunk to
-/// the end (offsets and trailer) is what reading any chunk needs besides the chunk itself.
+/// A Blosc2 frame's header length and where its offsets chunk starts: the header length plus
+/// the compressed bytes of its chunks ([`ffi::frame_sizes`]). Everything from the offsets
+/// chunk to the end (offsets and trailer) is what reading any chunk needs besides the chunk
+/// itself.
 pub fn frame_layout(frame: &[u8], key: &str) -> Result<(u64, u64)> {
-    let field = |at: usize, n: usize| -> Result<u64> {
-        let b = frame
-            .get(at..at + n)
-            .ok_or_else(|| Error::corrupt(what(key), "Blosc2 frame header is cut short"))?;
-        Ok(b.iter().fold(0u64, |acc, &x| (acc << 8) | u64::from(x)))
-    };
-    let (header_len, cbytes) = (field(11, 4)?, field(39, 8)?);
+    let (header_len, cbytes) = ffi::frame_sizes(frame)
+        .ok_or_else(|| Error::corrupt(what(key), "Blosc2 frame header is cut short"))?;
     let index_start = header_len
         .checked_add(cbytes)
         .filter(|&end| end <= frame.len() as u64)
@@ -538,7 +901,7 @@ mod tests {
         let (rows, cols) = (3usize, 6usize << 20);
         let data: Vec<i16> = (0..rows * cols).map(|i| (i % 30_011) as i16).collect();
         let shape = [rows as i64, cols as i64];
-        let arr = compress::<i16>(as_bytes(&data), &shape, &CodecOptions::default()).unwrap();
+        let arr = compress::<i16>(as_bytes(&data), &shape, &CodecOptions::default(), true).unwrap();
         let frame = arr.into_frame().unwrap().to_vec();
         let meta = EntryMeta {
             raw_bytes: (data.len() * 2) as u64,
@@ -621,6 +984,137 @@ mod tests {
         assert!(packed.len() * 10 < runs.len() * 8, "{}", packed.len());
         // Small arrays are not probed.
         assert!(compresses(as_bytes(&random[..1000]), &params(5)));
+    }
+
+    /// The metadata of an array entry of `T` holding `n` elements.
+    fn meta_of<T: Element>(n: usize) -> EntryMeta {
+        EntryMeta {
+            raw_bytes: (n * std::mem::size_of::<T>()) as u64,
+            info: serde_json::json!({"dtype": T::NAME}),
+            ..EntryMeta::bare("k", DataType::Ndarray)
+        }
+    }
+
+    #[test]
+    fn arrays_stored_as_is_lie_aligned_in_one_chunk() {
+        let opts = CodecOptions::default();
+        let random = noise(1 << 20);
+        for shape in [vec![1i64 << 20], vec![1024, 1024], vec![16, 256, 256]] {
+            let arr = compress::<f64>(as_bytes(&random), &shape, &opts, true).unwrap();
+            let frame = arr.into_frame().unwrap().to_vec();
+            let (dims, data) = stored_as_is::<f64>(&frame, &meta_of::<f64>(1 << 20))
+                .unwrap()
+                .unwrap();
+            assert_eq!(data.start % ffi::DATA_ALIGN, 0, "{shape:?}");
+            assert_eq!(&frame[data], as_bytes(&random), "{shape:?}");
+            assert_eq!(dims.iter().product::<usize>(), 1 << 20);
+        }
+    }
+
+    #[test]
+    fn elements_copied_out_become_the_array_only_once_checked() {
+        let random = noise(1 << 20);
+        let arr = compress::<f64>(
+            as_bytes(&random),
+            &[1024, 1024],
+            &CodecOptions::default(),
+            true,
+        )
+        .unwrap();
+        let frame = arr.into_frame().unwrap().to_vec();
+        let span = chunk_data_span(&frame).unwrap();
+        let mut own = frame.clone();
+        own[span.clone()].fill(0);
+        let checked = |span: std::ops::Range<usize>| super::super::CheckedFrame {
+            frame: bytes::Bytes::from(own.clone()),
+            meta: meta_of::<f64>(1 << 20),
+            span,
+        };
+        let copy = |out: &mut [u8]| out.copy_from_slice(&frame[span.clone()]);
+        let got = ndarray::Array2::<f64>::from_copied_elements(span.len(), &mut |out| {
+            copy(out);
+            Some(checked(span.clone()))
+        })
+        .unwrap()
+        .unwrap();
+        assert!(
+            got.iter()
+                .zip(&random)
+                .all(|(a, b)| a.to_bits() == b.to_bits())
+        );
+        // A failed check, or elements elsewhere than copied: no array (the ordinary get).
+        let none = ndarray::Array2::<f64>::from_copied_elements(span.len(), &mut |out| {
+            copy(out);
+            None
+        });
+        assert!(none.unwrap().is_none());
+        let moved = ndarray::Array2::<f64>::from_copied_elements(span.len(), &mut |out| {
+            copy(out);
+            Some(checked(span.start + 8..span.end + 8))
+        });
+        assert!(moved.unwrap().is_none());
+        // Another element type or number of dimensions: the errors of a get.
+        let err = ndarray::Array2::<i64>::from_copied_elements(span.len(), &mut |out| {
+            out.copy_from_slice(&frame[span.clone()]);
+            Some(checked(span.clone()))
+        });
+        assert!(matches!(err, Err(Error::WrongType { .. })));
+        let err = ndarray::Array1::<f64>::from_copied_elements(span.len(), &mut |out| {
+            copy(out);
+            Some(checked(span.clone()))
+        });
+        assert!(matches!(err, Err(Error::WrongType { .. })));
+        // Bools are left to the ordinary get, which checks every value.
+        let bools = ndarray::Array1::<bool>::from_copied_elements(8, &mut |_| None).unwrap();
+        assert!(bools.is_none());
+    }
+
+    #[test]
+    fn one_chunk_blocks_divide_the_rows() {
+        // 1 Mi float64 rows: 32 Ki rows (256 KiB) per block.
+        assert_eq!(
+            one_chunk(&[1 << 20], 8),
+            Some((vec![1 << 20], vec![32 << 10]))
+        );
+        // A prime count of rows: no divisor makes a block of 16 KiB or more, so one block.
+        assert_eq!(
+            one_chunk(&[1_048_573], 8),
+            Some((vec![1_048_573], vec![1_048_573]))
+        );
+        // 1000 rows of 1100: 25 rows (215 KiB), the largest divisor under 256 KiB.
+        assert_eq!(
+            one_chunk(&[1000, 1100], 8),
+            Some((vec![1000, 1100], vec![25, 1100]))
+        );
+        // Rows wider than a block: one row each.
+        assert_eq!(
+            one_chunk(&[4, 700_001], 4),
+            Some((vec![4, 700_001], vec![1, 700_001]))
+        );
+        // Nothing to lay out, or too much for a chunk.
+        assert_eq!(one_chunk(&[], 8), None);
+        assert_eq!(one_chunk(&[0, 5], 8), None);
+        assert_eq!(one_chunk(&[1 << 28], 8), None);
+    }
+
+    #[test]
+    fn a_bool_array_stored_as_is_must_hold_only_zeros_and_ones() {
+        let opts = CodecOptions {
+            blosc2_level: 0,
+            ..CodecOptions::default()
+        };
+        let mut data = vec![1u8, 0, 1, 1, 0, 0, 1, 0];
+        for (byte, valid) in [(1u8, true), (2, false)] {
+            data[5] = byte;
+            let arr = compress::<bool>(&data, &[8], &opts, true).unwrap();
+            let frame = bytes::Bytes::from(arr.into_frame().unwrap().to_vec());
+            let got = MappedArray::<bool>::from_payload(frame, &meta_of::<bool>(8));
+            assert_eq!(got.is_ok(), valid, "byte {byte}");
+            if let Ok(got) = got {
+                assert!(got.is_zero_copy());
+                assert_eq!(got.view()[5], byte == 1);
+            }
+        }
     }
 
     #[test]

@@ -174,6 +174,43 @@ pub struct Layout<'s> {
     pub chunkshape: &'s [i32],
     /// Items per dimension of a block.
     pub blockshape: &'s [i32],
+    /// Pad the frame's header (a [`PAD_META`] metalayer) so that the first chunk's data
+    /// starts at a multiple of [`DATA_ALIGN`] bytes in the frame: an array stored as is in
+    /// one chunk can then be used where it lies in a mapped file.
+    pub align: bool,
+}
+
+/// The fixed metalayer that pads an aligned frame's header ([`Layout::align`]): a
+/// MessagePack string of spaces, which python-blosc2 reads as any other metalayer.
+pub const PAD_META: &str = "cacheness_pad";
+/// Where the first chunk's data of an aligned frame starts: a multiple of this many bytes
+/// (a cache line, and the alignment of every element type).
+pub const DATA_ALIGN: usize = 64;
+/// The length of the header of every chunk C-Blosc2 writes (its extended header).
+pub const CHUNK_HEADER: usize = 32;
+
+/// The sizes a contiguous frame's header states, as C-Blosc2's `frame.h` lays it out: the
+/// header's length (a big-endian 32-bit field at byte 11) and the compressed bytes of its
+/// chunks (a big-endian 64-bit field at byte 39), which end where the offsets chunk starts.
+/// `None` if the frame is too short to hold them. Read in Rust, so a frame not yet checked can
+/// be measured without C parsing it.
+pub fn frame_sizes(frame: &[u8]) -> Option<(u64, u64)> {
+    let field = |at: usize, n: usize| {
+        let bytes = frame.get(at..at + n)?;
+        Some(bytes.iter().fold(0u64, |acc, &x| (acc << 8) | u64::from(x)))
+    };
+    Some((field(11, 4)?, field(39, 8)?))
+}
+
+/// A MessagePack string of spaces that is `len` bytes long in all (1 ≤ len ≤ 257).
+fn msgpack_padding(len: usize) -> Vec<u8> {
+    let mut out = match len {
+        0 => return Vec::new(),
+        1..=32 => vec![0xa0 | (len - 1) as u8],
+        _ => vec![0xd9, (len - 2).min(255) as u8],
+    };
+    out.resize(len, b' ');
+    out
 }
 
 /// The chunks of an array that are plain slabs of its C-ordered data ([`Array::slabs`]):
@@ -248,11 +285,7 @@ impl<'a> Array<'a> {
         params: &CompressParams,
         slabs: bool,
     ) -> Result<Array<'static>, Invalid> {
-        let Layout {
-            shape,
-            chunkshape,
-            blockshape,
-        } = *layout;
+        let shape = layout.shape;
         init();
         if shape.len() > MAX_DIM {
             return Err(format!(
@@ -261,6 +294,30 @@ impl<'a> Array<'a> {
             )
             .into());
         }
+        let dtype = CString::new(dtype).map_err(|e| Invalid(e.to_string()))?;
+        let pad = match layout.align {
+            false => 0,
+            // The header grows by exactly the bytes the padding grows by (its content is
+            // stored with a fixed-width length), so one empty probe tells how much it needs.
+            true => {
+                let probe = Self::empty(layout, &dtype, params, 1)?;
+                let first_data = probe.header_len()? + CHUNK_HEADER;
+                1 + (DATA_ALIGN - first_data % DATA_ALIGN) % DATA_ALIGN
+            }
+        };
+        let array = Self::empty(layout, &dtype, params, pad)?;
+        array.fill(data, slabs)?;
+        Ok(array)
+    }
+
+    /// A new array of `layout` whose chunks are all still to be written, its header padded by
+    /// a [`PAD_META`] metalayer of `pad` bytes (none if 0).
+    fn empty(
+        layout: &Layout<'_>,
+        dtype: &CString,
+        params: &CompressParams,
+        pad: usize,
+    ) -> Result<Array<'static>, Invalid> {
         let mut cp = cparams(params);
         let mut dp = dparams(params.threads);
         let storage = sys::blosc2_storage {
@@ -270,19 +327,28 @@ impl<'a> Array<'a> {
             dparams: &mut dp,
             io: std::ptr::null_mut(),
         };
-        let dtype = CString::new(dtype).map_err(|e| Invalid(e.to_string()))?;
-        // SAFETY: all pointers are valid for the call; b2nd copies what it keeps.
+        let name = CString::new(PAD_META).map_err(|e| Invalid(e.to_string()))?;
+        let mut content = msgpack_padding(pad);
+        let metalayer = sys::blosc2_metalayer {
+            name: name.as_ptr().cast_mut(),
+            content: content.as_mut_ptr(),
+            content_len: content.len() as i32,
+        };
+        let shape = layout.shape;
+        // SAFETY: all pointers are valid for the calls; b2nd keeps the metalayer's pointers
+        // in the context until b2nd_empty has copied it into the frame, and both `name` and
+        // `content` outlive that.
         unsafe {
             let ctx = b2nd_create_ctx(
                 &storage,
                 shape.len() as i8,
                 shape.as_ptr(),
-                chunkshape.as_ptr(),
-                blockshape.as_ptr(),
+                layout.chunkshape.as_ptr(),
+                layout.blockshape.as_ptr(),
                 dtype.as_ptr(),
                 0,
-                std::ptr::null(),
-                0,
+                (&raw const metalayer).cast(),
+                i32::from(pad > 0),
             );
             if ctx.is_null() {
                 return Err("b2nd_create_ctx failed".into());
@@ -291,12 +357,35 @@ impl<'a> Array<'a> {
             let rc = b2nd_empty(ctx, &mut arr);
             b2nd_free_ctx(ctx);
             check(rc, "b2nd_empty")?;
-            let array = Array {
+            Ok(Array {
                 ptr: arr,
                 _frame: std::marker::PhantomData,
+            })
+        }
+    }
+
+    /// The length of the array's frame header ([`frame_sizes`]).
+    fn header_len(&self) -> Result<usize, Invalid> {
+        let mut ptr: *mut u8 = std::ptr::null_mut();
+        let mut len: i64 = 0;
+        let mut needs_free = false;
+        // SAFETY: b2nd hands back the array's own frame or a buffer we free; both are valid
+        // for `len` bytes, and are read only before the buffer is freed.
+        unsafe {
+            check(
+                b2nd_to_cframe(self.ptr, &mut ptr, &mut len, &mut needs_free),
+                "b2nd_to_cframe",
+            )?;
+            let header_len = match (ptr.is_null(), usize::try_from(len)) {
+                (false, Ok(len)) => frame_sizes(std::slice::from_raw_parts(ptr, len)),
+                _ => None,
             };
-            array.fill(data, slabs)?;
-            Ok(array)
+            if needs_free {
+                libc::free(ptr.cast());
+            }
+            let (header_len, _) =
+                header_len.ok_or_else(|| Invalid::from("the frame has no header"))?;
+            usize::try_from(header_len).map_err(|e| Invalid(e.to_string()))
         }
     }
 
@@ -450,14 +539,22 @@ impl<'a> Array<'a> {
 
     /// The array's chunk shape.
     pub fn chunkshape(&self) -> Vec<i64> {
+        self.per_dim(|head| &head.chunkshape)
+    }
+
+    /// The array's block shape.
+    pub fn blockshape(&self) -> Vec<i64> {
+        self.per_dim(|head| &head.blockshape)
+    }
+
+    /// The first `ndim` values of a per-dimension field of the head, widened.
+    fn per_dim(&self, field: impl Fn(&B2ndArrayHead) -> &[i32; MAX_DIM]) -> Vec<i64> {
         // SAFETY: the head is valid while self lives.
-        unsafe {
-            let head = &*self.ptr;
-            head.chunkshape[..head.ndim.max(0) as usize]
-                .iter()
-                .map(|&c| i64::from(c))
-                .collect()
-        }
+        let head = unsafe { &*self.ptr };
+        field(head)[..(head.ndim.max(0) as usize).min(MAX_DIM)]
+            .iter()
+            .map(|&c| i64::from(c))
+            .collect()
     }
 
     /// Where each chunk starts, counted from the end of the frame's header (negative: a chunk
@@ -705,11 +802,12 @@ mod tests {
                 .map(|i| i.wrapping_mul(2_654_435_761) >> (i % 7))
                 .collect();
             let data: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
-            for level in [0, 5] {
+            for (level, align) in [(0, false), (5, false), (0, true), (5, true)] {
                 let layout = Layout {
                     shape,
                     chunkshape: chunks,
                     blockshape: blocks,
+                    align,
                 };
                 let build = |slabs| {
                     Array::build(&data, &layout, "<u4", &params(level), slabs)
@@ -756,6 +854,7 @@ mod tests {
             shape: &[1000],
             chunkshape: &[300],
             blockshape: &[100],
+            align: false,
         };
         let err = Array::from_buffer(&data, &layout, "<u4", &params(5));
         assert!(err.is_err());

@@ -423,6 +423,10 @@ pub struct EncodeCtx<'a> {
     pub meta: &'a EntryMeta,
     /// Codec settings.
     pub options: &'a CodecOptions,
+    /// Whether the payload should be laid out so a get can map it where it can
+    /// (`array::MappedArray`): an array stored as is goes in one chunk, aligned. False for a
+    /// payload bound for an object store, whose ranged reads fetch an array chunk by chunk.
+    pub mappable: bool,
 }
 
 /// The seal of [`Cacheable`]: only this crate's types implement it.
@@ -446,6 +450,31 @@ pub trait Cacheable: sealed::Sealed + Sized {
     fn encode(&self, ctx: &EncodeCtx<'_>) -> Result<Encoded>;
     /// Decode from a payload file whose hash and metadata were already checked.
     fn decode(bytes: bytes::Bytes, meta: &EntryMeta) -> Result<Self>;
+    /// The value of an array stored as is, whose `len` bytes of elements are copied straight
+    /// out of its mapped payload file into the value's own buffer (one copy, no decode).
+    /// `copy_and_check` fills the buffer it is given and checks the payload with those bytes
+    /// in it, returning the checked frame (the cache's copy of the other bytes) with the
+    /// metadata and where the elements lie; the value is built only after that. `None` means
+    /// "get it the ordinary way": only arrays implement this.
+    fn from_copied_elements(
+        len: usize,
+        copy_and_check: &mut dyn FnMut(&mut [u8]) -> Option<CheckedFrame>,
+    ) -> Result<Option<Self>> {
+        let _ = (len, copy_and_check);
+        Ok(None)
+    }
+}
+
+/// A frame whose payload passed every check, as [`Cacheable::from_copied_elements`] is given
+/// it: the cache's copy of its bytes (the elements' span left as zeros), its metadata, and
+/// the span of its elements.
+pub struct CheckedFrame {
+    /// The frame's bytes, zeros in `span`.
+    pub frame: bytes::Bytes,
+    /// The entry metadata.
+    pub meta: EntryMeta,
+    /// Where the elements lie in the frame.
+    pub span: std::ops::Range<usize>,
 }
 
 /// A serde value stored as zstd-compressed MessagePack: `cache.put(&Serde(my_struct), ...)`.

@@ -503,6 +503,7 @@ mod tests {
         let ctx = EncodeCtx {
             meta: &meta,
             options: &options,
+            mappable: true,
         };
         let mut one = TableWriter::new(Vec::new(), schema.clone(), &ctx).unwrap();
         for batch in &batches {
@@ -545,6 +546,7 @@ mod tests {
         let ctx = EncodeCtx {
             meta: &meta,
             options: &options,
+            mappable: true,
         };
         let other = RecordBatch::try_new(
             Arc::new(Schema::new(vec![Field::new("x", Arrow::Int32, false)])),
