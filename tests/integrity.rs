@@ -34,8 +34,9 @@ fn fill(cache: &Cache) -> Vec<(cacheness::Params, cacheness::CacheKey)> {
     let t = cacheness_test_table();
     out.push((p.clone(), cache.put(&t, &p).unwrap()));
     // The layouts of large values: an array that does not compress (stored as is in one
-    // Blosc2 chunk, got mapped: `present`) and a table of several MB (columns written and read
-    // on threads of their own).
+    // Blosc2 chunk, got mapped: `present`; 12 MB, so sealed and signed as it is written,
+    // `sealing_write`) and a table of several MB (columns written and read on threads of
+    // their own).
     let p = params!(f = "array", size = "large");
     let mut x = 0x9e37_79b9_7f4a_7c15u64;
     let noise = Array1::from_iter((0..1_500_000).map(|_| {

@@ -3,6 +3,7 @@
 //! - `cacheness-bench` (`src/main.rs`): the standard workload runner, W1–W7 of
 //!   `shared/WORKLOADS.md`, each beside its raw baseline ([`workloads`]), timed by the rules
 //!   there ([`timing`]), printed as JSON lines and a [`table`].
+//! - [`disk_probe`]: the file-create probe taken before each workload (the disk's period).
 //! - [`peers`]: the peer harness, the same workloads run by the tools our users would
 //!   otherwise pick (`benches/peers/` at the workspace root), and ours ÷ theirs.
 //! - `benches/hot_paths.rs`: criterion micro-benches of the hot paths.
@@ -11,6 +12,7 @@
 
 #![warn(missing_docs)]
 
+pub mod disk_probe;
 pub mod peers;
 pub mod table;
 pub mod timing;

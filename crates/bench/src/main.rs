@@ -108,8 +108,10 @@ fn main() {
         if !wanted(name) {
             continue;
         }
+        let probe = cacheness_bench::disk_probe::file_create(&cfg.scratch);
         let mut r = run(&cfg);
         if let Some(o) = r.as_object_mut() {
+            o.insert("disk".into(), serde_json::json!({"file_create": probe}));
             o.insert("version".into(), env!("CARGO_PKG_VERSION").into());
             o.insert("commit".into(), commit.clone().into());
             o.insert("quick".into(), cfg.quick.into());

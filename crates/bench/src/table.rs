@@ -13,7 +13,7 @@ pub fn render(results: &[serde_json::Value]) -> String {
             rows.push((name, "skipped".into(), why.into()));
             continue;
         }
-        for key in ["figures", "baselines", "ratios"] {
+        for key in ["disk", "figures", "baselines", "ratios"] {
             if let Some(v) = r.get(key) {
                 flatten(&name, key, v, &mut rows);
             }

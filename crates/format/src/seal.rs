@@ -159,11 +159,21 @@ pub fn hash_hex(h: u128) -> String {
     format!("{h:032x}")
 }
 
-/// Hash an encoded file that holds the placeholder and patch the slot with the hash.
-/// Returns the hash, or `None` if the placeholder is missing.
+/// The slots of an encoded file that is not sealed yet: found where [`locate`] finds them,
+/// and each holding its placeholder (the signature slot may be absent). `None` otherwise.
+pub fn placeholders(buf: &[u8], at: SlotAt) -> Option<Slots> {
+    let slots = locate(buf, at)?;
+    slots
+        .masks()
+        .all(|(pos, placeholder)| buf.get(pos..pos + placeholder.len()) == Some(placeholder))
+        .then_some(slots)
+}
+
+/// Hash an encoded file whose slots hold their placeholders ([`placeholders`]) and patch
+/// the hash slot with the hash. Returns the hash, or `None` if a placeholder is missing.
 pub fn seal(buf: &mut [u8], at: SlotAt) -> Option<String> {
-    let pos = find(buf, PLACEHOLDER, at)?;
-    let slots = locate(buf, at).filter(|s| s.hash == pos)?;
+    let slots = placeholders(buf, at)?;
+    let pos = slots.hash;
     let hex = hash_hex(hash_with_placeholders(buf, &slots));
     buf[pos + SLOT_PREFIX.len()..pos + SLOT_LEN].copy_from_slice(hex.as_bytes());
     Some(hex)

@@ -18,6 +18,7 @@ use crate::access::AccessLog;
 use crate::config::CacheConfig;
 use crate::error::{Error, Result};
 use crate::ranged::{Opened, PayloadData, RangedPayload};
+use crate::sealing_write;
 use crate::stats::{CacheStats, Counters, RemovalReason, ReportInputs};
 use crate::store::BlobStore;
 use cacheness_format::Error as FormatError;
@@ -557,28 +558,49 @@ impl CacheCore {
             mappable: !self.store.is_remote(),
         })?;
         let format = T::DATA_TYPE.format();
+        let at = format.slot_at();
+        let stored = encoded.bytes.len();
         // The signature covers the fields of the entry's catalog row.
-        let mut row = catalog_row(
-            &meta,
-            params,
-            format,
-            encoded.raw_bytes,
-            encoded.bytes.len() as u64,
-            encoded.content_hash,
-            None,
-        );
+        let row = |hash| {
+            catalog_row(
+                &meta,
+                params,
+                format,
+                encoded.raw_bytes,
+                stored as u64,
+                hash,
+                None,
+            )
+        };
+        let no_slots = || FormatError::Encode {
+            key: key.clone(),
+            what: format!("{} payload", format.as_str()),
+            reason: "the encoded file has no hash and signature slots".into(),
+        };
+        if !self.store.is_remote() && sealing_write::writes_sealing(stored, at) {
+            // A large payload on disk: sealed and signed as it is written (one pass).
+            let mut draft = self.store.draft(&key, format)?;
+            let path = draft.path().to_path_buf();
+            let row = sealing_write::write_sealing(
+                &mut encoded.bytes,
+                draft.file(),
+                &path,
+                &self.signer,
+                row,
+            )?;
+            let replaces = draft.place()?;
+            return self.journal_put(row, format, replaces);
+        }
+        let hash = seal::seal(&mut encoded.bytes, at).ok_or_else(no_slots)?;
+        let mut row = row(hash);
         let signature = self
             .signer
-            .sign(&mut encoded.bytes, format.slot_at(), &row.record())
-            .ok_or_else(|| FormatError::Encode {
-                key: key.clone(),
-                what: format!("{} payload", format.as_str()),
-                reason: "the encoded file has no signature slot".into(),
-            })?;
+            .sign(&mut encoded.bytes, at, &row.record())
+            .ok_or_else(no_slots)?;
         // Write first: a put that fails (a full disk) leaves the key's previous entry, in any
         // format, as it was.
         let outboard = match self.store.is_remote() {
-            true => self.signer.outboard(&encoded.bytes, format.slot_at()),
+            true => self.signer.outboard(&encoded.bytes, at),
             false => None,
         };
         let replaces = self

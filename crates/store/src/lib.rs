@@ -13,6 +13,8 @@
 //! - `remote_blobs`, `read_through`: payloads on an object store, and local copies of hot ones;
 //!   [`ranged`]: reading only the parts of a large remote payload a scan or slice needs, each
 //!   part checked against the payload's signed outboard tree.
+//! - [`sealing_write`]: a large payload written while its content hash and payload MAC are
+//!   computed, in one pass over its bytes.
 //! - [`streamed`]: bytes values too large to hold in memory, put from a reader and read into
 //!   a writer through small buffers, checked whole before a decoder sees them.
 //! - `payload_probe`: the payload files an entry has now, which the catalog's commits match
@@ -46,6 +48,7 @@ pub mod ranged;
 mod read_through;
 mod remote_blobs;
 pub mod repair;
+pub mod sealing_write;
 mod shard_dirs;
 pub mod stats;
 pub mod store;

@@ -304,13 +304,14 @@ impl std::fmt::Debug for PayloadBytes {
     }
 }
 
-/// A value encoded into its payload format, sealed with its content hash.
+/// A value encoded into its payload format, not yet sealed: its hash and signature slots
+/// hold their placeholders ([`crate::seal::placeholders`]) until the writer fills them
+/// ([`crate::seal::seal`], then [`crate::signing::Signer::sign`]), in memory or as the file
+/// is written.
 #[derive(Debug)]
 pub struct Encoded {
-    /// The complete payload file.
+    /// The complete payload file, its slots holding their placeholders.
     pub bytes: PayloadBytes,
-    /// The content hash (32 hex digits).
-    pub content_hash: String,
     /// Size of the value in memory.
     pub raw_bytes: u64,
     /// Type details for [`EntryMeta::info`].

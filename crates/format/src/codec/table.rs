@@ -235,12 +235,15 @@ pub fn encode_batches(
         } else {
             1
         };
-    let (mut out, meta, info) = writer.write_all_and_finish(batches, threads)?;
-    let content_hash = seal::seal(&mut out, SlotAt::Back)
-        .ok_or_else(|| Error::corrupt("Parquet payload", "hash slot missing after encoding"))?;
+    let (out, meta, info) = writer.write_all_and_finish(batches, threads)?;
+    if seal::placeholders(&out, SlotAt::Back).is_none() {
+        return Err(Error::corrupt(
+            "Parquet payload",
+            "the slots are missing after encoding",
+        ));
+    }
     Ok(Encoded {
         bytes: out.into(),
-        content_hash,
         raw_bytes: meta.raw_bytes,
         info,
     })
