@@ -86,6 +86,16 @@ pub enum Error {
         /// What happened to it.
         reason: String,
     },
+    /// The small-entry store (`<root>/small/`, LMDB) failed: it could not be opened, or a
+    /// transaction failed (a full disk, say).
+    #[error("the small-entry store at {path}: {source}")]
+    SmallStore {
+        /// The store's directory.
+        path: PathBuf,
+        /// LMDB's error, through `heed`.
+        #[source]
+        source: heed::Error,
+    },
     /// The cache was closed.
     #[error("the cache at {root} is closed")]
     Closed {

@@ -10,6 +10,8 @@
 //! - [`store`]: payload paths and atomic writes, counted in the shared [`usage`] counters;
 //!   `shard_dirs`: the shard directories, opened without following links, that every file
 //!   operation of the store is relative to.
+//! - [`small_store`]: payloads under 64 KiB as records of one LMDB environment, and a marker
+//!   for every payload file, so that a miss needs no system call.
 //! - `remote_blobs`, `read_through`: payloads on an object store, and local copies of hot ones;
 //!   [`ranged`]: reading only the parts of a large remote payload a scan or slice needs, each
 //!   part checked against the payload's signed outboard tree.
@@ -50,6 +52,7 @@ mod remote_blobs;
 pub mod repair;
 pub mod sealing_write;
 mod shard_dirs;
+pub mod small_store;
 pub mod stats;
 pub mod store;
 pub mod streamed;

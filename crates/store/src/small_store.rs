@@ -1,0 +1,579 @@
+//! The small-entry store: payloads under [`SMALL_MAX`] bytes kept as records of one LMDB
+//! environment (`<root>/small/`, through `heed`) instead of a file each, beside a marker for
+//! every key whose payload is a file. A small put then costs a write transaction in memory
+//! shared by every process (no inode to allocate, whatever state the disk is in), and a get of
+//! a key never stored is answered from the store without a system call.
+//!
+//! Why LMDB, and the measurements behind the choice and the threshold: `docs/ARCHITECTURE.md`,
+//! "Small entries". The bytes a record holds are the payload file's bytes exactly (the same
+//! signed container, Parquet or Blosc2 frame), checked the same way on every read.
+//!
+//! A record, keyed by the cache key's 8 bytes (big-endian, so records sort as the keys' hex):
+//!
+//! | bytes | field |
+//! |---|---|
+//! | 1 | kind: `P` the payload follows, `F` the payload is the key's file |
+//! | 1 | format: 0 container, 1 Parquet, 2 Blosc2 |
+//! | 8 | when the record was written (µs since the epoch, little-endian) |
+//! | rest | the payload (kind `P` only) |
+//!
+//! LMDB serialises writers across processes with a robust mutex in its lock file (a writer
+//! killed inside a transaction leaves nothing behind: the transaction never committed), and
+//! readers never wait. A committed transaction's pages are written to the file before the
+//! commit returns, so an acknowledged put survives `kill -9`; with `durability = fsync` the
+//! commit also syncs, and survives power loss.
+//!
+//! One process opens an environment once (LMDB's rule): caches of one root in one process
+//! share it ([`SmallStore::open`]).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, LazyLock, Mutex, Weak};
+
+use heed::types::{Bytes, Str};
+use heed::{Database, Env, EnvFlags, EnvOpenOptions};
+
+use cacheness_format::codec::Format;
+use cacheness_format::keys::CacheKey;
+
+use crate::config::Durability;
+use crate::error::{Error, Result};
+
+/// Payloads shorter than this live in the small-entry store; longer ones are a file each.
+pub const SMALL_MAX: usize = 64 << 10;
+
+/// The store's directory under the cache root.
+pub const DIR: &str = "small";
+
+/// The address space the environment may grow into. Only what is used is on disk (the file
+/// grows as pages are written, and pages freed by removals are used again).
+const MAP_SIZE: usize = 1 << 40;
+
+/// Bytes of a record before the payload.
+const HEAD: usize = 10;
+
+/// The `state` record that says every payload file of the cache has its marker.
+const COMPLETE: &str = "markers-complete";
+
+/// What the store holds for a key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Held {
+    /// The payload itself: the bytes its file would hold.
+    Payload(Vec<u8>),
+    /// A marker: the payload is the key's file (`<root>/blobs/…`).
+    File,
+}
+
+/// A key's record: what it holds, in which format, since when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    /// The payload's format.
+    pub format: Format,
+    /// When the record was written (µs since the epoch).
+    pub written_at: i64,
+    /// The payload or a marker.
+    pub held: Held,
+}
+
+/// A record without its payload: what a walk of the store lists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Summary {
+    /// The key.
+    pub key: String,
+    /// The payload's format.
+    pub format: Format,
+    /// When the record was written (µs since the epoch).
+    pub written_at: i64,
+    /// The payload's length, for a record that holds one; `None` for a marker.
+    pub payload_len: Option<u64>,
+}
+
+struct Shared {
+    env: Env,
+    entries: Database<Bytes, Bytes>,
+    state: Database<Str, Bytes>,
+}
+
+/// The small-entry store of one cache root. Cheap to clone; every clone in a process shares
+/// one LMDB environment.
+#[derive(Clone)]
+pub struct SmallStore {
+    shared: Arc<Shared>,
+    dir: PathBuf,
+}
+
+impl std::fmt::Debug for SmallStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SmallStore({})", self.dir.display())
+    }
+}
+
+/// The environments this process has open, by directory.
+static OPEN: LazyLock<Mutex<HashMap<PathBuf, Weak<Shared>>>> = LazyLock::new(Default::default);
+
+fn format_byte(format: Format) -> u8 {
+    match format {
+        Format::Container => 0,
+        Format::Parquet => 1,
+        Format::B2nd => 2,
+    }
+}
+
+fn byte_format(b: u8) -> Option<Format> {
+    match b {
+        0 => Some(Format::Container),
+        1 => Some(Format::Parquet),
+        2 => Some(Format::B2nd),
+        _ => None,
+    }
+}
+
+/// The record key of a cache key: its 64 bits, big-endian.
+fn record_key(key: &str) -> Result<[u8; 8]> {
+    let key = CacheKey::parse(key)?;
+    cacheness_format::keys::unhex(key.as_str())
+        .and_then(|b| <[u8; 8]>::try_from(b).ok())
+        .ok_or_else(|| Error::corrupt(format!("key {key}"), "not 16 hex digits"))
+}
+
+fn encode(format: Format, written_at: i64, payload: Option<&[u8]>) -> Vec<u8> {
+    let mut out = Vec::with_capacity(HEAD + payload.map_or(0, <[u8]>::len));
+    out.push(if payload.is_some() { b'P' } else { b'F' });
+    out.push(format_byte(format));
+    out.extend_from_slice(&written_at.to_le_bytes());
+    out.extend_from_slice(payload.unwrap_or_default());
+    out
+}
+
+/// The head of a record: its format, when it was written, and its payload if it holds one.
+fn decode(record: &[u8]) -> Option<(Format, i64, Option<&[u8]>)> {
+    let (head, rest) = record.split_first_chunk::<HEAD>()?;
+    let format = byte_format(head[1])?;
+    let written_at = i64::from_le_bytes(head[2..].try_into().ok()?);
+    match head[0] {
+        b'P' => Some((format, written_at, Some(rest))),
+        b'F' if rest.is_empty() => Some((format, written_at, None)),
+        _ => None,
+    }
+}
+
+impl SmallStore {
+    /// Open (or create) the small-entry store of the cache at `root`. A store whose file is
+    /// shorter than its own last page says (truncated by hand or by a full disk of another
+    /// tool) is moved aside to `small.damaged-<µs>` and a new one started: its payloads are
+    /// lost (their catalog rows then have no payload, which `repair` reports and removes) and
+    /// its markers are rebuilt by the next walk of the payload files.
+    pub fn open(root: &Path, durability: Durability) -> Result<SmallStore> {
+        let dir = root.join(DIR);
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+        let dir = dir.canonicalize().map_err(|e| Error::io(&dir, e))?;
+        let mut open = OPEN.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(shared) = open.get(&dir).and_then(Weak::upgrade) {
+            return Ok(SmallStore { shared, dir });
+        }
+        let shared = match Self::open_env(&dir, durability)? {
+            Some(shared) => shared,
+            None => {
+                let aside = root.join(format!("{DIR}.damaged-{}", crate::core::now_micros()));
+                tracing::warn!(
+                    "the small-entry store {} is truncated; moved to {} and started anew",
+                    dir.display(),
+                    aside.display()
+                );
+                std::fs::rename(&dir, &aside).map_err(|e| Error::io(&dir, e))?;
+                std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+                Self::open_env(&dir, durability)?.ok_or_else(|| {
+                    Error::corrupt(dir.display().to_string(), "a new store reads as truncated")
+                })?
+            }
+        };
+        let shared = Arc::new(shared);
+        open.retain(|_, w| w.strong_count() > 0);
+        open.insert(dir.clone(), Arc::downgrade(&shared));
+        Ok(SmallStore { shared, dir })
+    }
+
+    /// Open the environment in `dir`; `None` if its data file is truncated.
+    fn open_env(dir: &Path, durability: Durability) -> Result<Option<Shared>> {
+        let err = |source| Error::SmallStore {
+            path: dir.to_path_buf(),
+            source,
+        };
+        let mut options = EnvOpenOptions::new();
+        options.map_size(MAP_SIZE).max_dbs(2).max_readers(1024);
+        let flags = match durability {
+            // Pages are still written before a commit returns (survives `kill -9`); only the
+            // sync is left to the OS, as it is for payload files.
+            Durability::Buffered => EnvFlags::NO_SYNC | EnvFlags::NO_READ_AHEAD,
+            Durability::Fsync => EnvFlags::NO_READ_AHEAD,
+        };
+        // SAFETY: NO_SYNC only defers the sync (see above). The map is LMDB's own and LMDB's
+        // lock file arbitrates every access to it; the cache never writes the files itself,
+        // this process opens the environment once (`OPEN`), and a data file shorter than the
+        // pages it claims is refused below before any page past its meta pages is read.
+        #[allow(unsafe_code)]
+        let env = unsafe {
+            options.flags(flags);
+            options.open(dir)
+        }
+        .map_err(err)?;
+        let data = dir.join("data.mdb");
+        let len = std::fs::metadata(&data)
+            .map_err(|e| Error::io(&data, e))?
+            .len();
+        let claimed = (env.info().last_page_number as u64 + 1) * u64::from(env.stat().page_size);
+        if len < claimed {
+            return Ok(None);
+        }
+        // Reader slots of processes that died inside a read transaction.
+        env.clear_stale_readers().map_err(err)?;
+        let mut txn = env.write_txn().map_err(err)?;
+        let entries = env
+            .create_database::<Bytes, Bytes>(&mut txn, Some("entries"))
+            .map_err(err)?;
+        let state = env
+            .create_database::<Str, Bytes>(&mut txn, Some("state"))
+            .map_err(err)?;
+        txn.commit().map_err(err)?;
+        Ok(Some(Shared {
+            env,
+            entries,
+            state,
+        }))
+    }
+
+    fn err(&self) -> impl Fn(heed::Error) -> Error + '_ {
+        |source| Error::SmallStore {
+            path: self.dir.clone(),
+            source,
+        }
+    }
+
+    fn damaged(&self, key: &[u8]) -> Error {
+        Error::corrupt(
+            format!(
+                "small-entry store {}, record {}",
+                self.dir.display(),
+                hex8(key)
+            ),
+            "not a record this version writes",
+        )
+    }
+
+    /// The store's directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The record of `key`, if any.
+    pub fn get(&self, key: &str) -> Result<Option<Record>> {
+        let k = record_key(key)?;
+        let s = &self.shared;
+        let txn = s.env.read_txn().map_err(self.err())?;
+        let Some(raw) = s.entries.get(&txn, &k).map_err(self.err())? else {
+            return Ok(None);
+        };
+        let (format, written_at, payload) = decode(raw).ok_or_else(|| self.damaged(&k))?;
+        Ok(Some(Record {
+            format,
+            written_at,
+            held: payload.map_or(Held::File, |p| Held::Payload(p.to_vec())),
+        }))
+    }
+
+    /// Store `payload` as the payload of `key` in `format`, in place of whatever the store
+    /// held for it; returns what it held.
+    pub fn put_payload(
+        &self,
+        key: &str,
+        format: Format,
+        payload: &[u8],
+    ) -> Result<Option<Summary>> {
+        self.replace(
+            key,
+            &encode(format, crate::core::now_micros(), Some(payload)),
+        )
+    }
+
+    /// Record that the payload of `key` is its file in `format`, in place of whatever the
+    /// store held for it; returns what it held.
+    pub fn mark_file(&self, key: &str, format: Format) -> Result<Option<Summary>> {
+        self.replace(key, &encode(format, crate::core::now_micros(), None))
+    }
+
+    fn replace(&self, key: &str, record: &[u8]) -> Result<Option<Summary>> {
+        let k = record_key(key)?;
+        let s = &self.shared;
+        let mut txn = s.env.write_txn().map_err(self.err())?;
+        let before = s
+            .entries
+            .get(&txn, &k)
+            .map_err(self.err())?
+            .map(|raw| summary(key, raw));
+        s.entries.put(&mut txn, &k, record).map_err(self.err())?;
+        txn.commit().map_err(self.err())?;
+        Ok(before.flatten())
+    }
+
+    /// Remove the record of `key`; returns what it held.
+    pub fn remove(&self, key: &str) -> Result<Option<Summary>> {
+        self.remove_where(key, |_| true)
+    }
+
+    /// Remove the record a walk listed ([`Self::summaries`]) if it is still the same (a put
+    /// may have replaced it since: then it stays); returns it if removed.
+    pub fn remove_if_unchanged(&self, seen: &Summary) -> Result<Option<Summary>> {
+        self.remove_where(&seen.key, |now| now == seen)
+    }
+
+    fn remove_where(
+        &self,
+        key: &str,
+        keep_unless: impl Fn(&Summary) -> bool,
+    ) -> Result<Option<Summary>> {
+        let k = record_key(key)?;
+        let s = &self.shared;
+        let mut txn = s.env.write_txn().map_err(self.err())?;
+        let Some(before) = s.entries.get(&txn, &k).map_err(self.err())? else {
+            return Ok(None);
+        };
+        let before = summary(key, before);
+        if before.as_ref().is_some_and(|b| !keep_unless(b)) {
+            return Ok(None);
+        }
+        s.entries.delete(&mut txn, &k).map_err(self.err())?;
+        txn.commit().map_err(self.err())?;
+        Ok(before)
+    }
+
+    /// Every record, without payloads, in key order. A record this version cannot read is
+    /// listed by [`Self::get`]'s error when got, and skipped here.
+    pub fn summaries(&self) -> Result<Vec<Summary>> {
+        let s = &self.shared;
+        let txn = s.env.read_txn().map_err(self.err())?;
+        let mut out = Vec::new();
+        for item in s.entries.iter(&txn).map_err(self.err())? {
+            let (k, raw) = item.map_err(self.err())?;
+            if let Some(summary) = k
+                .try_into()
+                .ok()
+                .map(|k: [u8; 8]| hex8(&k))
+                .and_then(|key| summary(&key, raw))
+            {
+                out.push(summary);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Whether every payload file of the cache has its marker: set once a walk of the payload
+    /// files has recorded them all, so that a key with no record is a miss without looking
+    /// for its files.
+    pub fn markers_complete(&self) -> Result<bool> {
+        let s = &self.shared;
+        let txn = s.env.read_txn().map_err(self.err())?;
+        Ok(s.state.get(&txn, COMPLETE).map_err(self.err())?.is_some())
+    }
+
+    /// Record that every payload file has its marker ([`Self::markers_complete`]).
+    pub fn set_markers_complete(&self) -> Result<()> {
+        let s = &self.shared;
+        let mut txn = s.env.write_txn().map_err(self.err())?;
+        s.state
+            .put(&mut txn, COMPLETE, &crate::core::now_micros().to_le_bytes())
+            .map_err(self.err())?;
+        txn.commit().map_err(self.err())
+    }
+}
+
+fn summary(key: &str, raw: &[u8]) -> Option<Summary> {
+    let (format, written_at, payload) = decode(raw)?;
+    Some(Summary {
+        key: key.to_string(),
+        format,
+        written_at,
+        payload_len: payload.map(|p| p.len() as u64),
+    })
+}
+
+fn hex8(k: &[u8]) -> String {
+    cacheness_format::keys::hex(k)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn key(i: u64) -> String {
+        format!("{:016x}", i.wrapping_mul(0x9e37_79b9_7f4a_7c15))
+    }
+
+    fn open(dir: &Path) -> SmallStore {
+        SmallStore::open(dir, Durability::Buffered).unwrap()
+    }
+
+    #[test]
+    fn payloads_and_markers_round_trip_and_replace_each_other() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(dir.path());
+        let k = key(1);
+        assert_eq!(store.get(&k).unwrap(), None);
+        assert_eq!(
+            store.put_payload(&k, Format::Container, b"abc").unwrap(),
+            None
+        );
+        let got = store.get(&k).unwrap().unwrap();
+        assert_eq!(got.format, Format::Container);
+        assert_eq!(got.held, Held::Payload(b"abc".to_vec()));
+        let before = store.mark_file(&k, Format::Parquet).unwrap().unwrap();
+        assert_eq!(
+            (before.format, before.payload_len),
+            (Format::Container, Some(3))
+        );
+        assert_eq!(store.get(&k).unwrap().unwrap().held, Held::File);
+        let before = store.put_payload(&k, Format::B2nd, b"").unwrap().unwrap();
+        assert_eq!((before.format, before.payload_len), (Format::Parquet, None));
+        assert_eq!(
+            store.get(&k).unwrap().unwrap().held,
+            Held::Payload(Vec::new())
+        );
+        assert!(store.remove(&k).unwrap().is_some());
+        assert_eq!(store.get(&k).unwrap(), None);
+        assert_eq!(store.remove(&k).unwrap(), None);
+    }
+
+    #[test]
+    fn a_removal_by_a_walk_spares_a_record_written_since() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(dir.path());
+        let k = key(2);
+        store.put_payload(&k, Format::Container, b"old").unwrap();
+        let seen = store.summaries().unwrap().remove(0);
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        store.put_payload(&k, Format::Container, b"new!").unwrap();
+        assert_eq!(store.remove_if_unchanged(&seen).unwrap(), None);
+        assert_eq!(
+            store.get(&k).unwrap().unwrap().held,
+            Held::Payload(b"new!".to_vec())
+        );
+        let seen = store.summaries().unwrap().remove(0);
+        assert_eq!(store.remove_if_unchanged(&seen).unwrap(), Some(seen));
+        assert_eq!(store.get(&k).unwrap(), None);
+    }
+
+    #[test]
+    fn records_survive_a_reopen_and_one_process_shares_one_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = open(dir.path());
+        let b = open(dir.path());
+        a.put_payload(&key(3), Format::Container, b"x").unwrap();
+        assert!(b.get(&key(3)).unwrap().is_some());
+        assert!(!a.markers_complete().unwrap());
+        b.set_markers_complete().unwrap();
+        drop((a, b));
+        let c = open(dir.path());
+        assert!(c.markers_complete().unwrap());
+        assert_eq!(
+            c.get(&key(3)).unwrap().unwrap().held,
+            Held::Payload(b"x".to_vec())
+        );
+    }
+
+    #[test]
+    fn a_truncated_store_is_moved_aside_and_started_anew() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = open(dir.path());
+            for i in 0..200 {
+                store
+                    .put_payload(&key(i), Format::Container, &[7; 3000])
+                    .unwrap();
+            }
+        }
+        let data = dir.path().join(DIR).join("data.mdb");
+        let len = std::fs::metadata(&data).unwrap().len();
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&data)
+            .unwrap()
+            .set_len(len / 2)
+            .unwrap();
+        let store = open(dir.path());
+        assert_eq!(store.get(&key(1)).unwrap(), None);
+        assert!(!store.markers_complete().unwrap());
+        let aside: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| {
+                e.file_name()
+                    .to_string_lossy()
+                    .starts_with("small.damaged-")
+            })
+            .collect();
+        assert_eq!(aside.len(), 1);
+    }
+
+    #[test]
+    fn a_key_that_is_not_a_cache_key_is_an_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = open(dir.path()).get("../etc").unwrap_err().to_string();
+        assert!(err.contains("../etc"), "{err}");
+    }
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Payload(u64, Vec<u8>),
+        Marker(u64, u8),
+        Remove(u64),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            (0..8u64, proptest::collection::vec(any::<u8>(), 0..64))
+                .prop_map(|(k, v)| Op::Payload(k, v)),
+            (0..8u64, 0..3u8).prop_map(|(k, f)| Op::Marker(k, f)),
+            (0..8u64).prop_map(Op::Remove),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+        /// The store against a map: after any sequence of puts, markers and removals, each
+        /// key holds what the map holds, and every answer of what was replaced is the map's.
+        #[test]
+        fn the_store_behaves_as_a_map(ops in proptest::collection::vec(op(), 1..40)) {
+            let dir = tempfile::tempdir().unwrap();
+            let store = open(dir.path());
+            let mut model: HashMap<u64, (Format, Option<Vec<u8>>)> = HashMap::new();
+            for op in ops {
+                let (k, before) = match op {
+                    Op::Payload(k, v) => {
+                        let b = store.put_payload(&key(k), Format::Container, &v).unwrap();
+                        (k, (b, model.insert(k, (Format::Container, Some(v)))))
+                    }
+                    Op::Marker(k, f) => {
+                        let format = byte_format(f).unwrap();
+                        (k, (store.mark_file(&key(k), format).unwrap(), model.insert(k, (format, None))))
+                    }
+                    Op::Remove(k) => (k, (store.remove(&key(k)).unwrap(), model.remove(&k))),
+                };
+                let (got, expected) = before;
+                prop_assert_eq!(
+                    got.map(|s| (s.format, s.payload_len)),
+                    expected.map(|(f, p)| (f, p.map(|p| p.len() as u64)))
+                );
+                let now = store.get(&key(k)).unwrap().map(|r| match r.held {
+                    Held::Payload(p) => (r.format, Some(p)),
+                    Held::File => (r.format, None),
+                });
+                prop_assert_eq!(now, model.get(&k).cloned());
+            }
+            let mut listed: Vec<String> = store.summaries().unwrap().into_iter().map(|s| s.key).collect();
+            let mut expected: Vec<String> = model.keys().map(|k| key(*k)).collect();
+            listed.sort();
+            expected.sort();
+            prop_assert_eq!(listed, expected);
+        }
+    }
+}
