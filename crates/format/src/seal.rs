@@ -169,11 +169,15 @@ pub fn placeholders(buf: &[u8], at: SlotAt) -> Option<Slots> {
         .then_some(slots)
 }
 
-/// Hash an encoded file whose slots hold their placeholders ([`placeholders`]) and patch
-/// the hash slot with the hash. Returns the hash, or `None` if a placeholder is missing.
+/// Hash a file whose hash slot holds its placeholder and patch the slot with the hash.
+/// Returns the hash, or `None` if the placeholder is missing. The signature slot may hold a
+/// signature already: the hash covers it as its placeholder either way.
 pub fn seal(buf: &mut [u8], at: SlotAt) -> Option<String> {
-    let slots = placeholders(buf, at)?;
+    let slots = locate(buf, at)?;
     let pos = slots.hash;
+    if buf.get(pos..pos + SLOT_LEN) != Some(PLACEHOLDER.as_slice()) {
+        return None;
+    }
     let hex = hash_hex(hash_with_placeholders(buf, &slots));
     buf[pos + SLOT_PREFIX.len()..pos + SLOT_LEN].copy_from_slice(hex.as_bytes());
     Some(hex)
@@ -217,6 +221,32 @@ mod tests {
             SlotAt::Front => [b"head".as_slice(), PLACEHOLDER, data].concat(),
             SlotAt::Back => [data, PLACEHOLDER, b"tail".as_slice()].concat(),
         }
+    }
+
+    #[test]
+    fn a_signed_file_seals_again_to_the_same_hash_but_is_not_unsealed() {
+        let unsigned = [
+            b"data".as_slice(),
+            PLACEHOLDER,
+            b"--",
+            SIGNATURE_PLACEHOLDER,
+            b"end",
+        ]
+        .concat();
+        assert!(placeholders(&unsigned, SlotAt::Back).is_some());
+        let mut sealed = unsigned.clone();
+        let hash = seal(&mut sealed, SlotAt::Back).unwrap();
+        // Signed: the signature slot filled. Put the hash placeholder back and seal again.
+        let slots = locate(&sealed, SlotAt::Back).unwrap();
+        let sig = slots.signature.unwrap();
+        let mut signed = sealed.clone();
+        signed[sig + SIGNATURE_PREFIX.len()..sig + SIGNATURE_LEN].fill(b'7');
+        assert!(placeholders(&signed, SlotAt::Back).is_none());
+        signed[slots.hash..slots.hash + SLOT_LEN].copy_from_slice(PLACEHOLDER);
+        assert_eq!(seal(&mut signed, SlotAt::Back), Some(hash.clone()));
+        assert_eq!(check(&signed, SlotAt::Back), Some(hash));
+        // A file whose hash slot is filled is not sealed twice.
+        assert_eq!(seal(&mut signed, SlotAt::Back), None);
     }
 
     proptest! {
