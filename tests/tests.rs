@@ -24,6 +24,7 @@ mod maintenance;
 mod mapped;
 mod memo;
 mod metadata;
+mod migration;
 mod model;
 mod object_store;
 mod processes;
