@@ -329,7 +329,7 @@ impl SmallStore {
     fn remove_where(
         &self,
         key: &str,
-        keep_unless: impl Fn(&Summary) -> bool,
+        remove_if: impl Fn(&Summary) -> bool,
     ) -> Result<Option<Summary>> {
         let k = record_key(key)?;
         let s = &self.shared;
@@ -338,7 +338,7 @@ impl SmallStore {
             return Ok(None);
         };
         let before = summary(key, before);
-        if before.as_ref().is_some_and(|b| !keep_unless(b)) {
+        if before.as_ref().is_some_and(|b| !remove_if(b)) {
             return Ok(None);
         }
         s.entries.delete(&mut txn, &k).map_err(self.err())?;
