@@ -12,15 +12,8 @@ use cacheness::{CacheConfig, blocking::Cache, params};
 
 /// 10,000 bytes that do not compress: each entry's payload is a little over 10 KB.
 fn blob(i: u64) -> Vec<u8> {
-    let mut x = i.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-    (0..10_000)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
+    let mut next = crate::common::xorshift(i.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+    (0..10_000).map(|_| next() as u8).collect()
 }
 
 fn limited(dir: &Path, max_bytes: Option<u64>, max_entries: Option<u64>) -> Cache {

@@ -8,16 +8,7 @@ use cacheness::codec::array::{Element, MappedArray};
 use cacheness::deps::ndarray::{Array, Array0, Array1, Array2, Array3, ArrayD, IxDyn};
 use cacheness::{CacheConfig, blocking::Cache, params};
 
-/// An endless xorshift64 stream from `seed`: bits that do not compress.
-fn bits(seed: u64) -> impl FnMut() -> u64 {
-    let mut x = seed;
-    move || {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        x
-    }
-}
+use crate::common::xorshift as bits;
 
 /// `n` elements of random bits (stored as is when 4 MiB or more).
 fn noise<T>(n: usize, seed: u64, from: impl Fn(u64) -> T) -> Vec<T> {

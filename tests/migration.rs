@@ -22,15 +22,8 @@ use crate::common;
 /// The large value: 100,000 bytes of xorshift64 (they do not compress, so its payload is
 /// larger than the small-entry store takes).
 fn large_bytes() -> Vec<u8> {
-    let mut x = 0x9e37_79b9_7f4a_7c15u64;
-    (0..100_000)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
+    let mut next = common::xorshift(0x9e37_79b9_7f4a_7c15);
+    (0..100_000).map(|_| next() as u8).collect()
 }
 
 fn copy_tree(from: &std::path::Path, to: &std::path::Path) {

@@ -3,6 +3,7 @@
 //! processes are this test binary itself, re-run with one ignored test selected.
 
 use crate::common;
+use crate::common::xorshift as noise;
 use crate::s3;
 
 use std::collections::HashSet;
@@ -50,16 +51,6 @@ fn one_host(bucket: &str, prefix: &str) -> (S3, tempfile::TempDir, Cache) {
     let state = tempfile::tempdir().unwrap();
     let cache = open(&s3, &s3.url(prefix), state.path());
     (s3, state, cache)
-}
-
-/// An endless xorshift64 sequence from `seed`: incompressible test data, the same every run.
-fn noise(mut x: u64) -> impl FnMut() -> u64 {
-    move || {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        x
-    }
 }
 
 /// Child: put 500 entries tagged with its host number, then exit normally.

@@ -112,3 +112,14 @@ pub fn count_files(dir: &Path, matches: impl Fn(&str) -> bool) -> usize {
         .filter(|e| matches(&e.as_ref().unwrap().file_name().to_string_lossy()))
         .count()
 }
+
+/// An endless xorshift64 stream from `seed` (not 0): bits that do not compress, the same every
+/// run.
+pub fn xorshift(mut x: u64) -> impl FnMut() -> u64 {
+    move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    }
+}
