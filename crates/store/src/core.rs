@@ -591,11 +591,8 @@ impl CacheCore {
             let replaces = draft.place()?;
             return self.journal_put(row, format, replaces);
         }
-        let hash = seal::seal(&mut encoded.bytes, at).ok_or_else(no_slots)?;
-        let mut row = row(hash);
-        let signature = self
-            .signer
-            .sign(&mut encoded.bytes, at, &row.record())
+        let row = self
+            .seal_and_sign_in_memory(&mut encoded.bytes, at, row)
             .ok_or_else(no_slots)?;
         // Write first: a put that fails (a full disk) leaves the key's previous entry, in any
         // format, as it was.
@@ -606,8 +603,21 @@ impl CacheCore {
         let replaces = self
             .store
             .put_payload(&key, format, &encoded.bytes, outboard)?;
-        row.signature = Some(signature);
         self.journal_put(row, format, replaces)
+    }
+
+    /// Seal and sign a payload held in memory whose slots hold their placeholders: fill its
+    /// hash slot, then its signature slot for the catalog row that `row` makes from the
+    /// content hash. Returns the row with its signature, or `None` if a slot is missing.
+    pub(crate) fn seal_and_sign_in_memory(
+        &self,
+        buf: &mut [u8],
+        at: cacheness_format::seal::SlotAt,
+        row: impl FnOnce(String) -> CatalogRow,
+    ) -> Option<CatalogRow> {
+        let mut row = row(seal::seal(buf, at)?);
+        row.signature = Some(self.signer.sign(buf, at, &row.record())?);
+        Some(row)
     }
 
     /// The metadata of a new entry of `data_type` under `params`: its key, times (the TTL

@@ -347,14 +347,10 @@ impl CacheCore {
             let mut buf = Vec::with_capacity(len as usize);
             file.rewind().map_err(io)?;
             file.read_to_end(&mut buf).map_err(io)?;
-            let hash = seal::seal(&mut buf, at).ok_or_else(missing)?;
-            let mut row = row(hash);
-            let signature = self
-                .signer()
-                .sign(&mut buf, at, &row.record())
+            let row = self
+                .seal_and_sign_in_memory(&mut buf, at, row)
                 .ok_or_else(missing)?;
             file.write_all_at(&buf, 0).map_err(io)?;
-            row.signature = Some(signature);
             return Ok(row);
         }
         let mut slots_area = vec![0u8; (region.end - region.start) as usize];
