@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::Duration;
 
-use cacheness::{CacheConfig, blocking::Cache, params};
+use cacheness::{blocking::Cache, params};
 
 /// 10,000 bytes that do not compress: each entry's payload is a little over 10 KB.
 fn blob(i: u64) -> Vec<u8> {
@@ -18,7 +18,7 @@ fn blob(i: u64) -> Vec<u8> {
 
 fn limited(dir: &Path, max_bytes: Option<u64>, max_entries: Option<u64>) -> Cache {
     Cache::open_with(
-        CacheConfig::new(dir)
+        common::files_only(dir)
             .with_commit_interval(Duration::from_secs(3600))
             .with_max_size_bytes(max_bytes)
             .with_max_entries(max_entries),
@@ -106,7 +106,7 @@ fn the_entry_a_put_writes_is_not_evicted_by_its_own_put() {
 fn the_entry_limit_evicts_by_count_to_its_watermark() {
     let dir = tempfile::tempdir().unwrap();
     let cache = Cache::open_with(
-        CacheConfig::new(dir.path())
+        common::files_only(dir.path())
             .with_commit_interval(Duration::from_secs(3600))
             .with_max_entries(Some(10))
             .with_eviction_low_watermark(0.5),
@@ -197,7 +197,7 @@ fn usage_counters_are_recalibrated_from_the_files() {
 #[test]
 fn a_cache_without_limits_never_evicts() {
     let dir = tempfile::tempdir().unwrap();
-    let cache = common::open_quiet(dir.path());
+    let cache = common::open_files_quiet(dir.path());
     for i in 0..20 {
         cache.put(&blob(i), &params!(i = i)).unwrap();
     }
@@ -210,7 +210,7 @@ fn a_cache_without_limits_never_evicts() {
 fn an_entry_evicted_before_its_put_reached_delta_leaves_no_row() {
     let dir = tempfile::tempdir().unwrap();
     // The writer's row waits in its journal (no commit before its flush).
-    let writer = common::open_quiet(dir.path());
+    let writer = common::open_files_quiet(dir.path());
     writer.put(&blob(0), &params!(i = 0)).unwrap();
     // Another process evicts the entry and commits its delete first.
     let evictor = limited(dir.path(), Some(1), None);

@@ -50,7 +50,7 @@ fn table(n: usize, offset: i32) -> RecordBatch {
 #[test]
 fn tables_round_trip_batch_for_batch() {
     let dir = tempfile::tempdir().unwrap();
-    let cache = common::open_quiet(dir.path());
+    let cache = common::open_files_quiet(dir.path());
     let one = table(1000, 0);
     cache.put(&one, &params!(t = "one")).unwrap();
     assert_eq!(
@@ -83,7 +83,7 @@ fn tables_round_trip_batch_for_batch() {
 fn parquet_payload_is_plain_parquet_with_our_metadata() {
     use cacheness::deps::arrow as _;
     let dir = tempfile::tempdir().unwrap();
-    let cache = common::open_quiet(dir.path());
+    let cache = common::open_files_quiet(dir.path());
     let key = cache.put(&table(100, 0), &params!(t = "pq")).unwrap();
     let path = dir
         .path()
@@ -116,7 +116,7 @@ where
 #[test]
 fn arrays_of_every_dtype_and_shape_round_trip() {
     let dir = tempfile::tempdir().unwrap();
-    let cache = common::open_quiet(dir.path());
+    let cache = common::open_files_quiet(dir.path());
     check_array(
         &cache,
         Array1::from_iter((0..100_000).map(|i| (i as f64).sin())),
@@ -212,7 +212,7 @@ struct Record {
 #[test]
 fn wrong_type_gets_are_errors_naming_the_key() {
     let dir = tempfile::tempdir().unwrap();
-    let cache = common::open_quiet(dir.path());
+    let cache = common::open_files_quiet(dir.path());
     let p = params!(k = 1);
     let key = cache.put(&Serde(vec![1, 2, 3]), &p).unwrap();
     let err = cache.get::<Vec<u8>>(&p).unwrap_err();
@@ -286,7 +286,7 @@ proptest! {
         s in ".{0,40}",
     ) {
         let dir = tempfile::tempdir().unwrap();
-        let cache = common::open_quiet(dir.path());
+        let cache = common::open_files_quiet(dir.path());
         cache.put(&Serde(r.clone()), &params!(t = "r")).unwrap();
         let back: Serde<Record> = cache.get(&params!(t = "r")).unwrap().unwrap();
         // NaN != NaN: compare bit patterns through MessagePack bytes.
@@ -338,7 +338,7 @@ proptest! {
             start = c;
         }
         let dir = tempfile::tempdir().unwrap();
-        let cache = common::open_quiet(dir.path());
+        let cache = common::open_files_quiet(dir.path());
         cache.put(&batches, &params!(t = "prop")).unwrap();
         prop_assert_eq!(cache.get::<Vec<RecordBatch>>(&params!(t = "prop")).unwrap().unwrap(), batches);
         prop_assert_eq!(cache.get::<RecordBatch>(&params!(t = "prop")).unwrap().unwrap(), batch);

@@ -28,7 +28,7 @@ fn a_put_on_a_full_disk_fails_cleanly_and_loses_nothing() {
         return;
     };
     let root = fs.path().join("cache");
-    let cache = common::open_quiet(&root);
+    let cache = common::open_files_quiet(&root);
     let small: Vec<_> = (0..20)
         .map(|i| (params!(i = i), Serde(format!("value {i}"))))
         .collect();
@@ -89,7 +89,7 @@ fn a_full_disk_at_any_write_of_a_put_or_a_commit_keeps_payloads_and_catalog_in_a
     let mut outcomes = std::collections::BTreeSet::new();
     for left_kib in (0..=48).step_by(4) {
         let root = fs.path().join(format!("cache-{left_kib}"));
-        let cache = common::open_quiet(&root);
+        let cache = common::open_files_quiet(&root);
         cache.put(&Serde(0), &params!(i = 0)).unwrap();
         cache.flush().unwrap();
         fs.fill_leaving(&filler, left_kib * 1024);
@@ -109,7 +109,7 @@ fn a_full_disk_at_any_write_of_a_put_or_a_commit_keeps_payloads_and_catalog_in_a
         drop(cache);
         std::fs::remove_file(&filler).unwrap();
         // Space is back: the next process commits what was journaled.
-        let cache = common::open_quiet(&root);
+        let cache = common::open_files_quiet(&root);
         cache.flush().unwrap();
         let listed: Vec<_> = cache
             .list_entries()
@@ -144,7 +144,7 @@ fn a_large_value_streamed_onto_a_full_disk_fails_cleanly_and_loses_nothing() {
         return;
     };
     let root = fs.path().join("cache");
-    let cache = common::open_quiet(&root);
+    let cache = common::open_files_quiet(&root);
     let p = params!(large = 1);
     cache.put(&Serde("before".to_string()), &p).unwrap();
     let value: Vec<u8> = cacheness_noise(len / 8)

@@ -78,7 +78,7 @@ fn mutate(
 /// (re-signing it when `resign`), then read it every way there is.
 fn fuzz_case(which: usize, edits: &[(usize, u8)], resign: bool) -> Result<(), TestCaseError> {
     let dir = tempfile::tempdir().unwrap();
-    let cache = common::open_quiet(dir.path());
+    let cache = common::open_files_quiet(dir.path());
     let p = params!(which = which as i64);
     let (key, format) = match which {
         0 => (

@@ -107,7 +107,7 @@ fn present(cache: &Cache, p: &cacheness::Params, f: &str) -> bool {
 fn a_flipped_byte_anywhere_is_a_miss_removed_and_counted() {
     for position in [0.0, 0.3, 0.5, 0.9, 1.0] {
         let dir = tempfile::tempdir().unwrap();
-        let cache = common::open_quiet(dir.path());
+        let cache = common::open_files_quiet(dir.path());
         let entries = fill(&cache);
         for (i, (p, key)) in entries.iter().enumerate() {
             let path = payload_path(dir.path(), key);
@@ -138,7 +138,7 @@ fn a_flipped_byte_anywhere_is_a_miss_removed_and_counted() {
 #[test]
 fn truncated_and_moved_payloads_are_misses_removed_and_counted() {
     let dir = tempfile::tempdir().unwrap();
-    let cache = common::open_quiet(dir.path());
+    let cache = common::open_files_quiet(dir.path());
     let entries = fill(&cache);
     // Truncate the array payload.
     let (ap, akey) = &entries[1];
@@ -185,13 +185,13 @@ fn payload_path_exists(root: &std::path::Path, key: &str) -> bool {
 fn gets_work_with_the_catalog_moved_away() {
     let dir = tempfile::tempdir().unwrap();
     let entries = {
-        let cache = common::open_quiet(dir.path());
+        let cache = common::open_files_quiet(dir.path());
         let e = fill(&cache);
         cache.close().unwrap();
         e
     };
     // Open the cache (and let its committer open the table), then take the catalog away.
-    let cache = common::open_quiet(dir.path());
+    let cache = common::open_files_quiet(dir.path());
     cache.flush().unwrap();
     let moved = dir.path().join("catalog-moved");
     std::fs::rename(dir.path().join("catalog"), &moved).unwrap();
@@ -208,7 +208,7 @@ fn gets_work_with_the_catalog_moved_away() {
 #[test]
 fn expired_entries_are_misses_for_every_method() {
     let dir = tempfile::tempdir().unwrap();
-    let cache = common::open_quiet(dir.path());
+    let cache = common::open_files_quiet(dir.path());
     let p = params!(ttl = "short");
     let ttl = Duration::from_millis(500);
     let put_at = std::time::Instant::now();
@@ -238,7 +238,7 @@ fn expired_entries_are_misses_for_every_method() {
 #[test]
 fn touch_restarts_the_ttl_and_keeps_the_value() {
     let dir = tempfile::tempdir().unwrap();
-    let cache = common::open_quiet(dir.path());
+    let cache = common::open_files_quiet(dir.path());
     let p = params!(t = 1);
     let arr = Array1::from_iter(0..100i32);
     cache
@@ -264,7 +264,7 @@ fn touch_restarts_the_ttl_and_keeps_the_value() {
 #[test]
 fn invalidate_clear_and_lookup_by_key() {
     let dir = tempfile::tempdir().unwrap();
-    let cache = common::open_quiet(dir.path());
+    let cache = common::open_files_quiet(dir.path());
     let a = cache.put(&Serde("a".to_string()), &params!(n = 1)).unwrap();
     cache.put(&Serde("b".to_string()), &params!(n = 2)).unwrap();
     assert_eq!(
@@ -297,7 +297,7 @@ fn invalidate_clear_and_lookup_by_key() {
 fn garbage_payloads_are_misses_never_crashes() {
     use rand::{Rng, SeedableRng};
     let dir = tempfile::tempdir().unwrap();
-    let cache = common::open_quiet(dir.path());
+    let cache = common::open_files_quiet(dir.path());
     let entries = fill(&cache);
     let mut rng = rand::rngs::StdRng::seed_from_u64(9);
     for round in 0..20 {

@@ -5,7 +5,7 @@ use crate::common;
 
 use std::time::Duration;
 
-use cacheness::{CacheConfig, PutOptions, Serde, blocking::Cache, params};
+use cacheness::{PutOptions, Serde, blocking::Cache, params};
 
 fn short() -> PutOptions {
     PutOptions::default().ttl(Duration::from_millis(100))
@@ -14,7 +14,7 @@ fn short() -> PutOptions {
 #[test]
 fn cleanup_expired_removes_payloads_and_rows_of_expired_entries_only() {
     let dir = tempfile::tempdir().unwrap();
-    let cache = common::open_quiet(dir.path());
+    let cache = common::open_files_quiet(dir.path());
     // Long enough that a loaded machine cannot let it pass before the first cleanup.
     let ttl = Duration::from_secs(2);
     let put_at = std::time::Instant::now();
@@ -61,7 +61,7 @@ fn cleanup_expired_removes_payloads_and_rows_of_expired_entries_only() {
 #[test]
 fn the_payload_decides_and_dangling_rows_go() {
     let dir = tempfile::tempdir().unwrap();
-    let cache = common::open_quiet(dir.path());
+    let cache = common::open_files_quiet(dir.path());
     let renewed = params!(name = "renewed");
     let dangling = params!(name = "dangling");
     let renewed_key = cache.put_with(&Serde(1), &renewed, &short()).unwrap();
@@ -97,7 +97,7 @@ fn the_payload_decides_and_dangling_rows_go() {
 fn cleanup_on_open_reclaims_before_the_first_call() {
     let dir = tempfile::tempdir().unwrap();
     {
-        let cache = Cache::open(dir.path()).unwrap();
+        let cache = common::open_files(dir.path()).unwrap();
         cache
             .put_with(&Serde(1), &params!(i = 1), &short())
             .unwrap();
@@ -106,16 +106,17 @@ fn cleanup_on_open_reclaims_before_the_first_call() {
     }
     std::thread::sleep(Duration::from_millis(150));
     // Opening without the option leaves the files; with it, the expired one is gone.
-    Cache::open(dir.path()).unwrap().close().unwrap();
+    common::open_files(dir.path()).unwrap().close().unwrap();
     assert_eq!(common::payload_files(dir.path()).len(), 2);
-    let cache = Cache::open_with(CacheConfig::new(dir.path()).with_cleanup_on_open(true)).unwrap();
+    let cache =
+        Cache::open_with(common::files_only(dir.path()).with_cleanup_on_open(true)).unwrap();
     assert_eq!(common::payload_files(dir.path()).len(), 1);
     assert_eq!(cache.stats().unwrap().removed_expired, 1);
     cache.close().unwrap();
     // The setting also comes from cacheness.toml.
     cache_with_toml(dir.path(), "cleanup_on_open = true\n");
     std::fs::write(dir.path().join("cacheness.toml"), "cleanup_on_open = 3\n").unwrap();
-    let err = Cache::open(dir.path()).unwrap_err().to_string();
+    let err = common::open_files(dir.path()).unwrap_err().to_string();
     assert!(
         err.contains("cacheness.toml") && err.contains("cleanup_on_open"),
         "{err}"
@@ -126,7 +127,7 @@ fn cleanup_on_open_reclaims_before_the_first_call() {
 /// payload is gone when `open` returns.
 fn cache_with_toml(root: &std::path::Path, toml: &str) {
     {
-        let cache = Cache::open(root).unwrap();
+        let cache = common::open_files(root).unwrap();
         cache
             .put_with(
                 &Serde(3),
@@ -139,7 +140,7 @@ fn cache_with_toml(root: &std::path::Path, toml: &str) {
     std::thread::sleep(Duration::from_millis(5));
     std::fs::write(root.join("cacheness.toml"), toml).unwrap();
     let before = common::payload_files(root).len();
-    Cache::open(root).unwrap().close().unwrap();
+    common::open_files(root).unwrap().close().unwrap();
     assert_eq!(common::payload_files(root).len(), before - 1);
 }
 
@@ -149,7 +150,7 @@ fn cache_with_toml(root: &std::path::Path, toml: &str) {
 fn ttls_are_range_checked_and_zero_means_never() {
     let dir = tempfile::tempdir().unwrap();
     let cache = Cache::open_with(
-        CacheConfig::new(dir.path())
+        common::files_only(dir.path())
             .with_default_ttl(Some(Duration::from_millis(50)))
             .with_lock_across_processes(false),
     )
@@ -208,6 +209,8 @@ fn ttls_are_range_checked_and_zero_means_never() {
         format!("default_ttl_seconds = {}\n", too_long.as_secs()),
     )
     .unwrap();
-    let e = Cache::open(bad_default.path()).unwrap_err().to_string();
+    let e = common::open_files(bad_default.path())
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("default_ttl_seconds"), "{e}");
 }

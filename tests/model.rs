@@ -19,6 +19,7 @@
 
 use crate::common;
 use crate::s3;
+use cacheness_store::small_store::SmallStore;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;
@@ -220,6 +221,9 @@ impl Backend {
             match self {
                 Backend::Disk(dir) => {
                     let _ = std::fs::remove_file(dir.path().join(rel));
+                    // A small payload is a record of the small-entry store instead.
+                    let small = SmallStore::open(dir.path(), cacheness::Durability::Buffered);
+                    let _ = small.unwrap().remove(key);
                 }
                 Backend::S3 { s3, prefix, .. } => s3.delete(&format!("{prefix}/{rel}")),
             }

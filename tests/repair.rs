@@ -37,7 +37,7 @@ fn by_key(mut entries: Vec<EntryInfo>) -> Vec<EntryInfo> {
 fn each_kind_of_damage_is_reported_then_fixed() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
-    let cache = common::open_quiet(root);
+    let cache = common::open_files_quiet(root);
     let keep = cache
         .put(&Serde("fine".to_string()), &params!(i = 0))
         .unwrap();
@@ -140,7 +140,7 @@ fn the_catalog_is_rebuilt_from_payloads_alone() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
     let before = {
-        let cache = common::open_quiet(root);
+        let cache = common::open_files_quiet(root);
         for i in 0..20 {
             cache
                 .put_with(
@@ -172,7 +172,7 @@ fn the_catalog_is_rebuilt_from_payloads_alone() {
     assert_eq!(before.len(), 22, "the expired entry is not listed");
     std::fs::remove_dir_all(root.join("catalog")).unwrap();
 
-    let cache = common::open_quiet(root);
+    let cache = common::open_files_quiet(root);
     assert!(cache.list_entries().unwrap().is_empty());
     let report = cache.repair().unwrap();
     let orphans = report
@@ -196,7 +196,7 @@ fn rows_follow_their_payloads_and_duplicates_keep_the_newer() {
     use cacheness::catalog::CatalogOp;
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
-    let cache = common::open_quiet(root);
+    let cache = common::open_files_quiet(root);
     let p = params!(kind = "dup");
     let dup = cache.put(&Serde(1), &p).unwrap();
     let stale = cache
@@ -279,7 +279,7 @@ fn rows_follow_their_payloads_and_duplicates_keep_the_newer() {
 fn a_corrupt_stray_format_goes_without_taking_the_valid_entry() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
-    let cache = common::open_quiet(root);
+    let cache = common::open_files_quiet(root);
     let p = params!(kind = "kept");
     let key = cache.put(&Serde(5), &p).unwrap();
     cache.flush().unwrap();
@@ -301,7 +301,7 @@ fn a_corrupt_stray_format_goes_without_taking_the_valid_entry() {
 #[test]
 fn a_second_row_of_a_key_in_the_delta_table_is_reported_and_repaired() {
     let dir = tempfile::tempdir().unwrap();
-    let cache = common::open_quiet(dir.path());
+    let cache = common::open_files_quiet(dir.path());
     let key = cache.put(&Serde(1i64), &params!(n = 1)).unwrap();
     cache.put(&Serde(2i64), &params!(n = 2)).unwrap();
     cache.flush().unwrap();

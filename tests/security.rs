@@ -15,7 +15,7 @@ use cacheness::{CacheConfig, Serde, SigningKey, params};
 use cacheness_format::seal::{SIGNATURE_LEN, SIGNATURE_PLACEHOLDER, SlotAt};
 
 fn config(dir: &Path) -> CacheConfig {
-    CacheConfig::new(dir).with_commit_interval(Duration::from_secs(3600))
+    common::files_only(dir).with_commit_interval(Duration::from_secs(3600))
 }
 
 fn payload(root: &Path, key: &str, ext: &str) -> PathBuf {
@@ -32,7 +32,7 @@ fn signature_slot(bytes: &[u8], at: SlotAt) -> std::ops::Range<usize> {
 #[test]
 fn a_swapped_signature_is_detected_and_the_payload_removed() {
     let dir = tempfile::tempdir().unwrap();
-    let cache = common::open_quiet(dir.path());
+    let cache = common::open_files_quiet(dir.path());
     let (a, b) = (params!(n = 1), params!(n = 2));
     let ka = cache.put(&Serde("alpha".to_string()), &a).unwrap();
     let kb = cache.put(&Serde("beta".to_string()), &b).unwrap();
@@ -69,7 +69,7 @@ fn a_swapped_signature_is_detected_and_the_payload_removed() {
 #[test]
 fn the_signature_is_checked_before_any_metadata_is_parsed() {
     let dir = tempfile::tempdir().unwrap();
-    let cache = common::open_quiet(dir.path());
+    let cache = common::open_files_quiet(dir.path());
     let p = params!(n = 1);
     let key = cache.put(&Serde(5u32), &p).unwrap();
     let path = payload(dir.path(), &key, "cnobj");
@@ -95,7 +95,7 @@ fn the_signature_is_checked_before_any_metadata_is_parsed() {
 #[test]
 fn payloads_swapped_between_two_keys_are_never_served() {
     let dir = tempfile::tempdir().unwrap();
-    let cache = common::open_quiet(dir.path());
+    let cache = common::open_files_quiet(dir.path());
     let (a, b) = (params!(n = 1), params!(n = 2));
     let ka = cache.put(&Array1::from(vec![1.0f64; 100]), &a).unwrap();
     let kb = cache.put(&Array1::from(vec![2.0f64; 100]), &b).unwrap();
@@ -124,7 +124,7 @@ fn payloads_swapped_between_two_keys_are_never_served() {
 #[test]
 fn a_changed_catalog_field_is_a_tampered_row_and_gets_ignore_it() {
     let dir = tempfile::tempdir().unwrap();
-    let cache = common::open_quiet(dir.path());
+    let cache = common::open_files_quiet(dir.path());
     let p = params!(model = "m");
     let key = cache
         .put_with(
@@ -176,7 +176,7 @@ fn a_changed_catalog_field_is_a_tampered_row_and_gets_ignore_it() {
 #[test]
 fn a_replaced_key_file_makes_every_entry_invalid_and_deletion_can_be_turned_off() {
     let dir = tempfile::tempdir().unwrap();
-    let cache = common::open_quiet(dir.path());
+    let cache = common::open_files_quiet(dir.path());
     let keys: Vec<cacheness::CacheKey> = (0..3)
         .map(|i| cache.put(&Serde(i), &params!(i = i)).unwrap())
         .collect();
@@ -215,7 +215,7 @@ fn a_replaced_key_file_makes_every_entry_invalid_and_deletion_can_be_turned_off(
     drop(cache);
     // Putting the right key back makes them readable again.
     std::fs::write(&key_file, &original).unwrap();
-    let cache = common::open_quiet(dir.path());
+    let cache = common::open_files_quiet(dir.path());
     for i in 0..3 {
         assert_eq!(
             cache.get::<Serde<i32>>(&params!(i = i)).unwrap(),
@@ -227,7 +227,7 @@ fn a_replaced_key_file_makes_every_entry_invalid_and_deletion_can_be_turned_off(
 #[test]
 fn unsigned_payloads_are_refused_unless_allowed() {
     let dir = tempfile::tempdir().unwrap();
-    let cache = common::open_quiet(dir.path());
+    let cache = common::open_files_quiet(dir.path());
     let p = params!(n = 1);
     let key = cache.put(&Serde(vec![1u8, 2, 3]), &p).unwrap();
     let path = payload(dir.path(), &key, "cnobj");
@@ -254,7 +254,7 @@ fn unsigned_payloads_are_refused_unless_allowed() {
     allowing.close().unwrap();
     drop(allowing);
 
-    let strict = common::open_quiet(dir.path());
+    let strict = common::open_files_quiet(dir.path());
     assert_eq!(strict.get::<Serde<Vec<u8>>>(&p).unwrap(), None);
     assert!(!path.exists(), "removed by default");
 }

@@ -30,10 +30,10 @@ fn count_where(cache: &cacheness::blocking::Cache, condition: &str) -> i64 {
 #[test]
 fn where_on_parameters_sees_journaled_and_committed_rows() {
     let dir = tempfile::tempdir().unwrap();
-    let cache = common::open_quiet(dir.path());
+    let cache = common::open_files_quiet(dir.path());
     // Another writer (as another process would): the committer of the cache that queries
     // commits its own pending rows first, so only another writer's stay in the journal.
-    let writer = common::open_quiet(dir.path());
+    let writer = common::open_files_quiet(dir.path());
     let mut want = Vec::new();
     for epochs in [5, 10, 20, 40] {
         for model in ["xgboost", "lgbm"] {
@@ -61,13 +61,13 @@ fn where_on_parameters_sees_journaled_and_committed_rows() {
 #[test]
 fn deletes_replacements_and_new_columns_show_before_the_commit() {
     let dir = tempfile::tempdir().unwrap();
-    let cache = common::open_quiet(dir.path());
+    let cache = common::open_files_quiet(dir.path());
     for i in 0..10 {
         cache.put(&Serde(i), &params!(i = i)).unwrap();
     }
     cache.flush().unwrap();
     // Changes by another writer, still only in its journal.
-    let writer = common::open_quiet(dir.path());
+    let writer = common::open_files_quiet(dir.path());
     writer.invalidate(&params!(i = 3)).unwrap();
     writer.put(&Serde(vec![0u8; 300]), &params!(i = 4)).unwrap(); // a replacement
     writer
@@ -100,7 +100,7 @@ fn deletes_replacements_and_new_columns_show_before_the_commit() {
 #[test]
 fn expired_entries_are_not_listed() {
     let dir = tempfile::tempdir().unwrap();
-    let cache = common::open_quiet(dir.path());
+    let cache = common::open_files_quiet(dir.path());
     cache.put(&Serde(1), &params!(i = 1)).unwrap();
     cache
         .put_with(
@@ -117,7 +117,7 @@ fn expired_entries_are_not_listed() {
 #[test]
 fn bad_statements_are_clear_errors() {
     let dir = tempfile::tempdir().unwrap();
-    let cache = common::open_quiet(dir.path());
+    let cache = common::open_files_quiet(dir.path());
     cache.put(&Serde(1), &params!(i = 1)).unwrap();
     for (sql, needle) in [
         ("SELECT nope FROM cache_entries", "nope"),
@@ -179,7 +179,7 @@ fn prices(n: i64) -> RecordBatch {
 #[test]
 fn cached_tables_are_queried_by_key_and_by_parameters() {
     let dir = tempfile::tempdir().unwrap();
-    let cache = common::open_quiet(dir.path());
+    let cache = common::open_files_quiet(dir.path());
     let table = prices(1000);
     let key = cache
         .put(
@@ -240,7 +240,7 @@ fn cached_tables_are_queried_by_key_and_by_parameters() {
 #[test]
 fn cached_table_refuses_what_is_not_a_valid_table() {
     let dir = tempfile::tempdir().unwrap();
-    let cache = common::open_quiet(dir.path());
+    let cache = common::open_files_quiet(dir.path());
     let obj = cache
         .put(&Serde(vec![1, 2, 3]), &params!(kind = "object"))
         .unwrap();
@@ -277,7 +277,7 @@ fn cached_table_refuses_what_is_not_a_valid_table() {
 #[test]
 fn cached_tables_are_queried_by_entry_name_newest_first() {
     let dir = tempfile::tempdir().unwrap();
-    let cache = common::open_quiet(dir.path());
+    let cache = common::open_files_quiet(dir.path());
     let named = |n: &str| PutOptions::default().name(n);
     let old = cache
         .put_with(
@@ -356,7 +356,7 @@ fn cached_tables_are_queried_by_entry_name_newest_first() {
 #[test]
 fn entry_names_are_checked_and_never_shadow_other_tables() {
     let dir = tempfile::tempdir().unwrap();
-    let cache = common::open_quiet(dir.path());
+    let cache = common::open_files_quiet(dir.path());
     // A name the SQL could not use, or that a built-in table has, is refused before any write.
     for bad in ["Train", "cache_entries", "cache_mine", "a;drop", "../x", ""] {
         let err = cache
@@ -416,7 +416,7 @@ fn entry_names_are_checked_and_never_shadow_other_tables() {
 #[test]
 fn history_lists_versions_and_entries_can_be_read_as_of_one() {
     let dir = tempfile::tempdir().unwrap();
-    let cache = common::open_quiet(dir.path());
+    let cache = common::open_files_quiet(dir.path());
     let before = chrono::Utc::now();
     for i in 0..5 {
         cache.put(&Serde(i), &params!(i = i)).unwrap();
@@ -514,7 +514,7 @@ fn history_lists_versions_and_entries_can_be_read_as_of_one() {
 fn only_queries_run_every_other_statement_kind_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let outside = tempfile::tempdir().unwrap();
-    let cache = common::open_quiet(dir.path());
+    let cache = common::open_files_quiet(dir.path());
     cache
         .put_with(
             &Serde(1),
@@ -607,7 +607,7 @@ fn only_queries_run_every_other_statement_kind_is_refused() {
 #[test]
 fn a_put_with_thousands_of_parameters_does_not_grow_the_schema() {
     let dir = tempfile::tempdir().unwrap();
-    let cache = common::open_quiet(dir.path());
+    let cache = common::open_files_quiet(dir.path());
     let mut wide = cacheness::Params::new();
     for i in 0..10_000 {
         wide = wide.with(&format!("p{i}"), i);

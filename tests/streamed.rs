@@ -49,7 +49,7 @@ const LARGE: usize = STREAM_MIN as usize + (3 << 20);
 #[test]
 fn a_large_value_put_from_a_reader_is_the_value_a_get_returns() {
     let dir = tempfile::tempdir().unwrap();
-    let cache = common::open_quiet(dir.path());
+    let cache = common::open_files_quiet(dir.path());
     let value = noise(LARGE, 7);
     let p = params!(n = 1);
     let opts = PutOptions::default().description("large");
@@ -97,7 +97,7 @@ fn a_large_value_put_from_a_reader_is_the_value_a_get_returns() {
 #[test]
 fn a_large_value_that_compresses_well_is_finished_in_memory_and_reads_back() {
     let dir = tempfile::tempdir().unwrap();
-    let cache = common::open_quiet(dir.path());
+    let cache = common::open_files_quiet(dir.path());
     let value: Vec<u8> = (0..LARGE).map(|i| (i / 4096 % 7) as u8).collect();
     let p = params!(n = 2);
     let key = cache
@@ -119,7 +119,7 @@ fn a_large_value_that_compresses_well_is_finished_in_memory_and_reads_back() {
 #[test]
 fn a_small_value_from_a_reader_is_the_entry_a_put_in_memory_makes() {
     let dir = tempfile::tempdir().unwrap();
-    let cache = common::open_quiet(dir.path());
+    let cache = common::open_files_quiet(dir.path());
     let value = noise(5000, 3);
     let (a, b) = (params!(n = 1), params!(n = 2));
     let ka = cache
@@ -135,7 +135,7 @@ fn a_small_value_from_a_reader_is_the_entry_a_put_in_memory_makes() {
 #[test]
 fn a_large_value_stored_uncompressed_streams_as_is() {
     let dir = tempfile::tempdir().unwrap();
-    let cache = common::open_quiet(dir.path());
+    let cache = common::open_files_quiet(dir.path());
     // Put in memory: noise does not shrink, so it is stored with codec "none".
     let value = noise(LARGE, 11);
     let key = cache.put(&value, &params!(n = 3)).unwrap();
@@ -145,7 +145,7 @@ fn a_large_value_stored_uncompressed_streams_as_is() {
 #[test]
 fn a_large_object_is_read_whole() {
     let dir = tempfile::tempdir().unwrap();
-    let cache = common::open_quiet(dir.path());
+    let cache = common::open_files_quiet(dir.path());
     let key = cache
         .put(&RawObject(noise(LARGE, 5)), &params!(n = 4))
         .unwrap();
@@ -160,7 +160,7 @@ fn a_large_object_is_read_whole() {
 #[test]
 fn a_payload_changed_after_its_check_fails_the_read() {
     let dir = tempfile::tempdir().unwrap();
-    let cache = common::open_quiet(dir.path());
+    let cache = common::open_files_quiet(dir.path());
     let value = noise(LARGE, 13);
     let key = cache
         .put_reader_with(
@@ -196,7 +196,7 @@ fn a_payload_changed_after_its_check_fails_the_read() {
 #[test]
 fn a_damaged_or_expired_large_payload_is_a_miss() {
     let dir = tempfile::tempdir().unwrap();
-    let cache = common::open_quiet(dir.path());
+    let cache = common::open_files_quiet(dir.path());
     let value = noise(LARGE, 17);
     let key = cache
         .put_reader_with(
@@ -238,7 +238,7 @@ fn a_reader_that_fails_puts_nothing_and_names_the_key() {
         }
     }
     let dir = tempfile::tempdir().unwrap();
-    let cache = common::open_quiet(dir.path());
+    let cache = common::open_files_quiet(dir.path());
     let p = params!(n = 8);
     // Fails after the first part (streamed) and before it (in memory).
     for len in [LARGE, 1000] {
@@ -264,7 +264,7 @@ fn a_large_table_put_batch_by_batch_carries_its_own_content_hash() {
     use cacheness::deps::arrow::array::{Int64Array, RecordBatch};
     use std::sync::Arc;
     let dir = tempfile::tempdir().unwrap();
-    let cache = common::open_quiet(dir.path());
+    let cache = common::open_files_quiet(dir.path());
     // 24 MiB of incompressible integers: past the size sealed in memory.
     let words = noise(24 << 20, 19);
     let batches: Vec<RecordBatch> = words

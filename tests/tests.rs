@@ -31,6 +31,7 @@ mod processes;
 mod repair;
 mod security;
 mod slices;
+mod small_entries;
 mod sql;
 mod streamed;
 mod truth;

@@ -9,7 +9,7 @@ use cacheness::{Serde, params};
 #[test]
 fn an_invalidate_after_an_outside_deletion_leaves_no_row() {
     let dir = tempfile::tempdir().unwrap();
-    let cache = common::open_quiet(dir.path());
+    let cache = common::open_files_quiet(dir.path());
     let (gone, kept) = (params!(n = 1), params!(n = 2));
     let key = cache
         .put(&Serde("deleted by hand".to_string()), &gone)
@@ -43,7 +43,7 @@ fn an_invalidate_after_an_outside_deletion_leaves_no_row() {
 #[test]
 fn a_put_after_an_outside_deletion_leaves_one_row_describing_the_new_payload() {
     let dir = tempfile::tempdir().unwrap();
-    let cache = common::open_quiet(dir.path());
+    let cache = common::open_files_quiet(dir.path());
     let p = params!(n = 1);
     let key = cache.put(&Serde("first".to_string()), &p).unwrap();
     cache
@@ -69,7 +69,7 @@ fn a_put_after_an_outside_deletion_leaves_one_row_describing_the_new_payload() {
     );
     // Also after a reopen, where the first commit reads the keys of the table afresh.
     drop(cache);
-    let cache = common::open_quiet(dir.path());
+    let cache = common::open_files_quiet(dir.path());
     let key2 = cache
         .put(&Serde("third".to_string()), &params!(n = 2))
         .unwrap();
@@ -80,7 +80,7 @@ fn a_put_after_an_outside_deletion_leaves_one_row_describing_the_new_payload() {
     )
     .unwrap();
     drop(cache);
-    let cache = common::open_quiet(dir.path());
+    let cache = common::open_files_quiet(dir.path());
     cache
         .put(&Serde("fourth".to_string()), &params!(n = 2))
         .unwrap();
@@ -94,7 +94,7 @@ fn a_put_after_an_outside_deletion_leaves_one_row_describing_the_new_payload() {
 fn racing_puts_of_one_key_in_different_formats_leave_one_of_them() {
     use cacheness::deps::ndarray::Array1;
     let dir = tempfile::tempdir().unwrap();
-    let cache = common::open_quiet(dir.path());
+    let cache = common::open_files_quiet(dir.path());
     for round in 0..40 {
         let p = params!(formats = round);
         let barrier = std::sync::Barrier::new(3);
@@ -144,7 +144,7 @@ fn problems(cache: &cacheness::blocking::Cache) -> Vec<String> {
 #[test]
 fn racing_puts_of_one_key_leave_the_row_of_the_payload_that_won() {
     let dir = tempfile::tempdir().unwrap();
-    let cache = std::sync::Arc::new(common::open_quiet(dir.path()));
+    let cache = std::sync::Arc::new(common::open_files_quiet(dir.path()));
     for round in 0..12 {
         let p = params!(raced = round);
         let barrier = std::sync::Arc::new(std::sync::Barrier::new(8));
@@ -176,7 +176,7 @@ fn racing_puts_of_one_key_leave_the_row_of_the_payload_that_won() {
 fn a_payload_whose_put_died_before_journaling_its_row_gets_a_row_made_from_it() {
     use cacheness::PutOptions;
     let dir = tempfile::tempdir().unwrap();
-    let cache = common::open_quiet(dir.path());
+    let cache = common::open_files_quiet(dir.path());
     let p = params!(n = 1);
     let described = |d: &str| PutOptions::default().description(d);
     let key = cache
@@ -222,14 +222,14 @@ fn a_damaged_newest_log_file_is_an_error_never_an_empty_listing() {
         "{}\n",
     ] {
         let dir = tempfile::tempdir().unwrap();
-        let cache = common::open_quiet(dir.path());
+        let cache = common::open_files_quiet(dir.path());
         for i in 0..3 {
             cache.put(&Serde(i), &params!(i = i)).unwrap();
             cache.flush().unwrap();
         }
         cache.close().unwrap();
         std::fs::write(newest_log_file(dir.path()), damage).unwrap();
-        let cache = common::open_quiet(dir.path());
+        let cache = common::open_files_quiet(dir.path());
         // Before: 2 entries (the damaged commit read as one of nothing), without an error.
         let text = match cache.list_entries() {
             Ok(entries) => panic!("damage {damage:?}: listed {} entries", entries.len()),

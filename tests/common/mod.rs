@@ -10,6 +10,23 @@ use cacheness::{CacheConfig, blocking::Cache};
 
 pub use cacheness_test_support::rerun_test;
 
+/// The settings of a cache whose every payload is a file (`small_entry_store` off): for
+/// tests that read, damage or delete payload files by path. The small-entry store is tested
+/// in `tests/small_entries.rs` and by every test that opens caches the default way.
+pub fn files_only(dir: impl AsRef<Path>) -> CacheConfig {
+    CacheConfig::new(dir.as_ref()).with_small_entry_store(false)
+}
+
+/// Open a cache of [`files_only`].
+pub fn open_files(dir: impl AsRef<Path>) -> cacheness::Result<Cache> {
+    Cache::open_with(files_only(dir))
+}
+
+/// [`open_quiet`] for a cache of [`files_only`].
+pub fn open_files_quiet(dir: &Path) -> Cache {
+    Cache::open_with(files_only(dir).with_commit_interval(Duration::from_secs(3600))).unwrap()
+}
+
 /// Open a cache whose group commit never fires on its own during a test (only flush/close).
 pub fn open_quiet(dir: &Path) -> Cache {
     Cache::open_with(CacheConfig::new(dir).with_commit_interval(Duration::from_secs(3600))).unwrap()
@@ -19,7 +36,7 @@ pub fn open_quiet(dir: &Path) -> Cache {
 /// payloads copied there are what another process of that cache would have written.
 pub fn open_sharing_key(dir: &Path, keyed: &Path) -> Cache {
     Cache::open_with(
-        CacheConfig::new(dir)
+        files_only(dir)
             .with_commit_interval(Duration::from_secs(3600))
             .with_signing_key(cacheness::SigningKey::File(keyed.join("signing.key"))),
     )

@@ -731,7 +731,8 @@ fn cleanup_removes_expired_entries() {
     let short = put_key(&run_with_stdin(
         dir.path(),
         &["put", "-", "-p", "ttl=short", "--ttl", "50ms"],
-        b"soon gone",
+        // Over 64 KiB, incompressible: a payload file, not a record of the small-entry store.
+        &incompressible(70_000),
     ));
     put_key(&run_with_stdin(
         dir.path(),
@@ -1194,4 +1195,17 @@ fn pull_through_tables_from_a_command_fetch_only_gaps_and_show_and_forget_covera
         !out.status.success() && err.contains("readings/settings.json"),
         "{err}"
     );
+}
+
+/// `n` bytes no codec compresses (xorshift64).
+fn incompressible(n: usize) -> Vec<u8> {
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
 }

@@ -6,7 +6,8 @@
 //! payloads get their modification time set to now; so do the ones pending when this process
 //! runs an eviction pass and when the cache is closed or dropped. Every process sees the
 //! others' accesses through the file system: within a second while they keep reading, and at
-//! their close otherwise. Only caches with a size or entry limit keep the record (a cache that
+//! their close otherwise. A record of the small-entry store keeps its time in the record
+//! (`crate::small_store`), set the same way, in one transaction per flush. Only caches with a size or entry limit keep the record (a cache that
 //! never evicts has no use for it), so set limits where every process reads them: in
 //! `cacheness.toml` or the environment.
 
@@ -15,6 +16,7 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use crate::small_store::SmallStore;
 use crate::store::BlobStore;
 use cacheness_format::codec::Format;
 
@@ -31,13 +33,15 @@ struct Pending {
 #[derive(Debug)]
 pub(crate) struct AccessLog {
     root: PathBuf,
+    small: Option<SmallStore>,
     pending: Mutex<Pending>,
 }
 
 impl AccessLog {
-    pub(crate) fn new(root: PathBuf) -> Self {
+    pub(crate) fn new(root: PathBuf, small: Option<SmallStore>) -> Self {
         AccessLog {
             root,
+            small,
             pending: Mutex::new(Pending {
                 payloads: HashSet::new(),
                 since: Instant::now(),
@@ -69,10 +73,26 @@ impl AccessLog {
     /// Set the modification time of every pending payload to now. A payload removed or
     /// replaced meanwhile is skipped (or gets the time, which is as good).
     pub(crate) fn flush(&self) {
-        let payloads = match self.pending.lock() {
+        let mut payloads = match self.pending.lock() {
             Ok(mut p) => std::mem::take(&mut p.payloads),
             Err(_) => return,
         };
+        if let Some(small) = self.small.as_ref().filter(|_| !payloads.is_empty()) {
+            let pending: Vec<(String, Format)> = payloads
+                .iter()
+                .map(|(k, f)| (format!("{k:016x}"), *f))
+                .collect();
+            match small.touch(&pending) {
+                Ok(touched) => {
+                    for (key, format) in touched {
+                        if let Ok(k) = u64::from_str_radix(&key, 16) {
+                            payloads.remove(&(k, format));
+                        }
+                    }
+                }
+                Err(e) => tracing::debug!("cannot record accesses in the small-entry store: {e}"),
+            }
+        }
         use rustix::fs::{AtFlags, CWD, Timestamps, UTIME_NOW, UTIME_OMIT, utimensat};
         // One system call per payload: the modification time becomes now, the access time
         // stays.

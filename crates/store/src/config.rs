@@ -344,6 +344,12 @@ pub struct CacheConfig {
     /// file, so processes wait for the first one's result instead of computing it too
     /// (`docs/FUNCTIONS.md`). Off by default: it costs two file operations per miss.
     pub lock_across_processes: bool,
+    /// Keep payloads under 64 KiB of a cache on disk as records of the small-entry store
+    /// (`<root>/small/`, LMDB; `docs/ARCHITECTURE.md`, "Small entries") instead of a file
+    /// each. On by default; turn it off for a cache on a network file system (NFS, SMB),
+    /// where LMDB's locks do not hold across machines. Records already stored are still
+    /// read, and a put replaces them with files.
+    pub small_entry_store: bool,
 }
 
 impl CacheConfig {
@@ -377,6 +383,7 @@ impl CacheConfig {
             codec: CodecOptions::default(),
             cleanup_on_open: false,
             lock_across_processes: false,
+            small_entry_store: true,
             maintenance_retention: cacheness_catalog::maintenance::DEFAULT_RETENTION,
             signing_key: cacheness_format::signing::SigningKey::Default,
             delete_invalid_signatures: true,
@@ -493,6 +500,13 @@ impl CacheConfig {
     /// Remove expired entries when the cache is opened.
     pub fn with_cleanup_on_open(mut self, on: bool) -> Self {
         self.cleanup_on_open = on;
+        self
+    }
+
+    /// Keep small payloads in the small-entry store, or each in a file of its own (see
+    /// [`Self::small_entry_store`]).
+    pub fn with_small_entry_store(mut self, on: bool) -> Self {
+        self.small_entry_store = on;
         self
     }
 
@@ -877,7 +891,7 @@ mod tests {
             "cleanup_on_open" | "lock_across_processes" | "allow_unsigned_entries" => {
                 ("on", Boolean(true))
             }
-            "delete_invalid_signatures" => ("off", Boolean(false)),
+            "delete_invalid_signatures" | "small_entry_store" => ("off", Boolean(false)),
             "blosc2_level" => ("7", Integer(7)),
             _ => ("13", Integer(13)),
         }
@@ -886,7 +900,7 @@ mod tests {
     #[test]
     fn every_setting_round_trips_through_each_layer() {
         let names = setting_names();
-        assert_eq!(names.len(), 20, "{names:?}");
+        assert_eq!(names.len(), 21, "{names:?}");
         assert_eq!(env_vars().len(), names.len());
         assert!(env_vars().contains(&"CACHENESS_LOCK_ACROSS_PROCESSES".to_string()));
         let defaults = settings_of(&CacheConfig::new("x")).unwrap();

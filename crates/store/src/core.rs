@@ -400,9 +400,10 @@ fn refuse_new_key_over_entries(source: &SigningKey, root: &Path) -> Result<()> {
             "the key file is missing, but the cache holds entries signed with it (such as {}). \
              A new key would make every entry fail its check and be removed. Restore the key \
              file from a backup (or give the key with CACHENESS_SIGNING_KEY); to discard the \
-             entries instead, delete {} and {}",
-            entry.display(),
+             entries instead, delete {}, {} and {}",
+            entry,
             root.join("blobs").display(),
+            root.join(crate::small_store::DIR).display(),
             root.join("catalog").display(),
         ),
     }
@@ -449,7 +450,7 @@ impl CacheCore {
                     refuse_new_key_over_entries(&config.signing_key, &config.root)?;
                     Signer::load(&config.signing_key, &config.root)?
                 },
-                BlobStore::open(&config.root, config.durability)?,
+                BlobStore::open(&config.root, config.durability, config.small_entry_store)?,
                 cacheness_storage::Location::Local(config.root.join("catalog")),
             ),
         };
@@ -470,6 +471,7 @@ impl CacheCore {
                     false => Some(std::sync::Arc::new(
                         crate::payload_probe::DiskPayloads::open(
                             &config.root,
+                            store.small().cloned(),
                             signer.clone(),
                             config.allow_unsigned_entries,
                         )?,
@@ -479,7 +481,7 @@ impl CacheCore {
         )?;
         let access = config
             .has_limits()
-            .then(|| AccessLog::new(config.root.clone()));
+            .then(|| AccessLog::new(config.root.clone(), store.small().cloned()));
         let hasher = cacheness_format::keys::ContentHasher::persistent(
             config
                 .root

@@ -1,5 +1,6 @@
-//! What the catalog's commits match rows against: the payload files an entry has on disk now,
-//! and the content hash each claims ([`cacheness_catalog::PayloadProbe`]).
+//! What the catalog's commits match rows against: the payloads an entry has on disk now (its
+//! record in the small-entry store, or its files), and the content hash each claims
+//! ([`cacheness_catalog::PayloadProbe`]).
 //!
 //! Puts of one key that race (threads of a process, processes) journal their rows in the
 //! order their journal appends happen, which need not be the order their payloads were
@@ -18,6 +19,7 @@ use cacheness_catalog::{CatalogRow, PayloadOnDisk, PayloadProbe};
 use crate::core::{Inspector, Lookup};
 use crate::error::Result;
 use crate::shard_dirs::ShardDirs;
+use crate::small_store::{Held, SmallStore};
 use crate::store::file_name;
 use cacheness_format::codec::Format;
 use cacheness_format::signing::Signer;
@@ -26,6 +28,7 @@ use cacheness_format::signing::Signer;
 /// shard directories, following no link), and the key and setting that check them.
 pub(crate) struct DiskPayloads {
     shards: ShardDirs,
+    small: Option<SmallStore>,
     signer: Signer,
     allow_unsigned: bool,
 }
@@ -38,12 +41,27 @@ impl std::fmt::Debug for DiskPayloads {
 
 impl DiskPayloads {
     /// The payloads of the cache at `root`.
-    pub(crate) fn open(root: &Path, signer: Signer, allow_unsigned: bool) -> Result<Self> {
+    pub(crate) fn open(
+        root: &Path,
+        small: Option<SmallStore>,
+        signer: Signer,
+        allow_unsigned: bool,
+    ) -> Result<Self> {
         Ok(DiskPayloads {
             shards: ShardDirs::open(root)?,
+            small,
             signer,
             allow_unsigned,
         })
+    }
+
+    /// The payload of `key` a record of the small-entry store holds, if it holds one.
+    fn record(&self, key: &str) -> Option<(Format, Vec<u8>)> {
+        let record = self.small.as_ref()?.get(key).ok()??;
+        match record.held {
+            Held::Payload(p) => Some((record.format, p)),
+            Held::File => None,
+        }
     }
 
     /// Open a payload file: `Ok(None)` if there is none.
@@ -58,6 +76,14 @@ impl PayloadProbe for DiskPayloads {
     fn payloads(&self, key: &str) -> Option<Vec<PayloadOnDisk>> {
         if !cacheness_format::keys::CacheKey::is_valid(key) {
             return None;
+        }
+        // A record holding the payload is the key's payload: a file beside it is one its put
+        // did not get to remove.
+        if let Some((format, bytes)) = self.record(key) {
+            return Some(vec![PayloadOnDisk {
+                format: format.as_str().to_string(),
+                content_hash: format.claimed_hash_in(&bytes)?,
+            }]);
         }
         let mut found = Vec::new();
         for format in Format::ALL {
@@ -75,11 +101,17 @@ impl PayloadProbe for DiskPayloads {
     fn row_of(&self, key: &str, payload: &PayloadOnDisk) -> Option<CatalogRow> {
         use std::io::Read;
         let format = Format::from_name(&payload.format)?;
-        let mut bytes = Vec::new();
-        self.open_file(key, format)
-            .ok()??
-            .read_to_end(&mut bytes)
-            .ok()?;
+        let bytes = match self.record(key) {
+            Some((f, bytes)) if f == format => bytes,
+            _ => {
+                let mut bytes = Vec::new();
+                self.open_file(key, format)
+                    .ok()??
+                    .read_to_end(&mut bytes)
+                    .ok()?;
+                bytes
+            }
+        };
         let inspector = Inspector {
             signer: &self.signer,
             allow_unsigned: self.allow_unsigned,

@@ -415,6 +415,7 @@ impl RemoteBlobs {
                     len: m.size,
                     modified: m.last_modified.into(),
                     ino: etag_id(m.e_tag.as_deref()),
+                    in_small_store: false,
                 })
             })
             .collect())

@@ -65,6 +65,12 @@ pub enum ProblemKind {
     /// A file under `blobs/` whose name is not a payload's, or a symbolic link there.
     /// Reported, never removed.
     UnknownFile,
+    /// A payload file of a key whose payload is a record of the small-entry store: a put
+    /// replaced it and was stopped before removing it. Repair removes it.
+    ReplacedFile,
+    /// A valid payload file the small-entry store has no marker for (copied in by hand, or
+    /// written by a version without the store): gets may miss it. Repair records its marker.
+    UnmarkedFile,
     /// A directory of the cache (`blobs/` and its shards, `catalog/` and its tables,
     /// `tables/` and its pull-through tables) that is a symbolic link or not a directory. The
     /// cache neither follows nor changes it (writes and removals there are refused: a link
@@ -124,15 +130,18 @@ enum Fix {
     RemovePayload(String, Format, RemovalReason),
     WriteRow(Box<CatalogRow>, bool),
     RemoveFile(std::path::PathBuf),
-    /// Remove a payload object on an object store (no row involved).
-    RemoveObject(String, Format),
+    /// Remove a payload object on an object store, or a record of the small-entry store (no
+    /// row involved).
+    RemoveStored(String, Format),
+    /// Record the marker of a payload file in the small-entry store.
+    MarkFile(String, Format),
     Nothing,
 }
 
 /// The fix that removes the payload file `file` (key `key`, format `format`) and nothing else.
 fn remove_file(core: &CacheCore, file: &Path, key: &str, format: Format) -> Fix {
     if core.store().is_remote() {
-        Fix::RemoveObject(key.to_string(), format)
+        Fix::RemoveStored(key.to_string(), format)
     } else {
         Fix::RemoveFile(file.to_path_buf())
     }
@@ -173,7 +182,12 @@ pub fn repair(core: &CacheCore) -> Result<RepairReport> {
                 core.catalog().submit(CatalogOp::Put { row, replaces })?;
                 report.rows_written += 1;
             }
-            Fix::RemoveObject(key, format) => {
+            Fix::MarkFile(key, format) => {
+                if let Some(small) = core.store().small() {
+                    small.mark_files_if_absent(&[(key, format)])?;
+                }
+            }
+            Fix::RemoveStored(key, format) => {
                 if core.store().remove(&key, format)? {
                     report.files_removed += 1;
                 }
@@ -396,6 +410,31 @@ fn scan(core: &CacheCore) -> Result<(VerifyReport, Vec<Finding>)> {
             findings.extend(finding);
         }
     }
+    if let Some(small) = core.store().small() {
+        for record in small.summaries()? {
+            if record.payload_len.is_none() {
+                continue; // a marker: its file was judged above
+            }
+            payloads += 1;
+            let (key, format) = (record.key.as_str(), record.format);
+            if judged.contains(&(key.to_string(), format)) {
+                continue; // judged with its row
+            }
+            let Some(bytes) = core.store().read(key, format)? else {
+                continue; // removed meanwhile
+            };
+            let path = format!("{}/{key}.{}", crate::small_store::DIR, format.ext());
+            let remove = Fix::RemoveStored(key.to_string(), format);
+            let at = Judged {
+                key,
+                format,
+                path,
+                remove,
+            };
+            // A record is always the key's newest payload (a put of a file replaces it).
+            findings.extend(judge_payload(core, at, bytes, &indexed, now, |_| true)?);
+        }
+    }
     Ok((report_of(checked_rows, payloads, &findings), findings))
 }
 
@@ -494,11 +533,11 @@ fn judge_file(
     indexed: &HashMap<String, (Format, i64)>,
     judged: &HashSet<(String, Format)>,
     now: i64,
-) -> Result<(Option<Finding>, bool)> {
+) -> Result<(Vec<Finding>, bool)> {
     let root = core.root();
     if is_link(file) {
         let why = "a symbolic link: the cache neither follows nor removes it";
-        return Ok((Some(unknown(root, file, why)), false));
+        return Ok((vec![unknown(root, file, why)], false));
     }
     let name = file.file_name().and_then(|n| n.to_str()).unwrap_or("");
     let shard = file
@@ -513,7 +552,7 @@ fn judge_file(
             .and_then(|t| SystemTime::now().duration_since(t).ok())
             .unwrap_or_default();
         if age < TEMP_FILE_GRACE {
-            return Ok((None, false)); // maybe a put in progress
+            return Ok((Vec::new(), false)); // maybe a put in progress
         }
         let finding = Finding {
             problem: problem(
@@ -524,30 +563,113 @@ fn judge_file(
             ),
             fix: vec![Fix::RemoveFile(file.to_path_buf())],
         };
-        return Ok((Some(finding), false));
+        return Ok((vec![finding], false));
     }
     let parsed = crate::store::parse_payload_name(name).filter(|(key, _)| key.starts_with(shard));
     let Some((key, format)) = parsed else {
-        return Ok((Some(unknown(root, file, "not a payload name")), false));
+        return Ok((vec![unknown(root, file, "not a payload name")], false));
     };
-    if judged.contains(&(key.to_string(), format)) {
-        return Ok((None, true)); // judged with its row
-    }
-    let row = indexed.get(key).copied();
     let path = relative(root, file);
-    let Some(bytes) = core.store().read(key, format)? else {
-        return Ok((None, false)); // removed meanwhile
+    let record = match core.store().small() {
+        Some(small) => small.summary(key)?,
+        None => None,
     };
+    if record
+        .as_ref()
+        .is_some_and(|r| r.payload_len.is_some() && !core.store().is_remote())
+    {
+        let finding = Finding {
+            problem: problem(
+                ProblemKind::ReplacedFile,
+                Some(key),
+                path,
+                "the key's payload is a record of the small-entry store, put after this file"
+                    .into(),
+            ),
+            fix: vec![remove_file(core, file, key, format)],
+        };
+        return Ok((vec![finding], false));
+    }
+    let unmarked = core.store().small().is_some() && record.is_none_or(|r| r.format != format);
+    let unmarked = unmarked.then(|| Finding {
+        problem: problem(
+            ProblemKind::UnmarkedFile,
+            Some(key),
+            path.clone(),
+            "the small-entry store has no marker for this file: gets may miss it".into(),
+        ),
+        fix: vec![Fix::MarkFile(key.to_string(), format)],
+    });
+    if judged.contains(&(key.to_string(), format)) {
+        return Ok((unmarked.into_iter().collect(), true)); // judged with its row
+    }
+    let bytes = match core.store().is_remote() {
+        true => core.store().read(key, format)?,
+        false => core.store().read_file(key, format)?,
+    };
+    let Some(bytes) = bytes else {
+        return Ok((Vec::new(), false)); // removed meanwhile
+    };
+    let at = Judged {
+        key,
+        format,
+        path,
+        remove: remove_file(core, file, key, format),
+    };
+    let mut found: Vec<Finding> = judge_payload(core, at, bytes, indexed, now, |newer| newer)?
+        .into_iter()
+        .collect();
+    // A file found invalid is removed: no marker for it.
+    if found.iter().all(|f| {
+        !matches!(
+            f.problem.kind,
+            ProblemKind::CorruptPayload
+                | ProblemKind::InvalidSignature
+                | ProblemKind::ExpiredOrphan
+        )
+    }) {
+        found.extend(unmarked);
+    }
+    Ok((found, true))
+}
+
+/// A payload found outside the rows' walk, where it lies, and the fix that removes it.
+struct Judged<'a> {
+    key: &'a str,
+    format: Format,
+    /// Its path relative to the cache root (a record's: `small/<key>.<ext>`).
+    path: String,
+    remove: Fix,
+}
+
+/// Judge a payload that no row was judged with: corrupt, badly signed, an expired orphan, an
+/// orphan, or a second payload of a key whose row names another format. `keep_newer` says,
+/// given whether this payload is newer than the one its row names, whether this one is kept.
+fn judge_payload(
+    core: &CacheCore,
+    at: Judged<'_>,
+    bytes: bytes::Bytes,
+    indexed: &HashMap<String, (Format, i64)>,
+    now: i64,
+    keep: impl Fn(bool) -> bool,
+) -> Result<Option<Finding>> {
+    let Judged {
+        key,
+        format,
+        path,
+        remove,
+    } = at;
+    let row = indexed.get(key).copied();
     let finding = match judge(core, key, format, bytes)? {
         Err(Verdict::Corrupt(reason)) => Finding {
             problem: problem(ProblemKind::CorruptPayload, Some(key), path, reason),
-            // The file only: the key may have a valid row (and payload) in another format.
-            fix: vec![remove_file(core, file, key, format)],
+            // This payload only: the key may have a valid row (and payload) in another format.
+            fix: vec![remove],
         },
         Err(Verdict::InvalidSignature(reason)) => Finding {
             problem: problem(ProblemKind::InvalidSignature, Some(key), path, reason),
             fix: vec![if core.config().delete_invalid_signatures {
-                remove_file(core, file, key, format)
+                remove
             } else {
                 Fix::Nothing
             }],
@@ -559,7 +681,7 @@ fn judge_file(
                 path,
                 "expired, and not in the catalog".into(),
             ),
-            fix: vec![remove_file(core, file, key, format)],
+            fix: vec![remove],
         },
         Ok(loaded) => {
             let truth = loaded.row()?;
@@ -578,13 +700,14 @@ fn judge_file(
                         "the catalog lists this key as {}; the newer payload is kept",
                         other.as_str()
                     );
-                    let fix = if truth.created_at > created {
+                    let fix = if keep(truth.created_at > created) {
+                        let other_file = core.store().path(key, other);
                         vec![
-                            remove_file(core, &core.store().path(key, other), key, other),
+                            remove_file(core, &other_file, key, other),
                             Fix::WriteRow(Box::new(truth), true),
                         ]
                     } else {
-                        vec![remove_file(core, file, key, format)]
+                        vec![remove]
                     };
                     Finding {
                         problem: problem(ProblemKind::DuplicatePayload, Some(key), path, detail),
@@ -594,5 +717,5 @@ fn judge_file(
             }
         }
     };
-    Ok((Some(finding), true))
+    Ok(Some(finding))
 }

@@ -14,7 +14,8 @@
 //! |---|---|
 //! | 1 | kind: `P` the payload follows, `F` the payload is the key's file |
 //! | 1 | format: 0 container, 1 Parquet, 2 Blosc2 |
-//! | 8 | when the record was written (µs since the epoch, little-endian) |
+//! | 8 | when the record was written or last got (µs since the epoch, little-endian): what a
+//! |   | payload file's modification time is to least-recently-used eviction |
 //! | rest | the payload (kind `P` only) |
 //!
 //! LMDB serialises writers across processes with a robust mutex in its lock file (a writer
@@ -28,6 +29,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, LazyLock, Mutex, Weak};
 
 use heed::types::{Bytes, Str};
@@ -49,6 +51,11 @@ pub const DIR: &str = "small";
 /// grows as pages are written, and pages freed by removals are used again).
 const MAP_SIZE: usize = 1 << 40;
 
+/// Disk space kept allocated past the end of the store's data file (`fallocate`, keeping
+/// the file's size): the pages of the next transactions, so that undoing a put whose catalog
+/// row could not be journaled (a full disk) still finds room for its delete.
+const RESERVE: u64 = 1 << 20;
+
 /// Bytes of a record before the payload.
 const HEAD: usize = 10;
 
@@ -69,8 +76,8 @@ pub enum Held {
 pub struct Record {
     /// The payload's format.
     pub format: Format,
-    /// When the record was written (µs since the epoch).
-    pub written_at: i64,
+    /// When the record was written or last got (µs since the epoch; `crate::access`).
+    pub used_at: i64,
     /// The payload or a marker.
     pub held: Held,
 }
@@ -82,8 +89,8 @@ pub struct Summary {
     pub key: String,
     /// The payload's format.
     pub format: Format,
-    /// When the record was written (µs since the epoch).
-    pub written_at: i64,
+    /// When the record was written or last got (µs since the epoch).
+    pub used_at: i64,
     /// The payload's length, for a record that holds one; `None` for a marker.
     pub payload_len: Option<u64>,
 }
@@ -92,6 +99,30 @@ struct Shared {
     env: Env,
     entries: Database<Bytes, Bytes>,
     state: Database<Str, Bytes>,
+    /// The `markers-complete` flag once read as set: it is never cleared, so a get reads it
+    /// from memory after the first time.
+    complete: AtomicBool,
+    /// The data file, held open for [`RESERVE`] (never closed before the environment: LMDB
+    /// warns against closing its files' descriptors while it has them open).
+    data: std::fs::File,
+    /// Where the space allocated ahead of the data file ends, as far as this process knows.
+    reserved_to: std::sync::atomic::AtomicU64,
+}
+
+impl Shared {
+    /// Keep [`RESERVE`] bytes allocated past the data file's last page, topped up once half
+    /// of it is used. A file system without `fallocate`, or a full one, keeps none.
+    fn reserve(&self) {
+        let used = (self.env.info().last_page_number as u64 + 1)
+            .saturating_mul(u64::from(self.env.stat().page_size));
+        if used + RESERVE / 2 <= self.reserved_to.load(Ordering::Relaxed) {
+            return;
+        }
+        let mode = rustix::fs::FallocateFlags::KEEP_SIZE;
+        if rustix::fs::fallocate(&self.data, mode, used, RESERVE).is_ok() {
+            self.reserved_to.store(used + RESERVE, Ordering::Relaxed);
+        }
+    }
 }
 
 /// The small-entry store of one cache root. Cheap to clone; every clone in a process shares
@@ -136,11 +167,11 @@ fn record_key(key: &str) -> Result<[u8; 8]> {
         .ok_or_else(|| Error::corrupt(format!("key {key}"), "not 16 hex digits"))
 }
 
-fn encode(format: Format, written_at: i64, payload: Option<&[u8]>) -> Vec<u8> {
+fn encode(format: Format, used_at: i64, payload: Option<&[u8]>) -> Vec<u8> {
     let mut out = Vec::with_capacity(HEAD + payload.map_or(0, <[u8]>::len));
     out.push(if payload.is_some() { b'P' } else { b'F' });
     out.push(format_byte(format));
-    out.extend_from_slice(&written_at.to_le_bytes());
+    out.extend_from_slice(&used_at.to_le_bytes());
     out.extend_from_slice(payload.unwrap_or_default());
     out
 }
@@ -149,10 +180,10 @@ fn encode(format: Format, written_at: i64, payload: Option<&[u8]>) -> Vec<u8> {
 fn decode(record: &[u8]) -> Option<(Format, i64, Option<&[u8]>)> {
     let (head, rest) = record.split_first_chunk::<HEAD>()?;
     let format = byte_format(head[1])?;
-    let written_at = i64::from_le_bytes(head[2..].try_into().ok()?);
+    let used_at = i64::from_le_bytes(head[2..].try_into().ok()?);
     match head[0] {
-        b'P' => Some((format, written_at, Some(rest))),
-        b'F' if rest.is_empty() => Some((format, written_at, None)),
+        b'P' => Some((format, used_at, Some(rest))),
+        b'F' if rest.is_empty() => Some((format, used_at, None)),
         _ => None,
     }
 }
@@ -227,37 +258,70 @@ impl SmallStore {
         }
         // Reader slots of processes that died inside a read transaction.
         env.clear_stale_readers().map_err(err)?;
-        let mut txn = env.write_txn().map_err(err)?;
-        let entries = env
-            .create_database::<Bytes, Bytes>(&mut txn, Some("entries"))
-            .map_err(err)?;
-        let state = env
-            .create_database::<Str, Bytes>(&mut txn, Some("state"))
-            .map_err(err)?;
-        txn.commit().map_err(err)?;
-        Ok(Some(Shared {
+        // An existing store's databases are opened in a read transaction: a process that
+        // only reads (a `cacheness get`) never takes the writer's lock.
+        let txn = env.read_txn().map_err(err)?;
+        let found = (
+            env.open_database::<Bytes, Bytes>(&txn, Some("entries"))
+                .map_err(err)?,
+            env.open_database::<Str, Bytes>(&txn, Some("state"))
+                .map_err(err)?,
+        );
+        let (entries, state) = match found {
+            (Some(entries), Some(state)) => {
+                txn.commit().map_err(err)?;
+                (entries, state)
+            }
+            _ => {
+                drop(txn);
+                let mut txn = env.write_txn().map_err(err)?;
+                let entries = env
+                    .create_database::<Bytes, Bytes>(&mut txn, Some("entries"))
+                    .map_err(err)?;
+                let state = env
+                    .create_database::<Str, Bytes>(&mut txn, Some("state"))
+                    .map_err(err)?;
+                txn.commit().map_err(err)?;
+                (entries, state)
+            }
+        };
+        let shared = Shared {
+            data: std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open(&data)
+                .map_err(|e| Error::io(&data, e))?,
             env,
             entries,
             state,
-        }))
+            complete: AtomicBool::new(false),
+            reserved_to: std::sync::atomic::AtomicU64::new(0),
+        };
+        shared.reserve();
+        Ok(Some(shared))
     }
 
     fn err(&self) -> impl Fn(heed::Error) -> Error + '_ {
         |source| Error::SmallStore {
             path: self.dir.clone(),
-            source,
+            source: self.full_disk_named(source),
         }
     }
 
-    fn damaged(&self, key: &[u8]) -> Error {
-        Error::corrupt(
-            format!(
-                "small-entry store {}, record {}",
-                self.dir.display(),
-                hex8(key)
-            ),
-            "not a record this version writes",
-        )
+    /// LMDB reports a page it could not write in full as an I/O error (`EIO`); on a file
+    /// system with less than a megabyte left, that is a full disk, and is named so.
+    fn full_disk_named(&self, e: heed::Error) -> heed::Error {
+        let eio = rustix::io::Errno::IO.raw_os_error();
+        let short_write = matches!(&e, heed::Error::Io(io) if io.raw_os_error() == Some(eio));
+        let full = || {
+            rustix::fs::statvfs(&self.dir)
+                .is_ok_and(|v| v.f_bavail.saturating_mul(v.f_frsize) < (1 << 20))
+        };
+        if short_write && full() {
+            heed::Error::Io(std::io::Error::from(rustix::io::Errno::NOSPC))
+        } else {
+            e
+        }
     }
 
     /// The store's directory.
@@ -265,7 +329,9 @@ impl SmallStore {
         &self.dir
     }
 
-    /// The record of `key`, if any.
+    /// The record of `key`, if any. A record this version cannot read (a damaged head) is
+    /// given whole as a container payload, time 0: the read path's checks fail on it and
+    /// remove it, and count it, as they would any damaged payload.
     pub fn get(&self, key: &str) -> Result<Option<Record>> {
         let k = record_key(key)?;
         let s = &self.shared;
@@ -273,12 +339,30 @@ impl SmallStore {
         let Some(raw) = s.entries.get(&txn, &k).map_err(self.err())? else {
             return Ok(None);
         };
-        let (format, written_at, payload) = decode(raw).ok_or_else(|| self.damaged(&k))?;
+        let Some((format, used_at, payload)) = decode(raw) else {
+            return Ok(Some(Record {
+                format: Format::Container,
+                used_at: 0,
+                held: Held::Payload(raw.to_vec()),
+            }));
+        };
         Ok(Some(Record {
             format,
-            written_at,
+            used_at,
             held: payload.map_or(Held::File, |p| Held::Payload(p.to_vec())),
         }))
+    }
+
+    /// The record of `key` without its payload, if any (a damaged one as [`Self::get`] gives
+    /// it).
+    pub fn summary(&self, key: &str) -> Result<Option<Summary>> {
+        let k = record_key(key)?;
+        let s = &self.shared;
+        let txn = s.env.read_txn().map_err(self.err())?;
+        let Some(raw) = s.entries.get(&txn, &k).map_err(self.err())? else {
+            return Ok(None);
+        };
+        Ok(Some(summary(key, raw)))
     }
 
     /// Store `payload` as the payload of `key` in `format`, in place of whatever the store
@@ -312,7 +396,8 @@ impl SmallStore {
             .map(|raw| summary(key, raw));
         s.entries.put(&mut txn, &k, record).map_err(self.err())?;
         txn.commit().map_err(self.err())?;
-        Ok(before.flatten())
+        s.reserve();
+        Ok(before)
     }
 
     /// Remove the record of `key`; returns what it held.
@@ -326,6 +411,56 @@ impl SmallStore {
         self.remove_where(&seen.key, |now| now == seen)
     }
 
+    /// Record a marker for each payload file of `files` (key, format) whose key has no record
+    /// yet, in one transaction: a key's record is newer than a walk's view of its files, so
+    /// it is kept. Returns how many markers were written.
+    pub fn mark_files_if_absent(&self, files: &[(String, Format)]) -> Result<usize> {
+        let s = &self.shared;
+        let mut txn = s.env.write_txn().map_err(self.err())?;
+        let now = crate::core::now_micros();
+        let mut marked = 0;
+        for (key, format) in files {
+            let k = record_key(key)?;
+            if s.entries.get(&txn, &k).map_err(self.err())?.is_none() {
+                s.entries
+                    .put(&mut txn, &k, &encode(*format, now, None))
+                    .map_err(self.err())?;
+                marked += 1;
+            }
+        }
+        txn.commit().map_err(self.err())?;
+        s.reserve();
+        Ok(marked)
+    }
+
+    /// Set the time of the records of `payloads` (key, format) that hold their payload to
+    /// now, in one transaction (a batch of gets, `crate::access`); returns the ones that did.
+    /// A record replaced meanwhile by another format or a marker is left as it is.
+    pub fn touch(&self, payloads: &[(String, Format)]) -> Result<Vec<(String, Format)>> {
+        let s = &self.shared;
+        let mut txn = s.env.write_txn().map_err(self.err())?;
+        let now = crate::core::now_micros();
+        let mut touched = Vec::new();
+        for (key, format) in payloads {
+            let k = record_key(key)?;
+            let Some(raw) = s.entries.get(&txn, &k).map_err(self.err())? else {
+                continue;
+            };
+            let Some((f, _, Some(payload))) = decode(raw) else {
+                continue;
+            };
+            if f == *format {
+                let record = encode(f, now, Some(payload));
+                s.entries.put(&mut txn, &k, &record).map_err(self.err())?;
+                touched.push((key.clone(), *format));
+            }
+        }
+        txn.commit().map_err(self.err())?;
+        s.reserve();
+        Ok(touched)
+    }
+
+    /// Remove the record of `key` if `remove_if` holds for it; returns it if removed.
     fn remove_where(
         &self,
         key: &str,
@@ -338,16 +473,17 @@ impl SmallStore {
             return Ok(None);
         };
         let before = summary(key, before);
-        if before.as_ref().is_some_and(|b| !remove_if(b)) {
+        if !remove_if(&before) {
             return Ok(None);
         }
         s.entries.delete(&mut txn, &k).map_err(self.err())?;
         txn.commit().map_err(self.err())?;
-        Ok(before)
+        s.reserve();
+        Ok(Some(before))
     }
 
-    /// Every record, without payloads, in key order. A record this version cannot read is
-    /// listed by [`Self::get`]'s error when got, and skipped here.
+    /// Every record, without payloads, in key order (a damaged one as [`Self::get`] gives
+    /// it).
     pub fn summaries(&self) -> Result<Vec<Summary>> {
         let s = &self.shared;
         let txn = s.env.read_txn().map_err(self.err())?;
@@ -358,7 +494,7 @@ impl SmallStore {
                 .try_into()
                 .ok()
                 .map(|k: [u8; 8]| hex8(&k))
-                .and_then(|key| summary(&key, raw))
+                .map(|key| summary(&key, raw))
             {
                 out.push(summary);
             }
@@ -371,8 +507,13 @@ impl SmallStore {
     /// for its files.
     pub fn markers_complete(&self) -> Result<bool> {
         let s = &self.shared;
+        if s.complete.load(Ordering::Acquire) {
+            return Ok(true);
+        }
         let txn = s.env.read_txn().map_err(self.err())?;
-        Ok(s.state.get(&txn, COMPLETE).map_err(self.err())?.is_some())
+        let complete = s.state.get(&txn, COMPLETE).map_err(self.err())?.is_some();
+        s.complete.store(complete, Ordering::Release);
+        Ok(complete)
     }
 
     /// Record that every payload file has its marker ([`Self::markers_complete`]).
@@ -382,18 +523,25 @@ impl SmallStore {
         s.state
             .put(&mut txn, COMPLETE, &crate::core::now_micros().to_le_bytes())
             .map_err(self.err())?;
-        txn.commit().map_err(self.err())
+        txn.commit().map_err(self.err())?;
+        s.reserve();
+        Ok(())
     }
 }
 
-fn summary(key: &str, raw: &[u8]) -> Option<Summary> {
-    let (format, written_at, payload) = decode(raw)?;
-    Some(Summary {
+/// The summary of a record; a damaged one's as [`SmallStore::get`] gives it (a container
+/// payload, time 0).
+fn summary(key: &str, raw: &[u8]) -> Summary {
+    let (format, used_at, payload_len) = match decode(raw) {
+        Some((format, used_at, payload)) => (format, used_at, payload.map(|p| p.len() as u64)),
+        None => (Format::Container, 0, Some(raw.len() as u64)),
+    };
+    Summary {
         key: key.to_string(),
         format,
-        written_at,
-        payload_len: payload.map(|p| p.len() as u64),
-    })
+        used_at,
+        payload_len,
+    }
 }
 
 fn hex8(k: &[u8]) -> String {

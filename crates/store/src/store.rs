@@ -9,6 +9,15 @@
 //! Every write and removal is counted in the cache's shared [`Usage`] counters, which the size
 //! limit reads; [`BlobStore::payload_files`] walks the files for an eviction pass, and
 //! [`BlobStore::remove_if_unchanged`] removes one only if it is still the file the pass chose.
+//!
+//! On disk, payloads shorter than [`SMALL_MAX`] are records of the small-entry store
+//! ([`SmallStore`]) instead of files, and every payload file has a marker there, written
+//! before the file is renamed into place. Every operation here asks the store first: a record
+//! is the payload; a marker names the file; no record, once every file has its marker, is a
+//! miss without a system call. Until then (the first open of a cache written before the store
+//! existed marks its files) and for files the markers do not know (copied in by hand, written
+//! by an older version), the files are looked for by name, and `repair` marks them. On an
+//! object store there is no small-entry store: every payload is an object.
 
 use std::fs;
 use std::io::Write;
@@ -25,6 +34,8 @@ use crate::error::{Error, Result};
 use crate::read_through::ReadThrough;
 use crate::remote_blobs::RemoteBlobs;
 use crate::shard_dirs::{ShardDirs, io_error, shard_index, shard_name};
+pub use crate::small_store::SMALL_MAX;
+use crate::small_store::{Held, SmallStore, Summary};
 use crate::usage::Usage;
 use cacheness_format::codec::Format;
 use cacheness_format::keys::CacheKey;
@@ -40,6 +51,29 @@ pub struct BlobStore {
     remote: Option<RemoteBlobs>,
     /// The shard directories on disk (`None` on an object store).
     shards: Option<ShardDirs>,
+    /// The small-entry store (`None` on an object store, and on disk where it is turned off
+    /// and was never made).
+    small: Option<SmallStore>,
+    /// Whether small payloads are put into [`Self::small`] (`small_entry_store`); when off,
+    /// an existing store is still read and its markers kept.
+    small_puts: bool,
+}
+
+/// Where the payload of a key is, as the small-entry store tells.
+enum Located {
+    /// A record holding the payload in this format.
+    Record(Format, Vec<u8>),
+    /// A marker: the payload is the key's file in this format.
+    File(Format),
+    /// Nothing: every payload file has its marker, so there is no payload.
+    Absent,
+    /// Not known from the store (no store, or files not all marked yet): look for the files.
+    Unknown,
+}
+
+/// The modification time a record's time (µs since the epoch) stands for.
+fn record_time(used_at: i64) -> std::time::SystemTime {
+    std::time::UNIX_EPOCH + std::time::Duration::from_micros(u64::try_from(used_at).unwrap_or(0))
 }
 
 /// A payload's file name in its shard.
@@ -157,8 +191,10 @@ pub struct PayloadFile {
     pub len: u64,
     /// Its modification time: its write or its last recorded get (`access.rs`).
     pub modified: std::time::SystemTime,
-    /// Its inode: tells this file from one put under the same name later.
+    /// Its inode: tells this file from one put under the same name later (0 for a record).
     pub ino: u64,
+    /// Whether it is a record of the small-entry store rather than a file.
+    pub in_small_store: bool,
 }
 
 /// The key and format a payload file's name (`<key>.<ext>`) stands for, if it is one.
@@ -200,9 +236,11 @@ fn place<D: AsFd>(tmp: &mut TempFile<D>, name: &str) -> rustix::io::Result<bool>
 
 impl BlobStore {
     /// Open the store under `root`, creating `blobs/00` .. `blobs/ff` once so puts never need
-    /// to create directories.
-    pub fn open(root: &Path, durability: Durability) -> Result<Self> {
-        Self::open_at(root, durability, None)
+    /// to create directories. With `small_puts`, payloads under [`SMALL_MAX`] bytes are
+    /// records of the small-entry store; without, they are files, and the store is opened
+    /// only if it exists (its records are still read, and its markers kept).
+    pub fn open(root: &Path, durability: Durability, small_puts: bool) -> Result<Self> {
+        Self::open_at(root, durability, None, small_puts)
     }
 
     /// Open the store of a cache whose payloads live on the object store `remote`; `root` is
@@ -216,7 +254,12 @@ impl BlobStore {
         read_through: Option<u64>,
     ) -> Result<Self> {
         let layer = read_through.map(|max| ReadThrough::open(root.join("read-through"), max));
-        Self::open_at(root, durability, Some(RemoteBlobs::new(remote, layer)))
+        Self::open_at(
+            root,
+            durability,
+            Some(RemoteBlobs::new(remote, layer)),
+            false,
+        )
     }
 
     /// Drop the local read-through copy of a payload (one that failed the read path's checks:
@@ -237,7 +280,12 @@ impl BlobStore {
         self.remote.as_ref().map_or((0, 0), |r| r.ranged_counts())
     }
 
-    fn open_at(root: &Path, durability: Durability, remote: Option<RemoteBlobs>) -> Result<Self> {
+    fn open_at(
+        root: &Path,
+        durability: Durability,
+        remote: Option<RemoteBlobs>,
+        small_puts: bool,
+    ) -> Result<Self> {
         if remote.is_some() {
             std::fs::create_dir_all(root).map_err(|e| Error::io(root, e))?;
             return Ok(BlobStore {
@@ -246,14 +294,86 @@ impl BlobStore {
                 usage: Usage::open(root)?,
                 remote,
                 shards: None,
+                small: None,
+                small_puts: false,
             });
         }
-        Ok(BlobStore {
+        let exists = root.join(crate::small_store::DIR).join("data.mdb").exists();
+        let small = (small_puts || exists)
+            .then(|| SmallStore::open(root, durability))
+            .transpose()?;
+        let store = BlobStore {
             root: root.to_path_buf(),
             durability,
             usage: Usage::open(root)?,
             remote: None,
             shards: Some(ShardDirs::open(root)?),
+            small,
+            small_puts,
+        };
+        store.mark_files_once()?;
+        Ok(store)
+    }
+
+    /// The small-entry store (`None` on an object store).
+    pub fn small(&self) -> Option<&SmallStore> {
+        self.small.as_ref()
+    }
+
+    /// Give every payload file a marker, once per cache: the first open of a cache written
+    /// before the small-entry store (or of one whose store was moved aside) walks the files.
+    /// A put meanwhile marks its own file, so after the walk every file has its marker.
+    fn mark_files_once(&self) -> Result<()> {
+        let Some(small) = &self.small else {
+            return Ok(());
+        };
+        if small.markers_complete()? {
+            return Ok(());
+        }
+        self.mark_files()?;
+        small.set_markers_complete()
+    }
+
+    /// Give every payload file without a record a marker (`repair` does too: files copied in
+    /// by hand or written by an older version); returns how many it marked.
+    pub fn mark_files(&self) -> Result<usize> {
+        let Some(small) = &self.small else {
+            return Ok(0);
+        };
+        let files: Vec<(String, Format)> = self
+            .files()?
+            .into_iter()
+            .map(|f| (f.key, f.format))
+            .collect();
+        small.mark_files_if_absent(&files)
+    }
+
+    /// Where the payload of `key` is, as the small-entry store tells. A record this version
+    /// cannot read is handed over whole as a container payload: it fails its checks and is
+    /// removed and counted like any damaged payload.
+    fn locate(&self, key: &str) -> Result<Located> {
+        let Some(small) = &self.small else {
+            return Ok(Located::Unknown);
+        };
+        Ok(match small.get(key)? {
+            Some(record) => match record.held {
+                Held::Payload(p) => Located::Record(record.format, p),
+                Held::File => Located::File(record.format),
+            },
+            None if small.markers_complete()? => Located::Absent,
+            None => Located::Unknown,
+        })
+    }
+
+    /// Whether the payload of `key` may be a file (a marker names one, or the store cannot
+    /// tell), as [`Self::locate`] tells without copying a record's payload.
+    fn may_be_file(&self, key: &str) -> Result<bool> {
+        let Some(small) = &self.small else {
+            return Ok(true);
+        };
+        Ok(match small.summary(key)? {
+            Some(s) => s.payload_len.is_none(),
+            None => !small.markers_complete()?,
         })
     }
 
@@ -339,16 +459,32 @@ impl BlobStore {
         if durable {
             file.sync_all().map_err(|e| Error::io(path, e))?;
         }
+        // The marker before the file: a crash between the two leaves a marker without a file
+        // (a miss), never a file without a marker (a miss that only `repair` would end).
+        let record = match &self.small {
+            Some(small) => small.mark_file(key, format)?,
+            None => None,
+        };
         let locked = rustix::fs::flock(tmp.dir.as_fd(), FlockOperation::LockExclusive);
         let placed = place(tmp, &file_name(key, format)).map_err(|e| io_error(path, e));
         let others = match placed {
-            Ok(_) => self.remove_other_formats(tmp.dir.as_fd(), key, format),
+            Ok(_) => self.remove_files(tmp.dir.as_fd(), key, Some(format)),
             Err(_) => Ok(false),
         };
         if locked.is_ok() {
             let _ = rustix::fs::flock(tmp.dir.as_fd(), FlockOperation::Unlock);
         }
-        let replaced = placed?;
+        let mut replaced = placed?;
+        if let Some(Summary {
+            payload_len: Some(old),
+            ..
+        }) = record
+        {
+            // The key's payload was a record, which the marker replaced: its bytes go, the
+            // entry stays (this write counts as a replacement).
+            self.usage.add(-i64::try_from(old).unwrap_or(i64::MAX), 0);
+            replaced = true;
+        }
         self.count_write(usize::try_from(len).unwrap_or(usize::MAX), replaced);
         let others = others?;
         if durable {
@@ -386,6 +522,10 @@ impl BlobStore {
                 (replaced, others)
             }
             None => {
+                let small = self.small.as_ref().filter(|_| self.small_puts);
+                if let Some(small) = small.filter(|_| bytes.len() < SMALL_MAX) {
+                    return self.put_record(small, key, format, bytes);
+                }
                 // One shard descriptor for the write and the other formats' checks.
                 let shard = self.shards()?.shard(key)?;
                 return self.write_at(shard.as_fd(), key, format, bytes);
@@ -397,12 +537,47 @@ impl BlobStore {
         Ok(replaced)
     }
 
-    /// Remove the payloads of `key` in formats other than `format` from its shard `dir`;
-    /// true if there were any. A `stat` per other format first: cheaper than unlinking files
-    /// that are not there, the common case.
-    fn remove_other_formats(&self, dir: BorrowedFd<'_>, key: &str, format: Format) -> Result<bool> {
+    /// Store a small payload as a record of the small-entry store, and remove the payload
+    /// file it replaces: the one its marker named, or, before every file has its marker, any
+    /// file of the key. True if it replaced a payload.
+    fn put_record(
+        &self,
+        small: &SmallStore,
+        key: &str,
+        format: Format,
+        bytes: &[u8],
+    ) -> Result<bool> {
+        let before = small.put_payload(key, format, bytes)?;
+        let len = i64::try_from(bytes.len()).unwrap_or(i64::MAX);
+        match before {
+            Some(Summary {
+                payload_len: Some(old),
+                ..
+            }) => {
+                self.usage
+                    .add(len - i64::try_from(old).unwrap_or(i64::MAX), 0);
+                return Ok(true);
+            }
+            Some(Summary { format: file, .. }) => {
+                let shard = self.shards()?.shard(key)?;
+                self.remove_at(shard.as_fd(), key, file)?;
+            }
+            None if !small.markers_complete()? => {
+                let shard = self.shards()?.shard(key)?;
+                self.remove_files(shard.as_fd(), key, None)?;
+            }
+            None => {}
+        }
+        self.count_write(bytes.len(), false);
+        Ok(before.is_some())
+    }
+
+    /// Remove the payload files of `key` in formats other than `except` (every format for
+    /// `None`) from its shard `dir`; true if there were any. A `stat` per format first:
+    /// cheaper than unlinking files that are not there, the common case.
+    fn remove_files(&self, dir: BorrowedFd<'_>, key: &str, except: Option<Format>) -> Result<bool> {
         let mut removed = false;
-        for other in Format::ALL.into_iter().filter(|f| *f != format) {
+        for other in Format::ALL.into_iter().filter(|f| Some(*f) != except) {
             let name = file_name(key, other);
             if rustix::fs::statat(dir, name.as_str(), AtFlags::SYMLINK_NOFOLLOW).is_ok() {
                 removed |= self.remove_at(dir, key, other)?;
@@ -431,6 +606,14 @@ impl BlobStore {
     /// Open a payload file on disk to read it in parts: the file and its length, or `None` if
     /// there is none (or the payloads live on an object store).
     pub fn open_local(&self, key: &str, format: Format) -> Result<Option<(fs::File, u64)>> {
+        if self.remote.is_some() || !self.may_be_file(key)? {
+            return Ok(None);
+        }
+        self.open_file(key, format)
+    }
+
+    /// [`Self::open_local`], whatever the small-entry store says.
+    fn open_file(&self, key: &str, format: Format) -> Result<Option<(fs::File, u64)>> {
         let Some(shards) = self.shards.as_ref().filter(|_| self.remote.is_none()) else {
             return Ok(None);
         };
@@ -470,11 +653,21 @@ impl BlobStore {
     /// `std::fs::read`, which reads again to see the end). A file that shrinks meanwhile reads
     /// short and then fails its content hash.
     pub fn read(&self, key: &str, format: Format) -> Result<Option<Bytes>> {
-        use std::io::Read;
         if let Some(r) = &self.remote {
             return r.read(key, format);
         }
-        let Some((mut file, len)) = self.open_local(key, format)? else {
+        match self.locate(key)? {
+            Located::Record(f, payload) => Ok((f == format).then(|| Bytes::from(payload))),
+            Located::Absent => Ok(None),
+            Located::File(_) | Located::Unknown => self.read_file(key, format),
+        }
+    }
+
+    /// Read a payload file on disk, whatever the small-entry store says; `None` if there is
+    /// none (`repair` judges every file this way).
+    pub fn read_file(&self, key: &str, format: Format) -> Result<Option<Bytes>> {
+        use std::io::Read;
+        let Some((mut file, len)) = self.open_file(key, format)? else {
             return Ok(None);
         };
         let path = || self.path(key, format);
@@ -530,23 +723,48 @@ impl BlobStore {
         if let Some(r) = &self.remote {
             return r.read_first(key, formats);
         }
+        let index = |f: Format| formats.iter().position(|x| *x == f);
+        match self.locate(key)? {
+            Located::Record(f, payload) => {
+                return Ok(index(f).map(|i| (i, f, Bytes::from(payload))));
+            }
+            Located::Absent => return Ok(None),
+            // The marked file first; the others only if it is gone (a marker left by a crash).
+            Located::File(f) => {
+                if let Some(i) = index(f)
+                    && let Some(bytes) = self.read_file(key, f)?
+                {
+                    return Ok(Some((i, f, bytes)));
+                }
+            }
+            Located::Unknown => {}
+        }
         for (i, format) in formats.iter().enumerate() {
-            if let Some(bytes) = self.read(key, *format)? {
+            if let Some(bytes) = self.read_file(key, *format)? {
                 return Ok(Some((i, *format, bytes)));
             }
         }
         Ok(None)
     }
 
-    /// Whether a payload file exists.
+    /// Whether a payload exists.
     pub fn exists(&self, key: &str, format: Format) -> bool {
         self.size(key, format).is_some()
     }
 
-    /// Size of a payload file, if it exists.
+    /// Size of a payload, if it exists.
     pub fn size(&self, key: &str, format: Format) -> Option<u64> {
         if let Some(r) = &self.remote {
             return r.size(key, format).ok().flatten();
+        }
+        if let Some(small) = &self.small {
+            match small.summary(key).ok()? {
+                Some(s) if s.payload_len.is_some() => {
+                    return s.payload_len.filter(|_| s.format == format);
+                }
+                None if small.markers_complete().ok()? => return None,
+                _ => {}
+            }
         }
         let shard = self.shards.as_ref()?.shard(key).ok()?;
         let stat =
@@ -564,7 +782,26 @@ impl BlobStore {
             return Ok(removed.is_some());
         }
         let shard = self.shards()?.shard(key)?;
-        self.remove_at(shard.as_fd(), key, format)
+        let Some(small) = &self.small else {
+            return self.remove_at(shard.as_fd(), key, format);
+        };
+        match small.summary(key)? {
+            Some(seen) if seen.format == format && seen.payload_len.is_some() => {
+                let removed = small.remove_if_unchanged(&seen)?;
+                if let Some(len) = removed.as_ref().and_then(|r| r.payload_len) {
+                    self.uncount(len);
+                }
+                Ok(removed.is_some())
+            }
+            // The file, then its marker, unless a put marked a new file meanwhile.
+            Some(seen) if seen.format == format => {
+                let removed = self.remove_at(shard.as_fd(), key, format)?;
+                small.remove_if_unchanged(&seen)?;
+                Ok(removed)
+            }
+            // A file the store does not know of (copied in, an older writer's): removed too.
+            _ => self.remove_at(shard.as_fd(), key, format),
+        }
     }
 
     /// [`Self::remove`] on disk, in the shard directory `dir` (the shard of `key`).
@@ -610,27 +847,59 @@ impl BlobStore {
         self.usage.add(-i64::try_from(len).unwrap_or(i64::MAX), -1);
     }
 
-    /// The first payload file found under `<root>/blobs/` of a cache on disk, if any: whether
-    /// the cache holds signed entries, asked before a missing signing key is replaced.
-    pub fn first_payload(root: &Path) -> Option<PathBuf> {
+    /// The first payload found in a cache on disk, if any, named for a message: a file under
+    /// `<root>/blobs/`, or a record of the small-entry store. Whether the cache holds signed
+    /// entries, asked before a missing signing key is replaced.
+    pub fn first_payload(root: &Path) -> Option<String> {
         let blobs = root.join("blobs");
-        (0..=255u8).find_map(|shard| {
+        let file = (0..=255u8).find_map(|shard| {
             let dir = blobs.join(shard_name(usize::from(shard)));
             fs::read_dir(&dir).ok()?.flatten().find_map(|entry| {
                 let name = entry.file_name();
                 name.to_str()
                     .and_then(parse_payload_name)
-                    .map(|_| entry.path())
+                    .map(|_| entry.path().display().to_string())
             })
+        });
+        file.or_else(|| {
+            if !root.join(crate::small_store::DIR).join("data.mdb").exists() {
+                return None;
+            }
+            let small = SmallStore::open(root, Durability::Buffered).ok()?;
+            let first = small
+                .summaries()
+                .ok()?
+                .into_iter()
+                .find(|s| s.payload_len.is_some())?;
+            Some(format!("{} record {}", small.dir().display(), first.key))
         })
     }
 
-    /// Every payload file under `blobs/` (temporary files and names that are not payloads are
-    /// left out: repair judges those). Files that vanish during the walk are skipped.
+    /// Every payload: each file under `blobs/` (temporary files and names that are not
+    /// payloads are left out: repair judges those) and each record of the small-entry store
+    /// that holds one. Files that vanish during the walk are skipped.
     pub fn payload_files(&self) -> Result<Vec<PayloadFile>> {
         if let Some(r) = &self.remote {
             return r.payload_files();
         }
+        let mut payloads = self.files()?;
+        if let Some(small) = &self.small {
+            payloads.extend(small.summaries()?.into_iter().filter_map(|s| {
+                Some(PayloadFile {
+                    len: s.payload_len?,
+                    key: s.key,
+                    format: s.format,
+                    modified: record_time(s.used_at),
+                    ino: 0,
+                    in_small_store: true,
+                })
+            }));
+        }
+        Ok(payloads)
+    }
+
+    /// Every payload file under `blobs/` of a cache on disk (see [`Self::payload_files`]).
+    fn files(&self) -> Result<Vec<PayloadFile>> {
         let shards = self.shards()?;
         let mut files = Vec::new();
         for i in 0..=255 {
@@ -660,6 +929,7 @@ impl BlobStore {
                     len: stat.st_size as u64,
                     modified: modified_of(&stat),
                     ino: stat.st_ino,
+                    in_small_store: false,
                 });
             }
         }
@@ -669,7 +939,8 @@ impl BlobStore {
     /// Remove `file` only if it is still the file a walk found: same inode and modification
     /// time (not put again, not read since). It is first renamed aside, atomically, and checked
     /// there; a file that changed goes back (unless yet another put took its name, which is
-    /// newer and wins). True if it was removed.
+    /// newer and wins). A record goes only if it is still the same record (same format,
+    /// length and time). True if it was removed.
     pub fn remove_if_unchanged(&self, file: &PayloadFile) -> Result<bool> {
         if let Some(r) = &self.remote {
             let removed = r.remove_if_unchanged(file)?;
@@ -678,6 +949,37 @@ impl BlobStore {
             }
             return Ok(removed);
         }
+        if let Some(small) = &self.small {
+            if file.in_small_store {
+                let seen = Summary {
+                    key: file.key.clone(),
+                    format: file.format,
+                    used_at: file
+                        .modified
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX)),
+                    payload_len: Some(file.len),
+                };
+                let removed = small.remove_if_unchanged(&seen)?.is_some();
+                if removed {
+                    self.uncount(file.len);
+                }
+                return Ok(removed);
+            }
+            let marker = small
+                .summary(&file.key)?
+                .filter(|s| s.format == file.format && s.payload_len.is_none());
+            let removed = self.remove_file_if_unchanged(file)?;
+            if removed && let Some(marker) = marker {
+                small.remove_if_unchanged(&marker)?;
+            }
+            return Ok(removed);
+        }
+        self.remove_file_if_unchanged(file)
+    }
+
+    /// [`Self::remove_if_unchanged`] for a payload file on disk.
+    fn remove_file_if_unchanged(&self, file: &PayloadFile) -> Result<bool> {
         let shards = self.shards()?;
         let shard = shards.shard(&file.key)?;
         let dir = shard.as_fd();
@@ -726,7 +1028,7 @@ mod tests {
     #[test]
     fn walks_count_payloads_and_guarded_removal_keeps_what_changed() {
         let dir = tempfile::tempdir().unwrap();
-        let store = BlobStore::open(dir.path(), Durability::Buffered).unwrap();
+        let store = BlobStore::open(dir.path(), Durability::Buffered, false).unwrap();
         let key = "00aabbccddeeff11";
         store
             .put_payload(key, Format::Container, b"first", None)
@@ -773,9 +1075,103 @@ mod tests {
     }
 
     #[test]
+    fn small_payloads_are_records_counted_walked_and_removed_like_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = BlobStore::open(dir.path(), Durability::Buffered, true).unwrap();
+        let usage = store.usage();
+        usage.calibrate(usage.raw(), 0, 0);
+        let key = "00aabbccddeeff11";
+        assert!(
+            !store
+                .put_payload(key, Format::Container, &[1; 100], None)
+                .unwrap()
+        );
+        assert!(store.payload_files().unwrap()[0].in_small_store);
+        assert_eq!(store.files().unwrap(), []);
+        assert_eq!(store.size(key, Format::Container), Some(100));
+        assert_eq!(store.size(key, Format::Parquet), None);
+        assert_eq!(usage.estimate(), Some((100, 1)));
+
+        // A large payload in another format: a file, whose marker replaces the record.
+        let large = vec![2; SMALL_MAX];
+        assert!(
+            store
+                .put_payload(key, Format::Parquet, &large, None)
+                .unwrap()
+        );
+        assert_eq!(store.read(key, Format::Container).unwrap(), None);
+        assert_eq!(
+            &store.read(key, Format::Parquet).unwrap().unwrap()[..],
+            &large[..]
+        );
+        assert_eq!(store.files().unwrap().len(), 1);
+        assert_eq!(usage.estimate(), Some((SMALL_MAX as u64, 1)));
+
+        // A small payload again: the record replaces the file, which goes.
+        assert!(
+            store
+                .put_payload(key, Format::Container, &[3; 10], None)
+                .unwrap()
+        );
+        assert_eq!(store.files().unwrap(), []);
+        assert_eq!(usage.estimate(), Some((10, 1)));
+        let (i, format, bytes) = store
+            .read_first(key, &[Format::Parquet, Format::Container])
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (i, format, &bytes[..]),
+            (1, Format::Container, &[3; 10][..])
+        );
+
+        // A walk's guarded removal: a record put again since is kept.
+        let found = store.payload_files().unwrap().remove(0);
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        store
+            .put_payload(key, Format::Container, &[4; 10], None)
+            .unwrap();
+        assert!(!store.remove_if_unchanged(&found).unwrap());
+        let found = store.payload_files().unwrap().remove(0);
+        assert!(store.remove_if_unchanged(&found).unwrap());
+        assert_eq!(store.read(key, Format::Container).unwrap(), None);
+        assert_eq!(usage.estimate(), Some((0, 0)));
+        assert!(!store.remove(key, Format::Container).unwrap());
+    }
+
+    #[test]
+    fn a_file_without_a_marker_is_found_only_until_every_file_is_marked() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = "11aabbccddeeff11";
+        {
+            let files = BlobStore::open(dir.path(), Durability::Buffered, false).unwrap();
+            files
+                .put_payload(key, Format::Container, b"old", None)
+                .unwrap();
+        }
+        // The first open with the store marks the file: it is read where it is.
+        let store = BlobStore::open(dir.path(), Durability::Buffered, true).unwrap();
+        assert_eq!(
+            &store.read(key, Format::Container).unwrap().unwrap()[..],
+            b"old"
+        );
+        // A file copied in afterwards has no marker: a miss, until marked (`repair`).
+        let copied = "22aabbccddeeff11";
+        std::fs::write(store.path(copied, Format::Container), b"copied").unwrap();
+        assert_eq!(store.read(copied, Format::Container).unwrap(), None);
+        assert_eq!(store.mark_files().unwrap(), 1);
+        assert_eq!(
+            &store.read(copied, Format::Container).unwrap().unwrap()[..],
+            b"copied"
+        );
+        // Its removal takes the marker too.
+        assert!(store.remove(copied, Format::Container).unwrap());
+        assert_eq!(store.small().unwrap().get(copied).unwrap(), None);
+    }
+
+    #[test]
     fn writes_and_removals_move_the_usage_counters() {
         let dir = tempfile::tempdir().unwrap();
-        let store = BlobStore::open(dir.path(), Durability::Buffered).unwrap();
+        let store = BlobStore::open(dir.path(), Durability::Buffered, false).unwrap();
         let usage = store.usage();
         usage.calibrate(usage.raw(), 0, 0);
         store

@@ -143,11 +143,7 @@ impl Format {
             file.read_exact_at(&mut buf, range.start).ok()?;
             Some(buf)
         };
-        let hash_in = |buf: &[u8]| {
-            let slot = crate::seal::locate(buf, self.slot_at())?.hash;
-            let text = std::str::from_utf8(buf.get(slot..slot + crate::seal::SLOT_LEN)?).ok()?;
-            crate::seal::parse_slot(text).map(str::to_string)
-        };
+        let hash_in = |buf: &[u8]| self.claimed_hash_in(buf);
         /// The most of a file read to find its slot.
         const MOST: u64 = 16 << 20;
         match self {
@@ -165,6 +161,14 @@ impl Format {
                 hash_in(&tail(256 << 10)?).or_else(|| hash_in(&tail(MOST)?))
             }
         }
+    }
+
+    /// [`Self::claimed_hash`] of a payload in memory (or of the part of one that holds its
+    /// hash slot).
+    pub fn claimed_hash_in(self, buf: &[u8]) -> Option<String> {
+        let slot = crate::seal::locate(buf, self.slot_at())?.hash;
+        let text = std::str::from_utf8(buf.get(slot..slot + crate::seal::SLOT_LEN)?).ok()?;
+        crate::seal::parse_slot(text).map(str::to_string)
     }
 
     /// The parts of a payload [`Self::read_meta`] reads, found from the file's first and last
