@@ -237,14 +237,14 @@ fn table(n: i64) -> RecordBatch {
 
 #[test]
 fn every_format_round_trips_and_sql_ttl_and_invalidation_work() {
-    let (s3, _state, cache) = one_host("formats", "f");
+    let (s3, state, cache) = one_host("formats", "f");
     let t = table(1000);
     let a = Array2::<f64>::from_shape_fn((300, 40), |(i, j)| (i * 40 + j) as f64);
     cache
         .put(&t, &params!(kind = "table", model = "xgboost"))
         .unwrap();
     cache.put(&a, &params!(kind = "array")).unwrap();
-    cache
+    let serde_key = cache
         .put(
             &Serde(vec!["a".to_string(), "b".to_string()]),
             &params!(kind = "serde"),
@@ -257,6 +257,15 @@ fn every_format_round_trips_and_sql_ttl_and_invalidation_work() {
             &PutOptions::default().ttl(Duration::from_millis(1)),
         )
         .unwrap();
+    // On an object store there is no small-entry store: small payloads are objects too.
+    assert!(!state.path().join("small").exists());
+    let small = format!("f/blobs/{}", &serde_key.to_string()[..2]);
+    assert!(
+        s3.keys(&small)
+            .iter()
+            .any(|name| name.ends_with(&format!("{serde_key}.cnobj"))),
+        "the small payload is an object"
+    );
     assert_eq!(
         cache
             .get::<RecordBatch>(&params!(kind = "table", model = "xgboost"))
