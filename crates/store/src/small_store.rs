@@ -51,9 +51,10 @@ pub const DIR: &str = "small";
 /// grows as pages are written, and pages freed by removals are used again).
 const MAP_SIZE: usize = 1 << 40;
 
-/// Disk space kept allocated past the end of the store's data file (`fallocate`, keeping
-/// the file's size): the pages of the next transactions, so that undoing a put whose catalog
-/// row could not be journaled (a full disk) still finds room for its delete.
+/// Disk space kept allocated past the store's last page (`fallocate`): the pages of the next
+/// transactions, so that undoing a put whose catalog row could not be journaled (a full
+/// disk) still finds room for its delete, and so that the data file is never shorter than
+/// its last page says ([`SmallStore::open`]).
 const RESERVE: u64 = 1 << 20;
 
 /// Bytes of a record before the payload.
@@ -118,7 +119,8 @@ impl Shared {
         if used + RESERVE / 2 <= self.reserved_to.load(Ordering::Relaxed) {
             return;
         }
-        let mode = rustix::fs::FallocateFlags::KEEP_SIZE;
+        // The file's size grows with the space: it is never shorter than its last page.
+        let mode = rustix::fs::FallocateFlags::empty();
         if rustix::fs::fallocate(&self.data, mode, used, RESERVE).is_ok() {
             self.reserved_to.store(used + RESERVE, Ordering::Relaxed);
         }
@@ -189,11 +191,19 @@ fn decode(record: &[u8]) -> Option<(Format, i64, Option<&[u8]>)> {
 }
 
 impl SmallStore {
-    /// Open (or create) the small-entry store of the cache at `root`. A store whose file is
-    /// shorter than its own last page says (truncated by hand or by a full disk of another
-    /// tool) is moved aside to `small.damaged-<µs>` and a new one started: its payloads are
-    /// lost (their catalog rows then have no payload, which `repair` reports and removes) and
-    /// its markers are rebuilt by the next walk of the payload files.
+    /// Open (or create) the small-entry store of the cache at `root`.
+    ///
+    /// LMDB maps its data file, and a read past the file's end would fault (`SIGBUS`). A file
+    /// shorter than its own last page says is not always damaged: LMDB never writes a page a
+    /// transaction allocated and freed again, and the last pages of a file can be such pages.
+    /// This store keeps the file longer than its last page ([`RESERVE`]) after each of its
+    /// transactions, so a shorter one was cut (by hand, by another tool) or left by a process
+    /// killed between a commit and that step. It is then lengthened with zeros (no read can
+    /// fault) and every record read once: a page that was cut reads as zeros, which LMDB
+    /// reports as corruption. A store that fails is moved aside to `small.damaged-<µs>` and a
+    /// new one started: its payloads are lost (their catalog rows then have no payload, which
+    /// `repair` reports and removes) and its markers are rebuilt by the walk of the payload
+    /// files at this open.
     pub fn open(root: &Path, durability: Durability) -> Result<SmallStore> {
         let dir = root.join(DIR);
         std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
@@ -224,7 +234,8 @@ impl SmallStore {
         Ok(SmallStore { shared, dir })
     }
 
-    /// Open the environment in `dir`; `None` if its data file is truncated.
+    /// Open the environment in `dir`; `None` if its data file was cut short and its records
+    /// cannot all be read (see [`Self::open`]).
     fn open_env(dir: &Path, durability: Durability) -> Result<Option<Shared>> {
         let err = |source| Error::SmallStore {
             path: dir.to_path_buf(),
@@ -253,8 +264,20 @@ impl SmallStore {
             .map_err(|e| Error::io(&data, e))?
             .len();
         let claimed = (env.info().last_page_number as u64 + 1) * u64::from(env.stat().page_size);
+        let mut short = false;
         if len < claimed {
-            return Ok(None);
+            // Longer, never shorter: zeros where pages are missing.
+            let file = std::fs::OpenOptions::new().write(true).open(&data);
+            let grown = file.and_then(|f| {
+                let now = f.metadata()?.len();
+                if now < claimed {
+                    f.set_len(claimed)
+                } else {
+                    Ok(())
+                }
+            });
+            grown.map_err(|e| Error::io(&data, e))?;
+            short = true;
         }
         // Reader slots of processes that died inside a read transaction.
         env.clear_stale_readers().map_err(err)?;
@@ -285,6 +308,9 @@ impl SmallStore {
                 (entries, state)
             }
         };
+        if short && !readable(&env, entries, state) {
+            return Ok(None);
+        }
         let shared = Shared {
             data: std::fs::OpenOptions::new()
                 .read(true)
@@ -529,6 +555,21 @@ impl SmallStore {
     }
 }
 
+/// Whether every record of both databases reads without an error (a page cut from the data
+/// file reads as zeros, which LMDB reports as corruption).
+fn readable(env: &Env, entries: Database<Bytes, Bytes>, state: Database<Str, Bytes>) -> bool {
+    let Ok(txn) = env.read_txn() else {
+        return false;
+    };
+    let all_entries = entries
+        .iter(&txn)
+        .is_ok_and(|mut it| it.all(|item| item.is_ok()));
+    let all_state = state
+        .iter(&txn)
+        .is_ok_and(|mut it| it.all(|item| item.is_ok()));
+    all_entries && all_state
+}
+
 /// The summary of a record; a damaged one's as [`SmallStore::get`] gives it (a container
 /// payload, time 0).
 fn summary(key: &str, raw: &[u8]) -> Summary {
@@ -639,13 +680,13 @@ mod tests {
                     .unwrap();
             }
         }
+        // 200 records of 3,000 bytes fill about 600 kB of pages: cut the file at a third.
         let data = dir.path().join(DIR).join("data.mdb");
-        let len = std::fs::metadata(&data).unwrap().len();
         std::fs::OpenOptions::new()
             .write(true)
             .open(&data)
             .unwrap()
-            .set_len(len / 2)
+            .set_len(200_000)
             .unwrap();
         let store = open(dir.path());
         assert_eq!(store.get(&key(1)).unwrap(), None);
@@ -660,6 +701,33 @@ mod tests {
             })
             .collect();
         assert_eq!(aside.len(), 1);
+    }
+
+    #[test]
+    fn a_file_cut_only_in_its_reserve_keeps_every_record() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = open(dir.path());
+            for i in 0..50 {
+                store
+                    .put_payload(&key(i), Format::Container, &[i as u8; 100])
+                    .unwrap();
+            }
+        }
+        let data = dir.path().join(DIR).join("data.mdb");
+        let len = std::fs::metadata(&data).unwrap().len();
+        assert!(len > RESERVE, "the reserve lengthens the file: {len}");
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&data)
+            .unwrap()
+            .set_len(len - RESERVE / 2)
+            .unwrap();
+        let store = open(dir.path());
+        for i in 0..50 {
+            let held = store.get(&key(i)).unwrap().unwrap().held;
+            assert_eq!(held, Held::Payload(vec![i as u8; 100]));
+        }
     }
 
     #[test]
