@@ -103,9 +103,11 @@ struct Shared {
     /// The `markers-complete` flag once read as set: it is never cleared, so a get reads it
     /// from memory after the first time.
     complete: AtomicBool,
-    /// The data file, held open for [`RESERVE`] (never closed before the environment: LMDB
-    /// warns against closing its files' descriptors while it has them open).
-    data: std::fs::File,
+    /// The data file's path, and the file once a write needed it for [`RESERVE`] (held open,
+    /// never closed before the environment: LMDB warns against closing its files'
+    /// descriptors while it has them open). A process that only reads never opens it.
+    data_path: PathBuf,
+    data: std::sync::OnceLock<Option<std::fs::File>>,
     /// Where the space allocated ahead of the data file ends, as far as this process knows.
     reserved_to: std::sync::atomic::AtomicU64,
 }
@@ -121,7 +123,16 @@ impl Shared {
         }
         // The file's size grows with the space: it is never shorter than its last page.
         let mode = rustix::fs::FallocateFlags::empty();
-        if rustix::fs::fallocate(&self.data, mode, used, RESERVE).is_ok() {
+        let data = self.data.get_or_init(|| {
+            let file = std::fs::OpenOptions::new()
+                .write(true)
+                .open(&self.data_path);
+            file.inspect_err(|e| tracing::debug!("cannot reserve space for the store: {e}"))
+                .ok()
+        });
+        if let Some(data) = data
+            && rustix::fs::fallocate(data, mode, used, RESERVE).is_ok()
+        {
             self.reserved_to.store(used + RESERVE, Ordering::Relaxed);
         }
     }
@@ -311,20 +322,15 @@ impl SmallStore {
         if short && !readable(&env, entries, state) {
             return Ok(None);
         }
-        let shared = Shared {
-            data: std::fs::OpenOptions::new()
-                .read(true)
-                .write(true)
-                .open(&data)
-                .map_err(|e| Error::io(&data, e))?,
+        Ok(Some(Shared {
+            data_path: data,
+            data: std::sync::OnceLock::new(),
             env,
             entries,
             state,
             complete: AtomicBool::new(false),
             reserved_to: std::sync::atomic::AtomicU64::new(0),
-        };
-        shared.reserve();
-        Ok(Some(shared))
+        }))
     }
 
     fn err(&self) -> impl Fn(heed::Error) -> Error + '_ {
