@@ -78,12 +78,21 @@ impl PayloadProbe for DiskPayloads {
             return None;
         }
         // A record holding the payload is the key's payload: a file beside it is one its put
-        // did not get to remove.
-        if let Some((format, bytes)) = self.record(key) {
-            return Some(vec![PayloadOnDisk {
-                format: format.as_str().to_string(),
-                content_hash: format.claimed_hash_in(&bytes)?,
-            }]);
+        // did not get to remove. No record, once every file has its marker, is no payload
+        // (as for a get: `crate::store`).
+        if let Some(small) = &self.small {
+            match small.get(key).ok()? {
+                Some(record) => {
+                    if let Held::Payload(bytes) = record.held {
+                        return Some(vec![PayloadOnDisk {
+                            format: record.format.as_str().to_string(),
+                            content_hash: record.format.claimed_hash_in(&bytes)?,
+                        }]);
+                    }
+                }
+                None if small.markers_complete().ok()? => return Some(Vec::new()),
+                None => {}
+            }
         }
         let mut found = Vec::new();
         for format in Format::ALL {
