@@ -8,7 +8,7 @@ use cacheness::deps::arrow::array::{Array, AsArray, RecordBatch};
 use cacheness::deps::arrow::datatypes::DataType;
 use cacheness::{CacheConfig, blocking::Cache};
 
-pub use cacheness_test_support::rerun_test;
+pub use cacheness_test_support::{rerun_test, xorshift};
 
 /// The settings of a cache whose every payload is a file (`small_entry_store` off): for
 /// tests that read, damage or delete payload files by path. The small-entry store is tested
@@ -128,15 +128,4 @@ pub fn count_files(dir: &Path, matches: impl Fn(&str) -> bool) -> usize {
         .unwrap()
         .filter(|e| matches(&e.as_ref().unwrap().file_name().to_string_lossy()))
         .count()
-}
-
-/// An endless xorshift64 stream from `seed` (not 0): bits that do not compress, the same every
-/// run.
-pub fn xorshift(mut x: u64) -> impl FnMut() -> u64 {
-    move || {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        x
-    }
 }

@@ -732,7 +732,7 @@ fn cleanup_removes_expired_entries() {
         dir.path(),
         &["put", "-", "-p", "ttl=short", "--ttl", "50ms"],
         // Over 64 KiB, incompressible: a payload file, not a record of the small-entry store.
-        &incompressible(70_000),
+        &cacheness_test_support::noise(70_000, 7),
     ));
     put_key(&run_with_stdin(
         dir.path(),
@@ -883,15 +883,7 @@ fn a_put_past_the_file_size_limit_fails_cleanly() {
             .success()
     );
     let big = dir.path().join("big.bin");
-    let mut x = 88172645463325252u64;
-    let noise: Vec<u8> = (0..1_000_000)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect();
+    let noise = cacheness_test_support::noise(1_000_000, 88172645463325252);
     std::fs::write(&big, &noise).unwrap();
     let limited = Command::new("sh")
         .arg("-c")
@@ -1195,17 +1187,4 @@ fn pull_through_tables_from_a_command_fetch_only_gaps_and_show_and_forget_covera
         !out.status.success() && err.contains("readings/settings.json"),
         "{err}"
     );
-}
-
-/// `n` bytes no codec compresses (xorshift64).
-fn incompressible(n: usize) -> Vec<u8> {
-    let mut x = 0x9e37_79b9_7f4a_7c15u64;
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
 }

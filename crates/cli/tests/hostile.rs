@@ -396,16 +396,7 @@ fn a_symlinked_shard_cannot_lead_writes_or_removals_outside_the_root() {
     std::fs::create_dir(&outside).unwrap();
     // Over 64 KiB, incompressible: a payload file in the shard, not a record of the
     // small-entry store.
-    let mut x = 0x9e37_79b9_7f4a_7c15u64;
-    let noise: Vec<u8> = (0..70_000)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect();
-    let key = put_bytes(&dir, "1", &noise, &[]);
+    let key = put_bytes(&dir, "1", &cacheness_test_support::noise(70_000, 7), &[]);
     let shard = dir.join("blobs").join(&key[..2]);
     let payload_name = format!("{key}.cnobj");
     // The attacker's directory holds a file named like the payload, which a repair of the

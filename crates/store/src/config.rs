@@ -344,7 +344,8 @@ pub struct CacheConfig {
     /// file, so processes wait for the first one's result instead of computing it too
     /// (`docs/FUNCTIONS.md`). Off by default: it costs two file operations per miss.
     pub lock_across_processes: bool,
-    /// Keep payloads under 64 KiB of a cache on disk as records of the small-entry store
+    /// Keep container payloads (objects, bytes, JSON) under 64 KiB of a cache on disk as
+    /// records of the small-entry store
     /// (`<root>/small/`, LMDB; `docs/ARCHITECTURE.md`, "Small entries") instead of a file
     /// each. On by default; turn it off for a cache on a network file system (NFS, SMB),
     /// where LMDB's locks do not hold across machines. Records already stored are still

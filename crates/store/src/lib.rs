@@ -10,7 +10,8 @@
 //! - [`store`]: payload paths and atomic writes, counted in the shared [`usage`] counters;
 //!   `shard_dirs`: the shard directories, opened without following links, that every file
 //!   operation of the store is relative to.
-//! - [`small_store`]: payloads under 64 KiB as records of one LMDB environment, and a marker
+//! - [`small_store`]: objects, bytes and JSON under 64 KiB as records of one LMDB environment
+//!   (`store::in_small_store`), and a marker
 //!   for every payload file, so that a miss needs no system call.
 //! - `remote_blobs`, `read_through`: payloads on an object store, and local copies of hot ones;
 //!   [`ranged`]: reading only the parts of a large remote payload a scan or slice needs, each

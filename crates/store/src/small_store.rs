@@ -1,4 +1,5 @@
-//! The small-entry store: payloads under [`SMALL_MAX`] bytes kept as records of one LMDB
+//! The small-entry store: container payloads under [`SMALL_MAX`] bytes
+//! (`crate::store::in_small_store`) kept as records of one LMDB
 //! environment (`<root>/small/`, through `heed`) instead of a file each, beside a marker for
 //! every key whose payload is a file. A small put then costs a write transaction in memory
 //! shared by every process (no inode to allocate, whatever state the disk is in), and a get of
@@ -41,7 +42,8 @@ use cacheness_format::keys::CacheKey;
 use crate::config::Durability;
 use crate::error::{Error, Result};
 
-/// Payloads shorter than this live in the small-entry store; longer ones are a file each.
+/// Container payloads shorter than this live in the small-entry store; longer ones, and
+/// tables and arrays, are a file each (`crate::store::in_small_store`).
 pub const SMALL_MAX: usize = 64 << 10;
 
 /// The store's directory under the cache root.

@@ -10,8 +10,8 @@
 //! limit reads; [`BlobStore::payload_files`] walks the files for an eviction pass, and
 //! [`BlobStore::remove_if_unchanged`] removes one only if it is still the file the pass chose.
 //!
-//! On disk, payloads shorter than [`SMALL_MAX`] are records of the small-entry store
-//! ([`SmallStore`]) instead of files, and every payload file has a marker there, written
+//! On disk, container payloads shorter than [`SMALL_MAX`] are records of the small-entry
+//! store ([`SmallStore`]) instead of files ([`in_small_store`]), and every payload file has a marker there, written
 //! before the file is renamed into place. Every operation here asks the store first: a record
 //! is the payload; a marker names the file; no record, once every file has its marker, is a
 //! miss without a system call. Until then (the first open of a cache written before the store
@@ -69,6 +69,14 @@ enum Located {
     Absent,
     /// Not known from the store (no store, or files not all marked yet): look for the files.
     Unknown,
+}
+
+/// Whether a payload of `format` and `len` bytes on disk is a record of the small-entry
+/// store: container payloads (objects, bytes, JSON) under [`SMALL_MAX`]. Tables and arrays
+/// stay standard files whatever their size, which other engines open by the catalog's `path`
+/// (`docs/INTEROP.md`).
+pub fn in_small_store(format: Format, len: usize) -> bool {
+    format == Format::Container && len < SMALL_MAX
 }
 
 /// The modification time a record's time (µs since the epoch) stands for.
@@ -523,7 +531,7 @@ impl BlobStore {
             }
             None => {
                 let small = self.small.as_ref().filter(|_| self.small_puts);
-                if let Some(small) = small.filter(|_| bytes.len() < SMALL_MAX) {
+                if let Some(small) = small.filter(|_| in_small_store(format, bytes.len())) {
                     return self.put_record(small, key, format, bytes);
                 }
                 // One shard descriptor for the write and the other formats' checks.

@@ -5,6 +5,7 @@
 //! - [`s3::S3`]: an S3-compatible server (moto) on loopback, one per test.
 //! - [`rerun_test`]: the test binary run again as a child process running one ignored test,
 //!   for the tests that start, race and kill processes on one cache.
+//! - [`xorshift`], [`noise`]: pseudo-random streams and bytes no codec compresses.
 
 #![warn(missing_docs)]
 
@@ -12,6 +13,22 @@ use std::path::Path;
 use std::process::Command;
 
 pub mod s3;
+
+/// A xorshift64 stream from `seed` (not 0): cheap, reproducible pseudo-random numbers.
+pub fn xorshift(mut x: u64) -> impl FnMut() -> u64 {
+    move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    }
+}
+
+/// `n` pseudo-random bytes from `seed` (not 0), which no codec compresses.
+pub fn noise(n: usize, seed: u64) -> Vec<u8> {
+    let mut next = xorshift(seed);
+    (0..n).map(|_| next() as u8).collect()
+}
 
 /// This test binary run again as a child process that runs only the ignored test `test` of
 /// the module `module` (its `module_path!()`), with `CACHENESS_TEST_CHILD` set. Standard
