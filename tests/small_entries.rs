@@ -277,6 +277,38 @@ fn the_entry_limit_evicts_the_least_recently_used_records() {
 }
 
 #[test]
+fn the_size_limit_evicts_records_down_to_the_watermark() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = Cache::open_with(
+        CacheConfig::new(dir.path())
+            .with_commit_interval(Duration::from_secs(3600))
+            .with_max_size_bytes(Some(100_000)),
+    )
+    .unwrap();
+    // Ten values of 20 kB that do not compress: records of about 20 kB each.
+    for i in 0..10u64 {
+        let value = common::noise_bytes(20_000, i + 1);
+        cache.put(&value, &params!(i = i as i64)).unwrap();
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    assert!(common::payload_files(dir.path()).is_empty(), "all records");
+    let report = cache.evict().unwrap();
+    assert!(report.bytes <= 100_000, "{report:?}");
+    let present: Vec<u64> = (0..10u64)
+        .filter(|i| {
+            cache
+                .get::<Vec<u8>>(&params!(i = *i as i64))
+                .unwrap()
+                .is_some()
+        })
+        .collect();
+    assert!((3..=4).contains(&present.len()), "{present:?}");
+    assert!(present.contains(&9), "the newest is kept: {present:?}");
+    assert!(!present.contains(&0), "the oldest goes: {present:?}");
+    assert!(cache.stats().unwrap().evicted_for_size >= 6);
+}
+
+#[test]
 fn a_cache_of_files_opens_with_the_store_and_serves_every_entry() {
     let dir = tempfile::tempdir().unwrap();
     {
