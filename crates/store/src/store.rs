@@ -567,17 +567,44 @@ impl BlobStore {
                 return Ok(true);
             }
             Some(Summary { format: file, .. }) => {
-                let shard = self.shards()?.shard(key)?;
-                self.remove_at(shard.as_fd(), key, file)?;
+                self.remove_replaced_files(small, key, (format, bytes.len()), Some(file))?;
             }
             None if !small.markers_complete()? => {
-                let shard = self.shards()?.shard(key)?;
-                self.remove_files(shard.as_fd(), key, None)?;
+                self.remove_replaced_files(small, key, (format, bytes.len()), None)?;
             }
             None => {}
         }
         self.count_write(bytes.len(), false);
         Ok(before.is_some())
+    }
+
+    /// Remove the payload file a record just put replaced (`file`, the format its marker
+    /// named; every format for `None`), under the shard's `flock` as a file put places its
+    /// file, and only if the key's record is still a payload of `format` and `len` bytes: a
+    /// put of a file that marked the key since is newer, and its file stays.
+    fn remove_replaced_files(
+        &self,
+        small: &SmallStore,
+        key: &str,
+        (format, len): (Format, usize),
+        file: Option<Format>,
+    ) -> Result<bool> {
+        let shard = self.shards()?.shard(key)?;
+        let dir = shard.as_fd();
+        let locked = rustix::fs::flock(dir, FlockOperation::LockExclusive);
+        let ours = small.summary(key).map(|now| {
+            now.is_some_and(|s| s.format == format && s.payload_len == Some(len as u64))
+        });
+        let removed = match (ours, file) {
+            (Ok(true), Some(file)) => self.remove_at(dir, key, file),
+            (Ok(true), None) => self.remove_files(dir, key, None),
+            (Ok(false), _) => Ok(false),
+            (Err(e), _) => Err(e),
+        };
+        if locked.is_ok() {
+            let _ = rustix::fs::flock(dir, FlockOperation::Unlock);
+        }
+        removed
     }
 
     /// Remove the payload files of `key` in formats other than `except` (every format for
@@ -1144,6 +1171,44 @@ mod tests {
         assert_eq!(store.read(key, Format::Container).unwrap(), None);
         assert_eq!(usage.estimate(), Some((0, 0)));
         assert!(!store.remove(key, Format::Container).unwrap());
+    }
+
+    #[test]
+    fn a_small_put_spares_the_file_of_a_large_put_that_marked_the_key_since() {
+        // The interleaving of a small and a large put of one key, step by step: the small
+        // put's record replaces a marker, then the large put marks and places its file, then
+        // the small put goes to remove the file its record replaced.
+        let dir = tempfile::tempdir().unwrap();
+        let store = BlobStore::open(dir.path(), Durability::Buffered, true).unwrap();
+        let small = store.small().unwrap();
+        let key = "33aabbccddeeff11";
+        let large = |b: u8| vec![b; SMALL_MAX];
+        store
+            .put_payload(key, Format::Container, &large(1), None)
+            .unwrap();
+        small.put_payload(key, Format::Container, b"small").unwrap();
+        store
+            .put_payload(key, Format::Container, &large(2), None)
+            .unwrap();
+        let removed = store
+            .remove_replaced_files(small, key, (Format::Container, 5), Some(Format::Container))
+            .unwrap();
+        assert!(!removed, "the newer put's file stays");
+        assert_eq!(
+            &store.read(key, Format::Container).unwrap().unwrap()[..],
+            &large(2)[..]
+        );
+        // Without a newer put, the replaced file goes.
+        small.put_payload(key, Format::Container, b"small").unwrap();
+        let removed = store
+            .remove_replaced_files(small, key, (Format::Container, 5), Some(Format::Container))
+            .unwrap();
+        assert!(removed);
+        assert_eq!(store.files().unwrap(), []);
+        assert_eq!(
+            &store.read(key, Format::Container).unwrap().unwrap()[..],
+            b"small"
+        );
     }
 
     #[test]
