@@ -7,9 +7,9 @@
 //! runs an eviction pass and when the cache is closed or dropped. Every process sees the
 //! others' accesses through the file system: within a second while they keep reading, and at
 //! their close otherwise. A record of the small-entry store keeps its time in the record
-//! (`crate::small_store`), set the same way, in one transaction per flush. Only caches with a size or entry limit keep the record (a cache that
-//! never evicts has no use for it), so set limits where every process reads them: in
-//! `cacheness.toml` or the environment.
+//! (`crate::small_store`), set the same way, in one transaction per flush. Only caches with a
+//! size or entry limit keep the record (a cache that never evicts has no use for it), so set
+//! limits where every process reads them: in `cacheness.toml` or the environment.
 
 use std::collections::HashSet;
 use std::path::PathBuf;

@@ -11,13 +11,14 @@
 //! [`BlobStore::remove_if_unchanged`] removes one only if it is still the file the pass chose.
 //!
 //! On disk, container payloads shorter than [`SMALL_MAX`] are records of the small-entry
-//! store ([`SmallStore`]) instead of files ([`in_small_store`]), and every payload file has a marker there, written
-//! before the file is renamed into place. Every operation here asks the store first: a record
-//! is the payload; a marker names the file; no record, once every file has its marker, is a
-//! miss without a system call. Until then (the first open of a cache written before the store
-//! existed marks its files) and for files the markers do not know (copied in by hand, written
-//! by an older version), the files are looked for by name, and `repair` marks them. On an
-//! object store there is no small-entry store: every payload is an object.
+//! store ([`SmallStore`]) instead of files ([`in_small_store`]), and every payload file has a
+//! marker there, written before the file is renamed into place. Every operation here asks the
+//! store first: a record is the payload; a marker names the file; no record, once every file
+//! has its marker, is a miss without a system call. Until then (the first open of a cache
+//! written before the store existed marks its files) and for files the markers do not know
+//! (copied in by hand, written by an older version), the files are looked for by name, and
+//! `repair` marks them. On an object store there is no small-entry store: every payload is an
+//! object.
 
 use std::fs;
 use std::io::Write;
@@ -244,9 +245,10 @@ fn place<D: AsFd>(tmp: &mut TempFile<D>, name: &str) -> rustix::io::Result<bool>
 
 impl BlobStore {
     /// Open the store under `root`, creating `blobs/00` .. `blobs/ff` once so puts never need
-    /// to create directories. With `small_puts`, payloads under [`SMALL_MAX`] bytes are
-    /// records of the small-entry store; without, they are files, and the store is opened
-    /// only if it exists (its records are still read, and its markers kept).
+    /// to create directories. With `small_puts`, container payloads under [`SMALL_MAX`] bytes
+    /// are records of the small-entry store ([`in_small_store`]); without, they are files,
+    /// and the store is opened only if it exists (its records are still read, and its markers
+    /// kept).
     pub fn open(root: &Path, durability: Durability, small_puts: bool) -> Result<Self> {
         Self::open_at(root, durability, None, small_puts)
     }
