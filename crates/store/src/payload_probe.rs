@@ -19,7 +19,7 @@ use cacheness_catalog::{CatalogRow, PayloadOnDisk, PayloadProbe};
 use crate::core::{Inspector, Lookup};
 use crate::error::Result;
 use crate::shard_dirs::ShardDirs;
-use crate::small_store::{Held, SmallStore};
+use crate::small_store::{Located, SmallStore};
 use crate::store::file_name;
 use cacheness_format::codec::Format;
 use cacheness_format::signing::Signer;
@@ -55,12 +55,11 @@ impl DiskPayloads {
         })
     }
 
-    /// The payload of `key` a record of the small-entry store holds, if it holds one.
-    fn record(&self, key: &str) -> Option<(Format, Vec<u8>)> {
-        let record = self.small.as_ref()?.get(key).ok()??;
-        match record.held {
-            Held::Payload(p) => Some((record.format, p)),
-            Held::File => None,
+    /// Where the small-entry store says the payload of `key` is ([`SmallStore::locate`]).
+    fn locate(&self, key: &str) -> Option<Located<Vec<u8>>> {
+        match &self.small {
+            Some(small) => small.locate(key).ok(),
+            None => Some(Located::Unknown),
         }
     }
 
@@ -80,19 +79,15 @@ impl PayloadProbe for DiskPayloads {
         // A record holding the payload is the key's payload: a file beside it is one its put
         // did not get to remove. No record, once every file has its marker, is no payload
         // (as for a get: `crate::store`).
-        if let Some(small) = &self.small {
-            match small.get(key).ok()? {
-                Some(record) => {
-                    if let Held::Payload(bytes) = record.held {
-                        return Some(vec![PayloadOnDisk {
-                            format: record.format.as_str().to_string(),
-                            content_hash: record.format.claimed_hash_in(&bytes)?,
-                        }]);
-                    }
-                }
-                None if small.markers_complete().ok()? => return Some(Vec::new()),
-                None => {}
+        match self.locate(key)? {
+            Located::Record(format, bytes) => {
+                return Some(vec![PayloadOnDisk {
+                    format: format.as_str().to_string(),
+                    content_hash: format.claimed_hash_in(&bytes)?,
+                }]);
             }
+            Located::Absent => return Some(Vec::new()),
+            Located::File(_) | Located::Unknown => {}
         }
         let mut found = Vec::new();
         for format in Format::ALL {
@@ -110,8 +105,8 @@ impl PayloadProbe for DiskPayloads {
     fn row_of(&self, key: &str, payload: &PayloadOnDisk) -> Option<CatalogRow> {
         use std::io::Read;
         let format = Format::from_name(&payload.format)?;
-        let bytes = match self.record(key) {
-            Some((f, bytes)) if f == format => bytes,
+        let bytes = match self.locate(key) {
+            Some(Located::Record(f, bytes)) if f == format => bytes,
             _ => {
                 let mut bytes = Vec::new();
                 self.open_file(key, format)

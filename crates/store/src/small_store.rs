@@ -85,6 +85,20 @@ pub struct Record {
     pub held: Held,
 }
 
+/// Where the payload of a key is, as the store tells: `P` is what a record holding the
+/// payload gives (its bytes, or its length).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Located<P> {
+    /// A record holding the payload in this format.
+    Record(Format, P),
+    /// A marker: the payload is the key's file in this format.
+    File(Format),
+    /// Nothing: every payload file has its marker, so there is no payload.
+    Absent,
+    /// Nothing, but not every file is marked yet: look for the key's files.
+    Unknown,
+}
+
 /// A record without its payload: what a walk of the store lists.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Summary {
@@ -114,12 +128,16 @@ struct Shared {
     reserved_to: std::sync::atomic::AtomicU64,
 }
 
+/// The bytes of the data file up to the end of its last page, as its meta page says.
+fn pages_end(env: &Env) -> u64 {
+    (env.info().last_page_number as u64 + 1).saturating_mul(u64::from(env.stat().page_size))
+}
+
 impl Shared {
     /// Keep [`RESERVE`] bytes allocated past the data file's last page, topped up once half
     /// of it is used. A file system without `fallocate`, or a full one, keeps none.
     fn reserve(&self) {
-        let used = (self.env.info().last_page_number as u64 + 1)
-            .saturating_mul(u64::from(self.env.stat().page_size));
+        let used = pages_end(&self.env);
         if used + RESERVE / 2 <= self.reserved_to.load(Ordering::Relaxed) {
             return;
         }
@@ -191,6 +209,13 @@ fn encode(format: Format, used_at: i64, payload: Option<&[u8]>) -> Vec<u8> {
     out
 }
 
+/// A record as the store's readers take it ([`decode`]); one this version cannot read (a
+/// damaged head) is a container payload of all its bytes, time 0: the read path's checks
+/// fail on it and remove it, and count it, as they would any damaged payload.
+fn decode_or_damaged(record: &[u8]) -> (Format, i64, Option<&[u8]>) {
+    decode(record).unwrap_or((Format::Container, 0, Some(record)))
+}
+
 /// The head of a record: its format, when it was written, and its payload if it holds one.
 fn decode(record: &[u8]) -> Option<(Format, i64, Option<&[u8]>)> {
     let (head, rest) = record.split_first_chunk::<HEAD>()?;
@@ -247,6 +272,11 @@ impl SmallStore {
         Ok(SmallStore { shared, dir })
     }
 
+    /// Whether the cache at `root` has a small-entry store (without opening or making one).
+    pub fn exists(root: &Path) -> bool {
+        root.join(DIR).join("data.mdb").exists()
+    }
+
     /// Open the environment in `dir`; `None` if its data file was cut short and its records
     /// cannot all be read (see [`Self::open`]).
     fn open_env(dir: &Path, durability: Durability) -> Result<Option<Shared>> {
@@ -263,9 +293,10 @@ impl SmallStore {
             Durability::Fsync => EnvFlags::NO_READ_AHEAD,
         };
         // SAFETY: NO_SYNC only defers the sync (see above). The map is LMDB's own and LMDB's
-        // lock file arbitrates every access to it; the cache never writes the files itself,
-        // this process opens the environment once (`OPEN`), and a data file shorter than the
-        // pages it claims is refused below before any page past its meta pages is read.
+        // lock file arbitrates every access to it; the cache never writes pages itself (it
+        // only lengthens the file), this process opens the environment once (`OPEN`), and a
+        // data file shorter than the pages it claims is lengthened below before any page past
+        // its meta pages is read.
         #[allow(unsafe_code)]
         let env = unsafe {
             options.flags(flags);
@@ -276,7 +307,7 @@ impl SmallStore {
         let len = std::fs::metadata(&data)
             .map_err(|e| Error::io(&data, e))?
             .len();
-        let claimed = (env.info().last_page_number as u64 + 1) * u64::from(env.stat().page_size);
+        let claimed = pages_end(&env);
         let mut short = false;
         if len < claimed {
             // Longer, never shorter: zeros where pages are missing.
@@ -363,9 +394,8 @@ impl SmallStore {
         &self.dir
     }
 
-    /// The record of `key`, if any. A record this version cannot read (a damaged head) is
-    /// given whole as a container payload, time 0: the read path's checks fail on it and
-    /// remove it, and count it, as they would any damaged payload.
+    /// The record of `key`, if any (a damaged one as a container payload of all its bytes:
+    /// [`decode_or_damaged`]).
     pub fn get(&self, key: &str) -> Result<Option<Record>> {
         let k = record_key(key)?;
         let s = &self.shared;
@@ -373,13 +403,7 @@ impl SmallStore {
         let Some(raw) = s.entries.get(&txn, &k).map_err(self.err())? else {
             return Ok(None);
         };
-        let Some((format, used_at, payload)) = decode(raw) else {
-            return Ok(Some(Record {
-                format: Format::Container,
-                used_at: 0,
-                held: Held::Payload(raw.to_vec()),
-            }));
-        };
+        let (format, used_at, payload) = decode_or_damaged(raw);
         Ok(Some(Record {
             format,
             used_at,
@@ -397,6 +421,33 @@ impl SmallStore {
             return Ok(None);
         };
         Ok(Some(summary(key, raw)))
+    }
+
+    /// Where the payload of `key` is: a record's payload (copied out), a marker's file, or
+    /// nothing, known ([`Located::Absent`]) once every file has its marker.
+    pub fn locate(&self, key: &str) -> Result<Located<Vec<u8>>> {
+        let found = self.get(key)?.map(|r| match r.held {
+            Held::Payload(p) => (r.format, Some(p)),
+            Held::File => (r.format, None),
+        });
+        self.located(found)
+    }
+
+    /// [`Self::locate`] with a record's payload length instead of its bytes (nothing copied).
+    pub fn locate_len(&self, key: &str) -> Result<Located<u64>> {
+        let found = self.summary(key)?.map(|s| (s.format, s.payload_len));
+        self.located(found)
+    }
+
+    /// The answer for a key whose record, if any, holds this (format, payload or `None` for a
+    /// marker).
+    fn located<P>(&self, found: Option<(Format, Option<P>)>) -> Result<Located<P>> {
+        Ok(match found {
+            Some((format, Some(payload))) => Located::Record(format, payload),
+            Some((format, None)) => Located::File(format),
+            None if self.markers_complete()? => Located::Absent,
+            None => Located::Unknown,
+        })
     }
 
     /// Store `payload` as the payload of `key` in `format`, in place of whatever the store
@@ -578,18 +629,14 @@ fn readable(env: &Env, entries: Database<Bytes, Bytes>, state: Database<Str, Byt
     all_entries && all_state
 }
 
-/// The summary of a record; a damaged one's as [`SmallStore::get`] gives it (a container
-/// payload, time 0).
+/// The summary of a record (a damaged one's as [`decode_or_damaged`] reads it).
 fn summary(key: &str, raw: &[u8]) -> Summary {
-    let (format, used_at, payload_len) = match decode(raw) {
-        Some((format, used_at, payload)) => (format, used_at, payload.map(|p| p.len() as u64)),
-        None => (Format::Container, 0, Some(raw.len() as u64)),
-    };
+    let (format, used_at, payload) = decode_or_damaged(raw);
     Summary {
         key: key.to_string(),
         format,
         used_at,
-        payload_len,
+        payload_len: payload.map(|p| p.len() as u64),
     }
 }
 

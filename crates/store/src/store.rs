@@ -36,7 +36,7 @@ use crate::read_through::ReadThrough;
 use crate::remote_blobs::RemoteBlobs;
 use crate::shard_dirs::{ShardDirs, io_error, shard_index, shard_name};
 pub use crate::small_store::SMALL_MAX;
-use crate::small_store::{Held, SmallStore, Summary};
+use crate::small_store::{Located, SmallStore, Summary};
 use crate::usage::Usage;
 use cacheness_format::codec::Format;
 use cacheness_format::keys::CacheKey;
@@ -58,18 +58,6 @@ pub struct BlobStore {
     /// Whether small payloads are put into [`Self::small`] (`small_entry_store`); when off,
     /// an existing store is still read and its markers kept.
     small_puts: bool,
-}
-
-/// Where the payload of a key is, as the small-entry store tells.
-enum Located {
-    /// A record holding the payload in this format.
-    Record(Format, Vec<u8>),
-    /// A marker: the payload is the key's file in this format.
-    File(Format),
-    /// Nothing: every payload file has its marker, so there is no payload.
-    Absent,
-    /// Not known from the store (no store, or files not all marked yet): look for the files.
-    Unknown,
 }
 
 /// Whether a payload of `format` and `len` bytes on disk is a record of the small-entry
@@ -308,8 +296,7 @@ impl BlobStore {
                 small_puts: false,
             });
         }
-        let exists = root.join(crate::small_store::DIR).join("data.mdb").exists();
-        let small = (small_puts || exists)
+        let small = (small_puts || SmallStore::exists(root))
             .then(|| SmallStore::open(root, durability))
             .transpose()?;
         let store = BlobStore {
@@ -358,33 +345,19 @@ impl BlobStore {
         small.mark_files_if_absent(&files)
     }
 
-    /// Where the payload of `key` is, as the small-entry store tells. A record this version
-    /// cannot read is handed over whole as a container payload: it fails its checks and is
-    /// removed and counted like any damaged payload.
-    fn locate(&self, key: &str) -> Result<Located> {
-        let Some(small) = &self.small else {
-            return Ok(Located::Unknown);
-        };
-        Ok(match small.get(key)? {
-            Some(record) => match record.held {
-                Held::Payload(p) => Located::Record(record.format, p),
-                Held::File => Located::File(record.format),
-            },
-            None if small.markers_complete()? => Located::Absent,
-            None => Located::Unknown,
-        })
+    /// Where the payload of `key` is, as the small-entry store tells ([`SmallStore::locate`]);
+    /// without a store, not known (the files are looked for).
+    fn locate(&self, key: &str) -> Result<Located<Vec<u8>>> {
+        self.small
+            .as_ref()
+            .map_or(Ok(Located::Unknown), |s| s.locate(key))
     }
 
-    /// Whether the payload of `key` may be a file (a marker names one, or the store cannot
-    /// tell), as [`Self::locate`] tells without copying a record's payload.
-    fn may_be_file(&self, key: &str) -> Result<bool> {
-        let Some(small) = &self.small else {
-            return Ok(true);
-        };
-        Ok(match small.summary(key)? {
-            Some(s) => s.payload_len.is_none(),
-            None => !small.markers_complete()?,
-        })
+    /// [`Self::locate`] with a record's length instead of its bytes.
+    fn locate_len(&self, key: &str) -> Result<Located<u64>> {
+        self.small
+            .as_ref()
+            .map_or(Ok(Located::Unknown), |s| s.locate_len(key))
     }
 
     /// The shard directories; an error on an object store (callers check
@@ -643,7 +616,9 @@ impl BlobStore {
     /// Open a payload file on disk to read it in parts: the file and its length, or `None` if
     /// there is none (or the payloads live on an object store).
     pub fn open_local(&self, key: &str, format: Format) -> Result<Option<(fs::File, u64)>> {
-        if self.remote.is_some() || !self.may_be_file(key)? {
+        if self.remote.is_some()
+            || matches!(self.locate_len(key)?, Located::Record(..) | Located::Absent)
+        {
             return Ok(None);
         }
         self.open_file(key, format)
@@ -794,14 +769,10 @@ impl BlobStore {
         if let Some(r) = &self.remote {
             return r.size(key, format).ok().flatten();
         }
-        if let Some(small) = &self.small {
-            match small.summary(key).ok()? {
-                Some(s) if s.payload_len.is_some() => {
-                    return s.payload_len.filter(|_| s.format == format);
-                }
-                None if small.markers_complete().ok()? => return None,
-                _ => {}
-            }
+        match self.locate_len(key).ok()? {
+            Located::Record(f, len) => return (f == format).then_some(len),
+            Located::Absent => return None,
+            Located::File(_) | Located::Unknown => {}
         }
         let shard = self.shards.as_ref()?.shard(key).ok()?;
         let stat =
@@ -899,7 +870,7 @@ impl BlobStore {
             })
         });
         file.or_else(|| {
-            if !root.join(crate::small_store::DIR).join("data.mdb").exists() {
+            if !SmallStore::exists(root) {
                 return None;
             }
             let small = SmallStore::open(root, Durability::Buffered).ok()?;
