@@ -442,14 +442,19 @@ impl BlobStore {
         if durable {
             file.sync_all().map_err(|e| Error::io(path, e))?;
         }
-        // The marker before the file: a crash between the two leaves a marker without a file
-        // (a miss), never a file without a marker (a miss that only `repair` would end).
-        let record = match &self.small {
-            Some(small) => small.mark_file(key, format)?,
-            None => None,
-        };
         let locked = rustix::fs::flock(tmp.dir.as_fd(), FlockOperation::LockExclusive);
-        let placed = place(tmp, &file_name(key, format)).map_err(|e| io_error(path, e));
+        // The marker before the file: a crash between the two leaves a marker without a file
+        // (a miss), never a file without a marker (a miss that only `repair` would end). Both
+        // under the lock, so that a small put of the key, which removes the file its record
+        // replaced under the same lock, sees the marker and the file together or neither.
+        let marked = match &self.small {
+            Some(small) => small.mark_file(key, format),
+            None => Ok(None),
+        };
+        let placed = marked.and_then(|record| {
+            let replaced = place(tmp, &file_name(key, format)).map_err(|e| io_error(path, e))?;
+            Ok((replaced, record))
+        });
         let others = match placed {
             Ok(_) => self.remove_files(tmp.dir.as_fd(), key, Some(format)),
             Err(_) => Ok(false),
@@ -457,7 +462,7 @@ impl BlobStore {
         if locked.is_ok() {
             let _ = rustix::fs::flock(tmp.dir.as_fd(), FlockOperation::Unlock);
         }
-        let mut replaced = placed?;
+        let (mut replaced, record) = placed?;
         if let Some(Summary {
             payload_len: Some(old),
             ..
