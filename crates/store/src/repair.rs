@@ -432,7 +432,7 @@ fn scan(core: &CacheCore) -> Result<(VerifyReport, Vec<Finding>)> {
                 remove,
             };
             // A record is always the key's newest payload (a put of a file replaces it).
-            findings.extend(judge_payload(core, at, bytes, &indexed, now, |_| true)?);
+            findings.push(judge_payload(core, at, bytes, &indexed, now, |_| true)?);
         }
     }
     Ok((report_of(checked_rows, payloads, &findings), findings))
@@ -574,10 +574,7 @@ fn judge_file(
         Some(small) => small.summary(key)?,
         None => None,
     };
-    if record
-        .as_ref()
-        .is_some_and(|r| r.payload_len.is_some() && !core.store().is_remote())
-    {
+    if record.as_ref().is_some_and(|r| r.payload_len.is_some()) {
         let finding = Finding {
             problem: problem(
                 ProblemKind::ReplacedFile,
@@ -616,9 +613,7 @@ fn judge_file(
         path,
         remove: remove_file(core, file, key, format),
     };
-    let mut found: Vec<Finding> = judge_payload(core, at, bytes, indexed, now, |newer| newer)?
-        .into_iter()
-        .collect();
+    let mut found = vec![judge_payload(core, at, bytes, indexed, now, |newer| newer)?];
     // A file found invalid is removed: no marker for it.
     if found.iter().all(|f| {
         !matches!(
@@ -652,7 +647,7 @@ fn judge_payload(
     indexed: &HashMap<String, (Format, i64)>,
     now: i64,
     keep: impl Fn(bool) -> bool,
-) -> Result<Option<Finding>> {
+) -> Result<Finding> {
     let Judged {
         key,
         format,
@@ -717,5 +712,5 @@ fn judge_payload(
             }
         }
     };
-    Ok(Some(finding))
+    Ok(finding)
 }
