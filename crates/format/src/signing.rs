@@ -136,26 +136,7 @@ fn not_a_key(text: &str) -> String {
 /// A key from its text: 64 hex digits, either case, surrounding white space ignored (the
 /// format of key files and of `CACHENESS_SIGNING_KEY`).
 pub fn parse_hex_key(text: &str) -> Option<[u8; KEY_LEN]> {
-    hex_array(text.trim().to_ascii_lowercase().as_bytes())
-}
-
-/// `N` bytes from exactly `2N` lower-case hex digits (no allocation: this is on the get path).
-fn hex_array<const N: usize>(text: &[u8]) -> Option<[u8; N]> {
-    fn digit(c: u8) -> Option<u8> {
-        match c {
-            b'0'..=b'9' => Some(c - b'0'),
-            b'a'..=b'f' => Some(c - b'a' + 10),
-            _ => None,
-        }
-    }
-    if text.len() != 2 * N {
-        return None;
-    }
-    let mut out = [0u8; N];
-    for (o, pair) in out.iter_mut().zip(text.chunks_exact(2)) {
-        *o = digit(pair[0])? << 4 | digit(pair[1])?;
-    }
-    Some(out)
+    crate::keys::unhex_lower(text.trim().to_ascii_lowercase().as_bytes())
 }
 
 fn key_error(source: impl Into<String>, reason: impl Into<String>) -> Error {
@@ -239,9 +220,9 @@ impl Signature {
             return None;
         }
         Some(Signature {
-            key_id: hex_array(&rest[..16])?,
-            mac: hex_array(&rest[17..81])?,
-            hmac: hex_array(&rest[82..])?,
+            key_id: crate::keys::unhex_lower(&rest[..16])?,
+            mac: crate::keys::unhex_lower(&rest[17..81])?,
+            hmac: crate::keys::unhex_lower(&rest[82..])?,
         })
     }
 

@@ -297,10 +297,11 @@ impl Value {
 
 /// Lower-case hex of bytes.
 pub fn hex(b: &[u8]) -> String {
-    use std::fmt::Write;
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(b.len() * 2);
     for x in b {
-        let _ = write!(s, "{x:02x}");
+        s.push(char::from(DIGITS[usize::from(x >> 4)]));
+        s.push(char::from(DIGITS[usize::from(x & 0xf)]));
     }
     s
 }
@@ -310,10 +311,54 @@ pub fn unhex(s: &str) -> Option<Vec<u8>> {
     if !s.len().is_multiple_of(2) {
         return None;
     }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
-        .collect()
+    let mut out = vec![0; s.len() / 2];
+    decode_hex(s.as_bytes(), &mut out, &ANY_CASE)?;
+    Some(out)
+}
+
+/// `N` bytes from exactly `2N` lower-case hex digits, and nothing else (no allocation: the
+/// get path parses signatures with it, and a digit whose case was flipped is not the digit
+/// that was signed).
+pub fn unhex_lower<const N: usize>(text: &[u8]) -> Option<[u8; N]> {
+    let mut out = [0u8; N];
+    decode_hex(text, &mut out, &LOWER_CASE)?;
+    Some(out)
+}
+
+/// Not a hex digit, in the tables below.
+const NOT_HEX: u8 = 0xff;
+
+/// The value of each byte as a hex digit, of either case or of lower case only.
+const ANY_CASE: [u8; 256] = hex_table(true);
+const LOWER_CASE: [u8; 256] = hex_table(false);
+
+const fn hex_table(upper_too: bool) -> [u8; 256] {
+    let mut t = [NOT_HEX; 256];
+    let mut i = 0;
+    while i < 16 {
+        let digit = b"0123456789abcdef"[i];
+        t[digit as usize] = i as u8;
+        if upper_too {
+            t[digit.to_ascii_uppercase() as usize] = i as u8;
+        }
+        i += 1;
+    }
+    t
+}
+
+/// Decode `text` (exactly two digits per byte of `out`) by `table`.
+fn decode_hex(text: &[u8], out: &mut [u8], table: &[u8; 256]) -> Option<()> {
+    if text.len() != 2 * out.len() {
+        return None;
+    }
+    for (o, pair) in out.iter_mut().zip(text.chunks_exact(2)) {
+        let (hi, lo) = (table[usize::from(pair[0])], table[usize::from(pair[1])]);
+        if hi == NOT_HEX || lo == NOT_HEX {
+            return None;
+        }
+        *o = hi << 4 | lo;
+    }
+    Some(())
 }
 
 fn date_string(days: i32) -> String {
@@ -337,4 +382,49 @@ macro_rules! params {
     ($($name:ident = $value:expr),+ $(,)?) => {
         $crate::Params::new()$(.with(stringify!($name), $value))+
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{hex, unhex, unhex_lower};
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn hex_round_trips_in_either_case(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
+            let text = hex(&bytes);
+            prop_assert_eq!(text.len(), 2 * bytes.len());
+            prop_assert!(text.bytes().all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c)));
+            prop_assert_eq!(unhex(&text), Some(bytes.clone()));
+            prop_assert_eq!(unhex(&text.to_ascii_uppercase()), Some(bytes));
+        }
+
+        #[test]
+        fn hex_decoding_agrees_with_the_standard_library(text in "[0-9a-fA-Fg-z]{0,12}") {
+            let std: Option<Vec<u8>> = (text.len() % 2 == 0)
+                .then(|| {
+                    (0..text.len())
+                        .step_by(2)
+                        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).ok())
+                        .collect()
+                })
+                .flatten();
+            prop_assert_eq!(unhex(&text), std);
+        }
+    }
+
+    #[test]
+    fn lower_case_decoding_takes_exactly_two_lower_case_digits_a_byte() {
+        assert_eq!(unhex_lower::<2>(b"00ff"), Some([0, 255]));
+        assert_eq!(unhex_lower::<2>(b"00fF"), None, "an upper-case digit");
+        assert_eq!(unhex_lower::<2>(b"00f"), None, "too short");
+        assert_eq!(unhex_lower::<2>(b"00ff0"), None, "too long");
+        assert_eq!(unhex_lower::<1>(b"0g"), None, "not a digit");
+        assert_eq!(unhex_lower::<1>(b"+1"), None, "a sign is not a digit");
+        assert_eq!(
+            unhex("+1"),
+            None,
+            "from_str_radix would take a sign inside a pair"
+        );
+    }
 }
