@@ -25,11 +25,14 @@ const MAX_RECORD: usize = 64 << 20;
 
 /// Encode one journal record.
 pub fn encode_record(op: &CatalogOp) -> Result<Vec<u8>, rmp_serde::encode::Error> {
-    let body = rmp_serde::to_vec(op)?;
-    let mut out = Vec::with_capacity(HEADER_LEN + body.len());
-    out.extend_from_slice(&(body.len() as u32).to_le_bytes());
-    out.extend_from_slice(&xxh3_64(&body).to_le_bytes());
-    out.extend_from_slice(&body);
+    // The body is written in place after room for the header (a row is a few hundred bytes).
+    let mut out = Vec::with_capacity(512);
+    out.resize(HEADER_LEN, 0);
+    rmp_serde::encode::write(&mut out, op)?;
+    let body_len = (out.len() - HEADER_LEN) as u32;
+    let sum = xxh3_64(&out[HEADER_LEN..]);
+    out[..4].copy_from_slice(&body_len.to_le_bytes());
+    out[4..HEADER_LEN].copy_from_slice(&sum.to_le_bytes());
     Ok(out)
 }
 

@@ -81,15 +81,16 @@ pub fn head(meta: EntryMeta, codec: &str, payload_len: u64, room: usize) -> Resu
         codec: codec.to_string(),
         payload_len,
     };
-    let bytes = rmp_serde::to_vec_named(&header)
-        .map_err(|e| encode_error(&header.meta, "container header", e))?;
-    let len = u32::try_from(bytes.len())
-        .map_err(|_| encode_error(&header.meta, "container header", "it is over 4 GiB"))?;
-    let mut out = Vec::with_capacity(FIXED + bytes.len() + room);
+    // The header is written in place after the fixed part, whose length field follows it.
+    let mut out = Vec::with_capacity(FIXED + 512 + room);
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&VERSION.to_le_bytes());
-    out.extend_from_slice(&len.to_le_bytes());
-    out.extend_from_slice(&bytes);
+    out.extend_from_slice(&[0; 4]);
+    rmp_serde::encode::write_named(&mut out, &header)
+        .map_err(|e| encode_error(&header.meta, "container header", e))?;
+    let len = u32::try_from(out.len() - FIXED)
+        .map_err(|_| encode_error(&header.meta, "container header", "it is over 4 GiB"))?;
+    out[FIXED - 4..FIXED].copy_from_slice(&len.to_le_bytes());
     Ok(out)
 }
 
