@@ -1,0 +1,67 @@
+//! NumPy arrays ↔ Blosc2 arrays, by element type: every numeric dtype and bool.
+
+use bytes::Bytes;
+use cacheness::deps::ndarray::ArrayD;
+use cacheness::{Cacheable, EntryMeta, Params, PutOptions};
+use numpy::{IntoPyArray, PyArrayDyn, PyArrayMethods, PyUntypedArray, PyUntypedArrayMethods};
+use pyo3::exceptions::PyTypeError;
+use pyo3::prelude::*;
+
+use crate::{CacheError, cache_err};
+
+/// Store `value`, a NumPy array, under `params`.
+pub fn put(
+    py: Python<'_>,
+    cache: &cacheness::blocking::Cache,
+    value: &Bound<'_, PyAny>,
+    params: &Params,
+    opts: &PutOptions,
+) -> PyResult<String> {
+    macro_rules! by_dtype {
+        ($($t:ty),*) => {$(
+            if let Ok(a) = value.cast::<PyArrayDyn<$t>>() {
+                // An owned copy in standard order: the encoder reads it while the GIL is
+                // released, when Python code could change the array's memory.
+                let owned: ArrayD<$t> = a.readonly().as_array().to_owned();
+                return py
+                    .detach(|| cache.put_with(&owned, params, opts))
+                    .map(|k| k.to_string())
+                    .map_err(cache_err);
+            }
+        )*};
+    }
+    by_dtype!(f64, f32, i64, i32, i16, i8, u64, u32, u16, u8, bool);
+    let dtype = value
+        .cast::<PyUntypedArray>()
+        .map(|a| a.dtype().to_string())
+        .unwrap_or_else(|_| crate::object::type_name(value));
+    Err(PyTypeError::new_err(format!(
+        "an array of dtype {dtype} cannot be stored (bool and the numeric dtypes can, in \
+         native byte order)"
+    )))
+}
+
+/// The NumPy array an array payload holds.
+pub fn get(py: Python<'_>, bytes: Bytes, meta: &EntryMeta) -> PyResult<Py<PyAny>> {
+    let dtype = meta
+        .info
+        .get("dtype")
+        .and_then(|d| d.as_str())
+        .unwrap_or("?")
+        .to_string();
+    macro_rules! by_name {
+        ($($t:ty),*) => {$(
+            if dtype == <$t as cacheness::Element>::NAME {
+                let array = py
+                    .detach(|| <ArrayD<$t> as Cacheable>::decode(bytes, meta))
+                    .map_err(cache_err)?;
+                return Ok(array.into_pyarray(py).into_any().unbind());
+            }
+        )*};
+    }
+    by_name!(f64, f32, i64, i32, i16, i8, u64, u32, u16, u8, bool);
+    Err(CacheError::new_err(format!(
+        "entry {}: its array holds elements of type {dtype:?}, which this version cannot read",
+        meta.key
+    )))
+}

@@ -1,0 +1,319 @@
+//! The native module of the `cacheness` Python package (`cacheness._native`).
+//!
+//! The Pythonic API (`cacheness.Cache`, type dispatch for pandas, polars and pyarrow,
+//! `docs/PYTHON.md`) is Python, in `python/cacheness/`; this module is the part that touches
+//! the cache, and it releases the GIL around every call into it (I/O, codecs, SQL).
+//!
+//! - `lib.rs`: the module, [`Cache`] (one open cache) and the error types;
+//! - `params.rs`: key parameters from Python values (the keys Rust's `params!` gives);
+//! - `object.rs`: Python values ↔ the container's MessagePack;
+//! - `array.rs`: NumPy arrays ↔ Blosc2 arrays, by element type;
+//! - `table.rs`: Arrow tables as IPC streams both ways (pyarrow reads and writes them).
+
+mod array;
+mod object;
+mod params;
+mod table;
+
+use std::path::PathBuf;
+
+use cacheness::{CacheConfig, DataType, Params, PutOptions, RawObject};
+use pyo3::create_exception;
+use pyo3::exceptions::{PyException, PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict};
+
+create_exception!(
+    _native,
+    CacheError,
+    PyException,
+    "An error of the cache: its message names the key, file or column at fault, and the cause."
+);
+
+/// A cache error as a Python exception, with its whole chain of causes.
+fn cache_err(e: impl std::error::Error) -> PyErr {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let cause = s.to_string();
+        if !text.contains(&cause) {
+            text.push_str(": ");
+            text.push_str(&cause);
+        }
+        source = s.source();
+    }
+    CacheError::new_err(text)
+}
+
+fn invalid(what: &str, e: impl std::fmt::Display) -> PyErr {
+    PyValueError::new_err(format!("{what}: {e}"))
+}
+
+/// One open cache.
+#[pyclass(frozen, module = "cacheness._native")]
+struct Cache {
+    inner: cacheness::blocking::Cache,
+}
+
+/// What a put records besides the value.
+fn put_options(ttl: Option<&str>, description: Option<String>) -> PyResult<PutOptions> {
+    let ttl = ttl
+        .map(cacheness::config::parse_duration)
+        .transpose()
+        .map_err(|e| invalid("ttl", e))?;
+    Ok(PutOptions {
+        ttl,
+        description,
+        ..Default::default()
+    })
+}
+
+#[pymethods]
+impl Cache {
+    /// Open (creating if needed) the cache in `dir`. `default_ttl` ("7d", "1h") and
+    /// `max_size` ("10GiB") override `cacheness.toml` and the `CACHENESS_*` variables.
+    #[new]
+    #[pyo3(signature = (dir, default_ttl=None, max_size=None))]
+    fn new(
+        py: Python<'_>,
+        dir: PathBuf,
+        default_ttl: Option<&str>,
+        max_size: Option<&str>,
+    ) -> PyResult<Self> {
+        let mut config = CacheConfig::new(&dir);
+        if let Some(ttl) = default_ttl {
+            let ttl =
+                cacheness::config::parse_duration(ttl).map_err(|e| invalid("default_ttl", e))?;
+            config = config.with_default_ttl(Some(ttl));
+        }
+        if let Some(size) = max_size {
+            let size = cacheness::config::parse_size(size).map_err(|e| invalid("max_size", e))?;
+            config = config.with_max_size_bytes(Some(size));
+        }
+        let inner = py
+            .detach(|| cacheness::blocking::Cache::open_with(config))
+            .map_err(cache_err)?;
+        Ok(Cache { inner })
+    }
+
+    /// The key the parameters name (16 hex digits).
+    fn key(&self, params: &Bound<'_, PyDict>) -> PyResult<String> {
+        key_of(params)
+    }
+
+    /// Store a dict, list, tuple, str, int, float, bool, None or bytes nested in those, as an
+    /// object (MessagePack in the signed container).
+    #[pyo3(signature = (value, params, ttl=None, description=None))]
+    fn put_object(
+        &self,
+        py: Python<'_>,
+        value: &Bound<'_, PyAny>,
+        params: &Bound<'_, PyDict>,
+        ttl: Option<&str>,
+        description: Option<String>,
+    ) -> PyResult<String> {
+        let bytes = object::to_msgpack(value).map_err(PyTypeError::new_err)?;
+        let params = params::params(params)?;
+        let opts = put_options(ttl, description)?;
+        self.put_value(py, &RawObject(bytes), &params, &opts)
+    }
+
+    /// Store bytes as they are.
+    #[pyo3(signature = (value, params, ttl=None, description=None))]
+    fn put_bytes(
+        &self,
+        py: Python<'_>,
+        value: &[u8],
+        params: &Bound<'_, PyDict>,
+        ttl: Option<&str>,
+        description: Option<String>,
+    ) -> PyResult<String> {
+        let params = params::params(params)?;
+        let opts = put_options(ttl, description)?;
+        self.put_value(py, &value.to_vec(), &params, &opts)
+    }
+
+    /// Store a NumPy array (any numeric dtype or bool, any order and strides) as a Blosc2
+    /// array.
+    #[pyo3(signature = (value, params, ttl=None, description=None))]
+    fn put_array(
+        &self,
+        py: Python<'_>,
+        value: &Bound<'_, PyAny>,
+        params: &Bound<'_, PyDict>,
+        ttl: Option<&str>,
+        description: Option<String>,
+    ) -> PyResult<String> {
+        let params = params::params(params)?;
+        let opts = put_options(ttl, description)?;
+        array::put(py, &self.inner, value, &params, &opts)
+    }
+
+    /// Store an Arrow table given as an IPC stream (`pyarrow`'s `RecordBatchStreamWriter`).
+    #[pyo3(signature = (ipc, params, ttl=None, description=None))]
+    fn put_table_ipc(
+        &self,
+        py: Python<'_>,
+        ipc: &[u8],
+        params: &Bound<'_, PyDict>,
+        ttl: Option<&str>,
+        description: Option<String>,
+    ) -> PyResult<String> {
+        let params = params::params(params)?;
+        let opts = put_options(ttl, description)?;
+        let batches = py.detach(|| table::from_ipc(ipc))?;
+        self.put_value(py, &batches, &params, &opts)
+    }
+
+    /// The entry's value as `(data_type, value)`, or `None` on a miss: an object or bytes
+    /// value as itself, JSON as its text, an array as a NumPy array, a table as an IPC
+    /// stream.
+    fn get<'py>(
+        &self,
+        py: Python<'py>,
+        params: &Bound<'py, PyDict>,
+    ) -> PyResult<Option<(&'static str, Py<PyAny>)>> {
+        let params = params::params(params)?;
+        let found = py
+            .detach(|| self.inner.payload(&params))
+            .map_err(cache_err)?;
+        let Some((info, bytes)) = found else {
+            return Ok(None);
+        };
+        let what = format!("entry {}", info.cache_key);
+        let (meta, _) = py
+            .detach(|| info.format.read_meta(&bytes, &what))
+            .map_err(cache_err)?;
+        let value: Py<PyAny> = match info.data_type {
+            DataType::Object => {
+                let raw = py
+                    .detach(|| <RawObject as cacheness::Cacheable>::decode(bytes, &meta))
+                    .map_err(cache_err)?;
+                object::from_msgpack(py, &raw.0)
+                    .map_err(|e| CacheError::new_err(format!("{what}: {e}")))?
+            }
+            DataType::Bytes => {
+                let raw = py
+                    .detach(|| <Vec<u8> as cacheness::Cacheable>::decode(bytes, &meta))
+                    .map_err(cache_err)?;
+                PyBytes::new(py, &raw).into_any().unbind()
+            }
+            DataType::Json => {
+                let v = py
+                    .detach(|| <serde_json::Value as cacheness::Cacheable>::decode(bytes, &meta))
+                    .map_err(cache_err)?;
+                v.to_string().into_pyobject(py)?.into_any().unbind()
+            }
+            DataType::Ndarray => array::get(py, bytes, &meta)?,
+            DataType::ArrowTable => {
+                let ipc = py.detach(|| table::to_ipc(bytes, &meta))?;
+                PyBytes::new(py, &ipc).into_any().unbind()
+            }
+        };
+        Ok(Some((info.data_type.as_str(), value)))
+    }
+
+    /// Whether a live entry exists.
+    fn exists(&self, py: Python<'_>, params: &Bound<'_, PyDict>) -> PyResult<bool> {
+        let params = params::params(params)?;
+        py.detach(|| self.inner.exists(&params)).map_err(cache_err)
+    }
+
+    /// Remove an entry; whether there was one.
+    fn invalidate(&self, py: Python<'_>, params: &Bound<'_, PyDict>) -> PyResult<bool> {
+        let params = params::params(params)?;
+        py.detach(|| self.inner.invalidate(&params))
+            .map_err(cache_err)
+    }
+
+    /// Renew an entry's TTL and access time; whether there was one.
+    fn touch(&self, py: Python<'_>, params: &Bound<'_, PyDict>) -> PyResult<bool> {
+        let params = params::params(params)?;
+        py.detach(|| self.inner.touch(&params)).map_err(cache_err)
+    }
+
+    /// Remove every entry; how many there were.
+    fn clear(&self, py: Python<'_>) -> PyResult<usize> {
+        py.detach(|| self.inner.clear()).map_err(cache_err)
+    }
+
+    /// Remove expired entries; how many.
+    fn cleanup_expired(&self, py: Python<'_>) -> PyResult<usize> {
+        py.detach(|| self.inner.cleanup_expired())
+            .map_err(cache_err)
+    }
+
+    /// The live entries, as JSON text (a list of objects).
+    fn list_entries_json(&self, py: Python<'_>) -> PyResult<String> {
+        let entries = py.detach(|| self.inner.list_entries()).map_err(cache_err)?;
+        serde_json::to_string(&entries).map_err(cache_err)
+    }
+
+    /// Counts and sizes, as JSON text.
+    fn stats_json(&self, py: Python<'_>) -> PyResult<String> {
+        let stats = py.detach(|| self.inner.stats()).map_err(cache_err)?;
+        serde_json::to_string(&stats).map_err(cache_err)
+    }
+
+    /// What `verify` found, as JSON text.
+    fn verify_json(&self, py: Python<'_>) -> PyResult<String> {
+        let report = py.detach(|| self.inner.verify()).map_err(cache_err)?;
+        serde_json::to_string(&report).map_err(cache_err)
+    }
+
+    /// What `repair` found and did, as JSON text.
+    fn repair_json(&self, py: Python<'_>) -> PyResult<String> {
+        let report = py.detach(|| self.inner.repair()).map_err(cache_err)?;
+        serde_json::to_string(&report).map_err(cache_err)
+    }
+
+    /// The answer to a read-only SQL statement, as an Arrow IPC stream.
+    fn sql_ipc<'py>(&self, py: Python<'py>, query: &str) -> PyResult<Bound<'py, PyBytes>> {
+        let ipc = py.detach(|| {
+            let batches = self.inner.sql(query).map_err(cache_err)?;
+            table::batches_to_ipc(&batches)
+        })?;
+        Ok(PyBytes::new(py, &ipc))
+    }
+
+    /// Commit pending catalog rows to Delta.
+    fn flush(&self, py: Python<'_>) -> PyResult<()> {
+        py.detach(|| self.inner.flush()).map_err(cache_err)
+    }
+
+    /// Flush and close; later calls raise `CacheError`.
+    fn close(&self, py: Python<'_>) -> PyResult<()> {
+        py.detach(|| self.inner.close()).map_err(cache_err)
+    }
+}
+
+impl Cache {
+    fn put_value<T: cacheness::Cacheable + Sync>(
+        &self,
+        py: Python<'_>,
+        value: &T,
+        params: &Params,
+        opts: &PutOptions,
+    ) -> PyResult<String> {
+        py.detach(|| self.inner.put_with(value, params, opts))
+            .map(|k| k.to_string())
+            .map_err(cache_err)
+    }
+}
+
+/// The key a dict of parameters names (16 hex digits), as `params!` would give it.
+#[pyfunction]
+fn key_of(params: &Bound<'_, PyDict>) -> PyResult<String> {
+    let params = params::params(params)?;
+    params.key().map(|k| k.to_string()).map_err(cache_err)
+}
+
+/// The native module.
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<Cache>()?;
+    m.add_function(wrap_pyfunction!(key_of, m)?)?;
+    m.add("CacheError", m.py().get_type::<CacheError>())?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}
