@@ -55,6 +55,15 @@ struct Cache {
     inner: cacheness::blocking::Cache,
 }
 
+/// A put's parameters, and what it records besides the value.
+fn put_request(
+    params: &Bound<'_, PyDict>,
+    ttl: Option<&str>,
+    description: Option<String>,
+) -> PyResult<(Params, PutOptions)> {
+    Ok((params::params(params)?, put_options(ttl, description)?))
+}
+
 /// What a put records besides the value.
 fn put_options(ttl: Option<&str>, description: Option<String>) -> PyResult<PutOptions> {
     let ttl = ttl
@@ -113,8 +122,7 @@ impl Cache {
         description: Option<String>,
     ) -> PyResult<String> {
         let bytes = object::to_msgpack(value).map_err(PyTypeError::new_err)?;
-        let params = params::params(params)?;
-        let opts = put_options(ttl, description)?;
+        let (params, opts) = put_request(params, ttl, description)?;
         self.put_value(py, &RawObject(bytes), &params, &opts)
     }
 
@@ -128,8 +136,7 @@ impl Cache {
         ttl: Option<&str>,
         description: Option<String>,
     ) -> PyResult<String> {
-        let params = params::params(params)?;
-        let opts = put_options(ttl, description)?;
+        let (params, opts) = put_request(params, ttl, description)?;
         self.put_value(py, &value.to_vec(), &params, &opts)
     }
 
@@ -144,8 +151,7 @@ impl Cache {
         ttl: Option<&str>,
         description: Option<String>,
     ) -> PyResult<String> {
-        let params = params::params(params)?;
-        let opts = put_options(ttl, description)?;
+        let (params, opts) = put_request(params, ttl, description)?;
         array::put(py, &self.inner, value, &params, &opts)
     }
 
@@ -159,8 +165,7 @@ impl Cache {
         ttl: Option<&str>,
         description: Option<String>,
     ) -> PyResult<String> {
-        let params = params::params(params)?;
-        let opts = put_options(ttl, description)?;
+        let (params, opts) = put_request(params, ttl, description)?;
         let batches = py.detach(|| table::from_ipc(ipc))?;
         self.put_value(py, &batches, &params, &opts)
     }

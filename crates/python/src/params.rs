@@ -12,16 +12,17 @@ use crate::object::{MAX_DEPTH, type_name};
 pub fn params(dict: &Bound<'_, PyDict>) -> PyResult<Params> {
     let mut params = Params::new();
     for (name, value) in dict.iter() {
-        let name: String = name.extract().map_err(|_| {
-            PyTypeError::new_err(format!(
-                "a parameter name must be a str, not {}",
-                type_name(&name)
-            ))
-        })?;
+        let name = str_key(&name, "a parameter name")?;
         let value = key_value(&value, 0).map_err(|e| at_parameter(&name, e))?;
         params = params.with(&name, value);
     }
     Ok(params)
+}
+
+/// A name or dict key, which must be a `str`.
+fn str_key(k: &Bound<'_, PyAny>, what: &str) -> PyResult<String> {
+    k.extract()
+        .map_err(|_| PyTypeError::new_err(format!("{what} must be a str, not {}", type_name(k))))
 }
 
 fn at_parameter(name: &str, e: PyErr) -> PyErr {
@@ -72,12 +73,7 @@ fn key_value(v: &Bound<'_, PyAny>, depth: usize) -> PyResult<Value> {
     if let Ok(dict) = v.cast::<PyDict>() {
         let mut map = std::collections::BTreeMap::new();
         for (k, x) in dict.iter() {
-            let k: String = k.extract().map_err(|_| {
-                PyTypeError::new_err(format!(
-                    "a dict in a key parameter needs str keys, not {}",
-                    type_name(&k)
-                ))
-            })?;
+            let k = str_key(&k, "a dict key in a key parameter")?;
             map.insert(k, key_value(&x, depth + 1)?);
         }
         return Ok(Value::Map(map));

@@ -228,3 +228,10 @@ def test_a_cli_put_is_read_by_python(tmp_path, cli):
                    input=b"raw bytes from the CLI", check=True, capture_output=True)
     with cacheness.Cache(root) as c:
         assert c.get(model="cli", n=1) == b"raw bytes from the CLI"
+
+
+def test_parameter_names_and_dict_keys_must_be_str(cache):
+    with pytest.raises(TypeError, match="a dict key in a key parameter must be a str, not int"):
+        cache.put(1, p={1: "a"})
+    with pytest.raises(TypeError, match="a parameter name must be a str"):
+        cache._native.put_object(1, {2: "a"})
