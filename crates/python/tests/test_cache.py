@@ -235,3 +235,13 @@ def test_parameter_names_and_dict_keys_must_be_str(cache):
         cache.put(1, p={1: "a"})
     with pytest.raises(TypeError, match="a parameter name must be a str"):
         cache._native.put_object(1, {2: "a"})
+
+
+def test_pandas_frames_come_back_as_pandas_with_their_index(cache):
+    import pandas as pd
+    df = pd.DataFrame({"x": [1.5, 2.5, None], "s": ["a", "b", "c"]},
+                      index=pd.Index([10, 20, 30], name="id"))
+    cache.put(df, dataset="pandas")
+    back = cache.get(dataset="pandas")
+    assert isinstance(back, pd.DataFrame)
+    pd.testing.assert_frame_equal(back, df)
