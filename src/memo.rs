@@ -320,8 +320,11 @@ impl Flights {
 }
 
 /// An exclusive lock on one key across processes: `<root>/locks/<key>.lock`, a transient
-/// [`LockFile`] (removed when released, so lock files do not pile up).
-pub(crate) struct KeyLock {
+/// [`LockFile`] (removed when released, so lock files do not pile up). Compute-once lookups
+/// take it; the Python package's `@cached` takes it too, polling with
+/// [`KeyLock::try_acquire`] so that Ctrl-C can interrupt the wait.
+#[derive(Debug)]
+pub struct KeyLock {
     _file: LockFile,
 }
 
@@ -331,12 +334,24 @@ impl KeyLock {
         root.join("locks")
     }
 
-    /// Wait for and take the lock on `key`.
-    pub(crate) fn acquire(root: &Path, key: &str) -> Result<KeyLock> {
+    fn path(root: &Path, key: &str) -> Result<PathBuf> {
+        // The key names a file: only a key's 16 hex digits may.
+        let key = CacheKey::parse(key)?;
         let dir = Self::dir(root);
         std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-        let file = LockFile::acquire_transient(&dir.join(format!("{key}.lock")))?;
+        Ok(dir.join(format!("{key}.lock")))
+    }
+
+    /// Wait for and take the lock on `key` (16 hex digits) of the cache at `root`.
+    pub fn acquire(root: &Path, key: &str) -> Result<KeyLock> {
+        let file = LockFile::acquire_transient(&Self::path(root, key)?)?;
         Ok(KeyLock { _file: file })
+    }
+
+    /// Take the lock on `key` if no other holder has it; `None` if one has.
+    pub fn try_acquire(root: &Path, key: &str) -> Result<Option<KeyLock>> {
+        let file = LockFile::try_acquire_transient(&Self::path(root, key)?)?;
+        Ok(file.map(|f| KeyLock { _file: f }))
     }
 }
 
@@ -365,16 +380,31 @@ mod tests {
 
     #[test]
     fn a_key_lock_excludes_a_second_holder_and_removes_its_file() {
+        const KEY: &str = "00c0ffee00c0ffee";
         let dir = tempfile::tempdir().unwrap();
-        let lock = KeyLock::acquire(dir.path(), "abc").unwrap();
-        let path = KeyLock::dir(dir.path()).join("abc.lock");
+        let lock = KeyLock::acquire(dir.path(), KEY).unwrap();
+        let path = KeyLock::dir(dir.path()).join(format!("{KEY}.lock"));
         assert!(path.exists());
+        assert!(
+            KeyLock::try_acquire(dir.path(), KEY).unwrap().is_none(),
+            "a try while it is held finds it taken"
+        );
         let root = dir.path().to_path_buf();
-        let second = std::thread::spawn(move || KeyLock::acquire(&root, "abc").map(|_| ()));
+        let second = std::thread::spawn(move || KeyLock::acquire(&root, KEY).map(|_| ()));
         std::thread::sleep(std::time::Duration::from_millis(50));
         assert!(!second.is_finished(), "the second holder waits");
         drop(lock);
         second.join().unwrap().unwrap();
         assert!(!path.exists(), "the last holder removes the file");
+        let again = KeyLock::try_acquire(dir.path(), KEY).unwrap();
+        assert!(again.is_some(), "a try on a free key takes it");
+    }
+
+    #[test]
+    fn a_key_lock_names_only_a_key() {
+        let dir = tempfile::tempdir().unwrap();
+        for bad in ["../../etc/passwd", "abc", "00C0FFEE00C0FFEE/x"] {
+            assert!(KeyLock::try_acquire(dir.path(), bad).is_err(), "{bad}");
+        }
     }
 }

@@ -4,7 +4,8 @@
 //! `docs/PYTHON.md`) is Python, in `python/cacheness/`; this module is the part that touches
 //! the cache, and it releases the GIL around every call into it (I/O, codecs, SQL).
 //!
-//! - `lib.rs`: the module, [`Cache`] (one open cache) and the error types;
+//! - `lib.rs`: the module, [`Cache`] (one open cache), [`KeyParams`] (a call's parameters,
+//!   keyed once), [`KeyLock`] and the error types;
 //! - `params.rs`: key parameters from Python values (the keys Rust's `params!` gives);
 //! - `object.rs`: Python values ↔ the container's MessagePack;
 //! - `array.rs`: NumPy arrays ↔ Blosc2 arrays, by element type;
@@ -16,12 +17,18 @@ mod params;
 mod table;
 
 use std::path::PathBuf;
+use std::sync::LazyLock;
 
+use cacheness::keys::ContentHasher;
 use cacheness::{CacheConfig, DataType, Params, PutOptions, RawObject};
+use params::KeyCx;
 use pyo3::create_exception;
 use pyo3::exceptions::{PyException, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
+
+/// How often a wait for another process's key lock looks again (and checks for Ctrl-C).
+const LOCK_POLL: std::time::Duration = std::time::Duration::from_millis(5);
 
 create_exception!(
     _native,
@@ -53,15 +60,45 @@ fn invalid(what: &str, e: impl std::fmt::Display) -> PyErr {
 #[pyclass(frozen, module = "cacheness._native")]
 struct Cache {
     inner: cacheness::blocking::Cache,
+    /// Store other objects pickled, and unpickle them on a get (after the signature check).
+    allow_pickle: bool,
 }
 
-/// A put's parameters, and what it records besides the value.
-fn put_request(
-    params: &Bound<'_, PyDict>,
-    ttl: Option<&str>,
-    description: Option<String>,
-) -> PyResult<(Params, PutOptions)> {
-    Ok((params::params(params)?, put_options(ttl, description)?))
+/// Parameters keyed once (paths hashed, arrays and tables digested), to look up and store
+/// under without keying them again: what `@cached` builds for a call.
+#[pyclass(frozen, module = "cacheness._native")]
+struct KeyParams {
+    params: Params,
+    key: String,
+}
+
+#[pymethods]
+impl KeyParams {
+    /// The key (16 hex digits).
+    #[getter]
+    fn key(&self) -> &str {
+        &self.key
+    }
+}
+
+/// The hasher of path parameters outside a cache (`cacheness.key`): no stat cache on disk.
+fn process_hasher() -> &'static ContentHasher {
+    static HASHER: LazyLock<ContentHasher> = LazyLock::new(ContentHasher::in_memory);
+    &HASHER
+}
+
+/// Parameters given as a dict, or as [`KeyParams`] already keyed.
+fn lookup_params(given: &Bound<'_, PyAny>, hasher: &ContentHasher) -> PyResult<Params> {
+    if let Ok(keyed) = given.cast::<KeyParams>() {
+        return Ok(keyed.get().params.clone());
+    }
+    let dict = given.cast::<PyDict>().map_err(|_| {
+        PyTypeError::new_err(format!(
+            "parameters must be a dict or KeyParams, not {}",
+            object::type_name(given)
+        ))
+    })?;
+    params::params(Params::new(), dict, KeyCx { hasher })
 }
 
 /// What a put records besides the value.
@@ -81,13 +118,15 @@ fn put_options(ttl: Option<&str>, description: Option<String>) -> PyResult<PutOp
 impl Cache {
     /// Open (creating if needed) the cache in `dir`. `default_ttl` ("7d", "1h") and
     /// `max_size` ("10GiB") override `cacheness.toml` and the `CACHENESS_*` variables.
+    /// `allow_pickle` stores objects of other types pickled and unpickles them on a get.
     #[new]
-    #[pyo3(signature = (dir, default_ttl=None, max_size=None))]
+    #[pyo3(signature = (dir, default_ttl=None, max_size=None, allow_pickle=false))]
     fn new(
         py: Python<'_>,
         dir: PathBuf,
         default_ttl: Option<&str>,
         max_size: Option<&str>,
+        allow_pickle: bool,
     ) -> PyResult<Self> {
         let mut config = CacheConfig::new(&dir);
         if let Some(ttl) = default_ttl {
@@ -102,12 +141,69 @@ impl Cache {
         let inner = py
             .detach(|| cacheness::blocking::Cache::open_with(config))
             .map_err(cache_err)?;
-        Ok(Cache { inner })
+        Ok(Cache {
+            inner,
+            allow_pickle,
+        })
+    }
+
+    /// Whether other objects are stored pickled (and unpickled on a get).
+    #[getter]
+    fn allow_pickle(&self) -> bool {
+        self.allow_pickle
     }
 
     /// The key the parameters name (16 hex digits).
-    fn key(&self, params: &Bound<'_, PyDict>) -> PyResult<String> {
-        key_of(params)
+    fn key(&self, params: &Bound<'_, PyAny>) -> PyResult<String> {
+        key_string(&self.params_of(params)?)
+    }
+
+    /// Key parameters once: `function` (its name) and `version` become the system parameters
+    /// `_fn` and `_version` that Rust's `#[cached]` uses.
+    #[pyo3(signature = (params, function=None, version=None))]
+    fn key_params(
+        &self,
+        params: &Bound<'_, PyDict>,
+        function: Option<&str>,
+        version: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<KeyParams> {
+        let cx = KeyCx {
+            hasher: self.inner.content_hasher(),
+        };
+        let base = match function {
+            Some(name) => {
+                let version = version.map(|v| params::value(v, cx)).transpose()?;
+                cacheness::function::function_params(name, version)
+            }
+            None => Params::new(),
+        };
+        let params = params::params(base, params, cx)?;
+        let key = key_string(&params)?;
+        Ok(KeyParams { params, key })
+    }
+
+    /// Remove every entry of a function (`_fn` = `function`, any version): how many.
+    fn clear_function(&self, py: Python<'_>, function: &str) -> PyResult<usize> {
+        py.detach(|| cacheness::function::clear_function(&self.inner, function))
+            .map_err(cache_err)
+    }
+
+    /// Take the lock on `key` across processes (`<root>/locks/<key>.lock`), waiting for a
+    /// holder in another process without the GIL; Ctrl-C (a signal) interrupts the wait.
+    fn lock_key(&self, py: Python<'_>, key: &str) -> PyResult<KeyLock> {
+        let root = self.inner.config().root.clone();
+        loop {
+            let got = py
+                .detach(|| cacheness::memo::KeyLock::try_acquire(&root, key))
+                .map_err(cache_err)?;
+            if let Some(lock) = got {
+                return Ok(KeyLock {
+                    held: std::sync::Mutex::new(Some(lock)),
+                });
+            }
+            py.check_signals()?;
+            py.detach(|| std::thread::sleep(LOCK_POLL));
+        }
     }
 
     /// Store a dict, list, tuple, str, int, float, bool, None or bytes nested in those, as an
@@ -117,12 +213,12 @@ impl Cache {
         &self,
         py: Python<'_>,
         value: &Bound<'_, PyAny>,
-        params: &Bound<'_, PyDict>,
+        params: &Bound<'_, PyAny>,
         ttl: Option<&str>,
         description: Option<String>,
     ) -> PyResult<String> {
-        let bytes = object::to_msgpack(value).map_err(PyTypeError::new_err)?;
-        let (params, opts) = put_request(params, ttl, description)?;
+        let bytes = object::to_msgpack(value, self.allow_pickle).map_err(PyTypeError::new_err)?;
+        let (params, opts) = self.put_request(params, ttl, description)?;
         self.put_value(py, &RawObject(bytes), &params, &opts)
     }
 
@@ -132,11 +228,11 @@ impl Cache {
         &self,
         py: Python<'_>,
         value: &[u8],
-        params: &Bound<'_, PyDict>,
+        params: &Bound<'_, PyAny>,
         ttl: Option<&str>,
         description: Option<String>,
     ) -> PyResult<String> {
-        let (params, opts) = put_request(params, ttl, description)?;
+        let (params, opts) = self.put_request(params, ttl, description)?;
         self.put_value(py, &value.to_vec(), &params, &opts)
     }
 
@@ -147,11 +243,11 @@ impl Cache {
         &self,
         py: Python<'_>,
         value: &Bound<'_, PyAny>,
-        params: &Bound<'_, PyDict>,
+        params: &Bound<'_, PyAny>,
         ttl: Option<&str>,
         description: Option<String>,
     ) -> PyResult<String> {
-        let (params, opts) = put_request(params, ttl, description)?;
+        let (params, opts) = self.put_request(params, ttl, description)?;
         array::put(py, &self.inner, value, &params, &opts)
     }
 
@@ -161,11 +257,11 @@ impl Cache {
         &self,
         py: Python<'_>,
         ipc: &[u8],
-        params: &Bound<'_, PyDict>,
+        params: &Bound<'_, PyAny>,
         ttl: Option<&str>,
         description: Option<String>,
     ) -> PyResult<String> {
-        let (params, opts) = put_request(params, ttl, description)?;
+        let (params, opts) = self.put_request(params, ttl, description)?;
         let batches = py.detach(|| table::from_ipc(ipc))?;
         self.put_value(py, &batches, &params, &opts)
     }
@@ -176,9 +272,9 @@ impl Cache {
     fn get<'py>(
         &self,
         py: Python<'py>,
-        params: &Bound<'py, PyDict>,
+        params: &Bound<'py, PyAny>,
     ) -> PyResult<Option<(&'static str, Py<PyAny>)>> {
-        let params = params::params(params)?;
+        let params = self.params_of(params)?;
         let found = py
             .detach(|| self.inner.payload(&params))
             .map_err(cache_err)?;
@@ -194,7 +290,7 @@ impl Cache {
                 let raw = py
                     .detach(|| <RawObject as cacheness::Cacheable>::decode(bytes, &meta))
                     .map_err(cache_err)?;
-                object::from_msgpack(py, &raw.0)
+                object::from_msgpack(py, &raw.0, self.allow_pickle)
                     .map_err(|e| CacheError::new_err(format!("{what}: {e}")))?
             }
             DataType::Bytes => {
@@ -219,21 +315,21 @@ impl Cache {
     }
 
     /// Whether a live entry exists.
-    fn exists(&self, py: Python<'_>, params: &Bound<'_, PyDict>) -> PyResult<bool> {
-        let params = params::params(params)?;
+    fn exists(&self, py: Python<'_>, params: &Bound<'_, PyAny>) -> PyResult<bool> {
+        let params = self.params_of(params)?;
         py.detach(|| self.inner.exists(&params)).map_err(cache_err)
     }
 
     /// Remove an entry; whether there was one.
-    fn invalidate(&self, py: Python<'_>, params: &Bound<'_, PyDict>) -> PyResult<bool> {
-        let params = params::params(params)?;
+    fn invalidate(&self, py: Python<'_>, params: &Bound<'_, PyAny>) -> PyResult<bool> {
+        let params = self.params_of(params)?;
         py.detach(|| self.inner.invalidate(&params))
             .map_err(cache_err)
     }
 
     /// Renew an entry's TTL and access time; whether there was one.
-    fn touch(&self, py: Python<'_>, params: &Bound<'_, PyDict>) -> PyResult<bool> {
-        let params = params::params(params)?;
+    fn touch(&self, py: Python<'_>, params: &Bound<'_, PyAny>) -> PyResult<bool> {
+        let params = self.params_of(params)?;
         py.detach(|| self.inner.touch(&params)).map_err(cache_err)
     }
 
@@ -293,6 +389,21 @@ impl Cache {
 }
 
 impl Cache {
+    /// The parameters `given` names (a dict, or [`KeyParams`]), keyed with this cache's hasher.
+    fn params_of(&self, given: &Bound<'_, PyAny>) -> PyResult<Params> {
+        lookup_params(given, self.inner.content_hasher())
+    }
+
+    /// A put's parameters, and what it records besides the value.
+    fn put_request(
+        &self,
+        params: &Bound<'_, PyAny>,
+        ttl: Option<&str>,
+        description: Option<String>,
+    ) -> PyResult<(Params, PutOptions)> {
+        Ok((self.params_of(params)?, put_options(ttl, description)?))
+    }
+
     fn put_value<T: cacheness::Cacheable + Sync>(
         &self,
         py: Python<'_>,
@@ -306,17 +417,40 @@ impl Cache {
     }
 }
 
+/// A held lock on one key across processes; released by `release()` or when dropped.
+#[pyclass(frozen, module = "cacheness._native")]
+struct KeyLock {
+    held: std::sync::Mutex<Option<cacheness::memo::KeyLock>>,
+}
+
+#[pymethods]
+impl KeyLock {
+    /// Release the lock (again is a no-op).
+    fn release(&self) {
+        let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
+        held.take();
+    }
+}
+
+fn key_string(params: &Params) -> PyResult<String> {
+    params.key().map(|k| k.to_string()).map_err(cache_err)
+}
+
 /// The key a dict of parameters names (16 hex digits), as `params!` would give it.
 #[pyfunction]
 fn key_of(params: &Bound<'_, PyDict>) -> PyResult<String> {
-    let params = params::params(params)?;
-    params.key().map(|k| k.to_string()).map_err(cache_err)
+    let cx = KeyCx {
+        hasher: process_hasher(),
+    };
+    key_string(&params::params(Params::new(), params, cx)?)
 }
 
 /// The native module.
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Cache>()?;
+    m.add_class::<KeyParams>()?;
+    m.add_class::<KeyLock>()?;
     m.add_function(wrap_pyfunction!(key_of, m)?)?;
     m.add("CacheError", m.py().get_type::<CacheError>())?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;

@@ -2,6 +2,7 @@
 
 use bytes::Bytes;
 use cacheness::deps::arrow::array::RecordBatch;
+use cacheness::deps::arrow::datatypes::SchemaRef;
 use cacheness::deps::arrow::ipc::reader::StreamReader;
 use cacheness::deps::arrow::ipc::writer::StreamWriter;
 use cacheness::{Cacheable, EntryMeta};
@@ -12,11 +13,18 @@ use crate::cache_err;
 
 /// The batches of an IPC stream.
 pub fn from_ipc(ipc: &[u8]) -> PyResult<Vec<RecordBatch>> {
+    schema_and_batches(ipc).map(|(_, batches)| batches)
+}
+
+/// The schema and batches of an IPC stream (the schema even when there are no batches).
+pub fn schema_and_batches(ipc: &[u8]) -> PyResult<(SchemaRef, Vec<RecordBatch>)> {
     let reader = StreamReader::try_new(ipc, None)
         .map_err(|e| PyValueError::new_err(format!("the table's IPC stream: {e}")))?;
-    reader
+    let schema = reader.schema();
+    let batches = reader
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| PyValueError::new_err(format!("the table's IPC stream: {e}")))
+        .map_err(|e| PyValueError::new_err(format!("the table's IPC stream: {e}")))?;
+    Ok((schema, batches))
 }
 
 /// The IPC stream of a table payload.

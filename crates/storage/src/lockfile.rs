@@ -53,20 +53,42 @@ impl LockFile {
     /// waiter that then gets the lock on the removed file sees that the path no longer names
     /// the file it locked, and starts over on the new one.
     pub fn acquire_transient(path: &Path) -> Result<LockFile> {
-        use std::os::unix::fs::MetadataExt;
         loop {
             let file = open(path)?;
             file.lock().map_err(|e| StorageError::io(path, e))?;
-            let held = file.metadata().map_err(|e| StorageError::io(path, e))?;
-            match std::fs::metadata(path) {
-                Ok(now) if now.ino() == held.ino() && now.dev() == held.dev() => {
-                    return Ok(LockFile::held(file, path, true));
-                }
-                // The previous holder removed the file we locked: lock the new one.
-                Ok(_) => continue,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-                Err(e) => return Err(StorageError::io(path, e)),
+            if let Some(held) = Self::still_named(file, path)? {
+                return Ok(held);
             }
+        }
+    }
+
+    /// [`LockFile::acquire_transient`] without waiting: `None` if another holder has the lock.
+    pub fn try_acquire_transient(path: &Path) -> Result<Option<LockFile>> {
+        loop {
+            let file = open(path)?;
+            match file.try_lock() {
+                Ok(()) => {}
+                Err(std::fs::TryLockError::WouldBlock) => return Ok(None),
+                Err(std::fs::TryLockError::Error(e)) => return Err(StorageError::io(path, e)),
+            }
+            if let Some(held) = Self::still_named(file, path)? {
+                return Ok(Some(held));
+            }
+        }
+    }
+
+    /// The transient lock just taken on `file`, if `path` still names that file (its previous
+    /// holder may have removed it while this one waited: then `None`, start over).
+    fn still_named(file: File, path: &Path) -> Result<Option<LockFile>> {
+        use std::os::unix::fs::MetadataExt;
+        let held = file.metadata().map_err(|e| StorageError::io(path, e))?;
+        match std::fs::metadata(path) {
+            Ok(now) if now.ino() == held.ino() && now.dev() == held.dev() => {
+                Ok(Some(LockFile::held(file, path, true)))
+            }
+            Ok(_) => Ok(None),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(StorageError::io(path, e)),
         }
     }
 

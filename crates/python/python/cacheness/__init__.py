@@ -8,14 +8,13 @@ that ``cache.sql(...)`` queries. See docs/PYTHON.md.
 
 from __future__ import annotations
 
-import io
 import json
 from typing import Any
 
-from . import _native
-from ._native import CacheError
+from . import _native, _tables
+from ._native import CacheError, KeyParams
 
-__all__ = ["Cache", "CacheError", "key"]
+__all__ = ["Cache", "CacheError", "CacheInfo", "KeyParams", "cached", "key"]
 __version__: str = _native.__version__
 
 _OBJECT_TYPES = (dict, list, tuple, str, int, float, bool, type(None))
@@ -27,47 +26,14 @@ def key(**params: Any) -> str:
     return _native.key_of(params)
 
 
-def _table_kind(value: Any) -> str | None:
-    """``"pyarrow"``, ``"pandas"`` or ``"polars"`` for a table of that library, else None."""
-    module = type(value).__module__.split(".")[0]
-    name = type(value).__name__
-    if module == "pyarrow" and name in ("Table", "RecordBatch"):
-        return "pyarrow"
-    if module == "pandas" and name in ("DataFrame", "Series"):
-        return "pandas"
-    if module == "polars" and name in ("DataFrame", "Series"):
-        return "polars"
-    return None
-
-
-def _to_ipc(value: Any, kind: str) -> bytes:
-    import pyarrow as pa
-
-    if kind == "pandas":
-        import pandas as pd
-
-        frame = value.to_frame() if isinstance(value, pd.Series) else value
-        table = pa.Table.from_pandas(frame, preserve_index=True)
-    elif kind == "polars":
-        import polars as pl
-
-        frame = value.to_frame() if isinstance(value, pl.Series) else value
-        table = frame.to_arrow()
-    else:
-        table = pa.Table.from_batches([value]) if isinstance(value, pa.RecordBatch) else value
-    sink = io.BytesIO()
-    with pa.ipc.new_stream(sink, table.schema) as writer:
-        writer.write_table(table)
-    return sink.getvalue()
-
-
-def _from_ipc(ipc: bytes) -> Any:
-    import pyarrow as pa
-
-    table = pa.ipc.open_stream(ipc).read_all()
-    if table.schema.metadata and b"pandas" in table.schema.metadata:
-        return table.to_pandas()
-    return table
+def _decode(found: tuple[str, Any]) -> Any:
+    """The Python value of what the native get found: ``(data_type, value)``."""
+    data_type, value = found
+    if data_type == "json":
+        return json.loads(value)
+    if data_type == "arrow_table":
+        return _tables.from_ipc(value)
+    return value
 
 
 class Cache:
@@ -79,8 +45,8 @@ class Cache:
     """
 
     def __init__(self, dir: str | Any = ".cacheness", *, default_ttl: str | None = None,
-                 max_size: str | None = None) -> None:
-        self._native = _native.Cache(str(dir), default_ttl, max_size)
+                 max_size: str | None = None, allow_pickle: bool = False) -> None:
+        self._native = _native.Cache(str(dir), default_ttl, max_size, allow_pickle)
 
     def __enter__(self) -> Cache:
         return self
@@ -94,35 +60,40 @@ class Cache:
 
         NumPy arrays become Blosc2 arrays; pyarrow, pandas and polars tables become
         Parquet; bytes are stored as they are; dicts, lists, tuples, str, int, float, bool
-        and None become an object. Any other type is a ``TypeError``.
+        and None become an object. Any other type is a ``TypeError``, unless the cache was
+        opened with ``allow_pickle=True``: then it is pickled into the signed container.
         """
+        return self._put(value, params, ttl, description)
+
+    def _put(self, value: Any, params: dict[str, Any] | KeyParams, ttl: str | None,
+             description: str | None) -> str:
         import numpy as np
 
         if isinstance(value, np.ndarray):
             return self._native.put_array(value, params, ttl, description)
         if isinstance(value, (bytes, bytearray, memoryview)):
             return self._native.put_bytes(bytes(value), params, ttl, description)
-        kind = _table_kind(value)
+        kind = _tables.table_kind(value)
         if kind is not None:
-            return self._native.put_table_ipc(_to_ipc(value, kind), params, ttl, description)
-        if isinstance(value, _OBJECT_TYPES):
+            ipc = _tables.to_ipc(value, kind)
+            return self._native.put_table_ipc(ipc, params, ttl, description)
+        if isinstance(value, _OBJECT_TYPES) or self.allow_pickle:
             return self._native.put_object(value, params, ttl, description)
         raise TypeError(
             f"a value of type {type(value).__module__}.{type(value).__qualname__} cannot be "
-            "stored: arrays, tables, bytes, dict, list, tuple, str, int, float, bool and None can")
+            "stored: arrays, tables, bytes, dict, list, tuple, str, int, float, bool and None "
+            "can; open the cache with allow_pickle=True to store other objects pickled")
+
+    @property
+    def allow_pickle(self) -> bool:
+        """Whether other objects are stored pickled (and unpickled on a get)."""
+        return self._native.allow_pickle
 
     def get(self, **params: Any) -> Any:
         """The value stored under ``params``, or None on a miss (or an expired, invalid or
         damaged entry, which is removed)."""
         found = self._native.get(params)
-        if found is None:
-            return None
-        data_type, value = found
-        if data_type == "json":
-            return json.loads(value)
-        if data_type == "arrow_table":
-            return _from_ipc(value)
-        return value
+        return None if found is None else _decode(found)
 
     def exists(self, **params: Any) -> bool:
         """Whether a live entry is stored under ``params``."""
@@ -181,3 +152,6 @@ class Cache:
     def close(self) -> None:
         """Commit pending catalog rows and close; later calls raise ``CacheError``."""
         self._native.close()
+
+
+from ._cached import CacheInfo, cached  # noqa: E402  (it uses Cache)

@@ -1,0 +1,96 @@
+"""Tables of pyarrow, pandas and polars as Arrow IPC streams, the form in which they cross into
+the native module (and back)."""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+
+def table_kind(value: Any) -> str | None:
+    """``"pyarrow"``, ``"pandas"`` or ``"polars"`` for a table of that library, else None."""
+    module = type(value).__module__.split(".")[0]
+    name = type(value).__name__
+    if module == "pyarrow" and name in ("Table", "RecordBatch"):
+        return "pyarrow"
+    if module == "pandas" and name in ("DataFrame", "Series"):
+        return "pandas"
+    if module == "polars" and name in ("DataFrame", "Series"):
+        return "polars"
+    return None
+
+
+# The schema metadata entry that says which Python type a table was, so that it comes back
+# as that type (pandas' own metadata says how to rebuild its index and dtypes).
+_ORIGIN = b"cacheness.python"
+
+
+def to_ipc(value: Any, kind: str) -> bytes:
+    """The Arrow IPC stream of a table or series of ``kind``, marked with its Python type."""
+    import pyarrow as pa
+
+    origin: dict[str, Any] = {"type": f"{kind}.{type(value).__name__}"}
+    if kind == "pandas":
+        import pandas as pd
+
+        if isinstance(value, pd.Series):
+            origin["name"] = value.name
+            value = value.to_frame(name="series" if value.name is None else value.name)
+        table = pa.Table.from_pandas(value, preserve_index=True)
+    elif kind == "polars":
+        import polars as pl
+
+        if isinstance(value, pl.Series):
+            value = value.to_frame()
+        table = value.to_arrow()
+    else:
+        table = pa.Table.from_batches([value]) if isinstance(value, pa.RecordBatch) else value
+    metadata = dict(table.schema.metadata or {})
+    metadata[_ORIGIN] = json.dumps(origin).encode()
+    table = table.replace_schema_metadata(metadata)
+    sink = io.BytesIO()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return sink.getvalue()
+
+
+def from_ipc(ipc: bytes) -> Any:
+    """The table an IPC stream holds, as the Python type it was put as: pandas and polars
+    frames and series, pyarrow tables and record batches (a table written by Rust or the
+    CLI comes back as a ``pyarrow.Table``)."""
+    import pyarrow as pa
+
+    table = pa.ipc.open_stream(ipc).read_all()
+    metadata = dict(table.schema.metadata or {})
+    try:
+        origin = json.loads(metadata.pop(_ORIGIN, b"{}"))
+    except ValueError:
+        origin = {}
+    kind = origin.get("type") if isinstance(origin, dict) else None
+    if kind is None and b"pandas" in metadata:
+        kind = "pandas.DataFrame"
+    table = table.replace_schema_metadata(metadata or None)
+    if kind in ("pandas.DataFrame", "pandas.Series"):
+        frame = table.to_pandas()
+        if kind == "pandas.Series":
+            series = frame.iloc[:, 0]
+            series.name = origin.get("name")
+            return series
+        return frame
+    if kind in ("polars.DataFrame", "polars.Series"):
+        import polars as pl
+
+        frame = pl.from_arrow(table)
+        return frame.to_series(0) if kind == "polars.Series" else frame
+    if kind == "pyarrow.RecordBatch":
+        return table.combine_chunks().to_batches()[0] if table.num_rows else \
+            pa.RecordBatch.from_pylist([], schema=table.schema)
+    return table
+
+
+def table_ipc(value: Any) -> bytes | None:
+    """The IPC stream of a pyarrow, pandas or polars table or series; None for anything else.
+    (The native module calls it to key a table parameter by its content.)"""
+    kind = table_kind(value)
+    return None if kind is None else to_ipc(value, kind)
