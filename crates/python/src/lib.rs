@@ -16,6 +16,7 @@ mod object;
 mod params;
 mod table;
 
+use std::mem::ManuallyDrop;
 use std::path::PathBuf;
 use std::sync::LazyLock;
 
@@ -31,14 +32,52 @@ use pyo3::types::{PyBytes, PyDict};
 const LOCK_POLL: std::time::Duration = std::time::Duration::from_millis(5);
 
 create_exception!(
-    _native,
+    cacheness,
     CacheError,
     PyException,
     "An error of the cache: its message names the key, file or column at fault, and the cause."
 );
+create_exception!(
+    cacheness,
+    CacheClosedError,
+    CacheError,
+    "The cache was closed: open it again."
+);
+create_exception!(
+    cacheness,
+    StorageError,
+    CacheError,
+    "A file, directory or object of the cache could not be read or written (a full disk, \
+     permissions, the small-entry store)."
+);
+create_exception!(
+    cacheness,
+    CatalogError,
+    CacheError,
+    "The Delta catalog or the journal failed."
+);
+create_exception!(
+    cacheness,
+    SqlError,
+    CacheError,
+    "A SQL statement failed: syntax, an unknown table or column, or a statement that would write."
+);
+create_exception!(
+    cacheness,
+    FormatError,
+    CacheError,
+    "A key could not be derived, a value not encoded, or a payload is not what it should be."
+);
+create_exception!(
+    cacheness,
+    ConfigError,
+    CacheError,
+    "A setting is invalid (cacheness.toml, CACHENESS_* variables, a TTL)."
+);
 
-/// A cache error as a Python exception, with its whole chain of causes.
-fn cache_err(e: impl std::error::Error) -> PyErr {
+/// A cache error as a Python exception of the class its kind maps to (`CacheError` or a
+/// subclass), with its whole chain of causes in the message.
+fn cache_err<E: std::error::Error + 'static>(e: E) -> PyErr {
     let mut text = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {
@@ -49,7 +88,26 @@ fn cache_err(e: impl std::error::Error) -> PyErr {
         }
         source = s.source();
     }
-    CacheError::new_err(text)
+    let any: &dyn std::any::Any = &e;
+    if let Some(format) = any.downcast_ref::<cacheness::FormatError>() {
+        return match format {
+            cacheness::FormatError::Io { .. } => StorageError::new_err(text),
+            _ => FormatError::new_err(text),
+        };
+    }
+    use cacheness::Error as E;
+    match any.downcast_ref::<E>() {
+        Some(E::Closed { .. }) => CacheClosedError::new_err(text),
+        Some(E::Storage(_) | E::OtherIo(_) | E::Read { .. } | E::SmallStore { .. }) => {
+            StorageError::new_err(text)
+        }
+        Some(E::Catalog(_) | E::PutUndone { .. }) => CatalogError::new_err(text),
+        Some(E::Sql(_)) => SqlError::new_err(text),
+        Some(E::Format(cacheness::FormatError::Io { .. })) => StorageError::new_err(text),
+        Some(E::Format(_)) => FormatError::new_err(text),
+        Some(E::Config { .. } | E::InvalidTtl { .. }) => ConfigError::new_err(text),
+        _ => CacheError::new_err(text),
+    }
 }
 
 fn invalid(what: &str, e: impl std::fmt::Display) -> PyErr {
@@ -59,7 +117,11 @@ fn invalid(what: &str, e: impl std::fmt::Display) -> PyErr {
 /// One open cache.
 #[pyclass(frozen, module = "cacheness._native")]
 struct Cache {
-    inner: cacheness::blocking::Cache,
+    /// The open cache; never dropped in a process forked from the one that opened it (its
+    /// threads and locks belong to the parent).
+    opened: ManuallyDrop<cacheness::blocking::Cache>,
+    /// The process that opened it.
+    pid: u32,
     /// Store other objects pickled, and unpickle them on a get (after the signature check).
     allow_pickle: bool,
 }
@@ -142,7 +204,8 @@ impl Cache {
             .detach(|| cacheness::blocking::Cache::open_with(config))
             .map_err(cache_err)?;
         Ok(Cache {
-            inner,
+            opened: ManuallyDrop::new(inner),
+            pid: std::process::id(),
             allow_pickle,
         })
     }
@@ -168,7 +231,7 @@ impl Cache {
         version: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<KeyParams> {
         let cx = KeyCx {
-            hasher: self.inner.content_hasher(),
+            hasher: self.inner()?.content_hasher(),
         };
         let base = match function {
             Some(name) => {
@@ -184,14 +247,15 @@ impl Cache {
 
     /// Remove every entry of a function (`_fn` = `function`, any version): how many.
     fn clear_function(&self, py: Python<'_>, function: &str) -> PyResult<usize> {
-        py.detach(|| cacheness::function::clear_function(&self.inner, function))
+        let cache = self.inner()?;
+        py.detach(|| cacheness::function::clear_function(cache, function))
             .map_err(cache_err)
     }
 
     /// Take the lock on `key` across processes (`<root>/locks/<key>.lock`), waiting for a
     /// holder in another process without the GIL; Ctrl-C (a signal) interrupts the wait.
     fn lock_key(&self, py: Python<'_>, key: &str) -> PyResult<KeyLock> {
-        let root = self.inner.config().root.clone();
+        let root = self.inner()?.config().root.clone();
         loop {
             let got = py
                 .detach(|| cacheness::memo::KeyLock::try_acquire(&root, key))
@@ -199,6 +263,7 @@ impl Cache {
             if let Some(lock) = got {
                 return Ok(KeyLock {
                     held: std::sync::Mutex::new(Some(lock)),
+                    pid: std::process::id(),
                 });
             }
             py.check_signals()?;
@@ -248,7 +313,7 @@ impl Cache {
         description: Option<String>,
     ) -> PyResult<String> {
         let (params, opts) = self.put_request(params, ttl, description)?;
-        array::put(py, &self.inner, value, &params, &opts)
+        array::put(py, self.inner()?, value, &params, &opts)
     }
 
     /// Store an Arrow table given as an IPC stream (`pyarrow`'s `RecordBatchStreamWriter`).
@@ -274,10 +339,142 @@ impl Cache {
         py: Python<'py>,
         params: &Bound<'py, PyAny>,
     ) -> PyResult<Option<(&'static str, Py<PyAny>)>> {
+        Ok(self.load(py, params)?.map(|(_, kind, value)| (kind, value)))
+    }
+
+    /// [`Cache::get`] with the entry's catalog fields (key, parameters, times, sizes,
+    /// description) as JSON text: `(data_type, value, info)`.
+    fn get_with_info<'py>(
+        &self,
+        py: Python<'py>,
+        params: &Bound<'py, PyAny>,
+    ) -> PyResult<Option<(&'static str, Py<PyAny>, String)>> {
+        let Some((info, kind, value)) = self.load(py, params)? else {
+            return Ok(None);
+        };
+        let info = serde_json::to_string(&info).map_err(cache_err)?;
+        Ok(Some((kind, value, info)))
+    }
+
+    /// Whether a live entry exists.
+    fn exists(&self, py: Python<'_>, params: &Bound<'_, PyAny>) -> PyResult<bool> {
         let params = self.params_of(params)?;
-        let found = py
-            .detach(|| self.inner.payload(&params))
-            .map_err(cache_err)?;
+        let cache = self.inner()?;
+        py.detach(|| cache.exists(&params)).map_err(cache_err)
+    }
+
+    /// Remove an entry; whether there was one.
+    fn invalidate(&self, py: Python<'_>, params: &Bound<'_, PyAny>) -> PyResult<bool> {
+        let params = self.params_of(params)?;
+        let cache = self.inner()?;
+        py.detach(|| cache.invalidate(&params)).map_err(cache_err)
+    }
+
+    /// Renew an entry's TTL and access time; whether there was one.
+    fn touch(&self, py: Python<'_>, params: &Bound<'_, PyAny>) -> PyResult<bool> {
+        let params = self.params_of(params)?;
+        let cache = self.inner()?;
+        py.detach(|| cache.touch(&params)).map_err(cache_err)
+    }
+
+    /// Remove every entry; how many there were.
+    fn clear(&self, py: Python<'_>) -> PyResult<usize> {
+        let cache = self.inner()?;
+        py.detach(|| cache.clear()).map_err(cache_err)
+    }
+
+    /// Remove expired entries; how many.
+    fn cleanup_expired(&self, py: Python<'_>) -> PyResult<usize> {
+        let cache = self.inner()?;
+        py.detach(|| cache.cleanup_expired()).map_err(cache_err)
+    }
+
+    /// The live entries, as JSON text (a list of objects).
+    fn list_entries_json(&self, py: Python<'_>) -> PyResult<String> {
+        let cache = self.inner()?;
+        let entries = py.detach(|| cache.list_entries()).map_err(cache_err)?;
+        serde_json::to_string(&entries).map_err(cache_err)
+    }
+
+    /// Counts and sizes, as JSON text.
+    fn stats_json(&self, py: Python<'_>) -> PyResult<String> {
+        let cache = self.inner()?;
+        let stats = py.detach(|| cache.stats()).map_err(cache_err)?;
+        serde_json::to_string(&stats).map_err(cache_err)
+    }
+
+    /// What `verify` found, as JSON text.
+    fn verify_json(&self, py: Python<'_>) -> PyResult<String> {
+        let cache = self.inner()?;
+        let report = py.detach(|| cache.verify()).map_err(cache_err)?;
+        serde_json::to_string(&report).map_err(cache_err)
+    }
+
+    /// What `repair` found and did, as JSON text.
+    fn repair_json(&self, py: Python<'_>) -> PyResult<String> {
+        let cache = self.inner()?;
+        let report = py.detach(|| cache.repair()).map_err(cache_err)?;
+        serde_json::to_string(&report).map_err(cache_err)
+    }
+
+    /// The answer to a read-only SQL statement, as an Arrow IPC stream.
+    fn sql_ipc<'py>(&self, py: Python<'py>, query: &str) -> PyResult<Bound<'py, PyBytes>> {
+        let cache = self.inner()?;
+        let ipc = py.detach(|| {
+            let batches = cache.sql(query).map_err(cache_err)?;
+            table::batches_to_ipc(&batches)
+        })?;
+        Ok(PyBytes::new(py, &ipc))
+    }
+
+    /// Commit pending catalog rows to Delta.
+    fn flush(&self, py: Python<'_>) -> PyResult<()> {
+        let cache = self.inner()?;
+        py.detach(|| cache.flush()).map_err(cache_err)
+    }
+
+    /// Flush and close; later calls raise `CacheError`.
+    fn close(&self, py: Python<'_>) -> PyResult<()> {
+        let cache = self.inner()?;
+        py.detach(|| cache.close()).map_err(cache_err)
+    }
+}
+
+impl Drop for Cache {
+    fn drop(&mut self) {
+        if std::process::id() == self.pid {
+            // SAFETY: dropped once, here; the field is not used after.
+            unsafe { ManuallyDrop::drop(&mut self.opened) }
+        }
+    }
+}
+
+impl Cache {
+    /// The open cache, unless this process is a child forked from the one that opened it:
+    /// its committer thread does not exist here, and its journal, lock files and LMDB
+    /// environment are the parent's, so using it could hang or damage the parent's state.
+    fn inner(&self) -> PyResult<&cacheness::blocking::Cache> {
+        if std::process::id() != self.pid {
+            return Err(CacheError::new_err(format!(
+                "the cache at {} was opened by process {} before it forked this process, \
+                 which cannot use it: open caches after the fork, or start workers with the \
+                 'spawn' or 'forkserver' method",
+                self.opened.config().root.display(),
+                self.pid
+            )));
+        }
+        Ok(&self.opened)
+    }
+
+    /// The entry under `params`, its data type and its value (see [`Cache::get`]).
+    fn load<'py>(
+        &self,
+        py: Python<'py>,
+        params: &Bound<'py, PyAny>,
+    ) -> PyResult<Option<(cacheness::EntryInfo, &'static str, Py<PyAny>)>> {
+        let params = self.params_of(params)?;
+        let cache = self.inner()?;
+        let found = py.detach(|| cache.payload(&params)).map_err(cache_err)?;
         let Some((info, bytes)) = found else {
             return Ok(None);
         };
@@ -311,87 +508,13 @@ impl Cache {
                 PyBytes::new(py, &ipc).into_any().unbind()
             }
         };
-        Ok(Some((info.data_type.as_str(), value)))
+        let kind = info.data_type.as_str();
+        Ok(Some((info, kind, value)))
     }
 
-    /// Whether a live entry exists.
-    fn exists(&self, py: Python<'_>, params: &Bound<'_, PyAny>) -> PyResult<bool> {
-        let params = self.params_of(params)?;
-        py.detach(|| self.inner.exists(&params)).map_err(cache_err)
-    }
-
-    /// Remove an entry; whether there was one.
-    fn invalidate(&self, py: Python<'_>, params: &Bound<'_, PyAny>) -> PyResult<bool> {
-        let params = self.params_of(params)?;
-        py.detach(|| self.inner.invalidate(&params))
-            .map_err(cache_err)
-    }
-
-    /// Renew an entry's TTL and access time; whether there was one.
-    fn touch(&self, py: Python<'_>, params: &Bound<'_, PyAny>) -> PyResult<bool> {
-        let params = self.params_of(params)?;
-        py.detach(|| self.inner.touch(&params)).map_err(cache_err)
-    }
-
-    /// Remove every entry; how many there were.
-    fn clear(&self, py: Python<'_>) -> PyResult<usize> {
-        py.detach(|| self.inner.clear()).map_err(cache_err)
-    }
-
-    /// Remove expired entries; how many.
-    fn cleanup_expired(&self, py: Python<'_>) -> PyResult<usize> {
-        py.detach(|| self.inner.cleanup_expired())
-            .map_err(cache_err)
-    }
-
-    /// The live entries, as JSON text (a list of objects).
-    fn list_entries_json(&self, py: Python<'_>) -> PyResult<String> {
-        let entries = py.detach(|| self.inner.list_entries()).map_err(cache_err)?;
-        serde_json::to_string(&entries).map_err(cache_err)
-    }
-
-    /// Counts and sizes, as JSON text.
-    fn stats_json(&self, py: Python<'_>) -> PyResult<String> {
-        let stats = py.detach(|| self.inner.stats()).map_err(cache_err)?;
-        serde_json::to_string(&stats).map_err(cache_err)
-    }
-
-    /// What `verify` found, as JSON text.
-    fn verify_json(&self, py: Python<'_>) -> PyResult<String> {
-        let report = py.detach(|| self.inner.verify()).map_err(cache_err)?;
-        serde_json::to_string(&report).map_err(cache_err)
-    }
-
-    /// What `repair` found and did, as JSON text.
-    fn repair_json(&self, py: Python<'_>) -> PyResult<String> {
-        let report = py.detach(|| self.inner.repair()).map_err(cache_err)?;
-        serde_json::to_string(&report).map_err(cache_err)
-    }
-
-    /// The answer to a read-only SQL statement, as an Arrow IPC stream.
-    fn sql_ipc<'py>(&self, py: Python<'py>, query: &str) -> PyResult<Bound<'py, PyBytes>> {
-        let ipc = py.detach(|| {
-            let batches = self.inner.sql(query).map_err(cache_err)?;
-            table::batches_to_ipc(&batches)
-        })?;
-        Ok(PyBytes::new(py, &ipc))
-    }
-
-    /// Commit pending catalog rows to Delta.
-    fn flush(&self, py: Python<'_>) -> PyResult<()> {
-        py.detach(|| self.inner.flush()).map_err(cache_err)
-    }
-
-    /// Flush and close; later calls raise `CacheError`.
-    fn close(&self, py: Python<'_>) -> PyResult<()> {
-        py.detach(|| self.inner.close()).map_err(cache_err)
-    }
-}
-
-impl Cache {
     /// The parameters `given` names (a dict, or [`KeyParams`]), keyed with this cache's hasher.
     fn params_of(&self, given: &Bound<'_, PyAny>) -> PyResult<Params> {
-        lookup_params(given, self.inner.content_hasher())
+        lookup_params(given, self.inner()?.content_hasher())
     }
 
     /// A put's parameters, and what it records besides the value.
@@ -411,7 +534,8 @@ impl Cache {
         params: &Params,
         opts: &PutOptions,
     ) -> PyResult<String> {
-        py.detach(|| self.inner.put_with(value, params, opts))
+        let cache = self.inner()?;
+        py.detach(|| cache.put_with(value, params, opts))
             .map(|k| k.to_string())
             .map_err(cache_err)
     }
@@ -421,6 +545,18 @@ impl Cache {
 #[pyclass(frozen, module = "cacheness._native")]
 struct KeyLock {
     held: std::sync::Mutex<Option<cacheness::memo::KeyLock>>,
+    /// The process that took it: a forked child must not release it (the lock's open file
+    /// is shared with the parent, and releasing it there would release the parent's).
+    pid: u32,
+}
+
+impl Drop for KeyLock {
+    fn drop(&mut self) {
+        if std::process::id() != self.pid {
+            let held = self.held.get_mut().unwrap_or_else(|p| p.into_inner());
+            std::mem::forget(held.take());
+        }
+    }
 }
 
 #[pymethods]
@@ -428,7 +564,10 @@ impl KeyLock {
     /// Release the lock (again is a no-op).
     fn release(&self) {
         let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
-        held.take();
+        let lock = held.take();
+        if std::process::id() != self.pid {
+            std::mem::forget(lock);
+        }
     }
 }
 
@@ -453,6 +592,12 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<KeyLock>()?;
     m.add_function(wrap_pyfunction!(key_of, m)?)?;
     m.add("CacheError", m.py().get_type::<CacheError>())?;
+    m.add("CacheClosedError", m.py().get_type::<CacheClosedError>())?;
+    m.add("StorageError", m.py().get_type::<StorageError>())?;
+    m.add("CatalogError", m.py().get_type::<CatalogError>())?;
+    m.add("SqlError", m.py().get_type::<SqlError>())?;
+    m.add("FormatError", m.py().get_type::<FormatError>())?;
+    m.add("ConfigError", m.py().get_type::<ConfigError>())?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

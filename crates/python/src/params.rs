@@ -57,13 +57,11 @@ pub fn str_key(k: &Bound<'_, PyAny>, what: &str) -> PyResult<String> {
         .map_err(|_| PyTypeError::new_err(format!("{what} must be a str, not {}", type_name(k))))
 }
 
+/// `e`, of the same class, with its message prefixed by the parameter's name.
 fn at_parameter(name: &str, e: PyErr) -> PyErr {
     Python::attach(|py| {
         let text = format!("parameter {name:?}: {}", e.value(py));
-        match e.is_instance_of::<PyTypeError>(py) {
-            true => PyTypeError::new_err(text),
-            false => crate::CacheError::new_err(text),
-        }
+        PyErr::from_type(e.get_type(py), text)
     })
 }
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import _thread
 import asyncio
+import datetime
 import multiprocessing
 import pathlib
 import threading
@@ -250,3 +251,15 @@ def test_the_default_cache_is_cachness_dir(tmp_path, monkeypatch):
     assert pathlib.Path(tmp_path / "default").is_dir()
     with cacheness.Cache(tmp_path / "default") as c:
         assert len(c.list_entries()) == 1
+
+
+def test_the_ancestor_s_decorator_names_work(cache):
+    @cacheness.cached(cache_instance=cache, ttl_hours=2)
+    def f(x):
+        return x
+
+    f(1)
+    (entry,) = cache.list_entries()
+    lived = (datetime.datetime.fromisoformat(entry["expires_at"])
+             - datetime.datetime.fromisoformat(entry["created_at"]))
+    assert lived == datetime.timedelta(hours=2)

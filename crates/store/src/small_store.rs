@@ -173,7 +173,12 @@ impl std::fmt::Debug for SmallStore {
 }
 
 /// The environments this process has open, by directory.
-static OPEN: LazyLock<Mutex<HashMap<PathBuf, Weak<Shared>>>> = LazyLock::new(Default::default);
+/// The environments this process has open, by directory, with the process that opened them
+/// (a forked child inherits the map, and must not use its parent's environments).
+static OPEN: LazyLock<Mutex<HashMap<PathBuf, Opened>>> = LazyLock::new(Default::default);
+
+/// An environment in [`OPEN`]: the process that opened it, and the environment while open.
+type Opened = (u32, Weak<Shared>);
 
 fn format_byte(format: Format) -> u8 {
     match format {
@@ -247,7 +252,22 @@ impl SmallStore {
         std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
         let dir = dir.canonicalize().map_err(|e| Error::io(&dir, e))?;
         let mut open = OPEN.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(shared) = open.get(&dir).and_then(Weak::upgrade) {
+        if let Some((pid, weak)) = open.get(&dir)
+            && let Some(shared) = weak.upgrade()
+        {
+            if *pid != std::process::id() {
+                // LMDB forbids using an environment after fork(), and opening it a second
+                // time in one process (heed refuses that too).
+                std::mem::forget(shared);
+                return Err(Error::SmallStore {
+                    path: dir,
+                    source: heed::Error::Io(std::io::Error::other(format!(
+                        "process {pid} had this cache open when it forked this process, which \
+                         cannot open it again: open caches after the fork, or start workers \
+                         with the 'spawn' or 'forkserver' method"
+                    ))),
+                });
+            }
             return Ok(SmallStore { shared, dir });
         }
         let shared = match Self::open_env(&dir, durability)? {
@@ -267,8 +287,8 @@ impl SmallStore {
             }
         };
         let shared = Arc::new(shared);
-        open.retain(|_, w| w.strong_count() > 0);
-        open.insert(dir.clone(), Arc::downgrade(&shared));
+        open.retain(|_, (_, w)| w.strong_count() > 0);
+        open.insert(dir.clone(), (std::process::id(), Arc::downgrade(&shared)));
         Ok(SmallStore { shared, dir })
     }
 

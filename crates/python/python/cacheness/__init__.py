@@ -12,9 +12,22 @@ import json
 from typing import Any
 
 from . import _native, _tables
-from ._native import CacheError, KeyParams
+from ._native import (
+    CacheClosedError,
+    CacheError,
+    CatalogError,
+    ConfigError,
+    FormatError,
+    KeyParams,
+    SqlError,
+    StorageError,
+)
 
-__all__ = ["Cache", "CacheError", "CacheInfo", "KeyParams", "cached", "key"]
+__all__ = [
+    "Cache", "CacheClosedError", "CacheConfig", "CacheError", "CacheInfo", "CatalogError",
+    "ConfigError", "FormatError", "KeyParams", "SqlError", "StorageError", "cached",
+    "cacheness", "key",
+]
 __version__: str = _native.__version__
 
 _OBJECT_TYPES = (dict, list, tuple, str, int, float, bool, type(None))
@@ -95,6 +108,16 @@ class Cache:
         found = self._native.get(params)
         return None if found is None else _decode(found)
 
+    def get_with_metadata(self, **params: Any) -> tuple[Any, dict[str, Any]] | None:
+        """``(value, metadata)`` of the entry under ``params``, or None on a miss. The
+        metadata is the entry's catalog row: ``cache_key``, ``data_type``, ``params``,
+        ``description``, sizes and times."""
+        found = self._native.get_with_info(params)
+        if found is None:
+            return None
+        data_type, value, info = found
+        return _decode((data_type, value)), json.loads(info)
+
     def exists(self, **params: Any) -> bool:
         """Whether a live entry is stored under ``params``."""
         return self._native.exists(params)
@@ -154,4 +177,5 @@ class Cache:
         self._native.close()
 
 
-from ._cached import CacheInfo, cached  # noqa: E402  (it uses Cache)
+from ._cached import CacheInfo, cached  # noqa: E402  (they use Cache)
+from ._compat import CacheConfig, cacheness  # noqa: E402

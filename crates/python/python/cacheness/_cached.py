@@ -79,6 +79,17 @@ class _Flights:
 _flights = _Flights()
 
 
+def _after_fork_in_child() -> None:
+    # A lock held by another thread of the parent at the fork would never be released here.
+    global _flights
+    _flights = _Flights()
+    _async_locks.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 def _param_name(name: str) -> str:
     # As Rust's #[cached]: leading underscores are dropped (`_seed` is `seed`).
     return name.lstrip("_")
@@ -268,7 +279,9 @@ def _async_flight(key: str) -> asyncio.Lock:
 def cached(func: F | None = None, *, cache: Cache | Callable[[], Cache] | None = None,
            ttl: str | None = None, ignore: Iterable[str] = (), version: Any = None,
            name: str | None = None, cache_if: Callable[[Any], bool] | None = None,
-           description: str | None = None, lock_across_processes: bool = True) -> Any:
+           description: str | None = None, lock_across_processes: bool = True,
+           cache_instance: Cache | None = None, ttl_hours: float | None = None,
+           ttl_seconds: float | None = None) -> Any:
     """Store a function's results in a cache, keyed by its arguments; bare ``@cached`` or
     ``@cached(...)``.
 
@@ -288,7 +301,19 @@ def cached(func: F | None = None, *, cache: Cache | Callable[[], Cache] | None =
     ``cache_info()`` (hits, misses, errors in this process) and ``cache_clear()`` (removes
     every stored result of the function, in any process; returns how many). Works on
     ``async def`` functions too.
+
+    The ancestor's names are accepted: ``cache_instance`` for ``cache``, ``ttl_hours`` and
+    ``ttl_seconds`` for ``ttl``.
     """
+    if cache_instance is not None:
+        if cache is not None:
+            raise TypeError("give cache or cache_instance, not both")
+        cache = cache_instance
+    if ttl_hours is not None or ttl_seconds is not None:
+        if ttl is not None:
+            raise TypeError("give ttl or ttl_hours/ttl_seconds, not both")
+        ttl = f"{ttl_seconds if ttl_seconds is not None else ttl_hours * 3600}s"
+
     def decorate(f: F) -> F:
         c = _Cached(f, cache=cache, ttl=ttl, ignore=ignore, version=version, name=name,
                     cache_if=cache_if, description=description,
