@@ -114,6 +114,20 @@ fn invalid(what: &str, e: impl std::fmt::Display) -> PyErr {
     PyValueError::new_err(format!("{what}: {e}"))
 }
 
+/// What a get read and decoded without the GIL, before it becomes a Python value.
+enum Fetched {
+    /// An object's MessagePack.
+    Object(Vec<u8>),
+    /// Bytes as stored.
+    Bytes(Vec<u8>),
+    /// A JSON document's text.
+    Json(String),
+    /// An array payload (checked) and its metadata: decoded by element type.
+    Array(bytes::Bytes, Box<cacheness::EntryMeta>),
+    /// A table as an Arrow IPC stream.
+    Ipc(Vec<u8>),
+}
+
 /// One open cache.
 #[pyclass(frozen, module = "cacheness._native")]
 struct Cache {
@@ -474,39 +488,41 @@ impl Cache {
     ) -> PyResult<Option<(cacheness::EntryInfo, &'static str, Py<PyAny>)>> {
         let params = self.params_of(params)?;
         let cache = self.inner()?;
-        let found = py.detach(|| cache.payload(&params)).map_err(cache_err)?;
-        let Some((info, bytes)) = found else {
+        // Read, check and decode in one stretch without the GIL; build the Python value after.
+        let fetched = py.detach(|| -> PyResult<Option<(cacheness::EntryInfo, Fetched)>> {
+            let Some((info, bytes)) = cache.payload(&params).map_err(cache_err)? else {
+                return Ok(None);
+            };
+            let what = format!("entry {}", info.cache_key);
+            let (meta, _) = info.format.read_meta(&bytes, &what).map_err(cache_err)?;
+            let fetched = match info.data_type {
+                DataType::Object => Fetched::Object(
+                    <RawObject as cacheness::Cacheable>::decode(bytes, &meta)
+                        .map_err(cache_err)?
+                        .0,
+                ),
+                DataType::Bytes => Fetched::Bytes(
+                    <Vec<u8> as cacheness::Cacheable>::decode(bytes, &meta).map_err(cache_err)?,
+                ),
+                DataType::Json => Fetched::Json(
+                    <serde_json::Value as cacheness::Cacheable>::decode(bytes, &meta)
+                        .map_err(cache_err)?
+                        .to_string(),
+                ),
+                DataType::Ndarray => Fetched::Array(bytes, Box::new(meta)),
+                DataType::ArrowTable => Fetched::Ipc(table::to_ipc(bytes, &meta)?),
+            };
+            Ok(Some((info, fetched)))
+        })?;
+        let Some((info, fetched)) = fetched else {
             return Ok(None);
         };
-        let what = format!("entry {}", info.cache_key);
-        let (meta, _) = py
-            .detach(|| info.format.read_meta(&bytes, &what))
-            .map_err(cache_err)?;
-        let value: Py<PyAny> = match info.data_type {
-            DataType::Object => {
-                let raw = py
-                    .detach(|| <RawObject as cacheness::Cacheable>::decode(bytes, &meta))
-                    .map_err(cache_err)?;
-                object::from_msgpack(py, &raw.0, self.allow_pickle)
-                    .map_err(|e| CacheError::new_err(format!("{what}: {e}")))?
-            }
-            DataType::Bytes => {
-                let raw = py
-                    .detach(|| <Vec<u8> as cacheness::Cacheable>::decode(bytes, &meta))
-                    .map_err(cache_err)?;
-                PyBytes::new(py, &raw).into_any().unbind()
-            }
-            DataType::Json => {
-                let v = py
-                    .detach(|| <serde_json::Value as cacheness::Cacheable>::decode(bytes, &meta))
-                    .map_err(cache_err)?;
-                v.to_string().into_pyobject(py)?.into_any().unbind()
-            }
-            DataType::Ndarray => array::get(py, bytes, &meta)?,
-            DataType::ArrowTable => {
-                let ipc = py.detach(|| table::to_ipc(bytes, &meta))?;
-                PyBytes::new(py, &ipc).into_any().unbind()
-            }
+        let value: Py<PyAny> = match fetched {
+            Fetched::Object(raw) => object::from_msgpack(py, &raw, self.allow_pickle)
+                .map_err(|e| CacheError::new_err(format!("entry {}: {e}", info.cache_key)))?,
+            Fetched::Bytes(raw) | Fetched::Ipc(raw) => PyBytes::new(py, &raw).into_any().unbind(),
+            Fetched::Json(text) => text.into_pyobject(py)?.into_any().unbind(),
+            Fetched::Array(bytes, meta) => array::get(py, bytes, &meta)?,
         };
         let kind = info.data_type.as_str();
         Ok(Some((info, kind, value)))

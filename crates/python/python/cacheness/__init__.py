@@ -31,6 +31,7 @@ __all__ = [
 __version__: str = _native.__version__
 
 _OBJECT_TYPES = (dict, list, tuple, str, int, float, bool, type(None))
+_PLAIN_TYPES = frozenset(_OBJECT_TYPES)
 
 
 def key(**params: Any) -> str:
@@ -80,15 +81,19 @@ class Cache:
 
     def _put(self, value: Any, params: dict[str, Any] | KeyParams, ttl: str | None,
              description: str | None) -> str:
-        import numpy as np
+        kind = type(value)
+        if kind in _PLAIN_TYPES:  # the common case first: a small object
+            return self._native.put_object(value, params, ttl, description)
+        if kind.__module__ == "numpy" or kind.__module__.startswith("numpy."):
+            import numpy as np
 
-        if isinstance(value, np.ndarray):
-            return self._native.put_array(value, params, ttl, description)
+            if isinstance(value, np.ndarray):
+                return self._native.put_array(value, params, ttl, description)
         if isinstance(value, (bytes, bytearray, memoryview)):
             return self._native.put_bytes(bytes(value), params, ttl, description)
-        kind = _tables.table_kind(value)
-        if kind is not None:
-            ipc = _tables.to_ipc(value, kind)
+        table = _tables.table_kind(value)
+        if table is not None:
+            ipc = _tables.to_ipc(value, table)
             return self._native.put_table_ipc(ipc, params, ttl, description)
         if isinstance(value, _OBJECT_TYPES) or self.allow_pickle:
             return self._native.put_object(value, params, ttl, description)

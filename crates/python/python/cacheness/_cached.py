@@ -13,16 +13,17 @@ stored and hits like any other.
 
 from __future__ import annotations
 
-import asyncio
 import functools
-import inspect
 import os
 import threading
 import warnings
 from collections.abc import Callable, Iterable
-from typing import Any, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from . import Cache, CacheError, KeyParams, _decode
+
+if TYPE_CHECKING:  # imported where used: `import cacheness` stays cheap (W6)
+    import asyncio
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -102,6 +103,8 @@ class _Cached:
                  ttl: str | None, ignore: Iterable[str], version: Any, name: str | None,
                  cache_if: Callable[[Any], bool] | None, description: str | None,
                  lock_across_processes: bool) -> None:
+        import inspect
+
         self.func = func
         self.signature = inspect.signature(func)
         self.name = name or f"{func.__module__}.{func.__qualname__}"
@@ -216,6 +219,8 @@ class _Cached:
             _flights.leave(kp.key)
 
     async def call_async(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        import asyncio
+
         try:
             cache = self.cache()
             kp = self.key_params(cache, args, kwargs)
@@ -266,6 +271,8 @@ _async_locks: dict[tuple[int, str], asyncio.Lock] = {}
 
 
 def _async_flight(key: str) -> asyncio.Lock:
+    import asyncio
+
     loop = id(asyncio.get_running_loop())
     lock = _async_locks.get((loop, key))
     if lock is None:
@@ -313,6 +320,8 @@ def cached(func: F | None = None, *, cache: Cache | Callable[[], Cache] | None =
         if ttl is not None:
             raise TypeError("give ttl or ttl_hours/ttl_seconds, not both")
         ttl = f"{ttl_seconds if ttl_seconds is not None else ttl_hours * 3600}s"
+
+    import inspect
 
     def decorate(f: F) -> F:
         c = _Cached(f, cache=cache, ttl=ttl, ignore=ignore, version=version, name=name,
