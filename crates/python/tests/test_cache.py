@@ -281,3 +281,20 @@ def test_polars_and_pandas_series_and_frames_come_back_as_what_went_in(cache):
         back = cache.get(v="pandas-series")
         assert isinstance(back, pd.Series)
         pd.testing.assert_series_equal(back, s)
+
+
+def test_pandas_dtypes_come_back_categorical_tz_aware_nullable_and_string(cache):
+    import pandas as pd
+
+    df = pd.DataFrame({
+        "cat": pd.Categorical(["a", "b", "a"], categories=["b", "a", "unused"], ordered=True),
+        "when": pd.date_range("2024-01-01", periods=3, freq="h", tz="Europe/Paris"),
+        "n": pd.array([1, None, 3], dtype="Int64"),
+        "s": pd.array(["x", None, "z"], dtype="string"),
+        "f": [0.5, float("nan"), 1.5],
+    }, index=pd.Index(["r1", "r2", "r3"], name="row"))
+    cache.put(df, frame="dtypes")
+    back = cache.get(frame="dtypes")
+    pd.testing.assert_frame_equal(back, df)
+    assert str(back["when"].dt.tz) == "Europe/Paris"
+    assert back["cat"].cat.ordered and list(back["cat"].cat.categories) == ["b", "a", "unused"]

@@ -37,6 +37,7 @@ def to_ipc(value: Any, kind: str) -> bytes:
         if isinstance(value, pd.Series):
             origin["name"] = value.name
             value = value.to_frame(name="series" if value.name is None else value.name)
+        origin["categories"] = _category_orders(value)
         table = pa.Table.from_pandas(value, preserve_index=True)
     elif kind == "polars":
         import polars as pl
@@ -53,6 +54,36 @@ def to_ipc(value: Any, kind: str) -> bytes:
     with pa.ipc.new_stream(sink, table.schema) as writer:
         writer.write_table(table)
     return sink.getvalue()
+
+
+def _category_orders(frame: Any) -> list[list[Any]]:
+    """``[column position, categories]`` of each categorical column whose categories JSON
+    can hold: Parquet keeps the values and ``ordered`` but not the order of the categories
+    (nor unused ones)."""
+    import pandas as pd
+
+    orders = []
+    for i, (_, column) in enumerate(frame.items()):
+        if isinstance(column.dtype, pd.CategoricalDtype):
+            categories = column.cat.categories.tolist()
+            try:
+                if json.loads(json.dumps(categories)) == categories:
+                    orders.append([i, categories])
+            except (TypeError, ValueError):
+                pass
+    return orders
+
+
+def _restore_category_orders(frame: Any, orders: list[list[Any]]) -> Any:
+    import pandas as pd
+
+    for i, categories in orders:
+        if i < frame.shape[1] and isinstance(frame.dtypes.iloc[i], pd.CategoricalDtype):
+            column = frame.iloc[:, i]
+            if set(column.cat.categories) <= set(categories):
+                frame.isetitem(i, column.cat.set_categories(categories,
+                                                            ordered=column.cat.ordered))
+    return frame
 
 
 def from_ipc(ipc: bytes) -> Any:
@@ -72,7 +103,7 @@ def from_ipc(ipc: bytes) -> Any:
         kind = "pandas.DataFrame"
     table = table.replace_schema_metadata(metadata or None)
     if kind in ("pandas.DataFrame", "pandas.Series"):
-        frame = table.to_pandas()
+        frame = _restore_category_orders(table.to_pandas(), origin.get("categories") or [])
         if kind == "pandas.Series":
             series = frame.iloc[:, 0]
             series.name = origin.get("name")
