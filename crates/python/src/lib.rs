@@ -124,8 +124,8 @@ enum Fetched {
     Json(String),
     /// An array payload (checked) and its metadata: decoded by element type.
     Array(bytes::Bytes, Box<cacheness::EntryMeta>),
-    /// A table as an Arrow IPC stream.
-    Ipc(Vec<u8>),
+    /// A table's schema and batches.
+    Table(table::Table),
 }
 
 /// One open cache.
@@ -330,24 +330,24 @@ impl Cache {
         array::put(py, self.inner()?, value, &params, &opts)
     }
 
-    /// Store an Arrow table given as an IPC stream (`pyarrow`'s `RecordBatchStreamWriter`).
-    #[pyo3(signature = (ipc, params, ttl=None, description=None))]
-    fn put_table_ipc(
+    /// Store an Arrow table given as a stream capsule (`table.__arrow_c_stream__()`).
+    #[pyo3(signature = (stream, params, ttl=None, description=None))]
+    fn put_table_stream(
         &self,
         py: Python<'_>,
-        ipc: &[u8],
+        stream: &Bound<'_, PyAny>,
         params: &Bound<'_, PyAny>,
         ttl: Option<&str>,
         description: Option<String>,
     ) -> PyResult<String> {
         let (params, opts) = self.put_request(params, ttl, description)?;
-        let batches = py.detach(|| table::from_ipc(ipc))?;
+        let (_, batches) = table::from_stream(stream)?;
         self.put_value(py, &batches, &params, &opts)
     }
 
     /// The entry's value as `(data_type, value)`, or `None` on a miss: an object or bytes
-    /// value as itself, JSON as its text, an array as a NumPy array, a table as an IPC
-    /// stream.
+    /// value as itself, JSON as its text, an array as a NumPy array, a table as an Arrow
+    /// stream capsule.
     fn get<'py>(
         &self,
         py: Python<'py>,
@@ -431,14 +431,11 @@ impl Cache {
         serde_json::to_string(&report).map_err(cache_err)
     }
 
-    /// The answer to a read-only SQL statement, as an Arrow IPC stream.
-    fn sql_ipc<'py>(&self, py: Python<'py>, query: &str) -> PyResult<Bound<'py, PyBytes>> {
+    /// The answer to a read-only SQL statement, as an Arrow stream capsule.
+    fn sql_stream<'py>(&self, py: Python<'py>, query: &str) -> PyResult<Bound<'py, PyAny>> {
         let cache = self.inner()?;
-        let ipc = py.detach(|| {
-            let batches = cache.sql(query).map_err(cache_err)?;
-            table::batches_to_ipc(&batches)
-        })?;
-        Ok(PyBytes::new(py, &ipc))
+        let batches = py.detach(|| cache.sql(query)).map_err(cache_err)?;
+        table::to_stream(py, (table::schema_of(&batches), batches))
     }
 
     /// Commit pending catalog rows to Delta.
@@ -510,7 +507,7 @@ impl Cache {
                         .to_string(),
                 ),
                 DataType::Ndarray => Fetched::Array(bytes, Box::new(meta)),
-                DataType::ArrowTable => Fetched::Ipc(table::to_ipc(bytes, &meta)?),
+                DataType::ArrowTable => Fetched::Table(table::decode(bytes, &meta)?),
             };
             Ok(Some((info, fetched)))
         })?;
@@ -520,7 +517,8 @@ impl Cache {
         let value: Py<PyAny> = match fetched {
             Fetched::Object(raw) => object::from_msgpack(py, &raw, self.allow_pickle)
                 .map_err(|e| CacheError::new_err(format!("entry {}: {e}", info.cache_key)))?,
-            Fetched::Bytes(raw) | Fetched::Ipc(raw) => PyBytes::new(py, &raw).into_any().unbind(),
+            Fetched::Bytes(raw) => PyBytes::new(py, &raw).into_any().unbind(),
+            Fetched::Table(t) => table::to_stream(py, t)?.unbind(),
             Fetched::Json(text) => text.into_pyobject(py)?.into_any().unbind(),
             Fetched::Array(bytes, meta) => array::get(py, bytes, &meta)?,
         };

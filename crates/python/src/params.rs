@@ -104,15 +104,15 @@ fn table_value(v: &Bound<'_, PyAny>) -> PyResult<Option<Value>> {
     if !matches!(root, "pyarrow" | "pandas" | "polars") {
         return Ok(None);
     }
-    let ipc = v
+    let stream = v
         .py()
         .import("cacheness._tables")?
-        .getattr("table_ipc")?
+        .getattr("table_stream")?
         .call1((v,))?;
-    if ipc.is_none() {
+    if stream.is_none() {
         return Ok(None);
     }
-    let (schema, batches) = table::schema_and_batches(ipc.cast::<PyBytes>()?.as_bytes())?;
+    let (schema, batches) = table::from_stream(&stream)?;
     let digest = table_digest(&schema, &batches).map_err(cache_err)?;
     Ok(Some(Value::Digest(digest)))
 }

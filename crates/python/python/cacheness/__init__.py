@@ -46,7 +46,7 @@ def _decode(found: tuple[str, Any]) -> Any:
     if data_type == "json":
         return json.loads(value)
     if data_type == "arrow_table":
-        return _tables.from_ipc(value)
+        return _tables.from_stream(value)
     return value
 
 
@@ -93,8 +93,8 @@ class Cache:
             return self._native.put_bytes(bytes(value), params, ttl, description)
         table = _tables.table_kind(value)
         if table is not None:
-            ipc = _tables.to_ipc(value, table)
-            return self._native.put_table_ipc(ipc, params, ttl, description)
+            stream = _tables.to_stream(value, table)
+            return self._native.put_table_stream(stream, params, ttl, description)
         if isinstance(value, _OBJECT_TYPES) or self.allow_pickle:
             return self._native.put_object(value, params, ttl, description)
         raise TypeError(
@@ -165,9 +165,7 @@ class Cache:
     def sql(self, query: str) -> Any:
         """The answer to a read-only SQL statement over the catalog (``cache_entries``) and
         cached tables, as a ``pyarrow.Table``."""
-        import pyarrow as pa
-
-        return pa.ipc.open_stream(self._native.sql_ipc(query)).read_all()
+        return _tables.from_stream(self._native.sql_stream(query))
 
     def key(self, **params: Any) -> str:
         """The key ``params`` name."""

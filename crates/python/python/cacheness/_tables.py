@@ -1,9 +1,8 @@
-"""Tables of pyarrow, pandas and polars as Arrow IPC streams, the form in which they cross into
-the native module (and back)."""
+"""Tables of pyarrow, pandas and polars as Arrow C streams (`__arrow_c_stream__` capsules),
+the form in which they cross into the native module and back without copying their columns."""
 
 from __future__ import annotations
 
-import io
 import json
 from typing import Any
 
@@ -26,8 +25,19 @@ def table_kind(value: Any) -> str | None:
 _ORIGIN = b"cacheness.python"
 
 
-def to_ipc(value: Any, kind: str) -> bytes:
-    """The Arrow IPC stream of a table or series of ``kind``, marked with its Python type."""
+class _Stream:
+    """A stream capsule the native module made, as an object of the protocol for pyarrow."""
+
+    def __init__(self, capsule: Any) -> None:
+        self.capsule = capsule
+
+    def __arrow_c_stream__(self, requested_schema: Any = None) -> Any:
+        return self.capsule
+
+
+def to_stream(value: Any, kind: str) -> Any:
+    """The Arrow stream capsule of a table or series of ``kind``, marked with its Python
+    type."""
     import pyarrow as pa
 
     origin: dict[str, Any] = {"type": f"{kind}.{type(value).__name__}"}
@@ -49,11 +59,7 @@ def to_ipc(value: Any, kind: str) -> bytes:
         table = pa.Table.from_batches([value]) if isinstance(value, pa.RecordBatch) else value
     metadata = dict(table.schema.metadata or {})
     metadata[_ORIGIN] = json.dumps(origin).encode()
-    table = table.replace_schema_metadata(metadata)
-    sink = io.BytesIO()
-    with pa.ipc.new_stream(sink, table.schema) as writer:
-        writer.write_table(table)
-    return sink.getvalue()
+    return table.replace_schema_metadata(metadata).__arrow_c_stream__()
 
 
 def _category_orders(frame: Any) -> list[list[Any]]:
@@ -86,13 +92,13 @@ def _restore_category_orders(frame: Any, orders: list[list[Any]]) -> Any:
     return frame
 
 
-def from_ipc(ipc: bytes) -> Any:
-    """The table an IPC stream holds, as the Python type it was put as: pandas and polars
+def from_stream(capsule: Any) -> Any:
+    """The table a stream capsule holds, as the Python type it was put as: pandas and polars
     frames and series, pyarrow tables and record batches (a table written by Rust or the
     CLI comes back as a ``pyarrow.Table``)."""
     import pyarrow as pa
 
-    table = pa.ipc.open_stream(ipc).read_all()
+    table = pa.table(_Stream(capsule))
     metadata = dict(table.schema.metadata or {})
     try:
         origin = json.loads(metadata.pop(_ORIGIN, b"{}"))
@@ -120,8 +126,8 @@ def from_ipc(ipc: bytes) -> Any:
     return table
 
 
-def table_ipc(value: Any) -> bytes | None:
-    """The IPC stream of a pyarrow, pandas or polars table or series; None for anything else.
-    (The native module calls it to key a table parameter by its content.)"""
+def table_stream(value: Any) -> Any:
+    """The stream capsule of a pyarrow, pandas or polars table or series; None for anything
+    else. (The native module calls it to key a table parameter by its content.)"""
     kind = table_kind(value)
-    return None if kind is None else to_ipc(value, kind)
+    return None if kind is None else to_stream(value, kind)
