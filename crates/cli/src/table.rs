@@ -2,10 +2,9 @@
 //! invalidate a key's range (`docs/PULL_THROUGH.md`, `docs/CLI.md`). Querying them is
 //! `cacheness sql`.
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use cacheness::deps::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use cacheness::pull::columns::{parse_columns, range_kind};
 use cacheness::pull::interval::{Interval, RangeKind};
 use cacheness::pull::source::{SourceSettings, demo_schema};
 use cacheness::pull::table::{RangeSettings, Settings, WithoutBounds};
@@ -98,53 +97,6 @@ fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-}
-
-/// `name:type,...` as a schema.
-pub fn parse_columns(text: &str) -> Result<SchemaRef, String> {
-    let mut fields = Vec::new();
-    for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let (name, ty) = part
-            .split_once(':')
-            .ok_or_else(|| format!("column {part:?} is not name:type"))?;
-        let t = match ty.trim() {
-            "str" | "string" | "text" => DataType::Utf8,
-            "int" | "int64" | "i64" => DataType::Int64,
-            "int32" | "i32" => DataType::Int32,
-            "float" | "float64" | "f64" => DataType::Float64,
-            "float32" | "f32" => DataType::Float32,
-            "bool" => DataType::Boolean,
-            "date" => DataType::Date32,
-            "timestamp" => DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
-            other => {
-                return Err(format!(
-                    "column {name}: unknown type {other:?} (str, int, int32, float, float32, \
-                     bool, date, timestamp)"
-                ));
-            }
-        };
-        fields.push(Field::new(name.trim(), t, true));
-    }
-    if fields.is_empty() {
-        return Err("no columns".into());
-    }
-    Ok(Arc::new(Schema::new(fields)))
-}
-
-fn range_kind(schema: &Schema, column: &str) -> Result<RangeKind, String> {
-    let field = schema
-        .field_with_name(column)
-        .map_err(|_| format!("the range column {column} is not among the columns"))?;
-    Ok(match field.data_type() {
-        DataType::Date32 => RangeKind::Date,
-        DataType::Timestamp(..) => RangeKind::Timestamp,
-        t if t.is_integer() => RangeKind::Integer,
-        t => {
-            return Err(format!(
-                "the range column {column} is {t}: use date, timestamp or int"
-            ));
-        }
-    })
 }
 
 fn granularity(text: &str, kind: RangeKind) -> Result<i64, String> {
@@ -355,12 +307,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn columns_parse_with_clear_errors() {
-        let s = parse_columns("symbol:str, day:date,price:float").unwrap();
-        assert_eq!(s.field(1).data_type(), &DataType::Date32);
-        let err = parse_columns("a:decimal").unwrap_err();
-        assert!(err.contains("column a") && err.contains("decimal"), "{err}");
-        assert!(parse_columns("a").unwrap_err().contains("name:type"));
+    fn ticks_and_granularities_parse_with_clear_errors() {
         assert_eq!(tick(RangeKind::Date, "2024-01-01"), Ok(19_723));
         assert_eq!(granularity("1h", RangeKind::Timestamp), Ok(3_600_000_000));
         assert!(granularity("1h", RangeKind::Date).is_err());

@@ -92,6 +92,12 @@ pub fn decode(bytes: Vec<u8>, format: Format, schema: &SchemaRef) -> Result<Reco
             }
         }
     };
+    rows_of(&batches, schema)
+}
+
+/// Batches (a source's answer in any column order and compatible types) as one batch of
+/// `schema`'s columns: each column by name, cast to its type.
+pub fn rows_of(batches: &[RecordBatch], schema: &SchemaRef) -> Result<RecordBatch, Invalid> {
     let batches = batches
         .iter()
         .map(|b| conform(b, schema))

@@ -20,6 +20,7 @@
 //! - [`fill`]: filling a query's gaps: concurrent fetches with bounded parallelism, each gap
 //!   fetched once across the queries of a process, coverage recorded once rows are stored.
 //! - [`bounds`]: the keys and range a SQL query's filters ask for.
+//! - [`columns`]: a table's columns as text (`symbol:str,day:date`), its range column's kind.
 //! - [`key`]: a row's key (one or several key columns) as one text.
 //! - [`provider`]: the table in SQL, a DataFusion `TableProvider` whose plan lists the fetches
 //!   (`EXPLAIN`) and whose execution fills the gaps before scanning.
@@ -33,6 +34,7 @@
 #![warn(missing_docs)]
 
 pub mod bounds;
+pub mod columns;
 pub mod command;
 pub mod coverage;
 pub mod decode;

@@ -9,11 +9,15 @@
 //! - `params.rs`: key parameters from Python values (the keys Rust's `params!` gives);
 //! - `object.rs`: Python values ↔ the container's MessagePack;
 //! - `array.rs`: NumPy arrays ↔ Blosc2 arrays, by element type;
-//! - `table.rs`: Arrow tables as IPC streams both ways (pyarrow reads and writes them).
+//! - `table.rs`: Arrow tables through the Arrow C stream interface, both ways;
+//! - `datetime.rs`: Python dates and datetimes as days and microseconds;
+//! - `pull.rs`: pull-through tables with Python fetchers (`PullTable`).
 
 mod array;
+mod datetime;
 mod object;
 mod params;
+mod pull;
 mod table;
 
 use std::mem::ManuallyDrop;
@@ -604,6 +608,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Cache>()?;
     m.add_class::<KeyParams>()?;
     m.add_class::<KeyLock>()?;
+    m.add_class::<pull::PullTable>()?;
     m.add_function(wrap_pyfunction!(key_of, m)?)?;
     m.add("CacheError", m.py().get_type::<CacheError>())?;
     m.add("CacheClosedError", m.py().get_type::<CacheClosedError>())?;

@@ -19,14 +19,11 @@ use cacheness::{Params, Value};
 use numpy::{PyArrayDyn, PyArrayMethods, PyUntypedArray, PyUntypedArrayMethods};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
-use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple, PyType};
+use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 
+use crate::datetime::{self, When};
 use crate::object::{MAX_DEPTH, type_name};
 use crate::{cache_err, table};
-
-/// Days from 0001-01-01 (ordinal 1) to 1970-01-01: `date(1970, 1, 1).toordinal()`.
-const EPOCH_ORDINAL: i64 = 719_163;
 
 /// What keying a parameter may need besides the value: the hasher of path contents (a
 /// cache's, with its stat cache, or a process-wide one for `cacheness.key`).
@@ -63,38 +60,6 @@ fn at_parameter(name: &str, e: PyErr) -> PyErr {
         let text = format!("parameter {name:?}: {}", e.value(py));
         PyErr::from_type(e.get_type(py), text)
     })
-}
-
-/// The `datetime` module's `datetime` and `date` types (imported once).
-fn datetime_types(py: Python<'_>) -> PyResult<(&Bound<'_, PyType>, &Bound<'_, PyType>)> {
-    static DATETIME: PyOnceLock<Py<PyType>> = PyOnceLock::new();
-    static DATE: PyOnceLock<Py<PyType>> = PyOnceLock::new();
-    let datetime = DATETIME.import(py, "datetime", "datetime")?;
-    let date = DATE.import(py, "datetime", "date")?;
-    Ok((datetime, date))
-}
-
-/// Microseconds since the Unix epoch of a `datetime` (UTC; a naive one is read as UTC), in
-/// integer arithmetic (no float rounding): `dt - epoch` as days, seconds and microseconds.
-fn timestamp_micros(dt: &Bound<'_, PyAny>) -> PyResult<i64> {
-    let py = dt.py();
-    let (datetime, _) = datetime_types(py)?;
-    let utc = py.import("datetime")?.getattr("timezone")?.getattr("utc")?;
-    let epoch = match dt.getattr("tzinfo")?.is_none() || dt.call_method0("utcoffset")?.is_none() {
-        true => datetime.call1((1970, 1, 1))?,
-        false => datetime.call1((1970, 1, 1, 0, 0, 0, 0, utc))?,
-    };
-    let delta = dt.call_method1("__sub__", (epoch,))?;
-    if delta.is(py.NotImplemented()) {
-        return Err(PyTypeError::new_err(format!(
-            "the datetime {} has no instant",
-            dt.repr()?
-        )));
-    }
-    let days: i64 = delta.getattr("days")?.extract()?;
-    let seconds: i64 = delta.getattr("seconds")?.extract()?;
-    let micros: i64 = delta.getattr("microseconds")?.extract()?;
-    Ok(days * 86_400_000_000 + seconds * 1_000_000 + micros)
 }
 
 /// The table a pyarrow, pandas or polars value holds, if it is one: its digest.
@@ -188,15 +153,14 @@ fn key_value(v: &Bound<'_, PyAny>, depth: usize, cx: KeyCx<'_>) -> PyResult<Valu
         }
         return Ok(Value::Map(map));
     }
-    let (datetime, date) = datetime_types(py)?;
-    if v.is_instance(datetime)? {
-        return Ok(Value::Timestamp(timestamp_micros(v)?));
-    }
-    if v.is_instance(date)? {
-        let ordinal: i64 = v.call_method0("toordinal")?.extract()?;
-        let days = i32::try_from(ordinal - EPOCH_ORDINAL)
-            .map_err(|_| PyTypeError::new_err("the date is out of range"))?;
-        return Ok(Value::Date(days));
+    match datetime::when(v)? {
+        Some(When::Instant(micros)) => return Ok(Value::Timestamp(micros)),
+        Some(When::Day(days)) => {
+            let days = i32::try_from(days)
+                .map_err(|_| PyTypeError::new_err("the date is out of range"))?;
+            return Ok(Value::Date(days));
+        }
+        None => {}
     }
     if let Ok(path) = py.import("os")?.call_method1("fspath", (v,)) {
         let path = std::path::PathBuf::from(path.extract::<String>().map_err(|_| {

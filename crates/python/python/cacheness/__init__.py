@@ -25,7 +25,7 @@ from ._native import (
 
 __all__ = [
     "Cache", "CacheClosedError", "CacheConfig", "CacheError", "CacheInfo", "CatalogError",
-    "ConfigError", "FormatError", "KeyParams", "SqlError", "StorageError", "cached",
+    "ConfigError", "FormatError", "KeyParams", "PullTable", "SqlError", "StorageError", "cached",
     "cacheness", "key",
 ]
 __version__: str = _native.__version__
@@ -182,3 +182,4 @@ class Cache:
 
 from ._cached import CacheInfo, cached  # noqa: E402  (they use Cache)
 from ._compat import CacheConfig, cacheness  # noqa: E402
+from ._pull import PullTable  # noqa: E402
