@@ -360,7 +360,12 @@ impl Cache {
     /// Runs on a runtime of its own for the call.
     /// Pull-through tables under `<root>/tables/` answer too (`docs/PULL_THROUGH.md`).
     pub fn sql(&self, sql: &str) -> Result<Vec<RecordBatch>> {
-        runtime()?.block_on(cacheness_sql::run(&self.core, sql, None))
+        runtime()?.block_on(cacheness_sql::run(
+            &self.core,
+            sql,
+            None,
+            Default::default(),
+        ))
     }
 
     #[cfg(feature = "sql")]
@@ -370,7 +375,25 @@ impl Cache {
         sql: &str,
         observer: std::sync::Arc<dyn crate::pull::FetchObserver>,
     ) -> Result<Vec<RecordBatch>> {
-        runtime()?.block_on(cacheness_sql::run(&self.core, sql, Some(observer)))
+        runtime()?.block_on(cacheness_sql::run(
+            &self.core,
+            sql,
+            Some(observer),
+            Default::default(),
+        ))
+    }
+
+    #[cfg(feature = "sql")]
+    /// [`Self::sql`], filling the pull-through tables named in `fetchers` through those
+    /// fetchers instead of the source their settings name (a table made with
+    /// `PullTable::create` and filled by a function has none): how a binding whose fetchers
+    /// are functions of its language lets SQL fetch the gaps a statement reads.
+    pub fn sql_with_fetchers(
+        &self,
+        sql: &str,
+        fetchers: std::collections::HashMap<String, crate::pull::SharedFetcher>,
+    ) -> Result<Vec<RecordBatch>> {
+        runtime()?.block_on(cacheness_sql::run(&self.core, sql, None, fetchers))
     }
 
     /// Declare the custom metadata table `name` with `columns` (a `cache_key` column is added),

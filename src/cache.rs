@@ -406,7 +406,7 @@ impl Cache {
     /// `SELECT cache_key, stored_bytes FROM cache_entries WHERE model = 'xgboost'`.
     /// Pull-through tables under `<root>/tables/` answer too (`docs/PULL_THROUGH.md`).
     pub async fn sql(&self, sql: &str) -> Result<Vec<RecordBatch>> {
-        cacheness_sql::run(&self.core, sql, None).await
+        cacheness_sql::run(&self.core, sql, None, Default::default()).await
     }
 
     #[cfg(feature = "sql")]
@@ -416,7 +416,19 @@ impl Cache {
         sql: &str,
         observer: std::sync::Arc<dyn crate::pull::FetchObserver>,
     ) -> Result<Vec<RecordBatch>> {
-        cacheness_sql::run(&self.core, sql, Some(observer)).await
+        cacheness_sql::run(&self.core, sql, Some(observer), Default::default()).await
+    }
+
+    #[cfg(feature = "sql")]
+    /// [`Self::sql`], filling the pull-through tables named in `fetchers` through those
+    /// fetchers instead of the source their settings name (a table filled by a function has
+    /// none).
+    pub async fn sql_with_fetchers(
+        &self,
+        sql: &str,
+        fetchers: std::collections::HashMap<String, crate::pull::SharedFetcher>,
+    ) -> Result<Vec<RecordBatch>> {
+        cacheness_sql::run(&self.core, sql, None, fetchers).await
     }
 
     /// Entry and byte counts (catalog) and this process's hits, misses and removals.

@@ -293,30 +293,33 @@ def w7_child(args):
     print(json.dumps({"put": summary(put), "read_back_ok": ok}), flush=True)
 
 
+def race_children(commands):
+    """Start one process per command, wait until each has printed its ready line, tell them
+    all to go at once, and return their JSON reports and the wall time from go to the last
+    report. Interpreter start-up and imports are not timed: the clock starts when every child
+    has its store open, as ours does."""
+    children = [subprocess.Popen(c, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+                for c in commands]
+    for c in children:
+        c.stdout.readline()
+    start = time.perf_counter()
+    for c in children:
+        c.stdin.write("go\n")
+        c.stdin.flush()
+    reports = [json.loads(c.communicate()[0]) for c in children]
+    return reports, time.perf_counter() - start
+
+
 def w7(args):
     n = 200 if args.quick else 1_000
     out = {}
     for kind in ("diskcache", "sqlite"):
         location = tempfile.mkdtemp(prefix=f"w7-{kind}-", dir=args.dir)
         open_store(kind, location).close()
-        children = [
-            subprocess.Popen(
-                [sys.executable, os.path.abspath(__file__), "W7", "--dir", location,
-                 "--w7-child", kind, "--proc", str(p), "--n", str(n)],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-            )
-            for p in range(PROCESSES)
-        ]
-        # Interpreter start-up and imports are not timed: the clock starts when every child
-        # has its store open, as ours does.
-        for c in children:
-            c.stdout.readline()
-        start = time.perf_counter()
-        for c in children:
-            c.stdin.write("go\n")
-            c.stdin.flush()
-        reports = [json.loads(c.communicate()[0]) for c in children]
-        wall = time.perf_counter() - start
+        reports, wall = race_children(
+            [sys.executable, os.path.abspath(__file__), "W7", "--dir", location,
+             "--w7-child", kind, "--proc", str(p), "--n", str(n)]
+            for p in range(PROCESSES))
         store = open_store(kind, location)
         listed = len(store) if kind == "diskcache" else store.count()
         store.close()

@@ -26,7 +26,7 @@ import peers  # noqa: E402  (the peers' workloads and timing rules)
 
 import cacheness  # noqa: E402
 
-PROCESSES = 8
+PROCESSES = peers.PROCESSES
 
 
 def params(i, proc=None):
@@ -155,20 +155,10 @@ def w7(args):
     n = 200 if args.quick else 1_000
     location = tempfile.mkdtemp(prefix="py-w7-", dir=args.dir)
     cacheness.Cache(location).close()
-    children = [
-        subprocess.Popen([sys.executable, os.path.abspath(__file__), "--dir", args.dir,
-                          "--w7-dir", location, "--proc", str(p), "--n", str(n)],
-                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        for p in range(PROCESSES)
-    ]
-    for c in children:
-        c.stdout.readline()
-    start = time.perf_counter()
-    for c in children:
-        c.stdin.write("go\n")
-        c.stdin.flush()
-    reports = [json.loads(c.communicate()[0]) for c in children]
-    wall = time.perf_counter() - start
+    reports, wall = peers.race_children(
+        [sys.executable, os.path.abspath(__file__), "--dir", args.dir, "--w7-dir", location,
+         "--proc", str(p), "--n", str(n)]
+        for p in range(PROCESSES))
     with cacheness.Cache(location) as cache:
         listed = len(cache.list_entries())
     return {

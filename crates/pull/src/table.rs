@@ -508,8 +508,9 @@ impl PullTable {
                 Ok(SharedFetcher::new(from_fn(
                     move |req: FetchRequest<String>| {
                         let why = format!(
-                            "table {name} has no source in its settings; fill it through the Rust \
-                         API (PullTable::get with a fetcher)"
+                            "table {name} has no source in its settings; fill it through \
+                         PullTable::get with a fetcher (Rust, or Python's cacheness.PullTable, \
+                         whose cache's SQL then fetches through it too)"
                         );
                         async move { Err(FetchError::of(&req, why)) }
                     },

@@ -20,9 +20,11 @@ mod params;
 mod pull;
 mod table;
 
+use std::collections::HashMap;
 use std::mem::ManuallyDrop;
 use std::path::PathBuf;
-use std::sync::LazyLock;
+use std::sync::atomic::AtomicU32;
+use std::sync::{LazyLock, Mutex};
 
 use cacheness::keys::ContentHasher;
 use cacheness::{CacheConfig, DataType, Params, PutOptions, RawObject};
@@ -142,6 +144,31 @@ struct Cache {
     pid: u32,
     /// Store other objects pickled, and unpickle them on a get (after the signature check).
     allow_pickle: bool,
+    /// The fetchers of the pull-through tables opened on this cache, by table name: SQL
+    /// statements fill those tables' gaps through them.
+    fetchers: Mutex<HashMap<String, cacheness::pull::SharedFetcher>>,
+}
+
+/// The process in which this module started threads (by opening a cache), or 0.
+static THREADS_STARTED_IN: AtomicU32 = AtomicU32::new(0);
+
+/// Refuse to open a cache in a process forked from one in which caches were opened. The
+/// parent's threads (its runtimes' workers, committers, delta-rs executors) do not exist in
+/// the child, but the global queues of `parking_lot`, which tokio and DataFusion lock with,
+/// still list the ones that were waiting at the fork; the child's new threads reuse those
+/// threads' stacks, so the next lock or wake-up in the child walks freed memory: a crash or a
+/// hang, one run in five in `test_fork.py` before this check.
+fn check_threads_are_ours(dir: &std::path::Path) -> PyResult<()> {
+    use std::sync::atomic::Ordering::SeqCst;
+    let me = std::process::id();
+    match THREADS_STARTED_IN.compare_exchange(0, me, SeqCst, SeqCst) {
+        Ok(_) => Ok(()),
+        Err(started) if started == me => Ok(()),
+        Err(started) => Err(CacheError::new_err(format!(
+            "cannot open the cache at {}: this process was forked from process {started}              after that process opened a cache, and the threads that cache started cannot be              carried across a fork; open caches in processes started with the 'spawn' or              'forkserver' method (multiprocessing.get_context(\"spawn\")), or fork before              the first cache is opened",
+            dir.display()
+        ))),
+    }
 }
 
 /// Parameters keyed once (paths hashed, arrays and tables digested), to look up and store
@@ -218,6 +245,7 @@ impl Cache {
             let size = cacheness::config::parse_size(size).map_err(|e| invalid("max_size", e))?;
             config = config.with_max_size_bytes(Some(size));
         }
+        check_threads_are_ours(&dir)?;
         let inner = py
             .detach(|| cacheness::blocking::Cache::open_with(config))
             .map_err(cache_err)?;
@@ -225,6 +253,7 @@ impl Cache {
             opened: ManuallyDrop::new(inner),
             pid: std::process::id(),
             allow_pickle,
+            fetchers: Mutex::default(),
         })
     }
 
@@ -438,7 +467,10 @@ impl Cache {
     /// The answer to a read-only SQL statement, as an Arrow stream capsule.
     fn sql_stream<'py>(&self, py: Python<'py>, query: &str) -> PyResult<Bound<'py, PyAny>> {
         let cache = self.inner()?;
-        let batches = py.detach(|| cache.sql(query)).map_err(cache_err)?;
+        let fetchers = self.fetchers_lock().clone();
+        let batches = py
+            .detach(|| cache.sql_with_fetchers(query, fetchers))
+            .map_err(cache_err)?;
         table::to_stream(py, (table::schema_of(&batches), batches))
     }
 
@@ -465,6 +497,26 @@ impl Drop for Cache {
 }
 
 impl Cache {
+    /// The table fetchers (a panic while the lock was held left the map whole).
+    fn fetchers_lock(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<String, cacheness::pull::SharedFetcher>> {
+        self.fetchers
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Fill pull-through table `name` through `fetcher` in this cache's SQL statements.
+    fn register_fetcher(
+        &self,
+        name: &str,
+        fetcher: cacheness::pull::SharedFetcher,
+    ) -> PyResult<()> {
+        self.inner()?;
+        self.fetchers_lock().insert(name.to_owned(), fetcher);
+        Ok(())
+    }
+
     /// The open cache, unless this process is a child forked from the one that opened it:
     /// its committer thread does not exist here, and its journal, lock files and LMDB
     /// environment are the parent's, so using it could hang or damage the parent's state.

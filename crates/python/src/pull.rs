@@ -10,7 +10,7 @@ use cacheness::deps::arrow::datatypes::SchemaRef;
 use cacheness::pull::columns::{parse_columns, range_kind};
 use cacheness::pull::interval::{Interval, RangeKind};
 use cacheness::pull::table::{RangeSettings, Settings};
-use cacheness::pull::{FetchError, FetchRequest, Fetcher};
+use cacheness::pull::{FetchError, FetchRequest, Fetcher, SharedFetcher};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
@@ -99,7 +99,11 @@ impl Fetcher<String> for PyFetcher {
 #[pyclass(frozen, module = "cacheness._native")]
 pub struct PullTable {
     table: cacheness::pull::PullTable,
-    fetcher: PyFetcher,
+    /// The Python fetcher (also registered with the cache, for its SQL statements).
+    fetcher: SharedFetcher,
+    /// The range column's kind of values (none for a lookup table).
+    kind: Option<RangeKind>,
+    schema: SchemaRef,
     runtime: tokio::runtime::Runtime,
     pid: u32,
 }
@@ -171,14 +175,18 @@ impl PullTable {
                 ))
             })
             .map_err(cache_err)?;
+        let fetcher = SharedFetcher::new(PyFetcher {
+            fetch,
+            kind,
+            key_columns: key,
+            schema: schema.clone(),
+        });
+        cache.register_fetcher(name, fetcher.clone())?;
         Ok(PullTable {
             table,
-            fetcher: PyFetcher {
-                fetch,
-                kind,
-                key_columns: key,
-                schema,
-            },
+            fetcher,
+            kind,
+            schema,
             runtime,
             pid: std::process::id(),
         })
@@ -208,7 +216,7 @@ impl PullTable {
                     .block_on(self.table.get(&refs, range, &self.fetcher))
             })
             .map_err(cache_err)?;
-        table::to_stream(py, (self.fetcher.schema.clone(), batches))
+        table::to_stream(py, (self.schema.clone(), batches))
     }
 
     /// Forget the coverage of `key` in `[start, end)` (all of it when no range is given): the
@@ -257,7 +265,7 @@ impl PullTable {
         start: Option<&Bound<'_, PyAny>>,
         end: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Option<Interval>> {
-        let Some(kind) = self.fetcher.kind else {
+        let Some(kind) = self.kind else {
             return Ok(None);
         };
         let (Some(start), Some(end)) = (start, end) else {

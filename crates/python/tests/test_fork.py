@@ -1,5 +1,7 @@
-"""A child forked from a process that has a cache open: never hangs, never touches the
-parent's cache state; it gets a clear error for the parent's cache and can open others."""
+"""A child forked from a process that has a cache open: never hangs or crashes, never touches
+the parent's cache state; it gets a clear error for the parent's cache and for opening any
+cache (the parent's threads cannot be carried across the fork). A child forked before any
+cache was opened works."""
 
 from __future__ import annotations
 
@@ -58,16 +60,13 @@ def test_a_forked_child_gets_a_clear_error_and_the_parent_keeps_its_cache(tmp_pa
             assert "fork" in str(e), e
         else:
             raise AssertionError("the parent's cache answered in the child")
-        try:
-            cacheness.Cache(tmp_path / "parent")
-        except cacheness.CacheError as e:
-            assert "fork" in str(e), e
-        else:
-            raise AssertionError("the parent's cache opened again in the child")
-        with cacheness.Cache(tmp_path / "child") as own:
-            own.put([1, 2], y=2)
-            assert own.get(y=2) == [1, 2]
-            assert len(own.sql("SELECT * FROM cache_entries")) == 1
+        for again in ("parent", "child"):
+            try:
+                cacheness.Cache(tmp_path / again)
+            except cacheness.CacheError as e:
+                assert "fork" in str(e) and "spawn" in str(e), e
+            else:
+                raise AssertionError(f"a cache ({again}) opened in the child")
         return "ok"
 
     code, text = _in_child(child)
@@ -79,8 +78,7 @@ def test_a_forked_child_gets_a_clear_error_and_the_parent_keeps_its_cache(tmp_pa
     report = parent.verify()
     assert report["problems"] == [] and report["rows"] == 2, report
     parent.close()
-    with cacheness.Cache(tmp_path / "child") as again:
-        assert again.get(y=2) == [1, 2]
+    assert not (tmp_path / "child").exists(), "the child's refused open made a directory"
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="no fork")
@@ -105,3 +103,35 @@ def test_a_cached_function_in_a_forked_child_runs_uncached_with_a_warning(tmp_pa
     assert _in_child(child) == (0, "ok")
     assert f(2) == 4 and f.cache_info().hits == 1
     cache.close()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="no fork")
+def test_a_child_forked_before_any_cache_was_opened_uses_caches_and_sql(tmp_path):
+    # A fresh interpreter: this one opened caches in the tests above.
+    import subprocess
+
+    code = f"""
+import os, sys
+sys.path[:0] = {sys.path!r}
+import cacheness
+def child():
+    with cacheness.Cache({str(tmp_path / "c")!r}) as own:
+        own.put([1, 2], y=2)
+        assert own.get(y=2) == [1, 2]
+        assert len(own.sql("SELECT * FROM cache_entries")) == 1
+pid = os.fork()
+if pid == 0:
+    try:
+        child()
+    except BaseException as e:
+        print(type(e).__name__, e, flush=True)
+        os._exit(1)
+    os._exit(0)
+_, status = os.waitpid(pid, 0)
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode == 0, run.stdout + run.stderr
+    with cacheness.Cache(tmp_path / "c") as again:
+        assert again.get(y=2) == [1, 2]

@@ -4,7 +4,9 @@ and processes; rows come back as DataFrames and through SQL."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import multiprocessing
+import subprocess
 import threading
 
 import pyarrow as pa
@@ -160,3 +162,48 @@ def test_four_processes_fetch_a_gap_once(tmp_path):
         sizes = pool.starmap(_get_in_process, [(str(root), str(marks), barrier)] * 4)
     assert sizes == [60] * 4
     assert marks.read_text().count("fetched") == 1
+
+
+def test_sql_fetches_the_gaps_a_statement_reads_through_the_python_fetcher(cache):
+    calls = []
+    table = cacheness.PullTable.for_timeseries(
+        cache, "px", fetch=lambda s, a, b: prices(s, a, b, calls), key="symbol", range="date",
+        columns=COLUMNS)
+    query = ("SELECT date, close FROM px WHERE symbol = 'AAPL' "
+             "AND date >= '2024-02-01' AND date < '2024-02-04' ORDER BY date")
+    rows = cache.sql(query)
+    assert rows.column("close").to_pylist() == [1.0, 2.0, 3.0]
+    assert calls == [("AAPL", dt.date(2024, 2, 1), dt.date(2024, 2, 4))]
+    assert cache.sql(query).num_rows == 3
+    assert len(calls) == 1, "SQL reads what it fetched without fetching it again"
+    # What SQL fetched, a get reads without a fetch, and the other way round.
+    assert len(table.get(symbol="AAPL", start=dt.date(2024, 2, 2), end=dt.date(2024, 2, 4))) == 2
+    assert len(calls) == 1
+
+    def broken(symbol, start, end):
+        raise RuntimeError("the source is down")
+
+    cacheness.PullTable.for_timeseries(cache, "down", fetch=broken, key="symbol", range="date",
+                                       columns=COLUMNS)
+    with pytest.raises(cacheness.SqlError, match="the source is down"):
+        cache.sql("SELECT * FROM down WHERE symbol = 'A' "
+                  "AND date >= '2024-01-01' AND date < '2024-01-03'")
+
+
+def test_the_cli_reads_what_a_python_fetcher_fetched_and_cannot_fetch_more(cache, tmp_path, cli):
+    table = cacheness.PullTable.for_timeseries(
+        cache, "quotes", fetch=prices, key="symbol", range="date", columns=COLUMNS)
+    table.get(symbol="AAPL", start=dt.date(2024, 3, 1), end=dt.date(2024, 3, 6))
+    base = [cli, "--dir", str(tmp_path / "cache"), "sql", "--format", "json"]
+    fetched = subprocess.run(
+        base + ["SELECT count(*) AS n FROM quotes WHERE symbol = 'AAPL' "
+                "AND date >= '2024-03-01' AND date < '2024-03-06'"],
+        capture_output=True, text=True)
+    assert fetched.returncode == 0, fetched.stderr
+    assert [json.loads(line) for line in fetched.stdout.splitlines()] == [{"n": 5}]
+    gap = subprocess.run(
+        base + ["SELECT * FROM quotes WHERE symbol = 'AAPL' "
+                "AND date >= '2024-03-01' AND date < '2024-03-09'"],
+        capture_output=True, text=True)
+    assert gap.returncode != 0
+    assert "has no source in its settings" in gap.stderr

@@ -1,10 +1,12 @@
 //! Pull-through tables in the session: every table under `<root>/tables/` (a directory or an
-//! object store prefix) is registered under its name, fetching from the source its settings name (`docs/PULL_THROUGH.md`).
+//! object store prefix) is registered under its name, fetching from the source its settings name
+//! (`docs/PULL_THROUGH.md`), or through a fetcher the caller gives for it (a Python function).
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
-use cacheness_pull::{FetchObserver, PullProvider, PullTable, TablesRoot};
+use cacheness_pull::{FetchObserver, PullProvider, PullTable, SharedFetcher, TablesRoot};
 use deltalake::datafusion::prelude::SessionContext;
 
 use crate::error::{Result, SqlError};
@@ -16,6 +18,9 @@ pub struct PullTables {
     pub root: Option<TablesRoot>,
     /// Told of each fetch (the CLI's progress bar).
     pub observer: Option<Arc<dyn FetchObserver>>,
+    /// Fetchers by table name, used instead of the source a table's settings name (a table
+    /// filled by a function of the caller's has none).
+    pub fetchers: HashMap<String, SharedFetcher>,
 }
 
 impl std::fmt::Debug for PullTables {
@@ -23,6 +28,7 @@ impl std::fmt::Debug for PullTables {
         f.debug_struct("PullTables")
             .field("root", &self.root)
             .field("observer", &self.observer.is_some())
+            .field("fetchers", &self.fetchers.keys().collect::<Vec<_>>())
             .finish()
     }
 }
@@ -37,7 +43,7 @@ impl PullTables {
     pub fn at(root: TablesRoot) -> Self {
         PullTables {
             root: Some(root),
-            observer: None,
+            ..PullTables::default()
         }
     }
 }
@@ -54,7 +60,10 @@ pub async fn register(ctx: &SessionContext, tables: &PullTables) -> Result<()> {
         let table = PullTable::open(root, &name)
             .await
             .map_err(|e| SqlError::table(&name, e))?;
-        let fetcher = table.fetcher().map_err(|e| SqlError::table(&name, e))?;
+        let fetcher = match tables.fetchers.get(&name) {
+            Some(given) => given.clone(),
+            None => table.fetcher().map_err(|e| SqlError::table(&name, e))?,
+        };
         let mut provider = PullProvider::new(Arc::new(table), fetcher)
             .await
             .map_err(|e| SqlError::table(&name, e))?;

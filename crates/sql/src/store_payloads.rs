@@ -2,12 +2,13 @@
 //! by the store's read path (the same checks as a get: content hash, key, expiry), and a
 //! statement run over an open cache ([`run`]).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use cacheness_format::Error as FormatError;
 use cacheness_format::codec::DataType;
 use cacheness_format::keys::{Params, Value};
-use cacheness_pull::{FetchObserver, TablesRoot};
+use cacheness_pull::{FetchObserver, SharedFetcher, TablesRoot};
 use cacheness_store::core::{CacheCore, Lookup};
 use cacheness_store::ranged::PayloadData;
 use deltalake::arrow::array::RecordBatch;
@@ -115,16 +116,18 @@ pub fn tables_root(core: &CacheCore) -> TablesRoot {
 }
 
 /// Run one statement over the open cache `core`; `observer` hears of pull-through tables'
-/// fetches.
+/// fetches, and `fetchers` (by table name) fill the tables whose settings name no source.
 pub async fn run(
     core: &Arc<CacheCore>,
     sql: &str,
     observer: Option<Arc<dyn FetchObserver>>,
+    fetchers: HashMap<String, SharedFetcher>,
 ) -> cacheness_store::Result<Vec<RecordBatch>> {
     core.check_open()?;
     let pull = PullTables {
         root: Some(tables_root(core)),
         observer,
+        fetchers,
     };
     let limits = crate::Limits {
         memory_bytes: usize::try_from(core.config().sql_memory_limit_bytes).unwrap_or(usize::MAX),

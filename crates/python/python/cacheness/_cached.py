@@ -171,8 +171,12 @@ class _Cached:
         return cache._native.key_params(self.params(args, kwargs), self.name, self.version)
 
     def stored(self, cache: Cache, kp: KeyParams) -> tuple[bool, Any]:
+        """Whether the call's result is stored, and the result; a hit is counted."""
         found = cache._native.get(kp)
-        return (False, None) if found is None else (True, _decode(found))
+        if found is None:
+            return False, None
+        self.count(0)
+        return True, _decode(found)
 
     def store(self, cache: Cache, kp: KeyParams, value: Any) -> None:
         if self.cache_if is not None and not self.cache_if(value):
@@ -192,21 +196,18 @@ class _Cached:
         except CacheError as e:
             return self.uncached(e, args, kwargs)
         if hit:
-            self.count(0)
             return value
         flight = _flights.join(kp.key)
         try:
             with flight:  # waiting releases the GIL; Ctrl-C interrupts it
                 hit, value = self.stored(cache, kp)
                 if hit:
-                    self.count(0)
                     return value
                 lock = cache._native.lock_key(kp.key) if self.lock_across_processes else None
                 try:
                     if lock is not None:
                         hit, value = self.stored(cache, kp)
                         if hit:
-                            self.count(0)
                             return value
                     self.count(1)
                     value = self.func(*args, **kwargs)
@@ -230,7 +231,6 @@ class _Cached:
             warnings.warn(f"{self.name}: running uncached: {e}", RuntimeWarning, stacklevel=3)
             return await self.func(*args, **kwargs)
         if hit:
-            self.count(0)
             return value
         # Coroutines of one event loop share a thread: they wait on an asyncio lock per key,
         # and the lock across processes is taken in a worker thread.
@@ -238,7 +238,6 @@ class _Cached:
         async with flight:
             hit, value = self.stored(cache, kp)
             if hit:
-                self.count(0)
                 return value
             lock = None
             if self.lock_across_processes:
@@ -247,7 +246,6 @@ class _Cached:
                 if lock is not None:
                     hit, value = self.stored(cache, kp)
                     if hit:
-                        self.count(0)
                         return value
                 self.count(1)
                 value = await self.func(*args, **kwargs)
