@@ -9,7 +9,9 @@ use cacheness::deps::arrow::array::{
     TimestampMicrosecondArray,
 };
 use cacheness::deps::arrow::datatypes::{DataType, Field, Schema, TimeUnit};
-use cacheness::deps::ndarray::{Array, Array0, Array1, Array2, Array3, ArrayD, IxDyn};
+use cacheness::deps::ndarray::{
+    Array, Array0, Array1, Array2, Array3, ArrayD, CowArray, Ix2, IxDyn,
+};
 use cacheness::{Error, FormatError, Serde, blocking::Cache, params};
 use proptest::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -199,6 +201,26 @@ fn arrays_of_every_dtype_and_shape_round_trip() {
         )
         .unwrap_err();
     assert!(err.to_string().contains("at most 8 dimensions"), "{err}");
+}
+
+#[test]
+fn borrowed_arrays_are_stored_as_the_owned_ones_and_read_back_owned() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = common::open_files_quiet(dir.path());
+    let owned = Array2::from_shape_fn((30, 40), |(i, j)| (i * 100 + j) as f64);
+    // A view in standard order (encoded where it lies) and a transposed one (not in standard
+    // order: copied into it first).
+    for (name, view) in [("view", owned.view()), ("transposed", owned.t())] {
+        let p = params!(array = name);
+        cache.put(&CowArray::from(view), &p).unwrap();
+        let back: Array2<f64> = cache.get(&p).unwrap().unwrap();
+        assert_eq!(back, view, "{name}");
+        let again: CowArray<'_, f64, Ix2> = cache.get(&p).unwrap().unwrap();
+        assert!(
+            again.is_owned() && again == view,
+            "{name}: a get returns it owned"
+        );
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

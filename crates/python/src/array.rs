@@ -1,7 +1,7 @@
 //! NumPy arrays ↔ Blosc2 arrays, by element type: every numeric dtype and bool.
 
 use bytes::Bytes;
-use cacheness::deps::ndarray::ArrayD;
+use cacheness::deps::ndarray::{ArrayD, CowArray};
 use cacheness::{Cacheable, EntryMeta, Params, PutOptions};
 use numpy::{IntoPyArray, PyArrayDyn, PyArrayMethods, PyUntypedArray, PyUntypedArrayMethods};
 use pyo3::exceptions::PyTypeError;
@@ -20,11 +20,14 @@ pub fn put(
     macro_rules! by_dtype {
         ($($t:ty),*) => {$(
             if let Ok(a) = value.cast::<PyArrayDyn<$t>>() {
-                // An owned copy in standard order: the encoder reads it while the GIL is
-                // released, when Python code could change the array's memory.
-                let owned: ArrayD<$t> = a.readonly().as_array().to_owned();
+                // The encoder reads the array where it lies (a copy only when it is not in C
+                // order), with the GIL released: as for NumPy's own functions that release
+                // it, a thread that changes the array meanwhile races with the put. The
+                // borrow keeps the array alive and unresizable until the put returns.
+                let borrowed = a.readonly();
+                let view = CowArray::from(borrowed.as_array());
                 return py
-                    .detach(|| cache.put_with(&owned, params, opts))
+                    .detach(|| cache.put_with(&view, params, opts))
                     .map(|k| k.to_string())
                     .map_err(cache_err);
             }

@@ -5,7 +5,7 @@
 //! [`EntryMeta`] as JSON, MessagePack-wrapped as python-blosc2 expects) and `cacheness_hash` (the
 //! hash slot, stored uncompressed). Defaults: LZ4 level 5 with byte shuffle, on all cores.
 
-use ndarray::{Array, ArrayD, Dimension, IxDyn};
+use ndarray::{Array, ArrayBase, ArrayD, CowArray, Data, Dimension, IxDyn};
 
 use super::blosc2_ffi::{self as ffi, CompressParams};
 use super::{
@@ -321,50 +321,7 @@ impl<T: Element, D: Dimension> Cacheable for Array<T, D> {
     }
 
     fn encode(&self, ctx: &EncodeCtx<'_>) -> Result<Encoded> {
-        let shape: Vec<i64> = self.shape().iter().map(|&d| d as i64).collect();
-        if shape.len() > ffi::MAX_DIM {
-            return Err(encode_error(
-                ctx.meta,
-                "array",
-                format!(
-                    "Blosc2 arrays have at most {} dimensions, this one has {}",
-                    ffi::MAX_DIM,
-                    shape.len()
-                ),
-            ));
-        }
-        let standard = self.as_standard_layout();
-        let data = standard
-            .as_slice()
-            .ok_or_else(|| encode_error(ctx.meta, "array", "array is not contiguous"))?;
-        let bytes = as_bytes(data);
-        let info = serde_json::json!({"dtype": T::NAME, "shape": shape, "numpy_dtype": T::NUMPY});
-        let mut meta = ctx.meta.clone();
-        meta.raw_bytes = bytes.len() as u64;
-        meta.info = info.clone();
-        let err = |e: Invalid| encode_error(&meta, "Blosc2 array", e);
-        let mut arr = compress::<T>(bytes, &shape, ctx.options, ctx.mappable).map_err(err)?;
-        let meta_json = serde_json::to_string(&meta).map_err(|e| err(Invalid(e.to_string())))?;
-        let packed = rmp_serde::to_vec(&meta_json).map_err(|e| err(Invalid(e.to_string())))?;
-        arr.add_vlmeta(META_KEY, &packed).map_err(err)?;
-        let slot = rmp_serde::to_vec(&String::from_utf8_lossy(seal::PLACEHOLDER).into_owned())
-            .map_err(|e| err(Invalid(e.to_string())))?;
-        arr.add_vlmeta(HASH_KEY, &slot).map_err(err)?;
-        let sig =
-            rmp_serde::to_vec(&String::from_utf8_lossy(seal::SIGNATURE_PLACEHOLDER).into_owned())
-                .map_err(|e| err(Invalid(e.to_string())))?;
-        arr.add_vlmeta(SIGNATURE_KEY, &sig).map_err(err)?;
-        let frame = PayloadBytes::from(arr.into_frame().map_err(err)?);
-        if seal::placeholders(&frame, SlotAt::Back).is_none() {
-            return Err(err(
-                "the slots are not found verbatim in the Blosc2 frame".into()
-            ));
-        }
-        Ok(Encoded {
-            bytes: frame,
-            raw_bytes: meta.raw_bytes,
-            info,
-        })
+        encode_array(self, ctx)
     }
 
     fn from_copied_elements(
@@ -401,6 +358,88 @@ impl<T: Element, D: Dimension> Cacheable for Array<T, D> {
         let (dims, n) = checked_dims::<T>(&shape, meta)?;
         let data = elements::<T>(n, &meta.key, |out| arr.to_buffer(out))?;
         shaped(&dims, data, meta)
+    }
+}
+
+/// Encode an array of any storage (owned, or a view of memory it borrows) as a sealed
+/// Blosc2 frame: its elements are read where they lie when it is in standard order, and
+/// copied into standard order first when it is not.
+fn encode_array<S, T, D>(array: &ArrayBase<S, D>, ctx: &EncodeCtx<'_>) -> Result<Encoded>
+where
+    S: Data<Elem = T>,
+    T: Element,
+    D: Dimension,
+{
+    let shape: Vec<i64> = array.shape().iter().map(|&d| d as i64).collect();
+    if shape.len() > ffi::MAX_DIM {
+        return Err(encode_error(
+            ctx.meta,
+            "array",
+            format!(
+                "Blosc2 arrays have at most {} dimensions, this one has {}",
+                ffi::MAX_DIM,
+                shape.len()
+            ),
+        ));
+    }
+    let standard = array.as_standard_layout();
+    let data = standard
+        .as_slice()
+        .ok_or_else(|| encode_error(ctx.meta, "array", "array is not contiguous"))?;
+    let bytes = as_bytes(data);
+    let info = serde_json::json!({"dtype": T::NAME, "shape": shape, "numpy_dtype": T::NUMPY});
+    let mut meta = ctx.meta.clone();
+    meta.raw_bytes = bytes.len() as u64;
+    meta.info = info.clone();
+    let err = |e: Invalid| encode_error(&meta, "Blosc2 array", e);
+    let mut arr = compress::<T>(bytes, &shape, ctx.options, ctx.mappable).map_err(err)?;
+    let meta_json = serde_json::to_string(&meta).map_err(|e| err(Invalid(e.to_string())))?;
+    let packed = rmp_serde::to_vec(&meta_json).map_err(|e| err(Invalid(e.to_string())))?;
+    arr.add_vlmeta(META_KEY, &packed).map_err(err)?;
+    let slot = rmp_serde::to_vec(&String::from_utf8_lossy(seal::PLACEHOLDER).into_owned())
+        .map_err(|e| err(Invalid(e.to_string())))?;
+    arr.add_vlmeta(HASH_KEY, &slot).map_err(err)?;
+    let sig = rmp_serde::to_vec(&String::from_utf8_lossy(seal::SIGNATURE_PLACEHOLDER).into_owned())
+        .map_err(|e| err(Invalid(e.to_string())))?;
+    arr.add_vlmeta(SIGNATURE_KEY, &sig).map_err(err)?;
+    let frame = PayloadBytes::from(arr.into_frame().map_err(err)?);
+    if seal::placeholders(&frame, SlotAt::Back).is_none() {
+        return Err(err(
+            "the slots are not found verbatim in the Blosc2 frame".into()
+        ));
+    }
+    Ok(Encoded {
+        bytes: frame,
+        raw_bytes: meta.raw_bytes,
+        info,
+    })
+}
+
+impl<T: Element, D: Dimension> super::sealed::Sealed for CowArray<'_, T, D> {}
+
+/// An array borrowed or owned: a put encodes a borrowed view where its elements lie (no copy
+/// when it is in standard order), which is how a binding stores memory it does not own (a
+/// NumPy array); a get returns it owned.
+impl<T: Element, D: Dimension> Cacheable for CowArray<'_, T, D> {
+    const DATA_TYPE: DataType = DataType::Ndarray;
+
+    fn type_name() -> String {
+        <Array<T, D> as Cacheable>::type_name()
+    }
+
+    fn encode(&self, ctx: &EncodeCtx<'_>) -> Result<Encoded> {
+        encode_array(self, ctx)
+    }
+
+    fn from_copied_elements(
+        len: usize,
+        copy_and_check: &mut dyn FnMut(&mut [u8]) -> Option<super::CheckedFrame>,
+    ) -> Result<Option<Self>> {
+        Ok(<Array<T, D> as Cacheable>::from_copied_elements(len, copy_and_check)?.map(Self::from))
+    }
+
+    fn decode(bytes: bytes::Bytes, meta: &EntryMeta) -> Result<Self> {
+        <Array<T, D> as Cacheable>::decode(bytes, meta).map(Self::from)
     }
 }
 
