@@ -32,6 +32,15 @@ def test_positional_keyword_and_default_arguments_are_one_entry(cache):
     assert add(2) == 4
     assert len(calls) == 2
 
+    # All arguments by position (keyed without binding) or by name: one entry, one key.
+    @cacheness.cached(cache=cache)
+    def seeded(_seed, x=1):
+        return _seed * x
+
+    assert seeded(3, 2) == seeded(_seed=3, x=2) == seeded(3, x=2) == 6
+    assert seeded.cache_info().misses == 1
+    assert seeded.cache_key(3, 2) == seeded.cache_key(_seed=3, x=2)
+
 
 def test_keys_are_rust_function_keys_and_list_like_rust(cache):
     @cacheness.cached(cache=cache, name="my_crate::add", version=2)

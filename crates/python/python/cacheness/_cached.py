@@ -121,6 +121,12 @@ class _Cached:
         self._counts = [0, 0, 0]
         self._counts_lock = threading.Lock()
         self._check_names()
+        # A call giving every argument by position, of a function whose arguments are all
+        # plain, all keyed: its parameters without binding (which costs more than a hit).
+        parameters = list(self.signature.parameters.values())
+        plain = all(p.kind is p.POSITIONAL_OR_KEYWORD and p.name not in self.ignore
+                    and p.name not in _RECEIVERS for p in parameters)
+        self._positional = tuple(_param_name(p.name) for p in parameters) if plain else None
 
     def _check_names(self) -> None:
         """Every argument that is part of the key must have a valid parameter name: say so
@@ -152,6 +158,9 @@ class _Cached:
             return CacheInfo(*self._counts)
 
     def params(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+        positional = self._positional
+        if positional is not None and not kwargs and len(args) == len(positional):
+            return dict(zip(positional, args))
         bound = self.signature.bind(*args, **kwargs)
         bound.apply_defaults()
         params: dict[str, Any] = {}
