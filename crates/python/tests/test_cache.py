@@ -198,6 +198,25 @@ def test_ttl_expires_an_entry(cache, tmp_path):
         cache.put("x", ttl="soon", k="bad")
 
 
+def test_a_size_limit_evicts_the_least_recently_used_entries(tmp_path):
+    import time
+
+    blobs = [np.random.default_rng(i).bytes(200_000) for i in range(6)]  # files, not small
+    with cacheness.Cache(tmp_path / "c", max_size="1MiB") as cache:
+        for i in range(5):  # 1.0 MB: within the limit
+            cache.put(blobs[i], i=i)
+            time.sleep(0.02)  # apart by more than the file times' resolution
+        assert cache.get(i=0) == blobs[0]  # read: now the most recently used of the five
+        time.sleep(0.02)
+        cache.put(blobs[5], i=5)  # past the limit: evicts down to 80 % of it, oldest first
+        assert [i for i in range(6) if cache.exists(i=i)] == [0, 3, 4, 5]
+        assert all(cache.get(i=i) == blobs[i] for i in (0, 3, 4, 5))
+        stats = cache.stats()
+        assert stats["evicted_for_size"] == 2 and stats["entries"] == 4, stats
+        assert stats["stored_bytes"] <= 0.8 * 1024 * 1024, stats
+        assert len(cache.list_entries()) == 4
+
+
 def test_sql_answers_with_a_pyarrow_table(cache):
     cache.put({"score": 0.9}, model="xgboost", dataset="train")
     cache.put({"score": 0.8}, model="lgbm", dataset="train")
