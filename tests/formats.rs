@@ -223,6 +223,57 @@ fn borrowed_arrays_are_stored_as_the_owned_ones_and_read_back_owned() {
     }
 }
 
+#[test]
+fn a_binding_s_facts_are_kept_by_every_codec_and_by_touch() {
+    use cacheness::codec::BINDING_INFO;
+    let dir = tempfile::tempdir().unwrap();
+    let cache = common::open_files_quiet(dir.path());
+    let facts = serde_json::json!({"python": {"type": "tuple"}});
+    let opts = cacheness::PutOptions {
+        binding: Some(facts.clone()),
+        ..Default::default()
+    };
+    let stored_facts = |p: &cacheness::Params| {
+        let (info, bytes) = cache.payload(p).unwrap().unwrap();
+        let (meta, _) = info.format.read_meta(&bytes, "test").unwrap();
+        (meta.info.get(BINDING_INFO).cloned(), meta.info)
+    };
+    let object = params!(kind = "object");
+    cache.put_with(&Serde(vec![1, 2]), &object, &opts).unwrap();
+    let array = params!(kind = "array");
+    cache
+        .put_with(&Array1::from(vec![1.0f64, 2.0]), &array, &opts)
+        .unwrap();
+    let rows = params!(kind = "table");
+    cache.put_with(&table(10, 0), &rows, &opts).unwrap();
+    for p in [&object, &array, &rows] {
+        let (kept, info) = stored_facts(p);
+        assert_eq!(kept.as_ref(), Some(&facts), "{p:?}: {info}");
+        assert!(cache.touch(p).unwrap());
+        assert_eq!(
+            stored_facts(p).0.as_ref(),
+            Some(&facts),
+            "{p:?} after a touch"
+        );
+    }
+    // The codec's own details stay beside them, and a value without facts has none.
+    assert_eq!(stored_facts(&array).1["dtype"], "float64");
+    assert_eq!(stored_facts(&rows).1["rows"], 10);
+    let plain = params!(kind = "plain");
+    cache.put(&Serde(vec![1, 2]), &plain).unwrap();
+    assert_eq!(
+        stored_facts(&plain).1,
+        serde_json::Value::Null,
+        "unchanged format"
+    );
+    let back: Serde<Vec<i32>> = cache.get(&object).unwrap().unwrap();
+    assert_eq!(
+        back.0,
+        [1, 2],
+        "readers that do not know the facts read the value"
+    );
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Record {
     name: String,

@@ -9,6 +9,10 @@ use pyo3::prelude::*;
 
 use crate::{CacheError, cache_err};
 
+/// The binding fact (`info.binding.python.order`) of an array put in Fortran order: it is
+/// stored in C order (as every Blosc2 array) and given back in Fortran order.
+pub const FORTRAN: &str = "F";
+
 /// Store `value`, a NumPy array, under `params`.
 pub fn put(
     py: Python<'_>,
@@ -17,6 +21,20 @@ pub fn put(
     params: &Params,
     opts: &PutOptions,
 ) -> PyResult<String> {
+    let fortran = value
+        .cast::<PyUntypedArray>()
+        .is_ok_and(|a| a.ndim() > 1 && a.is_fortran_contiguous() && !a.is_c_contiguous());
+    let marked;
+    let opts = match fortran {
+        true => {
+            marked = PutOptions {
+                binding: Some(crate::binding_facts(FORTRAN)),
+                ..opts.clone()
+            };
+            &marked
+        }
+        false => opts,
+    };
     macro_rules! by_dtype {
         ($($t:ty),*) => {$(
             if let Ok(a) = value.cast::<PyArrayDyn<$t>>() {
@@ -58,7 +76,13 @@ pub fn get(py: Python<'_>, bytes: Bytes, meta: &EntryMeta) -> PyResult<Py<PyAny>
                 let array = py
                     .detach(|| <ArrayD<$t> as Cacheable>::decode(bytes, meta))
                     .map_err(cache_err)?;
-                return Ok(array.into_pyarray(py).into_any().unbind());
+                let array = array.into_pyarray(py).into_any();
+                if crate::python_fact(meta, "order").as_deref() == Some(FORTRAN) {
+                    // One copy, into the order it was put in.
+                    let numpy = py.import("numpy")?;
+                    return Ok(numpy.call_method1("asfortranarray", (array,))?.unbind());
+                }
+                return Ok(array.unbind());
             }
         )*};
     }

@@ -122,8 +122,8 @@ fn invalid(what: &str, e: impl std::fmt::Display) -> PyErr {
 
 /// What a get read and decoded without the GIL, before it becomes a Python value.
 enum Fetched {
-    /// An object's MessagePack.
-    Object(Vec<u8>),
+    /// An object's MessagePack, and the type the binding facts name (a tuple).
+    Object(Vec<u8>, Option<String>),
     /// Bytes as stored.
     Bytes(Vec<u8>),
     /// A JSON document's text.
@@ -206,6 +206,25 @@ fn lookup_params(given: &Bound<'_, PyAny>, hasher: &ContentHasher) -> PyResult<P
         ))
     })?;
     params::params(Params::new(), dict, KeyCx { hasher })
+}
+
+/// The binding facts of a value this package stores as something else: `{"python": {"type":
+/// kind}}` or `{"python": {"order": "F"}}` in the payload's `info.binding`.
+fn binding_facts(kind: &str) -> serde_json::Value {
+    match kind {
+        array::FORTRAN => serde_json::json!({"python": {"order": kind}}),
+        _ => serde_json::json!({"python": {"type": kind}}),
+    }
+}
+
+/// A fact this package recorded of a stored value (`info.binding.python.<name>`).
+fn python_fact(meta: &cacheness::EntryMeta, name: &str) -> Option<String> {
+    meta.info
+        .get(cacheness::codec::BINDING_INFO)?
+        .get("python")?
+        .get(name)?
+        .as_str()
+        .map(str::to_owned)
 }
 
 /// What a put records besides the value.
@@ -330,7 +349,12 @@ impl Cache {
         description: Option<String>,
     ) -> PyResult<String> {
         let bytes = object::to_msgpack(value, self.allow_pickle).map_err(PyTypeError::new_err)?;
-        let (params, opts) = self.put_request(params, ttl, description)?;
+        let (params, mut opts) = self.put_request(params, ttl, description)?;
+        if value.is_exact_instance_of::<pyo3::types::PyTuple>() {
+            // MessagePack has no tuple: the value is stored as the array every reader reads,
+            // and the binding facts say it was a tuple.
+            opts.binding = Some(binding_facts(object::TUPLE));
+        }
         self.put_value(py, &RawObject(bytes), &params, &opts)
     }
 
@@ -553,6 +577,7 @@ impl Cache {
                     <RawObject as cacheness::Cacheable>::decode(bytes, &meta)
                         .map_err(cache_err)?
                         .0,
+                    python_fact(&meta, "type"),
                 ),
                 DataType::Bytes => Fetched::Bytes(
                     <Vec<u8> as cacheness::Cacheable>::decode(bytes, &meta).map_err(cache_err)?,
@@ -571,8 +596,17 @@ impl Cache {
             return Ok(None);
         };
         let value: Py<PyAny> = match fetched {
-            Fetched::Object(raw) => object::from_msgpack(py, &raw, self.allow_pickle)
-                .map_err(|e| CacheError::new_err(format!("entry {}: {e}", info.cache_key)))?,
+            Fetched::Object(raw, facts) => {
+                let value = object::from_msgpack(py, &raw, self.allow_pickle)
+                    .map_err(|e| CacheError::new_err(format!("entry {}: {e}", info.cache_key)))?;
+                match (
+                    facts.as_deref(),
+                    value.bind(py).cast::<pyo3::types::PyList>(),
+                ) {
+                    (Some(object::TUPLE), Ok(list)) => list.to_tuple().into_any().unbind(),
+                    _ => value,
+                }
+            }
             Fetched::Bytes(raw) => PyBytes::new(py, &raw).into_any().unbind(),
             Fetched::Table(t) => table::to_stream(py, t)?.unbind(),
             Fetched::Json(text) => text.into_pyobject(py)?.into_any().unbind(),

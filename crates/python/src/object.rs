@@ -1,6 +1,7 @@
 //! Python values ↔ the container's MessagePack: `None`, `bool`, `int` (64-bit), `float`, `str`,
 //! `bytes`, and lists, tuples and dicts of them. A tuple is stored as a list (MessagePack has
-//! no tuple), so it comes back a list. What Rust stores with `Serde<T>` comes back as the
+//! no tuple): a top-level tuple is marked in the payload's binding facts ([`TUPLE`]) and comes
+//! back a tuple, a nested one comes back a list. What Rust stores with `Serde<T>` comes back as the
 //! plain values MessagePack holds: structs as dicts, sequences as lists.
 //!
 //! Any other object, with `allow_pickle=True` only, is pickled into a MessagePack extension
@@ -15,6 +16,9 @@ use serde::ser::{self, Serialize, SerializeMap, SerializeSeq};
 
 /// Nesting deeper than this is refused: a cyclic or hostile value must not exhaust the stack.
 pub const MAX_DEPTH: usize = 256;
+
+/// The binding fact (`info.binding.python.type`) of a value put as a tuple.
+pub const TUPLE: &str = "tuple";
 
 /// The MessagePack extension type of a pickled Python object (`'P'`).
 pub const PICKLE_EXT: i8 = 0x50;

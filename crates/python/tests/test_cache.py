@@ -35,9 +35,18 @@ def test_objects_round_trip(cache, value):
     assert type(cache.get(model="m", case=repr(value))) is type(value)
 
 
-def test_a_tuple_comes_back_a_list(cache):
-    cache.put((1, "a"), t=1)
-    assert cache.get(t=1) == [1, "a"]
+def test_a_tuple_comes_back_a_tuple_nested_ones_as_lists_and_the_cli_reads_an_array(
+        cache, tmp_path, cli):
+    cache.put((1, "a", (2, 3), {"k": (4,)}), t=1)
+    got = cache.get(t=1)
+    assert type(got) is tuple and got == (1, "a", [2, 3], {"k": [4]})
+    assert cache.touch(t=1) and type(cache.get(t=1)) is tuple, "a touch keeps the fact"
+    cache.put([1, "a"], t=2)
+    assert type(cache.get(t=2)) is list
+    cache.flush()
+    out = subprocess.run([cli, "--dir", str(tmp_path / "cache"), "get", "-p", "t=1"],
+                         check=True, capture_output=True, text=True).stdout
+    assert json.loads(out) == [1, "a", [2, 3], {"k": [4]}]
 
 
 def test_bytes_are_stored_as_they_are(cache):
@@ -81,6 +90,14 @@ def test_arrays_of_any_layout_round_trip(cache, make):
     b = cache.get(case="layout")
     assert b.shape == a.shape and b.dtype == a.dtype
     np.testing.assert_array_equal(a, b)
+    # Fortran order (a transposed array is in it) comes back in it; the rest in C order.
+    fortran = a.ndim > 1 and a.flags.f_contiguous and not a.flags.c_contiguous
+    assert (b.flags.f_contiguous, b.flags.c_contiguous) == (True, False) if fortran \
+        else b.flags.c_contiguous
+    cache.touch(case="layout")  # rewrites the payload: the fact is kept
+    again = cache.get(case="layout").flags
+    assert (again.f_contiguous, again.c_contiguous) == \
+        (b.flags.f_contiguous, b.flags.c_contiguous)
 
 
 def test_an_unsupported_dtype_is_a_type_error_naming_it(cache):

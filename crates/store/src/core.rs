@@ -23,7 +23,9 @@ use crate::stats::{CacheStats, Counters, RemovalReason, ReportInputs};
 use crate::store::BlobStore;
 use cacheness_format::Error as FormatError;
 use cacheness_format::codec::array::{self, Element, MappedArray, Slice};
-use cacheness_format::codec::{Cacheable, CheckedFrame, DataType, EncodeCtx, EntryMeta, Format};
+use cacheness_format::codec::{
+    BINDING_INFO, Cacheable, CheckedFrame, DataType, EncodeCtx, EntryMeta, Format,
+};
 use cacheness_format::keys::{CacheKey, Params, hex};
 use cacheness_format::seal;
 use cacheness_format::signing::{Record, Signer, SigningKey, Unverified};
@@ -45,6 +47,10 @@ pub struct PutOptions {
     /// cached table is queryable in SQL as `SELECT * FROM <name>`, the newest live entry of
     /// that name answering. Several entries may share a name.
     pub name: Option<String>,
+    /// Facts a language binding records about the value, kept in the payload's metadata
+    /// (`info.binding`, [`cacheness_format::codec::BINDING_INFO`]) and given back by gets
+    /// that return the metadata: the Python package marks a tuple and a Fortran-order array.
+    pub binding: Option<serde_json::Value>,
 }
 
 impl PutOptions {
@@ -652,7 +658,10 @@ impl CacheCore {
             expires_at,
             description: opts.description.clone(),
             raw_bytes: 0,
-            info: serde_json::Value::Null,
+            info: match &opts.binding {
+                Some(facts) => serde_json::json!({ BINDING_INFO: facts }),
+                None => serde_json::Value::Null,
+            },
             name: opts.name.clone(),
         })
     }
@@ -1161,6 +1170,7 @@ impl CacheCore {
             ttl,
             metadata: Vec::new(),
             name: loaded.meta.name.clone(),
+            binding: loaded.meta.info.get(BINDING_INFO).cloned(),
         };
         let params = loaded.params()?;
         let meta = loaded.meta.clone();

@@ -387,7 +387,10 @@ where
         .as_slice()
         .ok_or_else(|| encode_error(ctx.meta, "array", "array is not contiguous"))?;
     let bytes = as_bytes(data);
-    let info = serde_json::json!({"dtype": T::NAME, "shape": shape, "numpy_dtype": T::NUMPY});
+    let info = super::with_binding(
+        serde_json::json!({"dtype": T::NAME, "shape": shape, "numpy_dtype": T::NUMPY}),
+        ctx.meta,
+    );
     let mut meta = ctx.meta.clone();
     meta.raw_bytes = bytes.len() as u64;
     meta.info = info.clone();

@@ -216,13 +216,35 @@ pub struct EntryMeta {
     pub description: Option<String>,
     /// Size of the value in memory, in bytes.
     pub raw_bytes: u64,
-    /// Type details: for arrays `dtype` and `shape`, for tables `rows` and `columns`.
+    /// Type details: for arrays `dtype` and `shape`, for tables `rows` and `columns`; and,
+    /// under [`BINDING_INFO`], what a language binding recorded of the value it stored.
     #[serde(default)]
     pub info: serde_json::Value,
     /// The name the user gave the entry (a cached table's SQL name). Written only when set,
     /// so unnamed entries' payloads are byte for byte what they were before names existed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+}
+
+/// The member of [`EntryMeta::info`] in which a language binding records facts about the
+/// value it stored that the payload's format does not hold (the Python package: a tuple
+/// stored as a MessagePack array, an array that was in Fortran order), so that it can give
+/// the value back as it was given; every codec keeps it, and other readers ignore it
+/// (`docs/FORMATS.md`).
+pub const BINDING_INFO: &str = "binding";
+
+/// A codec's type details `info` with the binding facts of `meta` (if any) added.
+pub(crate) fn with_binding(info: serde_json::Value, meta: &EntryMeta) -> serde_json::Value {
+    let Some(facts) = meta.info.get(BINDING_INFO) else {
+        return info;
+    };
+    match info {
+        serde_json::Value::Object(mut members) => {
+            members.insert(BINDING_INFO.into(), facts.clone());
+            serde_json::Value::Object(members)
+        }
+        _ => serde_json::json!({ BINDING_INFO: facts }),
+    }
 }
 
 impl EntryMeta {

@@ -40,7 +40,8 @@ struct Header {
 
 /// Build a sealed container around an uncompressed payload.
 pub fn encode_container(ctx: &EncodeCtx<'_>, raw: &[u8]) -> Result<Encoded> {
-    let (meta, level, info) = (ctx.meta, ctx.options.zstd_level, serde_json::Value::Null);
+    let (meta, level) = (ctx.meta, ctx.options.zstd_level);
+    let info = super::with_binding(serde_json::Value::Null, meta);
     let compressed = if raw.len() >= COMPRESS_MIN {
         zstd::bulk::compress(raw, level)
             .ok()

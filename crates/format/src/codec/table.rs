@@ -128,11 +128,14 @@ impl<W: std::io::Write + Send> TableWriter<W> {
     /// The footer's key-value metadata (entry metadata, then the slot placeholders), with the
     /// entry's metadata as written and its type details.
     fn footer(&self) -> Result<(EntryMeta, serde_json::Value, Vec<KeyValue>)> {
-        let info = serde_json::json!({
-            "rows": self.batches.iter().sum::<usize>(),
-            "columns": self.schema.fields().len(),
-            "batches": self.batches,
-        });
+        let info = super::with_binding(
+            serde_json::json!({
+                "rows": self.batches.iter().sum::<usize>(),
+                "columns": self.schema.fields().len(),
+                "batches": self.batches,
+            }),
+            &self.meta,
+        );
         let mut meta = self.meta.clone();
         meta.raw_bytes = self.raw_bytes;
         meta.info = info.clone();
