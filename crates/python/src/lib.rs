@@ -165,7 +165,11 @@ fn check_threads_are_ours(dir: &std::path::Path) -> PyResult<()> {
         Ok(_) => Ok(()),
         Err(started) if started == me => Ok(()),
         Err(started) => Err(CacheError::new_err(format!(
-            "cannot open the cache at {}: this process was forked from process {started}              after that process opened a cache, and the threads that cache started cannot be              carried across a fork; open caches in processes started with the 'spawn' or              'forkserver' method (multiprocessing.get_context(\"spawn\")), or fork before              the first cache is opened",
+            "cannot open the cache at {}: this process was forked from process {started} \
+             after that process opened a cache, and the threads that cache started cannot be \
+             carried across a fork; open caches in processes started with the 'spawn' or \
+             'forkserver' method (multiprocessing.get_context(\"spawn\")), or fork before \
+             the first cache is opened",
             dir.display()
         ))),
     }
