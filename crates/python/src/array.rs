@@ -13,6 +13,14 @@ use crate::{CacheError, cache_err};
 /// stored in C order (as every Blosc2 array) and given back in Fortran order.
 pub const FORTRAN: &str = "F";
 
+/// Whether `value` is an array in Fortran order and not also in C order (as a 1-d or empty
+/// one is).
+pub fn is_fortran(value: &Bound<'_, PyAny>) -> bool {
+    value
+        .cast::<PyUntypedArray>()
+        .is_ok_and(|a| a.ndim() > 1 && a.is_fortran_contiguous() && !a.is_c_contiguous())
+}
+
 /// Store `value`, a NumPy array, under `params`.
 pub fn put(
     py: Python<'_>,
@@ -21,20 +29,6 @@ pub fn put(
     params: &Params,
     opts: &PutOptions,
 ) -> PyResult<String> {
-    let fortran = value
-        .cast::<PyUntypedArray>()
-        .is_ok_and(|a| a.ndim() > 1 && a.is_fortran_contiguous() && !a.is_c_contiguous());
-    let marked;
-    let opts = match fortran {
-        true => {
-            marked = PutOptions {
-                binding: Some(crate::binding_facts(FORTRAN)),
-                ..opts.clone()
-            };
-            &marked
-        }
-        false => opts,
-    };
     macro_rules! by_dtype {
         ($($t:ty),*) => {$(
             if let Ok(a) = value.cast::<PyArrayDyn<$t>>() {

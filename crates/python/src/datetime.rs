@@ -8,6 +8,9 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::PyType;
 
+/// Microseconds in a day.
+pub const MICROS_PER_DAY: i64 = 86_400_000_000;
+
 /// Days from 0001-01-01 (ordinal 1) to 1970-01-01: `date(1970, 1, 1).toordinal()`.
 const EPOCH_ORDINAL: i64 = 719_163;
 
@@ -63,7 +66,7 @@ pub fn when(v: &Bound<'_, PyAny>) -> PyResult<Option<When>> {
         let seconds: i64 = delta.getattr("seconds")?.extract()?;
         let micros: i64 = delta.getattr("microseconds")?.extract()?;
         return Ok(Some(When::Instant(
-            days * 86_400_000_000 + seconds * 1_000_000 + micros,
+            days * MICROS_PER_DAY + seconds * 1_000_000 + micros,
         )));
     }
     if v.is_instance(date)? {

@@ -94,12 +94,15 @@ fn cache_err<E: std::error::Error + 'static>(e: E) -> PyErr {
         }
         source = s.source();
     }
+    // A format error, alone or inside the cache's error: I/O is the storage's, the rest the
+    // format's.
+    let format_err = |f: &cacheness::FormatError, text| match f {
+        cacheness::FormatError::Io { .. } => StorageError::new_err(text),
+        _ => FormatError::new_err(text),
+    };
     let any: &dyn std::any::Any = &e;
-    if let Some(format) = any.downcast_ref::<cacheness::FormatError>() {
-        return match format {
-            cacheness::FormatError::Io { .. } => StorageError::new_err(text),
-            _ => FormatError::new_err(text),
-        };
+    if let Some(f) = any.downcast_ref::<cacheness::FormatError>() {
+        return format_err(f, text);
     }
     use cacheness::Error as E;
     match any.downcast_ref::<E>() {
@@ -109,8 +112,7 @@ fn cache_err<E: std::error::Error + 'static>(e: E) -> PyErr {
         }
         Some(E::Catalog(_) | E::PutUndone { .. }) => CatalogError::new_err(text),
         Some(E::Sql(_)) => SqlError::new_err(text),
-        Some(E::Format(cacheness::FormatError::Io { .. })) => StorageError::new_err(text),
-        Some(E::Format(_)) => FormatError::new_err(text),
+        Some(E::Format(f)) => format_err(f, text),
         Some(E::Config { .. } | E::InvalidTtl { .. }) => ConfigError::new_err(text),
         _ => CacheError::new_err(text),
     }
@@ -212,13 +214,11 @@ fn lookup_params(given: &Bound<'_, PyAny>, hasher: &ContentHasher) -> PyResult<P
     params::params(Params::new(), dict, KeyCx { hasher })
 }
 
-/// The binding facts of a value this package stores as something else: `{"python": {"type":
-/// kind}}` or `{"python": {"order": "F"}}` in the payload's `info.binding`.
-fn binding_facts(kind: &str) -> serde_json::Value {
-    match kind {
-        array::FORTRAN => serde_json::json!({"python": {"order": kind}}),
-        _ => serde_json::json!({"python": {"type": kind}}),
-    }
+/// The binding facts of a value this package stores as something else, one fact `name` =
+/// `value` (`type` = `tuple`, `order` = `F`): `{"python": {name: value}}` in the payload's
+/// `info.binding`, read back by [`python_fact`].
+fn binding_facts(name: &str, value: &str) -> serde_json::Value {
+    serde_json::json!({ "python": { name: value } })
 }
 
 /// A fact this package recorded of a stored value (`info.binding.python.<name>`).
@@ -357,7 +357,7 @@ impl Cache {
         if value.is_exact_instance_of::<pyo3::types::PyTuple>() {
             // MessagePack has no tuple: the value is stored as the array every reader reads,
             // and the binding facts say it was a tuple.
-            opts.binding = Some(binding_facts(object::TUPLE));
+            opts.binding = Some(binding_facts("type", object::TUPLE));
         }
         self.put_value(py, &RawObject(bytes), &params, &opts)
     }
@@ -387,7 +387,11 @@ impl Cache {
         ttl: Option<&str>,
         description: Option<String>,
     ) -> PyResult<String> {
-        let (params, opts) = self.put_request(params, ttl, description)?;
+        let (params, mut opts) = self.put_request(params, ttl, description)?;
+        if array::is_fortran(value) {
+            // Blosc2 arrays are in C order: the binding facts say it was in Fortran order.
+            opts.binding = Some(binding_facts("order", array::FORTRAN));
+        }
         array::put(py, self.inner()?, value, &params, &opts)
     }
 

@@ -14,7 +14,7 @@ use cacheness::pull::{FetchError, FetchRequest, Fetcher, SharedFetcher};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
-use crate::datetime::{self, When};
+use crate::datetime::{self, MICROS_PER_DAY, When};
 use crate::{Cache, cache_err, table};
 
 /// A Python callable as a fetcher.
@@ -297,9 +297,9 @@ fn ticks(v: &Bound<'_, PyAny>, kind: RangeKind) -> PyResult<i64> {
     };
     match (kind, datetime::when(v)?) {
         (RangeKind::Date, Some(When::Day(d))) => Ok(d),
-        (RangeKind::Date, Some(When::Instant(us))) => Ok(us.div_euclid(86_400_000_000)),
+        (RangeKind::Date, Some(When::Instant(us))) => Ok(us.div_euclid(MICROS_PER_DAY)),
         (RangeKind::Timestamp, Some(When::Instant(us))) => Ok(us),
-        (RangeKind::Timestamp, Some(When::Day(d))) => Ok(d * 86_400_000_000),
+        (RangeKind::Timestamp, Some(When::Day(d))) => Ok(d * MICROS_PER_DAY),
         (RangeKind::Integer, None) => v.extract::<i64>().map_err(|_| wrong()),
         _ => Err(wrong()),
     }

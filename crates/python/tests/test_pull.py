@@ -79,6 +79,9 @@ def test_invalidate_refetches_and_a_failing_fetcher_is_an_error_that_stores_noth
         wrong.get(symbol="A", start=jan, end=dt.date(2024, 1, 3))
     with pytest.raises(TypeError, match="key column"):
         table.get(start=jan, end=dt.date(2024, 1, 3))
+    with pytest.raises(ValueError, match="column close: unknown type \"decimal\""):
+        cacheness.PullTable.for_timeseries(cache, "typo", fetch=broken, key="symbol",
+                                           range="date", columns={**COLUMNS, "close": "decimal"})
 
 
 def test_a_lookup_table_fetches_each_missing_key_once(cache):

@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from . import Cache, CacheError, KeyParams, _decode
+from ._compat import legacy_ttl
 
 if TYPE_CHECKING:  # imported where used: `import cacheness` stays cheap (W6)
     import asyncio
@@ -326,7 +327,7 @@ def cached(func: F | None = None, *, cache: Cache | Callable[[], Cache] | None =
     if ttl_hours is not None or ttl_seconds is not None:
         if ttl is not None:
             raise TypeError("give ttl or ttl_hours/ttl_seconds, not both")
-        ttl = f"{ttl_seconds if ttl_seconds is not None else ttl_hours * 3600}s"
+        ttl = legacy_ttl(ttl_hours, ttl_seconds)
 
     import inspect
 

@@ -21,6 +21,14 @@ _IGNORED = frozenset({
 })
 
 
+def legacy_ttl(hours: float | None, seconds: float | None) -> str | None:
+    """The ancestor's TTL in hours or seconds (seconds win when both are given) as this
+    package writes a TTL ("86400s"), or None when neither is given."""
+    if seconds is None and hours is not None:
+        seconds = hours * 3600
+    return None if seconds is None else f"{seconds}s"
+
+
 @dataclasses.dataclass
 class CacheConfig:
     """The ancestor's configuration, by its names. ``default_ttl_hours`` and
@@ -58,10 +66,7 @@ class CacheConfig:
 
     def ttl(self) -> str | None:
         """The default TTL as this package writes it ("86400s"), or None."""
-        seconds = self.default_ttl_seconds
-        if seconds is None and self.default_ttl_hours is not None:
-            seconds = self.default_ttl_hours * 3600
-        return None if seconds is None else f"{seconds}s"
+        return legacy_ttl(self.default_ttl_hours, self.default_ttl_seconds)
 
     def max_size(self) -> str | None:
         """The size limit as this package writes it ("2000MiB"), or None."""

@@ -12,21 +12,15 @@ from typing import Any
 
 from . import Cache, _native, _tables
 
-_TYPES = {
-    "str": "str", "string": "str", "text": "str", "int": "int", "int64": "int",
-    "int32": "int32", "float": "float", "float64": "float", "float32": "float32",
-    "bool": "bool", "date": "date", "timestamp": "timestamp", "datetime": "timestamp",
-}
+# Python's name for a type the column spec names otherwise; the spec (the CLI's `--columns`,
+# parsed and checked by `cacheness::pull::columns`) takes the rest as they are.
+_PYTHON_NAMES = {"datetime": "timestamp"}
 
 
 def _columns_text(columns: Mapping[str, str]) -> str:
-    parts = []
-    for name, kind in columns.items():
-        t = _TYPES.get(str(kind))
-        if t is None:
-            raise ValueError(f"column {name}: unknown type {kind!r} (one of {sorted(_TYPES)})")
-        parts.append(f"{name}:{t}")
-    return ",".join(parts)
+    """``{name: type}`` as the column spec's text (``symbol:str,day:date``)."""
+    return ",".join(f"{name}:{_PYTHON_NAMES.get(str(kind), kind)}"
+                    for name, kind in columns.items())
 
 
 class PullTable:
