@@ -4,17 +4,17 @@
 //! The thread owns a single-threaded tokio runtime and the Delta table handle, so callers need
 //! no runtime of their own: the blocking API waits on a channel, the async API awaits one.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use crate::CatalogPlace;
+use crate::commit_round::{self, Batch};
 use crate::delta::DeltaCatalog;
 use crate::error::{CatalogError, Result};
 use crate::journal::{self, JournalWriter};
 use crate::row::{CatalogOp, CatalogRow, PayloadProbe};
-use cacheness_storage::Location;
+use cacheness_storage::{Location, LockFile};
 
 /// Stack size of the committer thread (reserved address space; only touched pages cost memory).
 const COMMITTER_STACK: usize = 64 << 20;
@@ -26,6 +26,9 @@ const RETRY_AFTER: Duration = Duration::from_secs(1);
 /// Run a full maintenance pass (checkpoint, log cleanup, vacuum) after this many commits;
 /// compaction alone runs every 8.
 const MAINTAIN_EVERY: usize = 100;
+/// How long a commit round waits for another process's round to end before it commits
+/// without the lock (`crate::journal::lock_commits`).
+const LOCK_PATIENCE: Duration = Duration::from_secs(5);
 
 /// How a reply reaches a caller: a blocking caller waits on a std channel, an async caller on a
 /// tokio oneshot.
@@ -49,7 +52,13 @@ impl<T> Reply<T> {
 
 /// Work the committer does on behalf of a caller.
 pub(crate) enum Request {
-    Flush(Reply<Result<()>>),
+    /// Commit everything journaled so far. `closing`: the flush of a closing process, which
+    /// may leave its segments to another process that will commit
+    /// (`journal::committer_to_come`), and answers once they are committed or left.
+    Flush {
+        reply: Reply<Result<()>>,
+        closing: bool,
+    },
     List(crate::schema::Projection, Reply<Result<Vec<CatalogRow>>>),
     /// A maintenance pass; `true` forces compaction.
     Maintain(bool, Reply<Result<crate::maintenance::MaintenanceReport>>),
@@ -241,11 +250,11 @@ pub(crate) fn start(
     Ok((shared, handle))
 }
 
-/// Open the Delta table and replay the journals of dead writers.
+/// Open the Delta table (the journals of dead writers are replayed by the first commit
+/// round, `crate::commit_round`).
 async fn open_table(
     table_dir: &Location,
     local_dir: &Path,
-    journal_dir: &Path,
     payloads: Option<Arc<dyn PayloadProbe>>,
 ) -> Result<DeltaCatalog> {
     let mut delta = DeltaCatalog::open(table_dir).await?;
@@ -253,48 +262,7 @@ async fn open_table(
     if let Some(probe) = payloads {
         delta.match_payloads_with(probe);
     }
-    // A replay that fails (a full disk) leaves the segments where they are: listings still
-    // read them, and the next open replays them. It must not keep the table closed.
-    if let Err(e) = replay_dead_writers(&mut delta, journal_dir).await {
-        tracing::warn!(table = %table_dir.label(), "cannot replay the journals of finished processes yet: {e}");
-    }
     Ok(delta)
-}
-
-/// Commit the segments of writers whose process is gone, then remove them.
-async fn replay_dead_writers(delta: &mut DeltaCatalog, journal_dir: &Path) -> Result<()> {
-    let segments = journal::list_segments(journal_dir)?;
-    let mut by_writer: HashMap<String, Vec<journal::SegmentRef>> = HashMap::new();
-    for seg in segments {
-        by_writer.entry(seg.writer.clone()).or_default().push(seg);
-    }
-    for (writer, segs) in by_writer {
-        let Some(lock) = journal::try_adopt(journal_dir, &writer)? else {
-            continue; // alive: its own process commits it
-        };
-        for seg in &segs {
-            let ops = journal::read_segment(&seg.path)?;
-            if !ops.is_empty() {
-                delta.commit(&ops, &writer, seg.seq).await?;
-                tracing::info!(
-                    writer,
-                    seq = seg.seq,
-                    ops = ops.len(),
-                    "replayed journal segment"
-                );
-            }
-            journal::remove_segment(&seg.path)?;
-        }
-        journal::release_writer(lock);
-    }
-    Ok(())
-}
-
-/// A closed segment waiting to be committed.
-struct Batch {
-    seq: i64,
-    path: PathBuf,
-    ops: Vec<CatalogOp>,
 }
 
 fn run(rt: &tokio::runtime::Runtime, shared: &Shared, table_dir: &Location) {
@@ -302,6 +270,8 @@ fn run(rt: &tokio::runtime::Runtime, shared: &Shared, table_dir: &Location) {
     let mut commits_since_compact = 0usize;
     let mut commits_since_maintenance = 0usize;
     let mut delta: Option<DeltaCatalog> = None;
+    // Whether a commit round ran since the table was opened (the first replays dead writers).
+    let mut replayed = false;
     let mut open_error = String::new();
     // When to open the table with nothing to commit (to replay dead writers' journals); a
     // failed open moves it on by RETRY_AFTER.
@@ -373,18 +343,67 @@ fn run(rt: &tokio::runtime::Runtime, shared: &Shared, table_dir: &Location) {
                 st.journal.writer_id().to_string(),
             )
         };
+        unsent.extend(batch);
+        // Segments are committed in a round under the journal's commit lock
+        // (`crate::commit_round`). A closing process first hands its segments over, so that
+        // the holder may commit them; once it has the lock, those the holder took are gone.
+        let journal_dir = &shared.journal_dir;
+        let flushing = requests
+            .iter()
+            .any(|r| matches!(r, Request::Flush { .. }));
+        let closing = shutdown
+            || requests
+                .iter()
+                .any(|r| matches!(r, Request::Flush { closing: true, .. }));
+        let handing_over = closing && !unsent.is_empty();
+        if handing_over
+            && let Some(last) = unsent.last()
+            && let Err(e) = journal::hand_over(journal_dir, &writer, last.seq)
+        {
+            tracing::warn!("cannot hand the journal over: {e}");
+        }
+        // `Some` when a round runs, with the lock if it was got. A flush runs one even with
+        // nothing of this process's to commit: it commits what others handed over.
+        let mut round: Option<Option<LockFile>> = None;
+        // Segments left to a committer to come (their marker stays).
+        let mut left = false;
+        if !unsent.is_empty() || flushing {
+            let lock = journal::lock_commits(journal_dir, LOCK_PATIENCE).unwrap_or_else(|e| {
+                tracing::warn!("committing without the commit lock: {e}");
+                None
+            });
+            unsent.retain(|b| b.path.exists());
+            // A closing process whose segments another live process will commit leaves them
+            // to it: processes that close one after another then share one Delta commit.
+            left = handing_over
+                && !unsent.is_empty()
+                && lock.is_some()
+                && journal::committer_to_come(journal_dir, &writer).unwrap_or_else(|e| {
+                    tracing::debug!("cannot tell whether another process commits: {e}");
+                    false
+                });
+            if left {
+                // They are the other process's to commit now (or, should it die, the next
+                // round's: this writer's lock goes when it finishes).
+                tracing::debug!(segments = unsent.len(), "journal left to a committer to come");
+                unsent.clear();
+            } else if !unsent.is_empty() || flushing {
+                round = Some(lock);
+            }
+        }
         // The table is opened only for work that needs it: something to commit, a listing or
         // compaction, or the idle replay. A process that only reads and exits quickly never
-        // opens it, and its close does not wait for it.
-        let needs_table = batch.is_some()
-            || !unsent.is_empty()
-            || !requests.is_empty()
+        // opens it, and its close does not wait for it; nor does a closing process whose
+        // segments another process committed.
+        let needs_table = round.is_some()
+            || requests
+                .iter()
+                .any(|r| !matches!(r, Request::Flush { .. }))
             || (!shutdown && Instant::now() >= idle_open_at);
         if delta.is_none() && needs_table {
             match rt.block_on(open_table(
                 table_dir,
                 &shared.catalog_dir,
-                &shared.journal_dir,
                 shared.policy.payloads.clone(),
             )) {
                 Ok(d) => delta = Some(d),
@@ -395,11 +414,32 @@ fn run(rt: &tokio::runtime::Runtime, shared: &Shared, table_dir: &Location) {
                 }
             }
         }
-        unsent.extend(batch);
+        // The first round once the table is open also runs with nothing of this process's to
+        // commit: it replays the journals of dead writers (unless another process holds the
+        // lock, and so runs a round itself).
+        if round.is_none() && delta.is_some() && !replayed {
+            replayed = true;
+            if let Ok(Some(lock)) = journal::lock_commits(journal_dir, Duration::ZERO) {
+                round = Some(Some(lock));
+            }
+        }
         match delta.as_mut() {
             Some(delta) => {
                 let before = unsent.len();
-                let commit_result = rt.block_on(commit_in_order(delta, &mut unsent, &writer));
+                let commit_result = match round.take() {
+                    Some(lock) => {
+                        replayed = true;
+                        let done =
+                            rt.block_on(commit_round::run(delta, journal_dir, &writer, &mut unsent));
+                        // Withdrawn before the lock goes, so that no later round reads it.
+                        if handing_over {
+                            journal::withdraw_hand_over(journal_dir, &writer);
+                        }
+                        drop(lock);
+                        done
+                    }
+                    None => Ok(()),
+                };
                 if unsent.is_empty() {
                     let mut st = shared.lock();
                     st.dirty = !st.pending.is_empty();
@@ -428,7 +468,9 @@ fn run(rt: &tokio::runtime::Runtime, shared: &Shared, table_dir: &Location) {
                         message: format!("the catalog cannot be opened: {open_error}"),
                     };
                     match req {
-                        Request::Flush(reply) => reply.send(Err(err())),
+                        // Nothing to commit: a flush had nothing to wait for.
+                        Request::Flush { reply, .. } if round.is_none() => reply.send(Ok(())),
+                        Request::Flush { reply, .. } => reply.send(Err(err())),
                         Request::List(_, reply) => reply.send(Err(err())),
                         Request::Maintain(_, reply) => reply.send(Err(err())),
                         Request::Snapshot(reply) => reply.send(Err(err())),
@@ -437,6 +479,9 @@ fn run(rt: &tokio::runtime::Runtime, shared: &Shared, table_dir: &Location) {
                 }
             }
         }
+        if handing_over && !left {
+            journal::withdraw_hand_over(journal_dir, &writer);
+        }
         if shutdown {
             let mut st = shared.lock();
             if unsent.is_empty() && st.pending.is_empty() {
@@ -444,8 +489,8 @@ fn run(rt: &tokio::runtime::Runtime, shared: &Shared, table_dir: &Location) {
             }
             st.stopped = true;
             for req in std::mem::take(&mut st.requests) {
-                if let Request::Flush(r) = req {
-                    r.send(Err(shared.gone()));
+                if let Request::Flush { reply, .. } = req {
+                    reply.send(Err(shared.gone()));
                 }
             }
             return;
@@ -463,7 +508,7 @@ fn serve(
 ) {
     for req in requests {
         match req {
-            Request::Flush(reply) => reply.send(match commit_result {
+            Request::Flush { reply, .. } => reply.send(match commit_result {
                 Ok(()) => Ok(()),
                 Err(CatalogError::CommitFailed { table, message }) => {
                     Err(CatalogError::CommitFailed {
@@ -497,19 +542,4 @@ fn serve(
             }
         }
     }
-}
-
-/// Commit closed segments oldest first, stopping at the first failure so that operations on a
-/// key are never applied out of order.
-async fn commit_in_order(
-    delta: &mut DeltaCatalog,
-    unsent: &mut Vec<Batch>,
-    writer: &str,
-) -> Result<()> {
-    while let Some(batch) = unsent.first() {
-        delta.commit(&batch.ops, writer, batch.seq).await?;
-        journal::remove_segment(&batch.path)?;
-        unsent.remove(0);
-    }
-    Ok(())
 }

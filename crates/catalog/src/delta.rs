@@ -42,6 +42,17 @@ const TABLE_CONFIG: [(&str, &str); 2] = [
     ("delta.logRetentionDuration", "interval 7 days"),
 ];
 
+/// One journal segment to commit: whose, which, and its operations.
+#[derive(Debug, Clone, Copy)]
+pub struct Segment<'a> {
+    /// The writer that journaled it (its Delta application id).
+    pub writer: &'a str,
+    /// Its sequence number within the writer.
+    pub seq: i64,
+    /// Its operations, in journal order.
+    pub ops: &'a [CatalogOp],
+}
+
 /// Handle on the `cache_entries` Delta table of one cache.
 pub struct DeltaCatalog {
     location: Location,
@@ -192,16 +203,42 @@ impl DeltaCatalog {
     /// transaction `(writer, seq)` so that a repeat is a no-op. Retries conflicts with other
     /// writers, reloading the table each time.
     pub async fn commit(&mut self, ops: &[CatalogOp], writer: &str, seq: i64) -> Result<()> {
+        self.commit_segments(&[Segment { writer, seq, ops }])
+            .await
+    }
+
+    /// Commit the operations of several journal segments (of one writer or several, each
+    /// writer's in sequence order) as one Delta commit, tagged with each writer's application
+    /// transaction at its last segment here. Segments already committed are left out (all
+    /// of them: a no-op), so a repeat is harmless. Retries conflicts with other writers,
+    /// reloading the table each time. The operations apply in the order given; none may
+    /// clear the catalog unless it is the only segment (a clear drops what came before it).
+    pub async fn commit_segments(&mut self, segments: &[Segment<'_>]) -> Result<()> {
         let mut last_error = String::new();
         let mut attempts = Attempts::new(COMMIT_ATTEMPTS);
         while let Some(attempt) = attempts.next().await {
             if attempt > 0 {
                 self.load().await?;
             }
-            if self.committed_seq(writer).await?.is_some_and(|v| v >= seq) {
+            let mut committed: HashMap<&str, Option<i64>> = HashMap::new();
+            let mut pending = Vec::with_capacity(segments.len());
+            for segment in segments {
+                let seq = match committed.get(segment.writer) {
+                    Some(seq) => *seq,
+                    None => {
+                        let seq = self.committed_seq(segment.writer).await?;
+                        committed.insert(segment.writer, seq);
+                        seq
+                    }
+                };
+                if !seq.is_some_and(|v| v >= segment.seq) {
+                    pending.push(segment);
+                }
+            }
+            if pending.is_empty() {
                 return Ok(());
             }
-            match self.try_commit(ops, writer, seq).await {
+            match self.try_commit(&pending).await {
                 Ok(()) => return Ok(()),
                 // Retrying cannot help a full disk or a read-only file system.
                 Err(e) if crate::error::is_out_of_space(&e) => {
@@ -227,8 +264,16 @@ impl DeltaCatalog {
     /// carrying the application transaction. Replacements are idempotent and the append is the
     /// only step that adds rows without a predicate, so a crash between steps and a replay never
     /// duplicates a row. A segment that cleared the catalog is one overwrite.
-    async fn try_commit(&mut self, ops: &[CatalogOp], writer: &str, seq: i64) -> Result<()> {
-        let mut plan = plan_batch(ops);
+    async fn try_commit(&mut self, segments: &[&Segment<'_>]) -> Result<()> {
+        let mut plan = plan_batch(segments.iter().flat_map(|s| s.ops));
+        // Each writer's transaction at its last segment here.
+        let mut txns: Vec<Transaction> = Vec::new();
+        for segment in segments {
+            match txns.iter_mut().find(|t| t.app_id == segment.writer) {
+                Some(t) => t.version = t.version.max(segment.seq),
+                None => txns.push(Transaction::new(segment.writer, segment.seq)),
+            }
+        }
         if let Some(probe) = &self.probe {
             plan.settle(probe.as_ref());
         }
@@ -260,7 +305,7 @@ impl DeltaCatalog {
         let schema = schema_for_rows(&table_schema, &all);
         let txn = || {
             CommitProperties::default()
-                .with_application_transaction(Transaction::new(writer, seq))
+                .with_application_transactions(txns.clone())
                 .with_max_retries(COMMIT_ATTEMPTS)
         };
         if plan.clear {
@@ -718,7 +763,7 @@ impl BatchPlan<'_> {
 /// Collapse a segment's operations to the last one per key. A key needs its old rows removed
 /// when any operation on it in the segment was a delete or a replacing put. A clear drops what
 /// came before it in the segment and turns the commit into an overwrite of the whole table.
-fn plan_batch(ops: &[CatalogOp]) -> BatchPlan<'_> {
+fn plan_batch<'a>(ops: impl IntoIterator<Item = &'a CatalogOp>) -> BatchPlan<'a> {
     let mut last: HashMap<&str, &CatalogOp> = HashMap::new();
     let mut order: Vec<&str> = Vec::new();
     let mut replace: HashSet<&str> = HashSet::new();

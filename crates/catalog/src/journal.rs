@@ -8,10 +8,17 @@
 //!
 //! The group commit of segment `seq` of writer `w` carries the Delta application transaction
 //! `(w, seq)`, so replaying a segment that already reached Delta is a no-op.
+//!
+//! Two more kinds of file serve the commit rounds of `crate::commit_round`: `commit.lock`,
+//! held while a process commits segments of this journal directory ([`lock_commits`]), and
+//! `<writer>.handover`, which a closing writer leaves to say that its segments up to the
+//! number it holds are final and whoever commits next may commit them ([`hand_over`]).
 
+use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use cacheness_storage::LockFile;
 use xxhash_rust::xxh3::xxh3_64;
@@ -153,6 +160,123 @@ pub fn release_writer(lock: LockFile) {
     lock.release_removing();
 }
 
+/// The lock held while a process commits segments of the journal directory.
+const COMMIT_LOCK: &str = "commit.lock";
+/// The name ending of a hand-over marker.
+const HANDOVER: &str = ".handover";
+/// How long [`lock_commits`] waits at most between two tries of the lock.
+const LOCK_POLL_MAX: Duration = Duration::from_millis(2);
+
+/// Take the commit lock of the journal directory, waiting up to `patience` for its holder:
+/// `None` if it is still held then. The wait polls with a short sleep rather than blocking in
+/// `flock`, so that a holder that hangs (a stopped process, a stalled object store) costs
+/// the waiters their patience, not their progress: the lock only batches commits, and a
+/// commit made without it is still correct (`crate::commit_round`).
+pub fn lock_commits(dir: &Path, patience: Duration) -> Result<Option<LockFile>> {
+    let path = dir.join(COMMIT_LOCK);
+    let deadline = Instant::now() + patience;
+    let mut pause = Duration::from_micros(100);
+    loop {
+        if let Some(lock) = LockFile::try_acquire(&path)? {
+            return Ok(Some(lock));
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            return Ok(None);
+        }
+        std::thread::sleep(pause.min(deadline - now));
+        pause = (pause * 2).min(LOCK_POLL_MAX);
+    }
+}
+
+fn handover_path(dir: &Path, writer: &str) -> PathBuf {
+    dir.join(format!("{writer}{HANDOVER}"))
+}
+
+/// Say that the segments of `writer` up to `last_seq` are final: the next process to commit
+/// may commit them (written to a temporary name and renamed, so that a reader never sees
+/// half of it).
+pub fn hand_over(dir: &Path, writer: &str, last_seq: i64) -> Result<()> {
+    let path = handover_path(dir, writer);
+    let tmp = dir.join(format!("{writer}{HANDOVER}.tmp"));
+    fs::write(&tmp, last_seq.to_string()).map_err(|e| CatalogError::io(&tmp, e))?;
+    fs::rename(&tmp, &path).map_err(|e| CatalogError::io(&path, e))
+}
+
+/// Take back a writer's hand-over marker (once its segments are committed, or it gave up).
+pub fn withdraw_hand_over(dir: &Path, writer: &str) {
+    let path = handover_path(dir, writer);
+    if let Err(e) = fs::remove_file(&path)
+        && e.kind() != std::io::ErrorKind::NotFound
+    {
+        tracing::warn!(path = %path.display(), "cannot remove a hand-over marker: {e}");
+    }
+}
+
+/// The hand-over markers in the journal directory: each writer's last final segment. A marker
+/// that cannot be read or parsed is skipped (its writer commits its segments itself).
+pub fn handovers(dir: &Path) -> Result<HashMap<String, i64>> {
+    let mut out = HashMap::new();
+    let entries = match fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+        Err(e) => return Err(CatalogError::io(dir, e)),
+    };
+    for entry in entries {
+        let entry = entry.map_err(|e| CatalogError::io(dir, e))?;
+        let name = entry.file_name();
+        let Some(writer) = name.to_str().and_then(|n| n.strip_suffix(HANDOVER)) else {
+            continue;
+        };
+        let last = fs::read_to_string(entry.path())
+            .map_err(|e| e.to_string())
+            .and_then(|text| text.trim().parse::<i64>().map_err(|e| e.to_string()));
+        match last {
+            Ok(last) => {
+                out.insert(writer.to_string(), last);
+            }
+            Err(e) => {
+                tracing::debug!(path = %entry.path().display(), "hand-over marker skipped: {e}")
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The first letter of this version's writer ids: writers that commit what others hand over
+/// (older versions' ids begin with `w`, and their processes commit only their own segments).
+const WRITER_PREFIX: &str = "h";
+
+/// Whether another writer of this host will run a commit round later, and so commit what is
+/// handed over now: a live writer (its lock held) of this version with operations in its
+/// journal that it has not handed over. It commits them within its commit interval or when it
+/// closes, and every round takes what was handed over (`crate::commit_round`). Call it with
+/// the commit lock held, so that no round is under way.
+pub fn committer_to_come(dir: &Path, me: &str) -> Result<bool> {
+    let handed = handovers(dir)?;
+    let mut seen: Vec<String> = Vec::new();
+    for seg in list_segments(dir)? {
+        let writer = &seg.writer;
+        if writer == me
+            || !writer.starts_with(WRITER_PREFIX)
+            || handed.contains_key(writer)
+            || seen.contains(writer)
+        {
+            continue;
+        }
+        let has_ops = fs::metadata(&seg.path).is_ok_and(|m| m.len() > 0);
+        if !has_ops {
+            continue;
+        }
+        seen.push(writer.clone());
+        // Taken means dead (and the lock goes again at once: a round adopts it).
+        if try_adopt(dir, writer)?.is_none() {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 /// Remove one committed segment.
 pub fn remove_segment(path: &Path) -> Result<()> {
     match fs::remove_file(path) {
@@ -179,7 +303,7 @@ impl JournalWriter {
     /// Create a new writer (fresh id, locked) in `dir`.
     pub fn create(dir: &Path, fsync: bool) -> Result<Self> {
         fs::create_dir_all(dir).map_err(|e| CatalogError::io(dir, e))?;
-        let writer = format!("w{}", uuid::Uuid::new_v4().simple());
+        let writer = format!("{WRITER_PREFIX}{}", uuid::Uuid::new_v4().simple());
         let lock = try_adopt(dir, &writer)?.ok_or_else(|| CatalogError::Journal {
             path: lock_path(dir, &writer),
             message: "could not lock a fresh journal writer".into(),

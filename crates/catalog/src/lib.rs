@@ -38,6 +38,7 @@
 
 #![warn(missing_docs)]
 
+mod commit_round;
 mod committed_keys;
 pub mod committer;
 pub mod custom;
@@ -180,12 +181,19 @@ impl Catalog {
 
     /// Commit everything submitted so far; returns when it is in Delta.
     pub fn flush_blocking(&self) -> Result<()> {
-        self.call_blocking(Request::Flush)
+        self.call_blocking(|reply| Request::Flush {
+            reply,
+            closing: false,
+        })
     }
 
     /// Commit everything submitted so far; resolves when it is in Delta.
     pub async fn flush(&self) -> Result<()> {
-        self.call_async(Request::Flush).await
+        self.call_async(|reply| Request::Flush {
+            reply,
+            closing: false,
+        })
+        .await
     }
 
     /// Every live row: the Delta snapshot plus journaled operations of all writers.
@@ -242,7 +250,15 @@ impl Catalog {
             return Ok(()); // nothing was journaled, nothing runs
         };
         let dirty = shared.lock().dirty;
-        let flushed = if dirty { self.flush_blocking() } else { Ok(()) };
+        // Committed, or left to another process of this host that will commit them
+        // (`commit_round`): processes closing one after another share one commit.
+        let flushed = match dirty {
+            true => self.call_blocking(|reply| Request::Flush {
+                reply,
+                closing: true,
+            }),
+            false => Ok(()),
+        };
         shared.shutdown();
         let handle = self.thread.lock().unwrap_or_else(|p| p.into_inner()).take();
         if let Some(h) = handle {

@@ -29,6 +29,7 @@ pub fn child(dir: &std::path::Path, proc_id: usize, n: usize) {
     let cache = open_cache(dir);
     println!("ready");
     std::io::stdin().read_line(&mut String::new()).ok();
+    let started = Instant::now();
     let put = Samples::collect(n, |i| {
         cache
             .put(&Serde(small_value(i as i64)), &params(proc_id, i))
@@ -37,8 +38,18 @@ pub fn child(dir: &std::path::Path, proc_id: usize, n: usize) {
     let read_ok = (0..n).all(|i| {
         matches!(cache.get::<Serde<SmallValue>>(&params(proc_id, i)), Ok(Some(Serde(v))) if v == small_value(i as i64))
     });
+    let closing = Instant::now();
     cache.close().ok();
-    println!("{}", json!({"put": put.summary(), "read_back_ok": read_ok}));
+    let ms = |d: std::time::Duration| round(d.as_secs_f64() * 1e3);
+    println!(
+        "{}",
+        json!({
+            "put": put.summary(),
+            "read_back_ok": read_ok,
+            "work_ms": ms(closing - started),
+            "close_ms": ms(closing.elapsed()),
+        })
+    );
 }
 
 /// Wait for a child's `ready` line; `None` if it exited first.

@@ -1,0 +1,183 @@
+//! A commit round: what a process commits when it commits, and how processes closing
+//! together share one Delta commit.
+//!
+//! A Delta commit costs tens of milliseconds of CPU whatever it carries (the log loaded, a
+//! Parquet file written, the commit and its post-commit work), so when eight processes close
+//! at once, each committing its own 1,000 rows, the commits cost more than the puts
+//! (`docs/ARCHITECTURE.md`, "Processes that close together"). So:
+//!
+//! - A round runs under the journal directory's commit lock when it can get it
+//!   (`journal::lock_commits`), and takes, besides the committing process's own closed
+//!   segments, the segments it may commit for others of this host: those of writers whose
+//!   process died (adopted through their writer lock, as before), and the final segments of
+//!   writers that handed theirs over while closing (`journal::hand_over`). They go to Delta in
+//!   as few commits as their operations allow: one, unless a segment clears the catalog, which
+//!   is then committed alone, in its place in the order.
+//! - A closing process with segments to commit first hands them over, then waits for the
+//!   lock. If the holder took them, they are gone when it gets the lock, and it returns
+//!   without opening the table; if not, its own round commits them, with those of everyone
+//!   who handed theirs over in the meantime.
+//!
+//! The lock batches commits and keeps this host's commits from conflicting; correctness never
+//! depends on it. Every segment is committed with its writer's Delta application transaction,
+//! so two rounds that commit the same segment (one that gave up waiting for the lock, or a
+//! process of an older version) conflict in Delta, and the loser's retry finds it committed.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use cacheness_storage::LockFile;
+
+use crate::delta::{DeltaCatalog, Segment};
+use crate::error::Result;
+use crate::journal;
+use crate::row::CatalogOp;
+
+/// A closed segment waiting to be committed.
+pub(crate) struct Batch {
+    /// Its sequence number within its writer.
+    pub(crate) seq: i64,
+    /// Its file.
+    pub(crate) path: PathBuf,
+    /// Its operations.
+    pub(crate) ops: Vec<CatalogOp>,
+}
+
+/// The segments a round takes from another writer.
+struct Taken {
+    writer: String,
+    batches: Vec<Batch>,
+    /// The writer's lock, when its process died and this round adopted it.
+    adopted: Option<LockFile>,
+}
+
+/// Commit `own` (the closed segments of `writer`, oldest first) with what may be committed
+/// for other writers of `journal_dir`. Segments committed leave `own` and the directory; on
+/// an error the rest stay, to be tried again (operations on a key are never applied out of
+/// order: a round stops at its first failed commit).
+pub(crate) async fn run(
+    delta: &mut DeltaCatalog,
+    journal_dir: &Path,
+    writer: &str,
+    own: &mut Vec<Batch>,
+) -> Result<()> {
+    let mut others = take_others(journal_dir, writer)?;
+    let mut order: Vec<Segment<'_>> = own
+        .iter()
+        .map(|b| Segment {
+            writer,
+            seq: b.seq,
+            ops: &b.ops,
+        })
+        .collect();
+    for taken in &others {
+        order.extend(taken.batches.iter().map(|b| Segment {
+            writer: &taken.writer,
+            seq: b.seq,
+            ops: &b.ops,
+        }));
+    }
+    let result = commit_in_groups(delta, &order).await;
+    let done = match &result {
+        Ok(()) => order.len(),
+        Err((done, _)) => *done,
+    };
+    drop(order);
+    // Own segments come first in the order, then the others' in theirs.
+    let own_done = done.min(own.len());
+    for batch in own.drain(..own_done) {
+        journal::remove_segment(&batch.path)?;
+    }
+    let mut left = done - own_done;
+    for taken in &mut others {
+        let n = left.min(taken.batches.len());
+        left -= n;
+        for batch in taken.batches.drain(..n) {
+            journal::remove_segment(&batch.path)?;
+        }
+        tracing::debug!(writer = taken.writer, segments = n, "committed for another writer");
+    }
+    for taken in others {
+        if let Some(lock) = taken.adopted
+            && taken.batches.is_empty()
+        {
+            journal::withdraw_hand_over(journal_dir, &taken.writer);
+            journal::release_writer(lock);
+        }
+    }
+    result.map_err(|(_, e)| e)
+}
+
+/// Commit `order` in runs that hold no clear (one commit each), a segment that clears alone.
+/// On an error, how many segments were committed before it.
+async fn commit_in_groups(
+    delta: &mut DeltaCatalog,
+    order: &[Segment<'_>],
+) -> std::result::Result<(), (usize, crate::error::CatalogError)> {
+    let mut start = 0;
+    while start < order.len() {
+        let clears = |s: &Segment<'_>| s.ops.iter().any(|op| matches!(op, CatalogOp::Clear));
+        let end = match order[start..].iter().position(clears) {
+            Some(0) => start + 1,
+            Some(i) => start + i,
+            None => order.len(),
+        };
+        delta
+            .commit_segments(&order[start..end])
+            .await
+            .map_err(|e| (start, e))?;
+        start = end;
+    }
+    Ok(())
+}
+
+/// The segments this round may commit for other writers: every segment of a writer whose
+/// process is gone (its lock adopted), and a live writer's segments up to the last one it
+/// handed over. Empty segments are removed on the way.
+fn take_others(journal_dir: &Path, me: &str) -> Result<Vec<Taken>> {
+    let handed = journal::handovers(journal_dir)?;
+    let mut by_writer: HashMap<String, Vec<journal::SegmentRef>> = HashMap::new();
+    for seg in journal::list_segments(journal_dir)? {
+        if seg.writer != me {
+            by_writer.entry(seg.writer.clone()).or_default().push(seg);
+        }
+    }
+    let mut out = Vec::new();
+    for (writer, segments) in by_writer {
+        let (adopted, last) = match journal::try_adopt(journal_dir, &writer)? {
+            Some(lock) => (Some(lock), i64::MAX),
+            None => match handed.get(&writer) {
+                Some(last) => (None, *last),
+                None => continue, // alive: it commits its own
+            },
+        };
+        let mut batches = Vec::new();
+        for seg in segments.into_iter().filter(|s| s.seq <= last) {
+            let ops = journal::read_segment(&seg.path)?;
+            if ops.is_empty() {
+                journal::remove_segment(&seg.path)?;
+                continue;
+            }
+            batches.push(Batch {
+                seq: seg.seq,
+                path: seg.path,
+                ops,
+            });
+        }
+        out.push(Taken {
+            writer,
+            batches,
+            adopted,
+        });
+    }
+    // Markers left by writers that died after their segments were committed.
+    for writer in handed.keys().filter(|w| *w != me && !out.iter().any(|t: &Taken| &t.writer == *w)) {
+        if let Some(lock) = journal::try_adopt(journal_dir, writer)? {
+            journal::withdraw_hand_over(journal_dir, writer);
+            journal::release_writer(lock);
+        }
+    }
+    // A stable order (the map's is random): by writer, as the directory lists them.
+    out.sort_by(|a, b| a.writer.cmp(&b.writer));
+    Ok(out)
+}
