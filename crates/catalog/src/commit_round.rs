@@ -181,3 +181,103 @@ fn take_others(journal_dir: &Path, me: &str) -> Result<Vec<Taken>> {
     out.sort_by(|a, b| a.writer.cmp(&b.writer));
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::delta::tests::row;
+    use crate::journal::tests::write_segment;
+    use crate::schema::Projection;
+
+    fn put(k: &str) -> CatalogOp {
+        CatalogOp::Put {
+            row: row(k),
+            replaces: false,
+        }
+    }
+
+    async fn keys(d: &mut DeltaCatalog) -> Vec<String> {
+        let mut keys: Vec<String> = d
+            .rows(Projection::Full)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| r.cache_key)
+            .collect();
+        keys.sort();
+        keys
+    }
+
+    #[tokio::test]
+    async fn a_round_commits_its_own_the_handed_over_and_the_dead_in_one_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let journal = dir.path().join("journal");
+        std::fs::create_dir_all(&journal).unwrap();
+        let mut d = DeltaCatalog::open(&dir.path().join("t")).await.unwrap();
+        let before = d.version().unwrap();
+        // A live writer that handed over its first segment, not its second (still writing).
+        let _alive = journal::try_adopt(&journal, "hother").unwrap().unwrap();
+        let other_1 = write_segment(&journal, "hother", 1, &[put("b")]);
+        let other_2 = write_segment(&journal, "hother", 2, &[put("c")]);
+        journal::hand_over(&journal, "hother", 1).unwrap();
+        // A live writer that handed nothing over, and a dead one.
+        let _busy = journal::try_adopt(&journal, "hbusy").unwrap().unwrap();
+        let busy = write_segment(&journal, "hbusy", 1, &[put("e")]);
+        let dead = write_segment(&journal, "hdead", 4, &[put("d")]);
+        let mut own = vec![Batch {
+            seq: 1,
+            path: write_segment(&journal, "hme", 1, &[put("a")]),
+            ops: vec![put("a")],
+        }];
+        run(&mut d, &journal, "hme", &mut own).await.unwrap();
+        assert!(own.is_empty());
+        assert_eq!(d.version().unwrap(), before + 1, "one Delta commit");
+        assert_eq!(keys(&mut d).await, ["a", "b", "d"]);
+        for (writer, seq) in [("hme", 1), ("hother", 1), ("hdead", 4)] {
+            assert_eq!(d.committed_seq(writer).await.unwrap(), Some(seq), "{writer}");
+        }
+        assert_eq!(d.committed_seq("hbusy").await.unwrap(), None);
+        assert!(!other_1.exists() && !dead.exists());
+        assert!(other_2.exists() && busy.exists(), "not theirs to take");
+        assert!(!journal.join("hdead.lock").exists(), "the dead writer's lock is gone");
+        // The live writer's marker stays for it to take back.
+        assert_eq!(journal::handovers(&journal).unwrap().len(), 1);
+        // Committing a committed segment again is a no-op.
+        let ops = [put("d")];
+        let again = Segment {
+            writer: "hdead",
+            seq: 4,
+            ops: &ops,
+        };
+        d.commit_segments(&[again]).await.unwrap();
+        assert_eq!(d.version().unwrap(), before + 1);
+    }
+
+    #[tokio::test]
+    async fn a_segment_that_clears_is_committed_alone_in_its_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let journal = dir.path().join("journal");
+        std::fs::create_dir_all(&journal).unwrap();
+        let mut d = DeltaCatalog::open(&dir.path().join("t")).await.unwrap();
+        let before = d.version().unwrap();
+        let segments = [
+            vec![put("a")],
+            vec![put("b")],
+            vec![CatalogOp::Clear, put("c")],
+            vec![put("d")],
+        ];
+        let mut own: Vec<Batch> = segments
+            .iter()
+            .enumerate()
+            .map(|(i, ops)| Batch {
+                seq: i as i64 + 1,
+                path: write_segment(&journal, "hme", i as i64 + 1, ops),
+                ops: ops.clone(),
+            })
+            .collect();
+        run(&mut d, &journal, "hme", &mut own).await.unwrap();
+        assert_eq!(keys(&mut d).await, ["c", "d"], "the clear came after a and b");
+        assert_eq!(d.version().unwrap(), before + 3, "a+b, the clear, d");
+        assert_eq!(d.committed_seq("hme").await.unwrap(), Some(4));
+    }
+}

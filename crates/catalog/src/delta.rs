@@ -857,11 +857,12 @@ fn read_parquet_rows(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::row::PayloadOnDisk;
 
-    fn row(k: &str) -> Box<CatalogRow> {
+    /// A row of key `k` (for tests elsewhere in the crate too).
+    pub(crate) fn row(k: &str) -> Box<CatalogRow> {
         Box::new(CatalogRow {
             cache_key: k.into(),
             data_type: "object".into(),

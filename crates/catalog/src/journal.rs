@@ -145,7 +145,7 @@ fn lock_path(dir: &Path, writer: &str) -> PathBuf {
     dir.join(format!("{writer}.lock"))
 }
 
-fn segment_path(dir: &Path, writer: &str, seq: i64) -> PathBuf {
+pub(crate) fn segment_path(dir: &Path, writer: &str, seq: i64) -> PathBuf {
     dir.join(format!("{writer}.{seq:012}.jnl"))
 }
 
@@ -384,7 +384,7 @@ fn open_segment(path: &Path, fsync: bool) -> Result<File> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::row::CatalogOp;
 
@@ -421,6 +421,61 @@ mod tests {
         fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512)) {
             let _ = decode_records(&bytes);
         }
+    }
+
+    /// Write a segment of `writer` holding `ops`.
+    pub(crate) fn write_segment(dir: &Path, writer: &str, seq: i64, ops: &[CatalogOp]) -> PathBuf {
+        let path = segment_path(dir, writer, seq);
+        let bytes: Vec<u8> = ops.iter().flat_map(|op| encode_record(op).unwrap()).collect();
+        fs::write(&path, bytes).unwrap();
+        path
+    }
+
+    #[test]
+    fn a_committer_to_come_is_a_live_writer_of_this_version_with_ops_not_handed_over() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let me = "hme";
+        write_segment(d, me, 1, &[del("m")]);
+        assert!(!committer_to_come(d, me).unwrap(), "only this writer");
+        // A dead writer with operations: the round adopts it, nobody is to come.
+        write_segment(d, "hdead", 1, &[del("x")]);
+        // A live writer whose journal is empty: it may never commit.
+        let _idle = try_adopt(d, "hidle").unwrap().unwrap();
+        write_segment(d, "hidle", 1, &[]);
+        // A live writer of an older version: it commits only its own.
+        let _old = try_adopt(d, "wold").unwrap().unwrap();
+        write_segment(d, "wold", 1, &[del("y")]);
+        assert!(!committer_to_come(d, me).unwrap());
+        // A live writer with operations that handed them over: closing, it may leave too.
+        let _closing = try_adopt(d, "hclosing").unwrap().unwrap();
+        write_segment(d, "hclosing", 3, &[del("z")]);
+        hand_over(d, "hclosing", 3).unwrap();
+        assert!(!committer_to_come(d, me).unwrap());
+        assert_eq!(handovers(d).unwrap(), HashMap::from([("hclosing".into(), 3)]));
+        // Once it takes its marker back it is a committer to come again.
+        withdraw_hand_over(d, "hclosing");
+        assert!(committer_to_come(d, me).unwrap());
+        assert!(handovers(d).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_garbled_hand_over_marker_is_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("hx.handover"), "not a number").unwrap();
+        hand_over(dir.path(), "hy", 7).unwrap();
+        assert_eq!(handovers(dir.path()).unwrap(), HashMap::from([("hy".into(), 7)]));
+    }
+
+    #[test]
+    fn the_commit_lock_waits_only_as_long_as_told() {
+        let dir = tempfile::tempdir().unwrap();
+        let held = lock_commits(dir.path(), Duration::ZERO).unwrap().unwrap();
+        let started = Instant::now();
+        assert!(lock_commits(dir.path(), Duration::from_millis(30)).unwrap().is_none());
+        assert!(started.elapsed() >= Duration::from_millis(30));
+        drop(held);
+        assert!(lock_commits(dir.path(), Duration::ZERO).unwrap().is_some());
     }
 
     #[test]
