@@ -384,11 +384,17 @@ impl Run {
             }
             Op::Child(ops) => {
                 let dir = self.backend.dir().expect("child processes run on disk");
+                let left_to_us = self.children_leave_their_rows(dir);
                 let status = child(dir, ops).status().unwrap();
                 assert!(status.success(), "child {ops:?}");
                 for op in ops {
                     match op {
-                        ChildOp::Put(n, v) => self.put_landed(*n, v.clone()),
+                        ChildOp::Put(n, v) => {
+                            self.put_landed(*n, v.clone());
+                            if left_to_us {
+                                self.pending.insert(*n);
+                            }
+                        }
                         ChildOp::Invalidate(n) => {
                             self.unsettled.remove(n);
                             self.model.remove(n);
@@ -400,6 +406,7 @@ impl Run {
             }
             Op::RaceProcesses(n, values) => {
                 let dir = self.backend.dir().expect("child processes run on disk");
+                let left_to_us = self.children_leave_their_rows(dir);
                 let children: Vec<_> = values
                     .iter()
                     .map(|v| child(dir, &[ChildOp::Put(*n, v.clone())]).spawn().unwrap())
@@ -408,6 +415,9 @@ impl Run {
                     assert!(c.wait().unwrap().success(), "a racing child failed");
                 }
                 self.finish_race(*n, values);
+                if left_to_us {
+                    self.pending.insert(*n);
+                }
             }
             Op::Evict(limit) => {
                 self.reopen(Some(*limit));
@@ -457,6 +467,13 @@ impl Run {
         }
     }
 
+    /// Whether child processes that close now leave their rows to this process, whose next
+    /// commit takes them: it has operations of its own to commit (`docs/ARCHITECTURE.md`,
+    /// "Processes that close together"). Otherwise the last child to close commits them.
+    fn children_leave_their_rows(&self, dir: &std::path::Path) -> bool {
+        cacheness::catalog::journal::committer_to_come(&dir.join("catalog/journal"), "").unwrap()
+    }
+
     /// This process's journal was committed.
     fn committed(&mut self) {
         self.pending.clear();
@@ -485,8 +502,8 @@ impl Run {
     }
 
     /// After puts of `values` under `n` raced: one of them is served, whole (the racers'
-    /// rows are this process's to commit when they were its threads, committed already when
-    /// they were child processes, which close the cache).
+    /// rows are this process's to commit when they were its threads; when they were child
+    /// processes, which close the cache, committed already or left to this process).
     fn finish_race(&mut self, n: i64, values: &[Value]) {
         let got = served(self.cache(), n).expect("a raced key is served");
         assert!(values.contains(&got), "served {got:?}, put {values:?}");

@@ -356,11 +356,13 @@ fn run(rt: &tokio::runtime::Runtime, shared: &Shared, table_dir: &Location) {
                 .iter()
                 .any(|r| matches!(r, Request::Flush { closing: true, .. }));
         let handing_over = closing && !unsent.is_empty();
-        if handing_over
-            && let Some(last) = unsent.last()
-            && let Err(e) = journal::hand_over(journal_dir, &writer, last.seq)
-        {
-            tracing::warn!("cannot hand the journal over: {e}");
+        // Segments are left to another process only once their marker says so.
+        let mut handed_over = false;
+        if handing_over && let Some(last) = unsent.last() {
+            match journal::hand_over(journal_dir, &writer, last.seq) {
+                Ok(()) => handed_over = true,
+                Err(e) => tracing::warn!("cannot hand the journal over: {e}"),
+            }
         }
         // `Some` when a round runs, with the lock if it was got. A flush runs one even with
         // nothing of this process's to commit: it commits what others handed over.
@@ -375,7 +377,7 @@ fn run(rt: &tokio::runtime::Runtime, shared: &Shared, table_dir: &Location) {
             unsent.retain(|b| b.path.exists());
             // A closing process whose segments another live process will commit leaves them
             // to it: processes that close one after another then share one Delta commit.
-            left = handing_over
+            left = handed_over
                 && !unsent.is_empty()
                 && lock.is_some()
                 && journal::committer_to_come(journal_dir, &writer).unwrap_or_else(|e| {

@@ -15,6 +15,10 @@
 //!   a flush, or, half a second after the catalog was opened, the replay of the journals of
 //!   writers whose process died. A process that only reads and exits sooner never opens it.
 //! - [`Catalog::list`] returns the snapshot plus all journaled operations not yet committed.
+//! - Commits run in rounds, one at a time per host (`commit_round`): a round also commits the
+//!   segments of dead writers and those that closing processes handed over, in one Delta
+//!   commit; a closing process whose rows another running process will commit leaves them to
+//!   it, so processes that close one after another share one commit.
 //!
 //! Modules: [`row`] (the row and operation types; a row's signed fields and its signature
 //! check, and key parameters as typed columns, over `cacheness-format`'s signing and keys),
@@ -23,7 +27,8 @@
 //! [`journal`] (segment files and record framing), [`delta`] (the Delta table; `log_check`: its
 //! commit files checked before they are trusted; `committed_keys`: which keys the committed
 //! table holds, so that a fresh put over a row left without its payload replaces that row),
-//! [`committer`] (the background group commit), `listing` (snapshot ⊕ journals), [`custom`]
+//! [`committer`] (the background group commit; `commit_round`: what one commit takes, and the
+//! hand-over between processes), `listing` (snapshot ⊕ journals), [`custom`]
 //! (user-declared metadata tables, one Delta table each, rows tied to entries by key), [`names`]
 //! (the rule for names that become SQL tables), [`maintenance`] (compaction, vacuum, checkpoints
 //! and log cleanup, one process at a time, under a `cacheness_storage::LockFile`). Where the
