@@ -137,10 +137,14 @@ fn delta_keys(dir: &std::path::Path) -> std::collections::HashSet<String> {
 fn a_closing_cache_leaves_its_rows_to_a_writer_still_running_which_commits_them() {
     let dir = tempfile::tempdir().unwrap();
     let journal = dir.path().join("catalog/journal");
-    let running =
-        Cache::open_with(CacheConfig::new(dir.path()).with_commit_interval(Duration::from_secs(3600)))
-            .unwrap();
-    let x = running.put(&Serde(0i64), &params!(i = 0)).unwrap().to_string();
+    let running = Cache::open_with(
+        CacheConfig::new(dir.path()).with_commit_interval(Duration::from_secs(3600)),
+    )
+    .unwrap();
+    let x = running
+        .put(&Serde(0i64), &params!(i = 0))
+        .unwrap()
+        .to_string();
     let closing = common::open_quiet(dir.path());
     let left: Vec<String> = (1..4i64)
         .map(|i| closing.put(&Serde(i), &params!(i = i)).unwrap().to_string())
@@ -148,15 +152,24 @@ fn a_closing_cache_leaves_its_rows_to_a_writer_still_running_which_commits_them(
     closing.close().unwrap();
     // Its rows wait in its journal, handed over, and are served and listed meanwhile.
     assert!(delta_keys(dir.path()).is_empty());
-    assert_eq!(common::count_files(&journal, |n| n.ends_with(".handover")), 1);
+    assert_eq!(
+        common::count_files(&journal, |n| n.ends_with(".handover")),
+        1
+    );
     assert_eq!(running.list_entries().unwrap().len(), 4);
-    assert_eq!(running.get::<Serde<i64>>(&params!(i = 2)).unwrap(), Some(Serde(2)));
+    assert_eq!(
+        running.get::<Serde<i64>>(&params!(i = 2)).unwrap(),
+        Some(Serde(2))
+    );
     // The running writer's commit takes them: one commit, all four rows, nothing left over.
     running.close().unwrap();
     let keys = delta_keys(dir.path());
     assert_eq!(keys.len(), 4);
     assert!(keys.contains(&x) && left.iter().all(|k| keys.contains(k)));
-    assert_eq!(common::count_files(&journal, |n| n.ends_with(".handover")), 0);
+    assert_eq!(
+        common::count_files(&journal, |n| n.ends_with(".handover")),
+        0
+    );
     assert_eq!(common::count_files(&journal, |n| n.ends_with(".jnl")), 0);
 }
 
@@ -191,7 +204,10 @@ fn rows_left_to_a_writer_that_is_then_killed_reach_delta_with_the_next_process()
     assert!(keys.contains(&left));
     assert!(acked.iter().all(|k| keys.contains(k)));
     let journal = dir.path().join("catalog/journal");
-    assert_eq!(common::count_files(&journal, |n| n.ends_with(".handover")), 0);
+    assert_eq!(
+        common::count_files(&journal, |n| n.ends_with(".handover")),
+        0
+    );
 }
 
 /// Child: put 500 entries tagged with its process number, then exit normally.

@@ -95,7 +95,11 @@ pub(crate) async fn run(
         for batch in taken.batches.drain(..n) {
             journal::remove_segment(&batch.path)?;
         }
-        tracing::debug!(writer = taken.writer, segments = n, "committed for another writer");
+        tracing::debug!(
+            writer = taken.writer,
+            segments = n,
+            "committed for another writer"
+        );
     }
     for taken in others {
         if let Some(lock) = taken.adopted
@@ -171,7 +175,10 @@ fn take_others(journal_dir: &Path, me: &str) -> Result<Vec<Taken>> {
         });
     }
     // Markers left by writers that died after their segments were committed.
-    for writer in handed.keys().filter(|w| *w != me && !out.iter().any(|t: &Taken| &t.writer == *w)) {
+    for writer in handed
+        .keys()
+        .filter(|w| *w != me && !out.iter().any(|t: &Taken| &t.writer == *w))
+    {
         if let Some(lock) = journal::try_adopt(journal_dir, writer)? {
             journal::withdraw_hand_over(journal_dir, writer);
             journal::release_writer(lock);
@@ -234,12 +241,19 @@ mod tests {
         assert_eq!(d.version().unwrap(), before + 1, "one Delta commit");
         assert_eq!(keys(&mut d).await, ["a", "b", "d"]);
         for (writer, seq) in [("hme", 1), ("hother", 1), ("hdead", 4)] {
-            assert_eq!(d.committed_seq(writer).await.unwrap(), Some(seq), "{writer}");
+            assert_eq!(
+                d.committed_seq(writer).await.unwrap(),
+                Some(seq),
+                "{writer}"
+            );
         }
         assert_eq!(d.committed_seq("hbusy").await.unwrap(), None);
         assert!(!other_1.exists() && !dead.exists());
         assert!(other_2.exists() && busy.exists(), "not theirs to take");
-        assert!(!journal.join("hdead.lock").exists(), "the dead writer's lock is gone");
+        assert!(
+            !journal.join("hdead.lock").exists(),
+            "the dead writer's lock is gone"
+        );
         // The live writer's marker stays for it to take back.
         assert_eq!(journal::handovers(&journal).unwrap().len(), 1);
         // Committing a committed segment again is a no-op.
@@ -276,7 +290,11 @@ mod tests {
             })
             .collect();
         run(&mut d, &journal, "hme", &mut own).await.unwrap();
-        assert_eq!(keys(&mut d).await, ["c", "d"], "the clear came after a and b");
+        assert_eq!(
+            keys(&mut d).await,
+            ["c", "d"],
+            "the clear came after a and b"
+        );
         assert_eq!(d.version().unwrap(), before + 3, "a+b, the clear, d");
         assert_eq!(d.committed_seq("hme").await.unwrap(), Some(4));
     }

@@ -348,9 +348,7 @@ fn run(rt: &tokio::runtime::Runtime, shared: &Shared, table_dir: &Location) {
         // (`crate::commit_round`). A closing process first hands its segments over, so that
         // the holder may commit them; once it has the lock, those the holder took are gone.
         let journal_dir = &shared.journal_dir;
-        let flushing = requests
-            .iter()
-            .any(|r| matches!(r, Request::Flush { .. }));
+        let flushing = requests.iter().any(|r| matches!(r, Request::Flush { .. }));
         let closing = shutdown
             || requests
                 .iter()
@@ -387,7 +385,10 @@ fn run(rt: &tokio::runtime::Runtime, shared: &Shared, table_dir: &Location) {
             if left {
                 // They are the other process's to commit now (or, should it die, the next
                 // round's: this writer's lock goes when it finishes).
-                tracing::debug!(segments = unsent.len(), "journal left to a committer to come");
+                tracing::debug!(
+                    segments = unsent.len(),
+                    "journal left to a committer to come"
+                );
                 unsent.clear();
             } else if !unsent.is_empty() || flushing {
                 round = Some(lock);
@@ -398,9 +399,7 @@ fn run(rt: &tokio::runtime::Runtime, shared: &Shared, table_dir: &Location) {
         // opens it, and its close does not wait for it; nor does a closing process whose
         // segments another process committed.
         let needs_table = round.is_some()
-            || requests
-                .iter()
-                .any(|r| !matches!(r, Request::Flush { .. }))
+            || requests.iter().any(|r| !matches!(r, Request::Flush { .. }))
             || (!shutdown && Instant::now() >= idle_open_at);
         if delta.is_none() && needs_table {
             match rt.block_on(open_table(
@@ -431,8 +430,12 @@ fn run(rt: &tokio::runtime::Runtime, shared: &Shared, table_dir: &Location) {
                 let commit_result = match round.take() {
                     Some(lock) => {
                         replayed = true;
-                        let done =
-                            rt.block_on(commit_round::run(delta, journal_dir, &writer, &mut unsent));
+                        let done = rt.block_on(commit_round::run(
+                            delta,
+                            journal_dir,
+                            &writer,
+                            &mut unsent,
+                        ));
                         // Withdrawn before the lock goes, so that no later round reads it.
                         if handing_over {
                             journal::withdraw_hand_over(journal_dir, &writer);

@@ -203,8 +203,7 @@ impl DeltaCatalog {
     /// transaction `(writer, seq)` so that a repeat is a no-op. Retries conflicts with other
     /// writers, reloading the table each time.
     pub async fn commit(&mut self, ops: &[CatalogOp], writer: &str, seq: i64) -> Result<()> {
-        self.commit_segments(&[Segment { writer, seq, ops }])
-            .await
+        self.commit_segments(&[Segment { writer, seq, ops }]).await
     }
 
     /// Commit the operations of several journal segments (of one writer or several, each
@@ -231,7 +230,7 @@ impl DeltaCatalog {
                         seq
                     }
                 };
-                if !seq.is_some_and(|v| v >= segment.seq) {
+                if seq.is_none_or(|v| v < segment.seq) {
                     pending.push(segment);
                 }
             }

@@ -426,7 +426,10 @@ pub(crate) mod tests {
     /// Write a segment of `writer` holding `ops`.
     pub(crate) fn write_segment(dir: &Path, writer: &str, seq: i64, ops: &[CatalogOp]) -> PathBuf {
         let path = segment_path(dir, writer, seq);
-        let bytes: Vec<u8> = ops.iter().flat_map(|op| encode_record(op).unwrap()).collect();
+        let bytes: Vec<u8> = ops
+            .iter()
+            .flat_map(|op| encode_record(op).unwrap())
+            .collect();
         fs::write(&path, bytes).unwrap();
         path
     }
@@ -452,7 +455,10 @@ pub(crate) mod tests {
         write_segment(d, "hclosing", 3, &[del("z")]);
         hand_over(d, "hclosing", 3).unwrap();
         assert!(!committer_to_come(d, me).unwrap());
-        assert_eq!(handovers(d).unwrap(), HashMap::from([("hclosing".into(), 3)]));
+        assert_eq!(
+            handovers(d).unwrap(),
+            HashMap::from([("hclosing".into(), 3)])
+        );
         // Once it takes its marker back it is a committer to come again.
         withdraw_hand_over(d, "hclosing");
         assert!(committer_to_come(d, me).unwrap());
@@ -464,7 +470,10 @@ pub(crate) mod tests {
         let dir = tempfile::tempdir().unwrap();
         fs::write(dir.path().join("hx.handover"), "not a number").unwrap();
         hand_over(dir.path(), "hy", 7).unwrap();
-        assert_eq!(handovers(dir.path()).unwrap(), HashMap::from([("hy".into(), 7)]));
+        assert_eq!(
+            handovers(dir.path()).unwrap(),
+            HashMap::from([("hy".into(), 7)])
+        );
     }
 
     #[test]
@@ -472,7 +481,11 @@ pub(crate) mod tests {
         let dir = tempfile::tempdir().unwrap();
         let held = lock_commits(dir.path(), Duration::ZERO).unwrap().unwrap();
         let started = Instant::now();
-        assert!(lock_commits(dir.path(), Duration::from_millis(30)).unwrap().is_none());
+        assert!(
+            lock_commits(dir.path(), Duration::from_millis(30))
+                .unwrap()
+                .is_none()
+        );
         assert!(started.elapsed() >= Duration::from_millis(30));
         drop(held);
         assert!(lock_commits(dir.path(), Duration::ZERO).unwrap().is_some());
