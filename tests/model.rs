@@ -468,10 +468,14 @@ impl Run {
     }
 
     /// Whether child processes that close now leave their rows to this process, whose next
-    /// commit takes them: it has operations of its own to commit (`docs/ARCHITECTURE.md`,
-    /// "Processes that close together"). Otherwise the last child to close commits them.
+    /// commit takes them: it has operations of its own to commit, and commits often enough
+    /// (`docs/ARCHITECTURE.md`, "Processes that close together"; this process commits once an
+    /// hour, so never here, but the model follows the rule). Otherwise the last child to close
+    /// commits them.
     fn children_leave_their_rows(&self, dir: &std::path::Path) -> bool {
-        cacheness::catalog::journal::committer_to_come(&dir.join("catalog/journal"), "").unwrap()
+        let journal = dir.join("catalog/journal");
+        let within = cacheness::catalog::committer::LEAVE_WITHIN;
+        cacheness::catalog::journal::committer_to_come(&journal, "", within).unwrap()
     }
 
     /// This process's journal was committed.

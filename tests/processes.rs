@@ -61,12 +61,19 @@ fn child_put_until_killed() {
         return;
     }
     let dir = std::env::var("CACHE_DIR").unwrap();
-    let cache =
-        Cache::open_with(CacheConfig::new(dir).with_commit_interval(Duration::from_secs(3600)))
-            .unwrap();
-    for i in 0.. {
+    // How often it commits (once an hour unless told), and how many puts it makes before it
+    // waits to be killed (no end unless told).
+    let env = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<i64>().ok());
+    let interval = env("COMMIT_INTERVAL_MS").unwrap_or(3_600_000);
+    let interval = Duration::from_millis(interval.unsigned_abs());
+    let puts = env("PUTS").unwrap_or(i64::MAX);
+    let cache = Cache::open_with(CacheConfig::new(dir).with_commit_interval(interval)).unwrap();
+    for i in 0..puts {
         let key = cache.put(&Serde(vec![i; 10]), &params!(i = i)).unwrap();
         println!("ACK {i} {key}");
+    }
+    loop {
+        std::thread::sleep(Duration::from_secs(1));
     }
 }
 
@@ -137,54 +144,67 @@ fn delta_keys(dir: &std::path::Path) -> std::collections::HashSet<String> {
 fn a_closing_cache_leaves_its_rows_to_a_writer_still_running_which_commits_them() {
     let dir = tempfile::tempdir().unwrap();
     let journal = dir.path().join("catalog/journal");
-    let running = Cache::open_with(
-        CacheConfig::new(dir.path()).with_commit_interval(Duration::from_secs(3600)),
-    )
-    .unwrap();
-    let x = running
-        .put(&Serde(0i64), &params!(i = 0))
-        .unwrap()
-        .to_string();
+    let markers = || common::count_files(&journal, |n| n.ends_with(".handover"));
+    let every = |interval| {
+        Cache::open_with(CacheConfig::new(dir.path()).with_commit_interval(interval)).unwrap()
+    };
+    let put = |cache: &Cache, i: i64| cache.put(&Serde(i), &params!(i = i)).unwrap().to_string();
+    // A writer that commits once an hour is not one to leave rows to.
+    let slow = every(Duration::from_secs(3600));
+    let s = put(&slow, 0);
     let closing = common::open_quiet(dir.path());
-    let left: Vec<String> = (1..4i64)
-        .map(|i| closing.put(&Serde(i), &params!(i = i)).unwrap().to_string())
-        .collect();
+    let a = put(&closing, 1);
     closing.close().unwrap();
-    // Its rows wait in its journal, handed over, and are served and listed meanwhile.
-    assert!(delta_keys(dir.path()).is_empty());
+    assert_eq!(delta_keys(dir.path()), [a.clone()].into());
+    // One that commits within LEAVE_WITHIN is.
+    let within = cacheness::catalog::committer::LEAVE_WITHIN;
+    let running = every(within);
+    let x = put(&running, 2);
+    let closing = common::open_quiet(dir.path());
+    let left: Vec<String> = (3..6).map(|i| put(&closing, i)).collect();
+    closing.close().unwrap();
+    // Its rows wait in its journal, handed over, and are served meanwhile.
+    assert_eq!(delta_keys(dir.path()), [a.clone()].into());
+    assert_eq!(markers(), 1);
     assert_eq!(
-        common::count_files(&journal, |n| n.ends_with(".handover")),
-        1
+        running.get::<Serde<i64>>(&params!(i = 4)).unwrap(),
+        Some(Serde(4))
     );
-    assert_eq!(running.list_entries().unwrap().len(), 4);
-    assert_eq!(
-        running.get::<Serde<i64>>(&params!(i = 2)).unwrap(),
-        Some(Serde(2))
-    );
-    // The running writer's commit takes them: one commit, all four rows, nothing left over.
+    // The running writer's commit takes them with its own (not the slow writer's rows).
     running.close().unwrap();
-    let keys = delta_keys(dir.path());
-    assert_eq!(keys.len(), 4);
-    assert!(keys.contains(&x) && left.iter().all(|k| keys.contains(k)));
-    assert_eq!(
-        common::count_files(&journal, |n| n.ends_with(".handover")),
-        0
-    );
+    let mut expected: std::collections::HashSet<String> = left.into_iter().collect();
+    expected.extend([a, x]);
+    assert_eq!(delta_keys(dir.path()), expected);
+    assert_eq!(markers(), 0);
+    slow.close().unwrap();
+    expected.insert(s);
+    assert_eq!(delta_keys(dir.path()), expected);
     assert_eq!(common::count_files(&journal, |n| n.ends_with(".jnl")), 0);
 }
 
 #[test]
 fn rows_left_to_a_writer_that_is_then_killed_reach_delta_with_the_next_process() {
     let dir = tempfile::tempdir().unwrap();
+    // A writer that commits within LEAVE_WITHIN, and not before it is killed.
+    let within = cacheness::catalog::committer::LEAVE_WITHIN;
     let mut child = child(
         "child_put_until_killed",
-        &[("CACHE_DIR", dir.path().display().to_string())],
+        &[
+            ("CACHE_DIR", dir.path().display().to_string()),
+            ("COMMIT_INTERVAL_MS", within.as_millis().to_string()),
+            ("PUTS", "20".into()),
+        ],
     )
     .spawn()
     .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let acked: Vec<String> = (&mut lines)
-        .filter_map(|l| l.unwrap().strip_prefix("ACK ").map(str::to_string))
+        // The test harness may print its own words before ours on a line.
+        .filter_map(|l| {
+            l.unwrap()
+                .split_once("ACK ")
+                .map(|(_, ack)| ack.to_string())
+        })
         .take(20)
         .map(|l| l.split_once(' ').unwrap().1.to_string())
         .collect();

@@ -215,12 +215,18 @@ mod tests {
         keys
     }
 
+    /// A directory with a journal directory and a new table in it.
+    async fn fresh() -> (tempfile::TempDir, DeltaCatalog) {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("journal")).unwrap();
+        let d = DeltaCatalog::open(&dir.path().join("t")).await.unwrap();
+        (dir, d)
+    }
+
     #[tokio::test]
     async fn a_round_commits_its_own_the_handed_over_and_the_dead_in_one_commit() {
-        let dir = tempfile::tempdir().unwrap();
+        let (dir, mut d) = fresh().await;
         let journal = dir.path().join("journal");
-        std::fs::create_dir_all(&journal).unwrap();
-        let mut d = DeltaCatalog::open(&dir.path().join("t")).await.unwrap();
         let before = d.version().unwrap();
         // A live writer that handed over its first segment, not its second (still writing).
         let _alive = journal::try_adopt(&journal, "hother").unwrap().unwrap();
@@ -269,10 +275,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_segment_that_clears_is_committed_alone_in_its_place() {
-        let dir = tempfile::tempdir().unwrap();
+        let (dir, mut d) = fresh().await;
         let journal = dir.path().join("journal");
-        std::fs::create_dir_all(&journal).unwrap();
-        let mut d = DeltaCatalog::open(&dir.path().join("t")).await.unwrap();
         let before = d.version().unwrap();
         let segments = [
             vec![put("a")],

@@ -29,6 +29,9 @@ const MAINTAIN_EVERY: usize = 100;
 /// How long a commit round waits for another process's round to end before it commits
 /// without the lock (`crate::journal::lock_commits`).
 const LOCK_PATIENCE: Duration = Duration::from_secs(5);
+/// A closing process leaves its rows only to a process that commits at least this often, so
+/// that they reach the Delta table within it (`crate::journal::committer_to_come`).
+pub const LEAVE_WITHIN: Duration = Duration::from_secs(5);
 
 /// How a reply reaches a caller: a blocking caller waits on a std channel, an async caller on a
 /// tokio oneshot.
@@ -213,7 +216,7 @@ pub(crate) fn start(
     let catalog_dir = &place.local;
     let journal_dir = catalog_dir.join("journal");
     let table_dir = place.shared.join("cache_entries");
-    let journal = JournalWriter::create(&journal_dir, policy.fsync)?;
+    let journal = JournalWriter::create(&journal_dir, policy.fsync, policy.interval)?;
     let shared = Arc::new(Shared {
         state: Mutex::new(State {
             journal,
@@ -378,10 +381,12 @@ fn run(rt: &tokio::runtime::Runtime, shared: &Shared, table_dir: &Location) {
             left = handed_over
                 && !unsent.is_empty()
                 && lock.is_some()
-                && journal::committer_to_come(journal_dir, &writer).unwrap_or_else(|e| {
-                    tracing::debug!("cannot tell whether another process commits: {e}");
-                    false
-                });
+                && journal::committer_to_come(journal_dir, &writer, LEAVE_WITHIN).unwrap_or_else(
+                    |e| {
+                        tracing::debug!("cannot tell whether another process commits: {e}");
+                        false
+                    },
+                );
             if left {
                 // They are the other process's to commit now (or, should it die, the next
                 // round's: this writer's lock goes when it finishes).

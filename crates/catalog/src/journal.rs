@@ -110,33 +110,41 @@ pub fn read_segment(path: &Path) -> Result<Vec<CatalogOp>> {
     Ok(ops)
 }
 
-/// List every segment in the journal directory, sorted by writer and sequence.
-pub fn list_segments(dir: &Path) -> Result<Vec<SegmentRef>> {
-    let mut out = Vec::new();
+/// The files of the journal directory whose name ends in `ending`: each name without it, and
+/// the path. A directory not made yet has none.
+fn files_ending(dir: &Path, ending: &str) -> Result<Vec<(String, PathBuf)>> {
     let entries = match fs::read_dir(dir) {
         Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(CatalogError::io(dir, e)),
     };
+    let mut out = Vec::new();
     for entry in entries {
         let entry = entry.map_err(|e| CatalogError::io(dir, e))?;
-        let name = entry.file_name();
-        let Some(name) = name.to_str() else { continue };
-        let Some(stem) = name.strip_suffix(".jnl") else {
-            continue;
-        };
-        let Some((writer, seq)) = stem.rsplit_once('.') else {
-            continue;
-        };
-        let Ok(seq) = seq.parse::<i64>() else {
-            continue;
-        };
-        out.push(SegmentRef {
-            writer: writer.to_string(),
-            seq,
-            path: entry.path(),
-        });
+        if let Some(stem) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.strip_suffix(ending))
+        {
+            out.push((stem.to_string(), entry.path()));
+        }
     }
+    Ok(out)
+}
+
+/// List every segment in the journal directory, sorted by writer and sequence.
+pub fn list_segments(dir: &Path) -> Result<Vec<SegmentRef>> {
+    let mut out: Vec<SegmentRef> = files_ending(dir, ".jnl")?
+        .into_iter()
+        .filter_map(|(stem, path)| {
+            let (writer, seq) = stem.rsplit_once('.')?;
+            Some(SegmentRef {
+                writer: writer.to_string(),
+                seq: seq.parse::<i64>().ok()?,
+                path,
+            })
+        })
+        .collect();
     out.sort();
     Ok(out)
 }
@@ -217,27 +225,15 @@ pub fn withdraw_hand_over(dir: &Path, writer: &str) {
 /// that cannot be read or parsed is skipped (its writer commits its segments itself).
 pub fn handovers(dir: &Path) -> Result<HashMap<String, i64>> {
     let mut out = HashMap::new();
-    let entries = match fs::read_dir(dir) {
-        Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
-        Err(e) => return Err(CatalogError::io(dir, e)),
-    };
-    for entry in entries {
-        let entry = entry.map_err(|e| CatalogError::io(dir, e))?;
-        let name = entry.file_name();
-        let Some(writer) = name.to_str().and_then(|n| n.strip_suffix(HANDOVER)) else {
-            continue;
-        };
-        let last = fs::read_to_string(entry.path())
+    for (writer, path) in files_ending(dir, HANDOVER)? {
+        let last = fs::read_to_string(&path)
             .map_err(|e| e.to_string())
             .and_then(|text| text.trim().parse::<i64>().map_err(|e| e.to_string()));
         match last {
             Ok(last) => {
-                out.insert(writer.to_string(), last);
+                out.insert(writer, last);
             }
-            Err(e) => {
-                tracing::debug!(path = %entry.path().display(), "hand-over marker skipped: {e}")
-            }
+            Err(e) => tracing::debug!(path = %path.display(), "hand-over marker skipped: {e}"),
         }
     }
     Ok(out)
@@ -247,12 +243,13 @@ pub fn handovers(dir: &Path) -> Result<HashMap<String, i64>> {
 /// (older versions' ids begin with `w`, and their processes commit only their own segments).
 const WRITER_PREFIX: &str = "h";
 
-/// Whether another writer of this host will run a commit round later, and so commit what is
-/// handed over now: a live writer (its lock held) of this version with operations in its
-/// journal that it has not handed over. It commits them within its commit interval or when it
-/// closes, and every round takes what was handed over (`crate::commit_round`). Call it with
-/// the commit lock held, so that no round is under way.
-pub fn committer_to_come(dir: &Path, me: &str) -> Result<bool> {
+/// Whether another writer of this host will run a commit round within `within`, and so
+/// commit what is handed over now: a live writer (its lock held) of this version with
+/// operations in its journal that it has not handed over, whose commit interval (its lock
+/// file says) is at most `within`. It commits them within that interval or when it closes,
+/// and every round takes what was handed over (`crate::commit_round`). Call it with the
+/// commit lock held, so that no round is under way.
+pub fn committer_to_come(dir: &Path, me: &str, within: Duration) -> Result<bool> {
     let handed = handovers(dir)?;
     let mut seen: Vec<String> = Vec::new();
     for seg in list_segments(dir)? {
@@ -269,6 +266,12 @@ pub fn committer_to_come(dir: &Path, me: &str) -> Result<bool> {
             continue;
         }
         seen.push(writer.clone());
+        let interval = fs::read_to_string(lock_path(dir, writer))
+            .ok()
+            .and_then(|text| text.trim().parse::<u128>().ok());
+        if !interval.is_some_and(|ms| ms <= within.as_millis()) {
+            continue; // commits too rarely, or says nothing
+        }
         // Taken means dead (and the lock goes again at once: a round adopts it).
         if try_adopt(dir, writer)?.is_none() {
             return Ok(true);
@@ -300,14 +303,18 @@ pub struct JournalWriter {
 }
 
 impl JournalWriter {
-    /// Create a new writer (fresh id, locked) in `dir`.
-    pub fn create(dir: &Path, fsync: bool) -> Result<Self> {
+    /// Create a new writer (fresh id, locked) in `dir`, whose process commits what it
+    /// journals within `commits_within` (its commit interval: written in its lock file, for
+    /// [`committer_to_come`]).
+    pub fn create(dir: &Path, fsync: bool, commits_within: Duration) -> Result<Self> {
         fs::create_dir_all(dir).map_err(|e| CatalogError::io(dir, e))?;
         let writer = format!("{WRITER_PREFIX}{}", uuid::Uuid::new_v4().simple());
         let lock = try_adopt(dir, &writer)?.ok_or_else(|| CatalogError::Journal {
             path: lock_path(dir, &writer),
             message: "could not lock a fresh journal writer".into(),
         })?;
+        let millis = commits_within.as_millis().to_string();
+        fs::write(lock.path(), millis).map_err(|e| CatalogError::io(lock.path(), e))?;
         let seq = 1;
         let path = segment_path(dir, &writer, seq);
         let file = open_segment(&path, fsync)?;
@@ -439,30 +446,47 @@ pub(crate) mod tests {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
         let me = "hme";
+        let within = Duration::from_secs(5);
+        let to_come = || committer_to_come(d, me, within).unwrap();
+        // A live writer whose process commits every `millis`.
+        let live = |writer: &str, millis: &str| {
+            let lock = try_adopt(d, writer).unwrap().unwrap();
+            fs::write(lock.path(), millis).unwrap();
+            lock
+        };
         write_segment(d, me, 1, &[del("m")]);
-        assert!(!committer_to_come(d, me).unwrap(), "only this writer");
+        assert!(!to_come(), "only this writer");
         // A dead writer with operations: the round adopts it, nobody is to come.
         write_segment(d, "hdead", 1, &[del("x")]);
         // A live writer whose journal is empty: it may never commit.
-        let _idle = try_adopt(d, "hidle").unwrap().unwrap();
+        let _idle = live("hidle", "1000");
         write_segment(d, "hidle", 1, &[]);
         // A live writer of an older version: it commits only its own.
-        let _old = try_adopt(d, "wold").unwrap().unwrap();
+        let _old = live("wold", "1000");
         write_segment(d, "wold", 1, &[del("y")]);
-        assert!(!committer_to_come(d, me).unwrap());
+        // Live writers that commit once an hour, or do not say how often.
+        let _slow = live("hslow", "3600000");
+        write_segment(d, "hslow", 1, &[del("s")]);
+        let _mute = try_adopt(d, "hmute").unwrap().unwrap();
+        write_segment(d, "hmute", 1, &[del("u")]);
+        assert!(!to_come());
         // A live writer with operations that handed them over: closing, it may leave too.
-        let _closing = try_adopt(d, "hclosing").unwrap().unwrap();
+        let _closing = live("hclosing", "5000");
         write_segment(d, "hclosing", 3, &[del("z")]);
         hand_over(d, "hclosing", 3).unwrap();
-        assert!(!committer_to_come(d, me).unwrap());
+        assert!(!to_come());
         assert_eq!(
             handovers(d).unwrap(),
             HashMap::from([("hclosing".into(), 3)])
         );
         // Once it takes its marker back it is a committer to come again.
         withdraw_hand_over(d, "hclosing");
-        assert!(committer_to_come(d, me).unwrap());
+        assert!(to_come());
         assert!(handovers(d).unwrap().is_empty());
+        // A fresh writer says how often it commits.
+        let w = JournalWriter::create(d, false, Duration::from_millis(1500)).unwrap();
+        let said = fs::read_to_string(lock_path(d, w.writer_id())).unwrap();
+        assert_eq!(said, "1500");
     }
 
     #[test]
@@ -494,7 +518,7 @@ pub(crate) mod tests {
     #[test]
     fn a_live_writer_cannot_be_adopted_and_a_dead_one_can() {
         let dir = tempfile::tempdir().unwrap();
-        let mut w = JournalWriter::create(dir.path(), false).unwrap();
+        let mut w = JournalWriter::create(dir.path(), false, Duration::from_secs(1)).unwrap();
         w.append(&encode_record(&del("x")).unwrap()).unwrap();
         let id = w.writer_id().to_string();
         assert!(try_adopt(dir.path(), &id).unwrap().is_none());
