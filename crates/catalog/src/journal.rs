@@ -269,7 +269,7 @@ pub fn committer_to_come(dir: &Path, me: &str, within: Duration) -> Result<bool>
         let interval = fs::read_to_string(lock_path(dir, writer))
             .ok()
             .and_then(|text| text.trim().parse::<u128>().ok());
-        if !interval.is_some_and(|ms| ms <= within.as_millis()) {
+        if interval.is_none_or(|ms| ms > within.as_millis()) {
             continue; // commits too rarely, or says nothing
         }
         // Taken means dead (and the lock goes again at once: a round adopts it).
