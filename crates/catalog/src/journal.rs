@@ -2,7 +2,7 @@
 //! acknowledged put survives a crash of its process until the group commit has put it in Delta.
 //!
 //! Layout: `<catalog>/journal/<writer>.lock` (held with an exclusive `flock` while the writer's
-//! process lives) and `<writer>.<seq>.jnl` segments. A segment is a sequence of records
+//! process lives; it holds the writer's commit interval in milliseconds) and `<writer>.<seq>.jnl` segments. A segment is a sequence of records
 //! `[u32 LE body length][u64 LE XXH3-64 of body][body: MessagePack CatalogOp]`. A record that is
 //! cut short or fails its checksum ends the readable part of a segment.
 //!
@@ -313,8 +313,11 @@ impl JournalWriter {
             path: lock_path(dir, &writer),
             message: "could not lock a fresh journal writer".into(),
         })?;
+        // A writer that cannot say it (a full disk) is never left rows to; it still writes.
         let millis = commits_within.as_millis().to_string();
-        fs::write(lock.path(), millis).map_err(|e| CatalogError::io(lock.path(), e))?;
+        if let Err(e) = fs::write(lock.path(), millis) {
+            tracing::debug!(path = %lock.path().display(), "cannot record the commit interval: {e}");
+        }
         let seq = 1;
         let path = segment_path(dir, &writer, seq);
         let file = open_segment(&path, fsync)?;
