@@ -2,7 +2,8 @@
 //! acknowledged put survives a crash of its process until the group commit has put it in Delta.
 //!
 //! Layout: `<catalog>/journal/<writer>.lock` (held with an exclusive `flock` while the writer's
-//! process lives; it holds the writer's commit interval in milliseconds) and `<writer>.<seq>.jnl` segments. A segment is a sequence of records
+//! process lives; it holds the writer's commit interval in milliseconds) and
+//! `<writer>.<seq>.jnl` segments. A segment is a sequence of records
 //! `[u32 LE body length][u64 LE XXH3-64 of body][body: MessagePack CatalogOp]`. A record that is
 //! cut short or fails its checksum ends the readable part of a segment.
 //!
