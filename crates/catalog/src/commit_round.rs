@@ -85,22 +85,22 @@ pub(crate) async fn run(
     drop(order);
     // Own segments come first in the order, then the others' in theirs.
     let own_done = done.min(own.len());
-    for batch in own.drain(..own_done) {
-        journal::remove_segment(&batch.path)?;
-    }
+    let mut committed: Vec<Batch> = own.drain(..own_done).collect();
     let mut left = done - own_done;
     for taken in &mut others {
         let n = left.min(taken.batches.len());
         left -= n;
-        for batch in taken.batches.drain(..n) {
-            journal::remove_segment(&batch.path)?;
-        }
+        committed.extend(taken.batches.drain(..n));
         tracing::debug!(
             writer = taken.writer,
             segments = n,
             "committed for another writer"
         );
     }
+    for batch in &committed {
+        journal::remove_segment(&batch.path)?;
+    }
+    drop_aside(committed);
     for taken in others {
         if let Some(lock) = taken.adopted
             && taken.batches.is_empty()
@@ -110,6 +110,19 @@ pub(crate) async fn run(
         }
     }
     result.map_err(|(_, e)| e)
+}
+
+/// Drop committed segments' operations off this thread when there are many: freeing the
+/// rows of thousands of puts takes milliseconds that a closing process would wait for.
+fn drop_aside(committed: Vec<Batch>) {
+    const MANY: usize = 1_000;
+    if committed.iter().map(|b| b.ops.len()).sum::<usize>() < MANY {
+        return;
+    }
+    // Should the thread not start, the closure, and the rows with it, are dropped here.
+    let _ = std::thread::Builder::new()
+        .name("cacheness-drop".into())
+        .spawn(move || drop(committed));
 }
 
 /// Commit `order` in runs that hold no clear (one commit each), a segment that clears alone.

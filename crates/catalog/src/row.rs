@@ -177,6 +177,11 @@ pub trait PayloadProbe: Send + Sync + std::fmt::Debug {
     /// and then the key's rows are committed as journaled.
     fn payloads(&self, key: &str) -> Option<Vec<PayloadOnDisk>>;
 
+    /// [`Self::payloads`] of each of `keys`, in order (a probe may answer them together).
+    fn payloads_of(&self, keys: &[&str]) -> Vec<Option<Vec<PayloadOnDisk>>> {
+        keys.iter().map(|k| self.payloads(k)).collect()
+    }
+
     /// A row for `payload` of `key` made from the payload's own metadata, if the payload
     /// passes every check a get makes: the row of a payload that no journaled row describes
     /// (its put was killed between placing the payload and journaling the row). `None`

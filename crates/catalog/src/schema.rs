@@ -27,6 +27,34 @@ fn timestamp_type() -> DataType {
     DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
 }
 
+/// The fixed columns whose values are (nearly) all distinct: Parquet's dictionary encoding,
+/// on by default, only costs time there (a commit of thousands of rows spent a fifth of its
+/// Parquet writing interning them).
+pub const DISTINCT_COLUMNS: [&str; 5] = [
+    "cache_key",
+    "path",
+    "content_hash",
+    "params_json",
+    "signature",
+];
+
+/// The Parquet writer's settings for catalog data files: delta-rs's defaults (Snappy), without
+/// dictionaries for [`DISTINCT_COLUMNS`].
+pub fn writer_properties() -> deltalake::parquet::file::properties::WriterProperties {
+    use deltalake::parquet::basic::Compression;
+    use deltalake::parquet::file::properties::WriterProperties;
+    use deltalake::parquet::schema::types::ColumnPath;
+    DISTINCT_COLUMNS
+        .iter()
+        .fold(
+            WriterProperties::builder()
+                .set_created_by(format!("cacheness {}", env!("CARGO_PKG_VERSION")))
+                .set_compression(Compression::SNAPPY),
+            |props, column| props.set_column_dictionary_enabled(ColumnPath::from(*column), false),
+        )
+        .build()
+}
+
 /// The schema of an empty catalog: the fixed columns only.
 pub fn base_schema() -> SchemaRef {
     Arc::new(Schema::new(vec![
@@ -116,22 +144,42 @@ pub fn schema_for_rows(table_schema: &Schema, rows: &[&CatalogRow]) -> SchemaRef
     }
     let fixed = base_schema().fields().len();
     let mut param_columns = fields.len().saturating_sub(fixed);
+    // Rows of one function share their parameter names: a row named like the last row whose
+    // names all have columns adds nothing, and is not looked up name by name.
+    let mut all_known: Option<&[(String, Option<ColumnValue>)]> = None;
     for row in rows {
         if row.params.len() > ColumnBounds::MAX_PARAMS_PER_ROW {
             continue;
         }
+        let named_alike = all_known.is_some_and(|known_names| {
+            known_names.len() == row.params.len()
+                && known_names.iter().zip(&row.params).all(|(a, b)| a.0 == b.0)
+        });
+        if named_alike {
+            continue;
+        }
+        let mut every_name_known = true;
         for (name, value) in &row.params {
-            if param_columns >= ColumnBounds::MAX_COLUMNS {
-                break;
-            }
-            if known.contains_key(name) || name.len() > ColumnBounds::MAX_NAME_BYTES {
+            if known.contains_key(name) {
                 continue;
             }
-            if let Some(v) = value.as_ref().filter(|v| ColumnBounds::value_fits(v)) {
-                known.insert(name.clone(), fields.len());
-                fields.push(Field::new(name, column_type(v), true));
-                param_columns += 1;
+            if param_columns >= ColumnBounds::MAX_COLUMNS
+                || name.len() > ColumnBounds::MAX_NAME_BYTES
+            {
+                every_name_known = false;
+                continue;
             }
+            match value.as_ref().filter(|v| ColumnBounds::value_fits(v)) {
+                Some(v) => {
+                    known.insert(name.clone(), fields.len());
+                    fields.push(Field::new(name, column_type(v), true));
+                    param_columns += 1;
+                }
+                None => every_name_known = false,
+            }
+        }
+        if every_name_known {
+            all_known = Some(&row.params);
         }
     }
     Arc::new(Schema::new(fields))
@@ -523,6 +571,37 @@ mod tests {
         let text = text.as_any().downcast_ref::<StringArray>().unwrap();
         assert!(text.is_null(0));
         assert_eq!(text.value(1), "s");
+    }
+
+    #[test]
+    fn a_row_named_like_the_one_before_still_adds_the_columns_that_one_could_not() {
+        let int = |i: i64| Some(ColumnValue::Int(i));
+        let params = |a: Option<ColumnValue>, b: Option<ColumnValue>| {
+            vec![("a".to_string(), a), ("b".to_string(), b)]
+        };
+        // The first row's `b` is NULL, so its type is the second row's; the third row's
+        // names are all known and it adds nothing.
+        let rows = [
+            with_params("r1", params(int(1), None)),
+            with_params("r2", params(int(2), Some(ColumnValue::Str("x".into())))),
+            with_params("r3", params(int(3), int(4))),
+        ];
+        let refs: Vec<&CatalogRow> = rows.iter().collect();
+        let schema = schema_for_rows(&base_schema(), &refs);
+        assert_eq!(param_names(&schema), ["a", "b"]);
+        let b = schema.field_with_name("b").unwrap();
+        assert_eq!(b.data_type(), &DataType::Utf8);
+        // So does a value too long for a column the first time.
+        let big = Some(ColumnValue::Str(
+            "v".repeat(ColumnBounds::MAX_VALUE_BYTES + 1),
+        ));
+        let rows = [
+            with_params("r1", params(int(1), big)),
+            with_params("r2", params(int(2), int(2))),
+        ];
+        let refs: Vec<&CatalogRow> = rows.iter().collect();
+        let schema = schema_for_rows(&base_schema(), &refs);
+        assert_eq!(param_names(&schema), ["a", "b"]);
     }
 
     #[test]

@@ -24,6 +24,16 @@ use crate::store::file_name;
 use cacheness_format::codec::Format;
 use cacheness_format::signing::Signer;
 
+/// What the small-entry store told of a key.
+enum Seen {
+    /// Its payloads (`None`: a record whose claimed hash cannot be read).
+    Known(Option<Vec<PayloadOnDisk>>),
+    /// Look for its files.
+    Files,
+    /// Cannot be told.
+    Unknown,
+}
+
 /// The payload files of a cache on disk (opened as the store opens them: relative to the
 /// shard directories, following no link), and the key and setting that check them.
 pub(crate) struct DiskPayloads {
@@ -63,31 +73,11 @@ impl DiskPayloads {
         }
     }
 
-    /// Open a payload file: `Ok(None)` if there is none.
-    fn open_file(&self, key: &str, format: Format) -> Result<Option<std::fs::File>> {
-        let name = file_name(key, format);
-        let fd = self.shards.open_file(key, &name, OFlags::RDONLY)?;
-        Ok(fd.map(std::fs::File::from))
-    }
-}
-
-impl PayloadProbe for DiskPayloads {
-    fn payloads(&self, key: &str) -> Option<Vec<PayloadOnDisk>> {
+    /// The payload files of `key` (the store holding no record of it, or a marker); `None`
+    /// if that cannot be told.
+    fn files_of(&self, key: &str) -> Option<Vec<PayloadOnDisk>> {
         if !cacheness_format::keys::CacheKey::is_valid(key) {
             return None;
-        }
-        // A record holding the payload is the key's payload: a file beside it is one its put
-        // did not get to remove. No record, once every file has its marker, is no payload
-        // (as for a get: `crate::store`).
-        match self.locate(key)? {
-            Located::Record(format, bytes) => {
-                return Some(vec![PayloadOnDisk {
-                    format: format.as_str().to_string(),
-                    content_hash: format.claimed_hash_in(&bytes)?,
-                }]);
-            }
-            Located::Absent => return Some(Vec::new()),
-            Located::File(_) | Located::Unknown => {}
         }
         let mut found = Vec::new();
         for format in Format::ALL {
@@ -100,6 +90,55 @@ impl PayloadProbe for DiskPayloads {
             });
         }
         Some(found)
+    }
+
+    /// Open a payload file: `Ok(None)` if there is none.
+    fn open_file(&self, key: &str, format: Format) -> Result<Option<std::fs::File>> {
+        let name = file_name(key, format);
+        let fd = self.shards.open_file(key, &name, OFlags::RDONLY)?;
+        Ok(fd.map(std::fs::File::from))
+    }
+}
+
+impl PayloadProbe for DiskPayloads {
+    fn payloads(&self, key: &str) -> Option<Vec<PayloadOnDisk>> {
+        self.payloads_of(&[key]).pop().flatten()
+    }
+
+    fn payloads_of(&self, keys: &[&str]) -> Vec<Option<Vec<PayloadOnDisk>>> {
+        let Some(small) = &self.small else {
+            return keys.iter().map(|k| self.files_of(k)).collect();
+        };
+        // A record holding the payload is the key's payload: a file beside it is one its put
+        // did not get to remove. No record, once every file has its marker, is no payload
+        // (as for a get: `crate::store`). The store is read in one transaction, and the files
+        // looked for after it.
+        let seen = small.locate_each(keys, |key, located| match located {
+            _ if !cacheness_format::keys::CacheKey::is_valid(key) => Seen::Unknown,
+            Ok(Located::Record(format, bytes)) => {
+                Seen::Known(format.claimed_hash_in(bytes).map(|content_hash| {
+                    vec![PayloadOnDisk {
+                        format: format.as_str().to_string(),
+                        content_hash,
+                    }]
+                }))
+            }
+            Ok(Located::Absent) => Seen::Known(Some(Vec::new())),
+            Ok(Located::File(_) | Located::Unknown) => Seen::Files,
+            Err(_) => Seen::Unknown,
+        });
+        match seen {
+            Ok(seen) => keys
+                .iter()
+                .zip(seen)
+                .map(|(key, seen)| match seen {
+                    Seen::Known(found) => found,
+                    Seen::Files => self.files_of(key),
+                    Seen::Unknown => None,
+                })
+                .collect(),
+            Err(_) => vec![None; keys.len()],
+        }
     }
 
     fn row_of(&self, key: &str, payload: &PayloadOnDisk) -> Option<CatalogRow> {

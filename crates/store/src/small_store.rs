@@ -453,6 +453,29 @@ impl SmallStore {
         self.located(found)
     }
 
+    /// [`Self::locate`] for many keys in one read transaction, each record's payload lent to
+    /// `see` (nothing copied): what a commit asks of every key it touches.
+    pub fn locate_each<T>(
+        &self,
+        keys: &[&str],
+        mut see: impl FnMut(&str, Result<Located<&[u8]>>) -> T,
+    ) -> Result<Vec<T>> {
+        let s = &self.shared;
+        let txn = s.env.read_txn().map_err(self.err())?;
+        let mut out = Vec::with_capacity(keys.len());
+        for key in keys {
+            let found = record_key(key).and_then(|k| {
+                let raw = s.entries.get(&txn, &k).map_err(self.err())?;
+                self.located(raw.map(|raw| {
+                    let (format, _, payload) = decode_or_damaged(raw);
+                    (format, payload)
+                }))
+            });
+            out.push(see(key, found));
+        }
+        Ok(out)
+    }
+
     /// [`Self::locate`] with a record's payload length instead of its bytes (nothing copied).
     pub fn locate_len(&self, key: &str) -> Result<Located<u64>> {
         let found = self.summary(key)?.map(|s| (s.format, s.payload_len));
