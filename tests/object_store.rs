@@ -2,8 +2,8 @@
 //! (moto) on loopback. Hosts are processes with separate local state directories; the child
 //! processes are this test binary itself, re-run with one ignored test selected.
 
-use crate::common;
 use crate::common::xorshift as noise;
+use crate::common::{self, KillOnDrop};
 use crate::s3;
 
 use std::collections::HashSet;
@@ -171,9 +171,11 @@ fn killing_a_host_mid_put_loses_no_acknowledged_entry() {
     let s3 = S3::start("crash");
     let url = s3.url("c");
     let state = tempfile::tempdir().unwrap();
-    let mut child = host("host_put_until_killed", &s3, &url, state.path())
-        .spawn()
-        .unwrap();
+    let mut child = KillOnDrop(
+        host("host_put_until_killed", &s3, &url, state.path())
+            .spawn()
+            .unwrap(),
+    );
     let mut acked = Vec::new();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     while acked.len() < 100 {
@@ -346,9 +348,11 @@ fn a_host_that_never_returns_leaves_payloads_that_repair_indexes() {
     let s3 = S3::start("orphans");
     let url = s3.url("o");
     let lost = tempfile::tempdir().unwrap();
-    let mut child = host("host_put_until_killed", &s3, &url, lost.path())
-        .spawn()
-        .unwrap();
+    let mut child = KillOnDrop(
+        host("host_put_until_killed", &s3, &url, lost.path())
+            .spawn()
+            .unwrap(),
+    );
     let mut acked = Vec::new();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     while acked.len() < 20 {

@@ -3,7 +3,7 @@
 //! The child processes are this test binary itself, re-run with one ignored test selected and
 //! its instructions in environment variables.
 
-use crate::common;
+use crate::common::{self, KillOnDrop};
 
 use std::io::{BufRead, BufReader};
 use std::process::Command;
@@ -80,12 +80,14 @@ fn child_put_until_killed() {
 #[test]
 fn acknowledged_puts_survive_kill_9() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = child(
-        "child_put_until_killed",
-        &[("CACHE_DIR", dir.path().display().to_string())],
-    )
-    .spawn()
-    .unwrap();
+    let mut child = KillOnDrop(
+        child(
+            "child_put_until_killed",
+            &[("CACHE_DIR", dir.path().display().to_string())],
+        )
+        .spawn()
+        .unwrap(),
+    );
     let mut acked = Vec::new();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     while acked.len() < 300 {
@@ -187,16 +189,18 @@ fn rows_left_to_a_writer_that_is_then_killed_reach_delta_with_the_next_process()
     let dir = tempfile::tempdir().unwrap();
     // A writer that commits within LEAVE_WITHIN, and not before it is killed.
     let within = cacheness::catalog::committer::LEAVE_WITHIN;
-    let mut child = child(
-        "child_put_until_killed",
-        &[
-            ("CACHE_DIR", dir.path().display().to_string()),
-            ("COMMIT_INTERVAL_MS", within.as_millis().to_string()),
-            ("PUTS", "20".into()),
-        ],
-    )
-    .spawn()
-    .unwrap();
+    let mut child = KillOnDrop(
+        child(
+            "child_put_until_killed",
+            &[
+                ("CACHE_DIR", dir.path().display().to_string()),
+                ("COMMIT_INTERVAL_MS", within.as_millis().to_string()),
+                ("PUTS", "20".into()),
+            ],
+        )
+        .spawn()
+        .unwrap(),
+    );
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let acked: Vec<String> = (&mut lines)
         // The test harness may print its own words before ours on a line.
@@ -444,15 +448,17 @@ fn twenty_kill_9_rounds_lose_no_acknowledged_put() {
     // (round, i) -> the last acknowledged version.
     let mut acked: std::collections::BTreeMap<(i64, i64), i64> = Default::default();
     for round in 0..20i64 {
-        let mut child = child(
-            "child_put_replace_until_killed",
-            &[
-                ("CACHE_DIR", dir.path().display().to_string()),
-                ("ROUND", round.to_string()),
-            ],
-        )
-        .spawn()
-        .unwrap();
+        let mut child = KillOnDrop(
+            child(
+                "child_put_replace_until_killed",
+                &[
+                    ("CACHE_DIR", dir.path().display().to_string()),
+                    ("ROUND", round.to_string()),
+                ],
+            )
+            .spawn()
+            .unwrap(),
+        );
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
         let before_kill = rng.random_range(1..200);
         let mut seen = 0;

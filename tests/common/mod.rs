@@ -8,7 +8,7 @@ use cacheness::deps::arrow::array::{Array, AsArray, RecordBatch};
 use cacheness::deps::arrow::datatypes::DataType;
 use cacheness::{CacheConfig, blocking::Cache};
 
-pub use cacheness_test_support::{noise as noise_bytes, rerun_test, xorshift};
+pub use cacheness_test_support::{KillOnDrop, noise as noise_bytes, rerun_test, xorshift};
 
 /// The settings of a cache whose every payload is a file (`small_entry_store` off): for
 /// tests that read, damage or delete payload files by path. The small-entry store is tested

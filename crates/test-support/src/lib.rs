@@ -4,13 +4,14 @@
 //! - [`Tmpfs`]: a size-limited file system mounted for one test, to fill the disk at will.
 //! - [`s3::S3`]: an S3-compatible server (moto) on loopback, one per test.
 //! - [`rerun_test`]: the test binary run again as a child process running one ignored test,
-//!   for the tests that start, race and kill processes on one cache.
+//!   for the tests that start, race and kill processes on one cache; [`KillOnDrop`] to keep
+//!   such a child from outliving its test.
 //! - [`xorshift`], [`noise`]: pseudo-random streams and bytes no codec compresses.
 
 #![warn(missing_docs)]
 
 use std::path::Path;
-use std::process::Command;
+use std::process::{Child, Command};
 
 pub mod s3;
 
@@ -28,6 +29,32 @@ pub fn xorshift(mut x: u64) -> impl FnMut() -> u64 {
 pub fn noise(n: usize, seed: u64) -> Vec<u8> {
     let mut next = xorshift(seed);
     (0..n).map(|_| next() as u8).collect()
+}
+
+/// A child process that is killed when the test ends, however it ends: a child that waits to
+/// be killed would otherwise outlive a failed assertion.
+pub struct KillOnDrop(pub Child);
+
+impl std::ops::Deref for KillOnDrop {
+    type Target = Child;
+
+    fn deref(&self) -> &Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for KillOnDrop {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.0
+    }
+}
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        // Already gone when the test killed it: both calls then fail harmlessly.
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 /// This test binary run again as a child process that runs only the ignored test `test` of
