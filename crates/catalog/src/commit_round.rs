@@ -54,7 +54,8 @@ struct Taken {
 /// Commit `own` (the closed segments of `writer`, oldest first) with what may be committed
 /// for other writers of `journal_dir`. Segments committed leave `own` and the directory; on
 /// an error the rest stay, to be tried again (operations on a key are never applied out of
-/// order: a round stops at its first failed commit).
+/// order: a round stops at its first failed commit). A round whose commit with others'
+/// segments failed but which committed its own alone succeeds.
 pub(crate) async fn run(
     delta: &mut DeltaCatalog,
     journal_dir: &Path,
@@ -77,11 +78,33 @@ pub(crate) async fn run(
             ops: &b.ops,
         }));
     }
-    let result = commit_in_groups(delta, &order).await;
-    let done = match &result {
+    let mut result = commit_in_groups(delta, &order).await;
+    let mut done = match &result {
         Ok(()) => order.len(),
         Err((done, _)) => *done,
     };
+    // A failed commit that held this writer's segments with others' is tried again with this
+    // writer's alone: no other writer's segment holds them back (theirs stay for a later
+    // round, which tries them again).
+    if let Err((_, e)) = &result
+        && done < own.len()
+        && order.len() > own.len()
+        && !crate::error::is_out_of_space(e)
+    {
+        tracing::warn!(
+            "a commit with other writers' segments failed, committing this process's alone: {e}"
+        );
+        result = match commit_in_groups(delta, &order[done..own.len()]).await {
+            Ok(()) => {
+                done = own.len();
+                Ok(())
+            }
+            Err((more, e)) => {
+                done += more;
+                Err((done, e))
+            }
+        };
+    }
     drop(order);
     // Own segments come first in the order, then the others' in theirs.
     let own_done = done.min(own.len());
@@ -205,7 +228,7 @@ fn take_others(journal_dir: &Path, me: &str) -> Result<Vec<Taken>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::delta::tests::row;
+    use crate::delta::tests::{REFUSED, row};
     use crate::journal::tests::write_segment;
     use crate::schema::Projection;
 
@@ -234,6 +257,31 @@ mod tests {
         std::fs::create_dir_all(dir.path().join("journal")).unwrap();
         let d = DeltaCatalog::open(&dir.path().join("t")).await.unwrap();
         (dir, d)
+    }
+
+    #[tokio::test]
+    async fn a_segment_of_another_writer_that_fails_its_commit_does_not_hold_back_this_ones() {
+        let (dir, mut d) = fresh().await;
+        let journal = dir.path().join("journal");
+        // A dead writer whose segment fails every commit that holds it.
+        let refused = write_segment(&journal, REFUSED, 1, &[put("b")]);
+        let own_path = write_segment(&journal, "hme", 1, &[put("a")]);
+        let mut own = vec![Batch {
+            seq: 1,
+            path: own_path.clone(),
+            ops: vec![put("a")],
+        }];
+        run(&mut d, &journal, "hme", &mut own).await.unwrap();
+        assert!(own.is_empty());
+        assert_eq!(keys(&mut d).await, ["a"]);
+        assert_eq!(d.committed_seq("hme").await.unwrap(), Some(1));
+        assert_eq!(d.committed_seq(REFUSED).await.unwrap(), None);
+        assert!(refused.exists(), "left for a later round");
+        assert!(!own_path.exists());
+        // With only the refused segment to commit, a round fails and keeps it.
+        let mut none = Vec::new();
+        assert!(run(&mut d, &journal, "hme", &mut none).await.is_err());
+        assert!(refused.exists());
     }
 
     #[tokio::test]

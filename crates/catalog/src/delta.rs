@@ -266,6 +266,13 @@ impl DeltaCatalog {
     /// only step that adds rows without a predicate, so a crash between steps and a replay never
     /// duplicates a row. A segment that cleared the catalog is one overwrite.
     async fn try_commit(&mut self, segments: &[&Segment<'_>]) -> Result<()> {
+        #[cfg(test)]
+        if let Some(s) = segments.iter().find(|s| s.writer == tests::REFUSED) {
+            return Err(CatalogError::CommitFailed {
+                table: self.label.clone(),
+                message: format!("the segments of {} are refused in this test", s.writer),
+            });
+        }
         let mut plan = plan_batch(segments.iter().flat_map(|s| s.ops));
         // Each writer's transaction at its last segment here.
         let mut txns: Vec<Transaction> = Vec::new();
@@ -875,6 +882,10 @@ fn read_parquet_rows(
 pub(crate) mod tests {
     use super::*;
     use crate::row::PayloadOnDisk;
+
+    /// The writer whose segments no commit takes (in this crate's tests): a segment that
+    /// fails whatever commit holds it.
+    pub(crate) const REFUSED: &str = "hrefused";
 
     /// A row of key `k` (for tests elsewhere in the crate too).
     pub(crate) fn row(k: &str) -> Box<CatalogRow> {
