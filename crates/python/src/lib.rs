@@ -23,7 +23,6 @@ mod table;
 use std::collections::HashMap;
 use std::mem::ManuallyDrop;
 use std::path::PathBuf;
-use std::sync::atomic::AtomicU32;
 use std::sync::{LazyLock, Mutex};
 
 use cacheness::keys::ContentHasher;
@@ -151,32 +150,6 @@ struct Cache {
     fetchers: Mutex<HashMap<String, cacheness::pull::SharedFetcher>>,
 }
 
-/// The process in which this module started threads (by opening a cache), or 0.
-static THREADS_STARTED_IN: AtomicU32 = AtomicU32::new(0);
-
-/// Refuse to open a cache in a process forked from one in which caches were opened. The
-/// parent's threads (its runtimes' workers, committers, delta-rs executors) do not exist in
-/// the child, but the global queues of `parking_lot`, which tokio and DataFusion lock with,
-/// still list the ones that were waiting at the fork; the child's new threads reuse those
-/// threads' stacks, so the next lock or wake-up in the child walks freed memory: a crash or a
-/// hang, one run in five in `test_fork.py` before this check.
-fn check_threads_are_ours(dir: &std::path::Path) -> PyResult<()> {
-    use std::sync::atomic::Ordering::SeqCst;
-    let me = std::process::id();
-    match THREADS_STARTED_IN.compare_exchange(0, me, SeqCst, SeqCst) {
-        Ok(_) => Ok(()),
-        Err(started) if started == me => Ok(()),
-        Err(started) => Err(CacheError::new_err(format!(
-            "cannot open the cache at {}: this process was forked from process {started} \
-             after that process opened a cache, and the threads that cache started cannot be \
-             carried across a fork; open caches in processes started with the 'spawn' or \
-             'forkserver' method (multiprocessing.get_context(\"spawn\")), or fork before \
-             the first cache is opened",
-            dir.display()
-        ))),
-    }
-}
-
 /// Parameters keyed once (paths hashed, arrays and tables digested), to look up and store
 /// under without keying them again: what `@cached` builds for a call.
 #[pyclass(frozen, module = "cacheness._native")]
@@ -268,7 +241,6 @@ impl Cache {
             let size = cacheness::config::parse_size(size).map_err(|e| invalid("max_size", e))?;
             config = config.with_max_size_bytes(Some(size));
         }
-        check_threads_are_ours(&dir)?;
         let inner = py
             .detach(|| cacheness::blocking::Cache::open_with(config))
             .map_err(cache_err)?;

@@ -421,6 +421,7 @@ impl CacheCore {
     /// file and environment).
     pub fn open(config: CacheConfig) -> Result<Self> {
         let root = &config.root;
+        crate::forked::refuse_after_fork(root)?;
         check_root(root)?;
         std::fs::create_dir_all(root).map_err(|e| Error::io(root, e))?;
         let root = std::path::absolute(root).map_err(|e| Error::io(root, e))?;

@@ -102,6 +102,21 @@ pub enum Error {
         /// The cache root.
         root: PathBuf,
     },
+    /// This process was forked from one that had opened a cache, whose threads a fork cannot
+    /// carry (`crate::forked`).
+    #[error(
+        "cannot open the cache at {root}: this process was forked from process {parent} after \
+         that process opened a cache, and the threads that cache started cannot be carried \
+         across a fork; open caches in processes started afresh (exec; in Python the 'spawn' \
+         or 'forkserver' method: multiprocessing.get_context(\"spawn\")), or fork before the \
+         first cache is opened"
+    )]
+    Forked {
+        /// The cache root.
+        root: PathBuf,
+        /// The process that opened a cache and then forked (this one's ancestor).
+        parent: u32,
+    },
 }
 
 impl Error {

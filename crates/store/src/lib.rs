@@ -32,6 +32,8 @@
 //! - [`config`]: [`CacheConfig`], whose fields are the settings, read in layers from
 //!   the builder, `cacheness.toml` and `CACHENESS_*` (one declaration: the field's serde name).
 //! - [`stats`]: counters and [`CacheStats`].
+//! - `forked`: a process forked from one that had opened a cache cannot open one (the threads
+//!   a cache starts cannot be carried across `fork()`).
 //!
 //! Guarantees: a get returns exactly what was put under the same parameters, or nothing. Every
 //! payload is checked before it is decoded (its signature, its key, its stored parameters, its
@@ -45,6 +47,7 @@ pub mod config;
 pub mod core;
 pub mod error;
 pub mod eviction;
+mod forked;
 pub mod metadata;
 mod payload_probe;
 pub mod ranged;
