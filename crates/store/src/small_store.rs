@@ -205,6 +205,21 @@ fn record_key(key: &str) -> Result<[u8; 8]> {
         .ok_or_else(|| Error::corrupt(format!("key {key}"), "not 16 hex digits"))
 }
 
+/// Where a payload is, from a key's record (its format and payload, if it holds one), or,
+/// with no record, from whether every payload file has its marker (`complete`, asked only
+/// then).
+fn located<P>(
+    found: Option<(Format, Option<P>)>,
+    complete: impl FnOnce() -> Result<bool>,
+) -> Result<Located<P>> {
+    Ok(match found {
+        Some((format, Some(payload))) => Located::Record(format, payload),
+        Some((format, None)) => Located::File(format),
+        None if complete()? => Located::Absent,
+        None => Located::Unknown,
+    })
+}
+
 fn encode(format: Format, used_at: i64, payload: Option<&[u8]>) -> Vec<u8> {
     let mut out = Vec::with_capacity(HEAD + payload.map_or(0, <[u8]>::len));
     out.push(if payload.is_some() { b'P' } else { b'F' });
@@ -460,16 +475,16 @@ impl SmallStore {
         keys: &[&str],
         mut see: impl FnMut(&str, Result<Located<&[u8]>>) -> T,
     ) -> Result<Vec<T>> {
+        // Asked before the transaction: a thread holds one read transaction at a time.
+        let complete = self.markers_complete()?;
         let s = &self.shared;
         let txn = s.env.read_txn().map_err(self.err())?;
         let mut out = Vec::with_capacity(keys.len());
         for key in keys {
             let found = record_key(key).and_then(|k| {
                 let raw = s.entries.get(&txn, &k).map_err(self.err())?;
-                self.located(raw.map(|raw| {
-                    let (format, _, payload) = decode_or_damaged(raw);
-                    (format, payload)
-                }))
+                let found = raw.map(decode_or_damaged).map(|(format, _, p)| (format, p));
+                located(found, || Ok(complete))
             });
             out.push(see(key, found));
         }
@@ -485,12 +500,7 @@ impl SmallStore {
     /// The answer for a key whose record, if any, holds this (format, payload or `None` for a
     /// marker).
     fn located<P>(&self, found: Option<(Format, Option<P>)>) -> Result<Located<P>> {
-        Ok(match found {
-            Some((format, Some(payload))) => Located::Record(format, payload),
-            Some((format, None)) => Located::File(format),
-            None if self.markers_complete()? => Located::Absent,
-            None => Located::Unknown,
-        })
+        located(found, || self.markers_complete())
     }
 
     /// Store `payload` as the payload of `key` in `format`, in place of whatever the store
@@ -728,6 +738,48 @@ mod tests {
         assert!(store.remove(&k).unwrap().is_some());
         assert_eq!(store.get(&k).unwrap(), None);
         assert_eq!(store.remove(&k).unwrap(), None);
+    }
+
+    #[test]
+    fn many_keys_are_located_in_one_transaction_as_one_by_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(dir.path());
+        let (held, marked, none) = (key(1), key(2), key(3));
+        store.put_payload(&held, Format::Container, b"abc").unwrap();
+        store.mark_file(&marked, Format::Parquet).unwrap();
+        let keys = [held.as_str(), marked.as_str(), none.as_str(), "not a key"];
+        let each = |store: &SmallStore| {
+            store
+                .locate_each(&keys, |_, located| {
+                    located.map(|l| match l {
+                        Located::Record(f, bytes) => Located::Record(f, bytes.to_vec()),
+                        Located::File(f) => Located::File(f),
+                        Located::Absent => Located::Absent,
+                        Located::Unknown => Located::Unknown,
+                    })
+                })
+                .unwrap()
+        };
+        // A key without a record is known absent only once every file has its marker (the
+        // answer that needs a second look at the store, inside the transaction).
+        for complete in [false, true] {
+            if complete {
+                store.set_markers_complete().unwrap();
+            }
+            let got = each(&store);
+            for (key, got) in keys.iter().zip(&got) {
+                match store.locate(key) {
+                    Ok(one) => assert_eq!(got.as_ref().ok(), Some(&one), "{key}"),
+                    Err(_) => assert!(got.is_err(), "{key}"),
+                }
+            }
+            let absent = if complete {
+                Located::Absent
+            } else {
+                Located::Unknown
+            };
+            assert_eq!(got[2].as_ref().ok(), Some(&absent));
+        }
     }
 
     #[test]
