@@ -469,7 +469,9 @@ impl SmallStore {
     }
 
     /// [`Self::locate`] for many keys in one read transaction, each record's payload lent to
-    /// `see` (nothing copied): what a commit asks of every key it touches.
+    /// `see` (nothing copied): what a commit asks of every key it touches. `see` runs inside
+    /// the transaction and must not use the store (a thread holds one read transaction at a
+    /// time: LMDB fails a second).
     pub fn locate_each<T>(
         &self,
         keys: &[&str],
