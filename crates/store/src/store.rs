@@ -547,10 +547,10 @@ impl BlobStore {
                 return Ok(true);
             }
             Some(Summary { format: file, .. }) => {
-                self.remove_replaced_files(small, key, (format, bytes.len()), Some(file))?;
+                self.remove_replaced_files(small, key, Some(file))?;
             }
             None if !small.markers_complete()? => {
-                self.remove_replaced_files(small, key, (format, bytes.len()), None)?;
+                self.remove_replaced_files(small, key, None)?;
             }
             None => {}
         }
@@ -560,21 +560,22 @@ impl BlobStore {
 
     /// Remove the payload file a record just put replaced (`file`, the format its marker
     /// named; every format for `None`), under the shard's `flock` as a file put places its
-    /// file, and only if the key's record is still a payload of `format` and `len` bytes: a
-    /// put of a file that marked the key since is newer, and its file stays.
+    /// file, and only if the key's record still holds a payload (this put's, or that of a
+    /// small put since, which replaced the file as well): a put of a file that marked the key
+    /// since is newer, and its file stays (a file put marks and places its file under the same
+    /// `flock`, so a record holding a payload here means no file of the key is current).
     fn remove_replaced_files(
         &self,
         small: &SmallStore,
         key: &str,
-        (format, len): (Format, usize),
         file: Option<Format>,
     ) -> Result<bool> {
         let shard = self.shards()?.shard(key)?;
         let dir = shard.as_fd();
         let locked = rustix::fs::flock(dir, FlockOperation::LockExclusive);
-        let ours = small.summary(key).map(|now| {
-            now.is_some_and(|s| s.format == format && s.payload_len == Some(len as u64))
-        });
+        let ours = small
+            .summary(key)
+            .map(|now| now.is_some_and(|s| s.payload_len.is_some()));
         let removed = match (ours, file) {
             (Ok(true), Some(file)) => self.remove_at(dir, key, file),
             (Ok(true), None) => self.remove_files(dir, key, None),
@@ -1169,7 +1170,7 @@ mod tests {
             .put_payload(key, Format::Container, &large(2), None)
             .unwrap();
         let removed = store
-            .remove_replaced_files(small, key, (Format::Container, 5), Some(Format::Container))
+            .remove_replaced_files(small, key, Some(Format::Container))
             .unwrap();
         assert!(!removed, "the newer put's file stays");
         assert_eq!(
@@ -1179,13 +1180,39 @@ mod tests {
         // Without a newer put, the replaced file goes.
         small.put_payload(key, Format::Container, b"small").unwrap();
         let removed = store
-            .remove_replaced_files(small, key, (Format::Container, 5), Some(Format::Container))
+            .remove_replaced_files(small, key, Some(Format::Container))
             .unwrap();
         assert!(removed);
         assert_eq!(store.files().unwrap(), []);
         assert_eq!(
             &store.read(key, Format::Container).unwrap().unwrap()[..],
             b"small"
+        );
+    }
+
+    #[test]
+    fn a_small_put_removes_the_file_it_replaced_though_another_small_put_came_since() {
+        // Two small puts of a key whose payload is a file race: the first replaces the
+        // marker, the second the first's record, then the first goes to remove the file.
+        let dir = tempfile::tempdir().unwrap();
+        let store = BlobStore::open(dir.path(), Durability::Buffered, true).unwrap();
+        let small = store.small().unwrap();
+        let key = "44aabbccddeeff11";
+        store
+            .put_payload(key, Format::B2nd, &vec![1; SMALL_MAX], None)
+            .unwrap();
+        small.put_payload(key, Format::Container, b"first").unwrap();
+        small
+            .put_payload(key, Format::Container, b"second!")
+            .unwrap();
+        let removed = store
+            .remove_replaced_files(small, key, Some(Format::B2nd))
+            .unwrap();
+        assert!(removed, "no file of the key is current");
+        assert_eq!(store.files().unwrap(), []);
+        assert_eq!(
+            &store.read(key, Format::Container).unwrap().unwrap()[..],
+            b"second!"
         );
     }
 
