@@ -709,10 +709,9 @@ struct BatchPlan<'a> {
 /// What a segment did to one key.
 struct Touched<'a> {
     key: &'a str,
-    /// Its last operation, when that puts a row: the key's row by the journal's order.
+    /// Its last operation, when that puts a row: the key's row by the journal's order
+    /// (`None`: its last operation deletes the entry).
     last_row: Option<&'a CatalogRow>,
-    /// Its last operation deletes the entry.
-    deleted: bool,
     /// An operation on it deleted or replaced: its committed rows must go.
     replaces: bool,
     /// Every row put for it, in order.
@@ -804,7 +803,6 @@ fn plan_batch<'a>(ops: impl IntoIterator<Item = &'a CatalogOp>) -> BatchPlan<'a>
             touched.push(Touched {
                 key,
                 last_row: None,
-                deleted: false,
                 replaces: false,
                 puts: Vec::new(),
             });
@@ -814,13 +812,11 @@ fn plan_batch<'a>(ops: impl IntoIterator<Item = &'a CatalogOp>) -> BatchPlan<'a>
         match op {
             CatalogOp::Put { row, replaces } => {
                 t.last_row = Some(row.as_ref());
-                t.deleted = false;
                 t.replaces |= *replaces;
                 t.puts.push(row);
             }
             CatalogOp::Delete { .. } => {
                 t.last_row = None;
-                t.deleted = true;
                 t.replaces = true;
             }
             CatalogOp::Clear => {}
@@ -835,7 +831,7 @@ fn plan_batch<'a>(ops: impl IntoIterator<Item = &'a CatalogOp>) -> BatchPlan<'a>
             .collect(),
         deleted: touched
             .iter()
-            .filter(|t| t.deleted)
+            .filter(|t| t.last_row.is_none())
             .map(|t| t.key.to_string())
             .collect(),
         clear,

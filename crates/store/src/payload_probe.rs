@@ -112,9 +112,9 @@ impl PayloadProbe for DiskPayloads {
         // A record holding the payload is the key's payload: a file beside it is one its put
         // did not get to remove. No record, once every file has its marker, is no payload
         // (as for a get: `crate::store`). The store is read in one transaction, and the files
-        // looked for after it.
-        let seen = small.locate_each(keys, |key, located| match located {
-            _ if !cacheness_format::keys::CacheKey::is_valid(key) => Seen::Unknown,
+        // looked for after it; a key that is not a cache key is an error there, and cannot be
+        // told.
+        let seen = small.locate_each(keys, |located| match located {
             Ok(Located::Record(format, bytes)) => {
                 Seen::Known(format.claimed_hash_in(bytes).map(|content_hash| {
                     vec![PayloadOnDisk {

@@ -475,7 +475,7 @@ impl SmallStore {
     pub fn locate_each<T>(
         &self,
         keys: &[&str],
-        mut see: impl FnMut(&str, Result<Located<&[u8]>>) -> T,
+        mut see: impl FnMut(Result<Located<&[u8]>>) -> T,
     ) -> Result<Vec<T>> {
         // Asked before the transaction: a thread holds one read transaction at a time.
         let complete = self.markers_complete()?;
@@ -488,7 +488,7 @@ impl SmallStore {
                 let found = raw.map(decode_or_damaged).map(|(format, _, p)| (format, p));
                 located(found, || Ok(complete))
             });
-            out.push(see(key, found));
+            out.push(see(found));
         }
         Ok(out)
     }
@@ -752,7 +752,7 @@ mod tests {
         let keys = [held.as_str(), marked.as_str(), none.as_str(), "not a key"];
         let each = |store: &SmallStore| {
             store
-                .locate_each(&keys, |_, located| {
+                .locate_each(&keys, |located| {
                     located.map(|l| match l {
                         Located::Record(f, bytes) => Located::Record(f, bytes.to_vec()),
                         Located::File(f) => Located::File(f),

@@ -573,10 +573,10 @@ impl BlobStore {
         let shard = self.shards()?.shard(key)?;
         let dir = shard.as_fd();
         let locked = rustix::fs::flock(dir, FlockOperation::LockExclusive);
-        let ours = small
+        let holds_payload = small
             .summary(key)
             .map(|now| now.is_some_and(|s| s.payload_len.is_some()));
-        let removed = match (ours, file) {
+        let removed = match (holds_payload, file) {
             (Ok(true), Some(file)) => self.remove_at(dir, key, file),
             (Ok(true), None) => self.remove_files(dir, key, None),
             (Ok(false), _) => Ok(false),
